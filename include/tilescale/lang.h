@@ -1,0 +1,352 @@
+// The tile language, embedded in C++. Use it as `namespace T = tilescale::lang;`.
+//
+// A kernel is written as ordinary C++ that *builds* a tile program: calling T::copy does not copy
+// anything, it appends a copy statement to the program being built. The vocabulary is TileLang's:
+//
+//   namespace T = tilescale::lang;
+//   T::PrimFunc gemm = T::prim_func("gemm", [&] {
+//     auto A = T::Tensor("A", {M, K}, T::float16);
+//     auto B = T::Tensor("B", {K, N}, T::float16);
+//     auto C = T::Tensor("C", {M, N}, T::float16);
+//     T::Kernel(T::ceildiv(N, 128), T::ceildiv(M, 128), T::threads(128), [&](T::Expr bx, T::Expr by) {
+//       auto As = T::alloc_shared({128, 32}, T::float16, "A_shared");
+//       auto Bs = T::alloc_shared({32, 128}, T::float16, "B_shared");
+//       auto Cf = T::alloc_fragment({128, 128}, T::float32, "C_local");
+//       T::clear(Cf);
+//       T::Pipelined(T::ceildiv(K, 32), 3, [&](T::Expr k) {
+//         T::copy(A(by * 128, k * 32), As);   // "the tile of A starting here", extent from As
+//         T::copy(B(k * 32, bx * 128), Bs);
+//         T::gemm(As, Bs, Cf);
+//       });
+//       T::copy(Cf, C(by * 128, bx * 128));
+//     });
+//   });
+//
+// Statements are appended to the innermost open scope (prim_func, Kernel, a loop body, an If
+// branch), so the C++ lambdas nest exactly like the program does. Expressions (T::Expr) combine with
+// the usual C++ operators; `==` on two Exprs builds a comparison, it does not compare programs.
+// Mistakes (shape mismatches, wrong rank, a fragment outside a Kernel...) raise CompileError when
+// prim_func returns, naming the op and the buffer.
+//
+// Semantics of every statement: src/ir/IR.h and ../shared/REFERENCE.md (TileLang's vocabulary).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tilescale/dtype.h"
+
+namespace tilescale::ir {
+struct ExprNode;
+struct BufferNode;
+struct PrimFuncNode;
+}  // namespace tilescale::ir
+namespace tilescale::layout {
+class Layout;
+}
+
+namespace tilescale::lang {
+
+inline constexpr DataType bool_ = DataType::Bool;
+inline constexpr DataType int8 = DataType::Int8, int16 = DataType::Int16, int32 = DataType::Int32,
+                          int64 = DataType::Int64;
+inline constexpr DataType uint8 = DataType::UInt8, uint16 = DataType::UInt16, uint32 = DataType::UInt32,
+                          uint64 = DataType::UInt64;
+inline constexpr DataType float16 = DataType::Float16, bfloat16 = DataType::BFloat16,
+                          float32 = DataType::Float32, float64 = DataType::Float64;
+inline constexpr DataType float8_e4m3 = DataType::Float8E4M3, float8_e5m2 = DataType::Float8E5M2;
+
+// ------------------------------------------------------------------------------------------------
+// Expressions
+
+// A typed expression. C++ numbers convert implicitly into "weak" constants: next to a typed
+// operand they take its type (`x * 2` with x float16 is a float16 product). Otherwise integers are
+// int32 (int64 when they do not fit) and floating-point numbers float32.
+class Expr {
+ public:
+  Expr(int v);
+  Expr(long v);
+  Expr(long long v);
+  Expr(unsigned v);
+  Expr(unsigned long v);
+  Expr(unsigned long long v);
+  Expr(float v);
+  Expr(double v);
+  Expr(bool v);
+  explicit Expr(std::shared_ptr<const ir::ExprNode> node);
+
+  DataType dtype() const;
+  const std::shared_ptr<const ir::ExprNode>& node() const { return node_; }
+
+ private:
+  std::shared_ptr<const ir::ExprNode> node_;
+};
+
+Expr operator+(const Expr& a, const Expr& b);
+Expr operator-(const Expr& a, const Expr& b);
+Expr operator*(const Expr& a, const Expr& b);
+Expr operator/(const Expr& a, const Expr& b);  // integers: truncating, as in C
+Expr operator%(const Expr& a, const Expr& b);  // integers: sign of the dividend, as in C
+Expr operator-(const Expr& a);
+Expr operator!(const Expr& a);
+Expr operator~(const Expr& a);
+Expr operator==(const Expr& a, const Expr& b);
+Expr operator!=(const Expr& a, const Expr& b);
+Expr operator<(const Expr& a, const Expr& b);
+Expr operator<=(const Expr& a, const Expr& b);
+Expr operator>(const Expr& a, const Expr& b);
+Expr operator>=(const Expr& a, const Expr& b);
+Expr operator&&(const Expr& a, const Expr& b);
+Expr operator||(const Expr& a, const Expr& b);
+Expr operator&(const Expr& a, const Expr& b);
+Expr operator|(const Expr& a, const Expr& b);
+Expr operator^(const Expr& a, const Expr& b);
+Expr operator<<(const Expr& a, const Expr& b);
+Expr operator>>(const Expr& a, const Expr& b);
+
+Expr min(const Expr& a, const Expr& b);
+Expr max(const Expr& a, const Expr& b);
+Expr floordiv(const Expr& a, const Expr& b);
+Expr floormod(const Expr& a, const Expr& b);
+Expr ceildiv(const Expr& a, const Expr& b);
+Expr cast(const Expr& v, DataType t);
+Expr if_then_else(const Expr& cond, const Expr& t, const Expr& f);
+Expr exp(const Expr& x);
+Expr exp2(const Expr& x);
+Expr log(const Expr& x);
+Expr log2(const Expr& x);
+Expr sqrt(const Expr& x);
+Expr rsqrt(const Expr& x);
+Expr abs(const Expr& x);
+Expr floor(const Expr& x);
+Expr ceil(const Expr& x);
+Expr sin(const Expr& x);
+Expr cos(const Expr& x);
+Expr tanh(const Expr& x);
+Expr sigmoid(const Expr& x);
+Expr pow(const Expr& x, const Expr& y);
+Expr infinity(DataType t);   // +inf of a float type; -T::infinity(t) for -inf
+Expr max_value(DataType t);  // largest finite value
+Expr min_value(DataType t);  // lowest finite value
+
+// A symbolic dimension, bound from the shapes of the arguments at call time.
+Expr dynamic(const std::string& name, DataType t = int32);
+
+// ------------------------------------------------------------------------------------------------
+// Buffers
+
+class Buffer;
+
+// `A(i, j)`: the element at (i, j) when used as a value or assigned to; the tile *starting* at
+// (i, j) when passed to a tile op (its extent then comes from the op's other operand).
+class BufferRef {
+ public:
+  BufferRef(std::shared_ptr<const ir::BufferNode> buffer, std::vector<Expr> indices);
+  operator Expr() const;  // NOLINT: a load, where a value is expected
+  const BufferRef& operator=(const Expr& value) const;
+  const BufferRef& operator=(const BufferRef& value) const;
+  const BufferRef& operator+=(const Expr& value) const;
+  const BufferRef& operator-=(const Expr& value) const;
+  const BufferRef& operator*=(const Expr& value) const;
+  const BufferRef& operator/=(const Expr& value) const;
+
+  const std::shared_ptr<const ir::BufferNode>& buffer() const { return buffer_; }
+  const std::vector<Expr>& indices() const { return indices_; }
+
+ private:
+  std::shared_ptr<const ir::BufferNode> buffer_;
+  std::vector<Expr> indices_;
+};
+
+class Buffer {
+ public:
+  explicit Buffer(std::shared_ptr<const ir::BufferNode> node) : node_(std::move(node)) {}
+  template <typename... Index>
+  BufferRef operator()(const Index&... index) const {
+    return BufferRef(node_, std::vector<Expr>{Expr(index)...});
+  }
+  BufferRef at(std::vector<Expr> index) const { return BufferRef(node_, std::move(index)); }
+
+  const std::string& name() const;
+  DataType dtype() const;
+  int rank() const;
+  Expr shape(int dim) const;
+  const std::shared_ptr<const ir::BufferNode>& node() const { return node_; }
+
+ private:
+  std::shared_ptr<const ir::BufferNode> node_;
+};
+
+// A per-thread scalar from alloc_var: reads as a value, assignments store to it.
+class Scalar {
+ public:
+  explicit Scalar(Buffer b) : buffer_(std::move(b)) {}
+  Scalar(const Scalar&) = default;
+  operator Expr() const;  // NOLINT
+  const Scalar& operator=(const Expr& v) const;
+  const Scalar& operator=(const Scalar& v) const;
+  const Scalar& operator+=(const Expr& v) const;
+  const Scalar& operator-=(const Expr& v) const;
+  const Scalar& operator*=(const Expr& v) const;
+  const Scalar& operator/=(const Expr& v) const;
+  const Buffer& buffer() const { return buffer_; }
+
+ private:
+  Buffer buffer_;
+};
+
+// An operand of a tile op: a whole buffer, `A(i, j)` (the tile starting there, its extent taken
+// from the other operand), or an explicit region(A, {i, j}, {16, 64}).
+class TileRef {
+ public:
+  TileRef(const Buffer& b);     // NOLINT
+  TileRef(const BufferRef& r);  // NOLINT
+  TileRef(const Scalar& s);     // NOLINT
+  TileRef(std::shared_ptr<const ir::BufferNode> buffer, std::vector<Expr> base, std::vector<Expr> extent);
+
+  const std::shared_ptr<const ir::BufferNode>& buffer() const { return buffer_; }
+  const std::vector<Expr>& base() const { return base_; }
+  const std::vector<Expr>& extent() const { return extent_; }  // empty: to be inferred
+
+ private:
+  std::shared_ptr<const ir::BufferNode> buffer_;
+  std::vector<Expr> base_, extent_;
+};
+TileRef region(const Buffer& b, std::vector<Expr> base, std::vector<Expr> extent);
+
+using Shape = std::vector<Expr>;
+
+// A global-memory tensor: a parameter of the prim_func, in order of creation.
+Buffer Tensor(const std::string& name, Shape shape, DataType dtype);
+Buffer alloc_shared(Shape shape, DataType dtype, const std::string& name = "shared");
+Buffer alloc_fragment(Shape shape, DataType dtype, const std::string& name = "frag");
+Buffer alloc_local(Shape shape, DataType dtype, const std::string& name = "local");
+Scalar alloc_var(DataType dtype, const std::string& name = "var");
+Scalar alloc_var(DataType dtype, const Expr& init, const std::string& name = "var");
+
+// ------------------------------------------------------------------------------------------------
+// Functions, kernels, loops and control flow
+
+class PrimFunc {
+ public:
+  explicit PrimFunc(std::shared_ptr<const ir::PrimFuncNode> node) : node_(std::move(node)) {}
+  const std::string& name() const;
+  std::string to_string() const;  // the IR, printed
+  const std::shared_ptr<const ir::PrimFuncNode>& node() const { return node_; }
+
+ private:
+  std::shared_ptr<const ir::PrimFuncNode> node_;
+};
+
+// Builds a tile program: runs `body`, which creates Tensors and a Kernel, then verifies the
+// result (CompileError on a malformed program).
+PrimFunc prim_func(const std::string& name, const std::function<void()>& body);
+
+struct Threads {
+  int count;
+};
+inline Threads threads(int n) { return Threads{n}; }
+
+void Kernel(const Expr& gx, Threads t, const std::function<void(Expr bx)>& body);
+void Kernel(const Expr& gx, const Expr& gy, Threads t, const std::function<void(Expr bx, Expr by)>& body);
+void Kernel(const Expr& gx, const Expr& gy, const Expr& gz, Threads t,
+            const std::function<void(Expr bx, Expr by, Expr bz)>& body);
+
+Expr get_thread_binding(int dim = 0);  // the thread index inside the block (threads are 1-D)
+Expr get_block_binding(int dim = 0);   // bx, by or bz
+
+// An element-wise loop nest over the whole tile, executed collectively by the block.
+void Parallel(const Expr& e0, const std::function<void(Expr)>& body);
+void Parallel(const Expr& e0, const Expr& e1, const std::function<void(Expr, Expr)>& body);
+void Parallel(const Expr& e0, const Expr& e1, const Expr& e2, const std::function<void(Expr, Expr, Expr)>& body);
+void Parallel(const Expr& e0, const Expr& e1, const Expr& e2, const Expr& e3,
+              const std::function<void(Expr, Expr, Expr, Expr)>& body);
+
+// Software-pipelining request; `order` and `stage` have one entry per statement of the body.
+struct PipelineOptions {
+  int num_stages = 0;
+  std::vector<int> order = {};
+  std::vector<int> stage = {};
+};
+void Pipelined(const Expr& extent, const std::function<void(Expr)>& body);
+void Pipelined(const Expr& extent, int num_stages, const std::function<void(Expr)>& body);
+void Pipelined(const Expr& extent, const PipelineOptions& options, const std::function<void(Expr)>& body);
+
+void serial(const Expr& extent, const std::function<void(Expr)>& body);
+void serial(const Expr& begin, const Expr& end, const std::function<void(Expr)>& body);
+void unroll(const Expr& extent, const std::function<void(Expr)>& body);
+
+// T::If(c, [&]{...}).Else([&]{...});
+class IfThen {
+ public:
+  explicit IfThen(std::size_t position) : position_(position) {}
+  void Else(const std::function<void()>& body) const;
+
+ private:
+  std::size_t position_;  // the If statement's index in its scope
+};
+IfThen If(const Expr& cond, const std::function<void()>& then_body);
+void While(const Expr& cond, const std::function<void()>& body);
+void Break();
+
+// ------------------------------------------------------------------------------------------------
+// Tile operations
+
+void copy(const TileRef& src, const TileRef& dst);
+void fill(const TileRef& dst, const Expr& value);
+void clear(const TileRef& dst);
+
+// How the warps of the block split C (REFERENCE.md §1).
+enum class GemmWarpPolicy { Square, FullRow, FullCol };
+struct GemmOptions {
+  bool transpose_A = false;
+  bool transpose_B = false;
+  GemmWarpPolicy policy = GemmWarpPolicy::Square;
+  bool clear_accum = false;
+};
+// C += A · B (C = A · B with clear_accum), A and B transposed as asked.
+void gemm(const TileRef& A, const TileRef& B, const TileRef& C, const GemmOptions& options = {});
+void gemm(const TileRef& A, const TileRef& B, const TileRef& C, bool transpose_A, bool transpose_B = false,
+          GemmWarpPolicy policy = GemmWarpPolicy::Square, bool clear_accum = false);
+
+// dst = reduction of src along `dim` (dst has src's shape without that dimension); with
+// clear=false the result is combined with dst's previous contents.
+void reduce_sum(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
+void reduce_max(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
+void reduce_min(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
+void reduce_abssum(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
+void reduce_absmax(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
+
+// Inclusive prefix sum along `dim` (from the end when `reverse`).
+void cumsum(const TileRef& src, const TileRef& dst, int dim = 0, bool reverse = false);
+
+// dst += value atomically: element-wise for a scalar value, tile-wise for a tile.
+void atomic_add(const TileRef& dst, const Expr& value);
+void atomic_add(const TileRef& dst, const BufferRef& value);
+void atomic_add(const TileRef& dst, const Buffer& value);
+
+// ------------------------------------------------------------------------------------------------
+// Annotations and debugging
+
+// A layout maps a buffer's logical index to a physical one: make_layout({M, N}, [](auto i) {...}).
+class Layout {
+ public:
+  explicit Layout(std::shared_ptr<const layout::Layout> node) : node_(std::move(node)) {}
+  const std::shared_ptr<const layout::Layout>& node() const { return node_; }
+
+ private:
+  std::shared_ptr<const layout::Layout> node_;
+};
+Layout make_layout(Shape shape, const std::function<std::vector<Expr>(const std::vector<Expr>&)>& index_map);
+void annotate_layout(const Buffer& buffer, const Layout& layout);
+// Block rasterization for L2 reuse: consecutive blocks walk `panel_size`-wide panels of the grid.
+void use_swizzle(int panel_size, bool column_major = false);
+
+void print(const std::string& message, const Expr& value);
+void print(const std::string& message, const Buffer& buffer);
+void device_assert(const Expr& cond, const std::string& message);
+
+}  // namespace tilescale::lang

@@ -1,0 +1,58 @@
+// Compiling tile programs and calling them.
+//
+//   tilescale::Kernel k = tilescale::compile(func, tilescale::Target::Auto);
+//   k(A, B, C);                       // tensors in the order of the prim_func's parameters
+//
+// compile runs the pass pipeline (src/pipeline.cc) for the target and returns a callable kernel.
+// A call checks every argument against the signature (count, dtype, rank, shape, symbolic
+// dimensions bound consistently, device) and raises RuntimeError naming the parameter before
+// anything runs.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tilescale/lang.h"
+#include "tilescale/tensor.h"
+
+namespace tilescale {
+
+enum class Target {
+  Auto,  // CUDA when a CUDA device and backend are available, the CPU backend otherwise
+  CPU,   // the reference executor
+  CUDA,
+};
+const char* name(Target t);
+Target parse_target(const std::string& s);  // "auto", "cpu", "cuda"; CompileError otherwise
+
+// Why Target::Auto resolves to the CPU backend here ("" when it resolves to CUDA).
+std::string why_not_cuda();
+
+class Kernel {
+ public:
+  struct Impl;
+  explicit Kernel(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+
+  const std::string& name() const;
+  Target target() const;
+  // The program as the backend received it, after the pipeline.
+  std::string lowered_ir() const;
+
+  void call(const std::vector<Tensor>& args) const;
+  template <typename... Tensors>
+  void operator()(const Tensors&... args) const {
+    call(std::vector<Tensor>{args...});
+  }
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+struct CompileOptions {
+  Target target = Target::Auto;
+};
+Kernel compile(const lang::PrimFunc& func, const CompileOptions& options = {});
+inline Kernel compile(const lang::PrimFunc& func, Target target) { return compile(func, CompileOptions{target}); }
+
+}  // namespace tilescale

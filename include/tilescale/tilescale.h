@@ -1,0 +1,8 @@
+// The umbrella header: everything a tilescale user needs.
+#pragma once
+
+#include "tilescale/dtype.h"
+#include "tilescale/errors.h"
+#include "tilescale/lang.h"
+#include "tilescale/runtime.h"
+#include "tilescale/tensor.h"
