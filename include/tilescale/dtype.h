@@ -39,7 +39,8 @@ const char* c_type(DataType t);
 // Value conversions. Floats round to nearest even; conversions to 8-bit floats saturate to the
 // largest finite value (the GPU's .satfinite); float → integer truncates toward zero and saturates
 // (cvt.rzi.sat), NaN becomes 0.
-double round_to(DataType t, double v);          // v as stored in t, read back as double
+double round_to(DataType t, double v);
+double max_finite(DataType t);  // largest finite value of a float type (65504 for float16)          // v as stored in t, read back as double
 std::int64_t wrap_to(DataType t, std::int64_t v);  // integer v as stored in t (two's complement)
 double load_as_double(DataType t, const void* p);
 std::int64_t load_as_int(DataType t, const void* p);

@@ -40,6 +40,15 @@ const Info& info(DataType t) {
   return i;
 }
 
+// Largest finite value of a format with `e` exponent and `m` mantissa bits. With infinity, the
+// largest exponent field is reserved; without (e4m3), only the all-ones pattern is (NaN).
+double format_max(int e, int m, bool has_inf) {
+  const int bias = (1 << (e - 1)) - 1;
+  const int max_exp_field = has_inf ? (1 << e) - 2 : (1 << e) - 1;
+  const std::uint32_t max_mant = has_inf ? (1u << m) - 1 : (1u << m) - 2;
+  return std::ldexp(1.0 + double(max_mant) / (1 << m), max_exp_field - bias);
+}
+
 // A binary floating format with `e` exponent bits and `m` mantissa bits, IEEE-like (subnormals).
 // Encodes `v` rounding to nearest even. `max_finite` saturates (fp8 satfinite); when `has_inf`
 // is false the format has no infinity (e4m3: the all-ones pattern is NaN).
@@ -49,11 +58,7 @@ std::uint32_t encode_float(double v, int e, int m, bool has_inf, bool saturate) 
   const std::uint32_t sign_bit = sign << (e + m);
   if (std::isnan(v)) return sign_bit | (((1u << e) - 1) << m) | ((1u << m) - 1);
   double a = std::fabs(v);
-  // Largest finite: with infinity, exponent field max-1 and full mantissa; without (e4m3),
-  // exponent field max and mantissa all ones but one.
-  const int max_exp_field = has_inf ? (1 << e) - 2 : (1 << e) - 1;
-  const std::uint32_t max_mant = has_inf ? (1u << m) - 1 : (1u << m) - 2;
-  const double max_finite = std::ldexp(1.0 + double(max_mant) / (1 << m), max_exp_field - bias);
+  const double max_finite = format_max(e, m, has_inf);
   if (std::isinf(a) && !saturate) {
     return has_inf ? sign_bit | (((1u << e) - 1) << m) : sign_bit | (((1u << e) - 1) << m) | ((1u << m) - 1);
   }
@@ -175,6 +180,14 @@ double round_to(DataType t, double v) {
   if (t == DataType::Bool) return v != 0;
   const std::int64_t i = saturating_trunc(v, t);
   return t == DataType::UInt64 ? double(std::uint64_t(i)) : double(i);
+}
+
+double max_finite(DataType t) {
+  if (t == DataType::Float64) return std::numeric_limits<double>::max();
+  if (t == DataType::Float32) return std::numeric_limits<float>::max();
+  auto f = narrow_format(t);
+  TS_ICHECK(f, "max_finite of ", name(t));
+  return format_max(f->e, f->m, f->has_inf);
 }
 
 double load_as_double(DataType t, const void* p) {

@@ -1,0 +1,684 @@
+#include "codegen/cpu/executor.h"
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "ir/printer.h"
+#include "ir/visitor.h"
+#include "ops/tile_op.h"
+
+namespace tilescale::cpu {
+
+using tilescale::detail::cat;
+
+namespace {
+
+constexpr int kMaxRank = 8;
+
+struct BufferState {
+  std::byte* data = nullptr;
+  std::vector<std::int64_t> shape, strides;
+  std::int64_t numel = 0;  // elements of one copy
+  int copies = 1;          // thread-private buffers hold one copy per thread
+  std::vector<std::byte> owned;
+};
+
+// The state of the block being run.
+struct State {
+  std::vector<std::int64_t> vars;
+  std::vector<BufferState> buffers;
+  std::int64_t tid = -1;  // the running thread in thread-level statements, -1 in uniform ones
+  const std::vector<int>* block_slots = nullptr;
+  const std::string* kernel = nullptr;
+
+  std::string where() const {
+    std::string s = cat("in kernel ", *kernel);
+    if (block_slots)
+      s += cat(", block (", vars[(*block_slots)[0]], ", ", vars[(*block_slots)[1]], ", ", vars[(*block_slots)[2]], ")");
+    if (tid >= 0) s += cat(", thread ", tid);
+    return s;
+  }
+};
+
+using IntFn = std::function<std::int64_t(State&)>;
+using FloatFn = std::function<double(State&)>;
+enum class Flow { Next, Break };
+using StmtFn = std::function<Flow(State&)>;
+using AddressFn = std::function<std::byte*(State&)>;
+
+double round_float(DataType t, double v) {
+  if (t == DataType::Float64) return v;
+  if (t == DataType::Float32) return double(float(v));
+  return round_to(t, v);
+}
+
+std::int64_t floordiv(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+std::string format_index(const std::int64_t* idx, int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += (i ? ", " : "") + std::to_string(idx[i]);
+  return s;
+}
+
+std::string format_shape(const std::vector<std::int64_t>& shape) {
+  return "[" + format_index(shape.data(), static_cast<int>(shape.size())) + "]";
+}
+
+class Compiler {
+ public:
+  explicit Compiler(const ir::PrimFuncNode& f) : func_(f) {}
+
+  int num_vars() const { return static_cast<int>(var_slots_.size()); }
+  int num_buffers() const { return static_cast<int>(buffer_slots_.size()); }
+  const std::vector<int>& block_slots() const { return block_slots_; }
+
+  int var_slot(const ir::VarNode* v) {
+    auto [it, fresh] = var_slots_.emplace(v, static_cast<int>(var_slots_.size()));
+    return it->second;
+  }
+  int buffer_slot(const ir::BufferNode* b) {
+    auto [it, fresh] = buffer_slots_.emplace(b, static_cast<int>(buffer_slots_.size()));
+    return it->second;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Expressions
+
+  IntFn int_expr(const ir::Expr& e) {
+    TS_ICHECK(!is_float(e->dtype), "int_expr of a ", name(e->dtype), " expression");
+    const DataType t = e->dtype;
+    switch (e->kind) {
+      case ir::ExprKind::IntImm: {
+        const std::int64_t v = ir::as<ir::IntImmNode>(e)->value;
+        return [v](State&) { return v; };
+      }
+      case ir::ExprKind::Var: {
+        const int slot = var_slot(ir::as<ir::VarNode>(e));
+        if (ir::as<ir::VarNode>(e) == thread_var_) return [](State& s) { return s.tid; };
+        return [slot](State& s) { return s.vars[slot]; };
+      }
+      case ir::ExprKind::Binary: return binary_int(*ir::as<ir::BinaryNode>(e));
+      case ir::ExprKind::Unary: {
+        const auto* u = ir::as<ir::UnaryNode>(e);
+        IntFn a = int_expr(u->a);
+        switch (u->op) {
+          case ir::UnaryOp::Neg: return [a, t](State& s) { return wrap_to(t, -a(s)); };
+          case ir::UnaryOp::Not: return [a](State& s) { return std::int64_t(!a(s)); };
+          case ir::UnaryOp::BitNot: return [a, t](State& s) { return wrap_to(t, ~a(s)); };
+        }
+        break;
+      }
+      case ir::ExprKind::Cast: {
+        const ir::Expr& v = ir::as<ir::CastNode>(e)->value;
+        if (is_float(v->dtype)) {
+          FloatFn f = float_expr(v);
+          if (is_bool(t)) return [f](State& s) { return std::int64_t(f(s) != 0); };
+          return [f, t](State& s) { return std::int64_t(round_to(t, f(s))); };
+        }
+        IntFn f = int_expr(v);
+        return [f, t](State& s) { return wrap_to(t, f(s)); };
+      }
+      case ir::ExprKind::Call: {
+        const auto* c = ir::as<ir::CallNode>(e);
+        TS_ICHECK(c->op == ir::Intrinsic::Abs, "integer ", ir::spelling(c->op));
+        IntFn a = int_expr(c->args[0]);
+        return [a, t](State& s) { return wrap_to(t, std::llabs(a(s))); };
+      }
+      case ir::ExprKind::Load: {
+        const auto* l = ir::as<ir::LoadNode>(e);
+        AddressFn addr = address(l->buffer, l->indices, "load from");
+        return [addr, t](State& s) { return load_as_int(t, addr(s)); };
+      }
+      case ir::ExprKind::Select: {
+        const auto* sel = ir::as<ir::SelectNode>(e);
+        IntFn c = int_expr(sel->cond), a = int_expr(sel->true_value), b = int_expr(sel->false_value);
+        return [c, a, b](State& s) { return c(s) ? a(s) : b(s); };
+      }
+      case ir::ExprKind::FloatImm: break;
+    }
+    throw InternalError(cat("cannot evaluate ", ir::print(e), " as an integer"));
+  }
+
+  FloatFn float_expr(const ir::Expr& e) {
+    TS_ICHECK(is_float(e->dtype), "float_expr of a ", name(e->dtype), " expression");
+    const DataType t = e->dtype;
+    switch (e->kind) {
+      case ir::ExprKind::FloatImm: {
+        const double v = round_float(t, ir::as<ir::FloatImmNode>(e)->value);
+        return [v](State&) { return v; };
+      }
+      case ir::ExprKind::Binary: {
+        const auto* b = ir::as<ir::BinaryNode>(e);
+        FloatFn x = float_expr(b->a), y = float_expr(b->b);
+        switch (b->op) {
+          case ir::BinaryOp::Add: return [x, y, t](State& s) { return round_float(t, x(s) + y(s)); };
+          case ir::BinaryOp::Sub: return [x, y, t](State& s) { return round_float(t, x(s) - y(s)); };
+          case ir::BinaryOp::Mul: return [x, y, t](State& s) { return round_float(t, x(s) * y(s)); };
+          case ir::BinaryOp::Div: return [x, y, t](State& s) { return round_float(t, x(s) / y(s)); };
+          case ir::BinaryOp::Mod: return [x, y, t](State& s) { return round_float(t, std::fmod(x(s), y(s))); };
+          case ir::BinaryOp::FloorDiv: return [x, y, t](State& s) { return round_float(t, std::floor(x(s) / y(s))); };
+          case ir::BinaryOp::FloorMod:
+            return [x, y, t](State& s) {
+              const double a = x(s), m = y(s);
+              return round_float(t, a - std::floor(a / m) * m);
+            };
+          case ir::BinaryOp::Min: return [x, y](State& s) { return std::fmin(x(s), y(s)); };
+          case ir::BinaryOp::Max: return [x, y](State& s) { return std::fmax(x(s), y(s)); };
+          default: break;
+        }
+        break;
+      }
+      case ir::ExprKind::Unary: {
+        const auto* u = ir::as<ir::UnaryNode>(e);
+        TS_ICHECK(u->op == ir::UnaryOp::Neg, "float ", ir::spelling(u->op));
+        FloatFn a = float_expr(u->a);
+        return [a](State& s) { return -a(s); };
+      }
+      case ir::ExprKind::Cast: {
+        const ir::Expr& v = ir::as<ir::CastNode>(e)->value;
+        if (is_float(v->dtype)) {
+          FloatFn f = float_expr(v);
+          return [f, t](State& s) { return round_float(t, f(s)); };
+        }
+        IntFn f = int_expr(v);
+        if (v->dtype == DataType::UInt64) return [f, t](State& s) { return round_float(t, double(std::uint64_t(f(s)))); };
+        return [f, t](State& s) { return round_float(t, double(f(s))); };
+      }
+      case ir::ExprKind::Call: return call(*ir::as<ir::CallNode>(e));
+      case ir::ExprKind::Load: {
+        const auto* l = ir::as<ir::LoadNode>(e);
+        AddressFn addr = address(l->buffer, l->indices, "load from");
+        if (t == DataType::Float32)
+          return [addr](State& s) {
+            float f;
+            std::memcpy(&f, addr(s), 4);
+            return double(f);
+          };
+        return [addr, t](State& s) { return load_as_double(t, addr(s)); };
+      }
+      case ir::ExprKind::Select: {
+        const auto* sel = ir::as<ir::SelectNode>(e);
+        IntFn c = int_expr(sel->cond);
+        FloatFn a = float_expr(sel->true_value), b = float_expr(sel->false_value);
+        return [c, a, b](State& s) { return c(s) ? a(s) : b(s); };
+      }
+      default: break;
+    }
+    throw InternalError(cat("cannot evaluate ", ir::print(e), " as a float"));
+  }
+
+  // Any expression as a double (tile-op arguments, print).
+  FloatFn value_as_double(const ir::Expr& e) {
+    if (is_float(e->dtype)) return float_expr(e);
+    IntFn f = int_expr(e);
+    return [f](State& s) { return double(f(s)); };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Statements
+
+  StmtFn stmt(const ir::Stmt& s) {
+    if (!thread_mode_ && thread_var_ && ir::uses_var(s, thread_var_) && !has_uniform_header(s)) return per_thread(s);
+    switch (s->kind) {
+      case ir::StmtKind::Seq: {
+        std::vector<StmtFn> fns;
+        for (const auto& c : ir::as<ir::SeqNode>(s)->stmts) fns.push_back(stmt(c));
+        return [fns](State& st) {
+          for (const auto& f : fns)
+            if (f(st) == Flow::Break) return Flow::Break;
+          return Flow::Next;
+        };
+      }
+      case ir::StmtKind::For: {
+        const auto* f = ir::as<ir::ForNode>(s);
+        const int slot = var_slot(f->var.get());
+        IntFn mn = int_expr(f->min), ext = int_expr(f->extent);
+        StmtFn body = stmt(f->body);
+        return [slot, mn, ext, body](State& st) {
+          const std::int64_t lo = mn(st), hi = lo + ext(st);
+          for (std::int64_t i = lo; i < hi; ++i) {
+            st.vars[slot] = i;
+            if (body(st) == Flow::Break) break;
+          }
+          return Flow::Next;
+        };
+      }
+      case ir::StmtKind::If: {
+        const auto* i = ir::as<ir::IfNode>(s);
+        IntFn c = int_expr(i->cond);
+        StmtFn t = stmt(i->then_case);
+        StmtFn e = i->else_case ? stmt(i->else_case) : StmtFn([](State&) { return Flow::Next; });
+        return [c, t, e](State& st) { return c(st) ? t(st) : e(st); };
+      }
+      case ir::StmtKind::While: {
+        const auto* w = ir::as<ir::WhileNode>(s);
+        IntFn c = int_expr(w->cond);
+        StmtFn body = stmt(w->body);
+        return [c, body](State& st) {
+          while (c(st))
+            if (body(st) == Flow::Break) break;
+          return Flow::Next;
+        };
+      }
+      case ir::StmtKind::Break: return [](State&) { return Flow::Break; };
+      case ir::StmtKind::Store: return store(*ir::as<ir::StoreNode>(s));
+      case ir::StmtKind::Alloc: return alloc(*ir::as<ir::AllocNode>(s)->buffer);
+      case ir::StmtKind::Kernel: return kernel(*ir::as<ir::KernelNode>(s));
+      case ir::StmtKind::TileOp: return tile_op(*ir::as<ir::TileOpNode>(s));
+      case ir::StmtKind::Assert: {
+        const auto* a = ir::as<ir::AssertNode>(s);
+        IntFn c = int_expr(a->cond);
+        std::string msg = a->message, cond = ir::print(a->cond);
+        return [c, msg, cond](State& st) {
+          if (!c(st)) throw RuntimeError(cat("device_assert(", cond, ") failed ", st.where(), ": ", msg));
+          return Flow::Next;
+        };
+      }
+      case ir::StmtKind::Print: return print(*ir::as<ir::PrintNode>(s));
+      case ir::StmtKind::Annotate: return [](State&) { return Flow::Next; };
+    }
+    throw InternalError("unknown statement kind");
+  }
+
+  const ir::VarNode* thread_var_ = nullptr;
+  int threads_ = 1;
+  bool private_per_thread_ = false;
+
+ private:
+  const ir::PrimFuncNode& func_;
+  std::map<const ir::VarNode*, int> var_slots_;
+  std::map<const ir::BufferNode*, int> buffer_slots_;
+  std::vector<int> block_slots_;
+  bool thread_mode_ = false;
+
+  IntFn binary_int(const ir::BinaryNode& b) {
+    const DataType t = b.dtype;
+    if (is_float(b.a->dtype)) {
+      FloatFn x = float_expr(b.a), y = float_expr(b.b);
+      switch (b.op) {
+        case ir::BinaryOp::EQ: return [x, y](State& s) { return std::int64_t(x(s) == y(s)); };
+        case ir::BinaryOp::NE: return [x, y](State& s) { return std::int64_t(x(s) != y(s)); };
+        case ir::BinaryOp::LT: return [x, y](State& s) { return std::int64_t(x(s) < y(s)); };
+        case ir::BinaryOp::LE: return [x, y](State& s) { return std::int64_t(x(s) <= y(s)); };
+        case ir::BinaryOp::GT: return [x, y](State& s) { return std::int64_t(x(s) > y(s)); };
+        case ir::BinaryOp::GE: return [x, y](State& s) { return std::int64_t(x(s) >= y(s)); };
+        default: throw InternalError(cat("float operands for integer ", ir::spelling(b.op)));
+      }
+    }
+    IntFn x = int_expr(b.a), y = int_expr(b.b);
+    const bool is_unsigned = !is_signed(b.a->dtype);
+    auto check_zero = [](State& s, std::int64_t d) {
+      if (d == 0) throw RuntimeError(cat("integer division by zero ", s.where()));
+    };
+    switch (b.op) {
+      case ir::BinaryOp::Add: return [x, y, t](State& s) { return wrap_to(t, x(s) + y(s)); };
+      case ir::BinaryOp::Sub: return [x, y, t](State& s) { return wrap_to(t, x(s) - y(s)); };
+      case ir::BinaryOp::Mul: return [x, y, t](State& s) { return wrap_to(t, x(s) * y(s)); };
+      case ir::BinaryOp::Div:
+        return [x, y, t, check_zero, is_unsigned](State& s) {
+          const std::int64_t a = x(s), d = y(s);
+          check_zero(s, d);
+          return wrap_to(t, is_unsigned ? std::int64_t(std::uint64_t(a) / std::uint64_t(d)) : a / d);
+        };
+      case ir::BinaryOp::Mod:
+        return [x, y, t, check_zero, is_unsigned](State& s) {
+          const std::int64_t a = x(s), d = y(s);
+          check_zero(s, d);
+          return wrap_to(t, is_unsigned ? std::int64_t(std::uint64_t(a) % std::uint64_t(d)) : a % d);
+        };
+      case ir::BinaryOp::FloorDiv:
+        return [x, y, t, check_zero](State& s) {
+          const std::int64_t a = x(s), d = y(s);
+          check_zero(s, d);
+          return wrap_to(t, floordiv(a, d));
+        };
+      case ir::BinaryOp::FloorMod:
+        return [x, y, t, check_zero](State& s) {
+          const std::int64_t a = x(s), d = y(s);
+          check_zero(s, d);
+          return wrap_to(t, a - floordiv(a, d) * d);
+        };
+      case ir::BinaryOp::Min: return [x, y](State& s) { return std::min(x(s), y(s)); };
+      case ir::BinaryOp::Max: return [x, y](State& s) { return std::max(x(s), y(s)); };
+      case ir::BinaryOp::EQ: return [x, y](State& s) { return std::int64_t(x(s) == y(s)); };
+      case ir::BinaryOp::NE: return [x, y](State& s) { return std::int64_t(x(s) != y(s)); };
+      case ir::BinaryOp::LT:
+        if (is_unsigned) return [x, y](State& s) { return std::int64_t(std::uint64_t(x(s)) < std::uint64_t(y(s))); };
+        return [x, y](State& s) { return std::int64_t(x(s) < y(s)); };
+      case ir::BinaryOp::LE:
+        if (is_unsigned) return [x, y](State& s) { return std::int64_t(std::uint64_t(x(s)) <= std::uint64_t(y(s))); };
+        return [x, y](State& s) { return std::int64_t(x(s) <= y(s)); };
+      case ir::BinaryOp::GT:
+        if (is_unsigned) return [x, y](State& s) { return std::int64_t(std::uint64_t(x(s)) > std::uint64_t(y(s))); };
+        return [x, y](State& s) { return std::int64_t(x(s) > y(s)); };
+      case ir::BinaryOp::GE:
+        if (is_unsigned) return [x, y](State& s) { return std::int64_t(std::uint64_t(x(s)) >= std::uint64_t(y(s))); };
+        return [x, y](State& s) { return std::int64_t(x(s) >= y(s)); };
+      case ir::BinaryOp::And: return [x, y](State& s) { return std::int64_t(x(s) && y(s)); };
+      case ir::BinaryOp::Or: return [x, y](State& s) { return std::int64_t(x(s) || y(s)); };
+      case ir::BinaryOp::BitAnd: return [x, y, t](State& s) { return wrap_to(t, x(s) & y(s)); };
+      case ir::BinaryOp::BitOr: return [x, y, t](State& s) { return wrap_to(t, x(s) | y(s)); };
+      case ir::BinaryOp::BitXor: return [x, y, t](State& s) { return wrap_to(t, x(s) ^ y(s)); };
+      case ir::BinaryOp::Shl: return [x, y, t](State& s) { return wrap_to(t, std::int64_t(std::uint64_t(x(s)) << y(s))); };
+      case ir::BinaryOp::Shr:
+        if (is_unsigned) return [x, y, t](State& s) { return wrap_to(t, std::int64_t(std::uint64_t(x(s)) >> y(s))); };
+        return [x, y, t](State& s) { return wrap_to(t, x(s) >> y(s)); };
+    }
+    throw InternalError("unknown binary op");
+  }
+
+  FloatFn call(const ir::CallNode& c) {
+    const DataType t = c.dtype;
+    FloatFn a = float_expr(c.args[0]);
+    auto unary = [&](double (*fn)(double)) -> FloatFn { return [a, t, fn](State& s) { return round_float(t, fn(a(s))); }; };
+    switch (c.op) {
+      case ir::Intrinsic::Exp: return unary([](double x) { return std::exp(x); });
+      case ir::Intrinsic::Exp2: return unary([](double x) { return std::exp2(x); });
+      case ir::Intrinsic::Log: return unary([](double x) { return std::log(x); });
+      case ir::Intrinsic::Log2: return unary([](double x) { return std::log2(x); });
+      case ir::Intrinsic::Sqrt: return unary([](double x) { return std::sqrt(x); });
+      case ir::Intrinsic::Rsqrt: return unary([](double x) { return 1.0 / std::sqrt(x); });
+      case ir::Intrinsic::Abs: return unary([](double x) { return std::fabs(x); });
+      case ir::Intrinsic::Floor: return unary([](double x) { return std::floor(x); });
+      case ir::Intrinsic::Ceil: return unary([](double x) { return std::ceil(x); });
+      case ir::Intrinsic::Sin: return unary([](double x) { return std::sin(x); });
+      case ir::Intrinsic::Cos: return unary([](double x) { return std::cos(x); });
+      case ir::Intrinsic::Tanh: return unary([](double x) { return std::tanh(x); });
+      case ir::Intrinsic::Sigmoid: return unary([](double x) { return 1.0 / (1.0 + std::exp(-x)); });
+      case ir::Intrinsic::Pow: {
+        FloatFn b = float_expr(c.args[1]);
+        return [a, b, t](State& s) { return round_float(t, std::pow(a(s), b(s))); };
+      }
+    }
+    throw InternalError("unknown intrinsic");
+  }
+
+  // The address of buffer[indices] for the running thread, bounds-checked.
+  AddressFn address(const ir::Buffer& b, const std::vector<ir::Expr>& indices, const char* what) {
+    const int slot = buffer_slot(b.get());
+    std::vector<IntFn> idx;
+    for (const auto& i : indices) idx.push_back(int_expr(i));
+    const int rank = static_cast<int>(idx.size());
+    if (rank > kMaxRank) throw CompileError(cat("cannot run ", b->name, " on the CPU backend: rank ", rank, " > ", kMaxRank));
+    const int elem = bytes(b->dtype);
+    const std::string* name = &b->name;
+    return [slot, idx, rank, elem, name, what](State& s) {
+      BufferState& bs = s.buffers[slot];
+      std::int64_t at[kMaxRank];
+      std::int64_t off = 0;
+      for (int d = 0; d < rank; ++d) {
+        at[d] = idx[d](s);
+        off += at[d] * bs.strides[d];
+      }
+      for (int d = 0; d < rank; ++d)
+        if (at[d] < 0 || at[d] >= bs.shape[d])
+          throw RuntimeError(cat("out-of-bounds ", what, " ", *name, "[", format_index(at, rank), "] (shape ",
+                                 format_shape(bs.shape), ") ", s.where(), "; guard the access with T::If"));
+      if (bs.copies > 1) off += std::max<std::int64_t>(s.tid, 0) * bs.numel;
+      return bs.data + off * elem;
+    };
+  }
+
+  StmtFn store(const ir::StoreNode& st) {
+    AddressFn addr = address(st.buffer, st.indices, "store to");
+    const DataType t = st.buffer->dtype;
+    const int slot = buffer_slot(st.buffer.get());
+    const int elem = bytes(t);
+    // A uniform store to a thread-private buffer writes every thread's copy.
+    auto broadcast = [slot, elem](State& s, std::byte* p) {
+      BufferState& bs = s.buffers[slot];
+      if (bs.copies == 1 || s.tid >= 0) return;
+      for (int c = 1; c < bs.copies; ++c) std::memcpy(p + c * bs.numel * elem, p, elem);
+    };
+    if (is_float(t)) {
+      FloatFn v = float_expr(st.value);
+      return [addr, v, t, broadcast](State& s) {
+        const double x = v(s);
+        std::byte* p = addr(s);
+        store_double(t, x, p);
+        broadcast(s, p);
+        return Flow::Next;
+      };
+    }
+    IntFn v = int_expr(st.value);
+    return [addr, v, t, broadcast](State& s) {
+      const std::int64_t x = v(s);
+      std::byte* p = addr(s);
+      store_int(t, x, p);
+      broadcast(s, p);
+      return Flow::Next;
+    };
+  }
+
+  StmtFn alloc(const ir::BufferNode& b) {
+    const int slot = buffer_slot(&b);
+    std::vector<std::int64_t> shape;
+    for (const auto& d : b.shape) shape.push_back(*ir::as_const_int(d));  // the verifier made them constant
+    const bool is_private = b.scope == ir::Scope::Local || b.scope == ir::Scope::Var;
+    const int copies = is_private && private_per_thread_ ? threads_ : 1;
+    const int elem = bytes(b.dtype);
+    return [slot, shape, copies, elem](State& s) {
+      BufferState& bs = s.buffers[slot];
+      bs.shape = shape;
+      bs.strides.assign(shape.size(), 1);
+      for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) bs.strides[d] = bs.strides[d + 1] * shape[d + 1];
+      bs.numel = 1;
+      for (auto e : shape) bs.numel *= e;
+      bs.copies = copies;
+      // Poison: NaN for floats, -1 for integers, so reading what was never written is visible.
+      bs.owned.assign(static_cast<size_t>(bs.numel * copies * elem), std::byte{0xFF});
+      bs.data = bs.owned.data();
+      return Flow::Next;
+    };
+  }
+
+  StmtFn kernel(const ir::KernelNode& k) {
+    thread_var_ = k.thread_var.get();
+    threads_ = k.threads;
+    private_per_thread_ = ir::uses_var(k.body, thread_var_);
+    std::vector<IntFn> grid;
+    for (const auto& g : k.grid) grid.push_back(int_expr(g));
+    block_slots_.clear();
+    for (const auto& v : k.block_vars) block_slots_.push_back(var_slot(v.get()));
+    StmtFn body = stmt(k.body);
+    const std::vector<int> slots = block_slots_;
+    return [grid, slots, body](State& s) {
+      const std::int64_t gx = grid[0](s), gy = grid[1](s), gz = grid[2](s);
+      for (std::int64_t z = 0; z < gz; ++z)
+        for (std::int64_t y = 0; y < gy; ++y)
+          for (std::int64_t x = 0; x < gx; ++x) {
+            s.vars[slots[0]] = x, s.vars[slots[1]] = y, s.vars[slots[2]] = z;
+            body(s);
+          }
+      return Flow::Next;
+    };
+  }
+
+  struct RegionFns {
+    int slot;
+    const ir::BufferNode* buffer;
+    std::vector<IntFn> base, extent;
+  };
+
+  StmtFn tile_op(const ir::TileOpNode& op) {
+    const ops::TileOpDef& def = ops::tile_op(op.op);
+    std::vector<RegionFns> regions;
+    for (const auto& r : op.regions) {
+      RegionFns fns{buffer_slot(r.buffer.get()), r.buffer.get(), {}, {}};
+      for (const auto& b : r.base) fns.base.push_back(int_expr(b));
+      for (const auto& e : r.extent) fns.extent.push_back(int_expr(e));
+      regions.push_back(std::move(fns));
+    }
+    std::vector<FloatFn> args;
+    for (const auto& a : op.args) args.push_back(value_as_double(a));
+    std::vector<std::string> described;
+    for (const auto& r : op.regions) described.push_back(ir::print(r));
+    return [&def, &op, regions, args, described](State& s) {
+      std::vector<ops::RegionView> views;
+      for (size_t i = 0; i < regions.size(); ++i) views.push_back(view(s, regions[i], op.op, described[i]));
+      std::vector<double> values;
+      for (const auto& a : args) values.push_back(a(s));
+      def.run_cpu(op, views, values);
+      // A uniform tile op on thread-private buffers acts for every thread.
+      for (const auto& r : regions) {
+        BufferState& bs = s.buffers[r.slot];
+        const size_t n = static_cast<size_t>(bs.numel) * bytes(r.buffer->dtype);
+        if (bs.copies > 1 && s.tid < 0)
+          for (int c = 1; c < bs.copies; ++c) std::memcpy(bs.data + c * n, bs.data, n);
+      }
+      return Flow::Next;
+    };
+  }
+
+  static ops::RegionView view(State& s, const RegionFns& r, const std::string& op, const std::string& described) {
+    BufferState& bs = s.buffers[r.slot];
+    ops::RegionView v;
+    v.buffer = r.buffer;
+    v.strides = bs.strides;
+    const bool global = r.buffer->scope == ir::Scope::Global;
+    std::int64_t off = 0;
+    for (size_t d = 0; d < r.base.size(); ++d) {
+      const std::int64_t base = r.base[d](s), ext = r.extent[d](s);
+      const bool outside = base < 0 || ext < 0 || (!global && base + ext > bs.shape[d]);
+      if (outside)
+        throw RuntimeError(cat("cannot run T::", op, " on ", described, " ", s.where(), " because dim ", d,
+                               " spans [", base, ", ", base + ext, ") outside ", r.buffer->name, "'s extent ",
+                               bs.shape[d], global ? "" : "; tiles of on-chip buffers must lie inside the buffer"));
+      v.extent.push_back(ext);
+      v.inside.push_back(std::clamp<std::int64_t>(bs.shape[d] - base, 0, ext));
+      off += base * bs.strides[d];
+    }
+    if (bs.copies > 1) off += std::max<std::int64_t>(s.tid, 0) * bs.numel;
+    v.data = bs.data + off * bytes(r.buffer->dtype);
+    return v;
+  }
+
+  StmtFn print(const ir::PrintNode& p) {
+    const std::string msg = p.message;
+    if (p.value) {
+      FloatFn v = value_as_double(p.value);
+      return [msg, v](State& s) {
+        std::cout << "[" << s.where() << "] " << msg << ": " << v(s) << "\n";
+        return Flow::Next;
+      };
+    }
+    const int slot = buffer_slot(p.buffer.get());
+    const ir::BufferNode* b = p.buffer.get();
+    return [msg, slot, b](State& s) {
+      BufferState& bs = s.buffers[slot];
+      std::ostringstream os;
+      os << "[" << s.where() << "] " << msg << ": " << b->name << " " << format_shape(bs.shape) << " =";
+      const std::int64_t base = bs.copies > 1 ? std::max<std::int64_t>(s.tid, 0) * bs.numel : 0;
+      std::vector<std::int64_t> idx(bs.shape.size(), 0);
+      ops::for_each_index(bs.shape, [&](const std::int64_t* i) {
+        std::int64_t off = base;
+        for (size_t d = 0; d < bs.shape.size(); ++d) off += i[d] * bs.strides[d];
+        os << " " << load_as_double(b->dtype, bs.data + off * bytes(b->dtype));
+      });
+      std::cout << os.str() << "\n";
+      return Flow::Next;
+    };
+  }
+
+  // For/If/While whose own bounds or condition are uniform run uniformly; their children decide
+  // for themselves. Seqs always do.
+  bool has_uniform_header(const ir::Stmt& s) const {
+    switch (s->kind) {
+      case ir::StmtKind::Seq: return true;
+      case ir::StmtKind::For: {
+        const auto* f = ir::as<ir::ForNode>(s);
+        return !ir::uses_var(f->min, thread_var_) && !ir::uses_var(f->extent, thread_var_);
+      }
+      case ir::StmtKind::If: return !ir::uses_var(ir::as<ir::IfNode>(s)->cond, thread_var_);
+      case ir::StmtKind::While: return !ir::uses_var(ir::as<ir::WhileNode>(s)->cond, thread_var_);
+      case ir::StmtKind::Kernel: return true;
+      default: return false;
+    }
+  }
+
+  // Runs `s` once per thread, each thread to completion before the next.
+  StmtFn per_thread(const ir::Stmt& s) {
+    struct FindCollective : ir::Visitor {
+      std::string found;
+      void visit(const ir::TileOpNode* op) override { found = "T::" + op->op; }
+      void visit(const ir::ForNode* op) override {
+        if (op->for_kind == ir::ForKind::Parallel) found = "a T::Parallel loop";
+        Visitor::visit(op);
+      }
+    } finder;
+    finder.visit_stmt(s);
+    if (!finder.found.empty())
+      throw CompileError(cat("cannot run ", finder.found, " in ", func_.name,
+                             " under control flow that depends on the thread index: tile ops and Parallel loops are "
+                             "executed by the whole block; move it out of the thread-dependent branch or loop"));
+    thread_mode_ = true;
+    StmtFn body = stmt(s);
+    thread_mode_ = false;
+    const int threads = threads_;
+    return [body, threads](State& st) {
+      int breaks = 0;
+      for (int t = 0; t < threads; ++t) {
+        st.tid = t;
+        breaks += body(st) == Flow::Break;
+      }
+      st.tid = -1;
+      if (breaks != 0 && breaks != threads)
+        throw RuntimeError(cat("T::Break taken by ", breaks, " of ", threads, " threads ", st.where(),
+                               "; a loop of uniform control flow must be left by all threads together"));
+      return breaks ? Flow::Break : Flow::Next;
+    };
+  }
+};
+
+class CpuExecutable : public Executable {
+ public:
+  explicit CpuExecutable(const ir::PrimFunc& f) : func_(f), compiler_(*f) {
+    for (const auto& p : f->params) param_slots_.push_back(compiler_.buffer_slot(p.get()));
+    for (const auto& v : f->symbolic_dims()) dim_slots_.emplace_back(v.get(), compiler_.var_slot(v.get()));
+    body_ = compiler_.stmt(f->body);
+  }
+
+  void run(const std::vector<Tensor>& args) const override {
+    State s;
+    s.kernel = &func_->name;
+    s.block_slots = nullptr;
+    s.vars.assign(compiler_.num_vars(), 0);
+    s.buffers.resize(compiler_.num_buffers());
+    for (size_t i = 0; i < args.size(); ++i) {
+      const Tensor& t = args[i];
+      BufferState& bs = s.buffers[param_slots_[i]];
+      bs.data = static_cast<std::byte*>(t.data());
+      bs.shape = t.shape();
+      bs.strides = t.strides();
+      bs.numel = t.numel();
+      // Symbolic dimensions: the arguments were checked, so the first use binds each one.
+      for (int d = 0; d < t.rank(); ++d)
+        for (const auto& [var, slot] : dim_slots_)
+          if (ir::as<ir::VarNode>(func_->params[i]->shape[d]) == var) s.vars[slot] = t.shape(d);
+    }
+    s.block_slots = &compiler_.block_slots();
+    body_(s);
+  }
+
+ private:
+  ir::PrimFunc func_;
+  mutable Compiler compiler_;
+  std::vector<int> param_slots_;
+  std::vector<std::pair<const ir::VarNode*, int>> dim_slots_;
+  StmtFn body_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Executable> Executable::build(const ir::PrimFunc& func) {
+  return std::make_shared<CpuExecutable>(func);
+}
+
+}  // namespace tilescale::cpu

@@ -1,0 +1,35 @@
+// The CPU backend: runs a tile program on the host, the reference for every GPU result.
+//
+// The program is translated once into a tree of closures (no interpretation of the IR at run time)
+// and then run block by block. Execution follows the IR's two levels (src/ir/IR.h):
+//  * tile ops, Parallel loops and uniform statements run once per block, collectively;
+//  * a statement that mentions the thread variable runs once per thread, each thread finishing the
+//    statement before the next begins — the meaning of a correctly synchronised GPU program.
+// Local and Var buffers are private to a thread when the program has thread-level statements; a
+// uniform store writes every thread's copy. Shared and fragment buffers start filled with a poison
+// pattern (NaN for floats), so reading what was never written shows up in the result.
+//
+// Every access is bounds-checked: a load or store outside a buffer is a RuntimeError naming the
+// buffer, the index, the shape and the block. Tile-op regions of global tensors may run past the
+// tensor's end (reads give zero, writes are dropped); other regions must lie inside their buffer.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "ir/IR.h"
+#include "tilescale/tensor.h"
+
+namespace tilescale::cpu {
+
+class Executable {
+ public:
+  // CompileError for programs the CPU backend cannot run (a tile op under thread-dependent
+  // control flow).
+  static std::shared_ptr<const Executable> build(const ir::PrimFunc& func);
+  virtual ~Executable() = default;
+  // Arguments must already be checked against the signature (runtime/arguments.h).
+  virtual void run(const std::vector<Tensor>& args) const = 0;
+};
+
+}  // namespace tilescale::cpu

@@ -1,0 +1,208 @@
+#include "ir/verifier.h"
+
+#include <set>
+
+#include "ir/printer.h"
+#include "ir/visitor.h"
+#include "ops/tile_op.h"
+
+namespace tilescale::ir {
+
+using tilescale::detail::cat;
+
+void check_rank(const BufferNode& buffer, std::size_t n, const char* what) {
+  if (static_cast<int>(n) != buffer.rank())
+    throw CompileError(cat("cannot index ", buffer.name, " in ", what, " with ", n, n == 1 ? " index" : " indices",
+                           " because it has rank ", buffer.rank(), "; give one index per dimension"));
+}
+
+namespace {
+
+class Verifier : public Visitor {
+ public:
+  explicit Verifier(const PrimFuncNode& f) : func_(f) {}
+
+  void run() {
+    for (const auto& p : func_.params) {
+      buffers_.insert(p.get());
+      for (const auto& d : p->shape) for_each_expr(d, [&](const Expr& e) {
+        if (auto* v = as<VarNode>(e)) vars_.insert(v);
+      });
+    }
+    check_symbolic_dims();
+    visit_stmt(func_.body);
+    if (kernels_ != 1)
+      throw CompileError(cat("cannot compile ", func_.name, " because it launches ", kernels_,
+                             " kernels; a prim_func holds exactly one T::Kernel"));
+  }
+
+ private:
+  const PrimFuncNode& func_;
+  std::set<const VarNode*> vars_;
+  std::set<const BufferNode*> buffers_;
+  int kernels_ = 0;
+  bool in_kernel_ = false;
+  int parallel_depth_ = 0;
+  int breakable_depth_ = 0;
+
+  void check_symbolic_dims() {
+    std::set<const VarNode*> bare;
+    for (const auto& v : func_.symbolic_dims()) bare.insert(v.get());
+    for (const auto* v : vars_)
+      if (!bare.count(v))
+        throw CompileError(cat("cannot bind the symbolic dimension ", v->name, " of ", func_.name,
+                               " because it appears only inside expressions of parameter shapes; use it alone as "
+                               "the dimension of some tensor"));
+  }
+
+  void visit(const VarNode* op) override {
+    if (!vars_.count(op))
+      throw CompileError(cat("cannot use variable ", op->name, " in ", func_.name,
+                             " outside the loop or kernel that defines it"));
+  }
+
+  void check_buffer(const BufferNode* b, std::size_t n, const char* what) {
+    if (!buffers_.count(b))
+      throw CompileError(cat("cannot use ", spelling(b->scope), " buffer ", b->name, " in ", what,
+                             " because it is not in scope here",
+                             b->scope == Scope::Global ? "; create tensors with T::Tensor inside the prim_func"
+                                                       : "; use it inside the T::Kernel body that allocates it"));
+    check_rank(*b, n, what);
+  }
+
+  void visit(const LoadNode* op) override {
+    check_buffer(op->buffer.get(), op->indices.size(), "a load");
+    Visitor::visit(op);
+  }
+
+  void visit(const StoreNode* op) override {
+    if (!in_kernel_)
+      throw CompileError(cat("cannot store to ", op->buffer->name, " outside T::Kernel; move it into the kernel body"));
+    check_buffer(op->buffer.get(), op->indices.size(), "a store");
+    Visitor::visit(op);
+  }
+
+  void visit(const SeqNode* op) override {
+    // Allocations made in this sequence go out of scope at its end.
+    const auto saved = buffers_;
+    Visitor::visit(op);
+    buffers_ = saved;
+  }
+
+  void visit(const AllocNode* op) override {
+    const auto& b = *op->buffer;
+    if (!in_kernel_)
+      throw CompileError(cat("cannot allocate ", spelling(b.scope), " buffer ", b.name,
+                             " outside T::Kernel because it lives in a block's on-chip memory; allocate it inside the "
+                             "kernel body"));
+    if (b.scope == Scope::Global) throw InternalError(cat("Alloc of global buffer ", b.name));
+    for (int d = 0; d < b.rank(); ++d) {
+      auto c = as_const_int(b.shape[d]);
+      if (!c || *c <= 0)
+        throw CompileError(cat("cannot allocate ", spelling(b.scope), " buffer ", b.name, " with extent ",
+                               print(b.shape[d]), " in dim ", d,
+                               " because on-chip buffers have positive constant shapes; use a constant tile size"));
+    }
+    buffers_.insert(&b);
+  }
+
+  void visit(const KernelNode* op) override {
+    if (in_kernel_) throw CompileError(cat("cannot nest T::Kernel inside T::Kernel in ", func_.name));
+    ++kernels_;
+    if (op->threads <= 0 || op->threads % 32 != 0)
+      throw CompileError(cat("cannot launch the kernel of ", func_.name, " with threads=", op->threads,
+                             " because the block size must be a positive multiple of 32 (a warp); use 32, 64, 128, "
+                             "256, ..."));
+    for (const auto& g : op->grid) visit_expr(g);
+    in_kernel_ = true;
+    for (const auto& v : op->block_vars) vars_.insert(v.get());
+    vars_.insert(op->thread_var.get());
+    visit_stmt(op->body);
+    in_kernel_ = false;
+  }
+
+  void visit(const ForNode* op) override {
+    visit_expr(op->min), visit_expr(op->extent);
+    if (op->for_kind == ForKind::Parallel && !as_const_int(op->extent))
+      throw CompileError(cat("cannot partition T::Parallel loop ", op->var->name, " with extent ", print(op->extent),
+                             " over threads because it is not a constant; use a constant tile extent and guard the "
+                             "tail with T::If"));
+    if (op->for_kind == ForKind::Pipelined) check_pipeline(op);
+    vars_.insert(op->var.get());
+    const bool parallel = op->for_kind == ForKind::Parallel;
+    parallel_depth_ += parallel;
+    breakable_depth_ += !parallel;
+    visit_stmt(op->body);
+    parallel_depth_ -= parallel;
+    breakable_depth_ -= !parallel;
+    vars_.erase(op->var.get());
+  }
+
+  void check_pipeline(const ForNode* op) {
+    const auto* seq = as<SeqNode>(op->body);
+    const std::size_t n = seq ? seq->stmts.size() : 1;
+    for (const auto* list : {&op->pipeline.order, &op->pipeline.stage})
+      if (!list->empty() && list->size() != n)
+        throw CompileError(cat("cannot pipeline loop ", op->var->name, " because its order/stage lists have ",
+                               list->size(), " entries for ", n, " statements in the body; give one entry per statement"));
+    if (op->pipeline.num_stages < 0)
+      throw CompileError(cat("cannot pipeline loop ", op->var->name, " with num_stages=", op->pipeline.num_stages,
+                             "; use 0 (no pipelining) or more"));
+  }
+
+  void visit(const WhileNode* op) override {
+    if (!in_kernel_) throw CompileError(cat("cannot run T::While outside T::Kernel in ", func_.name));
+    visit_expr(op->cond);
+    ++breakable_depth_;
+    visit_stmt(op->body);
+    --breakable_depth_;
+  }
+
+  void visit(const BreakNode*) override {
+    if (breakable_depth_ == 0 || parallel_depth_ > 0)
+      throw CompileError("cannot T::Break here because it is not inside a serial loop or T::While (a T::Parallel loop "
+                         "cannot be left early); restructure the loop");
+  }
+
+  void visit(const TileOpNode* op) override {
+    if (!in_kernel_)
+      throw CompileError(cat("cannot run T::", op->op, " outside T::Kernel because tile ops are executed by a block; "
+                             "move it into the kernel body"));
+    const bool element_atomic = op->op == "atomic_add" && op->regions.size() == 1;
+    if (parallel_depth_ > 0 && !element_atomic)
+      throw CompileError(cat("cannot run T::", op->op, " inside a T::Parallel loop because tile ops are executed by "
+                             "the whole block; move it out of the loop"));
+    for (const auto& r : op->regions) {
+      check_buffer(r.buffer.get(), r.base.size(), ("T::" + op->op).c_str());
+      visit_region(r);
+    }
+    for (const auto& a : op->args) visit_expr(a);
+    ops::tile_op(op->op).verify(*op);
+  }
+
+  void visit(const IfNode* op) override {
+    if (!in_kernel_) throw CompileError(cat("cannot run T::If outside T::Kernel in ", func_.name));
+    Visitor::visit(op);
+  }
+
+  void visit(const AssertNode* op) override {
+    if (!in_kernel_) throw CompileError(cat("cannot T::device_assert outside T::Kernel in ", func_.name));
+    Visitor::visit(op);
+  }
+
+  void visit(const PrintNode* op) override {
+    if (!in_kernel_) throw CompileError(cat("cannot T::print outside T::Kernel in ", func_.name));
+    if (op->buffer) check_buffer(op->buffer.get(), op->buffer->rank(), "T::print");
+    Visitor::visit(op);
+  }
+
+  void visit(const AnnotateNode* op) override {
+    if (op->buffer) check_buffer(op->buffer.get(), op->buffer->rank(), "T::annotate_layout");
+  }
+};
+
+}  // namespace
+
+void verify(const PrimFunc& func) { Verifier(*func).run(); }
+
+}  // namespace tilescale::ir

@@ -1,0 +1,592 @@
+// The front end: T:: calls append IR statements to the innermost open scope of the prim_func
+// being built. Scopes are a stack of statement lists; closing one (end of a Kernel, loop or If
+// lambda) wraps its statements into the enclosing statement.
+#include <cmath>
+#include <limits>
+
+#include "ir/IR.h"
+#include "ir/verifier.h"
+#include "ir/printer.h"
+#include "layout/layout.h"
+#include "ops/tile_op.h"
+#include "tilescale/errors.h"
+#include "tilescale/lang.h"
+
+namespace tilescale::lang {
+
+using tilescale::detail::cat;
+
+namespace {
+
+struct KernelScope {
+  std::vector<ir::Var> block_vars;
+  ir::Var thread_var;
+};
+
+struct FunctionBuilder {
+  std::string name;
+  std::vector<ir::Buffer> params;
+  std::vector<std::vector<ir::Stmt>> scopes;
+  std::optional<KernelScope> kernel;
+};
+
+thread_local FunctionBuilder* current = nullptr;
+
+FunctionBuilder& builder(const char* what) {
+  if (!current)
+    throw CompileError(cat("cannot call T::", what, " outside T::prim_func because there is no program being built; "
+                           "call it inside the prim_func's body lambda"));
+  return *current;
+}
+
+void emit(const char* what, ir::Stmt s) { builder(what).scopes.back().push_back(std::move(s)); }
+
+// Runs `body` in a fresh scope and returns what it emitted as one statement.
+ir::Stmt scoped(const char* what, const std::function<void()>& body) {
+  auto& b = builder(what);
+  b.scopes.emplace_back();
+  try {
+    body();
+  } catch (...) {
+    b.scopes.pop_back();
+    throw;
+  }
+  std::vector<ir::Stmt> stmts = std::move(b.scopes.back());
+  b.scopes.pop_back();
+  return ir::make_seq(std::move(stmts));
+}
+
+const ir::Expr& node(const Expr& e) { return e.node(); }
+
+std::vector<ir::Expr> nodes(const std::vector<Expr>& es) {
+  std::vector<ir::Expr> out;
+  for (const auto& e : es) out.push_back(node(e));
+  return out;
+}
+
+bool is_imm(const ir::Expr& e) { return e->kind == ir::ExprKind::IntImm || e->kind == ir::ExprKind::FloatImm; }
+
+// A constant re-typed to t (weak literals adopt the type of the other operand).
+ir::Expr retype_imm(const ir::Expr& e, DataType t) {
+  if (auto* i = ir::as<ir::IntImmNode>(e))
+    return is_float(t) ? ir::make_float(double(i->value), t) : ir::make_int(i->value, t);
+  auto* f = ir::as<ir::FloatImmNode>(e);
+  if (is_float(t)) return ir::make_float(f->value, t);
+  return ir::make_cast(t, e);
+}
+
+DataType common_type(DataType a, DataType b) {
+  if (a == b) return a;
+  if (is_float(a) != is_float(b)) return is_float(a) ? a : b;
+  if (is_float(a)) {
+    if (bits(a) == bits(b)) return DataType::Float32;  // float16 with bfloat16, or the two fp8s
+    return bits(a) > bits(b) ? a : b;
+  }
+  if (is_bool(a)) return b;
+  if (is_bool(b)) return a;
+  if (bits(a) != bits(b)) return bits(a) > bits(b) ? a : b;
+  return is_signed(a) ? b : a;  // same width: unsigned wins, as in C
+}
+
+// Brings a and b to one type: a weak constant takes the other side's type (an integer constant
+// next to a float becomes that float; a float constant next to an integer makes both float32).
+std::pair<ir::Expr, ir::Expr> unify(ir::Expr a, ir::Expr b) {
+  if (a->dtype == b->dtype) return {a, b};
+  const bool ia = is_imm(a), ib = is_imm(b);
+  if (ia != ib) {
+    ir::Expr& imm = ia ? a : b;
+    ir::Expr& other = ia ? b : a;
+    if (is_float(imm->dtype) && !is_float(other->dtype)) {
+      other = ir::make_cast(DataType::Float32, other);
+      imm = retype_imm(imm, DataType::Float32);
+    } else {
+      imm = retype_imm(imm, other->dtype);
+    }
+    return {a, b};
+  }
+  const DataType t = common_type(a->dtype, b->dtype);
+  return {ir::make_cast(t, a), ir::make_cast(t, b)};
+}
+
+// `value` as a `t`: constants re-typed, other expressions cast.
+ir::Expr typed(const ir::Expr& value, DataType t) {
+  if (value->dtype == t) return value;
+  return is_imm(value) ? retype_imm(value, t) : ir::make_cast(t, value);
+}
+
+ir::Expr as_bool(ir::Expr e) {
+  if (is_bool(e->dtype)) return e;
+  ir::Expr zero = is_float(e->dtype) ? ir::make_float(0, e->dtype) : ir::make_int(0, e->dtype);
+  return ir::make_binary(ir::BinaryOp::NE, e, zero);
+}
+
+Expr binary(ir::BinaryOp op, const Expr& x, const Expr& y) {
+  if (ir::is_logical(op)) return Expr(ir::make_binary(op, as_bool(node(x)), as_bool(node(y))));
+  auto [a, b] = unify(node(x), node(y));
+  if (ir::is_bitwise(op) && is_float(a->dtype))
+    throw CompileError(cat("cannot apply ", ir::spelling(op), " to ", ir::print(a), " and ", ir::print(b),
+                           " because they are ", name(a->dtype), "; bitwise operators take integers"));
+  return Expr(ir::make_binary(op, a, b));
+}
+
+Expr math(ir::Intrinsic op, const Expr& x) {
+  ir::Expr a = node(x);
+  if (!is_float(a->dtype) && op != ir::Intrinsic::Abs) a = is_imm(a) ? retype_imm(a, DataType::Float32) : ir::make_cast(DataType::Float32, a);
+  return Expr(ir::make_call(op, {a}));
+}
+
+ir::Expr checked_index(const ir::Expr& i, const ir::Buffer& b) {
+  if (is_float(i->dtype))
+    throw CompileError(cat("cannot index ", b->name, " with ", ir::print(i), " because it is ", name(i->dtype),
+                           "; indices are integers (use T::cast)"));
+  return i;
+}
+
+ops::Operand operand(const TileRef& t) { return ops::Operand{t.buffer(), nodes(t.base()), nodes(t.extent())}; }
+
+ir::Expr shape_dim(const Expr& e, const std::string& buffer) {
+  if (is_float(e.dtype()))
+    throw CompileError(cat("cannot use ", ir::print(node(e)), " as a dimension of ", buffer, " because it is ",
+                           name(e.dtype()), "; dimensions are integers"));
+  return node(e);
+}
+
+Buffer allocate(Shape shape, DataType dtype, const std::string& name, ir::Scope scope, const char* what) {
+  std::vector<ir::Expr> dims;
+  for (const auto& d : shape) dims.push_back(shape_dim(d, name));
+  ir::Buffer b = ir::make_buffer(name, std::move(dims), dtype, scope);
+  emit(what, ir::make_alloc(b));
+  return Buffer(b);
+}
+
+void loop(const char* what, const Expr& begin, const Expr& end, ir::ForKind kind, ir::PipelineInfo info,
+          const std::function<void(Expr)>& body, const char* var_name) {
+  auto [b, e] = unify(node(begin), node(end));
+  if (is_float(b->dtype)) throw CompileError(cat("cannot loop T::", what, " over ", name(b->dtype), " bounds; use integers"));
+  ir::Var v = ir::make_var(var_name, b->dtype);
+  ir::Expr extent = ir::as_const_int(b) == 0 ? e : ir::make_binary(ir::BinaryOp::Sub, e, b);
+  ir::Stmt s = scoped(what, [&] { body(Expr(v)); });
+  emit(what, ir::make_for(v, b, extent, kind, s, std::move(info)));
+}
+
+const char* const kParallelNames[] = {"i", "j", "k", "l"};
+
+void parallel_nest(std::vector<Expr> extents, const std::function<void(const std::vector<Expr>&)>& body) {
+  std::vector<ir::Var> vars;
+  for (size_t d = 0; d < extents.size(); ++d) vars.push_back(ir::make_var(kParallelNames[d], node(extents[d])->dtype));
+  ir::Stmt s = scoped("Parallel", [&] {
+    std::vector<Expr> idx;
+    for (const auto& v : vars) idx.push_back(Expr(v));
+    body(idx);
+  });
+  for (int d = static_cast<int>(extents.size()) - 1; d >= 0; --d) {
+    ir::Expr ext = node(extents[d]);
+    if (is_float(ext->dtype)) throw CompileError("cannot loop T::Parallel over a float extent; use integers");
+    s = ir::make_for(vars[d], ir::make_int(0, ext->dtype), ext, ir::ForKind::Parallel, s);
+  }
+  emit("Parallel", s);
+}
+
+}  // namespace
+
+// --------------------------------------------------------------------------------------------------
+// Expressions
+
+Expr::Expr(int v) : node_(ir::make_int(v)) {}
+Expr::Expr(long v) : Expr(static_cast<long long>(v)) {}
+Expr::Expr(long long v)
+    : node_(v >= std::numeric_limits<std::int32_t>::min() && v <= std::numeric_limits<std::int32_t>::max()
+                ? ir::make_int(v)
+                : ir::make_int(v, DataType::Int64)) {}
+Expr::Expr(unsigned v) : Expr(static_cast<long long>(v)) {}
+Expr::Expr(unsigned long v) : Expr(static_cast<long long>(v)) {}
+Expr::Expr(unsigned long long v) : Expr(static_cast<long long>(v)) {}
+Expr::Expr(float v) : node_(ir::make_float(v)) {}
+Expr::Expr(double v) : node_(ir::make_float(v)) {}
+Expr::Expr(bool v) : node_(ir::make_int(v, DataType::Bool)) {}
+Expr::Expr(std::shared_ptr<const ir::ExprNode> n) : node_(std::move(n)) {
+  TS_ICHECK(node_, "null expression");
+}
+DataType Expr::dtype() const { return node_->dtype; }
+
+Expr operator+(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::Add, a, b); }
+Expr operator-(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::Sub, a, b); }
+Expr operator*(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::Mul, a, b); }
+Expr operator/(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::Div, a, b); }
+Expr operator%(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::Mod, a, b); }
+Expr operator-(const Expr& a) {
+  if (auto* f = ir::as<ir::FloatImmNode>(node(a))) return Expr(ir::make_float(-f->value, f->dtype));
+  if (auto* i = ir::as<ir::IntImmNode>(node(a))) return Expr(ir::make_int(-i->value, i->dtype));
+  return Expr(ir::make_unary(ir::UnaryOp::Neg, node(a)));
+}
+Expr operator!(const Expr& a) { return Expr(ir::make_unary(ir::UnaryOp::Not, as_bool(node(a)))); }
+Expr operator~(const Expr& a) {
+  if (!is_integer(a.dtype())) throw CompileError(cat("cannot apply ~ to ", ir::print(node(a)), " of type ", name(a.dtype()), "; it takes integers"));
+  return Expr(ir::make_unary(ir::UnaryOp::BitNot, node(a)));
+}
+Expr operator==(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::EQ, a, b); }
+Expr operator!=(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::NE, a, b); }
+Expr operator<(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::LT, a, b); }
+Expr operator<=(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::LE, a, b); }
+Expr operator>(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::GT, a, b); }
+Expr operator>=(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::GE, a, b); }
+Expr operator&&(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::And, a, b); }
+Expr operator||(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::Or, a, b); }
+Expr operator&(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::BitAnd, a, b); }
+Expr operator|(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::BitOr, a, b); }
+Expr operator^(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::BitXor, a, b); }
+Expr operator<<(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::Shl, a, b); }
+Expr operator>>(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::Shr, a, b); }
+
+Expr min(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::Min, a, b); }
+Expr max(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::Max, a, b); }
+Expr floordiv(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::FloorDiv, a, b); }
+Expr floormod(const Expr& a, const Expr& b) { return binary(ir::BinaryOp::FloorMod, a, b); }
+Expr ceildiv(const Expr& a, const Expr& b) {
+  auto ca = ir::as_const_int(node(a)), cb = ir::as_const_int(node(b));
+  if (ca && cb && *cb > 0) return Expr((*ca + *cb - 1) / *cb);
+  return floordiv(a + b - 1, b);
+}
+Expr cast(const Expr& v, DataType t) { return Expr(ir::make_cast(t, node(v))); }
+Expr if_then_else(const Expr& cond, const Expr& t, const Expr& f) {
+  auto [a, b] = unify(node(t), node(f));
+  return Expr(ir::make_select(as_bool(node(cond)), a, b));
+}
+Expr exp(const Expr& x) { return math(ir::Intrinsic::Exp, x); }
+Expr exp2(const Expr& x) { return math(ir::Intrinsic::Exp2, x); }
+Expr log(const Expr& x) { return math(ir::Intrinsic::Log, x); }
+Expr log2(const Expr& x) { return math(ir::Intrinsic::Log2, x); }
+Expr sqrt(const Expr& x) { return math(ir::Intrinsic::Sqrt, x); }
+Expr rsqrt(const Expr& x) { return math(ir::Intrinsic::Rsqrt, x); }
+Expr abs(const Expr& x) { return math(ir::Intrinsic::Abs, x); }
+Expr floor(const Expr& x) { return math(ir::Intrinsic::Floor, x); }
+Expr ceil(const Expr& x) { return math(ir::Intrinsic::Ceil, x); }
+Expr sin(const Expr& x) { return math(ir::Intrinsic::Sin, x); }
+Expr cos(const Expr& x) { return math(ir::Intrinsic::Cos, x); }
+Expr tanh(const Expr& x) { return math(ir::Intrinsic::Tanh, x); }
+Expr sigmoid(const Expr& x) { return math(ir::Intrinsic::Sigmoid, x); }
+Expr pow(const Expr& x, const Expr& y) {
+  auto [a, b] = unify(node(x), node(y));
+  if (!is_float(a->dtype)) a = ir::make_cast(DataType::Float32, a), b = ir::make_cast(DataType::Float32, b);
+  return Expr(ir::make_call(ir::Intrinsic::Pow, {a, b}));
+}
+
+namespace {
+DataType require_float(DataType t, const char* what) {
+  if (!is_float(t)) throw CompileError(cat("cannot take T::", what, " of ", name(t), "; it is defined for float types"));
+  return t;
+}
+}  // namespace
+
+Expr infinity(DataType t) {
+  require_float(t, "infinity");
+  if (t == DataType::Float8E4M3) throw CompileError("cannot take T::infinity of float8_e4m3 because it has no infinity; use T::max_value");
+  return Expr(ir::make_float(std::numeric_limits<double>::infinity(), t));
+}
+Expr max_value(DataType t) {
+  if (is_float(t)) return Expr(ir::make_float(max_finite(t), t));
+  if (is_bool(t)) return Expr(ir::make_int(1, t));
+  const int b = bits(t);
+  if (b == 64) return Expr(ir::make_int(is_signed(t) ? std::numeric_limits<std::int64_t>::max() : -1, t));
+  return Expr(ir::make_int(is_signed(t) ? (std::int64_t(1) << (b - 1)) - 1 : (std::int64_t(1) << b) - 1, t));
+}
+Expr min_value(DataType t) {
+  if (is_float(t)) return -max_value(t);
+  if (!is_signed(t)) return Expr(ir::make_int(0, t));
+  const int b = bits(t);
+  return Expr(ir::make_int(b == 64 ? std::numeric_limits<std::int64_t>::min() : -(std::int64_t(1) << (b - 1)), t));
+}
+
+Expr dynamic(const std::string& name, DataType t) {
+  if (!is_integer(t)) throw CompileError(cat("cannot make symbolic dimension ", name, " of type ", tilescale::name(t), "; use an integer type"));
+  return Expr(ir::make_var(name, t));
+}
+
+// --------------------------------------------------------------------------------------------------
+// Buffers
+
+BufferRef::BufferRef(std::shared_ptr<const ir::BufferNode> buffer, std::vector<Expr> indices)
+    : buffer_(std::move(buffer)), indices_(std::move(indices)) {
+  ir::check_rank(*buffer_, indices_.size(), cat("an element reference ", buffer_->name, "(...)").c_str());
+  for (const auto& i : indices_) checked_index(node(i), buffer_);
+}
+
+BufferRef::operator Expr() const { return Expr(ir::make_load(buffer_, nodes(indices_))); }
+
+const BufferRef& BufferRef::operator=(const Expr& value) const {
+  emit("store", ir::make_store(buffer_, nodes(indices_), typed(node(value), buffer_->dtype)));
+  return *this;
+}
+const BufferRef& BufferRef::operator=(const BufferRef& value) const { return *this = Expr(value); }
+const BufferRef& BufferRef::operator+=(const Expr& v) const { return *this = Expr(*this) + v; }
+const BufferRef& BufferRef::operator-=(const Expr& v) const { return *this = Expr(*this) - v; }
+const BufferRef& BufferRef::operator*=(const Expr& v) const { return *this = Expr(*this) * v; }
+const BufferRef& BufferRef::operator/=(const Expr& v) const { return *this = Expr(*this) / v; }
+
+const std::string& Buffer::name() const { return node_->name; }
+DataType Buffer::dtype() const { return node_->dtype; }
+int Buffer::rank() const { return node_->rank(); }
+Expr Buffer::shape(int dim) const {
+  if (dim < 0 || dim >= rank())
+    throw CompileError(cat("cannot take dim ", dim, " of ", name(), " because it has rank ", rank()));
+  return Expr(node_->shape[dim]);
+}
+
+Scalar::operator Expr() const { return buffer_(0); }
+const Scalar& Scalar::operator=(const Expr& v) const { return buffer_(0) = v, *this; }
+const Scalar& Scalar::operator=(const Scalar& v) const { return *this = Expr(v); }
+const Scalar& Scalar::operator+=(const Expr& v) const { return *this = Expr(*this) + v; }
+const Scalar& Scalar::operator-=(const Expr& v) const { return *this = Expr(*this) - v; }
+const Scalar& Scalar::operator*=(const Expr& v) const { return *this = Expr(*this) * v; }
+const Scalar& Scalar::operator/=(const Expr& v) const { return *this = Expr(*this) / v; }
+
+TileRef::TileRef(const Buffer& b) : buffer_(b.node()) {
+  for (int d = 0; d < b.rank(); ++d) base_.emplace_back(0), extent_.push_back(b.shape(d));
+}
+TileRef::TileRef(const BufferRef& r) : buffer_(r.buffer()), base_(r.indices()) {}
+TileRef::TileRef(const Scalar& s) : TileRef(s.buffer()) {}
+TileRef::TileRef(std::shared_ptr<const ir::BufferNode> buffer, std::vector<Expr> base, std::vector<Expr> extent)
+    : buffer_(std::move(buffer)), base_(std::move(base)), extent_(std::move(extent)) {}
+
+TileRef region(const Buffer& b, std::vector<Expr> base, std::vector<Expr> extent) {
+  if (base.size() != extent.size())
+    throw CompileError(cat("cannot make a region of ", b.name(), " with ", base.size(), " base indices and ",
+                           extent.size(), " extents; give one of each per dimension"));
+  ir::check_rank(*b.node(), base.size(), cat("T::region of ", b.name()).c_str());
+  return TileRef(b.node(), std::move(base), std::move(extent));
+}
+
+Buffer Tensor(const std::string& name, Shape shape, DataType dtype) {
+  auto& b = builder("Tensor");
+  if (b.kernel) throw CompileError(cat("cannot create T::Tensor ", name, " inside T::Kernel; create the kernel's tensors before it"));
+  std::vector<ir::Expr> dims;
+  for (const auto& d : shape) dims.push_back(shape_dim(d, name));
+  ir::Buffer t = ir::make_buffer(name, std::move(dims), dtype, ir::Scope::Global);
+  b.params.push_back(t);
+  return Buffer(t);
+}
+
+Buffer alloc_shared(Shape shape, DataType dtype, const std::string& name) {
+  return allocate(std::move(shape), dtype, name, ir::Scope::Shared, "alloc_shared");
+}
+Buffer alloc_fragment(Shape shape, DataType dtype, const std::string& name) {
+  return allocate(std::move(shape), dtype, name, ir::Scope::Fragment, "alloc_fragment");
+}
+Buffer alloc_local(Shape shape, DataType dtype, const std::string& name) {
+  return allocate(std::move(shape), dtype, name, ir::Scope::Local, "alloc_local");
+}
+Scalar alloc_var(DataType dtype, const std::string& name) {
+  return Scalar(allocate({1}, dtype, name, ir::Scope::Var, "alloc_var"));
+}
+Scalar alloc_var(DataType dtype, const Expr& init, const std::string& name) {
+  Scalar s = alloc_var(dtype, name);
+  s = init;
+  return s;
+}
+
+// --------------------------------------------------------------------------------------------------
+// Functions, kernels, loops
+
+const std::string& PrimFunc::name() const { return node_->name; }
+std::string PrimFunc::to_string() const { return ir::print(node_); }
+
+PrimFunc prim_func(const std::string& name, const std::function<void()>& body) {
+  if (current) throw CompileError(cat("cannot build T::prim_func ", name, " inside T::prim_func ", current->name, "; build them one after the other"));
+  FunctionBuilder b;
+  b.name = name;
+  b.scopes.emplace_back();
+  current = &b;
+  try {
+    body();
+  } catch (...) {
+    current = nullptr;
+    throw;
+  }
+  current = nullptr;
+  ir::PrimFunc f = ir::make_prim_func(name, b.params, ir::make_seq(std::move(b.scopes.back())));
+  ir::verify(f);
+  return PrimFunc(f);
+}
+
+namespace {
+void kernel(std::vector<Expr> grid, Threads t, const std::function<void(const std::vector<Expr>&)>& body) {
+  auto& b = builder("Kernel");
+  if (b.kernel) throw CompileError(cat("cannot nest T::Kernel inside T::Kernel in ", b.name));
+  while (grid.size() < 3) grid.emplace_back(1);
+  KernelScope scope{{ir::make_var("bx"), ir::make_var("by"), ir::make_var("bz")}, ir::make_var("tx")};
+  std::vector<ir::Expr> extents;
+  for (const auto& g : grid) {
+    ir::Expr e = node(g);
+    if (!is_integer(e->dtype)) throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", ir::print(e), " of type ", name(e->dtype), "; use integers"));
+    extents.push_back(ir::make_cast(DataType::Int32, e));
+  }
+  b.kernel = scope;
+  ir::Stmt s;
+  try {
+    s = scoped("Kernel", [&] {
+      body({Expr(scope.block_vars[0]), Expr(scope.block_vars[1]), Expr(scope.block_vars[2])});
+    });
+  } catch (...) {
+    b.kernel.reset();
+    throw;
+  }
+  b.kernel.reset();
+  emit("Kernel", ir::make_kernel(std::move(extents), t.count, scope.block_vars, scope.thread_var, s));
+}
+}  // namespace
+
+void Kernel(const Expr& gx, Threads t, const std::function<void(Expr)>& body) {
+  kernel({gx}, t, [&](const std::vector<Expr>& b) { body(b[0]); });
+}
+void Kernel(const Expr& gx, const Expr& gy, Threads t, const std::function<void(Expr, Expr)>& body) {
+  kernel({gx, gy}, t, [&](const std::vector<Expr>& b) { body(b[0], b[1]); });
+}
+void Kernel(const Expr& gx, const Expr& gy, const Expr& gz, Threads t, const std::function<void(Expr, Expr, Expr)>& body) {
+  kernel({gx, gy, gz}, t, [&](const std::vector<Expr>& b) { body(b[0], b[1], b[2]); });
+}
+
+Expr get_thread_binding(int dim) {
+  auto& b = builder("get_thread_binding");
+  if (!b.kernel) throw CompileError("cannot call T::get_thread_binding outside T::Kernel; call it inside the kernel body");
+  if (dim != 0) throw CompileError(cat("cannot get thread binding ", dim, " because threads are 1-D; use dim 0"));
+  return Expr(b.kernel->thread_var);
+}
+
+Expr get_block_binding(int dim) {
+  auto& b = builder("get_block_binding");
+  if (!b.kernel) throw CompileError("cannot call T::get_block_binding outside T::Kernel; call it inside the kernel body");
+  if (dim < 0 || dim > 2) throw CompileError(cat("cannot get block binding ", dim, "; use 0 (x), 1 (y) or 2 (z)"));
+  return Expr(b.kernel->block_vars[dim]);
+}
+
+void Parallel(const Expr& e0, const std::function<void(Expr)>& body) {
+  parallel_nest({e0}, [&](const std::vector<Expr>& i) { body(i[0]); });
+}
+void Parallel(const Expr& e0, const Expr& e1, const std::function<void(Expr, Expr)>& body) {
+  parallel_nest({e0, e1}, [&](const std::vector<Expr>& i) { body(i[0], i[1]); });
+}
+void Parallel(const Expr& e0, const Expr& e1, const Expr& e2, const std::function<void(Expr, Expr, Expr)>& body) {
+  parallel_nest({e0, e1, e2}, [&](const std::vector<Expr>& i) { body(i[0], i[1], i[2]); });
+}
+void Parallel(const Expr& e0, const Expr& e1, const Expr& e2, const Expr& e3,
+              const std::function<void(Expr, Expr, Expr, Expr)>& body) {
+  parallel_nest({e0, e1, e2, e3}, [&](const std::vector<Expr>& i) { body(i[0], i[1], i[2], i[3]); });
+}
+
+void Pipelined(const Expr& extent, const std::function<void(Expr)>& body) { Pipelined(extent, PipelineOptions{}, body); }
+void Pipelined(const Expr& extent, int num_stages, const std::function<void(Expr)>& body) {
+  Pipelined(extent, PipelineOptions{num_stages}, body);
+}
+void Pipelined(const Expr& extent, const PipelineOptions& o, const std::function<void(Expr)>& body) {
+  loop("Pipelined", 0, extent, ir::ForKind::Pipelined, ir::PipelineInfo{o.num_stages, o.order, o.stage}, body, "k");
+}
+
+void serial(const Expr& extent, const std::function<void(Expr)>& body) { serial(0, extent, body); }
+void serial(const Expr& begin, const Expr& end, const std::function<void(Expr)>& body) {
+  loop("serial", begin, end, ir::ForKind::Serial, {}, body, "i");
+}
+void unroll(const Expr& extent, const std::function<void(Expr)>& body) {
+  loop("unroll", 0, extent, ir::ForKind::Unrolled, {}, body, "i");
+}
+
+IfThen If(const Expr& cond, const std::function<void()>& then_body) {
+  ir::Stmt t = scoped("If", then_body);
+  emit("If", ir::make_if(as_bool(node(cond)), t));
+  return IfThen(builder("If").scopes.back().size() - 1);
+}
+
+void IfThen::Else(const std::function<void()>& body) const {
+  auto& scope = builder("Else").scopes.back();
+  const auto* i = position_ < scope.size() ? ir::as<ir::IfNode>(scope[position_]) : nullptr;
+  if (!i || i->else_case || position_ + 1 != scope.size())
+    throw CompileError("cannot attach T::Else here because it must directly follow its T::If in the same scope; "
+                       "write T::If(c, then).Else(otherwise)");
+  ir::Stmt e = scoped("Else", body);
+  scope[position_] = ir::make_if(i->cond, i->then_case, e);
+}
+
+void While(const Expr& cond, const std::function<void()>& body) {
+  ir::Stmt b = scoped("While", body);
+  emit("While", ir::make_while(as_bool(node(cond)), b));
+}
+
+void Break() { emit("Break", ir::make_break()); }
+
+// --------------------------------------------------------------------------------------------------
+// Tile operations
+
+void copy(const TileRef& src, const TileRef& dst) { emit("copy", ops::make_copy(operand(src), operand(dst))); }
+void fill(const TileRef& dst, const Expr& value) {
+  emit("fill", ops::make_fill(operand(dst), typed(node(value), dst.buffer()->dtype)));
+}
+void clear(const TileRef& dst) { fill(dst, 0); }
+
+void gemm(const TileRef& A, const TileRef& B, const TileRef& C, const GemmOptions& o) {
+  emit("gemm", ops::make_gemm(operand(A), operand(B), operand(C), o.transpose_A, o.transpose_B,
+                              static_cast<int>(o.policy), o.clear_accum));
+}
+void gemm(const TileRef& A, const TileRef& B, const TileRef& C, bool transpose_A, bool transpose_B,
+          GemmWarpPolicy policy, bool clear_accum) {
+  gemm(A, B, C, GemmOptions{transpose_A, transpose_B, policy, clear_accum});
+}
+
+void reduce_sum(const TileRef& src, const TileRef& dst, int dim, bool clear) {
+  emit("reduce_sum", ops::make_reduce("sum", operand(src), operand(dst), dim, clear));
+}
+void reduce_max(const TileRef& src, const TileRef& dst, int dim, bool clear) {
+  emit("reduce_max", ops::make_reduce("max", operand(src), operand(dst), dim, clear));
+}
+void reduce_min(const TileRef& src, const TileRef& dst, int dim, bool clear) {
+  emit("reduce_min", ops::make_reduce("min", operand(src), operand(dst), dim, clear));
+}
+void reduce_abssum(const TileRef& src, const TileRef& dst, int dim, bool clear) {
+  emit("reduce_abssum", ops::make_reduce("abssum", operand(src), operand(dst), dim, clear));
+}
+void reduce_absmax(const TileRef& src, const TileRef& dst, int dim, bool clear) {
+  emit("reduce_absmax", ops::make_reduce("absmax", operand(src), operand(dst), dim, clear));
+}
+
+void cumsum(const TileRef& src, const TileRef& dst, int dim, bool reverse) {
+  emit("cumsum", ops::make_cumsum(operand(src), operand(dst), dim, reverse));
+}
+
+void atomic_add(const TileRef& dst, const Expr& value) {
+  emit("atomic_add", ops::make_atomic_add(operand(dst), typed(node(value), dst.buffer()->dtype)));
+}
+void atomic_add(const TileRef& dst, const BufferRef& value) { atomic_add(dst, Expr(value)); }
+void atomic_add(const TileRef& dst, const Buffer& value) {
+  emit("atomic_add", ops::make_atomic_add(operand(dst), operand(TileRef(value))));
+}
+
+// --------------------------------------------------------------------------------------------------
+// Annotations and debugging
+
+Layout make_layout(Shape shape, const std::function<std::vector<Expr>(const std::vector<Expr>&)>& index_map) {
+  std::vector<ir::Var> vars;
+  std::vector<Expr> args;
+  std::vector<ir::Expr> dims;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    vars.push_back(ir::make_var(cat("i", d)));
+    args.emplace_back(vars.back());
+    dims.push_back(shape_dim(shape[d], "layout"));
+  }
+  return Layout(layout::Layout::make(std::move(dims), std::move(vars), nodes(index_map(args))));
+}
+
+void annotate_layout(const Buffer& buffer, const Layout& l) {
+  emit("annotate_layout", ir::make_annotate("layout", buffer.node(), l.node(), {}));
+}
+
+void use_swizzle(int panel_size, bool column_major) {
+  if (panel_size <= 0) throw CompileError(cat("cannot T::use_swizzle with panel_size ", panel_size, "; use a positive panel size"));
+  emit("use_swizzle", ir::make_annotate("swizzle", nullptr, nullptr,
+                                         {{"panel_size", std::int64_t(panel_size)}, {"order", std::string(column_major ? "col" : "row")}}));
+}
+
+void print(const std::string& message, const Expr& value) { emit("print", ir::make_print(message, node(value), nullptr)); }
+void print(const std::string& message, const Buffer& buffer) { emit("print", ir::make_print(message, nullptr, buffer.node())); }
+void device_assert(const Expr& cond, const std::string& message) {
+  emit("device_assert", ir::make_assert(as_bool(node(cond)), message));
+}
+
+}  // namespace tilescale::lang

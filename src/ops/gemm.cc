@@ -1,0 +1,107 @@
+// gemm(A, B, C): C (+)= op(A) · op(B) on tiles, op = transpose when asked.
+// A is [M, K] ([K, M] transposed), B is [K, N] ([N, K] transposed), C is [M, N].
+#include <string>
+
+#include "ops/tile_op.h"
+
+namespace tilescale::ops {
+
+using tilescale::detail::cat;
+
+ir::Stmt make_gemm(const Operand& a, const Operand& b, const Operand& c, bool transpose_a, bool transpose_b,
+                   int policy, bool clear_accum) {
+  return ir::make_tile_op("gemm", {to_region(a, "gemm"), to_region(b, "gemm"), to_region(c, "gemm")}, {},
+                          {{"transpose_A", std::int64_t(transpose_a)},
+                           {"transpose_B", std::int64_t(transpose_b)},
+                           {"policy", std::int64_t(policy)},
+                           {"clear_accum", std::int64_t(clear_accum)}});
+}
+
+namespace {
+
+// The two non-unit extents of a gemm operand (leading unit dimensions are allowed: a [1, 64, 32]
+// slice of a 3-D buffer is a 64×32 tile).
+std::vector<ir::Expr> matrix_extents(const ir::Region& r, const char* role) {
+  std::vector<ir::Expr> ext = r.extent;
+  while (ext.size() > 2 && ir::as_const_int(ext.front()) == 1) ext.erase(ext.begin());
+  if (ext.size() != 2)
+    throw CompileError(cat("cannot gemm with ", role, " = ", describe(r), " because it is not a 2-D tile (extent rank ",
+                           ext.size(), "); pass a 2-D buffer or region"));
+  return ext;
+}
+
+void check_dim(const ir::Expr& x, const ir::Expr& y, const std::string& what, const ir::TileOpNode& op) {
+  auto cx = ir::as_const_int(x), cy = ir::as_const_int(y);
+  if (cx && cy && *cx != *cy)
+    throw CompileError(cat("cannot gemm ", describe(op.regions[0]), " x ", describe(op.regions[1]), " into ",
+                           describe(op.regions[2]), " because ", what, " (", *cx, " vs ", *cy,
+                           ", transpose_A=", op.int_attr("transpose_A"), ", transpose_B=", op.int_attr("transpose_B"),
+                           "); make the tiles agree or set transpose_A/transpose_B"));
+}
+
+void verify(const ir::TileOpNode& op) {
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  for (const auto* r : {&A, &B})
+    if (r->buffer->scope == ir::Scope::Global)
+      throw CompileError(cat("cannot gemm with operand ", r->buffer->name,
+                             " because it is a global tensor; T::copy the tile into T::alloc_shared or "
+                             "T::alloc_fragment first"));
+  if (C.buffer->scope != ir::Scope::Fragment && C.buffer->scope != ir::Scope::Local)
+    throw CompileError(cat("cannot gemm into ", C.buffer->name, " because it is a ", ir::spelling(C.buffer->scope),
+                           " buffer; accumulate in a T::alloc_fragment and T::copy it out"));
+  if (A.buffer->dtype != B.buffer->dtype)
+    throw CompileError(cat("cannot gemm ", A.buffer->name, " (", name(A.buffer->dtype), ") with ", B.buffer->name, " (",
+                           name(B.buffer->dtype), ") because their dtypes differ; cast one of them"));
+  const auto a = matrix_extents(A, "A"), b = matrix_extents(B, "B"), c = matrix_extents(C, "C");
+  const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
+  const ir::Expr &aM = a[ta ? 1 : 0], &aK = a[ta ? 0 : 1], &bK = b[tb ? 1 : 0], &bN = b[tb ? 0 : 1];
+  check_dim(aK, bK, "A's K differs from B's K", op);
+  check_dim(aM, c[0], "A's M differs from C's rows", op);
+  check_dim(bN, c[1], "B's N differs from C's columns", op);
+}
+
+// Reads a 2-D operand (after its leading unit dimensions) into a dense row-major double matrix.
+std::vector<double> load_matrix(const RegionView& v, std::int64_t rows, std::int64_t cols) {
+  std::vector<double> m(rows * cols);
+  std::vector<std::int64_t> idx(v.rank(), 0);
+  const int r = v.rank() - 2, c = v.rank() - 1;
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j) {
+      idx[r] = i, idx[c] = j;
+      m[i * cols + j] = v.load(idx.data());
+    }
+  return m;
+}
+
+void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const std::vector<double>&) {
+  const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
+  const RegionView &A = r[0], &B = r[1], &C = r[2];
+  const std::int64_t M = C.extent[C.rank() - 2], N = C.extent[C.rank() - 1];
+  const std::int64_t K = ta ? A.extent[A.rank() - 2] : A.extent[A.rank() - 1];
+  const auto a = load_matrix(A, ta ? K : M, ta ? M : K), b = load_matrix(B, tb ? N : K, tb ? K : N);
+  const bool clear = op.int_attr("clear_accum");
+  std::vector<std::int64_t> idx(C.rank(), 0);
+  std::vector<double> row(N);
+  for (std::int64_t i = 0; i < M; ++i) {
+    std::fill(row.begin(), row.end(), 0.0);
+    for (std::int64_t k = 0; k < K; ++k) {
+      const double aik = ta ? a[k * M + i] : a[i * K + k];
+      if (tb) for (std::int64_t j = 0; j < N; ++j) row[j] += aik * b[j * K + k];
+      else for (std::int64_t j = 0; j < N; ++j) row[j] += aik * b[k * N + j];
+    }
+    idx[C.rank() - 2] = i;
+    for (std::int64_t j = 0; j < N; ++j) {
+      idx[C.rank() - 1] = j;
+      C.store(idx.data(), clear ? row[j] : C.load(idx.data()) + row[j]);
+    }
+  }
+}
+
+}  // namespace
+
+const TileOpDef& gemm_def() {
+  static const TileOpDef def{"gemm", verify, run_cpu};
+  return def;
+}
+
+}  // namespace tilescale::ops

@@ -1,0 +1,138 @@
+#include "ops/tile_op.h"
+
+#include <cstring>
+
+#include "ir/equality.h"
+#include "ir/printer.h"
+
+namespace tilescale::ops {
+
+using tilescale::detail::cat;
+
+namespace {
+void check_base_rank(const Operand& o, const char* op) {
+  if (static_cast<int>(o.base.size()) != o.buffer->rank())
+    throw CompileError(cat("cannot use ", o.buffer->name, " in T::", op, " because it is indexed with ", o.base.size(),
+                           " indices but has rank ", o.buffer->rank(), "; give one index per dimension"));
+}
+}  // namespace
+
+ir::Region to_region(const Operand& o, const char* op) {
+  check_base_rank(o, op);
+  if (!o.extent.empty()) return ir::Region{o.buffer, o.base, o.extent};
+  ir::Region r{o.buffer, o.base, {}};
+  for (int d = 0; d < o.buffer->rank(); ++d) {
+    auto base = ir::as_const_int(o.base[d]);
+    r.extent.push_back(base == 0 ? o.buffer->shape[d] : ir::make_binary(ir::BinaryOp::Sub, o.buffer->shape[d], o.base[d]));
+  }
+  return r;
+}
+
+ir::Region to_region_like(const Operand& o, const ir::Region& other, const char* op) {
+  check_base_rank(o, op);
+  if (!o.extent.empty()) return ir::Region{o.buffer, o.base, o.extent};
+  // Drop the other side's leading unit extents that this side has no room for.
+  std::vector<ir::Expr> ext = other.extent;
+  while (static_cast<int>(ext.size()) > o.buffer->rank()) {
+    if (ir::as_const_int(ext.front()) != 1)
+      throw CompileError(cat("cannot infer the extent of ", o.buffer->name, " in T::", op, " from ", describe(other),
+                             " because ", o.buffer->name, " has rank ", o.buffer->rank(),
+                             "; pass an explicit T::region for it"));
+    ext.erase(ext.begin());
+  }
+  while (static_cast<int>(ext.size()) < o.buffer->rank()) ext.insert(ext.begin(), ir::make_int(1));
+  return ir::Region{o.buffer, o.base, ext};
+}
+
+std::int64_t RegionView::numel() const {
+  std::int64_t n = 1;
+  for (auto e : extent) n *= e;
+  return n;
+}
+
+bool RegionView::in_tensor(const std::int64_t* index) const {
+  for (int d = 0; d < rank(); ++d)
+    if (index[d] >= inside[d] || index[d] < 0) return false;
+  return true;
+}
+
+double RegionView::load(const std::int64_t* index) const {
+  if (!in_tensor(index)) return 0.0;
+  std::int64_t off = 0;
+  for (int d = 0; d < rank(); ++d) off += index[d] * strides[d];
+  return load_as_double(dtype(), data + off * bytes(dtype()));
+}
+
+void RegionView::store(const std::int64_t* index, double value) const {
+  if (!in_tensor(index)) return;
+  std::int64_t off = 0;
+  for (int d = 0; d < rank(); ++d) off += index[d] * strides[d];
+  store_double(dtype(), value, data + off * bytes(dtype()));
+}
+
+void for_each_index(const std::vector<std::int64_t>& extent, const std::function<void(const std::int64_t*)>& fn) {
+  for (auto e : extent)
+    if (e <= 0) return;
+  std::vector<std::int64_t> idx(extent.size(), 0);
+  if (extent.empty()) return fn(idx.data());
+  while (true) {
+    fn(idx.data());
+    int d = static_cast<int>(extent.size()) - 1;
+    while (d >= 0 && ++idx[d] == extent[d]) idx[d--] = 0;
+    if (d < 0) return;
+  }
+}
+
+void for_each_matching_index(const RegionView& src, const RegionView& dst,
+                             const std::function<void(const std::int64_t*, const std::int64_t*)>& fn) {
+  auto non_unit = [](const RegionView& v) {
+    std::vector<int> dims;
+    for (int d = 0; d < v.rank(); ++d)
+      if (v.extent[d] != 1) dims.push_back(d);
+    return dims;
+  };
+  const auto sd = non_unit(src), dd = non_unit(dst);
+  TS_ICHECK(sd.size() == dd.size(), "regions of ", src.buffer->name, " and ", dst.buffer->name, " do not match");
+  std::vector<std::int64_t> di(dst.rank(), 0);
+  for_each_index(src.extent, [&](const std::int64_t* si) {
+    for (size_t k = 0; k < sd.size(); ++k) di[dd[k]] = si[sd[k]];
+    fn(si, di.data());
+  });
+}
+
+const TileOpDef& tile_op(const std::string& name) {
+  static const TileOpDef* const defs[] = {&copy_def(), &fill_def(), &gemm_def(), &reduce_def(), &cumsum_def(), &atomic_add_def()};
+  for (const auto* d : defs)
+    if (name == d->name) return *d;
+  throw InternalError(cat("unknown tile op '", name, "'"));
+}
+
+std::vector<std::optional<std::int64_t>> const_extents(const ir::Region& r) {
+  std::vector<std::optional<std::int64_t>> out;
+  for (const auto& e : r.extent) out.push_back(ir::as_const_int(e));
+  return out;
+}
+
+std::string describe(const ir::Region& r) { return ir::print(r); }
+
+void check_same_extents(const char* op, const ir::Region& a, const ir::Region& b) {
+  // Compare after dropping unit extents: a [1, 64] row of a tensor matches a [64] fragment.
+  auto squeeze = [](const ir::Region& r) {
+    std::vector<ir::Expr> out;
+    for (const auto& e : r.extent)
+      if (ir::as_const_int(e) != 1) out.push_back(e);
+    return out;
+  };
+  auto ea = squeeze(a), eb = squeeze(b);
+  bool same = ea.size() == eb.size();
+  for (size_t i = 0; same && i < ea.size(); ++i) {
+    auto ca = ir::as_const_int(ea[i]), cb = ir::as_const_int(eb[i]);
+    if (ca && cb) same = *ca == *cb;
+    else same = ir::structural_equal(ea[i], eb[i]);
+  }
+  if (!same)
+    throw CompileError(cat("cannot ", op, " from ", describe(a), " to ", describe(b),
+                           " because their extents differ; make both tiles the same shape"));
+}
+
+}  // namespace tilescale::ops

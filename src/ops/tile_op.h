@@ -1,0 +1,104 @@
+// Tile operations: one definition per op, one file per op (copy.cc, fill.cc, gemm.cc, reduce.cc,
+// cumsum.cc, atomic_add.cc).
+//
+// A tile op is an ir::TileOpNode whose `op` string names a TileOpDef. The definition owns
+// everything about the op: how the front end builds it (`make_*` below: operand extents inferred,
+// attributes named), what a well-formed use is (`verify`, CompileError naming the op and buffer),
+// and how each target runs it (`run_cpu` for the CPU reference backend; the CUDA lowering joins
+// here with the CUDA backend).
+//
+// Operand conventions, per op:
+//   copy        regions {src, dst}; element-wise with conversion to dst's dtype
+//   fill        regions {dst}; args {value}
+//   gemm        regions {A, B, C}; attrs transpose_A, transpose_B, policy, clear_accum
+//   reduce      regions {src, dst}; attrs kind (sum|max|min|abssum|absmax), dim, clear
+//   cumsum      regions {src, dst}; attrs dim, reverse
+//   atomic_add  regions {dst} + args {value} (scalar) or regions {dst, src} (tile)
+//
+// Global-memory regions may run past the tensor's end (tiles of sizes that are not multiples of the
+// tile): elements outside the tensor read as zero and writes to them are dropped. Regions of shared,
+// fragment and local buffers must lie inside the buffer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/IR.h"
+
+namespace tilescale::ops {
+
+// A tile-op operand as the user wrote it: extent empty when it is to be inferred.
+struct Operand {
+  ir::Buffer buffer;
+  std::vector<ir::Expr> base;
+  std::vector<ir::Expr> extent;
+};
+
+// The extent of an operand written as an element reference: the rest of its buffer.
+ir::Region to_region(const Operand& operand, const char* op);
+// The extent taken from `other` (right-aligned: extra leading dimensions of `operand` get extent 1).
+ir::Region to_region_like(const Operand& operand, const ir::Region& other, const char* op);
+
+// The elements of one region, as the CPU backend sees them.
+struct RegionView {
+  const ir::BufferNode* buffer = nullptr;
+  std::byte* data = nullptr;           // address of the region's first element
+  std::vector<std::int64_t> extent;    // the region's extent (evaluated)
+  std::vector<std::int64_t> strides;   // in elements
+  std::vector<std::int64_t> inside;    // per dimension, how many elements lie inside the tensor
+  DataType dtype() const { return buffer->dtype; }
+  int rank() const { return static_cast<int>(extent.size()); }
+  std::int64_t numel() const;
+  bool in_tensor(const std::int64_t* index) const;
+  double load(const std::int64_t* index) const;               // 0 outside the tensor
+  void store(const std::int64_t* index, double value) const;  // dropped outside the tensor
+};
+
+// Calls fn(index) for every index of `extent`, row-major.
+void for_each_index(const std::vector<std::int64_t>& extent, const std::function<void(const std::int64_t*)>& fn);
+// Walks two regions of the same extent up to unit dimensions in lockstep: fn(src_index, dst_index).
+void for_each_matching_index(const RegionView& src, const RegionView& dst,
+                             const std::function<void(const std::int64_t*, const std::int64_t*)>& fn);
+
+struct TileOpDef {
+  const char* name;
+  // CompileError when the op is used wrongly (shapes, dtypes, scopes, dims).
+  void (*verify)(const ir::TileOpNode& op);
+  // Runs the op on the CPU over evaluated regions and args.
+  void (*run_cpu)(const ir::TileOpNode& op, const std::vector<RegionView>& regions, const std::vector<double>& args);
+};
+
+// The definition of a registered op; InternalError for an unknown name.
+const TileOpDef& tile_op(const std::string& name);
+
+// Builders used by the front end.
+ir::Stmt make_copy(const Operand& src, const Operand& dst);
+ir::Stmt make_fill(const Operand& dst, ir::Expr value);
+ir::Stmt make_gemm(const Operand& a, const Operand& b, const Operand& c, bool transpose_a, bool transpose_b,
+                   int policy, bool clear_accum);
+ir::Stmt make_reduce(const std::string& kind, const Operand& src, const Operand& dst, int dim, bool clear);
+ir::Stmt make_cumsum(const Operand& src, const Operand& dst, int dim, bool reverse);
+ir::Stmt make_atomic_add(const Operand& dst, ir::Expr value);
+ir::Stmt make_atomic_add(const Operand& dst, const Operand& src);
+
+// The definitions, one per op file; tile_op.cc lists them.
+const TileOpDef& copy_def();
+const TileOpDef& fill_def();
+const TileOpDef& gemm_def();
+const TileOpDef& reduce_def();
+const TileOpDef& cumsum_def();
+const TileOpDef& atomic_add_def();
+
+// Shared verification helpers: extents of `r` as constants when they are (nullopt otherwise),
+// and "a[0:+128, 0:+32]"-style descriptions for messages.
+std::vector<std::optional<std::int64_t>> const_extents(const ir::Region& r);
+std::string describe(const ir::Region& r);
+// CompileError unless the regions have the same extents (ignoring extents of 1 on either side
+// after right-alignment) where both are constant.
+void check_same_extents(const char* op, const ir::Region& a, const ir::Region& b);
+
+}  // namespace tilescale::ops

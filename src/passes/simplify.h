@@ -1,0 +1,18 @@
+#pragma once
+
+#include "ir/IR.h"
+
+namespace tilescale::passes {
+
+// Folds integer constants and removes what cannot run, so later passes and the printed IR see the
+// simplest form of index arithmetic.
+//
+//   before:  for i in T.serial(0):  ...            after:  (removed)
+//            A[(bx * 1 + 0) * 128, 4 * 8]                  A[bx * 128, 32]
+//            if 1 < 2: S  else: E                           S
+//
+// Integer arithmetic only: float expressions are left alone, since folding them could round
+// differently from the target.
+ir::PrimFunc simplify(const ir::PrimFunc& func);
+
+}  // namespace tilescale::passes

@@ -1,0 +1,99 @@
+// THE pass pipeline, in order. Each step is a named call; target-specific steps are plain `if`
+// blocks in this one list. The CPU backend runs the program at tile level, so its pipeline is
+// short; the CUDA backend's layout inference and lowering passes join this list with it.
+#include "pipeline.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "ir/printer.h"
+#include "ir/verifier.h"
+#include "passes/simplify.h"
+
+namespace tilescale {
+
+using tilescale::detail::cat;
+
+namespace {
+
+struct Pass {
+  const char* name;
+  std::function<ir::PrimFunc(const ir::PrimFunc&)> run;
+};
+
+std::vector<Pass> passes_for(Target target) {
+  std::vector<Pass> list;
+  // Fold index arithmetic first: every later pass and the dumps see the simplest form.
+  list.push_back({"simplify", passes::simplify});
+  if (target == Target::CUDA) {
+    // The CUDA backend's passes (layout inference, tile-op lowering, pipelining, shared-memory
+    // planning) go here.
+  }
+  return list;
+}
+
+// Observation switches, read once per run.
+struct Observers {
+  std::string dump_dir = std::getenv("TILESCALE_DUMP_IR") ? std::getenv("TILESCALE_DUMP_IR") : "";
+  bool time = std::getenv("TILESCALE_TIME_PASSES") && std::string(std::getenv("TILESCALE_TIME_PASSES")) != "0";
+
+  void dump(const ir::PrimFunc& f, int position, const char* pass) const {
+    if (dump_dir.empty()) return;
+    std::filesystem::create_directories(dump_dir);
+    char prefix[8];
+    std::snprintf(prefix, sizeof prefix, "%02d", position);
+    std::ofstream(std::filesystem::path(dump_dir) / cat(f->name, ".", prefix, ".", pass, ".tir")) << ir::print(f);
+  }
+};
+
+}  // namespace
+
+std::vector<std::string> pipeline_pass_names(Target target) {
+  std::vector<std::string> names;
+  for (const auto& p : passes_for(target)) names.emplace_back(p.name);
+  return names;
+}
+
+ir::PrimFunc run_pipeline(const ir::PrimFunc& func, const PipelineOptions& options) {
+  TS_ICHECK(options.target != Target::Auto, "run_pipeline needs a concrete target");
+  const auto list = passes_for(options.target);
+  if (!options.stop_after.empty()) {
+    bool known = false;
+    for (const auto& p : list) known |= options.stop_after == p.name;
+    if (!known) {
+      std::string names;
+      for (const auto& p : list) names += cat(names.empty() ? "" : ", ", p.name);
+      throw CompileError(cat("cannot stop after pass '", options.stop_after, "' because the ", name(options.target),
+                             " pipeline has no such pass; passes: ", names));
+    }
+  }
+  const Observers obs;
+  obs.dump(func, 0, "input");
+  ir::PrimFunc f = func;
+  int position = 0;
+  for (const auto& pass : list) {
+    ++position;
+    const auto start = std::chrono::steady_clock::now();
+    ir::PrimFunc next = pass.run(f);
+    if (obs.time)
+      std::fprintf(stderr, "[tilescale] pass %-24s %8.3f ms\n", pass.name,
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+#ifdef TILESCALE_VERIFY_PASSES
+    try {
+      ir::verify(next);
+    } catch (const CompileError& e) {
+      throw InternalError(cat("pass ", pass.name, " produced an invalid program: ", e.what()));
+    }
+#endif
+    if (next != f) obs.dump(next, position, pass.name);
+    f = next;
+    if (options.stop_after == pass.name) break;
+  }
+  return f;
+}
+
+}  // namespace tilescale
