@@ -1,0 +1,70 @@
+// gemm: C = A · B with A [M, K], B [K, N] and C [M, N] in float16, accumulated in float32.
+//
+// The canonical TileLang GEMM: each block owns a 128×128 tile of C, held in a float32 fragment,
+// and walks K in steps of 32, staging the A and B tiles through shared memory in a 3-stage
+// software pipeline. Sizes that are not multiples of the tile need no special code: a tile copied
+// from past a tensor's end reads zeros (which add nothing to the dot products) and the parts of a
+// tile written past the end are dropped.
+#include "examples_list.h"
+#include "reference.h"
+
+namespace tilescale::examples {
+namespace {
+
+namespace T = tilescale::lang;
+
+constexpr int kBlockM = 128, kBlockN = 128, kBlockK = 32;
+constexpr int kThreads = 128, kStages = 3;
+
+T::PrimFunc gemm_program(const Sizes& sizes) {
+  const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N"), K = size_of(sizes, "K");
+  return T::prim_func("gemm", [&] {
+    auto A = T::Tensor("A", {M, K}, T::float16);
+    auto B = T::Tensor("B", {K, N}, T::float16);
+    auto C = T::Tensor("C", {M, N}, T::float16);
+    T::Kernel(T::ceildiv(N, kBlockN), T::ceildiv(M, kBlockM), T::threads(kThreads), [&](T::Expr bx, T::Expr by) {
+      auto A_shared = T::alloc_shared({kBlockM, kBlockK}, T::float16, "A_shared");
+      auto B_shared = T::alloc_shared({kBlockK, kBlockN}, T::float16, "B_shared");
+      auto C_local = T::alloc_fragment({kBlockM, kBlockN}, T::float32, "C_local");
+      T::use_swizzle(10);
+      T::clear(C_local);
+      T::Pipelined(T::ceildiv(K, kBlockK), kStages, [&](T::Expr k) {
+        T::copy(A(by * kBlockM, k * kBlockK), A_shared);
+        T::copy(B(k * kBlockK, bx * kBlockN), B_shared);
+        T::gemm(A_shared, B_shared, C_local);
+      });
+      T::copy(C_local, C(by * kBlockM, bx * kBlockN));
+    });
+  });
+}
+
+// Reference: the float16 inputs are exact in double, so the only rounding to allow for is that of
+// the float16 output (kFloat16OutputTolerance).
+CheckResult check_gemm(const Kernel& kernel, const Sizes& sizes, std::uint64_t seed) {
+  const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N"), K = size_of(sizes, "K");
+  Tensor A = random_input({M, K}, DataType::Float16, seed, 0);
+  Tensor B = random_input({K, N}, DataType::Float16, seed, 1);
+  Tensor C = poisoned_output({M, N}, DataType::Float16);
+  run_kernel(kernel, {A, B, C});
+
+  std::vector<double> a = values(A), b = values(B), c(M * N, 0.0);
+  for (std::int64_t i = 0; i < M; ++i)
+    for (std::int64_t k = 0; k < K; ++k)
+      for (std::int64_t j = 0; j < N; ++j) c[i * N + j] += a[i * K + k] * b[k * N + j];
+  return compare(C, c, kFloat16OutputTolerance);
+}
+
+}  // namespace
+
+Example gemm_example() {
+  return Example{
+      .name = "gemm",
+      .description = "C = A·B in float16 with float32 accumulation; 128x128x32 tiles, 3-stage pipeline",
+      .default_sizes = {{"M", 1024}, {"N", 1024}, {"K", 1024}},
+      .test_sizes = {{"M", 200}, {"N", 136}, {"K", 72}},
+      .build = gemm_program,
+      .check = check_gemm,
+  };
+}
+
+}  // namespace tilescale::examples
