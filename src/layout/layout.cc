@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "ir/eval.h"
@@ -31,10 +32,10 @@ Expr binop(BinaryOp op, const Expr& a, std::int64_t k) {
   return ir::make_binary(op, a, ir::make_int(k, a->dtype));
 }
 
-// `a` may be null (an empty sum).
+// Either operand may be null (an empty sum).
 Expr combine(BinaryOp op, const Expr& a, const Expr& b) {
   if (!a || is_const(a, 0)) return b;
-  if (is_const(b, 0)) return a;
+  if (!b || is_const(b, 0)) return a;
   return ir::make_binary(op, a, ir::make_cast(a->dtype, b));
 }
 
@@ -148,10 +149,9 @@ Shape box_of(const std::vector<Shape>& images, size_t rank) {
   return box;
 }
 
-// Why the layout is not a bijection onto its output box, or nullopt when it is.
-std::optional<std::string> bijection_defect(const Layout& l) {
+// Why the layout with these images is not a bijection onto its output box, or nullopt when it is.
+std::optional<std::string> bijection_defect(const Layout& l, const std::vector<Shape>& ys) {
   const Shape in = const_shape(l);
-  const auto ys = images(l);
   const Shape box = box_of(ys, l.forward_index().size());
   const Shape box_stride = row_major_strides(box);
   const Shape in_stride = row_major_strides(in);
@@ -192,7 +192,8 @@ std::optional<std::string> bijection_defect(const Layout& l) {
 //    inverting the bit matrix gives every index bit as an XOR of bits of L.
 //
 // Digits are peeled first and what remains of the box (the base) must be bit-linear onto a
-// contiguous range stride·[0, M); failing that, the whole box is tried as bits.
+// contiguous range stride·[0, M); failing that, the innermost digits are returned to the base one
+// at a time. All of it is tried on the input dimensions, then on the row-major flattened input.
 
 struct Table {
   Shape extent, stride;
@@ -250,8 +251,9 @@ std::optional<std::vector<Expr>> assemble(const Table& t, const std::vector<Digi
   std::vector<std::pair<std::int64_t, std::int64_t>> pieces;  // (stride, radix)
   for (const auto& d : digits) pieces.push_back({d.stride, d.radix});
 
-  // The base's bits: input bit (dim, bit) number q maps to L-bit combination image[q]; after
-  // elimination, L-bit c comes from the input bits in source[c].
+  // The base as a bit matrix: input bit q = in_bits[q] (dim, bit) sets the L-bits rows[q].first.
+  // Gauss-Jordan elimination turns it into its inverse: L-bit c alone is the image of the XOR of
+  // the input bits in source[c], so L-bit c feeds each of those input bits.
   std::vector<std::pair<size_t, int>> in_bits;
   std::vector<std::uint64_t> source;
   std::int64_t base_stride = 1;
@@ -287,8 +289,8 @@ std::optional<std::vector<Expr>> assemble(const Table& t, const std::vector<Digi
       std::swap(rows[r], rows[c]);
       for (size_t o = 0; o < rows.size(); ++o)
         if (o != c && (rows[o].first >> c & 1)) rows[o].first ^= rows[c].first, rows[o].second ^= rows[c].second;
-      source.push_back(rows[c].second);
     }
+    for (const auto& row : rows) source.push_back(row.second);  // row c is now (1 << c, its source)
     pieces.push_back({base_stride, m});
   }
   std::sort(pieces.begin(), pieces.end());
@@ -339,10 +341,9 @@ std::shared_ptr<const Layout> invert(const Layout& l, const std::string& what) {
   const auto in = try_const_shape(l.input_shape());
   if (!in) throw fail("its input shape is not constant; only tile layouts of constant shape can be inverted");
   if (product(*in) == 0) throw fail("it has no elements; give the tile a non-empty shape");
-  if (auto defect = bijection_defect(l))
-    throw fail(*defect + "; only a one-to-one layout onto its output box can be inverted");
-
   const auto ys = images(l);
+  if (auto defect = bijection_defect(l, ys))
+    throw fail(*defect + "; only a one-to-one layout onto its output box can be inverted");
   const Shape box = box_of(ys, l.forward_index().size());
   const Shape box_stride = row_major_strides(box);
   Table t{*in, row_major_strides(*in), {}};
@@ -354,10 +355,30 @@ std::shared_ptr<const Layout> invert(const Layout& l, const std::string& what) {
     if (box[d] > 1) L = combine(BinaryOp::Add, L, binop(BinaryOp::Mul, out_vars[d], box_stride[d]));
   if (!L) L = ir::make_int(0);
 
-  Shape base = *in;
-  const auto digits = peel_digits(t, base);
-  auto x = assemble(t, digits, base, L);
-  if (!x && !digits.empty()) x = assemble(t, {}, *in, L);
+  auto solve = [&](const Table& table) {
+    Shape base = table.extent;
+    auto digits = peel_digits(table, base);
+    auto x = assemble(table, digits, base, L);
+    // A digit may sit between bits of the base (a wide swizzled row): give the innermost digits
+    // back to the base one by one.
+    for (; !x && !digits.empty(); x = assemble(table, digits, base, L)) {
+      base[digits.back().dim] *= digits.back().radix;
+      digits.pop_back();
+    }
+    return x;
+  };
+  auto x = solve(t);
+  if (!x && in->size() > 1) {
+    // Digits that straddle input dimensions (a partition of the flattened tile): solve for the
+    // row-major flat index and split it.
+    if (auto flat = solve(Table{{product(*in)}, {1}, t.value})) {
+      x.emplace();
+      for (size_t k = 0; k < in->size(); ++k) {
+        const Expr q = binop(BinaryOp::Div, flat->front(), t.stride[k]);
+        x->push_back(k == 0 ? q : binop(BinaryOp::Mod, q, (*in)[k]));
+      }
+    }
+  }
   if (!x)
     throw fail("its index map is neither a permutation of mixed-radix digits nor an XOR swizzle of a power-of-two "
                "tile; build it from row_major, column_major, swizzled and repeat");
@@ -424,7 +445,7 @@ std::vector<std::int64_t> Layout::map(const std::vector<std::int64_t>& index) co
 
 std::vector<std::int64_t> Layout::output_shape() const { return box_of(images(*this), forward_.size()); }
 
-bool Layout::is_bijective() const { return !bijection_defect(*this); }
+bool Layout::is_bijective() const { return !bijection_defect(*this, images(*this)); }
 
 std::shared_ptr<const Layout> Layout::inverse() const { return invert(*this, to_string()); }
 
@@ -496,14 +517,16 @@ std::shared_ptr<const Layout> swizzled(std::int64_t rows, std::int64_t cols, int
   if (chunks != 1 && chunks != 2 && chunks != 4 && chunks % 8 != 0)
     throw fail(detail::cat("a row of ", row_bytes, " bytes is neither 16, 32 or 64 bytes nor a multiple of 128 bytes; "
                            "pad the row to a multiple of 128 bytes"));
+  if (rows % 8 != 0 && (rows & (rows - 1)) != 0)
+    throw fail(detail::cat("its ", rows, " rows are neither a power of two nor a whole number of 8-row swizzle periods, "
+                           "so the layout would have no inverse; pad the tile to a multiple of 8 rows"));
   if (chunks == 1) return row_major({rows, cols});
   auto vars = index_vars(2);
   const Expr i = vars[0], j = vars[1];
   const Expr pattern = chunks >= 8 ? binop(BinaryOp::Mod, i, 8) : binop(BinaryOp::Mod, binop(BinaryOp::Div, i, 8 / chunks), chunks);
   const Expr chunk = ir::make_binary(BinaryOp::BitXor, binop(BinaryOp::Div, j, per_chunk), pattern);
-  Expr col = binop(BinaryOp::Mul, chunk, per_chunk);
-  if (per_chunk > 1) col = combine(BinaryOp::Add, col, binop(BinaryOp::Mod, j, per_chunk));
-  const Expr offset = combine(BinaryOp::Add, binop(BinaryOp::Mul, i, cols), col);
+  Expr offset = combine(BinaryOp::Add, binop(BinaryOp::Mul, i, cols), binop(BinaryOp::Mul, chunk, per_chunk));
+  if (per_chunk > 1) offset = combine(BinaryOp::Add, offset, binop(BinaryOp::Mod, j, per_chunk));
   return Layout::make(shape_exprs({rows, cols}), std::move(vars), {offset});
 }
 

@@ -10,10 +10,11 @@
 //
 // and its table (logical cell → physical offset) is
 //
-//          0   1   2   3   4   5   6   7
-//      0   0   1   2   3   4   5   6   7
-//      1   8   9  10  11  12  13  14  15
-//      ...
+//         0   1   2   3   4   5   6   7
+//     0   0   1   2   3   4   5   6   7
+//     1   8   9  10  11  12  13  14  15
+//     2  16  17  18  19  20  21  22  23
+//     3  24  25  26  27  28  29  30  31
 //
 // Shared-memory layouts map to one flat element offset. A Fragment maps a logical index to an
 // owning thread and a register index in that thread; it may be *replicated*: each element then has
@@ -116,7 +117,9 @@ std::shared_ptr<const Layout> column_major(const std::vector<std::int64_t>& shap
 // the map is its own inverse on the chunk index. Rows of one chunk are left row-major (8 of them
 // already fill the 32 banks). This is the 128/64/32-byte swizzle of CuTe and of the TMA.
 //
-// CompileError unless 16 % element_bytes == 0 and a row is 1, 2 or 4 chunks or a multiple of 8.
+// CompileError unless 16 % element_bytes == 0, a row is 1, 2 or 4 chunks or a multiple of 8, and
+// rows is a power of two or a multiple of 8 (the pattern repeats every 8 rows; a partial period
+// would leave the layout without an inverse).
 std::shared_ptr<const Layout> swizzled(std::int64_t rows, std::int64_t cols, int element_bytes);
 
 // A Fragment: logical tile index → (thread, register index), with replication.
