@@ -1,6 +1,7 @@
 // THE pass pipeline, in order. Each step is a named call; target-specific steps are plain `if`
 // blocks in this one list. The CPU backend runs the program at tile level, so its pipeline is
-// short; the CUDA backend's layout inference and lowering passes join this list with it.
+// short; for CUDA the passes record their decisions (warp arrangements, fragment layouts, shared
+// memory placement) as annotations that the code generator (src/codegen/cuda) reads.
 #include "pipeline.h"
 
 #include <chrono>
@@ -12,6 +13,9 @@
 
 #include "ir/printer.h"
 #include "ir/verifier.h"
+#include "passes/infer_fragment_layouts.h"
+#include "passes/plan_gemm_warps.h"
+#include "passes/plan_shared_memory.h"
 #include "passes/simplify.h"
 
 namespace tilescale {
@@ -30,8 +34,11 @@ std::vector<Pass> passes_for(Target target) {
   // Fold index arithmetic first: every later pass and the dumps see the simplest form.
   list.push_back({"simplify", passes::simplify});
   if (target == Target::CUDA) {
-    // The CUDA backend's passes (layout inference, tile-op lowering, pipelining, shared-memory
-    // planning) go here.
+    // Warp arrangements first: the accumulator layouts that inference starts from depend on them.
+    list.push_back({"plan_gemm_warps", passes::plan_gemm_warps});
+    list.push_back({"infer_fragment_layouts", passes::infer_fragment_layouts});
+    // Last: stage counts come from the Pipelined loops as they are now.
+    list.push_back({"plan_shared_memory", passes::plan_shared_memory});
   }
   return list;
 }

@@ -623,6 +623,28 @@ std::shared_ptr<const Layout> Fragment::repeat(int dim, std::int64_t factor) con
   return make(std::move(shape), vars(), thread, std::move(forward), replicate_, replica_var_);
 }
 
+Fragment::Owned Fragment::owned(const ir::Expr& thread, const ir::Expr& reg) const {
+  if (owner_map_) {
+    const std::map<const ir::VarNode*, Expr> sub{{owner_map_->thread.get(), thread}, {owner_map_->reg.get(), reg}};
+    Owned out;
+    for (const auto& e : owner_map_->owned.index) out.index.push_back(ir::substitute(e, sub));
+    if (owner_map_->owned.valid) out.valid = ir::substitute(owner_map_->owned.valid, sub);
+    return out;
+  }
+  TS_ICHECK(output_shape().size() == 1, "owned() needs a flat register index");
+  auto inv = inverse();
+  Owned out{inv->map({thread, reg}), nullptr};
+  return out;
+}
+
+std::shared_ptr<const Fragment> Fragment::with_owner_map(ir::Var thread, ir::Var reg, std::vector<Expr> index,
+                                                         Expr valid) const {
+  TS_ICHECK(index.size() == input_shape().size(), "owner map of rank ", index.size(), " for ", to_string());
+  auto f = std::shared_ptr<Fragment>(new Fragment(input_shape(), vars(), forward_index(), thread_, replicate_, replica_var_));
+  f->owner_map_ = OwnerMap{std::move(thread), std::move(reg), Owned{std::move(index), std::move(valid)}};
+  return f;
+}
+
 std::string Fragment::to_string() const {
   std::string s = "Fragment(" + tuple_of(input_shape()) + " -> " + tuple_of(vars()) + " => thread " + ir::print(thread_) +
                   ", register " + tuple_of(forward_index());

@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,22 @@ class Fragment : public Layout {
   // Returns a Fragment: the copies go to further registers of the same threads.
   std::shared_ptr<const Layout> repeat(int dim, std::int64_t factor) const override;
 
+  // What register `reg` of thread `thread` holds: the logical index (of the element it holds a
+  // copy of, for a replicated fragment) and whether the slot is used at all (a partition of a tile
+  // that does not divide evenly leaves some threads' last registers empty). Code generators walk
+  // a thread's registers with it. It comes from the owner map when one was given (with_owner_map),
+  // otherwise from inverse() (unreplicated fragments; CompileError for replicated ones).
+  struct Owned {
+    std::vector<ir::Expr> index;
+    ir::Expr valid;  // null when every slot is used
+  };
+  Owned owned(const ir::Expr& thread, const ir::Expr& reg) const;
+  // This fragment with an explicit owner map: `index` and `valid` written over `thread` and `reg`
+  // (the flat register index). Factories of structured fragments (mma accumulators, their rows)
+  // give it in closed form, which is simpler than what inverse() derives.
+  std::shared_ptr<const Fragment> with_owner_map(ir::Var thread, ir::Var reg, std::vector<ir::Expr> index,
+                                                 ir::Expr valid = nullptr) const;
+
   // Fragment((64,) -> (i,) => thread i % 32 + r * 32, register (i / 32,), replicate r < 2)
   std::string to_string() const override;
   // Cells read T<thread>:R<register> (register flattened row-major); replicas' threads joined by /.
@@ -180,6 +197,11 @@ class Fragment : public Layout {
   const ir::Expr thread_;
   const std::int64_t replicate_;
   const ir::Var replica_var_;
+  struct OwnerMap {
+    ir::Var thread, reg;
+    Owned owned;
+  };
+  std::optional<OwnerMap> owner_map_;
 };
 
 }  // namespace tilescale::layout

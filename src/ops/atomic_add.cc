@@ -1,5 +1,6 @@
 // atomic_add(dst, value): dst += value atomically, for one element (a scalar value; dst's extent is
 // all ones) or element-wise over a tile (regions {dst, src} of the same extent).
+#include "ops/cuda_lowering.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -39,10 +40,63 @@ void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const s
   });
 }
 
+void check_atomic_type(const ir::BufferNode& b) {
+  switch (b.dtype) {
+    case DataType::Float32: case DataType::Float64: case DataType::Float16: case DataType::BFloat16:
+    case DataType::Int32: case DataType::UInt32: case DataType::Int64: case DataType::UInt64: return;
+    default:
+      throw CompileError(cat("cannot atomic_add into ", b.name, " (", name(b.dtype), ") on CUDA because the GPU has no atomic add "
+                             "of that type; use float32, float64, float16, bfloat16 or 32/64-bit integers"));
+  }
+}
+
+std::string atomic(const ir::BufferNode& b, const std::string& address, const std::string& value) {
+  if (b.dtype == DataType::Int64)
+    return cat("atomicAdd(reinterpret_cast<unsigned long long*>(", address, "), (unsigned long long)(", value, "));");
+  return cat("atomicAdd(", address, ", ", value, ");");
+}
+
+void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+  using namespace cuda_lowering;
+  const ir::Region& dst = op.regions[0];
+  check_atomic_type(*dst.buffer);
+  const DataType dt = dst.buffer->dtype;
+  if (op.regions.size() == 1) {
+    std::vector<ir::Expr> idx = dst.base;
+    ir::Expr in = inside(ctx, dst, {});
+    if (in) ctx.open(cat("if (", ctx.expr(in), ")"));
+    ctx.line(atomic(*dst.buffer, "&" + ctx.element(*dst.buffer, idx), ctx.expr(op.args[0])));
+    if (in) ctx.close();
+    return;
+  }
+  const ir::Region& src = op.regions[1];
+  auto emit = [&](const std::vector<ir::Expr>& t, const std::string& value) {
+    ir::Expr in = inside(ctx, dst, t);
+    if (in) ctx.open(cat("if (", ctx.expr(in), ")"));
+    ctx.line(atomic(*dst.buffer, "&" + ctx.element(*dst.buffer, region_index(dst, t)), convert(value, src.buffer->dtype, dt)));
+    if (in) ctx.close();
+  };
+  if (src.buffer->scope == ir::Scope::Fragment) {
+    require_whole_fragment(src, "atomic_add");
+    if (ctx.fragment(*src.buffer).layout->replicate() > 1)
+      throw CompileError(cat("cannot atomic_add the replicated fragment ", src.buffer->name, " on CUDA: every copy would be "
+                             "added; T::copy it to shared memory first"));
+    for_each_register(ctx, *src.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
+      emit(t, ctx.fragment_register(*src.buffer, reg));
+    });
+    return;
+  }
+  for_each_vector(ctx, squeezed(const_extent(src, "atomic_add")), 1, [&](const std::vector<ir::Expr>& t) {
+    ir::Expr in = inside(ctx, src, t);
+    const std::string value = ctx.element(*src.buffer, region_index(src, t));
+    emit(t, in ? cat("(", ctx.expr(in), " ? ", value, " : tl::cast<", c_type(src.buffer->dtype), ">(0.0f))") : value);
+  });
+}
+
 }  // namespace
 
 const TileOpDef& atomic_add_def() {
-  static const TileOpDef def{"atomic_add", verify, run_cpu};
+  static const TileOpDef def{"atomic_add", verify, run_cpu, lower_cuda};
   return def;
 }
 

@@ -1,4 +1,8 @@
 // copy(src, dst): element-wise copy of a tile with conversion to dst's dtype.
+#include "ir/eval.h"
+#include "ir/printer.h"
+#include "ir/visitor.h"
+#include "ops/cuda_lowering.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -29,10 +33,145 @@ void run_cpu(const ir::TileOpNode&, const std::vector<RegionView>& r, const std:
   for_each_matching_index(r[0], r[1], [&](const std::int64_t* si, const std::int64_t* di) { r[1].store(di, r[0].load(si)); });
 }
 
+using namespace cuda_lowering;
+
+// Vector width (elements) for a memory-to-memory copy: 16 bytes when the tile's last dimension is
+// both sides' last dimension and divides evenly, narrower otherwise.
+std::int64_t vector_width(const ir::Region& src, const ir::Region& dst, const std::vector<std::int64_t>& tile) {
+  if (src.buffer->dtype != dst.buffer->dtype || tile.empty()) return 1;
+  for (const auto* r : {&src, &dst})
+    if (ir::as_const_int(r->extent.back()).value_or(1) != tile.back()) return 1;
+  for (std::int64_t v = 16 / bytes(src.buffer->dtype); v > 1; v /= 2)
+    if (tile.back() % v == 0) return v;
+  return 1;
+}
+
+// Runtime condition for the vector path on a global side: the tensor's rows, the tile's start and
+// every stride are multiples of the vector (the base pointer's 16-byte alignment is checked at
+// launch). Null when nothing needs checking.
+ir::Expr vector_ok(cuda::LowerContext& ctx, const ir::Region& r, std::int64_t vec) {
+  if (r.buffer->scope != ir::Scope::Global) return nullptr;
+  auto multiple = [&](const ir::Expr& e) {
+    return ir::make_binary(ir::BinaryOp::EQ, ir::make_binary(ir::BinaryOp::Mod, ir::make_cast(DataType::Int32, e), ir::make_int(vec)),
+                           ir::make_int(0));
+  };
+  std::vector<ir::Expr> conds{multiple(ctx.extent(*r.buffer, r.rank() - 1)), multiple(r.base.back())};
+  std::vector<ir::Expr> kept;
+  for (const auto& e : conds)
+    if (!ir::eval_int(e).value_or(0)) kept.push_back(e);
+  return all_of(kept);
+}
+
+void memory_to_memory(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+  const ir::Region &src = op.regions[0], &dst = op.regions[1];
+  const auto tile = squeezed(const_extent(src, "copy"));
+  const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
+  const std::int64_t vec = vector_width(src, dst, tile);
+  const bool async = src.buffer->scope == ir::Scope::Global && dst.buffer->scope == ir::Scope::Shared && vec * bytes(st) >= 4;
+  auto scalar_loop = [&] {
+    for_each_vector(ctx, tile, 1, [&](const std::vector<ir::Expr>& t) {
+      const std::string value = convert(ctx.element(*src.buffer, region_index(src, t)), st, dt);
+      ir::Expr in_src = inside(ctx, src, t), in_dst = inside(ctx, dst, t);
+      if (in_dst) ctx.open(cat("if (", ctx.expr(in_dst), ")"));
+      const std::string lhs = ctx.element(*dst.buffer, region_index(dst, t));
+      if (in_src) ctx.line(cat(lhs, " = ", ctx.expr(in_src), " ? ", value, " : tl::cast<", c_type(dt), ">(0.0f);"));
+      else ctx.line(cat(lhs, " = ", value, ";"));
+      if (in_dst) ctx.close();
+    });
+  };
+  if (vec == 1) return scalar_loop();
+  const std::int64_t vbytes = vec * bytes(st);
+  const char* vtype = vbytes == 16 ? "uint4" : vbytes == 8 ? "uint2" : vbytes == 4 ? "unsigned" : "unsigned short";
+  std::vector<ir::Expr> oks;
+  for (const auto* r : {&src, &dst})
+    if (ir::Expr e = vector_ok(ctx, *r, vec)) oks.push_back(e);
+  std::string ok = all_of(oks) ? ctx.expr(all_of(oks)) : "";
+  for (const auto* r : {&src, &dst})
+    if (r->buffer->scope == ir::Scope::Global)
+      for (int d = 0; d + 1 < r->rank(); ++d) ok += cat(ok.empty() ? "" : " && ", ctx.stride(*r->buffer, d), " % ", vec, " == 0");
+  if (!ok.empty()) ctx.open(cat("if (", ok, ")"));
+  for_each_vector(ctx, tile, vec, [&](const std::vector<ir::Expr>& t) {
+    const std::string from = cat("&", ctx.element(*src.buffer, region_index(src, t)));
+    const std::string to = cat("&", ctx.element(*dst.buffer, region_index(dst, t)));
+    ir::Expr in_src = inside(ctx, src, t, vec), in_dst = inside(ctx, dst, t, vec);
+    if (async) {
+      // Out-of-tensor vectors are zero-filled (src-size 0); the address stays a valid one.
+      const std::string pred = in_src ? ctx.expr(in_src) : "true";
+      ctx.line(cat("tl::cp_async<", vbytes, ">(", to, ", ", in_src ? cat(pred, " ? (const void*)", from, " : (const void*)", ctx.pointer(*src.buffer)) : from, ", ", pred, ");"));
+      return;
+    }
+    if (in_dst) ctx.open(cat("if (", ctx.expr(in_dst), ")"));
+    if (in_src)
+      ctx.line(cat("*reinterpret_cast<", vtype, "*>(", to, ") = ", ctx.expr(in_src), " ? *reinterpret_cast<const ", vtype, "*>(", from, ") : ", vtype, "{};"));
+    else
+      ctx.line(cat("*reinterpret_cast<", vtype, "*>(", to, ") = *reinterpret_cast<const ", vtype, "*>(", from, ");"));
+    if (in_dst) ctx.close();
+  });
+  if (!ok.empty()) {
+    ctx.close();
+    ctx.open("else");
+    scalar_loop();
+    ctx.close();
+  }
+  if (async && !ctx.in_async_producer()) {
+    ctx.line("tl::cp_async_commit();");
+    ctx.line("tl::cp_async_wait<0>();");
+  }
+}
+
+void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+  const ir::Region &src = op.regions[0], &dst = op.regions[1];
+  const bool from_frag = src.buffer->scope == ir::Scope::Fragment, to_frag = dst.buffer->scope == ir::Scope::Fragment;
+  for (const auto* r : {&src, &dst})
+    if (r->buffer->scope == ir::Scope::Local || r->buffer->scope == ir::Scope::Var)
+      throw CompileError(cat("cannot lower T::copy with ", r->buffer->scope == ir::Scope::Var ? "var " : "local buffer ", r->buffer->name,
+                             " for CUDA because it is private to each thread; copy through a fragment, or write the "
+                             "per-thread loop with T::serial"));
+  if (!from_frag && !to_frag) return memory_to_memory(op, ctx);
+  const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
+  if (from_frag && to_frag) {
+    require_whole_fragment(src, "copy"), require_whole_fragment(dst, "copy");
+    const auto &fs = ctx.fragment(*src.buffer), &fd = ctx.fragment(*dst.buffer);
+    if (fs.layout->to_string() != fd.layout->to_string())
+      throw CompileError(cat("cannot copy fragment ", src.buffer->name, " to fragment ", dst.buffer->name,
+                             " because their layouts differ (", fs.layout->to_string(), " vs ", fd.layout->to_string(),
+                             "); copy through shared memory"));
+    for (int r = 0; r < fs.registers; ++r)
+      ctx.line(cat(ctx.fragment_register(*dst.buffer, r), " = ", convert(ctx.fragment_register(*src.buffer, r), st, dt), ";"));
+    return;
+  }
+  const ir::Region& frag = from_frag ? src : dst;
+  const ir::Region& mem = from_frag ? dst : src;
+  require_whole_fragment(frag, "copy");
+  const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
+  for_each_register(ctx, *frag.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
+    ir::Expr in = inside(ctx, mem, t);
+    const std::string element = ctx.element(*mem.buffer, region_index(mem, t));
+    if (to_frag) {
+      const std::string value = convert(element, st, dt);
+      ctx.line(cat(ctx.fragment_register(*frag.buffer, reg), " = ", in ? cat(ctx.expr(in), " ? ", value, " : tl::cast<", c_type(dt), ">(0.0f)") : value, ";"));
+      return;
+    }
+    // A replicated fragment is written out by the first copy of each element only.
+    std::vector<ir::Expr> conds;
+    if (in) conds.push_back(in);
+    if (f.layout->replicate() > 1) {
+      std::map<const ir::VarNode*, ir::Expr> sub{{f.layout->replica_var().get(), ir::make_int(0)}};
+      for (size_t d = 0, k = 0; d < f.layout->vars().size(); ++d)
+        sub[f.layout->vars()[d].get()] = ir::as_const_int(frag.buffer->shape[d]) == 1 ? ir::make_int(0) : t[k++];
+      conds.push_back(ir::make_binary(ir::BinaryOp::EQ, ctx.thread_var(), ir::make_cast(DataType::Int32, ir::substitute(f.layout->forward_thread(), sub))));
+    }
+    ir::Expr guard = all_of(conds);
+    if (guard) ctx.open(cat("if (", ctx.expr(guard), ")"));
+    ctx.line(cat(element, " = ", convert(ctx.fragment_register(*frag.buffer, reg), st, dt), ";"));
+    if (guard) ctx.close();
+  });
+}
+
 }  // namespace
 
 const TileOpDef& copy_def() {
-  static const TileOpDef def{"copy", verify, run_cpu};
+  static const TileOpDef def{"copy", verify, run_cpu, lower_cuda};
   return def;
 }
 

@@ -1,5 +1,6 @@
 // cumsum(src, dst, dim, reverse): inclusive prefix sum of src along dim into dst (same extents),
 // from the end of the dimension when reverse.
+#include "ops/cuda_lowering.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -45,10 +46,47 @@ void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const s
   });
 }
 
+// Each thread scans whole lines (all indices but `dim`) sequentially, rounding to dst's dtype at
+// every step as the CPU reference does.
+void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+  using namespace cuda_lowering;
+  const ir::Region &src = op.regions[0], &dst = op.regions[1];
+  for (const auto* r : {&src, &dst})
+    if (r->buffer->scope != ir::Scope::Shared && r->buffer->scope != ir::Scope::Global)
+      throw CompileError(cat("cannot lower T::cumsum on ", describe(*r), " for CUDA because it is a ", ir::spelling(r->buffer->scope),
+                             " buffer; scan a shared or global tile (T::copy a fragment to shared memory first)"));
+  const auto extent = const_extent(src, "cumsum");
+  const int dim = static_cast<int>(op.int_attr("dim"));
+  const bool reverse = op.int_attr("reverse");
+  std::vector<std::int64_t> lines = extent;
+  lines[dim] = 1;
+  const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
+  for_each_vector(ctx, lines, 1, [&](const std::vector<ir::Expr>& line) {
+    // `line` has an entry per dimension of `lines` (unit `dim` included, as squeezing would lose it).
+    const std::string run = ctx.fresh("run"), k = ctx.fresh("k");
+    ir::Var kv = ir::make_var(k);
+    ctx.line(cat(c_type(dt), " ", run, " = tl::cast<", c_type(dt), ">(0.0f);"));
+    ctx.open(cat("for (int ", k, " = 0; ", k, " < ", extent[dim], "; ++", k, ")"));
+    std::vector<ir::Expr> full = line;
+    full[dim] = reverse ? ir::make_binary(ir::BinaryOp::Sub, ir::make_int(extent[dim] - 1), kv) : ir::Expr(kv);
+    std::vector<ir::Expr> tile;
+    for (size_t d = 0; d < extent.size(); ++d)
+      if (extent[d] != 1) tile.push_back(full[d]);
+    ir::Expr in = inside(ctx, src, tile);
+    const std::string x = convert(ctx.element(*src.buffer, region_index(src, tile)), st, DataType::Float32);
+    ctx.line(cat(run, " = tl::cast<", c_type(dt), ">(tl::cast<float>(", run, ") + ", in ? cat("(", ctx.expr(in), " ? ", x, " : 0.0f)") : x, ");"));
+    ir::Expr out = inside(ctx, dst, tile);
+    if (out) ctx.open(cat("if (", ctx.expr(out), ")"));
+    ctx.line(cat(ctx.element(*dst.buffer, region_index(dst, tile)), " = ", run, ";"));
+    if (out) ctx.close();
+    ctx.close();
+  });
+}
+
 }  // namespace
 
 const TileOpDef& cumsum_def() {
-  static const TileOpDef def{"cumsum", verify, run_cpu};
+  static const TileOpDef def{"cumsum", verify, run_cpu, lower_cuda};
   return def;
 }
 

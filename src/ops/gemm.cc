@@ -2,6 +2,7 @@
 // A is [M, K] ([K, M] transposed), B is [K, N] ([N, K] transposed), C is [M, N].
 #include <string>
 
+#include "ops/cuda_lowering.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -97,10 +98,60 @@ void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const s
   }
 }
 
+// A shared operand must be a whole 2-D buffer: the device gemm addresses it with the buffer's
+// row length and swizzle.
+void require_whole_shared(const ir::Region& r, const char* role) {
+  bool whole = r.buffer->rank() == 2;
+  for (int d = 0; whole && d < 2; ++d)
+    whole = ir::as_const_int(r.base[d]) == 0 && ir::as_const_int(r.extent[d]) == ir::as_const_int(r.buffer->shape[d]);
+  if (!whole)
+    throw CompileError(cat("cannot lower T::gemm for CUDA with ", role, " = ", describe(r), " because it is not a whole 2-D "
+                           "shared buffer; allocate the operand tile as its own T::alloc_shared buffer"));
+}
+
+const char* accumulator_type(DataType in, const std::string& c) {
+  if (in == DataType::Float16 || in == DataType::BFloat16 || in == DataType::Float8E4M3 || in == DataType::Float8E5M2) return "float";
+  if (in == DataType::Int8) return "int";
+  throw CompileError(cat("cannot lower T::gemm into ", c, " for CUDA with ", name(in),
+                         " operands; mma.sync takes float16, bfloat16, int8 and float8 inputs"));
+}
+
+void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  cuda_lowering::require_whole_fragment(C, "gemm");
+  require_whole_shared(B, "B");
+  const DataType in = A.buffer->dtype;
+  const char* acc = accumulator_type(in, C.buffer->name);
+  if (C.buffer->dtype != (std::string(acc) == "int" ? DataType::Int32 : DataType::Float32))
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA because mma.sync "
+                           "accumulates in ", acc, "; accumulate in a ", acc == std::string("int") ? "int32" : "float32",
+                           " fragment and cast afterwards"));
+  const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
+  const std::int64_t M = *ir::as_const_int(C.extent[0]), N = *ir::as_const_int(C.extent[1]);
+  const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (ta ? 2 : 1)]);
+  const auto wm = op.int_attr("warps_m"), wn = op.int_attr("warps_n");
+  const std::string c = ctx.pointer(*C.buffer);
+  if (op.int_attr("clear_accum")) {
+    ctx.line("#pragma unroll");
+    ctx.open(cat("for (int r = 0; r < ", ctx.fragment(*C.buffer).registers, "; ++r)"));
+    ctx.line(cat(c, "[r] = 0;"));
+    ctx.close();
+  }
+  if (A.buffer->scope == ir::Scope::Fragment) {
+    cuda_lowering::require_whole_fragment(A, "gemm");
+    ctx.line(cat("tl::gemm_rs<", M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", tb ? "true" : "false", ", ", c_type(in), ", ", acc,
+                 ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
+    return;
+  }
+  require_whole_shared(A, "A");
+  ctx.line(cat("tl::gemm_ss<", M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", ta ? "true" : "false", ", ", tb ? "true" : "false", ", ",
+               c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
+}
+
 }  // namespace
 
 const TileOpDef& gemm_def() {
-  static const TileOpDef def{"gemm", verify, run_cpu};
+  static const TileOpDef def{"gemm", verify, run_cpu, lower_cuda};
   return def;
 }
 

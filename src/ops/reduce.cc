@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "ir/eval.h"
+#include "ops/cuda_lowering.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -72,10 +74,193 @@ void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const s
   });
 }
 
+using namespace cuda_lowering;
+
+// One element folded into an accumulator: "acc = Op()(acc, fabsf(x))".
+std::string fold(const Reduction& red, const std::string& acc, const std::string& x) {
+  return cat(acc, " = ", red.op, "()(", acc, ", ", red.absolute ? cat("fabsf(", x, ")") : x, ");");
+}
+
+// The reduced value stored into dst register `reg`, combined with its old value unless clear.
+void store_result(cuda::LowerContext& ctx, const ir::TileOpNode& op, const Reduction& red, const ir::BufferNode& dst,
+                  const std::string& dst_elem, const std::string& value) {
+  // `value` already holds absolute values where the reduction takes them.
+  const std::string old = convert(dst_elem, dst.dtype, DataType::Float32);
+  const std::string combined = op.int_attr("clear") ? value : cat(red.op, "()(", old, ", ", value, ")");
+  ctx.line(cat(dst_elem, " = ", convert(combined, DataType::Float32, dst.dtype), ";"));
+}
+
+// Accumulator rows: per thread, fold the row's registers, then the quad's 4 lanes by shuffles, then
+// the warps that share the row through shared memory.
+void lower_mma_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
+  const auto &src = *op.regions[0].buffer, &dst = *op.regions[1].buffer;
+  const cuda::FragmentInfo& f = ctx.fragment(src);
+  const std::int64_t N = *ir::as_const_int(src.shape[1]);
+  const std::int64_t NI = N / f.warps_n / 8, MI = f.M / f.warps_m / 16;
+  const std::string part = ctx.fresh("part");
+  ctx.line(cat("float ", part, "[", MI * 2, "];"));
+  for (std::int64_t mi = 0; mi < MI; ++mi)
+    for (std::int64_t h = 0; h < 2; ++h) {
+      const std::string acc = cat(part, "[", mi * 2 + h, "]");
+      ctx.line(cat(acc, " = ", red.identity, ";"));
+      for (std::int64_t ni = 0; ni < NI; ++ni)
+        for (std::int64_t c = 0; c < 2; ++c)
+          ctx.line(fold(red, acc, convert(ctx.fragment_register(src, (mi * NI + ni) * 4 + h * 2 + c), src.dtype, DataType::Float32)));
+      ctx.line(cat(acc, " = tl::lane_allreduce<3, ", red.op, ">(", acc, ");"));
+    }
+  if (f.warps_n > 1) {
+    const std::string ws = ctx.fresh("ws");
+    ctx.line(cat("float* ", ws, " = reinterpret_cast<float*>(", ctx.workspace(f.warps_n * f.M * 4), ");"));
+    const std::string warp = cat("(tx / 32)"), row0 = cat("(", warp, " % ", f.warps_m, ") * ", f.M / f.warps_m, " + (tx % 32) / 4");
+    ctx.open("if (tx % 4 == 0)");
+    for (std::int64_t r = 0; r < MI * 2; ++r)
+      ctx.line(cat(ws, "[(", warp, " / ", f.warps_m, ") * ", f.M, " + ", row0, " + ", (r / 2) * 16 + (r % 2) * 8, "] = ", part, "[", r, "];"));
+    ctx.close();
+    ctx.line("__syncthreads();");
+    for (std::int64_t r = 0; r < MI * 2; ++r) {
+      const std::string acc = cat(part, "[", r, "]");
+      ctx.line(cat(acc, " = ", red.identity, ";"));
+      for (int w = 0; w < f.warps_n; ++w)
+        ctx.line(cat(acc, " = ", red.op, "()(", acc, ", ", ws, "[", w * f.M, " + ", row0, " + ", (r / 2) * 16 + (r % 2) * 8, "]);"));
+    }
+    ctx.line("__syncthreads();");
+  }
+  for (std::int64_t r = 0; r < MI * 2; ++r)
+    store_result(ctx, op, red, dst, ctx.fragment_register(dst, r), cat(part, "[", r, "]"));
+}
+
+// Partitioned rows that every thread holds a share of (columns a multiple of threads x vector):
+// fold per thread, then across the whole block; every thread gets every row (replicated dst).
+void lower_partition_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
+  const auto &src = *op.regions[0].buffer, &dst = *op.regions[1].buffer;
+  const std::int64_t R = *ir::as_const_int(src.shape[0]), C = *ir::as_const_int(src.shape[1]);
+  const std::int64_t per_row = C / ctx.threads(), warps = ctx.threads() / 32;
+  const std::string part = ctx.fresh("part");
+  ctx.line(cat("float ", part, "[", R, "];"));
+  for (std::int64_t row = 0; row < R; ++row) {
+    const std::string acc = cat(part, "[", row, "]");
+    ctx.line(cat(acc, " = ", red.identity, ";"));
+    for (std::int64_t j = 0; j < per_row; ++j)
+      ctx.line(fold(red, acc, convert(ctx.fragment_register(src, row * per_row + j), src.dtype, DataType::Float32)));
+    ctx.line(cat(acc, " = tl::lane_allreduce<31, ", red.op, ">(", acc, ");"));
+  }
+  if (warps > 1) {
+    const std::string ws = ctx.fresh("ws");
+    ctx.line(cat("float* ", ws, " = reinterpret_cast<float*>(", ctx.workspace(warps * R * 4), ");"));
+    ctx.open("if (tx % 32 == 0)");
+    for (std::int64_t row = 0; row < R; ++row) ctx.line(cat(ws, "[(tx / 32) * ", R, " + ", row, "] = ", part, "[", row, "];"));
+    ctx.close();
+    ctx.line("__syncthreads();");
+    for (std::int64_t row = 0; row < R; ++row) {
+      const std::string acc = cat(part, "[", row, "]");
+      ctx.line(cat(acc, " = ", red.identity, ";"));
+      for (std::int64_t w = 0; w < warps; ++w) ctx.line(cat(acc, " = ", red.op, "()(", acc, ", ", ws, "[", w * R + row, "]);"));
+    }
+    ctx.line("__syncthreads();");
+  }
+  for (std::int64_t row = 0; row < R; ++row)
+    store_result(ctx, op, red, dst, ctx.fragment_register(dst, row), cat(part, "[", row, "]"));
+}
+
+// Any layouts: the source goes to shared memory (unless it is there already), then each thread
+// folds the elements of the destination elements it holds.
+void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
+  const ir::Region &src = op.regions[0], &dst = op.regions[1];
+  const auto shape = const_extent(src, "reduce");
+  const int dim = static_cast<int>(op.int_attr("dim"));
+  std::int64_t numel = 1;
+  for (auto e : shape) numel *= e;
+  std::vector<std::int64_t> strides(shape.size(), 1);
+  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) strides[d] = strides[d + 1] * shape[d + 1];
+  // Element (full src tile index) as C++.
+  std::function<std::string(const std::vector<ir::Expr>&)> read;
+  std::string ws;
+  if (src.buffer->scope == ir::Scope::Fragment) {
+    require_whole_fragment(src, "reduce");
+    ws = ctx.fresh("ws");
+    ctx.line(cat("float* ", ws, " = reinterpret_cast<float*>(", ctx.workspace(numel * 4), ");"));
+    for_each_register(ctx, *src.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
+      ir::Expr flat = ir::make_int(0);
+      for (size_t d = 0; d < t.size(); ++d)
+        flat = ir::make_binary(ir::BinaryOp::Add, flat, ir::make_binary(ir::BinaryOp::Mul, ir::make_cast(DataType::Int32, t[d]), ir::make_int(strides[d])));
+      ctx.line(cat(ws, "[", ctx.expr(flat), "] = ", convert(ctx.fragment_register(*src.buffer, reg), src.buffer->dtype, DataType::Float32), ";"));
+    });
+    ctx.line("__syncthreads();");
+  } else if (src.buffer->scope != ir::Scope::Shared) {
+    throw CompileError(cat("cannot lower T::reduce_", std::get<std::string>(op.attrs.at("kind")), " from ", describe(src),
+                           " for CUDA because it is a ", ir::spelling(src.buffer->scope), " buffer; reduce a fragment or a shared tile"));
+  }
+  auto emit_for_dst = [&](const std::vector<ir::Expr>& dst_tile, const std::string& dst_elem) {
+    const std::string acc = ctx.fresh("acc"), k = ctx.fresh("k");
+    ctx.line(cat("float ", acc, " = ", red.identity, ";"));
+    ctx.open(cat("for (int ", k, " = 0; ", k, " < ", shape[dim], "; ++", k, ")"));
+    std::vector<std::string> parts;
+    std::string flat = cat(k, " * ", strides[dim]);
+    for (size_t d = 0, j = 0; d < shape.size(); ++d) {
+      if (static_cast<int>(d) == dim) continue;
+      if (shape[d] == 1) continue;
+      flat += cat(" + (", ctx.expr(dst_tile.at(j++)), ") * ", strides[d]);
+    }
+    if (!ws.empty()) {
+      ctx.line(fold(red, acc, cat(ws, "[", flat, "]")));
+    } else {
+      ir::Var kv = ir::make_var(k);
+      std::vector<ir::Expr> t;
+      for (size_t d = 0, j = 0; d < shape.size(); ++d) {
+        if (shape[d] == 1) continue;
+        t.push_back(static_cast<int>(d) == dim ? ir::Expr(kv) : dst_tile.at(j++));
+      }
+      ctx.line(fold(red, acc, convert(ctx.element(*src.buffer, region_index(src, t)), src.buffer->dtype, DataType::Float32)));
+    }
+    ctx.close();
+    store_result(ctx, op, red, *dst.buffer, dst_elem, acc);
+  };
+  if (dst.buffer->scope == ir::Scope::Fragment) {
+    require_whole_fragment(dst, "reduce");
+    for_each_register(ctx, *dst.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
+      emit_for_dst(t, ctx.fragment_register(*dst.buffer, reg));
+    });
+  } else {
+    for_each_vector(ctx, squeezed(const_extent(dst, "reduce")), 1, [&](const std::vector<ir::Expr>& t) {
+      emit_for_dst(t, ctx.element(*dst.buffer, region_index(dst, t)));
+    });
+  }
+  ctx.line("__syncthreads();");
+}
+
+// True when every thread holds an equal share of every row, row r in registers
+// [r * C/T, (r+1) * C/T): what lower_partition_rows relies on. Checked by enumeration.
+bool rows_are_register_blocks(cuda::LowerContext& ctx, const ir::BufferNode& src) {
+  const std::int64_t R = *ir::as_const_int(src.shape[0]), C = *ir::as_const_int(src.shape[1]), T = ctx.threads();
+  const cuda::FragmentInfo& f = ctx.fragment(src);
+  if (C % T != 0 || f.registers != R * C / T) return false;
+  for (std::int64_t t = 0; t < T; ++t)
+    for (std::int64_t r = 0; r < f.registers; ++r) {
+      auto owned = f.layout->owned(ir::make_int(t), ir::make_int(r));
+      if (owned.valid && !ir::eval_int(owned.valid).value_or(0)) return false;
+      if (ir::eval_int(owned.index[0]) != r / (C / T)) return false;
+    }
+  return true;
+}
+
+void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+  const Reduction red = reduction(std::get<std::string>(op.attrs.at("kind")));
+  const auto &src = *op.regions[0].buffer, &dst = *op.regions[1].buffer;
+  const bool frags = src.scope == ir::Scope::Fragment && dst.scope == ir::Scope::Fragment;
+  if (frags) require_whole_fragment(op.regions[0], "reduce"), require_whole_fragment(op.regions[1], "reduce");
+  const bool rows = frags && src.rank() == 2 && op.int_attr("dim") == 1;
+  if (rows && ctx.fragment(src).family == "mma_accumulator" && ctx.fragment(dst).family == "mma_rows")
+    return lower_mma_rows(op, ctx, red);
+  if (rows && ctx.fragment(src).family == "partition" && ctx.fragment(dst).family == "replicated" &&
+      rows_are_register_blocks(ctx, src))
+    return lower_partition_rows(op, ctx, red);
+  lower_generic(op, ctx, red);
+}
+
 }  // namespace
 
 const TileOpDef& reduce_def() {
-  static const TileOpDef def{"reduce", verify, run_cpu};
+  static const TileOpDef def{"reduce", verify, run_cpu, lower_cuda};
   return def;
 }
 

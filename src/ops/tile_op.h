@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/cuda/lower_context.h"
 #include "ir/IR.h"
 
 namespace tilescale::ops {
@@ -70,6 +71,9 @@ struct TileOpDef {
   void (*verify)(const ir::TileOpNode& op);
   // Runs the op on the CPU over evaluated regions and args.
   void (*run_cpu)(const ir::TileOpNode& op, const std::vector<RegionView>& regions, const std::vector<double>& args);
+  // Emits the op's CUDA code, executed by every thread of the block (CompileError for what the
+  // CUDA backend cannot lower, before any code reaches NVRTC).
+  void (*lower_cuda)(const ir::TileOpNode& op, cuda::LowerContext& ctx);
 };
 
 // The definition of a registered op; InternalError for an unknown name.

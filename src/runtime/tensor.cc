@@ -7,6 +7,7 @@
 #include <limits>
 #include <random>
 
+#include "runtime/cuda/driver.h"
 #include "tilescale/errors.h"
 
 namespace tilescale {
@@ -20,6 +21,25 @@ std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& sh
   std::vector<std::int64_t> s(shape.size(), 1);
   for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) s[d] = s[d + 1] * shape[d + 1];
   return s;
+}
+
+// Device memory from cuMemAlloc, freed with cuMemFree when the last tensor using it goes.
+std::shared_ptr<void> cuda_alloc(size_t bytes, const Device& device) {
+  cuda::set_current_device(device.index);
+  CUdeviceptr p = 0;
+  const CUresult r = cuda::driver().MemAlloc(&p, bytes);
+  if (r == CUDA_ERROR_OUT_OF_MEMORY)
+    throw RuntimeError(cat("cannot allocate ", bytes, " bytes on ", device.to_string(), " because the device is out of memory; free tensors or use smaller ones"));
+  cuda::check(r, "cuMemAlloc");
+  const int index = device.index;
+  return std::shared_ptr<void>(reinterpret_cast<void*>(p), [index](void* q) {
+    // Errors are ignored: at exit the driver may already be shut down.
+    try {
+      cuda::set_current_device(index);
+      cuda::driver().MemFree(reinterpret_cast<CUdeviceptr>(q));
+    } catch (...) {
+    }
+  });
 }
 
 void check_shape(const std::vector<std::int64_t>& shape) {
@@ -36,8 +56,6 @@ std::int64_t Tensor::numel() const {
 
 Tensor Tensor::empty(std::vector<std::int64_t> shape, DataType dtype, Device device) {
   check_shape(shape);
-  if (device.kind != Device::Kind::CPU)
-    throw RuntimeError(cat("cannot allocate a tensor on ", device.to_string(), " because this build has no CUDA runtime yet; use Device::cpu()"));
   Tensor t;
   t.shape_ = std::move(shape);
   t.strides_ = contiguous_strides(t.shape_);
@@ -46,6 +64,11 @@ Tensor Tensor::empty(std::vector<std::int64_t> shape, DataType dtype, Device dev
   const size_t n = static_cast<size_t>(std::max<std::int64_t>(t.numel(), 1)) * bytes(dtype);
   // 256-byte alignment, as the GPU allocators give, so vectorised paths see the same alignment.
   const size_t rounded = (n + 255) / 256 * 256;
+  if (device.kind == Device::Kind::CUDA) {
+    t.storage_ = cuda_alloc(rounded, device);
+    t.data_ = t.storage_.get();
+    return t;
+  }
   void* p = std::aligned_alloc(256, rounded);
   if (!p) throw RuntimeError(cat("cannot allocate ", rounded, " bytes for a tensor: out of memory"));
   t.storage_ = std::shared_ptr<void>(p, std::free);
@@ -55,8 +78,50 @@ Tensor Tensor::empty(std::vector<std::int64_t> shape, DataType dtype, Device dev
 
 Tensor Tensor::zeros(std::vector<std::int64_t> shape, DataType dtype, Device device) {
   Tensor t = empty(std::move(shape), dtype, device);
-  std::memset(t.data_, 0, static_cast<size_t>(t.numel()) * bytes(dtype));
+  const size_t n = static_cast<size_t>(t.numel()) * bytes(dtype);
+  if (device.kind == Device::Kind::CUDA) {
+    cuda::set_current_device(device.index);
+    if (n) cuda::check(cuda::driver().MemsetD8(reinterpret_cast<CUdeviceptr>(t.data_), 0, n), "cuMemsetD8");
+    return t;
+  }
+  std::memset(t.data_, 0, n);
   return t;
+}
+
+Tensor Tensor::to(const Device& device) const {
+  if (!is_contiguous())
+    throw RuntimeError(cat("cannot copy ", describe(), " to ", device.to_string(),
+                           " because it is not contiguous; only contiguous tensors can be copied between devices"));
+  Tensor out = empty(shape_, dtype_, device);
+  out.copy_from(*this);
+  return out;
+}
+
+void Tensor::copy_from(const Tensor& src) const {
+  if (src.shape_ != shape_ || src.dtype_ != dtype_)
+    throw RuntimeError(cat("cannot copy ", src.describe(), " into ", describe(), " because shape or dtype differ; copy between tensors of one shape and dtype"));
+  if (!src.is_contiguous() || !is_contiguous())
+    throw RuntimeError(cat("cannot copy ", src.describe(), " into ", describe(), " because ",
+                           is_contiguous() ? "the source" : "the destination", " is not contiguous; only contiguous tensors can be copied"));
+  const size_t n = static_cast<size_t>(numel()) * bytes(dtype_);
+  if (n == 0) return;
+  const bool from_gpu = src.device_.kind == Device::Kind::CUDA, to_gpu = device_.kind == Device::Kind::CUDA;
+  if (!from_gpu && !to_gpu) {
+    std::memmove(data_, src.data_, n);
+  } else if (!from_gpu) {
+    cuda::set_current_device(device_.index);
+    cuda::check(cuda::driver().MemcpyHtoD(reinterpret_cast<CUdeviceptr>(data_), src.data_, n), "cuMemcpyHtoD");
+  } else if (!to_gpu) {
+    cuda::set_current_device(src.device_.index);
+    cuda::check(cuda::driver().MemcpyDtoH(data_, reinterpret_cast<CUdeviceptr>(src.data_), n), "cuMemcpyDtoH");
+  } else if (src.device_ == device_) {
+    cuda::set_current_device(device_.index);
+    cuda::check(cuda::driver().MemcpyDtoD(reinterpret_cast<CUdeviceptr>(data_), reinterpret_cast<CUdeviceptr>(src.data_), n),
+                "cuMemcpyDtoD");
+  } else {
+    // Between two devices: through the host, which needs no peer access.
+    copy_from(src.to(Device::cpu()));
+  }
 }
 
 Tensor Tensor::wrap(void* data, std::vector<std::int64_t> shape, DataType dtype, std::vector<std::int64_t> strides, Device device) {

@@ -1,0 +1,222 @@
+// tilescale device headers — gemm_sm80.h
+//
+// Block-level tile GEMM for sm_80 and later: C += A * B with A and B tiles in shared memory (gemm_ss)
+// or A in registers (gemm_rs), C in per-thread accumulator registers. Built from ldmatrix
+// (ldsm.h) and mma.sync (mma_sm80.h); this header only decides which lane loads which row and
+// which instruction runs.
+//
+//   tl::gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>(const AT* As, const AT* Bs, CT* acc)
+//   tl::gemm_rs<M, N, K, WARPS_M, WARPS_N, TRANS_B, AT, CT>(const AT* a_regs, const AT* Bs, CT* acc)
+//
+// Operands in shared memory. As holds the M x K tile A as a row-major [M][K] array, or as [K][M]
+// (A transposed) when TRANS_A; Bs holds the K x N tile B as [K][N], or [N][K] when TRANS_B. Each
+// array is swizzled with tl::swizzle<cols, sizeof(AT)> (swizzle.h), cols being its second extent,
+// and 16-byte aligned. "TN" (TRANS_A = false, TRANS_B = true) is the layout where both operands
+// are K-contiguous.
+//
+// Accumulator layout (the code generator depends on it exactly). The block's warps split C in a
+// WARPS_M x WARPS_N grid, warp-major along M:
+//     warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N), warp_m = warp % WARPS_M, warp_n = warp / WARPS_M,
+//     lane = threadIdx.x % 32, WM = M / WARPS_M, WN = N / WARPS_N, MI = WM / 16, NI = WN / 8.
+// Each warp owns a WM x WN sub-tile, made of MI x NI mma tiles of 16 x 8. Thread register
+//     acc[(mi * NI + ni) * 4 + r]   holds   C[row][col],
+//     row = warp_m * WM + mi * 16 + lane / 4 + 8 * (r / 2),
+//     col = warp_n * WN + ni * 8 + (lane % 4) * 2 + r % 2,
+// for mi < MI, ni < NI, r < 4: MI * NI * 4 registers per thread. Threads beyond
+// WARPS_M * WARPS_N warps wrap around and compute a copy of warp (threadIdx.x / 32) % (WARPS_M * WARPS_N).
+//
+// Element types. AT = half_t or bfloat16_t with CT = float (mma m16n8k16, k steps of 16), all four
+// TRANS combinations. AT = signed char with CT = int (m16n8k32 s8, exact), and AT = fp8_e4m3_t /
+// fp8_e5m2_t with CT = float (m16n8k32, sm_89+), k steps of 32, TN only: ldmatrix can transpose
+// 16-bit elements but not bytes, so 8-bit operands must be K-contiguous.
+//
+// Shape constraints (static_asserts): M % (16 * WARPS_M) == 0, N % (8 * WARPS_N) == 0, K a multiple
+// of the k step (16, or 32 for 8-bit types). B is loaded two 8-column mma tiles per ldmatrix.x4;
+// when a warp has an odd number of them (NI odd) the last one uses ldmatrix.x2.
+//
+// gemm_rs: A comes from registers, laid out like the accumulator of an M x K tile computed with
+// the same WARPS_M and WARPS_N = 1 (K plays N, ki plays ni):
+//     a_regs[(mi * (K / 8) + ki) * 4 + r] holds A[row][col], row as above,
+//     col = ki * 8 + (lane % 4) * 2 + r % 2,
+// already converted to AT (16-bit types only). Every warp then needs all of K and its own rows, so
+// gemm_rs requires WARPS_N == 1 (the flash-attention P * V shape: P is the accumulator of Q * K^T).
+// Two consecutive a_regs elements pack into one 32-bit mma operand register.
+//
+// Why this shape: per k step a warp loads MI A fragments (ldmatrix.x4 each) and NI / 2 pairs of B
+// fragments, then issues MI * NI mma: each fragment is reused NI (resp. MI) times from registers,
+// and with swizzled tiles every ldmatrix phase hits 32 different banks.
+#pragma once
+
+#include "common.h"
+#include "ldsm.h"
+#include "mma_sm80.h"
+#include "swizzle.h"
+
+namespace tl {
+
+namespace detail {
+
+// The mma instruction for each input type, its k extent and accumulator type.
+template <class AT> struct MmaOp {
+  static_assert(sizeof(AT) == 0,
+                "tl::gemm: unsupported operand type; use half_t, bfloat16_t, signed char, fp8_e4m3_t or fp8_e5m2_t");
+};
+template <> struct MmaOp<half_t> {
+  static constexpr int K = 16;
+  typedef float Acc;
+  static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k16_f16(d, a, b, d); }
+};
+template <> struct MmaOp<bfloat16_t> {
+  static constexpr int K = 16;
+  typedef float Acc;
+  static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k16_bf16(d, a, b, d); }
+};
+template <> struct MmaOp<signed char> {
+  static constexpr int K = 32;
+  typedef int Acc;
+  static TL_DEVICE void run(int (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k32_s8(d, a, b, d); }
+};
+template <> struct MmaOp<fp8_e4m3_t> {
+  static constexpr int K = 32;
+  typedef float Acc;
+  static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k32_e4m3(d, a, b, d); }
+};
+template <> struct MmaOp<fp8_e5m2_t> {
+  static constexpr int K = 32;
+  typedef float Acc;
+  static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k32_e5m2(d, a, b, d); }
+};
+
+template <class AT, class CT>
+TL_DEVICE void mma(CT* acc4, const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  MmaOp<AT>::run(*reinterpret_cast<CT(*)[4]>(acc4), a, b);
+}
+
+// A fragment (16 rows from m0, one k step from k0) of the M x K operand A.
+// Plain: lanes 0-15 address rows m0 + 0..15 at k0, lanes 16-31 the same rows at k0 + KS/2, giving
+// matrices (rows 0-7, window 0), (rows 8-15, window 0), (rows 0-7, window 1), (rows 8-15, window 1)
+// = a[0..3]. Transposed (As is [K][M], 16-bit only): the same four 8x8 blocks, read from
+// columns of As with .trans; lane l addresses As row k0 + (l / 16) * 8 + l % 8, column
+// m0 + ((l / 8) % 2) * 8.
+template <int M, int K, bool TRANS_A, class AT>
+TL_DEVICE void load_a(uint32_t (&a)[4], const AT* As, int m0, int k0, int lane) {
+  constexpr int KS = MmaOp<AT>::K;
+  if constexpr (!TRANS_A) {
+    ldsm_x4(a, As + swizzle<K, sizeof(AT)>(m0 + lane % 16, k0 + (lane / 16) * (KS / 2)));
+  } else {
+    ldsm_x4_trans(a, As + swizzle<M, sizeof(AT)>(k0 + (lane / 16) * 8 + lane % 8, m0 + ((lane / 8) % 2) * 8));
+  }
+}
+
+// Two B fragments (8 columns each, from n0 and n0 + 8; one k step from k0) of the K x N operand B,
+// b[0..1] for n0 and b[2..3] for n0 + 8. Transposed (Bs is [N][K]): B columns are K-contiguous rows
+// of Bs, plain ldmatrix; lane l addresses row n0 + (l / 16) * 8 + l % 8 at k0 + ((l / 8) % 2) * KS/2.
+// Not transposed (Bs is [K][N], 16-bit only): .trans on rows k0 + ((l / 8) % 2) * 8 + l % 8,
+// column n0 + (l / 16) * 8.
+template <int N, int K, bool TRANS_B, class AT>
+TL_DEVICE void load_b2(uint32_t (&b)[4], const AT* Bs, int n0, int k0, int lane) {
+  constexpr int KS = MmaOp<AT>::K;
+  if constexpr (TRANS_B) {
+    ldsm_x4(b, Bs + swizzle<K, sizeof(AT)>(n0 + (lane / 16) * 8 + lane % 8, k0 + ((lane / 8) % 2) * (KS / 2)));
+  } else {
+    ldsm_x4_trans(b, Bs + swizzle<N, sizeof(AT)>(k0 + ((lane / 8) % 2) * 8 + lane % 8, n0 + (lane / 16) * 8));
+  }
+}
+
+// One B fragment (8 columns from n0): the first half of load_b2, with ldmatrix.x2 (lanes 16-31
+// repeat the addresses of lanes 0-15; x2 ignores them).
+template <int N, int K, bool TRANS_B, class AT>
+TL_DEVICE void load_b1(uint32_t (&b)[2], const AT* Bs, int n0, int k0, int lane) {
+  constexpr int KS = MmaOp<AT>::K;
+  if constexpr (TRANS_B) {
+    ldsm_x2(b, Bs + swizzle<K, sizeof(AT)>(n0 + lane % 8, k0 + ((lane / 8) % 2) * (KS / 2)));
+  } else {
+    ldsm_x2_trans(b, Bs + swizzle<N, sizeof(AT)>(k0 + ((lane / 8) % 2) * 8 + lane % 8, n0));
+  }
+}
+
+// All NI B fragments of a warp for one k step.
+template <int N, int K, int NI, bool TRANS_B, class AT>
+TL_DEVICE void load_b(uint32_t (&b)[NI][2], const AT* Bs, int n_base, int k0, int lane) {
+#pragma unroll
+  for (int ni = 0; ni + 1 < NI; ni += 2) {
+    uint32_t pair[4];
+    load_b2<N, K, TRANS_B>(pair, Bs, n_base + ni * 8, k0, lane);
+    b[ni][0] = pair[0];
+    b[ni][1] = pair[1];
+    b[ni + 1][0] = pair[2];
+    b[ni + 1][1] = pair[3];
+  }
+  if constexpr (NI % 2 == 1) load_b1<N, K, TRANS_B>(b[NI - 1], Bs, n_base + (NI - 1) * 8, k0, lane);
+}
+
+TL_DEVICE uint32_t bits16(half_t v) { return __half_as_ushort(v); }
+TL_DEVICE uint32_t bits16(bfloat16_t v) { return __bfloat16_as_ushort(v); }
+template <class AT>
+TL_DEVICE uint32_t pack2(AT lo, AT hi) {
+  return bits16(lo) | (bits16(hi) << 16);
+}
+
+template <int M, int N, int K, int WARPS_M, int WARPS_N, class AT, class CT>
+TL_DEVICE void check_gemm_shape() {
+  static_assert(is_same_v<CT, typename MmaOp<AT>::Acc>,
+                "tl::gemm: accumulator type must be float for half_t/bfloat16_t/fp8 operands and int for signed char");
+  static_assert(WARPS_M > 0 && WARPS_N > 0, "tl::gemm: WARPS_M and WARPS_N must be positive");
+  static_assert(M % (16 * WARPS_M) == 0, "tl::gemm: M must be a multiple of 16 * WARPS_M (each warp takes 16-row mma tiles)");
+  static_assert(N % (8 * WARPS_N) == 0, "tl::gemm: N must be a multiple of 8 * WARPS_N (each warp takes 8-column mma tiles)");
+  static_assert(K % MmaOp<AT>::K == 0, "tl::gemm: K must be a multiple of the mma k step (16 for 16-bit types, 32 for 8-bit)");
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 890
+  static_assert(!is_fp8_v<AT>, "tl::gemm: fp8 operands need sm_89 or later");
+#endif
+}
+
+}  // namespace detail
+
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_ss(const AT* As, const AT* Bs, CT* acc) {
+  detail::check_gemm_shape<M, N, K, WARPS_M, WARPS_N, AT, CT>();
+  static_assert(sizeof(AT) == 2 || (!TRANS_A && TRANS_B),
+                "tl::gemm_ss: 8-bit operands must be K-contiguous: use TRANS_A = false, TRANS_B = true (A is [M][K], B is [N][K])");
+  constexpr int WM = M / WARPS_M, WN = N / WARPS_N, MI = WM / 16, NI = WN / 8, KS = detail::MmaOp<AT>::K;
+  const int warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N);
+  const int lane = threadIdx.x % 32;
+  const int m_base = (warp % WARPS_M) * WM, n_base = (warp / WARPS_M) * WN;
+#pragma unroll
+  for (int k0 = 0; k0 < K; k0 += KS) {
+    uint32_t a[MI][4];
+    uint32_t b[NI][2];
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) detail::load_a<M, K, TRANS_A>(a[mi], As, m_base + mi * 16, k0, lane);
+    detail::load_b<N, K, NI, TRANS_B>(b, Bs, n_base, k0, lane);
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int ni = 0; ni < NI; ++ni) detail::mma<AT>(acc + (mi * NI + ni) * 4, a[mi], b[ni]);
+  }
+}
+
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_rs(const AT* a_regs, const AT* Bs, CT* acc) {
+  detail::check_gemm_shape<M, N, K, WARPS_M, WARPS_N, AT, CT>();
+  static_assert(WARPS_N == 1, "tl::gemm_rs: A in registers needs WARPS_N == 1 (each warp needs whole rows of A)");
+  static_assert(sizeof(AT) == 2, "tl::gemm_rs: A in registers must be half_t or bfloat16_t");
+  constexpr int WM = M / WARPS_M, MI = WM / 16, NI = N / 8, KI = K / 8;
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int k0 = 0; k0 < K; k0 += 16) {
+    uint32_t b[NI][2];
+    detail::load_b<N, K, NI, TRANS_B>(b, Bs, 0, k0, lane);
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) {
+      // a[0] (row g, window 0) = k tile 2*kk, r 0-1; a[1] (row g+8) = r 2-3; a[2], a[3]: k tile 2*kk+1.
+      const AT* lo = a_regs + (mi * KI + k0 / 8) * 4;
+      const AT* hi = lo + 4;
+      const uint32_t a[4] = {detail::pack2(lo[0], lo[1]), detail::pack2(lo[2], lo[3]), detail::pack2(hi[0], hi[1]),
+                             detail::pack2(hi[2], hi[3])};
+#pragma unroll
+      for (int ni = 0; ni < NI; ++ni) detail::mma<AT>(acc + (mi * NI + ni) * 4, a, b[ni]);
+    }
+  }
+}
+
+}  // namespace tl

@@ -1,0 +1,66 @@
+// What a tile op's CUDA lowering (src/ops/*.cc) sees of the code generator: where to write, how to
+// print values and address elements, the layouts the passes chose, and scratch shared memory.
+//
+// Lowerings emit CUDA C++ text, one statement per line. Element indices are passed as IR
+// expressions, so they can mention the thread index (thread_var()) and constants alike; the
+// context prints them. Fragments are per-thread register arrays: an op addresses them by register
+// number (fragment_register), never by logical index.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/IR.h"
+#include "layout/layout.h"
+
+namespace tilescale::cuda {
+
+struct Target {
+  int sm = 80;             // compute capability, 80 or 90
+  std::string arch() const;  // "sm_80", "sm_90a"
+};
+
+// The family of a fragment's layout, as the layout-inference pass recorded it.
+struct FragmentInfo {
+  std::shared_ptr<const layout::Fragment> layout;
+  std::string family;  // mma_accumulator, mma_rows, partition, replicated
+  std::int64_t M = 0;
+  int warps_m = 0, warps_n = 0;
+  int registers = 0;  // per thread
+};
+
+class LowerContext {
+ public:
+  virtual ~LowerContext() = default;
+
+  // Output.
+  virtual void line(const std::string& text) = 0;
+  virtual void open(const std::string& text) = 0;  // `text {`, then indent
+  virtual void close() = 0;                        // dedent, `}`
+  virtual std::string fresh(const std::string& prefix) = 0;
+
+  // Values and types.
+  virtual std::string expr(const ir::Expr& e) = 0;
+  virtual const ir::Var& thread_var() const = 0;
+  virtual int threads() const = 0;
+  virtual const Target& target() const = 0;
+
+  // Buffers. `element` is an lvalue for a global, shared, local or var buffer element; `extent`
+  // the buffer's extent in `dim` (for global tensors, possibly a symbolic dimension).
+  virtual std::string element(const ir::BufferNode& b, const std::vector<ir::Expr>& index) = 0;
+  virtual std::string pointer(const ir::BufferNode& b) = 0;  // base pointer (current pipeline stage)
+  virtual ir::Expr extent(const ir::BufferNode& b, int dim) = 0;
+  virtual std::string stride(const ir::BufferNode& b, int dim) = 0;  // global tensors, dims but the last
+  virtual const FragmentInfo& fragment(const ir::BufferNode& b) = 0;
+  virtual std::string fragment_register(const ir::BufferNode& b, std::int64_t reg) = 0;
+
+  // Scratch shared memory for one op (reductions across warps); returns a `char*` expression.
+  // The caller synchronises before reusing it.
+  virtual std::string workspace(std::size_t bytes) = 0;
+  // True while emitting a Pipelined loop's producer statements (copies may stay in flight).
+  virtual bool in_async_producer() const = 0;
+};
+
+}  // namespace tilescale::cuda

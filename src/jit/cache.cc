@@ -1,0 +1,214 @@
+#include "jit/cache.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+
+#include "jit/device_headers.h"
+#include "jit/hash.h"
+#include "jit/nvcc.h"
+#include "jit/nvrtc.h"
+#include "tilescale/errors.h"
+
+#ifndef TILESCALE_VERSION
+#define TILESCALE_VERSION "unknown"
+#endif
+
+namespace tilescale::jit {
+
+using tilescale::detail::cat;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kMagic[8] = {'T', 'S', 'C', 'U', 'B', 'I', 'N', '1'};
+constexpr std::size_t kHeaderBytes = 8 + 8 + 8;  // magic, payload length, checksum
+
+bool cache_enabled() {
+  const char* v = std::getenv("TILESCALE_CACHE");
+  if (!v) return true;
+  const std::string s = v;
+  return !(s == "0" || s == "off" || s == "OFF" || s == "false" || s == "no");
+}
+
+std::uint64_t checksum(const std::string& key, const char* data, std::size_t n) {
+  return Hasher().add(key).add_bytes(data, n).low();
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return {};
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A unique name for a temporary file beside `target`: pid, a counter and the time.
+fs::path temp_beside(const fs::path& target) {
+  static std::atomic<std::uint64_t> counter{0};
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  return target.parent_path() /
+         cat(".", target.filename().string(), ".tmp.", ::getpid(), ".", counter++, ".", static_cast<std::uint64_t>(now));
+}
+
+// Writes `bytes` to `target` atomically: a temporary file in the same directory, then rename.
+bool write_atomic(const fs::path& target, const std::string& bytes) {
+  std::error_code ec;
+  fs::create_directories(target.parent_path(), ec);
+  const fs::path tmp = temp_beside(target);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return false;
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      out.close();
+      fs::remove(tmp, ec);
+      return false;
+    }
+  }
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return false;
+  }
+  return true;
+}
+
+// The cubin in entry `path` for `key`, or nullopt when there is none; an entry that fails its
+// checks is deleted.
+std::optional<std::vector<char>> read_entry(const fs::path& path, const std::string& key) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  const std::string bytes = read_file(path);
+  bool ok = bytes.size() >= kHeaderBytes && std::memcmp(bytes.data(), kMagic, 8) == 0;
+  std::uint64_t length = 0, sum = 0;
+  if (ok) {
+    std::memcpy(&length, bytes.data() + 8, 8);
+    std::memcpy(&sum, bytes.data() + 16, 8);
+    ok = length == bytes.size() - kHeaderBytes && length > 0 &&
+         checksum(key, bytes.data() + kHeaderBytes, length) == sum;
+  }
+  if (!ok) {
+    fs::remove(path, ec);
+    return std::nullopt;
+  }
+  return std::vector<char>(bytes.begin() + kHeaderBytes, bytes.end());
+}
+
+bool write_entry(const fs::path& path, const std::string& key, const std::vector<char>& cubin) {
+  std::string bytes(kMagic, 8);
+  const std::uint64_t length = cubin.size(), sum = checksum(key, cubin.data(), cubin.size());
+  bytes.append(reinterpret_cast<const char*>(&length), 8);
+  bytes.append(reinterpret_cast<const char*>(&sum), 8);
+  bytes.append(cubin.data(), cubin.size());
+  return write_atomic(path, bytes);
+}
+
+std::string first_lines(const std::string& text, int n) {
+  std::string out;
+  std::stringstream ss(text);
+  int count = 0;
+  for (std::string line; std::getline(ss, line);) {
+    if (count == n) {
+      out += "\n...";
+      break;
+    }
+    out += (count++ ? "\n" : "") + line;
+  }
+  return out;
+}
+
+}  // namespace
+
+const char* name(Backend b) { return b == Backend::NVCC ? "nvcc" : "nvrtc"; }
+
+Backend default_backend() {
+  const char* v = std::getenv("TILESCALE_JIT");
+  if (!v || !*v || std::string(v) == "nvrtc") return Backend::NVRTC;
+  if (std::string(v) == "nvcc") return Backend::NVCC;
+  throw CompileError(cat("cannot use TILESCALE_JIT=", v, " because it is not a known compiler; use nvrtc or nvcc"));
+}
+
+std::string cache_dir() {
+  if (const char* d = std::getenv("TILESCALE_CACHE_DIR"); d && *d) return d;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return cat(x, "/tilescale");
+  if (const char* h = std::getenv("HOME"); h && *h) return cat(h, "/.cache/tilescale");
+  return (fs::temp_directory_path() / "tilescale-cache").string();
+}
+
+std::string cache_entry_path(const std::string& key) { return (fs::path(cache_dir()) / "kernels" / (key + ".cubin")).string(); }
+
+std::string cache_key(const JitRequest& req) {
+  Hasher h;
+  h.add("tilescale-kernel-cache-v1").add(TILESCALE_VERSION).add(name(req.backend));
+  if (req.backend == Backend::NVRTC) {
+    h.add(nvrtc_version());
+    for (const auto& o : base_nvrtc_options(req.arch)) h.add(o);
+  } else {
+    h.add(nvcc_version()).add(nvcc_path());
+  }
+  h.add(req.arch).add(device_headers_hash());
+  h.add(static_cast<std::uint64_t>(req.options.size()));
+  for (const auto& o : req.options) h.add(o);
+  h.add(req.source);
+  return h.hex();
+}
+
+JitResult compile_cached(const JitRequest& req) {
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed_ms = [&] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  };
+  JitResult result;
+  std::string key;
+  fs::path path;
+  if (cache_enabled()) {
+    key = cache_key(req);
+    path = cache_entry_path(key);
+    if (auto cubin = read_entry(path, key)) {
+      result.cubin = std::move(*cubin);
+      result.cache_hit = true;
+      result.cache_path = path.string();
+      result.compile_ms = elapsed_ms();
+      return result;
+    }
+  }
+  CompiledBinary bin = req.backend == Backend::NVCC ? compile_nvcc(req.source, req.name, req.arch, req.options)
+                                                    : compile_nvrtc(req.source, req.name, req.arch, req.options);
+  if (bin.cubin.empty())
+    throw CompileError(cat("cannot cache kernel ", req.name, " for ", req.arch,
+                           " because the compiler produced no cubin; compile_cached needs a real architecture (sm_XX)"));
+  result.cubin = std::move(bin.cubin);
+  if (!key.empty() && write_entry(path, key, result.cubin)) result.cache_path = path.string();
+  result.compile_ms = elapsed_ms();
+  return result;
+}
+
+std::string save_failed_compile(const std::string& source, const std::string& options_line, const std::string& log) {
+  const std::string stem = Hasher().add(source).add(options_line).hex();
+  std::error_code ec;
+  for (const fs::path& dir : {fs::path(cache_dir()) / "failed", fs::temp_directory_path() / "tilescale-failed"}) {
+    const fs::path cu = dir / (stem + ".cu"), lg = dir / (stem + ".log");
+    if (write_atomic(cu, source) && write_atomic(lg, options_line + "\n\n" + log + "\n")) return cu.string();
+  }
+  return "(nowhere: neither the cache directory nor the temporary directory is writable)";
+}
+
+std::string failed_compile_message(const std::string& compiler, const std::string& name, const std::string& arch,
+                                   const std::string& saved_cu, const std::string& log) {
+  std::string where = saved_cu;
+  if (saved_cu.size() > 3 && saved_cu.compare(saved_cu.size() - 3, 3, ".cu") == 0)
+    where = cat(saved_cu, " and ", saved_cu.substr(0, saved_cu.size() - 3), ".log");
+  return cat(compiler, " failed to compile kernel ", name, " for ", arch, "; source and log saved to ", where, ":\n",
+             first_lines(log, 20));
+}
+
+}  // namespace tilescale::jit

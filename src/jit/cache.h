@@ -1,0 +1,68 @@
+// The on-disk kernel cache, and the JIT's front door.
+//
+//   jit::JitRequest req{spec.name, spec.source, cuda::arch_for_device(0), {}};
+//   jit::JitResult r = jit::compile_cached(req);   // r.cubin, r.cache_hit, r.compile_ms
+//
+// The key is a 128-bit hash (hash.h) of everything that changes the binary: the generated source,
+// the embedded device headers' hash, the target arch, every compile option, the backend (nvrtc or
+// nvcc) and its version, and tilescale's version. An entry is one file, <dir>/kernels/<key>.cubin:
+// an 8-byte magic, the payload length, a checksum of key and payload, then the cubin. Writes go to a
+// temporary file in the same directory and are renamed into place, so a reader sees a whole entry
+// or none; an entry that fails its checks is deleted and recompiled, never trusted.
+//
+// Environment:
+//   TILESCALE_CACHE_DIR   the directory (default $XDG_CACHE_HOME/tilescale, else ~/.cache/tilescale)
+//   TILESCALE_CACHE=0     compile every time and write nothing (also "off", "false")
+//   TILESCALE_JIT=nvcc    compile with nvcc instead of NVRTC (default "nvrtc")
+// When the directory cannot be created or written, kernels are compiled without caching.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tilescale::jit {
+
+enum class Backend { NVRTC, NVCC };
+const char* name(Backend b);  // "nvrtc", "nvcc"
+// From TILESCALE_JIT ("nvrtc" when unset); CompileError for any other value.
+Backend default_backend();
+
+struct JitRequest {
+  std::string name;                  // the kernel's name, for messages
+  std::string source;                // CUDA C++
+  std::string arch;                  // "sm_80", "sm_90a"
+  std::vector<std::string> options;  // extra compiler options, in order (e.g. "--use_fast_math")
+  Backend backend = default_backend();
+};
+
+struct JitResult {
+  std::vector<char> cubin;
+  bool cache_hit = false;
+  double compile_ms = 0;   // wall time of compile_cached: the compile on a miss, the read on a hit
+  std::string cache_path;  // the entry's file ("" when caching is off or the directory is unusable)
+};
+
+// The cubin for `req`, from the cache when a valid entry exists, else compiled (with the backend's
+// CompileError on failure) and stored.
+JitResult compile_cached(const JitRequest& req);
+
+// The cache key of `req`: 32 hex digits. Loads the backend to learn its version.
+std::string cache_key(const JitRequest& req);
+
+// The cache directory as configured now (it may not exist yet).
+std::string cache_dir();
+// The file compile_cached uses for `key` (whether or not it exists).
+std::string cache_entry_path(const std::string& key);
+
+// Saves a failed compilation for the user to inspect: <cache dir>/failed/<hash>.cu (the source as
+// compiled, so the log's line numbers match) and .log (the command or options, then the log).
+// Returns the .cu path; falls back to the system's temporary directory when the cache directory is
+// not writable.
+std::string save_failed_compile(const std::string& source, const std::string& options_line, const std::string& log);
+
+// "NVRTC failed to compile kernel <name> for <arch>; source and log saved to <cu> and <log>:\n<first
+// lines of the log>", shared by the backends.
+std::string failed_compile_message(const std::string& compiler, const std::string& name, const std::string& arch,
+                                   const std::string& saved_cu, const std::string& log);
+
+}  // namespace tilescale::jit

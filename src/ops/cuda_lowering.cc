@@ -1,0 +1,127 @@
+#include "ops/cuda_lowering.h"
+
+#include "ir/eval.h"
+#include "ir/printer.h"
+
+namespace tilescale::ops::cuda_lowering {
+
+using tilescale::detail::cat;
+using ir::BinaryOp;
+
+namespace {
+ir::Expr i32(const ir::Expr& e) { return ir::make_cast(DataType::Int32, e); }
+ir::Expr add(const ir::Expr& a, const ir::Expr& b) { return ir::make_binary(BinaryOp::Add, i32(a), i32(b)); }
+ir::Expr c(std::int64_t v) { return ir::make_int(v); }
+}  // namespace
+
+std::vector<std::int64_t> const_extent(const ir::Region& r, const char* op) {
+  std::vector<std::int64_t> out;
+  for (size_t d = 0; d < r.extent.size(); ++d) {
+    auto v = ir::as_const_int(r.extent[d]);
+    if (!v)
+      throw CompileError(cat("cannot lower T::", op, " on ", ir::print(r), " for CUDA because its extent in dim ", d, " (",
+                             ir::print(r.extent[d]), ") is not a constant; tiles have constant shapes"));
+    out.push_back(*v);
+  }
+  return out;
+}
+
+std::vector<std::int64_t> squeezed(const std::vector<std::int64_t>& extent) {
+  std::vector<std::int64_t> out;
+  for (auto e : extent)
+    if (e != 1) out.push_back(e);
+  return out;
+}
+
+std::vector<ir::Expr> region_index(const ir::Region& r, const std::vector<ir::Expr>& tile) {
+  std::vector<ir::Expr> idx;
+  size_t k = 0;
+  for (int d = 0; d < r.rank(); ++d) {
+    const bool unit = ir::as_const_int(r.extent[d]) == 1;
+    idx.push_back(unit ? i32(r.base[d]) : add(r.base[d], tile.at(k++)));
+  }
+  TS_ICHECK(k == tile.size(), "tile index of rank ", tile.size(), " for ", ir::print(r));
+  return idx;
+}
+
+ir::Expr all_of(const std::vector<ir::Expr>& conds) {
+  ir::Expr out;
+  for (const auto& e : conds) out = out ? ir::make_binary(BinaryOp::And, out, e) : e;
+  return out;
+}
+
+ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<ir::Expr>& tile, std::int64_t vec) {
+  if (r.buffer->scope != ir::Scope::Global) return nullptr;
+  const auto idx = region_index(r, tile);
+  std::vector<ir::Expr> conds;
+  for (int d = 0; d < r.rank(); ++d) {
+    ir::Expr last = d == r.rank() - 1 && vec > 1 ? add(idx[d], c(vec - 1)) : idx[d];
+    ir::Expr bound = ir::make_binary(BinaryOp::LT, last, i32(ctx.extent(*r.buffer, d)));
+    // Provably inside (constant index below a constant extent): no test.
+    if (ir::eval_int(bound).value_or(0)) continue;
+    conds.push_back(bound);
+  }
+  return all_of(conds);
+}
+
+void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
+                     const std::function<void(const std::vector<ir::Expr>& tile)>& body) {
+  std::int64_t numel = 1;
+  for (auto e : shape) numel *= e;
+  const std::int64_t vectors = numel / vec, T = ctx.threads();
+  const std::int64_t rounds = (vectors + T - 1) / T;
+  ir::Var v = ir::make_var(ctx.fresh("v"));
+  for (std::int64_t it = 0; it < rounds; ++it) {
+    ir::Expr id = add(c(it * T), ctx.thread_var());
+    const bool partial = (it + 1) * T > vectors;
+    ctx.open(partial ? cat("if (", ctx.expr(id), " < ", vectors, ")") : "");
+    ctx.line(cat("const int ", ctx.expr(v), " = ", ctx.expr(ir::make_binary(BinaryOp::Mul, id, c(vec))), ";"));
+    std::vector<ir::Expr> tile(shape.size());
+    std::int64_t stride = 1;
+    for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
+      ir::Expr q = stride == 1 ? ir::Expr(v) : ir::make_binary(BinaryOp::Div, v, c(stride));
+      tile[d] = d == 0 ? q : ir::make_binary(BinaryOp::Mod, q, c(shape[d]));
+      stride *= shape[d];
+    }
+    body(tile);
+    ctx.close();
+  }
+}
+
+void require_whole_fragment(const ir::Region& r, const char* op) {
+  for (int d = 0; d < r.rank(); ++d)
+    if (ir::as_const_int(r.base[d]) != 0 || ir::as_const_int(r.extent[d]) != ir::as_const_int(r.buffer->shape[d]))
+      throw CompileError(cat("cannot lower T::", op, " on ", ir::print(r), " for CUDA because it is part of fragment ",
+                             r.buffer->name, "; fragments are used whole (their elements live in different threads)"));
+}
+
+void for_each_register(cuda::LowerContext& ctx, const ir::BufferNode& b,
+                       const std::function<void(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body) {
+  const cuda::FragmentInfo& f = ctx.fragment(b);
+  std::vector<std::int64_t> shape;
+  for (const auto& d : b.shape) shape.push_back(*ir::as_const_int(d));
+  for (std::int64_t reg = 0; reg < f.registers; ++reg) {
+    auto owned = f.layout->owned(ctx.thread_var(), c(reg));
+    std::vector<ir::Expr> tile;
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (shape[d] != 1) tile.push_back(owned.index[d]);
+    ctx.open(owned.valid ? cat("if (", ctx.expr(owned.valid), ")") : "");
+    body(reg, tile);
+    ctx.close();
+  }
+}
+
+std::string convert(const std::string& value, DataType from, DataType to) {
+  return from == to ? value : cat("tl::cast<", c_type(to), ">(", value, ")");
+}
+
+Reduction reduction(const std::string& kind) {
+  if (kind == "sum") return {"tl::SumOp", "0.0f", false};
+  if (kind == "abssum") return {"tl::SumOp", "0.0f", true};
+  if (kind == "max") return {"tl::MaxOp", "-__int_as_float(0x7f800000)", false};
+  if (kind == "absmax") return {"tl::MaxOp", "0.0f", true};
+  if (kind == "min") return {"tl::MinOp", "__int_as_float(0x7f800000)", false};
+  throw InternalError(cat("unknown reduction ", kind));
+}
+
+}  // namespace tilescale::ops::cuda_lowering

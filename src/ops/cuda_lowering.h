@@ -1,0 +1,53 @@
+// Building blocks shared by the tile ops' CUDA lowerings: walking a tile over the block's threads,
+// walking a fragment's registers, addressing a region at a tile index, bounds predicates.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "codegen/cuda/lower_context.h"
+#include "ir/IR.h"
+
+namespace tilescale::ops::cuda_lowering {
+
+// The region's extents as constants; CompileError naming the op when one is not.
+std::vector<std::int64_t> const_extent(const ir::Region& r, const char* op);
+// Extents other than 1 (the tile's shape up to unit dimensions).
+std::vector<std::int64_t> squeezed(const std::vector<std::int64_t>& extent);
+
+// The index into `r`'s buffer of the tile element `tile` (a squeezed index: one entry per non-unit
+// extent of r).
+std::vector<ir::Expr> region_index(const ir::Region& r, const std::vector<ir::Expr>& tile);
+// Whether that element (and the `vec` - 1 after it along the last dimension) lies inside a global
+// tensor; null for other scopes, where regions always lie inside.
+ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<ir::Expr>& tile, std::int64_t vec = 1);
+ir::Expr all_of(const std::vector<ir::Expr>& conds);  // null when empty
+
+// Emits `body(tile_index)` for every element of a tile of `shape`, vectors of `vec` consecutive
+// elements along the last dimension dealt round-robin to the threads; `tile_index` points at the
+// vector's first element.
+void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
+                     const std::function<void(const std::vector<ir::Expr>& tile)>& body);
+
+// Emits `body(reg, tile_index)` for every register of fragment `b` (tile_index is the element it
+// holds, in squeezed form), guarded where the register may be unused.
+void for_each_register(cuda::LowerContext& ctx, const ir::BufferNode& b,
+                       const std::function<void(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body);
+
+// CompileError unless `r` covers fragment `r.buffer` whole (fragments are used as a unit).
+void require_whole_fragment(const ir::Region& r, const char* op);
+
+// C++ for `value` converted to dtype `to` (`value` written in dtype `from`).
+std::string convert(const std::string& value, DataType from, DataType to);
+
+// "tl::SumOp" etc. for a reduction kind, its identity and whether it takes absolute values.
+struct Reduction {
+  std::string op;        // functor name
+  std::string identity;  // C++ float literal
+  bool absolute;
+};
+Reduction reduction(const std::string& kind);
+
+}  // namespace tilescale::ops::cuda_lowering

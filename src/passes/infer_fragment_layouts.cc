@@ -1,0 +1,277 @@
+#include "passes/infer_fragment_layouts.h"
+
+#include <map>
+
+#include "ir/printer.h"
+#include "ir/visitor.h"
+#include "layout/gemm_fragments.h"
+
+namespace tilescale::passes {
+
+using tilescale::detail::cat;
+using FragmentPtr = std::shared_ptr<const layout::Fragment>;
+
+namespace {
+
+std::vector<std::int64_t> const_shape(const ir::BufferNode& b) {
+  std::vector<std::int64_t> s;
+  for (const auto& d : b.shape) s.push_back(*ir::as_const_int(d));
+  return s;
+}
+
+struct Assigned {
+  FragmentPtr layout;
+  std::string by;  // the op that decided it, for conflict messages
+};
+
+// A Parallel loop nest: its variables (outermost first) and the fragment accesses in its body.
+struct ParallelNest {
+  std::vector<const ir::VarNode*> vars;
+  std::vector<std::pair<const ir::BufferNode*, std::vector<ir::Expr>>> accesses;
+};
+
+class Collector : public ir::Visitor {
+ public:
+  std::vector<const ir::BufferNode*> fragments;
+  std::vector<const ir::TileOpNode*> ops;
+  std::vector<ParallelNest> nests;
+  int threads = 0;
+
+ protected:
+  void visit(const ir::KernelNode* op) override {
+    threads = op->threads;
+    Visitor::visit(op);
+  }
+  void visit(const ir::AllocNode* op) override {
+    if (op->buffer->scope == ir::Scope::Fragment) fragments.push_back(op->buffer.get());
+  }
+  void visit(const ir::TileOpNode* op) override {
+    ops.push_back(op);
+    Visitor::visit(op);
+  }
+  void visit(const ir::ForNode* op) override {
+    if (op->for_kind != ir::ForKind::Parallel || nest_) return Visitor::visit(op);
+    ParallelNest nest;
+    const ir::ForNode* f = op;
+    while (f && f->for_kind == ir::ForKind::Parallel) {
+      nest.vars.push_back(f->var.get());
+      const ir::ForNode* inner = ir::as<ir::ForNode>(f->body);
+      if (!inner || inner->for_kind != ir::ForKind::Parallel) break;
+      f = inner;
+    }
+    nest_ = &nest;
+    Visitor::visit(op);
+    nest_ = nullptr;
+    nests.push_back(std::move(nest));
+  }
+  void visit(const ir::LoadNode* op) override {
+    record(op->buffer.get(), op->indices);
+    Visitor::visit(op);
+  }
+  void visit(const ir::StoreNode* op) override {
+    record(op->buffer.get(), op->indices);
+    Visitor::visit(op);
+  }
+
+ private:
+  ParallelNest* nest_ = nullptr;
+  void record(const ir::BufferNode* b, const std::vector<ir::Expr>& idx) {
+    if (nest_ && b->scope == ir::Scope::Fragment) nest_->accesses.emplace_back(b, idx);
+  }
+};
+
+// Which loop variables an access uses, as positions in the nest; -1 for an index that is not a
+// bare loop variable.
+std::vector<int> access_pattern(const ParallelNest& nest, const std::vector<ir::Expr>& idx) {
+  std::vector<int> out;
+  for (const auto& e : idx) {
+    int pos = -1;
+    for (size_t k = 0; k < nest.vars.size(); ++k)
+      if (ir::as<ir::VarNode>(e) == nest.vars[k]) pos = static_cast<int>(k);
+    out.push_back(pos);
+  }
+  return out;
+}
+
+bool is_identity(const std::vector<int>& pattern, size_t depth) {
+  if (pattern.size() != depth) return false;
+  for (size_t k = 0; k < depth; ++k)
+    if (pattern[k] != static_cast<int>(k)) return false;
+  return true;
+}
+
+class Inference {
+ public:
+  explicit Inference(const Collector& c) : c_(c) {}
+
+  // Each fragment's layout and its family (attrs family, M, warps_m, warps_n) for the code generator.
+  std::map<const ir::BufferNode*, std::pair<FragmentPtr, ir::Attrs>> run() {
+    strict();
+    while (true) {
+      while (propagate()) {}
+      const ir::BufferNode* free = nullptr;
+      for (const auto* f : c_.fragments)
+        if (!layouts_.count(f)) {
+          free = f;
+          break;
+        }
+      if (!free) break;
+      assign(free, default_partition(*free), "the default partition");
+    }
+    static const char* const kFamilies[] = {"mma_accumulator", "mma_rows", "partition", "replicated"};
+    std::map<const ir::BufferNode*, std::pair<FragmentPtr, ir::Attrs>> out;
+    for (auto& [b, a] : layouts_) {
+      const Origin& o = origin_.at(a.layout.get());
+      out[b] = {a.layout, {{"family", std::string(kFamilies[o.kind])}, {"M", o.M}, {"warps_m", std::int64_t(o.warps_m)},
+                           {"warps_n", std::int64_t(o.warps_n)}}};
+    }
+    return out;
+  }
+
+ private:
+  const Collector& c_;
+  std::map<const ir::BufferNode*, Assigned> layouts_;
+  // How each layout was made, so related layouts (rows of an accumulator) can be derived.
+  struct Origin {
+    enum Kind { Accumulator, Rows, Partition, Replicated } kind;
+    std::int64_t M = 0;
+    int warps_m = 0, warps_n = 0;
+  };
+  std::map<const layout::Fragment*, Origin> origin_;
+
+  FragmentPtr make(Origin o, FragmentPtr f) {
+    origin_[f.get()] = o;
+    return f;
+  }
+
+  FragmentPtr default_partition(const ir::BufferNode& b) {
+    const auto shape = const_shape(b);
+    std::int64_t numel = 1;
+    for (auto e : shape) numel *= e;
+    std::int64_t vec = 1;
+    for (std::int64_t v : {8, 4, 2})
+      if (v * bytes(b.dtype) <= 16 && shape.back() % v == 0 && numel % (v * c_.threads) == 0) {
+        vec = v;
+        break;
+      }
+    return make({Origin::Partition}, layout::partition(shape, c_.threads, vec));
+  }
+
+  // Returns true when it assigned something new.
+  bool assign(const ir::BufferNode* b, const FragmentPtr& f, const std::string& by) {
+    auto it = layouts_.find(b);
+    if (it == layouts_.end()) {
+      layouts_[b] = {f, by};
+      return true;
+    }
+    if (it->second.layout->to_string() != f->to_string())
+      throw CompileError(cat("cannot lay out fragment ", b->name, " for both ", it->second.by, " and ", by,
+                             " because they need different layouts: ", it->second.layout->to_string(), " vs ",
+                             f->to_string(), "; use a separate fragment (and a T::copy between them) for one of the ops"));
+    return false;
+  }
+
+  void strict() {
+    for (const auto* op : c_.ops) {
+      if (op->op != "gemm") continue;
+      const ir::Region &A = op->regions[0], &C = op->regions[2];
+      const int wm = static_cast<int>(op->int_attr("warps_m")), wn = static_cast<int>(op->int_attr("warps_n"));
+      const std::int64_t M = *ir::as_const_int(C.extent[C.rank() - 2]), N = *ir::as_const_int(C.extent[C.rank() - 1]);
+      const std::string by = cat("T::gemm into ", C.buffer->name);
+      if (C.buffer->scope == ir::Scope::Fragment)
+        assign(C.buffer.get(), make({Origin::Accumulator, M, wm, wn}, layout::mma_accumulator(M, N, wm, wn)), by);
+      if (A.buffer->scope == ir::Scope::Fragment) {
+        if (op->int_attr("transpose_A"))
+          throw CompileError(cat("cannot gemm with register operand ", A.buffer->name, " transposed on CUDA; keep it "
+                                 "untransposed or copy it to shared memory"));
+        const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - 1]);
+        assign(A.buffer.get(), make({Origin::Accumulator, M, wm, 1}, layout::mma_accumulator(M, K, wm, 1)),
+               cat("T::gemm reading ", A.buffer->name, " from registers"));
+      }
+      if (op->regions[1].buffer->scope == ir::Scope::Fragment)
+        throw CompileError(cat("cannot gemm with B operand ", op->regions[1].buffer->name,
+                               " in registers on CUDA; keep B in shared memory (T::alloc_shared)"));
+    }
+  }
+
+  // The layout of per-row values of `f`'s rows (a reduction of a 2-D `f` along dim 1).
+  FragmentPtr rows_of(const FragmentPtr& f, const ir::BufferNode& dst) {
+    const Origin& o = origin_.at(f.get());
+    if (o.kind == Origin::Accumulator) return make({Origin::Rows, o.M, o.warps_m, o.warps_n}, layout::mma_rows(o.M, o.warps_m, o.warps_n));
+    return make({Origin::Replicated}, layout::replicated(const_shape(dst), c_.threads));
+  }
+
+  bool propagate() {
+    bool changed = false;
+    for (const auto* op : c_.ops) {
+      const std::string by = cat("T::", op->op, " from ", op->regions[0].buffer->name, " to ",
+                                 op->regions.size() > 1 ? op->regions[1].buffer->name : std::string("-"));
+      if (op->op == "reduce") {
+        const auto *src = op->regions[0].buffer.get(), *dst = op->regions[1].buffer.get();
+        if (src->scope != ir::Scope::Fragment || dst->scope != ir::Scope::Fragment || !layouts_.count(src) || layouts_.count(dst)) continue;
+        const bool rows = src->rank() == 2 && op->int_attr("dim") == 1;
+        FragmentPtr f = rows ? rows_of(layouts_[src].layout, *dst)
+                             : make({Origin::Replicated}, layout::replicated(const_shape(*dst), c_.threads));
+        changed |= assign(dst, f, by);
+      } else if (op->op == "copy") {
+        const auto *a = op->regions[0].buffer.get(), *b = op->regions[1].buffer.get();
+        if (a->scope != ir::Scope::Fragment || b->scope != ir::Scope::Fragment || const_shape(*a) != const_shape(*b)) continue;
+        if (layouts_.count(a) && !layouts_.count(b)) changed |= assign(b, layouts_[a].layout, by);
+        if (layouts_.count(b) && !layouts_.count(a)) changed |= assign(a, layouts_[b].layout, by);
+      }
+    }
+    for (const auto& nest : c_.nests) changed |= propagate(nest);
+    return changed;
+  }
+
+  bool propagate(const ParallelNest& nest) {
+    // The anchor: a fragment with a layout that the nest indexes with exactly its variables.
+    const ir::BufferNode* anchor = nullptr;
+    for (const auto& [b, idx] : nest.accesses)
+      if (layouts_.count(b) && is_identity(access_pattern(nest, idx), nest.vars.size())) {
+        anchor = b;
+        break;
+      }
+    if (!anchor) return false;
+    const FragmentPtr& f = layouts_[anchor].layout;
+    const std::string by = cat("the T::Parallel loop over ", anchor->name);
+    bool changed = false;
+    for (const auto& [b, idx] : nest.accesses) {
+      if (layouts_.count(b)) continue;
+      const auto pattern = access_pattern(nest, idx);
+      if (is_identity(pattern, nest.vars.size()) && const_shape(*b) == const_shape(*anchor)) {
+        changed |= assign(b, f, by);
+      } else if (nest.vars.size() == 2 && pattern == std::vector<int>{0}) {
+        changed |= assign(b, rows_of(f, *b), by);
+      }
+    }
+    return changed;
+  }
+};
+
+class Annotator : public ir::Mutator {
+ public:
+  explicit Annotator(const std::map<const ir::BufferNode*, std::pair<FragmentPtr, ir::Attrs>>& l) : layouts_(l) {}
+  using Mutator::mutate;
+  ir::Stmt mutate(const ir::AllocNode* op, const ir::Stmt& self) override {
+    auto it = layouts_.find(op->buffer.get());
+    if (it == layouts_.end()) return self;
+    return ir::make_seq({self, ir::make_annotate("fragment_layout", op->buffer, it->second.first, it->second.second)});
+  }
+
+ private:
+  const std::map<const ir::BufferNode*, std::pair<FragmentPtr, ir::Attrs>>& layouts_;
+};
+
+}  // namespace
+
+ir::PrimFunc infer_fragment_layouts(const ir::PrimFunc& func) {
+  Collector c;
+  c.visit_stmt(func->body);
+  if (c.fragments.empty()) return func;
+  const auto layouts = Inference(c).run();
+  Annotator a(layouts);
+  return ir::make_prim_func(func->name, func->params, a.mutate_stmt(func->body));
+}
+
+}  // namespace tilescale::passes

@@ -1,0 +1,27 @@
+#pragma once
+
+#include "ir/IR.h"
+
+namespace tilescale::passes {
+
+// Gives every fragment a Fragment layout (which thread holds which element in which register),
+// for the CUDA backend, in three levels as TileLang does (REFERENCE.md):
+//  * strict: what an instruction dictates — a gemm's C is an mma accumulator; a fragment A operand
+//    (gemm_rs) is an accumulator of the same warp arrangement with one warp column;
+//  * common: propagation — a reduce along dim 1 of an accumulator yields per-row values held by the
+//    row's owners (mma_rows); fragments a Parallel loop indexes with exactly its variables take the
+//    loop's layout, and 1-D fragments indexed by its first variable take that layout's rows; a
+//    fragment-to-fragment copy shares the layout;
+//  * free: a fragment nothing constrains gets the default partition (or is replicated, when it is
+//    the result of reducing a partitioned tile); propagation then resumes.
+// The result is an `annotate("fragment_layout", buf, layout)` right after each fragment's Alloc.
+//
+//   before:  C_local = T.alloc_fragment((128, 128), "float32")
+//   after:   C_local = T.alloc_fragment((128, 128), "float32")
+//            T.annotate_layout({C_local: Fragment((128, 128) -> (i, j) => thread ..., register ...)})
+//
+// A fragment that two ops constrain differently is a CompileError naming both ops, the buffer and
+// both layouts.
+ir::PrimFunc infer_fragment_layouts(const ir::PrimFunc& func);
+
+}  // namespace tilescale::passes

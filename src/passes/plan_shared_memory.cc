@@ -1,0 +1,119 @@
+#include "passes/plan_shared_memory.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "ir/visitor.h"
+
+namespace tilescale::passes {
+
+namespace {
+
+constexpr std::int64_t kAlign = 128;
+
+struct Placement {
+  std::int64_t offset = 0, stage_bytes = 0, stages = 1;
+  int first = -1, last = -1;  // live range, in top-level statements of the kernel body
+};
+
+// Buffers that a Pipelined loop with >= 2 stages fills by T::copy, and the stage count.
+struct StageFinder : ir::Visitor {
+  std::map<const ir::BufferNode*, std::int64_t> stages;
+  void visit(const ir::ForNode* op) override {
+    if (op->for_kind == ir::ForKind::Pipelined && op->pipeline.num_stages >= 2) {
+      const auto* seq = ir::as<ir::SeqNode>(op->body);
+      std::vector<ir::Stmt> body = seq ? seq->stmts : std::vector<ir::Stmt>{op->body};
+      for (const auto& s : body)
+        if (const auto* t = ir::as<ir::TileOpNode>(s); t && t->op == "copy" && t->regions[1].buffer->scope == ir::Scope::Shared &&
+                                                         t->regions[0].buffer->scope == ir::Scope::Global)
+          stages[t->regions[1].buffer.get()] = op->pipeline.num_stages;
+    }
+    Visitor::visit(op);
+  }
+};
+
+struct UseFinder : ir::Visitor {
+  std::set<const ir::BufferNode*> used;
+  void visit(const ir::LoadNode* op) override { used.insert(op->buffer.get()), Visitor::visit(op); }
+  void visit(const ir::StoreNode* op) override { used.insert(op->buffer.get()), Visitor::visit(op); }
+  void visit(const ir::TileOpNode* op) override {
+    for (const auto& r : op->regions) used.insert(r.buffer.get());
+    Visitor::visit(op);
+  }
+  void visit(const ir::PrintNode* op) override {
+    if (op->buffer) used.insert(op->buffer.get());
+    Visitor::visit(op);
+  }
+};
+
+class Placer : public ir::Mutator {
+ public:
+  using Mutator::mutate;
+
+  ir::Stmt mutate(const ir::KernelNode* op, const ir::Stmt& self) override {
+    StageFinder stages;
+    stages.visit_stmt(op->body);
+    const auto* seq = ir::as<ir::SeqNode>(op->body);
+    std::vector<ir::Stmt> top = seq ? seq->stmts : std::vector<ir::Stmt>{op->body};
+    std::vector<const ir::BufferNode*> order;
+    for (int i = 0; i < static_cast<int>(top.size()); ++i) {
+      if (const auto* a = ir::as<ir::AllocNode>(top[i]); a && a->buffer->scope == ir::Scope::Shared) {
+        const auto& b = *a->buffer;
+        Placement p;
+        p.stage_bytes = bytes(b.dtype);
+        for (const auto& d : b.shape) p.stage_bytes *= *ir::as_const_int(d);
+        p.stages = stages.stages.count(&b) ? stages.stages.at(&b) : 1;
+        p.first = p.last = i;
+        placements_[&b] = p;
+        order.push_back(&b);
+      }
+      UseFinder uses;
+      uses.visit_stmt(top[i]);
+      for (const auto* b : uses.used)
+        if (auto it = placements_.find(b); it != placements_.end()) it->second.last = i;
+    }
+    // First fit, in allocation order, among buffers whose lifetimes overlap.
+    std::int64_t total = 0;
+    for (size_t n = 0; n < order.size(); ++n) {
+      Placement& p = placements_[order[n]];
+      const std::int64_t size = (p.stage_bytes * p.stages + kAlign - 1) / kAlign * kAlign;
+      std::vector<std::pair<std::int64_t, std::int64_t>> busy;
+      for (size_t m = 0; m < n; ++m) {
+        const Placement& q = placements_[order[m]];
+        if (q.first <= p.last && p.first <= q.last) busy.emplace_back(q.offset, q.offset + q.stage_bytes * q.stages);
+      }
+      std::sort(busy.begin(), busy.end());
+      std::int64_t offset = 0;
+      for (const auto& [lo, hi] : busy) {
+        if (offset + size <= lo) break;
+        offset = std::max(offset, (hi + kAlign - 1) / kAlign * kAlign);
+      }
+      p.offset = offset;
+      total = std::max(total, offset + size);
+    }
+    ir::Stmt body = mutate_stmt(op->body);
+    body = ir::make_seq({ir::make_annotate("shared_memory_total", nullptr, nullptr, {{"bytes", total}}), body});
+    return ir::make_kernel(op->grid, op->threads, op->block_vars, op->thread_var, body);
+  }
+
+  ir::Stmt mutate(const ir::AllocNode* op, const ir::Stmt& self) override {
+    auto it = placements_.find(op->buffer.get());
+    if (it == placements_.end()) return self;
+    const Placement& p = it->second;
+    return ir::make_seq({self, ir::make_annotate("shared_memory", op->buffer, nullptr,
+                                                 {{"offset", p.offset}, {"stage_bytes", p.stage_bytes}, {"stages", p.stages}})});
+  }
+
+ private:
+  std::map<const ir::BufferNode*, Placement> placements_;
+};
+
+}  // namespace
+
+ir::PrimFunc plan_shared_memory(const ir::PrimFunc& func) {
+  Placer p;
+  return ir::make_prim_func(func->name, func->params, p.mutate_stmt(func->body));
+}
+
+}  // namespace tilescale::passes

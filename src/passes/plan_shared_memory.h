@@ -1,0 +1,21 @@
+#pragma once
+
+#include "ir/IR.h"
+
+namespace tilescale::passes {
+
+// Places every shared buffer in the kernel's one dynamic shared-memory allocation, for the CUDA
+// backend. A buffer that a Pipelined loop (num_stages >= 2) fills with T::copy gets one copy per
+// stage. Buffers whose lifetimes (first to last use, counted in the kernel body's top-level
+// statements) do not overlap share space. Offsets are 128-byte aligned (the base is 1024-aligned).
+// The result is an `annotate("shared_memory", buf, offset=..., stage_bytes=..., stages=...)` after
+// each shared Alloc and the total in an `annotate("shared_memory_total", bytes=...)` first in the
+// kernel body.
+//
+//   before:  A_shared = T.alloc_shared((128, 32), "float16")
+//            for k in T.Pipelined(32, num_stages=3): T.copy(A[...], A_shared) ...
+//   after:   A_shared = T.alloc_shared((128, 32), "float16")
+//            T.annotate("shared_memory", A_shared, offset=0, stage_bytes=8192, stages=3)
+ir::PrimFunc plan_shared_memory(const ir::PrimFunc& func);
+
+}  // namespace tilescale::passes

@@ -1,0 +1,174 @@
+#include "runtime/cuda/module.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "ir/eval.h"
+#include "jit/hash.h"
+#include "runtime/cuda/driver.h"
+#include "tilescale/errors.h"
+
+namespace tilescale::cuda {
+
+using tilescale::detail::cat;
+
+namespace {
+
+constexpr std::size_t kDefaultSharedLimit = 48 * 1024;
+
+// One CUmodule per (device, cubin), loaded on first use and kept until exit.
+CUmodule module_for(int device, const std::vector<char>& cubin, const std::string& kernel) {
+  static std::mutex mu;
+  static std::map<std::pair<int, std::string>, CUmodule> modules;
+  const std::string key = jit::Hasher().add_bytes(cubin.data(), cubin.size()).hex();
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = modules.find({device, key});
+  if (it != modules.end()) return it->second;
+  set_current_device(device);
+  CUmodule m = nullptr;
+  check(driver().ModuleLoadData(&m, cubin.data()), "cuModuleLoadData", kernel);
+  modules.emplace(std::make_pair(device, key), m);
+  return m;
+}
+
+int function_attribute(CUfunction f, CUfunction_attribute a, const std::string& kernel) {
+  int v = 0;
+  check(driver().FuncGetAttribute(&v, a, f), "cuFuncGetAttribute", kernel);
+  return v;
+}
+
+bool sync_launch() {
+  const char* v = std::getenv("TILESCALE_SYNC_LAUNCH");
+  return v && *v && std::string(v) != "0";
+}
+
+// One kernel argument, stored so cuLaunchKernel can take its address.
+struct alignas(8) Slot {
+  unsigned char bytes[8];
+};
+
+}  // namespace
+
+std::shared_ptr<const LoadedKernel> LoadedKernel::load(const KernelSpec& spec, const std::vector<char>& cubin, int device) {
+  TS_ICHECK(spec.func, "kernel spec ", spec.name, " has no signature");
+  TS_ICHECK(spec.grid.size() == 3, "kernel spec ", spec.name, " has ", spec.grid.size(), " grid extents, not 3");
+  TS_ICHECK(spec.threads > 0, "kernel spec ", spec.name, " has block size ", spec.threads);
+  TS_ICHECK(!cubin.empty(), "empty cubin for kernel ", spec.name);
+  const Driver& d = driver();
+  std::shared_ptr<LoadedKernel> k(new LoadedKernel());
+  k->name_ = spec.name;
+  k->func_ = spec.func;
+  k->grid_ = spec.grid;
+  k->threads_ = spec.threads;
+  k->shared_bytes_ = spec.shared_bytes;
+  k->device_ = device;
+
+  CUmodule module = module_for(device, cubin, spec.name);
+  set_current_device(device);
+  CUresult r = d.ModuleGetFunction(&k->function_, module, spec.name.c_str());
+  if (r == CUDA_ERROR_NOT_FOUND)
+    throw InternalError(cat("the cubin compiled for kernel ", spec.name, " has no function of that name (is it extern \"C\"?)"));
+  check(r, "cuModuleGetFunction", spec.name);
+  CUfunction f = k->function_;
+  k->registers_ = function_attribute(f, CU_FUNC_ATTRIBUTE_NUM_REGS, spec.name);
+
+  const int max_threads = function_attribute(f, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, spec.name);
+  if (spec.threads > max_threads)
+    throw CompileError(cat("cannot launch kernel ", spec.name, " with ", spec.threads, " threads per block because it uses ",
+                           k->registers_, " registers per thread, so ", device_name(device), " allows at most ", max_threads,
+                           "; use fewer threads or smaller tiles per thread"));
+
+  const std::size_t static_shared = function_attribute(f, CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, spec.name);
+  const std::size_t total = static_shared + spec.shared_bytes;
+  if (total > kDefaultSharedLimit) {
+    const std::size_t optin = device_attribute(device, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+    if (total > optin)
+      throw CompileError(cat("kernel ", spec.name, " needs ", total, " bytes of shared memory (", spec.shared_bytes,
+                             " dynamic + ", static_shared, " static) but ", device_name(device), " allows ", optin,
+                             "; reduce tile sizes or num_stages"));
+    const int current = function_attribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, spec.name);
+    if (static_cast<std::size_t>(current) < spec.shared_bytes)
+      check(d.FuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(spec.shared_bytes)),
+            "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)", spec.name);
+  }
+  return k;
+}
+
+std::array<std::int64_t, 3> LoadedKernel::grid(const runtime::Bindings& bindings) const {
+  std::array<std::int64_t, 3> g{};
+  for (int i = 0; i < 3; ++i) {
+    auto v = ir::eval_int(grid_[i], bindings);
+    TS_ICHECK(v, "grid extent ", i, " of kernel ", name_, " cannot be evaluated from the arguments' shapes");
+    TS_ICHECK(*v >= 0, "grid extent ", i, " of kernel ", name_, " is negative (", *v, ")");
+    g[i] = *v;
+  }
+  return g;
+}
+
+void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindings& bindings, CUstream stream) const {
+  const auto& params = func_->params;
+  if (args.size() != params.size())
+    throw RuntimeError(cat("cannot launch kernel ", name_, " with ", args.size(), " tensors because it takes ",
+                           params.size(), "; pass one tensor per parameter"));
+  const Device here = Device::cuda(device_);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const Tensor& t = args[i];
+    const std::string& p = params[i]->name;
+    if (t.device() != here)
+      throw RuntimeError(cat("cannot launch kernel ", name_, " on ", here.to_string(), " because parameter ", p, " is ",
+                             t.describe(), "; copy it with .to(Device::cuda(", device_, "))"));
+    if (t.rank() > 0 && t.shape().back() > 1 && t.strides().back() != 1)
+      throw RuntimeError(cat("cannot launch kernel ", name_, " because parameter ", p, " (", t.describe(),
+                             ") has stride ", t.strides().back(), " in its last dimension; the last dimension must be "
+                             "contiguous (stride 1): pass a contiguous copy"));
+    if (reinterpret_cast<std::uintptr_t>(t.data()) % 16 != 0)
+      throw RuntimeError(cat("cannot launch kernel ", name_, " because parameter ", p, " (", t.describe(),
+                             ") starts at address ", t.data(), ", not 16-byte aligned; pass a tensor whose data is "
+                             "aligned to 16 bytes (a fresh allocation is)"));
+  }
+
+  const std::array<std::int64_t, 3> g = grid(bindings);
+  if (g[0] == 0 || g[1] == 0 || g[2] == 0) return;  // an empty problem: nothing to run
+  if (g[0] > std::numeric_limits<std::int32_t>::max() || g[1] > 65535 || g[2] > 65535)
+    throw RuntimeError(cat("cannot launch kernel ", name_, " because its grid (", g[0], ", ", g[1], ", ", g[2],
+                           ") exceeds the CUDA limits (2^31-1, 65535, 65535); use smaller inputs or larger tiles"));
+
+  const auto dims = func_->symbolic_dims();
+  size_t count = args.size() + dims.size();
+  for (const auto& t : args) count += t.rank() > 0 ? t.rank() - 1 : 0;
+  std::vector<Slot> slots(count);
+  std::vector<void*> pointers(count);
+  size_t n = 0;
+  auto put = [&](const auto& value) {
+    static_assert(sizeof(value) <= sizeof(Slot));
+    std::memcpy(slots[n].bytes, &value, sizeof(value));
+    pointers[n] = slots[n].bytes;
+    ++n;
+  };
+  for (const auto& t : args) put(static_cast<CUdeviceptr>(reinterpret_cast<std::uintptr_t>(t.data())));
+  for (const auto& v : dims) {
+    auto it = bindings.find(v.get());
+    TS_ICHECK(it != bindings.end(), "symbolic dimension ", v->name, " of kernel ", name_, " is not bound by the arguments");
+    if (it->second > std::numeric_limits<std::int32_t>::max() || it->second < std::numeric_limits<std::int32_t>::min())
+      throw RuntimeError(cat("cannot launch kernel ", name_, " because dimension ", v->name, " = ", it->second,
+                             " does not fit in 32 bits; split the problem"));
+    put(static_cast<std::int32_t>(it->second));
+  }
+  for (const auto& t : args)
+    for (int d = 0; d + 1 < t.rank(); ++d) put(static_cast<long long>(t.strides()[d]));
+  TS_ICHECK(n == count);
+
+  set_current_device(device_);
+  const Driver& d = driver();
+  check(d.LaunchKernel(function_, static_cast<unsigned>(g[0]), static_cast<unsigned>(g[1]), static_cast<unsigned>(g[2]),
+                       static_cast<unsigned>(threads_), 1, 1, static_cast<unsigned>(shared_bytes_), stream,
+                       pointers.data(), nullptr),
+        "cuLaunchKernel", name_);
+  if (sync_launch()) check(d.StreamSynchronize(stream), "cuStreamSynchronize (TILESCALE_SYNC_LAUNCH=1)", name_);
+}
+
+}  // namespace tilescale::cuda

@@ -1,0 +1,63 @@
+// Loading compiled kernels onto a device and launching them with the generated-code ABI.
+//
+//   jit::JitResult bin = jit::compile_cached({spec.name, spec.source, cuda::arch_for_device(0), {}});
+//   auto k = cuda::LoadedKernel::load(spec, bin.cubin, /*device=*/0);
+//   runtime::Bindings b = runtime::check_arguments(*spec.func, args, Device::cuda(0));
+//   k->launch(args, b, stream);
+//
+// A cubin is loaded (cuModuleLoadData) once per device and cubin, however many times load() is
+// called; modules stay loaded for the life of the process. load() prepares the function for launch:
+// it checks the block size against the function's register-limited maximum, and when the kernel
+// needs more than 48 KB of shared memory (dynamic plus static) it checks the device's opt-in maximum
+// and raises the function's dynamic shared memory limit.
+//
+// launch() passes the arguments in the order kernel_spec.h fixes (tensor pointers, then one int per
+// symbolic dimension, then each tensor's strides but the last as long long), with the grid
+// evaluated from spec.grid and the bindings, on the caller's stream (0: the legacy default stream).
+// Before launching it checks every tensor: on this device, last-dimension stride 1, data pointer
+// aligned to 16 bytes; each failure is a RuntimeError naming the kernel and the parameter. With
+// TILESCALE_SYNC_LAUNCH=1 it waits for the kernel and reports an execution error as this kernel's.
+#pragma once
+
+#include <cuda.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "codegen/cuda/kernel_spec.h"
+#include "runtime/arguments.h"
+#include "tilescale/tensor.h"
+
+namespace tilescale::cuda {
+
+class LoadedKernel {
+ public:
+  // CompileError when the kernel cannot run on `device` as specified (shared memory or block size
+  // beyond the device's limits); RuntimeError for driver failures (a cubin for another arch...).
+  static std::shared_ptr<const LoadedKernel> load(const KernelSpec& spec, const std::vector<char>& cubin, int device);
+
+  void launch(const std::vector<Tensor>& args, const runtime::Bindings& bindings, CUstream stream = nullptr) const;
+
+  // spec.grid evaluated with `bindings` (InternalError when an extent cannot be evaluated).
+  std::array<std::int64_t, 3> grid(const runtime::Bindings& bindings) const;
+
+  const std::string& name() const { return name_; }
+  int device() const { return device_; }
+  CUfunction function() const { return function_; }
+  int registers_per_thread() const { return registers_; }
+
+ private:
+  LoadedKernel() = default;
+  std::string name_;
+  ir::PrimFunc func_;
+  std::vector<ir::Expr> grid_;
+  int threads_ = 0;
+  std::size_t shared_bytes_ = 0;
+  int device_ = 0;
+  CUfunction function_ = nullptr;
+  int registers_ = 0;
+};
+
+}  // namespace tilescale::cuda
