@@ -32,7 +32,7 @@ struct Pass {
 std::vector<Pass> passes_for(Target target) {
   std::vector<Pass> list;
   // Fold index arithmetic first: every later pass and the dumps see the simplest form.
-  list.push_back({"simplify", passes::simplify});
+  list.push_back({"simplify", [](const ir::PrimFunc& f) { return passes::simplify(f); }});
   if (target == Target::CUDA) {
     // Warp arrangements first: the accumulator layouts that inference starts from depend on them.
     list.push_back({"plan_gemm_warps", passes::plan_gemm_warps});

@@ -20,7 +20,7 @@
 // All smem/gmem pointers are generic pointers into the named state space.
 #pragma once
 
-#include "common.h"
+#include "tilescale/common.h"
 
 namespace tl {
 

@@ -47,10 +47,10 @@
 // and with swizzled tiles every ldmatrix phase hits 32 different banks.
 #pragma once
 
-#include "common.h"
-#include "ldsm.h"
-#include "mma_sm80.h"
-#include "swizzle.h"
+#include "tilescale/common.h"
+#include "tilescale/ldsm.h"
+#include "tilescale/mma_sm80.h"
+#include "tilescale/swizzle.h"
 
 namespace tl {
 

@@ -21,7 +21,7 @@
 //   tl::stsm_x4(p, r)  tl::stsm_x4_trans(p, r)                               (sm_90 and later)
 #pragma once
 
-#include "common.h"
+#include "tilescale/common.h"
 
 namespace tl {
 

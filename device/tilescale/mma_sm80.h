@@ -22,7 +22,7 @@
 // d and c may be the same array (accumulate in place).
 #pragma once
 
-#include "common.h"
+#include "tilescale/common.h"
 
 namespace tl {
 

@@ -16,7 +16,7 @@
 //   then correctly rounded).
 #pragma once
 
-#include "common.h"
+#include "tilescale/common.h"
 
 namespace tl {
 

@@ -33,7 +33,7 @@
 // tl::swizzle is constexpr and __host__ __device__, so host code (tests) can use it too.
 #pragma once
 
-#include "common.h"
+#include "tilescale/common.h"
 
 namespace tl {
 

@@ -29,6 +29,15 @@ Target parse_target(const std::string& s);  // "auto", "cpu", "cuda"; CompileErr
 // Why Target::Auto resolves to the CPU backend here ("" when it resolves to CUDA).
 std::string why_not_cuda();
 
+// How a CUDA kernel was built (empty for the CPU backend).
+struct CompileInfo {
+  std::string arch;         // "sm_90a"
+  double codegen_ms = 0;    // passes and code generation are in compile(); this is the generator
+  double jit_ms = 0;        // NVRTC compile on a cache miss, reading the cache entry on a hit
+  bool cache_hit = false;
+  std::string cache_path;   // the on-disk cache entry
+};
+
 class Kernel {
  public:
   struct Impl;
@@ -38,8 +47,12 @@ class Kernel {
   Target target() const;
   // The program as the backend received it, after the pipeline.
   std::string lowered_ir() const;
+  const std::string& cuda_source() const;  // "" for the CPU backend
+  const CompileInfo& compile_info() const;
 
-  void call(const std::vector<Tensor>& args) const;
+  // Runs the kernel; on CUDA it is launched on `stream` (a CUstream; null: the default stream)
+  // and returns without waiting for it.
+  void call(const std::vector<Tensor>& args, void* stream = nullptr) const;
   template <typename... Tensors>
   void operator()(const Tensors&... args) const {
     call(std::vector<Tensor>{args...});
@@ -51,8 +64,14 @@ class Kernel {
 
 struct CompileOptions {
   Target target = Target::Auto;
+  std::vector<std::string> compiler_options = {};  // extra NVRTC/nvcc options, e.g. "--use_fast_math"
 };
 Kernel compile(const lang::PrimFunc& func, const CompileOptions& options = {});
 inline Kernel compile(const lang::PrimFunc& func, Target target) { return compile(func, CompileOptions{target}); }
+
+// The CUDA C++ tilescale generates for `func` for `arch` ("sm_80", "sm_90a"), and the PTX NVRTC makes
+// of it. Neither needs a GPU.
+std::string generate_cuda(const lang::PrimFunc& func, const std::string& arch);
+std::string generate_ptx(const lang::PrimFunc& func, const std::string& arch);
 
 }  // namespace tilescale

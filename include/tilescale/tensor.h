@@ -5,7 +5,10 @@
 //   double x = A.get({3, 5});
 //
 // Strides are counted in elements, as in torch. Element access from the host (get/set/fill) works on
-// CPU tensors only.
+// CPU tensors only; move data with to() and copy_from():
+//
+//   auto dA = A.to(tilescale::Device::cuda());   // host → device (CUDA memory from cuMemAlloc)
+//   auto hA = dA.to(tilescale::Device::cpu());   // and back
 #pragma once
 
 #include <cstdint>
@@ -58,6 +61,13 @@ class Tensor {
   void fill(double value) const;
   // Uniform values in [lo, hi) from a fixed generator, so runs are reproducible.
   void fill_random(std::uint64_t seed, double lo = -1.0, double hi = 1.0) const;
+
+  // A new contiguous tensor on `device` holding a copy of this one (always a copy, even to the
+  // same device). This tensor must be contiguous.
+  Tensor to(const Device& device) const;
+  // Copies `src` into this tensor's storage, between any devices; both must be contiguous and have
+  // the same shape and dtype.
+  void copy_from(const Tensor& src) const;
 
  private:
   std::shared_ptr<void> storage_;

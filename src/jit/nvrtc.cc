@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "jit/cache.h"
 #include "tilescale/errors.h"
@@ -142,20 +143,17 @@ CompiledBinary compile_nvrtc(const std::string& source, const std::string& name,
   // NVRTC matches in-memory headers by the exact name in the #include, without resolving it
   // relative to the including header. Device headers include each other as "common.h", so each is
   // also registered under its name within tilescale/ (a test checks no toolkit header is shadowed).
-  std::vector<std::string> header_names, header_texts;
+  // NVRTC rejects a name given twice: an extra header replaces an embedded one of the same name.
+  std::map<std::string, std::string> headers;
   for (const auto* list : {&device_headers(), &extra_headers})
     for (const auto& h : *list) {
-      header_names.emplace_back(h.include_name);
-      header_texts.emplace_back(h.contents);
-      if (h.include_name.rfind("tilescale/", 0) == 0) {
-        header_names.emplace_back(h.include_name.substr(10));
-        header_texts.emplace_back(h.contents);
-      }
+      headers[std::string(h.include_name)] = std::string(h.contents);
+      if (h.include_name.rfind("tilescale/", 0) == 0) headers[std::string(h.include_name.substr(10))] = std::string(h.contents);
     }
   std::vector<const char*> names_c, texts_c;
-  for (size_t i = 0; i < header_names.size(); ++i) {
-    names_c.push_back(header_names[i].c_str());
-    texts_c.push_back(header_texts[i].c_str());
+  for (const auto& [n, text] : headers) {
+    names_c.push_back(n.c_str());
+    texts_c.push_back(text.c_str());
   }
 
   Program prog;

@@ -68,7 +68,7 @@ void memory_to_memory(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
   const std::int64_t vec = vector_width(src, dst, tile);
   const bool async = src.buffer->scope == ir::Scope::Global && dst.buffer->scope == ir::Scope::Shared && vec * bytes(st) >= 4;
-  auto scalar_loop = [&] {
+  auto scalar_loop = [&](bool compact) {
     for_each_vector(ctx, tile, 1, [&](const std::vector<ir::Expr>& t) {
       const std::string value = convert(ctx.element(*src.buffer, region_index(src, t)), st, dt);
       ir::Expr in_src = inside(ctx, src, t), in_dst = inside(ctx, dst, t);
@@ -77,9 +77,9 @@ void memory_to_memory(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
       if (in_src) ctx.line(cat(lhs, " = ", ctx.expr(in_src), " ? ", value, " : tl::cast<", c_type(dt), ">(0.0f);"));
       else ctx.line(cat(lhs, " = ", value, ";"));
       if (in_dst) ctx.close();
-    });
+    }, compact);
   };
-  if (vec == 1) return scalar_loop();
+  if (vec == 1) return scalar_loop(false);
   const std::int64_t vbytes = vec * bytes(st);
   const char* vtype = vbytes == 16 ? "uint4" : vbytes == 8 ? "uint2" : vbytes == 4 ? "unsigned" : "unsigned short";
   std::vector<ir::Expr> oks;
@@ -110,7 +110,7 @@ void memory_to_memory(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   if (!ok.empty()) {
     ctx.close();
     ctx.open("else");
-    scalar_loop();
+    scalar_loop(true);
     ctx.close();
   }
   if (async && !ctx.in_async_producer()) {

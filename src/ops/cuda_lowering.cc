@@ -65,16 +65,14 @@ ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<
 }
 
 void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
-                     const std::function<void(const std::vector<ir::Expr>& tile)>& body) {
+                     const std::function<void(const std::vector<ir::Expr>& tile)>& body, bool compact) {
   std::int64_t numel = 1;
   for (auto e : shape) numel *= e;
   const std::int64_t vectors = numel / vec, T = ctx.threads();
   const std::int64_t rounds = (vectors + T - 1) / T;
   ir::Var v = ir::make_var(ctx.fresh("v"));
-  for (std::int64_t it = 0; it < rounds; ++it) {
-    ir::Expr id = add(c(it * T), ctx.thread_var());
-    const bool partial = (it + 1) * T > vectors;
-    ctx.open(partial ? cat("if (", ctx.expr(id), " < ", vectors, ")") : "");
+  auto emit = [&](const ir::Expr& id, bool partial) {
+    ctx.open(partial ? cat("if (", ctx.expr(ir::make_binary(BinaryOp::LT, id, c(vectors))), ")") : "");
     ctx.line(cat("const int ", ctx.expr(v), " = ", ctx.expr(ir::make_binary(BinaryOp::Mul, id, c(vec))), ";"));
     std::vector<ir::Expr> tile(shape.size());
     std::int64_t stride = 1;
@@ -85,7 +83,15 @@ void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& s
     }
     body(tile);
     ctx.close();
+  };
+  if (compact) {
+    ir::Var it = ir::make_var(ctx.fresh("it"));
+    ctx.open(cat("for (int ", ctx.expr(it), " = 0; ", ctx.expr(it), " < ", rounds, "; ++", ctx.expr(it), ")"));
+    emit(add(ir::make_binary(BinaryOp::Mul, it, c(T)), ctx.thread_var()), vectors % T != 0);
+    ctx.close();
+    return;
   }
+  for (std::int64_t it = 0; it < rounds; ++it) emit(add(c(it * T), ctx.thread_var()), (it + 1) * T > vectors);
 }
 
 void require_whole_fragment(const ir::Region& r, const char* op) {

@@ -27,9 +27,10 @@ ir::Expr all_of(const std::vector<ir::Expr>& conds);  // null when empty
 
 // Emits `body(tile_index)` for every element of a tile of `shape`, vectors of `vec` consecutive
 // elements along the last dimension dealt round-robin to the threads; `tile_index` points at the
-// vector's first element.
+// vector's first element. Unrolled (each thread's vectors emitted one by one) unless `compact`,
+// which emits a loop instead (for rarely taken fallback paths).
 void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
-                     const std::function<void(const std::vector<ir::Expr>& tile)>& body);
+                     const std::function<void(const std::vector<ir::Expr>& tile)>& body, bool compact = false);
 
 // Emits `body(reg, tile_index)` for every register of fragment `b` (tile_index is the element it
 // holds, in squeezed form), guarded where the register may be unused.

@@ -148,9 +148,18 @@ class Inference {
     const auto shape = const_shape(b);
     std::int64_t numel = 1;
     for (auto e : shape) numel *= e;
+    // Widest vector (up to 16 bytes) that deals whole rows evenly to the threads, so a row's
+    // elements sit in the same registers of every thread (row reductions and per-row values then
+    // need no dynamic register indexing); failing that, the widest that divides the rows.
     std::int64_t vec = 1;
+    bool found = false;
+    for (std::int64_t v : {8, 4, 2, 1})
+      if (v * bytes(b.dtype) <= 16 && shape.back() % (v * c_.threads) == 0) {
+        vec = v, found = true;
+        break;
+      }
     for (std::int64_t v : {8, 4, 2})
-      if (v * bytes(b.dtype) <= 16 && shape.back() % v == 0 && numel % (v * c_.threads) == 0) {
+      if (!found && v * bytes(b.dtype) <= 16 && shape.back() % v == 0 && numel % (v * c_.threads) == 0) {
         vec = v;
         break;
       }

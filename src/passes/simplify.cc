@@ -72,6 +72,8 @@ class Simplifier : public ir::Mutator {
 
 }  // namespace
 
+ir::Expr simplify(const ir::Expr& e) { return Simplifier().mutate_expr(e); }
+
 ir::PrimFunc simplify(const ir::PrimFunc& func) {
   Simplifier s;
   ir::Stmt body = s.mutate_stmt(func->body);

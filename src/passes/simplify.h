@@ -14,5 +14,7 @@ namespace tilescale::passes {
 // Integer arithmetic only: float expressions are left alone, since folding them could round
 // differently from the target.
 ir::PrimFunc simplify(const ir::PrimFunc& func);
+// The same folding on one expression (code generators print simplified indices).
+ir::Expr simplify(const ir::Expr& e);
 
 }  // namespace tilescale::passes

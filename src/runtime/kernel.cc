@@ -1,10 +1,15 @@
 // compile() and Kernel: the pipeline for the chosen target, then a backend executable.
-#include <cstdlib>
+#include <chrono>
 
 #include "codegen/cpu/executor.h"
+#include "codegen/cuda/codegen.h"
 #include "ir/printer.h"
+#include "jit/cache.h"
+#include "jit/nvrtc.h"
 #include "pipeline.h"
 #include "runtime/arguments.h"
+#include "runtime/cuda/driver.h"
+#include "runtime/cuda/module.h"
 #include "tilescale/runtime.h"
 
 namespace tilescale {
@@ -27,33 +32,78 @@ Target parse_target(const std::string& s) {
   throw CompileError(cat("cannot compile for target '", s, "' because it is unknown; use auto, cpu or cuda"));
 }
 
-std::string why_not_cuda() { return "this build of tilescale has no CUDA backend yet"; }
+std::string why_not_cuda() { return cuda::cuda_unavailable_reason(); }
+
+namespace {
+cuda::Target cuda_target(const std::string& arch) {
+  const auto digits = arch.substr(arch.find('_') + 1, 2);
+  if (arch.rfind("sm_", 0) != 0 || digits.size() != 2 || !std::isdigit(digits[0]) || !std::isdigit(digits[1]))
+    throw CompileError(cat("cannot generate CUDA for arch '", arch, "'; use sm_80 or sm_90a"));
+  const int sm = std::stoi(digits);
+  if (sm < 80) throw CompileError(cat("cannot generate CUDA for ", arch, " because tilescale needs sm_80 or newer (cp.async, bf16 mma)"));
+  return cuda::Target{sm};
+}
+
+cuda::KernelSpec generate(const lang::PrimFunc& func, const std::string& arch) {
+  return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, ""}), cuda_target(arch));
+}
+}  // namespace
+
+std::string generate_cuda(const lang::PrimFunc& func, const std::string& arch) { return generate(func, arch).source; }
+
+std::string generate_ptx(const lang::PrimFunc& func, const std::string& arch) {
+  const auto spec = generate(func, arch);
+  std::string virt = arch;
+  virt.replace(0, 2, "compute");
+  return jit::ptx_for(spec.source, virt);
+}
 
 struct Kernel::Impl {
   ir::PrimFunc lowered;
   Target target;
   std::shared_ptr<const cpu::Executable> cpu;
+  cuda::KernelSpec spec;
+  std::shared_ptr<const cuda::LoadedKernel> gpu;
+  CompileInfo info;
 };
 
 const std::string& Kernel::name() const { return impl_->lowered->name; }
 Target Kernel::target() const { return impl_->target; }
 std::string Kernel::lowered_ir() const { return ir::print(impl_->lowered); }
+const std::string& Kernel::cuda_source() const { return impl_->spec.source; }
+const CompileInfo& Kernel::compile_info() const { return impl_->info; }
 
-void Kernel::call(const std::vector<Tensor>& args) const {
-  runtime::check_arguments(*impl_->lowered, args, Device::cpu());
-  impl_->cpu->run(args);
+void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
+  if (impl_->target == Target::CPU) {
+    runtime::check_arguments(*impl_->lowered, args, Device::cpu());
+    impl_->cpu->run(args);
+    return;
+  }
+  const runtime::Bindings b = runtime::check_arguments(*impl_->lowered, args, Device::cuda(impl_->gpu->device()));
+  impl_->gpu->launch(args, b, static_cast<CUstream>(stream));
 }
 
 Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   Target target = options.target;
   if (target == Target::Auto) target = why_not_cuda().empty() ? Target::CUDA : Target::CPU;
-  if (target == Target::CUDA)
-    throw CompileError(cat("cannot compile ", func.name(), " for target cuda because ", why_not_cuda(),
-                           "; use target cpu (or auto)"));
   auto impl = std::make_shared<Kernel::Impl>();
   impl->target = target;
   impl->lowered = run_pipeline(func.node(), PipelineOptions{target, ""});
-  impl->cpu = cpu::Executable::build(impl->lowered);
+  if (target == Target::CPU) {
+    impl->cpu = cpu::Executable::build(impl->lowered);
+    return Kernel(impl);
+  }
+  const std::string reason = why_not_cuda();
+  if (!reason.empty())
+    throw RuntimeError(cat("cannot compile ", func.name(), " for target cuda because there is no CUDA device: ", reason,
+                           "; use target cpu (or auto)"));
+  const std::string arch = cuda::arch_for_device(0);
+  const auto start = std::chrono::steady_clock::now();
+  impl->spec = cuda::generate(impl->lowered, cuda_target(arch));
+  const double codegen_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  const jit::JitResult bin = jit::compile_cached({impl->spec.name, impl->spec.source, arch, options.compiler_options});
+  impl->gpu = cuda::LoadedKernel::load(impl->spec, bin.cubin, 0);
+  impl->info = CompileInfo{arch, codegen_ms, bin.compile_ms, bin.cache_hit, bin.cache_path};
   return Kernel(impl);
 }
 

@@ -12,6 +12,7 @@
 #include "ir/visitor.h"
 #include "layout/gemm_fragments.h"
 #include "ops/tile_op.h"
+#include "passes/simplify.h"
 
 namespace tilescale::cuda {
 
@@ -163,7 +164,7 @@ class Generator : public LowerContext {
 
   void line(const std::string& text) override { out_ << std::string(2 * indent_, ' ') << text << "\n"; }
   void open(const std::string& text) override {
-    line(text + " {");
+    line(text.empty() ? "{" : text + " {");
     ++indent_;
   }
   void close() override {
@@ -176,14 +177,16 @@ class Generator : public LowerContext {
   const Target& target() const override { return target_; }
   bool in_async_producer() const override { return async_producer_; }
 
-  std::string expr(const ir::Expr& e) override { return print(e, 0); }
+  std::string expr(const ir::Expr& e) override { return print(passes::simplify(e), 0); }
 
   std::string pointer(const ir::BufferNode& b) override {
     if (auto it = stage_pointer_.find(&b); it != stage_pointer_.end()) return it->second;
     return name_of(&b, b.name);
   }
 
-  std::string element(const ir::BufferNode& b, const std::vector<ir::Expr>& index) override {
+  std::string element(const ir::BufferNode& b, const std::vector<ir::Expr>& raw_index) override {
+    std::vector<ir::Expr> index;
+    for (const auto& e : raw_index) index.push_back(passes::simplify(e));
     TS_ICHECK(static_cast<int>(index.size()) == b.rank(), "element of ", b.name, " with ", index.size(), " indices");
     switch (b.scope) {
       case ir::Scope::Global: {
@@ -244,7 +247,7 @@ class Generator : public LowerContext {
   // Inside a Parallel nest: loop variables as expressions of the thread index, and each fragment
   // access's register for the register being emitted.
   std::map<const ir::VarNode*, ir::Expr> loop_values_;
-  std::map<const void*, std::int64_t> access_register_;
+  std::map<const void*, std::string> access_register_;
   // Variables that differ between threads (the thread index, loops over it).
   std::set<const ir::VarNode*> divergent_vars_;
   int divergent_depth_ = 0;
@@ -339,14 +342,14 @@ class Generator : public LowerContext {
     } s;
     s.visit_stmt(k.body);
     if (!s.found) {
-      line(cat("const int ", bx, " = blockIdx.x, ", by, " = blockIdx.y, ", bz, " = blockIdx.z;"));
+      line(cat("[[maybe_unused]] const int ", bx, " = blockIdx.x, ", by, " = blockIdx.y, ", bz, " = blockIdx.z;"));
       return;
     }
     const auto panel = std::get<std::int64_t>(s.found->attrs.at("panel_size"));
     const bool col = std::get<std::string>(s.found->attrs.at("order")) == "col";
     // Consecutive blocks walk panels `panel` wide, so blocks running together share operand tiles in L2.
     line(cat("const int2 raster = tl::rasterize(", panel, ", ", col ? "true" : "false", ");"));
-    line(cat("const int ", bx, " = raster.x, ", by, " = raster.y, ", bz, " = blockIdx.z;"));
+    line(cat("[[maybe_unused]] const int ", bx, " = raster.x, ", by, " = raster.y, ", bz, " = blockIdx.z;"));
   }
 
   // ---- expressions -----------------------------------------------------------------------------
@@ -402,7 +405,7 @@ class Generator : public LowerContext {
   // A load or store of `b`: an element of memory, or inside a Parallel nest a fragment register.
   std::string access(const void* node, const ir::BufferNode& b, const std::vector<ir::Expr>& idx) {
     if (b.scope == ir::Scope::Fragment)
-      if (auto it = access_register_.find(node); it != access_register_.end()) return fragment_register(b, it->second);
+      if (auto it = access_register_.find(node); it != access_register_.end()) return cat(pointer(b), "[", it->second, "]");
     return element(b, idx);
   }
 
@@ -759,10 +762,10 @@ class Generator : public LowerContext {
     // over all threads.
     for (std::int64_t reg = 0; reg < regs; ++reg) {
       const auto owned = anchor->owned(thread_var_, ir::make_int(reg));
-      std::map<const void*, std::int64_t> registers;
-      for (const auto& a : acc.list) registers[a.node] = register_for(a, loops, *anchor, anchor_name, owned, reg);
       loop_values_.clear();
-      for (size_t k = 0; k < loops.size(); ++k) loop_values_[loops[k]->var.get()] = owned.index[k];
+      for (size_t k = 0; k < loops.size(); ++k) loop_values_[loops[k]->var.get()] = passes::simplify(owned.index[k]);
+      std::map<const void*, std::string> registers;
+      for (const auto& a : acc.list) registers[a.node] = register_for(a, loops, *anchor, anchor_name, owned, reg);
       access_register_ = registers;
       const bool guarded = owned.valid != nullptr;
       if (guarded) open(cat("if (", print(owned.valid, 0), ")"));
@@ -774,12 +777,14 @@ class Generator : public LowerContext {
     access_register_.clear();
   }
 
-  // The register of access `a` while the anchor's thread t visits its register `reg`: the same for
-  // every thread, and owned by it, or the layouts conflict.
-  std::int64_t register_for(const FragmentAccess& a, const std::vector<const ir::ForNode*>& loops, const layout::Fragment& anchor,
+  // The register of access `a` while the anchor's thread t visits its register `reg`: an element
+  // the thread owns, or the layouts conflict. Usually the same register in every thread (a
+  // constant); otherwise an index computed at run time (correct, but the array leaves registers).
+  std::string register_for(const FragmentAccess& a, const std::vector<const ir::ForNode*>& loops, const layout::Fragment& anchor,
                             const std::string& anchor_name, const layout::Fragment::Owned& owned, std::int64_t reg) {
     const FragmentInfo& f = fragment(*a.buffer);
     std::optional<std::int64_t> result;
+    bool dynamic = false;
     for (int t = 0; t < threads_; ++t) {
       std::map<const ir::VarNode*, std::int64_t> env{{thread_var_.get(), t}};
       if (owned.valid && !ir::eval_int(owned.valid, env).value_or(0)) continue;
@@ -797,14 +802,18 @@ class Generator : public LowerContext {
       bool owns = false;
       for (std::int64_t q = 0; q < f.layout->replicate() && !owns; ++q) owns = f.layout->map_thread(element, q) == t;
       const std::int64_t got = f.layout->map(element)[0];
-      if (!owns || (result && *result != got))
+      if (owns && result && *result != got) dynamic = true;
+      if (!owns)
         throw CompileError(cat("cannot lower the T::Parallel loop over ", anchor_name, " because its access to fragment ", a.buffer->name,
                                " needs a layout compatible with ", anchor.to_string(), " but ", a.buffer->name, " has ",
                                f.layout->to_string(), " (thread ", t, " register ", reg, "); use fragments of matching layouts, "
                                "or T::copy through shared memory"));
       result = got;
     }
-    return result.value_or(0);
+    if (!dynamic) return std::to_string(result.value_or(0));
+    std::map<const ir::VarNode*, ir::Expr> sub;
+    for (size_t d = 0; d < a.index.size(); ++d) sub[f.layout->vars()[d].get()] = ir::make_cast(DataType::Int32, a.index[d]);
+    return expr(ir::substitute(f.layout->forward_index()[0], sub));
   }
 
   // ---- Pipelined ---------------------------------------------------------------------------------
@@ -838,7 +847,7 @@ class Generator : public LowerContext {
     const std::string base = print(f.min, 0);
     auto emit_producers = [&](const std::string& iter) {
       open("");
-      line(cat("const int ", k, " = ", base, " + ", iter, ";"));
+      line(cat("[[maybe_unused]] const int ", k, " = ", base, " + ", iter, ";"));
       for (const auto* b : staged)
         stage_pointer_[b] = cat("(", name_of(b, b->name), " + (", iter, ") % ", S, " * ", shared_.at(b).stage_bytes / bytes(b->dtype), ")");
       async_producer_ = true;
@@ -864,7 +873,7 @@ class Generator : public LowerContext {
     line(cat("tl::cp_async_wait<", S - 1, ">();"));
     line("__syncthreads();");
     pending_ = {};
-    line(cat("const int ", k, " = ", base, " + ", it, ";"));
+    line(cat("[[maybe_unused]] const int ", k, " = ", base, " + ", it, ";"));
     for (const auto* b : staged)
       stage_pointer_[b] = cat("(", name_of(b, b->name), " + ", it, " % ", S, " * ", shared_.at(b).stage_bytes / bytes(b->dtype), ")");
     std::vector<ir::Stmt> consumers;
