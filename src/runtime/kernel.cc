@@ -32,7 +32,11 @@ Target parse_target(const std::string& s) {
   throw CompileError(cat("cannot compile for target '", s, "' because it is unknown; use auto, cpu or cuda"));
 }
 
-std::string why_not_cuda() { return cuda::cuda_unavailable_reason(); }
+std::string why_not_cuda() {
+  if (std::string why = cuda::cuda_unavailable_reason(); !why.empty()) return why;
+  if (jit::default_backend() == jit::Backend::NVRTC) return jit::nvrtc_unavailable_reason();
+  return "";
+}
 
 namespace {
 cuda::Target cuda_target(const std::string& arch) {
@@ -95,8 +99,7 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   }
   const std::string reason = why_not_cuda();
   if (!reason.empty())
-    throw RuntimeError(cat("cannot compile ", func.name(), " for target cuda because there is no CUDA device: ", reason,
-                           "; use target cpu (or auto)"));
+    throw RuntimeError(cat("cannot compile ", func.name(), " for target cuda because ", reason, "; use target cpu (or auto)"));
   const std::string arch = cuda::arch_for_device(0);
   const auto start = std::chrono::steady_clock::now();
   impl->spec = cuda::generate(impl->lowered, cuda_target(arch));

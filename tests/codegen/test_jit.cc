@@ -1,0 +1,417 @@
+// The JIT without a GPU: NVRTC (and nvcc) compiling for sm_80 and sm_90a, the on-disk cache, the
+// embedded device headers, compile-failure reports, and the driver's "no CUDA device" answer.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "jit/cache.h"
+#include "jit/device_headers.h"
+#include "jit/hash.h"
+#include "jit/nvcc.h"
+#include "jit/nvrtc.h"
+#include "runtime/cuda/driver.h"
+#include "tilescale/errors.h"
+#include "tilescale/tensor.h"
+
+namespace tilescale {
+namespace {
+
+namespace fs = std::filesystem;
+
+#define SKIP_WITHOUT_NVRTC()                                                              \
+  do {                                                                                    \
+    if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
+  } while (0)
+
+// Points TILESCALE_CACHE_DIR at a fresh directory for the test, and restores it after.
+class TempCache : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const char* old = std::getenv("TILESCALE_CACHE_DIR")) old_ = old, had_old_ = true;
+    std::string tmpl = (fs::temp_directory_path() / "tilescale-test-cache-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    ::setenv("TILESCALE_CACHE_DIR", dir_.c_str(), 1);
+    ::unsetenv("TILESCALE_CACHE");
+    ::unsetenv("TILESCALE_JIT");
+  }
+  void TearDown() override {
+    if (had_old_) ::setenv("TILESCALE_CACHE_DIR", old_.c_str(), 1);
+    else ::unsetenv("TILESCALE_CACHE_DIR");
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  fs::path dir_;
+  std::string old_;
+  bool had_old_ = false;
+};
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+bool is_elf(const std::vector<char>& bin) { return bin.size() > 4 && bin[0] == 0x7f && bin[1] == 'E' && bin[2] == 'L' && bin[3] == 'F'; }
+
+const char* kTestHeader = R"(#pragma once
+namespace test_only {
+__device__ __forceinline__ float twice(float x) { return 2.0f * x; }
+}
+)";
+
+const char* kSaxpy = R"(#include "tilescale/test_only.h"
+extern "C" __global__ void saxpy(float* __restrict__ y, const float* __restrict__ x, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = test_only::twice(x[i]) + y[i];
+}
+)";
+
+// ---- hashing -----------------------------------------------------------------------------------
+
+TEST(Hash, IsDeterministicAndDelimitsStrings) {
+  EXPECT_EQ(jit::Hasher().add("abc").hex(), jit::Hasher().add("abc").hex());
+  EXPECT_EQ(jit::Hasher().add("abc").hex().size(), 32u);
+  EXPECT_NE(jit::Hasher().add("ab").add("c").hex(), jit::Hasher().add("a").add("bc").hex());
+  EXPECT_NE(jit::Hasher().add("").hex(), jit::Hasher().hex());
+  // One bit of difference anywhere changes both halves.
+  std::string a(1000, 'x'), b = a;
+  b[517] ^= 1;
+  jit::Hasher ha, hb;
+  ha.add(a), hb.add(b);
+  EXPECT_NE(ha.high(), hb.high());
+  EXPECT_NE(ha.low(), hb.low());
+}
+
+// ---- embedded device headers -------------------------------------------------------------------
+
+TEST(DeviceHeaders, AreSortedAndNamedUnderTilescale) {
+  const auto& hs = jit::device_headers();
+  for (size_t i = 0; i < hs.size(); ++i) {
+    EXPECT_EQ(hs[i].include_name.rfind("tilescale/", 0), 0u) << hs[i].include_name;
+    EXPECT_FALSE(hs[i].contents.empty()) << hs[i].include_name;
+    if (i) {
+      EXPECT_LT(hs[i - 1].include_name, hs[i].include_name);
+    }
+  }
+  EXPECT_EQ(jit::device_headers_hash(), jit::device_headers_hash());
+}
+
+// NVRTC also sees each device header under its bare name ("common.h"), for the headers' own
+// includes; such a name must not hide a toolkit header.
+TEST(DeviceHeaders, BareNamesDoNotShadowToolkitHeaders) {
+  const std::string inc = jit::cuda_include_dir();
+  if (inc.empty()) GTEST_SKIP() << "no CUDA toolkit include directory found";
+  for (const auto& h : jit::device_headers()) {
+    const std::string bare(h.include_name.substr(std::string("tilescale/").size()));
+    EXPECT_FALSE(fs::exists(fs::path(inc) / bare)) << h.include_name << " would hide the toolkit's " << bare;
+  }
+}
+
+// Each device header compiles on its own, for the oldest and the newest architecture we target.
+TEST(DeviceHeaders, EachCompilesAloneForSm80AndSm90a) {
+  SKIP_WITHOUT_NVRTC();
+  if (jit::device_headers().empty()) GTEST_SKIP() << "device/tilescale/ has no headers yet";
+  for (const auto& h : jit::device_headers()) {
+    const std::string src = "#include \"" + std::string(h.include_name) + "\"\n"
+                            "extern \"C\" __global__ void probe(int* p) { p[threadIdx.x] = 1; }\n";
+    for (const char* arch : {"sm_80", "sm_90a"}) {
+      SCOPED_TRACE(std::string(h.include_name) + " for " + arch);
+      jit::CompiledBinary b;
+      ASSERT_NO_THROW(b = jit::compile_nvrtc(src, "probe", arch, {}));
+      EXPECT_TRUE(is_elf(b.cubin));
+    }
+  }
+}
+
+// ---- NVRTC -------------------------------------------------------------------------------------
+
+TEST(Nvrtc, CompilesAKernelWithAnInMemoryHeaderForSm80AndSm90a) {
+  SKIP_WITHOUT_NVRTC();
+  const std::vector<jit::EmbeddedHeader> extra = {{"tilescale/test_only.h", kTestHeader}};
+  for (const char* arch : {"sm_80", "sm_90a"}) {
+    SCOPED_TRACE(arch);
+    jit::CompiledBinary b = jit::compile_nvrtc(kSaxpy, "saxpy", arch, {}, extra);
+    EXPECT_TRUE(is_elf(b.cubin));
+  }
+}
+
+// NVRTC refuses a header name given twice; an extra header of an embedded header's name replaces it.
+TEST(Nvrtc, AnExtraHeaderReplacesAnEmbeddedOneOfTheSameName) {
+  SKIP_WITHOUT_NVRTC();
+  const std::vector<jit::EmbeddedHeader> extra = {{"tilescale/common.h", "#define REPLACED_COMMON 1\n"}};
+  const std::string src = "#include \"tilescale/common.h\"\n"
+                          "#ifndef REPLACED_COMMON\n#error the embedded common.h was used\n#endif\n"
+                          "extern \"C\" __global__ void k(int* p) { p[0] = REPLACED_COMMON; }\n";
+  EXPECT_TRUE(is_elf(jit::compile_nvrtc(src, "k", "sm_90a", {}, extra).cubin));
+}
+
+TEST(Nvrtc, CompilesAKernelUsingTheEmbeddedCommonHeader) {
+  SKIP_WITHOUT_NVRTC();
+  bool has_common = false;
+  for (const auto& h : jit::device_headers()) has_common |= h.include_name == "tilescale/common.h";
+  if (!has_common) GTEST_SKIP() << "device/tilescale/common.h does not exist yet";
+  const std::string src = R"(#include "tilescale/common.h"
+extern "C" __global__ void to_half(half_t* __restrict__ y, const float* __restrict__ x, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = __float2half_rn(x[i]);
+}
+)";
+  for (const char* arch : {"sm_80", "sm_90a"}) {
+    SCOPED_TRACE(arch);
+    EXPECT_TRUE(is_elf(jit::compile_nvrtc(src, "to_half", arch, {}).cubin));
+  }
+}
+
+TEST(Nvrtc, PtxForTargetsTheVirtualArchitecture) {
+  SKIP_WITHOUT_NVRTC();
+  const std::string src = "extern \"C\" __global__ void k(float* p) { p[threadIdx.x] *= 2.0f; }\n";
+  const std::string ptx = jit::ptx_for(src, "sm_90a");
+  EXPECT_NE(ptx.find(".target sm_90a"), std::string::npos) << ptx.substr(0, 400);
+  EXPECT_NE(ptx.find(".entry k"), std::string::npos);
+  EXPECT_NE(jit::ptx_for(src).find(".target sm_90a"), std::string::npos);
+}
+
+TEST(Nvrtc, VersionIsKnown) {
+  SKIP_WITHOUT_NVRTC();
+  EXPECT_NE(jit::nvrtc_version().find('.'), std::string::npos);
+}
+
+TEST_F(TempCache, NvrtcFailureSavesTheSourceAndNamesThePath) {
+  SKIP_WITHOUT_NVRTC();
+  const std::string src = "extern \"C\" __global__ void broken(float* p) { p[0] = undefined_thing; }\n";
+  try {
+    jit::compile_nvrtc(src, "broken", "sm_90a", {"-lineinfo"});
+    FAIL() << "expected CompileError";
+  } catch (const CompileError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("NVRTC failed to compile kernel broken for sm_90a; source and log saved to "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("undefined_thing"), std::string::npos) << msg;  // the first lines of the log
+    const fs::path failed = dir_ / "failed";
+    ASSERT_TRUE(fs::is_directory(failed)) << msg;
+    int cu = 0, log = 0;
+    for (const auto& entry : fs::directory_iterator(failed)) {
+      const std::string path = entry.path().string();
+      EXPECT_NE(msg.find(path), std::string::npos) << path << " not named in: " << msg;
+      if (entry.path().extension() == ".cu") {
+        ++cu;
+        EXPECT_EQ(read_file(entry.path()), src);
+      }
+      if (entry.path().extension() == ".log") {
+        ++log;
+        const std::string text = read_file(entry.path());
+        EXPECT_NE(text.find("-lineinfo"), std::string::npos) << text;
+        EXPECT_NE(text.find("--gpu-architecture=sm_90a"), std::string::npos) << text;
+        EXPECT_NE(text.find("undefined_thing"), std::string::npos) << text;
+      }
+    }
+    EXPECT_EQ(cu, 1);
+    EXPECT_EQ(log, 1);
+  }
+}
+
+// ---- the cache ---------------------------------------------------------------------------------
+
+std::string with_header(const std::string& kernel_body) {
+  return "extern \"C\" __global__ void cached(float* p, int n) {" + kernel_body + "}\n";
+}
+
+TEST_F(TempCache, SecondCompileIsAHit) {
+  SKIP_WITHOUT_NVRTC();
+  jit::JitRequest req{"cached", with_header("if (threadIdx.x < n) p[threadIdx.x] += 1.0f;"), "sm_90a", {}};
+  jit::JitResult first = jit::compile_cached(req);
+  EXPECT_FALSE(first.cache_hit);
+  EXPECT_TRUE(is_elf(first.cubin));
+  ASSERT_FALSE(first.cache_path.empty());
+  EXPECT_TRUE(fs::exists(first.cache_path));
+  EXPECT_EQ(fs::path(first.cache_path).parent_path().parent_path(), dir_);
+  jit::JitResult second = jit::compile_cached(req);
+  EXPECT_TRUE(second.cache_hit);
+  EXPECT_EQ(second.cubin, first.cubin);
+  EXPECT_EQ(second.cache_path, first.cache_path);
+  // No temporary files are left behind.
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(first.cache_path).parent_path())) ++files, (void)e;
+  EXPECT_EQ(files, 1);
+}
+
+TEST_F(TempCache, CorruptEntriesAreDetectedAndRecompiled) {
+  SKIP_WITHOUT_NVRTC();
+  jit::JitRequest req{"cached", with_header("if (threadIdx.x < n) p[threadIdx.x] *= 3.0f;"), "sm_80", {}};
+  const jit::JitResult good = jit::compile_cached(req);
+  const std::string path = good.cache_path;
+  ASSERT_FALSE(path.empty());
+  const std::string bytes = read_file(path);
+
+  // A flipped byte in the payload: the checksum fails.
+  {
+    std::string bad = bytes;
+    bad[bad.size() / 2] ^= 0x5a;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bad;
+    jit::JitResult r = jit::compile_cached(req);
+    EXPECT_FALSE(r.cache_hit);
+    EXPECT_EQ(r.cubin, good.cubin);
+    EXPECT_EQ(read_file(path), bytes);  // rewritten whole
+  }
+  // A truncated file (a torn write from another tool): the length fails.
+  {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 100);
+    jit::JitResult r = jit::compile_cached(req);
+    EXPECT_FALSE(r.cache_hit);
+    EXPECT_EQ(r.cubin, good.cubin);
+  }
+  // Garbage of the right size: the magic fails.
+  {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << std::string(bytes.size(), 'z');
+    EXPECT_FALSE(jit::compile_cached(req).cache_hit);
+  }
+  EXPECT_TRUE(jit::compile_cached(req).cache_hit);
+}
+
+TEST_F(TempCache, KeyCoversSourceArchAndEveryOption) {
+  SKIP_WITHOUT_NVRTC();
+  jit::JitRequest base{"cached", with_header("p[0] = 1.0f;"), "sm_90a", {}};
+  const std::string k = jit::cache_key(base);
+  EXPECT_EQ(k, jit::cache_key(base));
+  EXPECT_EQ(k.size(), 32u);
+
+  auto with = [&](auto change) {
+    jit::JitRequest r = base;
+    change(r);
+    return jit::cache_key(r);
+  };
+  EXPECT_NE(k, with([](auto& r) { r.options = {"--use_fast_math"}; }));
+  EXPECT_NE(with([](auto& r) { r.options = {"--use_fast_math"}; }), with([](auto& r) { r.options = {"-lineinfo"}; }));
+  EXPECT_NE(with([](auto& r) { r.options = {"-a", "-b"}; }), with([](auto& r) { r.options = {"-b", "-a"}; }));
+  EXPECT_NE(k, with([](auto& r) { r.arch = "sm_80"; }));
+  EXPECT_NE(k, with([](auto& r) { r.source += " "; }));
+  EXPECT_EQ(k, with([](auto& r) { r.name = "another_name"; }));  // the name is only for messages
+
+  // Different options give different entries, both hits afterwards.
+  jit::JitRequest fast = base;
+  fast.options = {"--use_fast_math"};
+  const auto a = jit::compile_cached(base), b = jit::compile_cached(fast);
+  EXPECT_NE(a.cache_path, b.cache_path);
+  EXPECT_TRUE(jit::compile_cached(base).cache_hit);
+  EXPECT_TRUE(jit::compile_cached(fast).cache_hit);
+}
+
+TEST_F(TempCache, CacheCanBeTurnedOff) {
+  SKIP_WITHOUT_NVRTC();
+  ::setenv("TILESCALE_CACHE", "0", 1);
+  jit::JitRequest req{"cached", with_header("p[1] = 2.0f;"), "sm_90a", {}};
+  const auto a = jit::compile_cached(req), b = jit::compile_cached(req);
+  ::unsetenv("TILESCALE_CACHE");
+  EXPECT_FALSE(a.cache_hit);
+  EXPECT_FALSE(b.cache_hit);
+  EXPECT_TRUE(a.cache_path.empty());
+  EXPECT_FALSE(fs::exists(dir_ / "kernels"));
+}
+
+TEST_F(TempCache, UnknownJitBackendIsAClearError) {
+  ::setenv("TILESCALE_JIT", "clang", 1);
+  try {
+    jit::default_backend();
+    FAIL() << "expected CompileError";
+  } catch (const CompileError& e) {
+    EXPECT_NE(std::string(e.what()).find("TILESCALE_JIT=clang"), std::string::npos) << e.what();
+  }
+  ::unsetenv("TILESCALE_JIT");
+  EXPECT_EQ(jit::default_backend(), jit::Backend::NVRTC);
+}
+
+TEST(CacheDir, FollowsTheEnvironment) {
+  const char* old = std::getenv("TILESCALE_CACHE_DIR");
+  const std::string saved = old ? old : "";
+  ::setenv("TILESCALE_CACHE_DIR", "/somewhere/else", 1);
+  EXPECT_EQ(jit::cache_dir(), "/somewhere/else");
+  ::unsetenv("TILESCALE_CACHE_DIR");
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg && *xdg) {
+    EXPECT_EQ(jit::cache_dir(), std::string(xdg) + "/tilescale");
+  } else if (const char* home = std::getenv("HOME")) {
+    EXPECT_EQ(jit::cache_dir(), std::string(home) + "/.cache/tilescale");
+  }
+  if (old) ::setenv("TILESCALE_CACHE_DIR", saved.c_str(), 1);
+}
+
+// ---- nvcc --------------------------------------------------------------------------------------
+
+TEST_F(TempCache, NvccCompilesTheSameKernelsAndIsCachedSeparately) {
+  if (jit::nvcc_path().empty()) GTEST_SKIP() << "no nvcc found (CUDA_HOME, /usr/local/cuda/bin, PATH)";
+  std::string src = "extern \"C\" __global__ void twice(float* p, int n) {\n"
+                    "  int i = blockIdx.x * blockDim.x + threadIdx.x;\n  if (i < n) p[i] *= 2.0f;\n}\n";
+  bool has_common = false;
+  for (const auto& h : jit::device_headers()) has_common |= h.include_name == "tilescale/common.h";
+  if (has_common) src = "#include \"tilescale/common.h\"\n" + src;
+  jit::JitRequest req{"twice", src, "sm_90a", {}, jit::Backend::NVCC};
+  const auto a = jit::compile_cached(req);
+  EXPECT_TRUE(is_elf(a.cubin));
+  EXPECT_FALSE(a.cache_hit);
+  EXPECT_TRUE(jit::compile_cached(req).cache_hit);
+  if (jit::nvrtc_unavailable_reason().empty()) {
+    const std::string nvcc_key = jit::cache_key(req);
+    req.backend = jit::Backend::NVRTC;
+    EXPECT_NE(jit::cache_key(req), nvcc_key);
+    EXPECT_FALSE(jit::compile_cached(req).cache_hit);
+  }
+}
+
+TEST_F(TempCache, NvccFailureSavesTheSource) {
+  if (jit::nvcc_path().empty()) GTEST_SKIP() << "no nvcc found (CUDA_HOME, /usr/local/cuda/bin, PATH)";
+  const std::string src = "extern \"C\" __global__ void broken(float* p) { p[0] = missing_name; }\n";
+  try {
+    jit::compile_nvcc(src, "broken", "sm_80", {});
+    FAIL() << "expected CompileError";
+  } catch (const CompileError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("nvcc failed to compile kernel broken for sm_80; source and log saved to " + (dir_ / "failed").string()),
+              std::string::npos) << msg;
+    EXPECT_NE(msg.find("missing_name"), std::string::npos) << msg;
+  }
+}
+
+// ---- the driver --------------------------------------------------------------------------------
+
+TEST(Driver, ReportsWhyThereIsNoDevice) {
+  const std::string why = cuda::cuda_unavailable_reason();
+  if (why.empty()) {
+    EXPECT_GT(cuda::driver().device_count, 0);
+    EXPECT_EQ(cuda::arch_for_device(0).rfind("sm_", 0), 0u);
+    GTEST_SKIP() << "a CUDA device is present; the no-device path is not testable here";
+  }
+  try {
+    cuda::driver();
+    FAIL() << "expected RuntimeError";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("no CUDA device: " + why), std::string::npos) << e.what();
+  }
+  try {
+    Tensor::empty({4}, DataType::Float32, Device::cuda());
+    FAIL() << "expected RuntimeError";
+  } catch (const RuntimeError& e) {
+    EXPECT_NE(std::string(e.what()).find("no CUDA device"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Driver, ErrorsNameTheCallAndKernel) {
+  if (!cuda::cuda_unavailable_reason().empty()) {
+    // Without a driver the names come from a small built-in table.
+    EXPECT_EQ(cuda::describe(CUDA_ERROR_OUT_OF_MEMORY).rfind("CUDA_ERROR_OUT_OF_MEMORY", 0), 0u);
+  }
+  try {
+    cuda::check(CUDA_ERROR_OUT_OF_MEMORY, "cuLaunchKernel", "gemm");
+    FAIL() << "expected RuntimeError";
+  } catch (const RuntimeError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("CUDA error CUDA_ERROR_OUT_OF_MEMORY", 0), 0u) << msg;
+    EXPECT_NE(msg.find(" in cuLaunchKernel of kernel gemm"), std::string::npos) << msg;
+  }
+  EXPECT_NO_THROW(cuda::check(CUDA_SUCCESS, "cuInit"));
+}
+
+}  // namespace
+}  // namespace tilescale

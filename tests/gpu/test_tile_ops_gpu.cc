@@ -1,0 +1,266 @@
+// Every tile op and example on the GPU, checked against the CPU backend (the reference) on fresh
+// random inputs with poisoned outputs, odd sizes included. Skips, with the reason, without a GPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "example.h"
+#include "jit/nvrtc.h"
+#include "runtime/cuda/driver.h"
+#include "tilescale/tilescale.h"
+
+namespace tilescale {
+namespace {
+
+namespace T = tilescale::lang;
+
+#define SKIP_WITHOUT_GPU()                                                                    \
+  do {                                                                                        \
+    if (std::string why = cuda::cuda_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
+    if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
+  } while (0)
+
+struct Arg {
+  std::vector<std::int64_t> shape;
+  DataType dtype;
+  bool output = false;  // poisoned before the run, compared after it
+};
+
+// Runs `func` on the CPU backend and on CUDA with the same random inputs; the outputs must agree
+// within `tolerance` (max relative error).
+void expect_gpu_matches_cpu(const T::PrimFunc& func, const std::vector<Arg>& args, double tolerance = 1e-3,
+                            std::uint64_t seed = 7) {
+  std::vector<Tensor> cpu, gpu_in;
+  for (size_t i = 0; i < args.size(); ++i) {
+    Tensor t = Tensor::empty(args[i].shape, args[i].dtype);
+    if (args[i].output) t.fill(is_float(args[i].dtype) ? NAN : -7);
+    else t.fill_random(seed + i, is_float(args[i].dtype) ? -1.0 : -50.0, is_float(args[i].dtype) ? 1.0 : 50.0);
+    cpu.push_back(t);
+  }
+  for (const auto& t : cpu) gpu_in.push_back(t.to(Device::cuda()));
+  compile(func, Target::CPU).call(cpu);
+  compile(func, Target::CUDA).call(gpu_in);
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (!args[i].output) continue;
+    const Tensor back = gpu_in[i].to(Device::cpu());
+    EXPECT_LE(max_relative_error(back, cpu[i]), tolerance) << func.name() << " output " << i;
+  }
+}
+
+TEST(GpuTileOps, CopyGlobalSharedGlobalOddSizes) {
+  SKIP_WITHOUT_GPU();
+  for (auto [M, N] : {std::pair<int, int>{64, 64}, {100, 72}, {37, 130}}) {
+    auto f = T::prim_func("copy_through_shared", [&] {
+      auto A = T::Tensor("A", {M, N}, T::float16);
+      auto B = T::Tensor("B", {M, N}, T::float16);
+      T::Kernel(T::ceildiv(N, 64), T::ceildiv(M, 32), T::threads(128), [&](T::Expr bx, T::Expr by) {
+        auto S = T::alloc_shared({32, 64}, T::float16, "S");
+        T::copy(A(by * 32, bx * 64), S);
+        T::copy(S, B(by * 32, bx * 64));
+      });
+    });
+    expect_gpu_matches_cpu(f, {{{M, N}, DataType::Float16}, {{M, N}, DataType::Float16, true}}, 0);
+  }
+}
+
+TEST(GpuTileOps, CopyConvertsThroughFragment) {
+  SKIP_WITHOUT_GPU();
+  auto f = T::prim_func("copy_convert", [&] {
+    auto A = T::Tensor("A", {96, 80}, T::float32);
+    auto B = T::Tensor("B", {96, 80}, T::bfloat16);
+    T::Kernel(T::ceildiv(80, 32), T::ceildiv(96, 64), T::threads(128), [&](T::Expr bx, T::Expr by) {
+      auto F = T::alloc_fragment({64, 32}, T::float32, "F");
+      T::copy(A(by * 64, bx * 32), F);
+      T::Parallel(64, 32, [&](T::Expr i, T::Expr j) { F(i, j) = F(i, j) * 2 + 1; });
+      T::copy(F, B(by * 64, bx * 32));
+    });
+  });
+  expect_gpu_matches_cpu(f, {{{96, 80}, DataType::Float32}, {{96, 80}, DataType::BFloat16, true}}, 0);
+}
+
+void gemm_case(int M, int N, int K, bool ta, bool tb, DataType dt, int stages) {
+  auto f = T::prim_func("gemm_case", [&] {
+    auto A = T::Tensor("A", ta ? T::Shape{K, M} : T::Shape{M, K}, dt);
+    auto B = T::Tensor("B", tb ? T::Shape{N, K} : T::Shape{K, N}, dt);
+    auto C = T::Tensor("C", {M, N}, T::float32);
+    T::Kernel(T::ceildiv(N, 64), T::ceildiv(M, 64), T::threads(128), [&](T::Expr bx, T::Expr by) {
+      auto As = T::alloc_shared(ta ? T::Shape{32, 64} : T::Shape{64, 32}, dt, "As");
+      auto Bs = T::alloc_shared(tb ? T::Shape{64, 32} : T::Shape{32, 64}, dt, "Bs");
+      auto Cf = T::alloc_fragment({64, 64}, T::float32, "Cf");
+      T::clear(Cf);
+      T::Pipelined(T::ceildiv(K, 32), stages, [&](T::Expr k) {
+        if (ta) T::copy(A(k * 32, by * 64), As);
+        else T::copy(A(by * 64, k * 32), As);
+        if (tb) T::copy(B(bx * 64, k * 32), Bs);
+        else T::copy(B(k * 32, bx * 64), Bs);
+        T::gemm(As, Bs, Cf, ta, tb);
+      });
+      T::copy(Cf, C(by * 64, bx * 64));
+    });
+  });
+  expect_gpu_matches_cpu(f, {{ta ? std::vector<std::int64_t>{K, M} : std::vector<std::int64_t>{M, K}, dt},
+                             {tb ? std::vector<std::int64_t>{N, K} : std::vector<std::int64_t>{K, N}, dt},
+                             {{M, N}, DataType::Float32, true}},
+                         1e-3);
+}
+
+TEST(GpuTileOps, GemmAllTransposesAndStages) {
+  SKIP_WITHOUT_GPU();
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) gemm_case(128, 192, 96, ta, tb, DataType::Float16, 3);
+  gemm_case(100, 72, 40, false, true, DataType::BFloat16, 2);  // tails everywhere, K < 2 tiles
+  gemm_case(64, 64, 32, false, false, DataType::Float16, 4);   // one iteration, fewer than the stages
+  gemm_case(96, 64, 160, false, false, DataType::Float16, 0);  // not pipelined
+}
+
+TEST(GpuTileOps, ReductionsAllKindsBothDims) {
+  SKIP_WITHOUT_GPU();
+  for (int dim : {0, 1})
+    for (bool clear : {true, false}) {
+      auto f = T::prim_func("reductions", [&] {
+        auto A = T::Tensor("A", {16, 256}, T::float32);
+        auto O = T::Tensor("O", {5, dim == 1 ? 16 : 256}, T::float32);
+        T::Kernel(1, T::threads(128), [&](T::Expr) {
+          auto F = T::alloc_fragment({16, 256}, T::float32, "F");
+          auto R = T::alloc_fragment({dim == 1 ? 16 : 256}, T::float32, "R");
+          T::copy(A, F);
+          const std::vector<std::function<void()>> ops = {
+              [&] { T::reduce_sum(F, R, dim, clear); }, [&] { T::reduce_max(F, R, dim, clear); },
+              [&] { T::reduce_min(F, R, dim, clear); }, [&] { T::reduce_abssum(F, R, dim, clear); },
+              [&] { T::reduce_absmax(F, R, dim, clear); }};
+          for (size_t k = 0; k < ops.size(); ++k) {
+            T::fill(R, 0.5);
+            ops[k]();
+            T::copy(R, O(static_cast<int>(k), 0));
+          }
+        });
+      });
+      expect_gpu_matches_cpu(f, {{{16, 256}, DataType::Float32}, {{5, dim == 1 ? 16 : 256}, DataType::Float32, true}}, 1e-5);
+    }
+}
+
+TEST(GpuTileOps, GemmAccumulatorRowReductions) {
+  SKIP_WITHOUT_GPU();
+  for (auto policy : {T::GemmWarpPolicy::Square, T::GemmWarpPolicy::FullRow, T::GemmWarpPolicy::FullCol}) {
+    auto f = T::prim_func("acc_rows", [&] {
+      auto A = T::Tensor("A", {64, 32}, T::float16);
+      auto B = T::Tensor("B", {32, 64}, T::float16);
+      auto O = T::Tensor("O", {64}, T::float32);
+      auto P = T::Tensor("P", {64, 64}, T::float32);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto As = T::alloc_shared({64, 32}, T::float16, "As");
+        auto Bs = T::alloc_shared({32, 64}, T::float16, "Bs");
+        auto C = T::alloc_fragment({64, 64}, T::float32, "C");
+        auto m = T::alloc_fragment({64}, T::float32, "m");
+        T::copy(A, As);
+        T::copy(B, Bs);
+        T::gemm(As, Bs, C, T::GemmOptions{.policy = policy, .clear_accum = true});
+        T::reduce_max(C, m, 1);
+        T::Parallel(64, 64, [&](T::Expr i, T::Expr j) { C(i, j) = T::exp(C(i, j) - m(i)); });
+        T::copy(m, O);
+        T::copy(C, P);
+      });
+    });
+    expect_gpu_matches_cpu(f, {{{64, 32}, DataType::Float16}, {{32, 64}, DataType::Float16}, {{64}, DataType::Float32, true},
+                               {{64, 64}, DataType::Float32, true}},
+                           1e-4);
+  }
+}
+
+TEST(GpuTileOps, FillCumsumAtomicAdd) {
+  SKIP_WITHOUT_GPU();
+  auto f = T::prim_func("misc_ops", [&] {
+    auto A = T::Tensor("A", {40, 48}, T::float32);
+    auto S = T::Tensor("S", {40, 48}, T::float32);
+    auto H = T::Tensor("H", {48}, T::float32);
+    auto F = T::Tensor("F", {40, 48}, T::float32);
+    T::Kernel(1, T::threads(64), [&](T::Expr) {
+      auto sh = T::alloc_shared({40, 48}, T::float32, "sh");
+      auto out = T::alloc_shared({40, 48}, T::float32, "out");
+      T::copy(A, sh);
+      T::cumsum(sh, out, 1, /*reverse=*/true);
+      T::copy(out, S);
+      T::fill(H, 0);
+      T::Parallel(40, 48, [&](T::Expr i, T::Expr j) { T::atomic_add(H(j), sh(i, j)); });
+      T::fill(F, 3.5);
+      T::atomic_add(F, sh);
+    });
+  });
+  expect_gpu_matches_cpu(f, {{{40, 48}, DataType::Float32}, {{40, 48}, DataType::Float32, true}, {{48}, DataType::Float32, true},
+                             {{40, 48}, DataType::Float32, true}},
+                         1e-4);
+}
+
+TEST(GpuTileOps, ThreadLevelCodeAndControlFlow) {
+  SKIP_WITHOUT_GPU();
+  auto f = T::prim_func("thread_level", [&] {
+    auto A = T::Tensor("A", {256}, T::int32);
+    auto B = T::Tensor("B", {256}, T::int32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto tx = T::get_thread_binding();
+      auto acc = T::alloc_var(T::int32, 0, "acc");
+      T::serial(2, [&](T::Expr k) { acc += A(tx * 2 + k); });
+      T::If(tx % 3 == 0, [&] { B(tx * 2) = acc; }).Else([&] { B(tx * 2) = -acc; });
+      auto n = T::alloc_var(T::int32, 0, "n");
+      T::While(n < 5, [&] {
+        n += 1;
+        T::If(n == tx % 7, [&] { T::Break(); });
+      });
+      B(tx * 2 + 1) = n;
+    });
+  });
+  expect_gpu_matches_cpu(f, {{{256}, DataType::Int32}, {{256}, DataType::Int32, true}}, 0);
+}
+
+TEST(GpuTileOps, SymbolicDimensions) {
+  SKIP_WITHOUT_GPU();
+  auto build = [] {
+    T::Expr M = T::dynamic("M");
+    return T::prim_func("scale_rows", [&] {
+      auto A = T::Tensor("A", {M, 64}, T::float16);
+      auto B = T::Tensor("B", {M, 64}, T::float16);
+      T::Kernel(T::ceildiv(M, 32), T::threads(128), [&](T::Expr bx) {
+        auto F = T::alloc_fragment({32, 64}, T::float16, "F");
+        T::copy(A(bx * 32, 0), F);
+        T::Parallel(32, 64, [&](T::Expr i, T::Expr j) { F(i, j) = F(i, j) * T::cast(bx * 32 + i, T::float16); });
+        T::copy(F, B(bx * 32, 0));
+      });
+    });
+  };
+  for (int M : {32, 77}) expect_gpu_matches_cpu(build(), {{{M, 64}, DataType::Float16}, {{M, 64}, DataType::Float16, true}}, 1e-3);
+}
+
+class GpuExamples : public testing::TestWithParam<std::string> {};
+
+TEST_P(GpuExamples, MatchesReference) {
+  SKIP_WITHOUT_GPU();
+  const auto* ex = examples::find_example(GetParam());
+  ASSERT_NE(ex, nullptr);
+  const auto kernel = compile(ex->build(ex->test_sizes), Target::CUDA);
+  const auto r = ex->check(kernel, ex->test_sizes, 11);
+  EXPECT_TRUE(r.passed()) << GetParam() << ": max relative error " << r.max_relative_error << " > " << r.tolerance;
+}
+
+std::vector<std::string> example_names() {
+  std::vector<std::string> names;
+  for (const auto& e : examples::all_examples()) names.push_back(e.name);
+  return names;
+}
+
+INSTANTIATE_TEST_SUITE_P(All, GpuExamples, testing::ValuesIn(example_names()));
+
+TEST(GpuExamplesExtra, CausalAttentionAndDefaultSizes) {
+  SKIP_WITHOUT_GPU();
+  for (const auto& [name, spec] : std::vector<std::pair<std::string, std::string>>{
+           {"flash_attention", "B=1,H=2,S=100,D=64,causal=1"}, {"flash_attention", "B=2,H=2,S=256,D=128,causal=0"},
+           {"gemm", "M=1024,N=1024,K=1024"}, {"softmax", "M=4096,N=1024"}, {"layernorm", "M=4096,N=1024"}}) {
+    const auto* ex = examples::find_example(name);
+    const auto sizes = examples::parse_sizes(spec, ex->default_sizes);
+    const auto r = ex->check(compile(ex->build(sizes), Target::CUDA), sizes, 5);
+    EXPECT_TRUE(r.passed()) << name << " " << spec << ": " << r.max_relative_error << " > " << r.tolerance;
+  }
+}
+
+}  // namespace
+}  // namespace tilescale
