@@ -218,9 +218,10 @@ class Inference {
       if (op->op == "reduce") {
         const auto *src = op->regions[0].buffer.get(), *dst = op->regions[1].buffer.get();
         if (src->scope != ir::Scope::Fragment || dst->scope != ir::Scope::Fragment || !layouts_.count(src) || layouts_.count(dst)) continue;
+        // Row values of a 2-D tile go where the tile's rows are; any other reduction's result is
+        // computed by its owners from shared memory, so it takes the default partition.
         const bool rows = src->rank() == 2 && op->int_attr("dim") == 1;
-        FragmentPtr f = rows ? rows_of(layouts_[src].layout, *dst)
-                             : make({Origin::Replicated}, layout::replicated(const_shape(*dst), c_.threads));
+        FragmentPtr f = rows ? rows_of(layouts_[src].layout, *dst) : default_partition(*dst);
         changed |= assign(dst, f, by);
       } else if (op->op == "copy") {
         const auto *a = op->regions[0].buffer.get(), *b = op->regions[1].buffer.get();

@@ -99,7 +99,7 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   }
   const std::string reason = why_not_cuda();
   if (!reason.empty())
-    throw RuntimeError(cat("cannot compile ", func.name(), " for target cuda because ", reason, "; use target cpu (or auto)"));
+    throw CompileError(cat("cannot compile ", func.name(), " for target cuda because ", reason, "; use target cpu (or auto)"));
   const std::string arch = cuda::arch_for_device(0);
   const auto start = std::chrono::steady_clock::now();
   impl->spec = cuda::generate(impl->lowered, cuda_target(arch));

@@ -588,19 +588,44 @@ class Compiler {
   }
 
   // For/If/While whose own bounds or condition are uniform run uniformly; their children decide
-  // for themselves. Seqs always do.
+  // for themselves. Seqs always do. A loop that a thread-dependent T::Break may leave is each
+  // thread's own loop.
   bool has_uniform_header(const ir::Stmt& s) const {
     switch (s->kind) {
       case ir::StmtKind::Seq: return true;
       case ir::StmtKind::For: {
         const auto* f = ir::as<ir::ForNode>(s);
-        return !ir::uses_var(f->min, thread_var_) && !ir::uses_var(f->extent, thread_var_);
+        return !ir::uses_var(f->min, thread_var_) && !ir::uses_var(f->extent, thread_var_) && !has_thread_break(f->body);
       }
       case ir::StmtKind::If: return !ir::uses_var(ir::as<ir::IfNode>(s)->cond, thread_var_);
-      case ir::StmtKind::While: return !ir::uses_var(ir::as<ir::WhileNode>(s)->cond, thread_var_);
+      case ir::StmtKind::While: {
+        const auto* w = ir::as<ir::WhileNode>(s);
+        return !ir::uses_var(w->cond, thread_var_) && !has_thread_break(w->body);
+      }
       case ir::StmtKind::Kernel: return true;
       default: return false;
     }
+  }
+
+  // A T::Break of this loop (not of a loop nested in it) under a condition on the thread index.
+  bool has_thread_break(const ir::Stmt& body) const {
+    struct Finder : ir::Visitor {
+      const ir::VarNode* tx;
+      int divergent = 0, nested = 0;
+      bool found = false;
+      void visit(const ir::IfNode* op) override {
+        const bool d = ir::uses_var(op->cond, tx);
+        divergent += d;
+        Visitor::visit(op);
+        divergent -= d;
+      }
+      void visit(const ir::ForNode* op) override { ++nested, Visitor::visit(op), --nested; }
+      void visit(const ir::WhileNode* op) override { ++nested, Visitor::visit(op), --nested; }
+      void visit(const ir::BreakNode*) override { found |= divergent > 0 && nested == 0; }
+    } f;
+    f.tx = thread_var_;
+    f.visit_stmt(body);
+    return f.found;
   }
 
   // Runs `s` once per thread, each thread to completion before the next.

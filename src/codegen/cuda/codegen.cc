@@ -29,21 +29,24 @@ struct SharedPlacement {
   std::int64_t offset = 0, stage_bytes = 0, stages = 1;
 };
 
-// Which shared buffers a statement reads and writes, for __syncthreads placement.
-struct SharedAccess : ir::Visitor {
+// Which block-visible buffers (shared memory and global tensors) a statement reads and writes,
+// for __syncthreads placement: threads exchange data through both.
+bool block_visible(const ir::BufferNode* b) { return b->scope == ir::Scope::Shared || b->scope == ir::Scope::Global; }
+
+struct MemoryAccess : ir::Visitor {
   std::set<const ir::BufferNode*> reads, writes;
   void visit(const ir::LoadNode* op) override {
-    if (op->buffer->scope == ir::Scope::Shared) reads.insert(op->buffer.get());
+    if (block_visible(op->buffer.get())) reads.insert(op->buffer.get());
     Visitor::visit(op);
   }
   void visit(const ir::StoreNode* op) override {
-    if (op->buffer->scope == ir::Scope::Shared) writes.insert(op->buffer.get());
+    if (block_visible(op->buffer.get())) writes.insert(op->buffer.get());
     Visitor::visit(op);
   }
   void visit(const ir::TileOpNode* op) override {
     for (size_t i = 0; i < op->regions.size(); ++i) {
       const auto* b = op->regions[i].buffer.get();
-      if (b->scope != ir::Scope::Shared) continue;
+      if (!block_visible(b)) continue;
       // Written: copy/reduce/cumsum destination, fill and atomic_add target; the rest are read.
       const bool written = (op->op == "fill" || op->op == "atomic_add") ? i == 0 : (op->op != "gemm" && i == 1);
       (written ? writes : reads).insert(b);
@@ -52,7 +55,7 @@ struct SharedAccess : ir::Visitor {
     Visitor::visit(op);
   }
   void visit(const ir::PrintNode* op) override {
-    if (op->buffer && op->buffer->scope == ir::Scope::Shared) reads.insert(op->buffer.get());
+    if (op->buffer && block_visible(op->buffer.get())) reads.insert(op->buffer.get());
     Visitor::visit(op);
   }
 };
@@ -63,13 +66,13 @@ bool intersects(const std::set<const ir::BufferNode*>& a, const std::set<const i
   return false;
 }
 
-bool hazard(const SharedAccess& before, const SharedAccess& after) {
+bool hazard(const MemoryAccess& before, const MemoryAccess& after) {
   return intersects(before.writes, after.reads) || intersects(before.writes, after.writes) ||
          intersects(before.reads, after.writes);
 }
 
-SharedAccess access_of(const ir::Stmt& s) {
-  SharedAccess a;
+MemoryAccess access_of(const ir::Stmt& s) {
+  MemoryAccess a;
   a.visit_stmt(s);
   return a;
 }
@@ -493,7 +496,7 @@ class Generator : public LowerContext {
   }
 
   void emit_seq(const std::vector<ir::Stmt>& stmts) {
-    std::vector<SharedAccess> acc;
+    std::vector<MemoryAccess> acc;
     for (const auto& s : stmts) acc.push_back(access_of(s));
     for (size_t i = 0; i < stmts.size(); ++i) {
       if (i > 0 && divergent_depth_ == 0) {
@@ -509,7 +512,7 @@ class Generator : public LowerContext {
       pending_.writes.insert(acc[i].writes.begin(), acc[i].writes.end());
     }
   }
-  SharedAccess pending_;
+  MemoryAccess pending_;
 
   void sync() {
     if (divergent_depth_ == 0) line("__syncthreads();");
@@ -518,10 +521,10 @@ class Generator : public LowerContext {
 
   // A loop body runs again after itself: a barrier at its end when iterations conflict.
   void emit_loop_body(const ir::Stmt& body) {
-    SharedAccess before = pending_;
+    MemoryAccess before = pending_;
     pending_ = {};
     emit_stmt(body);
-    const SharedAccess a = access_of(body);
+    const MemoryAccess a = access_of(body);
     if (divergent_depth_ == 0 && hazard(a, a)) sync();
     pending_.reads.insert(before.reads.begin(), before.reads.end());
     pending_.writes.insert(before.writes.begin(), before.writes.end());
@@ -595,10 +598,10 @@ class Generator : public LowerContext {
   }
 
   void emit_loop_free_branch(const ir::Stmt& s) {
-    SharedAccess before = pending_;
+    MemoryAccess before = pending_;
     emit_stmt(s);
     pending_ = before;
-    const SharedAccess a = access_of(s);
+    const MemoryAccess a = access_of(s);
     pending_.reads.insert(a.reads.begin(), a.reads.end());
     pending_.writes.insert(a.writes.begin(), a.writes.end());
   }

@@ -1,0 +1,929 @@
+// User mistakes caught while building or compiling a tile program: each raises CompileError whose
+// message names the op, the buffer and what went wrong.
+#include "test_util.h"
+
+namespace tilescale::test {
+namespace {
+
+// ------------------------------------------------------------------------------------------------
+// Tile-op operands
+
+TEST(CopyErrors, ShapeMismatch) {
+  auto build = [] {
+    T::prim_func("bad_copy", [] {
+      auto A = T::Tensor("A", {64, 64}, T::float16);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto As = T::alloc_shared({32, 16}, T::float16, "A_shared");
+        auto Bs = T::alloc_shared({16, 32}, T::float16, "B_shared");
+        T::copy(A(0, 0), As);
+        T::copy(As, Bs);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "copy", "A_shared", "B_shared", "extents differ");
+}
+
+TEST(CopyErrors, RegionShapeMismatch) {
+  auto build = [] {
+    T::prim_func("bad_region_copy", [] {
+      auto A = T::Tensor("A", {64, 64}, T::float32);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto F = T::alloc_fragment({16, 16}, T::float32, "F");
+        T::copy(T::region(A, {0, 0}, {16, 8}), F);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "copy", "A", "F", "extents differ");
+}
+
+TEST(CopyErrors, BothSidesElementReferences) {
+  auto build = [] {
+    T::prim_func("elem_copy", [] {
+      auto A = T::Tensor("A", {64}, T::float32);
+      auto B = T::Tensor("B", {64}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::copy(A(0), B(0)); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::copy", "A", "B", "both are element references", "T::region");
+}
+
+TEST(GemmErrors, CShapeDiffersFromAB) {
+  auto build = [] {
+    T::prim_func("bad_gemm_c", [] {
+      T::Tensor("A", {64, 64}, T::float16);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto As = T::alloc_shared({32, 16}, T::float16, "A_shared");
+        auto Bs = T::alloc_shared({16, 64}, T::float16, "B_shared");
+        auto Cf = T::alloc_fragment({32, 32}, T::float32, "C_local");
+        T::gemm(As, Bs, Cf);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "gemm", "A_shared", "B_shared", "C_local", "N differs from C's columns", "64 vs 32");
+}
+
+TEST(GemmErrors, CRowsDifferFromA) {
+  auto build = [] {
+    T::prim_func("bad_gemm_m", [] {
+      T::Tensor("A", {64, 64}, T::float16);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto As = T::alloc_shared({16, 32}, T::float16, "A_shared");  // transposed: M = 32
+        auto Bs = T::alloc_shared({16, 32}, T::float16, "B_shared");
+        auto Cf = T::alloc_fragment({16, 32}, T::float32, "C_local");
+        T::gemm(As, Bs, Cf, /*transpose_A=*/true);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "gemm", "C_local", "M differs from C's rows", "32 vs 16", "transpose_A=1");
+}
+
+TEST(GemmErrors, IncompatibleK) {
+  auto build = [] {
+    T::prim_func("bad_gemm_k", [] {
+      T::Tensor("A", {64, 64}, T::float16);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto As = T::alloc_shared({32, 32}, T::float16, "A_shared");
+        auto Bs = T::alloc_shared({16, 32}, T::float16, "B_shared");
+        auto Cf = T::alloc_fragment({32, 32}, T::float32, "C_local");
+        T::gemm(As, Bs, Cf);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "gemm", "A_shared", "B_shared", "K differs", "32 vs 16", "transpose_B");
+}
+
+TEST(GemmErrors, GlobalOperand) {
+  auto build = [] {
+    T::prim_func("gemm_global", [] {
+      auto A = T::Tensor("A", {32, 32}, T::float16);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto Bs = T::alloc_shared({32, 32}, T::float16, "B_shared");
+        auto Cf = T::alloc_fragment({32, 32}, T::float32, "C_local");
+        T::gemm(A, Bs, Cf);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "gemm", "A", "global tensor", "T::copy");
+}
+
+TEST(GemmErrors, AccumulatorInShared) {
+  auto build = [] {
+    T::prim_func("gemm_shared_c", [] {
+      T::Tensor("A", {32, 32}, T::float16);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto As = T::alloc_shared({32, 32}, T::float16, "A_shared");
+        auto Bs = T::alloc_shared({32, 32}, T::float16, "B_shared");
+        auto Cs = T::alloc_shared({32, 32}, T::float32, "C_shared");
+        T::gemm(As, Bs, Cs);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "gemm", "C_shared", "shared", "alloc_fragment");
+}
+
+TEST(GemmErrors, OperandDtypesDiffer) {
+  auto build = [] {
+    T::prim_func("gemm_dtypes", [] {
+      T::Tensor("A", {32, 32}, T::float16);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto As = T::alloc_shared({32, 32}, T::float16, "A_shared");
+        auto Bs = T::alloc_shared({32, 32}, T::bfloat16, "B_shared");
+        auto Cf = T::alloc_fragment({32, 32}, T::float32, "C_local");
+        T::gemm(As, Bs, Cf);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "gemm", "A_shared", "float16", "B_shared", "bfloat16", "dtypes differ");
+}
+
+TEST(GemmErrors, OperandNotTwoDimensional) {
+  auto build = [] {
+    T::prim_func("gemm_1d", [] {
+      T::Tensor("A", {32, 32}, T::float16);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto As = T::alloc_shared({32}, T::float16, "A_vec");
+        auto Bs = T::alloc_shared({32, 32}, T::float16, "B_shared");
+        auto Cf = T::alloc_fragment({32, 32}, T::float32, "C_local");
+        T::gemm(As, Bs, Cf);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "gemm", "A_vec", "not a 2-D tile");
+}
+
+TEST(ReduceErrors, DimOutOfRange) {
+  auto build = [] {
+    T::prim_func("bad_reduce_dim", [] {
+      T::Tensor("A", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto F = T::alloc_fragment({32, 32}, T::float32, "scores");
+        auto m = T::alloc_fragment({32}, T::float32, "row_max");
+        T::reduce_max(F, m, 2);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "reduce_max", "scores", "dim 2", "rank 2");
+}
+
+TEST(ReduceErrors, NegativeDim) {
+  auto build = [] {
+    T::prim_func("neg_reduce_dim", [] {
+      T::Tensor("A", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto F = T::alloc_fragment({32, 32}, T::float32, "scores");
+        auto m = T::alloc_fragment({32}, T::float32, "row_sum");
+        T::reduce_sum(F, m, -1);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "reduce_sum", "scores", "dim -1");
+}
+
+TEST(ReduceErrors, DestinationShapeMismatch) {
+  auto build = [] {
+    T::prim_func("bad_reduce_dst", [] {
+      T::Tensor("A", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto F = T::alloc_fragment({32, 16}, T::float32, "scores");
+        auto m = T::alloc_fragment({16}, T::float32, "row_max");
+        T::reduce_max(F, m, 1);  // rows: 32 results, not 16
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "reduce_max", "scores", "row_max", "extents differ");
+}
+
+TEST(CumsumErrors, DimOutOfRange) {
+  auto build = [] {
+    T::prim_func("bad_cumsum", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "vals");
+        T::cumsum(F, F, 1);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cumsum", "vals", "dim 1", "rank 1");
+}
+
+TEST(AtomicAddErrors, IntoThreadPrivateBuffer) {
+  auto build = [] {
+    T::prim_func("bad_atomic", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "acc");
+        T::atomic_add(F(0), 1.0f);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "atomic_add", "acc", "fragment");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Ranks and indices
+
+TEST(RankErrors, ElementAccessWithWrongRank) {
+  auto build = [] {
+    T::prim_func("bad_rank", [] {
+      auto A = T::Tensor("A", {32, 32}, T::float32);
+      auto B = T::Tensor("B", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::Parallel(32, [&](T::Expr i) { B(i) = A(i); }); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "A", "1 index", "rank 2", "one index per dimension");
+}
+
+TEST(RankErrors, StoreWithTooManyIndices) {
+  auto build = [] {
+    T::prim_func("bad_store_rank", [] {
+      auto B = T::Tensor("B", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { B(0, 1) = 1.0f; });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "B", "2 indices", "rank 1");
+}
+
+TEST(RankErrors, TileOpOperandWithWrongRank) {
+  auto build = [] {
+    T::prim_func("bad_tile_rank", [] {
+      auto A = T::Tensor("A", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "F");
+        T::copy(T::region(A, {0}, {32}), F);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "A", "region", "1 index", "rank 2");
+}
+
+TEST(RankErrors, TileRefBuiltWithWrongRankReachesTheOp) {
+  // A TileRef made directly (not through T::region) with too few indices: the op names itself.
+  auto build = [] {
+    T::prim_func("bad_tile_rank2", [] {
+      auto A = T::Tensor("A", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "F");
+        T::copy(T::TileRef(A.node(), {0}, {32}), F);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "A", "copy", "rank 2");
+}
+
+TEST(RankErrors, RegionBaseAndExtentCountsDiffer) {
+  auto build = [] {
+    T::prim_func("bad_region", [] {
+      auto A = T::Tensor("A", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "F");
+        T::copy(T::region(A, {0, 0}, {32}), F);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "region", "A", "2 base indices", "1 extents");
+}
+
+TEST(IndexErrors, FloatIndex) {
+  auto build = [] {
+    T::prim_func("float_index", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { A(0.5f) = 1.0f; });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "A", "0.5", "float32", "indices are integers");
+}
+
+TEST(IndexErrors, FloatExpressionIndex) {
+  auto build = [] {
+    T::prim_func("float_index2", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      auto B = T::Tensor("B", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::Parallel(32, [&](T::Expr i) { B(i) = A(B(i)); }); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "A", "float32", "indices are integers");
+}
+
+TEST(ExpressionErrors, BitwiseOnFloats) {
+  auto build = [] {
+    T::prim_func("bitwise_float", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      auto B = T::Tensor("B", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::Parallel(32, [&](T::Expr i) { B(i) = A(i) & 1; }); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "&", "A", "float32", "bitwise operators take integers");
+}
+
+TEST(ExpressionErrors, ShiftAndNotOnFloats) {
+  auto shift = [] {
+    T::prim_func("shift_float", [] {
+      auto A = T::Tensor("A", {32}, T::float16);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { A(0) = A(1) << 2; });
+    });
+  };
+  EXPECT_COMPILE_ERROR(shift(), "<<", "float16", "integers");
+  auto bitnot = [] {
+    T::prim_func("not_float", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { A(0) = ~A(1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(bitnot(), "~", "float32", "integers");
+}
+
+TEST(ExpressionErrors, InfinityOfTypesWithoutOne) {
+  EXPECT_COMPILE_ERROR(T::infinity(T::int32), "infinity", "int32");
+  EXPECT_COMPILE_ERROR(T::infinity(T::float8_e4m3), "infinity", "float8_e4m3", "max_value");
+}
+
+TEST(ExpressionErrors, SymbolicDimensionOfFloatType) {
+  EXPECT_COMPILE_ERROR(T::dynamic("M", T::float32), "M", "float32", "integer");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Scopes: where things may be written
+
+TEST(ScopeErrors, FragmentOutsideKernel) {
+  auto build = [] {
+    T::prim_func("frag_outside", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      auto F = T::alloc_fragment({32}, T::float32, "acc_frag");
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::copy(A, F); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "acc_frag", "fragment", "outside T::Kernel", "inside the kernel body");
+}
+
+TEST(ScopeErrors, SharedOutsideKernel) {
+  auto build = [] {
+    T::prim_func("shared_outside", [] {
+      T::alloc_shared({32}, T::float32, "stage");
+      T::Kernel(1, T::threads(32), [&](T::Expr) {});
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "stage", "shared", "outside T::Kernel");
+}
+
+TEST(ScopeErrors, TCallOutsidePrimFunc) {
+  EXPECT_COMPILE_ERROR(T::Tensor("A", {32}, T::float32), "T::Tensor", "outside T::prim_func");
+  EXPECT_COMPILE_ERROR(T::Kernel(1, T::threads(32), [](T::Expr) {}), "T::Kernel", "outside T::prim_func");
+  EXPECT_COMPILE_ERROR(T::alloc_fragment({4}, T::float32), "alloc_fragment", "outside T::prim_func");
+  EXPECT_COMPILE_ERROR(T::Parallel(4, [](T::Expr) {}), "Parallel", "outside T::prim_func");
+}
+
+TEST(ScopeErrors, TileOpOutsidePrimFunc) {
+  // Building the buffers needs a prim_func; make them in one and misuse them after it.
+  T::Buffer a(nullptr), b(nullptr);
+  T::prim_func("source", [&] {
+    a = T::Tensor("A", {32}, T::float32);
+    b = T::Tensor("B", {32}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) { T::copy(a, b); });
+  });
+  EXPECT_COMPILE_ERROR(T::copy(a, b), "T::copy", "outside T::prim_func");
+}
+
+TEST(ScopeErrors, NestedKernel) {
+  auto build = [] {
+    T::prim_func("nested", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::Kernel(1, T::threads(32), [&](T::Expr) {}); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "nest", "T::Kernel", "nested");
+}
+
+TEST(ScopeErrors, TwoKernels) {
+  auto build = [] {
+    T::prim_func("two_kernels", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::fill(A, 1); });
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::fill(A, 2); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "two_kernels", "2 kernels", "exactly one T::Kernel");
+}
+
+TEST(ScopeErrors, NoKernel) {
+  auto build = [] { T::prim_func("no_kernel", [] { T::Tensor("A", {32}, T::float32); }); };
+  EXPECT_COMPILE_ERROR(build(), "no_kernel", "0 kernels", "exactly one T::Kernel");
+}
+
+TEST(ScopeErrors, TileOpOutsideKernel) {
+  auto build = [] {
+    T::prim_func("op_outside", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      auto B = T::Tensor("B", {32}, T::float32);
+      T::copy(A, B);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {});
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::copy", "outside T::Kernel", "kernel body");
+}
+
+TEST(ScopeErrors, StoreOutsideKernel) {
+  auto build = [] {
+    T::prim_func("store_outside", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      A(0) = 1.0f;
+      T::Kernel(1, T::threads(32), [&](T::Expr) {});
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "store", "A", "outside T::Kernel");
+}
+
+TEST(ScopeErrors, TileOpInsideParallel) {
+  auto build = [] {
+    T::prim_func("op_in_parallel", [] {
+      auto A = T::Tensor("A", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "row");
+        T::Parallel(32, [&](T::Expr i) { T::copy(A(i, 0), F); });
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::copy", "inside a T::Parallel loop", "move it out of the loop");
+}
+
+// The message names the op as the user wrote it (T::reduce_max, T::clear), not its internal kind.
+TEST(ScopeErrors, TileOpInsideParallelNamesTheUsersOp) {
+  auto reduce = [] {
+    T::prim_func("reduce_in_parallel", [] {
+      T::Tensor("A", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32, 32}, T::float32, "scores");
+        auto m = T::alloc_fragment({32}, T::float32, "row_max");
+        T::Parallel(4, [&](T::Expr) { T::reduce_max(F, m, 1); });
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(reduce(), "reduce_max", "inside a T::Parallel loop");
+  auto clear = [] {
+    T::prim_func("clear_in_parallel", [] {
+      T::Tensor("A", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "acc");
+        T::Parallel(4, [&](T::Expr) { T::clear(F); });
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(clear(), "clear", "acc", "inside a T::Parallel loop");
+}
+
+TEST(ScopeErrors, BufferUsedAfterItsScope) {
+  auto build = [] {
+    T::prim_func("out_of_scope", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        T::Buffer inner(nullptr);
+        T::If(A(0) > 0, [&] { inner = T::alloc_fragment({32}, T::float32, "inner"); });
+        T::copy(A, inner);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "inner", "not in scope");
+}
+
+TEST(ScopeErrors, LoopVariableUsedAfterTheLoop) {
+  auto build = [] {
+    T::prim_func("escaped_var", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        T::Expr escaped = 0;
+        T::serial(4, [&](T::Expr i) { escaped = i; });
+        A(escaped) = 1.0f;
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "variable i", "outside the loop");
+}
+
+TEST(ScopeErrors, TensorInsideKernel) {
+  auto build = [] {
+    T::prim_func("tensor_in_kernel", [] {
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::Tensor("late", {32}, T::float32); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::Tensor", "late", "inside T::Kernel");
+}
+
+TEST(ScopeErrors, PrimFuncInsidePrimFunc) {
+  auto build = [] {
+    T::prim_func("outer", [] { T::prim_func("inner", [] {}); });
+  };
+  EXPECT_COMPILE_ERROR(build(), "inner", "outer", "prim_func");
+}
+
+TEST(ScopeErrors, ThreadBindingOutsideKernel) {
+  auto build = [] {
+    T::prim_func("tx_outside", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::get_thread_binding();
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "get_thread_binding", "outside T::Kernel");
+}
+
+TEST(ScopeErrors, ThreadBindingOtherThanZero) {
+  auto build = [] {
+    T::prim_func("tx_dim", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::get_thread_binding(1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "thread binding 1", "1-D");
+}
+
+TEST(ScopeErrors, AssertAndPrintOutsideKernel) {
+  auto assert_outside = [] {
+    T::prim_func("assert_outside", [] {
+      T::device_assert(T::Expr(true), "never");
+      T::Kernel(1, T::threads(32), [&](T::Expr) {});
+    });
+  };
+  EXPECT_COMPILE_ERROR(assert_outside(), "device_assert", "outside T::Kernel");
+  auto print_outside = [] {
+    T::prim_func("print_outside", [] {
+      T::print("x", T::Expr(1));
+      T::Kernel(1, T::threads(32), [&](T::Expr) {});
+    });
+  };
+  EXPECT_COMPILE_ERROR(print_outside(), "print", "outside T::Kernel");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Kernels, loops and control flow
+
+TEST(KernelErrors, ThreadsNotAMultipleOf32) {
+  auto build = [] {
+    T::prim_func("odd_threads", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(48), [&](T::Expr) {});
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "odd_threads", "threads=48", "multiple of 32");
+}
+
+TEST(KernelErrors, ZeroThreads) {
+  auto build = [] {
+    T::prim_func("zero_threads", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(0), [&](T::Expr) {});
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "threads=0", "positive multiple of 32");
+}
+
+TEST(KernelErrors, FloatGridExtent) {
+  auto build = [] {
+    T::prim_func("float_grid", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(T::Expr(2.5f), T::threads(32), [&](T::Expr) {});
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "grid extent", "float32", "integers");
+}
+
+TEST(LoopErrors, BreakOutsideALoop) {
+  auto build = [] {
+    T::prim_func("stray_break", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::Break(); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::Break", "not inside a serial loop or T::While");
+}
+
+TEST(LoopErrors, BreakInsideParallel) {
+  auto build = [] {
+    T::prim_func("parallel_break", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        T::serial(4, [&](T::Expr) { T::Parallel(4, [&](T::Expr) { T::Break(); }); });
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::Break", "T::Parallel");
+}
+
+TEST(LoopErrors, NonConstantParallelExtent) {
+  auto build = [] {
+    T::Expr M = T::dynamic("M");
+    T::prim_func("dyn_parallel", [&] {
+      auto A = T::Tensor("A", {M}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::Parallel(M, [&](T::Expr i) { A(i) = 0.0f; }); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::Parallel", "extent M", "not a constant", "T::If");
+}
+
+TEST(LoopErrors, FloatParallelExtent) {
+  auto build = [] {
+    T::prim_func("float_parallel", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::Parallel(T::Expr(4.0f), [&](T::Expr) {}); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::Parallel", "float", "integers");
+}
+
+TEST(LoopErrors, PipelineListsOfWrongLength) {
+  auto build = [] {
+    T::prim_func("bad_pipeline", [] {
+      auto A = T::Tensor("A", {64, 16}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto S = T::alloc_shared({16, 16}, T::float32, "S");
+        auto F = T::alloc_fragment({16, 16}, T::float32, "F");
+        T::Pipelined(4, T::PipelineOptions{.num_stages = 2, .order = {0, 1, 2}, .stage = {0, 1, 1}}, [&](T::Expr k) {
+          T::copy(A(k * 16, 0), S);
+          T::copy(S, F);
+        });
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "pipeline", "3 entries", "2 statements");
+}
+
+TEST(LoopErrors, NegativeNumStages) {
+  auto build = [] {
+    T::prim_func("neg_stages", [] {
+      T::Tensor("A", {64, 16}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::Pipelined(4, -1, [&](T::Expr) {}); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "num_stages=-1");
+}
+
+TEST(ControlFlowErrors, ElseNotAfterIf) {
+  auto build = [] {
+    T::prim_func("stray_else", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        T::IfThen branch = T::If(A(0) > 0, [&] { A(1) = 1.0f; });
+        A(2) = 2.0f;
+        branch.Else([&] { A(1) = -1.0f; });
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::Else", "directly follow its T::If");
+}
+
+TEST(ControlFlowErrors, ElseTwice) {
+  auto build = [] {
+    T::prim_func("double_else", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        T::IfThen branch = T::If(A(0) > 0, [&] { A(1) = 1.0f; });
+        branch.Else([&] { A(1) = -1.0f; });
+        branch.Else([&] { A(1) = -2.0f; });
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::Else");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Buffers and shapes
+
+TEST(AllocErrors, NonConstantSharedShape) {
+  auto build = [] {
+    T::Expr M = T::dynamic("M");
+    T::prim_func("dyn_shared", [&] {
+      T::Tensor("A", {M, 16}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::alloc_shared({M, 16}, T::float32, "A_shared"); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "A_shared", "shared", "extent M", "dim 0", "constant");
+}
+
+TEST(AllocErrors, ZeroExtentFragment) {
+  auto build = [] {
+    T::prim_func("zero_frag", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::alloc_fragment({8, 0}, T::float32, "empty_frag"); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "empty_frag", "dim 1", "positive");
+}
+
+TEST(AllocErrors, FloatDimension) {
+  auto build = [] {
+    T::prim_func("float_dim", [] { T::Tensor("A", {T::Expr(3.5f)}, T::float32); });
+  };
+  EXPECT_COMPILE_ERROR(build(), "A", "dimension", "float32");
+}
+
+TEST(AllocErrors, ShapeOfMissingDim) {
+  auto build = [] {
+    T::prim_func("bad_shape_dim", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      A.shape(1);
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "dim 1", "A", "rank 1");
+}
+
+TEST(SymbolicErrors, DimensionOnlyInsideAnExpression) {
+  auto build = [] {
+    T::Expr M = T::dynamic("M");
+    T::prim_func("derived_only", [&] {
+      auto A = T::Tensor("A", {M * 2}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { A(0) = 1.0f; });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "symbolic dimension M", "derived_only", "alone");
+}
+
+TEST(CopyErrors, CannotInferExtentAcrossRanks) {
+  auto build = [] {
+    T::prim_func("bad_infer", [] {
+      auto A = T::Tensor("A", {64}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({4, 16}, T::float32, "F2");
+        T::copy(F, A(0));  // a 4×16 tile into a 1-D tensor
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "A", "copy", "F2", "rank 1", "T::region");
+}
+
+TEST(LoopErrors, FloatSerialBounds) {
+  auto build = [] {
+    T::prim_func("float_serial", [] {
+      auto A = T::Tensor("A", {4}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::serial(T::Expr(4.0f), [&](T::Expr) { A(0) = 1.0f; }); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::serial", "float32", "integers");
+}
+
+TEST(AnnotationErrors, SwizzlePanelNotPositive) {
+  auto build = [] {
+    T::prim_func("bad_swizzle", [] {
+      T::Tensor("A", {4}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::use_swizzle(0); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "use_swizzle", "panel_size 0", "positive");
+}
+
+TEST(CumsumErrors, RankMismatch) {
+  auto build = [] {
+    T::prim_func("cumsum_ranks", [] {
+      T::Tensor("A", {4}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({4, 8}, T::float32, "grid2d");
+        auto G = T::alloc_fragment({32}, T::float32, "flat1d");
+        T::cumsum(F, G);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cumsum", "grid2d", "flat1d", "ranks differ");
+}
+
+TEST(AtomicAddErrors, TileExtentsDiffer) {
+  auto build = [] {
+    T::prim_func("atomic_tiles", [] {
+      auto A = T::Tensor("A", {64}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({4, 16}, T::float32, "partial");
+        T::atomic_add(T::region(A, {0}, {32}), F);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "atomic_add", "partial", "A", "extents differ");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Checks that are missing or messages that should say more. These state the behaviour the
+// library should have (reported; see the test names).
+
+// A shape mismatch should show both extents, not only the buffer names.
+TEST(MessageDetail, CopyShapeMismatchShowsBothExtents) {
+  auto build = [] {
+    T::prim_func("bad_copy_extents", [] {
+      T::Tensor("A", {64, 64}, T::float16);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto As = T::alloc_shared({32, 16}, T::float16, "A_shared");
+        auto Bs = T::alloc_shared({24, 32}, T::float16, "B_shared");
+        T::copy(As, Bs);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "copy", "A_shared", "B_shared", "32", "16", "24");
+}
+
+TEST(MessageDetail, ReduceShapeMismatchShowsTheExpectedExtent) {
+  auto build = [] {
+    T::prim_func("bad_reduce_extents", [] {
+      T::Tensor("A", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto F = T::alloc_fragment({48, 16}, T::float32, "scores");
+        auto m = T::alloc_fragment({16}, T::float32, "row_max");
+        T::reduce_max(F, m, 1);
+      });
+    });
+  };
+  // The reduction along dim 1 of a [48, 16] tile has 48 elements; row_max has 16.
+  EXPECT_COMPILE_ERROR(build(), "reduce_max", "scores", "row_max", "48", "16", "dim 1");
+}
+
+// Tile-op placement errors should name the operands, not only the op.
+TEST(MessageDetail, TileOpPlacementNamesTheBuffers) {
+  auto in_parallel = [] {
+    T::prim_func("copy_in_parallel", [] {
+      auto A = T::Tensor("src_tensor", {32, 32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "row_frag");
+        T::Parallel(32, [&](T::Expr i) { T::copy(A(i, 0), F); });
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(in_parallel(), "T::copy", "src_tensor", "row_frag", "T::Parallel");
+  auto outside = [] {
+    T::prim_func("copy_outside", [] {
+      auto A = T::Tensor("src_tensor", {32}, T::float32);
+      auto B = T::Tensor("dst_tensor", {32}, T::float32);
+      T::copy(A, B);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {});
+    });
+  };
+  EXPECT_COMPILE_ERROR(outside(), "T::copy", "src_tensor", "dst_tensor", "outside T::Kernel");
+  auto per_thread = [] {
+    auto f = T::prim_func("copy_per_thread", [] {
+      auto A = T::Tensor("src_tensor", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "row_frag");
+        T::If(T::get_thread_binding() == 0, [&] { T::copy(A, F); });
+      });
+    });
+    compile(f, Target::CPU);
+  };
+  EXPECT_COMPILE_ERROR(per_thread(), "T::copy", "src_tensor", "row_frag", "thread");
+}
+
+// A block of more than 1024 threads cannot launch on any CUDA GPU: the verifier should say so
+// before codegen (ARCHITECTURE.md §4: target capability is checked before codegen).
+TEST(MissingChecks, ThreadsAbove1024) {
+  auto build = [] {
+    T::prim_func("huge_block", [] {
+      auto A = T::Tensor("A", {4}, T::float32);
+      T::Kernel(1, T::threads(2048), [&](T::Expr) { T::fill(A, 1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "huge_block", "threads=2048", "1024");
+}
+
+// A layout annotation whose shape is not the buffer's shape is a mistake.
+TEST(MissingChecks, LayoutShapeDiffersFromBuffer) {
+  auto build = [] {
+    T::prim_func("bad_layout", [] {
+      auto A = T::Tensor("A", {8, 8}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto S = T::alloc_shared({8, 8}, T::float32, "S_tile");
+        T::annotate_layout(S, T::make_layout({4, 4}, [](const std::vector<T::Expr>& i) {
+          return std::vector<T::Expr>{i[1], i[0]};
+        }));
+        T::copy(A, S);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "annotate_layout", "S_tile", "[8, 8]", "[4, 4]");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Targets
+
+TEST(TargetErrors, UnknownTargetString) {
+  EXPECT_COMPILE_ERROR(parse_target("gpu"), "'gpu'", "unknown", "auto", "cpu", "cuda");
+  EXPECT_EQ(parse_target("cpu"), Target::CPU);
+  EXPECT_EQ(parse_target("cuda"), Target::CUDA);
+  EXPECT_EQ(parse_target("auto"), Target::Auto);
+}
+
+TEST(TargetErrors, CudaTargetNotAvailable) {
+  const std::string why = why_not_cuda();
+  if (why.empty()) GTEST_SKIP() << "a CUDA device and backend are available here";
+  auto f = T::prim_func("needs_cuda", [] {
+    auto A = T::Tensor("A", {32}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) { T::fill(A, 1); });
+  });
+  EXPECT_COMPILE_ERROR(compile(f, Target::CUDA), "needs_cuda", "cuda", why);
+  // Auto falls back to the CPU backend instead.
+  EXPECT_EQ(compile(f, Target::Auto).target(), Target::CPU);
+}
+
+// A tile op under thread-dependent control flow cannot run on the CPU backend (nor be lowered).
+TEST(ThreadErrors, TileOpUnderThreadDependentBranch) {
+  auto f = T::prim_func("op_per_thread", [] {
+    auto A = T::Tensor("A", {32}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      auto F = T::alloc_fragment({32}, T::float32, "F");
+      T::If(T::get_thread_binding() == 0, [&] { T::copy(A, F); });
+    });
+  });
+  EXPECT_COMPILE_ERROR(compile(f, Target::CPU), "T::copy", "op_per_thread", "thread");
+}
+
+}  // namespace
+}  // namespace tilescale::test
