@@ -13,18 +13,20 @@ namespace {
 
 namespace T = tilescale::lang;
 
-constexpr int kBlockM = 128, kBlockN = 128, kBlockK = 32;
-constexpr int kThreads = 128, kStages = 3;
-
+// The tile shape, pipeline depth, block size and input type are knobs in the sizes (BM, BN, BK,
+// stages, threads, bf16), so benchmarks and tuners can try other configurations of this program.
 T::PrimFunc gemm_program(const Sizes& sizes) {
   const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N"), K = size_of(sizes, "K");
+  const std::int64_t kBlockM = size_of(sizes, "BM"), kBlockN = size_of(sizes, "BN"), kBlockK = size_of(sizes, "BK");
+  const int kThreads = static_cast<int>(size_of(sizes, "threads")), kStages = static_cast<int>(size_of(sizes, "stages"));
+  const DataType in = flag_of(sizes, "bf16") ? DataType::BFloat16 : DataType::Float16;
   return T::prim_func("gemm", [&] {
-    auto A = T::Tensor("A", {M, K}, T::float16);
-    auto B = T::Tensor("B", {K, N}, T::float16);
-    auto C = T::Tensor("C", {M, N}, T::float16);
+    auto A = T::Tensor("A", {M, K}, in);
+    auto B = T::Tensor("B", {K, N}, in);
+    auto C = T::Tensor("C", {M, N}, in);
     T::Kernel(T::ceildiv(N, kBlockN), T::ceildiv(M, kBlockM), T::threads(kThreads), [&](T::Expr bx, T::Expr by) {
-      auto A_shared = T::alloc_shared({kBlockM, kBlockK}, T::float16, "A_shared");
-      auto B_shared = T::alloc_shared({kBlockK, kBlockN}, T::float16, "B_shared");
+      auto A_shared = T::alloc_shared({kBlockM, kBlockK}, in, "A_shared");
+      auto B_shared = T::alloc_shared({kBlockK, kBlockN}, in, "B_shared");
       auto C_local = T::alloc_fragment({kBlockM, kBlockN}, T::float32, "C_local");
       T::use_swizzle(10);
       T::clear(C_local);
@@ -42,16 +44,18 @@ T::PrimFunc gemm_program(const Sizes& sizes) {
 // the float16 output (kFloat16OutputTolerance).
 CheckResult check_gemm(const Kernel& kernel, const Sizes& sizes, std::uint64_t seed) {
   const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N"), K = size_of(sizes, "K");
-  Tensor A = random_input({M, K}, DataType::Float16, seed, 0);
-  Tensor B = random_input({K, N}, DataType::Float16, seed, 1);
-  Tensor C = poisoned_output({M, N}, DataType::Float16);
+  const DataType in = flag_of(sizes, "bf16") ? DataType::BFloat16 : DataType::Float16;
+  Tensor A = random_input({M, K}, in, seed, 0);
+  Tensor B = random_input({K, N}, in, seed, 1);
+  Tensor C = poisoned_output({M, N}, in);
   run_kernel(kernel, {A, B, C});
 
   std::vector<double> a = values(A), b = values(B), c(M * N, 0.0);
   for (std::int64_t i = 0; i < M; ++i)
     for (std::int64_t k = 0; k < K; ++k)
       for (std::int64_t j = 0; j < N; ++j) c[i * N + j] += a[i * K + k] * b[k * N + j];
-  return compare(C, c, kFloat16OutputTolerance);
+  // bfloat16 keeps 8 bits of mantissa where float16 keeps 11: 8x the rounding step.
+  return compare(C, c, in == DataType::BFloat16 ? 8 * kFloat16OutputTolerance : kFloat16OutputTolerance);
 }
 
 }  // namespace
@@ -59,9 +63,11 @@ CheckResult check_gemm(const Kernel& kernel, const Sizes& sizes, std::uint64_t s
 Example gemm_example() {
   return Example{
       .name = "gemm",
-      .description = "C = A·B in float16 with float32 accumulation; 128x128x32 tiles, 3-stage pipeline",
-      .default_sizes = {{"M", 1024}, {"N", 1024}, {"K", 1024}},
-      .test_sizes = {{"M", 200}, {"N", 136}, {"K", 72}},
+      .description = "C = A·B in float16 (bf16=1: bfloat16) with float32 accumulation; 128x128x32 tiles, 3-stage pipeline by default",
+      .default_sizes = {{"M", 1024}, {"N", 1024}, {"K", 1024}, {"BM", 128}, {"BN", 128}, {"BK", 32}, {"stages", 3},
+                        {"threads", 128}, {"bf16", 0}},
+      .test_sizes = {{"M", 200}, {"N", 136}, {"K", 72}, {"BM", 128}, {"BN", 128}, {"BK", 32}, {"stages", 3},
+                     {"threads", 128}, {"bf16", 0}},
       .build = gemm_program,
       .check = check_gemm,
   };

@@ -56,8 +56,11 @@ Sizes parse_sizes(const std::string& spec, const Sizes& base) {
   std::string_view all = trim(spec);
   if (all.empty()) return sizes;
   if (all.find('=') == std::string_view::npos) {
-    std::int64_t v = parse_value(all, spec, "every size");
-    for (auto& [name, value] : sizes) value = v;
+    // One number sets every problem dimension (single capital letters: M, N, K, S...), not the
+    // tuning knobs and flags (BM, stages, causal...).
+    std::int64_t v = parse_value(all, spec, "every dimension");
+    for (auto& [name, value] : sizes)
+      if (name.size() == 1 && std::isupper(static_cast<unsigned char>(name[0]))) value = v;
     return sizes;
   }
   // Items separated by commas or blanks, so that format_sizes' output parses back.

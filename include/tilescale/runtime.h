@@ -38,6 +38,13 @@ struct CompileInfo {
   std::string cache_path;   // the on-disk cache entry
 };
 
+// A parameter of a compiled kernel; symbolic dimensions have extent -1.
+struct ParamInfo {
+  std::string name;
+  std::vector<std::int64_t> shape;
+  DataType dtype;
+};
+
 class Kernel {
  public:
   struct Impl;
@@ -48,6 +55,7 @@ class Kernel {
   // The program as the backend received it, after the pipeline.
   std::string lowered_ir() const;
   const std::string& cuda_source() const;  // "" for the CPU backend
+  std::vector<ParamInfo> params() const;
   const CompileInfo& compile_info() const;
 
   // Runs the kernel; on CUDA it is launched on `stream` (a CUstream; null: the default stream)

@@ -1,9 +1,13 @@
 #include "ir/verifier.h"
 
+#include <map>
 #include <set>
 
+#include "ir/equality.h"
+#include "ir/eval.h"
 #include "ir/printer.h"
 #include "ir/visitor.h"
+#include "layout/layout.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ir {
@@ -18,11 +22,20 @@ void check_rank(const BufferNode& buffer, std::size_t n, const char* what) {
 
 namespace {
 
+std::string shape_list(const std::vector<Expr>& shape) {
+  std::string out = "[";
+  for (size_t d = 0; d < shape.size(); ++d) out += (d ? ", " : "") + print(shape[d]);
+  return out + "]";
+}
+
+constexpr int kMaxThreads = 1024;  // the most threads a CUDA block may hold
+
 class Verifier : public Visitor {
  public:
   explicit Verifier(const PrimFuncNode& f) : func_(f) {}
 
   void run() {
+    check_unique_param_names();
     for (const auto& p : func_.params) {
       buffers_.insert(p.get());
       for (const auto& d : p->shape) for_each_expr(d, [&](const Expr& e) {
@@ -44,6 +57,24 @@ class Verifier : public Visitor {
   bool in_kernel_ = false;
   int parallel_depth_ = 0;
   int breakable_depth_ = 0;
+
+  void check_unique_param_names() {
+    std::map<std::string, size_t> first;
+    for (size_t i = 0; i < func_.params.size(); ++i) {
+      auto [it, fresh] = first.emplace(func_.params[i]->name, i);
+      if (!fresh)
+        throw CompileError(cat("cannot create T::Tensor ", func_.params[i]->name, " (parameter ", i, ") in ", func_.name,
+                               " because parameter ", it->second, " is already named ", func_.params[i]->name,
+                               "; give every tensor parameter a distinct name"));
+    }
+  }
+
+  // Allocations made in a body (a loop's, a branch's, a kernel's) go out of scope at its end.
+  void visit_body(const Stmt& body) {
+    const auto saved = buffers_;
+    visit_stmt(body);
+    buffers_ = saved;
+  }
 
   void check_symbolic_dims() {
     std::set<const VarNode*> bare;
@@ -96,6 +127,10 @@ class Verifier : public Visitor {
                              " outside T::Kernel because it lives in a block's on-chip memory; allocate it inside the "
                              "kernel body"));
     if (b.scope == Scope::Global) throw InternalError(cat("Alloc of global buffer ", b.name));
+    if (b.rank() == 0 && (b.scope == Scope::Shared || b.scope == Scope::Fragment))
+      throw CompileError(cat("cannot allocate ", spelling(b.scope), " buffer ", b.name,
+                             " with an empty shape because tiles have at least one dimension; give it a shape such as "
+                             "{1}, or use T::alloc_var for a scalar"));
     for (int d = 0; d < b.rank(); ++d) {
       auto c = as_const_int(b.shape[d]);
       if (!c || *c <= 0)
@@ -113,11 +148,22 @@ class Verifier : public Visitor {
       throw CompileError(cat("cannot launch the kernel of ", func_.name, " with threads=", op->threads,
                              " because the block size must be a positive multiple of 32 (a warp); use 32, 64, 128, "
                              "256, ..."));
-    for (const auto& g : op->grid) visit_expr(g);
+    if (op->threads > kMaxThreads)
+      throw CompileError(cat("cannot launch the kernel of ", func_.name, " with threads=", op->threads,
+                             " because a block holds at most ", kMaxThreads, " threads; use ", kMaxThreads,
+                             " or fewer and give each thread more work"));
+    for (size_t d = 0; d < op->grid.size(); ++d) {
+      visit_expr(op->grid[d]);
+      auto g = eval_int(op->grid[d]);
+      if (g && *g <= 0)
+        throw CompileError(cat("cannot launch the kernel of ", func_.name, " with grid extent ", *g, " in dim ",
+                               "xyz"[d < 3 ? d : 2], " because the grid has a positive number of blocks along "
+                               "every dimension; use 1 or more"));
+    }
     in_kernel_ = true;
     for (const auto& v : op->block_vars) vars_.insert(v.get());
     vars_.insert(op->thread_var.get());
-    visit_stmt(op->body);
+    visit_body(op->body);
     in_kernel_ = false;
   }
 
@@ -127,12 +173,15 @@ class Verifier : public Visitor {
       throw CompileError(cat("cannot partition T::Parallel loop ", op->var->name, " with extent ", print(op->extent),
                              " over threads because it is not a constant; use a constant tile extent and guard the "
                              "tail with T::If"));
+    if (op->for_kind == ForKind::Parallel && *as_const_int(op->extent) <= 0)
+      throw CompileError(cat("cannot partition T::Parallel loop ", op->var->name, " with extent ", print(op->extent),
+                             " over threads because the extent is not positive; use a positive tile extent"));
     if (op->for_kind == ForKind::Pipelined) check_pipeline(op);
     vars_.insert(op->var.get());
     const bool parallel = op->for_kind == ForKind::Parallel;
     parallel_depth_ += parallel;
     breakable_depth_ += !parallel;
-    visit_stmt(op->body);
+    visit_body(op->body);
     parallel_depth_ -= parallel;
     breakable_depth_ -= !parallel;
     vars_.erase(op->var.get());
@@ -154,7 +203,7 @@ class Verifier : public Visitor {
     if (!in_kernel_) throw CompileError(cat("cannot run T::While outside T::Kernel in ", func_.name));
     visit_expr(op->cond);
     ++breakable_depth_;
-    visit_stmt(op->body);
+    visit_body(op->body);
     --breakable_depth_;
   }
 
@@ -166,23 +215,41 @@ class Verifier : public Visitor {
 
   void visit(const TileOpNode* op) override {
     if (!in_kernel_)
-      throw CompileError(cat("cannot run T::", op->op, " outside T::Kernel because tile ops are executed by a block; "
-                             "move it into the kernel body"));
+      throw CompileError(cat("cannot run ", ops::describe(*op), " outside T::Kernel because tile ops are executed by a "
+                             "block; move it into the kernel body"));
     const bool element_atomic = op->op == "atomic_add" && op->regions.size() == 1;
     if (parallel_depth_ > 0 && !element_atomic)
-      throw CompileError(cat("cannot run T::", op->op, " inside a T::Parallel loop because tile ops are executed by "
-                             "the whole block; move it out of the loop"));
+      throw CompileError(cat("cannot run ", ops::describe(*op), " inside a T::Parallel loop because tile ops are "
+                             "executed by the whole block; move it out of the loop"));
+    const std::string name = ops::user_op_name(*op);
     for (const auto& r : op->regions) {
-      check_buffer(r.buffer.get(), r.base.size(), ("T::" + op->op).c_str());
+      check_buffer(r.buffer.get(), r.base.size(), name.c_str());
       visit_region(r);
     }
     for (const auto& a : op->args) visit_expr(a);
     ops::tile_op(op->op).verify(*op);
+    for (const auto& r : op->regions) check_region_bounds(*op, r);
+  }
+
+  // A region of an on-chip buffer lies inside it (global regions may run past the tensor's end);
+  // checked where base and extent are constants, at run time otherwise.
+  void check_region_bounds(const TileOpNode& op, const Region& r) {
+    if (r.buffer->scope == Scope::Global) return;
+    for (int d = 0; d < r.rank(); ++d) {
+      auto base = eval_int(r.base[d]), ext = eval_int(r.extent[d]), size = eval_int(r.buffer->shape[d]);
+      if (!base || !ext || !size) continue;
+      if (*base < 0 || *ext < 0 || *base + *ext > *size)
+        throw CompileError(cat("cannot run ", ops::describe(op), " because its region of ", r.buffer->name,
+                               " spans [", *base, ", ", *base + *ext, ") in dim ", d, ", outside the buffer's extent ",
+                               *size, "; tiles of ", spelling(r.buffer->scope), " buffers must lie inside the buffer"));
+    }
   }
 
   void visit(const IfNode* op) override {
     if (!in_kernel_) throw CompileError(cat("cannot run T::If outside T::Kernel in ", func_.name));
-    Visitor::visit(op);
+    visit_expr(op->cond);
+    visit_body(op->then_case);
+    if (op->else_case) visit_body(op->else_case);
   }
 
   void visit(const AssertNode* op) override {
@@ -198,6 +265,21 @@ class Verifier : public Visitor {
 
   void visit(const AnnotateNode* op) override {
     if (op->buffer) check_buffer(op->buffer.get(), op->buffer->rank(), "T::annotate_layout");
+    if (op->key == "layout" && op->buffer && op->layout) check_layout_shape(*op->buffer, *op->layout);
+  }
+
+  void check_layout_shape(const BufferNode& b, const layout::Layout& l) {
+    const auto& shape = l.input_shape();
+    bool same = shape.size() == b.shape.size();
+    for (size_t d = 0; same && d < shape.size(); ++d) {
+      auto x = eval_int(shape[d]), y = eval_int(b.shape[d]);
+      same = x && y ? *x == *y : structural_equal(shape[d], b.shape[d]);
+    }
+    if (!same)
+      throw CompileError(cat("cannot T::annotate_layout ", spelling(b.scope), " buffer ", b.name, " ", shape_list(b.shape),
+                             " with a layout over ", shape_list(shape),
+                             " because the layout's shape differs from the buffer's; make the layout with the buffer's "
+                             "shape"));
   }
 };
 

@@ -22,11 +22,22 @@ namespace {
 
 void verify(const ir::TileOpNode& op) {
   const ir::Region& dst = op.regions[0];
+  if (dst.buffer->scope == ir::Scope::Fragment)
+    throw CompileError(cat("cannot atomic_add into ", dst.buffer->name, " because it is a fragment buffer, held in "
+                           "registers spread over the block's threads, which atomics cannot address; atomics target "
+                           "global or shared memory: update the fragment in a T::Parallel loop, or atomic_add into a "
+                           "shared or global buffer"));
   if (dst.buffer->scope != ir::Scope::Global && dst.buffer->scope != ir::Scope::Shared)
     throw CompileError(cat("cannot atomic_add into ", dst.buffer->name, " because it is a ",
                            ir::spelling(dst.buffer->scope), " buffer, private to a thread; atomics target global or "
                            "shared memory, use a plain += instead"));
-  if (op.regions.size() == 2) check_same_extents("atomic_add", op.regions[1], dst);
+  if (op.regions.size() == 2) return check_same_extents("atomic_add", op.regions[1], dst);
+  // A scalar value updates one element (the CUDA lowering adds it at the region's base only).
+  for (const auto& e : dst.extent)
+    if (ir::as_const_int(e) != 1)
+      throw CompileError(cat("cannot atomic_add a scalar into ", describe_with_extent(dst),
+                             " because a scalar atomic_add updates one element; name the element (",
+                             dst.buffer->name, "(i, ...)) or add a tile of the same extent"));
 }
 
 void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const std::vector<double>& args) {

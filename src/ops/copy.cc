@@ -119,6 +119,67 @@ void memory_to_memory(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   }
 }
 
+// The widest v (at most 16 bytes of `mem_type`) such that in every thread registers [r, r + v)
+// of the fragment, r a multiple of v, hold v consecutive elements of the last dimension starting
+// at a multiple of v: then they move as one vector. Checked by enumerating threads and registers.
+std::int64_t register_vector(cuda::LowerContext& ctx, const ir::BufferNode& frag, DataType mem_type) {
+  const cuda::FragmentInfo& f = ctx.fragment(frag);
+  if (f.layout->replicate() > 1 || frag.rank() == 0) return 1;
+  ir::Var t = ir::make_var("t"), r = ir::make_var("r");
+  const auto owned = f.layout->owned(t, r);
+  const int last = frag.rank() - 1;
+  for (std::int64_t v = 16 / bytes(mem_type); v > 1; v /= 2) {
+    if (f.registers % v != 0) continue;
+    bool ok = true;
+    for (std::int64_t thread = 0; ok && thread < ctx.threads(); ++thread)
+      for (std::int64_t reg = 0; ok && reg < f.registers; ++reg) {
+        const std::map<const ir::VarNode*, std::int64_t> env{{t.get(), thread}, {r.get(), reg}},
+            base_env{{t.get(), thread}, {r.get(), reg - reg % v}};
+        if (owned.valid && ir::eval_int(owned.valid, env) != ir::eval_int(owned.valid, base_env)) ok = false;
+        for (int d = 0; ok && d <= last; ++d) {
+          const auto here = ir::eval_int(owned.index[d], env), base = ir::eval_int(owned.index[d], base_env);
+          ok = here && base && *here == *base + (d == last ? reg % v : 0) && (d != last || *base % v == 0);
+        }
+      }
+    if (ok) return v;
+  }
+  return 1;
+}
+
+// How many registers at a time a fragment <-> memory copy can move (1: element by element): the
+// memory side's last dimension must be the fragment's, in global or shared memory.
+std::int64_t fragment_copy_vector(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem) {
+  if (mem.buffer->scope != ir::Scope::Global && mem.buffer->scope != ir::Scope::Shared) return 1;
+  const auto frag_last = ir::as_const_int(frag.buffer->shape.back());
+  if (ir::as_const_int(mem.extent.back()) != frag_last || frag_last.value_or(1) == 1) return 1;
+  return register_vector(ctx, *frag.buffer, mem.buffer->dtype);
+}
+
+// Emits the copy of registers [reg, reg + v) at tile index t as one vector access.
+void copy_register_vector(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem, bool to_frag, std::int64_t reg,
+                          std::int64_t v, const std::vector<ir::Expr>& t) {
+  const DataType mt = mem.buffer->dtype, ft = frag.buffer->dtype;
+  const std::int64_t vbytes = v * bytes(mt);
+  const char* vtype = vbytes == 16 ? "uint4" : vbytes == 8 ? "uint2" : vbytes == 4 ? "unsigned" : "unsigned short";
+  ir::Expr in = inside(ctx, mem, t, v);
+  const std::string address = cat("&", ctx.element(*mem.buffer, region_index(mem, t)));
+  const std::string tmp = ctx.fresh("vec");
+  if (to_frag) {
+    ctx.line(cat(vtype, " ", tmp, " = ", in ? cat(ctx.expr(in), " ? ") : "", "*reinterpret_cast<const ", vtype, "*>(", address, ")",
+                 in ? cat(" : ", vtype, "{}") : "", ";"));
+    for (std::int64_t i = 0; i < v; ++i)
+      ctx.line(cat(ctx.fragment_register(*frag.buffer, reg + i), " = ",
+                   convert(cat("reinterpret_cast<const ", c_type(mt), "*>(&", tmp, ")[", i, "]"), mt, ft), ";"));
+    return;
+  }
+  ctx.line(cat(vtype, " ", tmp, ";"));
+  for (std::int64_t i = 0; i < v; ++i)
+    ctx.line(cat("reinterpret_cast<", c_type(mt), "*>(&", tmp, ")[", i, "] = ", convert(ctx.fragment_register(*frag.buffer, reg + i), ft, mt), ";"));
+  if (in) ctx.open(cat("if (", ctx.expr(in), ")"));
+  ctx.line(cat("*reinterpret_cast<", vtype, "*>(", address, ") = ", tmp, ";"));
+  if (in) ctx.close();
+}
+
 void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
   const bool from_frag = src.buffer->scope == ir::Scope::Fragment, to_frag = dst.buffer->scope == ir::Scope::Fragment;
@@ -144,6 +205,23 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const ir::Region& mem = from_frag ? dst : src;
   require_whole_fragment(frag, "copy");
   const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
+  const std::int64_t v = fragment_copy_vector(ctx, frag, mem);
+  std::string vector_ok_cond;
+  if (v > 1) {
+    // Vectors need the tile to start on a vector boundary in memory (checked at run time for
+    // global tensors, with element-wise code as the fallback).
+    if (ir::Expr e = vector_ok(ctx, mem, v)) vector_ok_cond = ctx.expr(e);
+    if (mem.buffer->scope == ir::Scope::Global)
+      for (int d = 0; d + 1 < mem.rank(); ++d)
+        vector_ok_cond += cat(vector_ok_cond.empty() ? "" : " && ", ctx.stride(*mem.buffer, d), " % ", v, " == 0");
+    if (!vector_ok_cond.empty()) ctx.open(cat("if (", vector_ok_cond, ")"));
+    for_each_register(ctx, *frag.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
+      copy_register_vector(ctx, frag, mem, to_frag, reg, v, t);
+    }, v);
+    if (vector_ok_cond.empty()) return;
+    ctx.close();
+    ctx.open("else");
+  }
   for_each_register(ctx, *frag.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
     ir::Expr in = inside(ctx, mem, t);
     const std::string element = ctx.element(*mem.buffer, region_index(mem, t));
@@ -166,6 +244,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     ctx.line(cat(element, " = ", convert(ctx.fragment_register(*frag.buffer, reg), st, dt), ";"));
     if (guard) ctx.close();
   });
+  if (v > 1) ctx.close();
 }
 
 }  // namespace

@@ -102,11 +102,11 @@ void require_whole_fragment(const ir::Region& r, const char* op) {
 }
 
 void for_each_register(cuda::LowerContext& ctx, const ir::BufferNode& b,
-                       const std::function<void(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body) {
+                       const std::function<void(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body, std::int64_t step) {
   const cuda::FragmentInfo& f = ctx.fragment(b);
   std::vector<std::int64_t> shape;
   for (const auto& d : b.shape) shape.push_back(*ir::as_const_int(d));
-  for (std::int64_t reg = 0; reg < f.registers; ++reg) {
+  for (std::int64_t reg = 0; reg < f.registers; reg += step) {
     auto owned = f.layout->owned(ctx.thread_var(), c(reg));
     std::vector<ir::Expr> tile;
     for (size_t d = 0; d < shape.size(); ++d)

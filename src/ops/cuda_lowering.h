@@ -32,10 +32,11 @@ ir::Expr all_of(const std::vector<ir::Expr>& conds);  // null when empty
 void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
                      const std::function<void(const std::vector<ir::Expr>& tile)>& body, bool compact = false);
 
-// Emits `body(reg, tile_index)` for every register of fragment `b` (tile_index is the element it
-// holds, in squeezed form), guarded where the register may be unused.
+// Emits `body(reg, tile_index)` for every `step`-th register of fragment `b` (tile_index is the
+// element it holds, in squeezed form), guarded where the register may be unused.
 void for_each_register(cuda::LowerContext& ctx, const ir::BufferNode& b,
-                       const std::function<void(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body);
+                       const std::function<void(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body,
+                       std::int64_t step = 1);
 
 // CompileError unless `r` covers fragment `r.buffer` whole (fragments are used as a unit).
 void require_whole_fragment(const ir::Region& r, const char* op);

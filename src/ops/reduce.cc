@@ -34,7 +34,10 @@ void verify(const ir::TileOpNode& op) {
   ir::Region reduced = src;
   reduced.base.erase(reduced.base.begin() + dim);
   reduced.extent.erase(reduced.extent.begin() + dim);
-  check_same_extents(opname.c_str(), reduced, dst);
+  if (!same_extents(reduced, dst))
+    throw CompileError(cat("cannot ", opname, " ", describe_with_extent(src), " along dim ", dim, " into ",
+                           describe_with_extent(dst), " because their extents differ: the result has extent ", describe_extent(reduced),
+                           "; give ", dst.buffer->name, " the extent of ", src.buffer->name, " without dim ", dim));
 }
 
 void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const std::vector<double>&) {

@@ -13,7 +13,8 @@ namespace {
 void check_base_rank(const Operand& o, const char* op) {
   if (static_cast<int>(o.base.size()) != o.buffer->rank())
     throw CompileError(cat("cannot use ", o.buffer->name, " in T::", op, " because it is indexed with ", o.base.size(),
-                           " indices but has rank ", o.buffer->rank(), "; give one index per dimension"));
+                           o.base.size() == 1 ? " index" : " indices", " but has rank ", o.buffer->rank(),
+                           "; give one index per dimension"));
 }
 }  // namespace
 
@@ -115,7 +116,48 @@ std::vector<std::optional<std::int64_t>> const_extents(const ir::Region& r) {
 
 std::string describe(const ir::Region& r) { return ir::print(r); }
 
-void check_same_extents(const char* op, const ir::Region& a, const ir::Region& b) {
+std::string describe_extent(const ir::Region& r) {
+  std::string out = "[";
+  for (size_t d = 0; d < r.extent.size(); ++d) out += (d ? ", " : "") + ir::print(r.extent[d]);
+  return out + "]";
+}
+
+std::string describe_with_extent(const ir::Region& r) {
+  bool whole = r.rank() == r.buffer->rank();
+  for (int d = 0; whole && d < r.rank(); ++d)
+    whole = ir::as_const_int(r.base[d]) == 0 && ir::structural_equal(r.extent[d], r.buffer->shape[d]);
+  return whole ? cat(describe(r), " ", describe_extent(r)) : describe(r);
+}
+
+std::string user_op_name(const ir::TileOpNode& op) {
+  if (op.op == "reduce") {
+    auto it = op.attrs.find("kind");
+    if (it != op.attrs.end() && std::holds_alternative<std::string>(it->second))
+      return "T::reduce_" + std::get<std::string>(it->second);
+  }
+  if (op.op == "fill" && op.args.size() == 1) {
+    const ir::Expr& v = op.args[0];
+    const bool zero = ir::as_const_int(v) == 0 || (ir::as<ir::FloatImmNode>(v) && ir::as<ir::FloatImmNode>(v)->value == 0.0);
+    if (zero) return "T::fill/T::clear";
+  }
+  return "T::" + op.op;
+}
+
+std::string describe(const ir::TileOpNode& op) {
+  const std::string name = user_op_name(op);
+  const auto& r = op.regions;
+  if ((op.op == "copy" || op.op == "reduce" || op.op == "cumsum") && r.size() == 2)
+    return cat(name, " from ", describe(r[0]), " to ", describe(r[1]));
+  if (op.op == "gemm" && r.size() == 3)
+    return cat(name, " of ", describe(r[0]), " x ", describe(r[1]), " into ", describe(r[2]));
+  if (op.op == "atomic_add" && r.size() == 2) return cat(name, " from ", describe(r[1]), " into ", describe(r[0]));
+  if (op.op == "atomic_add" && r.size() == 1) return cat(name, " into ", describe(r[0]));
+  std::string out = name + " on ";
+  for (size_t i = 0; i < r.size(); ++i) out += (i ? ", " : "") + describe(r[i]);
+  return out;
+}
+
+bool same_extents(const ir::Region& a, const ir::Region& b) {
   // Compare after dropping unit extents: a [1, 64] row of a tensor matches a [64] fragment.
   auto squeeze = [](const ir::Region& r) {
     std::vector<ir::Expr> out;
@@ -130,8 +172,12 @@ void check_same_extents(const char* op, const ir::Region& a, const ir::Region& b
     if (ca && cb) same = *ca == *cb;
     else same = ir::structural_equal(ea[i], eb[i]);
   }
-  if (!same)
-    throw CompileError(cat("cannot ", op, " from ", describe(a), " to ", describe(b),
+  return same;
+}
+
+void check_same_extents(const char* op, const ir::Region& a, const ir::Region& b) {
+  if (!same_extents(a, b))
+    throw CompileError(cat("cannot ", op, " from ", describe_with_extent(a), " to ", describe_with_extent(b),
                            " because their extents differ; make both tiles the same shape"));
 }
 

@@ -101,8 +101,19 @@ const TileOpDef& atomic_add_def();
 // and "a[0:+128, 0:+32]"-style descriptions for messages.
 std::vector<std::optional<std::int64_t>> const_extents(const ir::Region& r);
 std::string describe(const ir::Region& r);
-// CompileError unless the regions have the same extents (ignoring extents of 1 on either side
-// after right-alignment) where both are constant.
+// The extent of `r` as a list: "[64, 32]".
+std::string describe_extent(const ir::Region& r);
+// `r` with its extent in view: "A_shared [64, 32]" for a whole buffer, describe(r) otherwise
+// (a partial region already shows its extents).
+std::string describe_with_extent(const ir::Region& r);
+// The op as the user wrote it, "T::reduce_max", and with its operands, "T::copy from A[...] to
+// row_frag". T::clear is a fill with zero, so a zero fill is named "T::fill/T::clear".
+std::string user_op_name(const ir::TileOpNode& op);
+std::string describe(const ir::TileOpNode& op);
+// True when the regions have the same extents (ignoring extents of 1 on either side) where both
+// are constant, and structurally equal extents where they are not.
+bool same_extents(const ir::Region& a, const ir::Region& b);
+// CompileError unless same_extents(a, b); the message shows both extents.
 void check_same_extents(const char* op, const ir::Region& a, const ir::Region& b);
 
 }  // namespace tilescale::ops

@@ -77,6 +77,16 @@ std::string Kernel::lowered_ir() const { return ir::print(impl_->lowered); }
 const std::string& Kernel::cuda_source() const { return impl_->spec.source; }
 const CompileInfo& Kernel::compile_info() const { return impl_->info; }
 
+std::vector<ParamInfo> Kernel::params() const {
+  std::vector<ParamInfo> out;
+  for (const auto& p : impl_->lowered->params) {
+    ParamInfo info{p->name, {}, p->dtype};
+    for (const auto& d : p->shape) info.shape.push_back(ir::as_const_int(d).value_or(-1));
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
 void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
   if (impl_->target == Target::CPU) {
     runtime::check_arguments(*impl_->lowered, args, Device::cpu());

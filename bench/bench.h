@@ -1,0 +1,49 @@
+// Benchmarks: tilescale against a peer in the same process, printed as one table.
+//
+// Timing (time_cuda): CUDA events around each run after warm-up runs, the L2 cache flushed before
+// every timed run (a 256 MB memset: the H100 has 50 MB of L2), the median of the runs reported.
+// Each row checks our result against the peer's (relative error) before it is timed.
+//
+//   tilescale bench gemm                 GEMM fp16/bf16 over the shape sweep vs cuBLAS
+//   tilescale bench softmax|layernorm    vs the device-to-device copy bandwidth of the same bytes
+//   tilescale bench gemm --compile       cold NVRTC compile, then the cached load in a new process
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "example.h"
+
+namespace tilescale::bench {
+
+struct TimingOptions {
+  int warmup = 5;
+  int reps = 30;
+  bool flush_l2 = true;
+};
+
+// Median milliseconds of `run(stream)` on the current device.
+double time_cuda(const std::function<void(void* stream)>& run, const TimingOptions& options = {});
+
+struct Row {
+  std::string case_name;
+  double ours_ms = 0, peer_ms = 0;
+  double work = 0;          // flops (for TFLOP/s) or bytes moved (for GB/s)
+  bool is_bytes = false;
+  double max_rel_error = 0; // ours against the peer
+};
+
+// Prints the table: case, ours ms, peer ms, ours/peer speed ratio, achieved TFLOP/s or GB/s.
+void print_table(const std::string& title, const std::string& peer, const std::vector<Row>& rows);
+
+// The GEMM sweep (fp16 and bf16; M=N=K in {1024..8192}, two skinny shapes, extra shapes) against
+// cuBLAS. `knobs` overrides the gemm example's tile configuration (e.g. "BM=128,BN=256,threads=256").
+std::vector<Row> gemm_sweep(const std::string& knobs, bool quick);
+// softmax or layernorm at a bandwidth-bound size against a device-to-device copy of the same bytes.
+std::vector<Row> memory_bound(const std::string& example, const std::string& sizes);
+// Prints the cold compile time of `example` (fresh cache directory) and, from a new process, the
+// cached load.
+void compile_times(const std::string& example, const std::string& self_path);
+
+}  // namespace tilescale::bench

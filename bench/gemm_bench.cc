@@ -1,0 +1,66 @@
+// GEMM against cuBLAS (cublasGemmEx, float32 accumulation, the default tensor-op algorithm).
+#include <cublas_v2.h>
+
+#include <cstdio>
+
+#include "bench.h"
+#include "tilescale/errors.h"
+
+namespace tilescale::bench {
+
+namespace {
+
+void check_cublas(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS) throw RuntimeError(detail::cat("cuBLAS call ", what, " failed with status ", int(s)));
+}
+
+// Row-major C[M,N] = A[M,K] · B[K,N] is column-major Cᵀ = Bᵀ · Aᵀ.
+void cublas_gemm(cublasHandle_t h, const Tensor& A, const Tensor& B, const Tensor& C) {
+  const int M = static_cast<int>(A.shape(0)), K = static_cast<int>(A.shape(1)), N = static_cast<int>(B.shape(1));
+  const cudaDataType t = A.dtype() == DataType::BFloat16 ? CUDA_R_16BF : CUDA_R_16F;
+  const float one = 1, zero = 0;
+  check_cublas(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B.data(), t, N, A.data(), t, K, &zero, C.data(), t, N,
+                            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+               "cublasGemmEx");
+}
+
+struct Shape {
+  std::int64_t M, N, K;
+};
+
+}  // namespace
+
+std::vector<Row> gemm_sweep(const std::string& knobs, bool quick) {
+  const examples::Example& ex = *examples::find_example("gemm");
+  cublasHandle_t handle;
+  check_cublas(cublasCreate(&handle), "cublasCreate");
+  std::vector<Shape> shapes = {{1024, 1024, 1024}, {2048, 2048, 2048}, {4096, 4096, 4096}, {8192, 8192, 8192},
+                               {16384, 1024, 1024}, {1024, 16384, 16384}, {4096, 4096, 16384}, {8192, 8192, 1024}};
+  if (quick) shapes = {{8192, 8192, 8192}};
+  std::vector<Row> rows;
+  for (int bf16 = 0; bf16 < 2; ++bf16)
+    for (const auto& s : shapes) {
+      auto sizes = examples::parse_sizes(knobs, ex.default_sizes);
+      sizes["M"] = s.M, sizes["N"] = s.N, sizes["K"] = s.K, sizes["bf16"] = bf16;
+      const DataType t = bf16 ? DataType::BFloat16 : DataType::Float16;
+      const Kernel kernel = compile(ex.build(sizes), Target::CUDA);
+      Tensor hA = Tensor::empty({s.M, s.K}, t), hB = Tensor::empty({s.K, s.N}, t);
+      hA.fill_random(1), hB.fill_random(2);
+      const Tensor A = hA.to(Device::cuda()), B = hB.to(Device::cuda());
+      const Tensor C = Tensor::zeros({s.M, s.N}, t, Device::cuda()), R = Tensor::zeros({s.M, s.N}, t, Device::cuda());
+      kernel.call({A, B, C});
+      cublas_gemm(handle, A, B, R);
+      Row r;
+      r.max_rel_error = max_relative_error(C.to(Device::cpu()), R.to(Device::cpu()));
+      r.case_name = detail::cat(bf16 ? "bf16 " : "fp16 ", s.M, "x", s.N, "x", s.K);
+      r.ours_ms = time_cuda([&](void* stream) { kernel.call({A, B, C}, stream); });
+      r.peer_ms = time_cuda([&](void*) { cublas_gemm(handle, A, B, R); });
+      r.work = 2.0 * s.M * s.N * s.K;
+      rows.push_back(r);
+      std::fprintf(stderr, "  measured %s\n", r.case_name.c_str());
+    }
+  cublasDestroy(handle);
+  return rows;
+}
+
+}  // namespace tilescale::bench

@@ -1,0 +1,48 @@
+#include <algorithm>
+#include <cstdio>
+
+#include "bench.h"
+#include "runtime/cuda/driver.h"
+
+namespace tilescale::bench {
+
+double time_cuda(const std::function<void(void* stream)>& run, const TimingOptions& options) {
+  cuda::set_current_device(0);
+  const Tensor flush = options.flush_l2 ? Tensor::empty({256 << 20}, DataType::UInt8, Device::cuda()) : Tensor();
+  for (int i = 0; i < options.warmup; ++i) run(nullptr);
+  TS_CU(CtxSynchronize);
+  CUevent start, stop;
+  TS_CU(EventCreate, &start, CU_EVENT_DEFAULT);
+  TS_CU(EventCreate, &stop, CU_EVENT_DEFAULT);
+  std::vector<double> ms;
+  for (int i = 0; i < options.reps; ++i) {
+    if (options.flush_l2) TS_CU(MemsetD8, reinterpret_cast<CUdeviceptr>(flush.data()), static_cast<unsigned char>(i), flush.numel());
+    TS_CU(EventRecord, start, nullptr);
+    run(nullptr);
+    TS_CU(EventRecord, stop, nullptr);
+    TS_CU(EventSynchronize, stop);
+    float t = 0;
+    TS_CU(EventElapsedTime, &t, start, stop);
+    ms.push_back(t);
+  }
+  TS_CU(EventDestroy, start);
+  TS_CU(EventDestroy, stop);
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+void print_table(const std::string& title, const std::string& peer, const std::vector<Row>& rows) {
+  std::printf("\n%s\n", title.c_str());
+  std::printf("%-34s %12s %12s %10s %14s %14s %10s\n", "case", "tilescale ms", (peer + " ms").c_str(), "ours/peer",
+              "ours", peer.c_str(), "rel.err");
+  for (const auto& r : rows) {
+    const double scale = r.is_bytes ? 1e-9 : 1e-12;  // GB/s or TFLOP/s
+    const char* unit = r.is_bytes ? "GB/s" : "TFLOP/s";
+    std::printf("%-34s %12.4f %12.4f %9.1f%% %9.1f %-4s %9.1f %-4s %10.2e\n", r.case_name.c_str(), r.ours_ms, r.peer_ms,
+                100.0 * r.peer_ms / r.ours_ms, r.work / (r.ours_ms * 1e-3) * scale, unit, r.work / (r.peer_ms * 1e-3) * scale,
+                unit, r.max_rel_error);
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace tilescale::bench
