@@ -47,3 +47,11 @@ std::vector<Row> memory_bound(const std::string& example, const std::string& siz
 void compile_times(const std::string& example, const std::string& self_path);
 
 }  // namespace tilescale::bench
+
+namespace tilescale::bench {
+
+// `tilescale bench <example> [--size SPEC] [--knobs SPEC] [--quick] [--compile]`: the command
+// line's bench command (args after "bench"; self_path re-runs the program for --compile).
+int bench_command(const std::vector<std::string>& args, const std::string& self_path);
+
+}  // namespace tilescale::bench

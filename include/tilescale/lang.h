@@ -35,6 +35,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tilescale/dtype.h"
@@ -226,6 +227,13 @@ Buffer alloc_fragment(Shape shape, DataType dtype, const std::string& name = "fr
 Buffer alloc_local(Shape shape, DataType dtype, const std::string& name = "local");
 Scalar alloc_var(DataType dtype, const std::string& name = "var");
 Scalar alloc_var(DataType dtype, const Expr& init, const std::string& name = "var");
+// alloc_var(T::float32, "best") names the scalar (a string literal would otherwise convert to an
+// Expr through bool); alloc_var(T::int32, 0) initializes it.
+Scalar alloc_var(DataType dtype, const char* name);
+template <typename V, std::enable_if_t<std::is_arithmetic_v<V>, int> = 0>
+Scalar alloc_var(DataType dtype, V init, const std::string& name = "var") {
+  return alloc_var(dtype, Expr(init), name);
+}
 
 // ------------------------------------------------------------------------------------------------
 // Functions, kernels, loops and control flow

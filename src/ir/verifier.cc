@@ -157,8 +157,8 @@ class Verifier : public Visitor {
       auto g = eval_int(op->grid[d]);
       if (g && *g <= 0)
         throw CompileError(cat("cannot launch the kernel of ", func_.name, " with grid extent ", *g, " in dim ",
-                               "xyz"[d < 3 ? d : 2], " because the grid has a positive number of blocks along "
-                               "every dimension; use 1 or more"));
+                               "xyz"[d < 3 ? d : 2], " because a grid has at least one block along every "
+                               "dimension; use 1 or more"));
     }
     in_kernel_ = true;
     for (const auto& v : op->block_vars) vars_.insert(v.get());

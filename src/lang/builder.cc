@@ -120,9 +120,21 @@ ir::Expr as_bool(ir::Expr e) {
   return ir::make_binary(ir::BinaryOp::NE, e, zero);
 }
 
+bool is_arithmetic(ir::BinaryOp op) {
+  switch (op) {
+    case ir::BinaryOp::Add: case ir::BinaryOp::Sub: case ir::BinaryOp::Mul: case ir::BinaryOp::Div:
+    case ir::BinaryOp::Mod: case ir::BinaryOp::FloorDiv: case ir::BinaryOp::FloorMod: case ir::BinaryOp::Min:
+    case ir::BinaryOp::Max: return true;
+    default: return false;
+  }
+}
+
+// Arithmetic on bools computes on int32, as C promotes them: true + true == 2.
+ir::Expr promote_bool(const ir::Expr& e) { return is_bool(e->dtype) ? typed(e, DataType::Int32) : e; }
+
 Expr binary(ir::BinaryOp op, const Expr& x, const Expr& y) {
   if (ir::is_logical(op)) return Expr(ir::make_binary(op, as_bool(node(x)), as_bool(node(y))));
-  auto [a, b] = unify(node(x), node(y));
+  auto [a, b] = is_arithmetic(op) ? unify(promote_bool(node(x)), promote_bool(node(y))) : unify(node(x), node(y));
   if (ir::is_bitwise(op) && is_float(a->dtype))
     throw CompileError(cat("cannot apply ", ir::spelling(op), " to ", ir::print(a), " and ", ir::print(b),
                            " because they are ", name(a->dtype), "; bitwise operators take integers"));
@@ -152,6 +164,9 @@ ir::Expr shape_dim(const Expr& e, const std::string& buffer) {
 }
 
 Buffer allocate(Shape shape, DataType dtype, const std::string& name, ir::Scope scope, const char* what) {
+  if (shape.empty() && (scope == ir::Scope::Shared || scope == ir::Scope::Fragment))
+    throw CompileError(cat("cannot T::", what, " ", name, " with an empty shape because tiles have at least one "
+                           "dimension; give it a shape such as {1}, or use T::alloc_var for a scalar"));
   std::vector<ir::Expr> dims;
   for (const auto& d : shape) dims.push_back(shape_dim(d, name));
   ir::Buffer b = ir::make_buffer(name, std::move(dims), dtype, scope);
@@ -350,8 +365,9 @@ TileRef::TileRef(std::shared_ptr<const ir::BufferNode> buffer, std::vector<Expr>
 
 TileRef region(const Buffer& b, std::vector<Expr> base, std::vector<Expr> extent) {
   if (base.size() != extent.size())
-    throw CompileError(cat("cannot make a region of ", b.name(), " with ", base.size(), " base indices and ",
-                           extent.size(), " extents; give one of each per dimension"));
+    throw CompileError(cat("cannot make a region of ", b.name(), " with ", base.size(),
+                           base.size() == 1 ? " base index and " : " base indices and ", extent.size(),
+                           extent.size() == 1 ? " extent" : " extents", "; give one of each per dimension"));
   ir::check_rank(*b.node(), base.size(), cat("T::region of ", b.name()).c_str());
   return TileRef(b.node(), std::move(base), std::move(extent));
 }
@@ -377,6 +393,10 @@ Buffer alloc_local(Shape shape, DataType dtype, const std::string& name) {
 }
 Scalar alloc_var(DataType dtype, const std::string& name) {
   return Scalar(allocate({1}, dtype, name, ir::Scope::Var, "alloc_var"));
+}
+Scalar alloc_var(DataType dtype, const char* name) {
+  if (!name) throw CompileError("cannot T::alloc_var with a null name; pass a name or leave it out");
+  return alloc_var(dtype, std::string(name));
 }
 Scalar alloc_var(DataType dtype, const Expr& init, const std::string& name) {
   Scalar s = alloc_var(dtype, name);

@@ -54,7 +54,8 @@ Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>
       if (*want != args[i].shape(d))
         throw RuntimeError(cat("cannot call with argument ", i, " (", p.name, ") of kernel ", func.name,
                                " because its dim ", d, " is ", args[i].shape(d), " but the kernel expects ",
-                               ir::print(p.shape[d]), " = ", *want, " (tensor is ", args[i].describe(), ")"));
+                               ir::as_const_int(p.shape[d]) ? cat(*want) : cat(ir::print(p.shape[d]), " = ", *want),
+                               " (tensor is ", args[i].describe(), "); pass a tensor of the declared shape"));
     }
   }
   return bound;

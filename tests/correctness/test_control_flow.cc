@@ -183,6 +183,48 @@ TEST(Branches, WhileWithBreak) {
   }
 }
 
+// A T::Break under a condition on the thread index leaves only the loops of the threads that take
+// it (each thread runs its own loop, as on the GPU).
+TEST(Branches, BreakTakenByOnlySomeThreadsLeavesTheirOwnLoop) {
+  auto f = T::prim_func("divergent_break", [] {
+    auto A = T::Tensor("A", {64}, T::int32);
+    T::Kernel(1, T::threads(64), [&](T::Expr) {
+      T::Expr tx = T::get_thread_binding();
+      T::serial(4, [&](T::Expr i) {
+        T::If(tx < 10, [&] { T::Break(); });
+        A(tx) = i;
+      });
+    });
+  });
+  Tensor A = Tensor::zeros({64}, DataType::Int32);
+  cpu(f)(A);
+  for (std::int64_t t = 0; t < 64; ++t) EXPECT_EQ(A.get({t}), t < 10 ? 0 : 3) << "thread " << t;
+}
+
+// A scalar named with a string literal (not taken for an initial value) or initialized with a
+// number.
+TEST(Scalars, AllocVarWithNameOrInitialValue) {
+  auto f = T::prim_func("vars", [] {
+    auto Y = T::Tensor("Y", {3}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      auto best = T::alloc_var(T::float32, "best");
+      auto count = T::alloc_var(T::int32, 0);
+      auto scale = T::alloc_var(T::float32, 1.5, "scale");
+      best = 2.0f;
+      count += 3;
+      Y(0) = best;
+      Y(1) = T::cast(count, T::float32);
+      Y(2) = scale;
+    });
+  });
+  EXPECT_NE(f.to_string().find("best"), std::string::npos) << f.to_string();
+  Tensor Y = poisoned({3}, DataType::Float32);
+  cpu(f)(Y);
+  EXPECT_EQ(Y.get({0}), 2.0);
+  EXPECT_EQ(Y.get({1}), 3.0);
+  EXPECT_EQ(Y.get({2}), 1.5);
+}
+
 // alloc_local as a small scratch array, alloc_var as a running value.
 TEST(Scalars, LocalArrayAndVar) {
   const std::int64_t N = 8;

@@ -210,6 +210,46 @@ TEST(Bool, LogicalOperators) {
   }
 }
 
+// Arithmetic on bools computes on int32, as C promotes them: true + true == 2 (not true).
+TEST(Bool, ArithmeticPromotesToInt32) {
+  const std::int64_t N = 20;
+  DataType sum_type = DataType::Bool;
+  auto f = T::prim_func("bool_arithmetic", [&] {
+    auto X = T::Tensor("X", {N}, T::int32);
+    auto Y = T::Tensor("Y", {5, N}, T::int32);
+    auto F = T::Tensor("F", {N}, T::float32);
+    auto B = T::Tensor("B", {N}, T::bool_);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      T::Parallel(N, [&](T::Expr i) {
+        T::Expr x = X(i);
+        T::Expr sum = (x > 0) + (x > 3);
+        sum_type = sum.dtype();
+        Y(0, i) = sum;
+        Y(1, i) = (x > 0) - (x > 3) - (x > 5);
+        Y(2, i) = (x > 0) * 7 + (x < 0) * T::Expr(true);
+        Y(3, i) = T::max(x > 2, x > 5) + T::min(x > 2, x > 5);
+        Y(4, i) = (x > 0) + true + 1;
+        F(i) = (x > 0) + 0.5f;
+        B(i) = (x > 0) + (x > 3);  // 0, 1 or 2 stored as a bool: nonzero is true
+      });
+    });
+  });
+  EXPECT_EQ(sum_type, DataType::Int32);
+  Tensor X = tensor_from({N}, DataType::Int32, [](const Shape& i) { return double(i[0] - 8); });
+  Tensor Y = poisoned({5, N}, DataType::Int32), F = poisoned({N}, DataType::Float32), B = poisoned({N}, DataType::Bool);
+  cpu(f)(X, Y, F, B);
+  for (int i = 0; i < N; ++i) {
+    const int x = i - 8;
+    EXPECT_EQ(Y.get({0, i}), (x > 0) + (x > 3)) << x;
+    EXPECT_EQ(Y.get({1, i}), (x > 0) - (x > 3) - (x > 5)) << x;
+    EXPECT_EQ(Y.get({2, i}), (x > 0) * 7 + (x < 0) * true) << x;
+    EXPECT_EQ(Y.get({3, i}), std::max<int>(x > 2, x > 5) + std::min<int>(x > 2, x > 5)) << x;
+    EXPECT_EQ(Y.get({4, i}), (x > 0) + true + 1) << x;
+    EXPECT_EQ(F.get({i}), (x > 0) + 0.5) << x;
+    EXPECT_EQ(B.get({i}), bool((x > 0) + (x > 3))) << x;
+  }
+}
+
 // int8 arithmetic wraps around (two's complement), as the GPU's 8-bit registers do after a store.
 TEST(IntegerOverflow, Int8Wraps) {
   const std::int64_t N = 64;

@@ -216,7 +216,30 @@ TEST(AtomicAddErrors, IntoThreadPrivateBuffer) {
       });
     });
   };
-  EXPECT_COMPILE_ERROR(build(), "atomic_add", "acc", "fragment");
+  EXPECT_COMPILE_ERROR(build(), "atomic_add", "acc", "fragment", "spread over the block's threads");
+  // A fragment is not private to a thread: its elements live in the registers of many threads.
+  EXPECT_EQ(message_of(build).find("private to a thread"), std::string::npos) << message_of(build);
+  auto local = [] {
+    T::prim_func("bad_atomic_local", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto L = T::alloc_local({4}, T::float32, "scratch");
+        T::atomic_add(L(0), 1.0f);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(local(), "atomic_add", "scratch", "local", "private to a thread", "+=");
+}
+
+// A scalar atomic_add updates one element; a whole tile with a scalar is a mistake.
+TEST(AtomicAddErrors, ScalarIntoATile) {
+  auto build = [] {
+    T::prim_func("scalar_into_tile", [] {
+      auto H = T::Tensor("H", {16}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::atomic_add(H, 1.0f); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "atomic_add", "scalar", "H [16]", "one element", "H(i, ...)");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -267,7 +290,7 @@ TEST(RankErrors, TileRefBuiltWithWrongRankReachesTheOp) {
       });
     });
   };
-  EXPECT_COMPILE_ERROR(build(), "A", "copy", "rank 2");
+  EXPECT_COMPILE_ERROR(build(), "A", "copy", "indexed with 1 index but", "rank 2");
 }
 
 TEST(RankErrors, RegionBaseAndExtentCountsDiffer) {
@@ -280,7 +303,7 @@ TEST(RankErrors, RegionBaseAndExtentCountsDiffer) {
       });
     });
   };
-  EXPECT_COMPILE_ERROR(build(), "region", "A", "2 base indices", "1 extents");
+  EXPECT_COMPILE_ERROR(build(), "region", "A", "2 base indices", "1 extent;");
 }
 
 TEST(IndexErrors, FloatIndex) {
@@ -889,6 +912,178 @@ TEST(MissingChecks, LayoutShapeDiffersFromBuffer) {
     });
   };
   EXPECT_COMPILE_ERROR(build(), "annotate_layout", "S_tile", "[8, 8]", "[4, 4]");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Checks added with the error-handling review
+
+// Loop, While and Else bodies of one statement are not SeqNodes; their allocations still end with
+// them.
+TEST(ScopeErrors, BufferFromALoopWhileOrElseBodyUsedAfterIt) {
+  auto after_loop = [] {
+    T::prim_func("after_loop", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        T::Buffer inner(nullptr);
+        T::serial(2, [&](T::Expr) { inner = T::alloc_shared({32}, T::float32, "loop_tile"); });
+        T::copy(A, inner);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(after_loop(), "loop_tile", "T::copy", "not in scope");
+  auto after_while = [] {
+    T::prim_func("after_while", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        T::Buffer inner(nullptr);
+        T::While(A(0) > 0, [&] { inner = T::alloc_fragment({32}, T::float32, "while_tile"); });
+        T::reduce_max(inner, A(0), 0);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(after_while(), "while_tile", "T::reduce_max", "not in scope");
+  auto after_else = [] {
+    T::prim_func("after_else", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        T::Buffer inner(nullptr);
+        T::If(A(0) > 0, [&] { A(1) = 1.0f; }).Else([&] { inner = T::alloc_local({32}, T::float32, "else_tile"); });
+        A(2) = inner(0);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(after_else(), "else_tile", "a load", "not in scope");
+}
+
+TEST(LoopErrors, ParallelExtentNotPositive) {
+  auto build = [](int extent) {
+    return [extent] {
+      T::prim_func("empty_parallel", [&] {
+        auto A = T::Tensor("A", {32}, T::float32);
+        T::Kernel(1, T::threads(32), [&](T::Expr) { T::Parallel(extent, [&](T::Expr i) { A(i) = 1.0f; }); });
+      });
+    };
+  };
+  EXPECT_COMPILE_ERROR(build(0)(), "T::Parallel", "extent 0", "not positive");
+  EXPECT_COMPILE_ERROR(build(-4)(), "T::Parallel", "extent -4", "not positive");
+}
+
+TEST(KernelErrors, GridExtentNotPositive) {
+  auto zero = [] {
+    T::prim_func("no_blocks", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(0, T::threads(32), [&](T::Expr) { T::fill(A, 1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(zero(), "no_blocks", "grid extent 0", "dim x", "at least one block");
+  auto negative = [] {
+    T::prim_func("negative_blocks", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(4, -1, T::threads(32), [&](T::Expr, T::Expr) { T::fill(A, 1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(negative(), "negative_blocks", "grid extent -1", "dim y", "at least one block");
+  // The largest block is fine.
+  EXPECT_NO_THROW(T::prim_func("big_block", [] {
+    auto A = T::Tensor("A", {32}, T::float32);
+    T::Kernel(1, T::threads(1024), [&](T::Expr) { T::fill(A, 1); });
+  }));
+}
+
+TEST(ParameterErrors, TwoTensorsWithTheSameName) {
+  auto build = [] {
+    T::prim_func("same_names", [] {
+      auto A = T::Tensor("X", {32}, T::float32);
+      T::Tensor("Y", {32}, T::float32);
+      auto B = T::Tensor("X", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::copy(A, B); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "same_names", "T::Tensor X", "parameter 2", "parameter 0", "distinct name");
+}
+
+// Regions of on-chip buffers with constant bounds are checked when the program is built.
+TEST(RegionErrors, ConstantRegionOutsideAnOnChipBuffer) {
+  auto shared = [] {
+    T::prim_func("region_past_shared", [] {
+      auto A = T::Tensor("A", {64, 16}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto S = T::alloc_shared({32, 16}, T::float32, "A_shared");
+        T::copy(A(0, 0), T::region(S, {16, 0}, {32, 16}));
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(shared(), "T::copy", "A_shared", "dim 0", "[16, 48)", "extent 32");
+  auto fragment = [] {
+    T::prim_func("region_before_fragment", [] {
+      auto A = T::Tensor("A", {8}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({4, 8}, T::float32, "acc");
+        T::fill(T::region(F, {0, -2}, {1, 8}), 0);
+        T::copy(F(0, 0), A);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(fragment(), "T::fill", "acc", "dim 1", "[-2, 6)", "extent 8");
+  // Global regions may run past the tensor's end (tail tiles).
+  EXPECT_NO_THROW(T::prim_func("tail_tile", [] {
+    auto A = T::Tensor("A", {40}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      auto S = T::alloc_shared({32}, T::float32, "S");
+      T::copy(A(32), S);
+    });
+  }));
+}
+
+TEST(AllocErrors, EmptyShapeFragmentAndShared) {
+  auto fragment = [] {
+    T::prim_func("rank0_fragment", [] {
+      T::Tensor("A", {8}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::alloc_fragment({}, T::float32, "acc"); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(fragment(), "alloc_fragment", "acc", "empty shape", "T::alloc_var");
+  auto shared = [] {
+    T::prim_func("rank0_shared", [] {
+      T::Tensor("A", {8}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::alloc_shared({}, T::float32, "stage"); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(shared(), "alloc_shared", "stage", "empty shape");
+}
+
+// A tile op whose operands use the thread index is not under control flow: the message says so.
+TEST(ThreadErrors, TileOpInAStatementThatUsesTheThreadIndex) {
+  auto f = T::prim_func("copy_at_thread", [] {
+    auto A = T::Tensor("A", {64}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      auto F = T::alloc_fragment({32}, T::float32, "F");
+      T::copy(A(T::get_thread_binding()), F);
+    });
+  });
+  EXPECT_COMPILE_ERROR(compile(f, Target::CPU), "T::copy", "A[", "F", "copy_at_thread",
+                       "in a statement that uses the thread index");
+  EXPECT_EQ(message_of([&] { compile(f, Target::CPU); }).find("control flow"), std::string::npos);
+}
+
+// Only the element-wise atomic_add may run per thread; a tile-wise one and a Parallel loop may not.
+TEST(ThreadErrors, TileWiseAtomicAddAndParallelUnderAThreadBranch) {
+  auto atomic = T::prim_func("tile_atomic_per_thread", [] {
+    auto A = T::Tensor("A", {32}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      auto S = T::alloc_shared({32}, T::float32, "S");
+      T::clear(S);
+      T::If(T::get_thread_binding() == 0, [&] { T::atomic_add(A, S); });
+    });
+  });
+  EXPECT_COMPILE_ERROR(compile(atomic, Target::CPU), "T::atomic_add from S into A", "control flow", "thread index");
+  auto parallel = T::prim_func("parallel_per_thread", [] {
+    auto A = T::Tensor("A", {32}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      T::If(T::get_thread_binding() < 4, [&] { T::Parallel(32, [&](T::Expr i) { A(i) = 1.0f; }); });
+    });
+  });
+  EXPECT_COMPILE_ERROR(compile(parallel, Target::CPU), "T::Parallel loop over i", "control flow", "thread index");
 }
 
 // ------------------------------------------------------------------------------------------------

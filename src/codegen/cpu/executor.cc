@@ -24,6 +24,7 @@ struct BufferState {
   std::vector<std::int64_t> shape, strides;
   std::int64_t numel = 0;  // elements of one copy
   int copies = 1;          // thread-private buffers hold one copy per thread
+  bool bound = false;      // an argument, or its Alloc has run
   std::vector<std::byte> owned;
 };
 
@@ -71,6 +72,13 @@ std::string format_shape(const std::vector<std::int64_t>& shape) {
   return "[" + format_index(shape.data(), static_cast<int>(shape.size())) + "]";
 }
 
+// A buffer whose Alloc has not run holds no memory; the verifier keeps uses inside their Alloc's
+// scope, so reaching one is a compiler bug.
+void check_allocated(const BufferState& bs, int rank, const std::string& name, const State& s) {
+  if (!bs.bound || bs.shape.size() != static_cast<size_t>(rank))
+    throw InternalError(cat("buffer ", name, " used ", s.where(), " before its allocation ran"));
+}
+
 class Compiler {
  public:
   explicit Compiler(const ir::PrimFuncNode& f) : func_(f) {}
@@ -104,7 +112,7 @@ class Compiler {
         if (ir::as<ir::VarNode>(e) == thread_var_) return [](State& s) { return s.tid; };
         return [slot](State& s) { return s.vars[slot]; };
       }
-      case ir::ExprKind::Binary: return binary_int(*ir::as<ir::BinaryNode>(e));
+      case ir::ExprKind::Binary: return binary_int(*ir::as<ir::BinaryNode>(e), e);
       case ir::ExprKind::Unary: {
         const auto* u = ir::as<ir::UnaryNode>(e);
         IntFn a = int_expr(u->a);
@@ -298,7 +306,7 @@ class Compiler {
   std::vector<int> block_slots_;
   bool thread_mode_ = false;
 
-  IntFn binary_int(const ir::BinaryNode& b) {
+  IntFn binary_int(const ir::BinaryNode& b, const ir::Expr& self) {
     const DataType t = b.dtype;
     if (is_float(b.a->dtype)) {
       FloatFn x = float_expr(b.a), y = float_expr(b.b);
@@ -314,8 +322,14 @@ class Compiler {
     }
     IntFn x = int_expr(b.a), y = int_expr(b.b);
     const bool is_unsigned = !is_signed(b.a->dtype);
-    auto check_zero = [](State& s, std::int64_t d) {
-      if (d == 0) throw RuntimeError(cat("integer division by zero ", s.where()));
+    const char* what = b.op == ir::BinaryOp::Div        ? "division by zero (/)"
+                       : b.op == ir::BinaryOp::Mod      ? "modulo by zero (%)"
+                       : b.op == ir::BinaryOp::FloorDiv ? "division by zero (T::floordiv)"
+                                                        : "modulo by zero (T::floormod)";
+    auto check_zero = [what, text = ir::print(self)](State& s, std::int64_t d) {
+      if (d == 0)
+        throw RuntimeError(cat("cannot evaluate ", text, " ", s.where(), " because of an integer ", what,
+                               "; guard the divisor with T::If or T::if_then_else"));
     };
     switch (b.op) {
       case ir::BinaryOp::Add: return [x, y, t](State& s) { return wrap_to(t, x(s) + y(s)); };
@@ -411,6 +425,7 @@ class Compiler {
     const std::string* name = &b->name;
     return [slot, idx, rank, elem, name, what](State& s) {
       BufferState& bs = s.buffers[slot];
+      check_allocated(bs, rank, *name, s);
       std::int64_t at[kMaxRank];
       std::int64_t off = 0;
       for (int d = 0; d < rank; ++d) {
@@ -475,6 +490,7 @@ class Compiler {
       // Poison: NaN for floats, -1 for integers, so reading what was never written is visible.
       bs.owned.assign(static_cast<size_t>(bs.numel * copies * elem), std::byte{0xFF});
       bs.data = bs.owned.data();
+      bs.bound = true;
       return Flow::Next;
     };
   }
@@ -520,9 +536,10 @@ class Compiler {
     for (const auto& a : op.args) args.push_back(value_as_double(a));
     std::vector<std::string> described;
     for (const auto& r : op.regions) described.push_back(ir::print(r));
-    return [&def, &op, regions, args, described](State& s) {
+    const std::string name = ops::user_op_name(op);
+    return [&def, &op, regions, args, described, name](State& s) {
       std::vector<ops::RegionView> views;
-      for (size_t i = 0; i < regions.size(); ++i) views.push_back(view(s, regions[i], op.op, described[i]));
+      for (size_t i = 0; i < regions.size(); ++i) views.push_back(view(s, regions[i], name, described[i]));
       std::vector<double> values;
       for (const auto& a : args) values.push_back(a(s));
       def.run_cpu(op, views, values);
@@ -539,6 +556,7 @@ class Compiler {
 
   static ops::RegionView view(State& s, const RegionFns& r, const std::string& op, const std::string& described) {
     BufferState& bs = s.buffers[r.slot];
+    check_allocated(bs, static_cast<int>(r.base.size()), r.buffer->name, s);
     ops::RegionView v;
     v.buffer = r.buffer;
     v.strides = bs.strides;
@@ -548,7 +566,7 @@ class Compiler {
       const std::int64_t base = r.base[d](s), ext = r.extent[d](s);
       const bool outside = base < 0 || ext < 0 || (!global && base + ext > bs.shape[d]);
       if (outside)
-        throw RuntimeError(cat("cannot run T::", op, " on ", described, " ", s.where(), " because dim ", d,
+        throw RuntimeError(cat("cannot run ", op, " on ", described, " ", s.where(), " because dim ", d,
                                " spans [", base, ", ", base + ext, ") outside ", r.buffer->name, "'s extent ",
                                bs.shape[d], global ? "" : "; tiles of on-chip buffers must lie inside the buffer"));
       v.extent.push_back(ext);
@@ -573,6 +591,7 @@ class Compiler {
     const ir::BufferNode* b = p.buffer.get();
     return [msg, slot, b](State& s) {
       BufferState& bs = s.buffers[slot];
+      check_allocated(bs, b->rank(), b->name, s);
       std::ostringstream os;
       os << "[" << s.where() << "] " << msg << ": " << b->name << " " << format_shape(bs.shape) << " =";
       const std::int64_t base = bs.copies > 1 ? std::max<std::int64_t>(s.tid, 0) * bs.numel : 0;
@@ -628,21 +647,37 @@ class Compiler {
     return f.found;
   }
 
+  // An atomic_add of one scalar into one element: an element op that any thread may run alone.
+  static bool is_element_op(const ir::TileOpNode& op) {
+    if (op.op != "atomic_add" || op.regions.size() != 1) return false;
+    for (const auto& e : op.regions[0].extent)
+      if (ir::as_const_int(e) != 1) return false;
+    return true;
+  }
+
   // Runs `s` once per thread, each thread to completion before the next.
   StmtFn per_thread(const ir::Stmt& s) {
     struct FindCollective : ir::Visitor {
       std::string found;
-      void visit(const ir::TileOpNode* op) override { found = "T::" + op->op; }
+      void visit(const ir::TileOpNode* op) override {
+        if (found.empty() && !is_element_op(*op)) found = ops::describe(*op);
+      }
       void visit(const ir::ForNode* op) override {
-        if (op->for_kind == ir::ForKind::Parallel) found = "a T::Parallel loop";
+        if (found.empty() && op->for_kind == ir::ForKind::Parallel) found = cat("a T::Parallel loop over ", op->var->name);
         Visitor::visit(op);
       }
     } finder;
     finder.visit_stmt(s);
-    if (!finder.found.empty())
+    if (!finder.found.empty()) {
+      // `s` is either a thread-dependent statement itself or a loop/branch whose header depends on the thread.
+      const bool control = s->kind == ir::StmtKind::For || s->kind == ir::StmtKind::If || s->kind == ir::StmtKind::While;
       throw CompileError(cat("cannot run ", finder.found, " in ", func_.name,
-                             " under control flow that depends on the thread index: tile ops and Parallel loops are "
-                             "executed by the whole block; move it out of the thread-dependent branch or loop"));
+                             control ? " under control flow that depends on the thread index"
+                                     : " in a statement that uses the thread index",
+                             " because tile ops and T::Parallel loops are executed by the whole block; ",
+                             control ? "move it out of the thread-dependent branch or loop"
+                                     : "give its operands block-uniform indices, or use element accesses"));
+    }
     thread_mode_ = true;
     StmtFn body = stmt(s);
     thread_mode_ = false;
@@ -683,6 +718,7 @@ class CpuExecutable : public Executable {
       bs.shape = t.shape();
       bs.strides = t.strides();
       bs.numel = t.numel();
+      bs.bound = true;
       // Symbolic dimensions: the arguments were checked, so the first use binds each one.
       for (int d = 0; d < t.rank(); ++d)
         for (const auto& [var, slot] : dim_slots_)
