@@ -1,0 +1,110 @@
+# Shared by the scripts in this folder (sourced, not run): the repository root, the build folder,
+# and installing the few tools the build needs when they are missing.
+
+TS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TS_BUILD="${TILESCALE_BUILD_DIR:-$TS_ROOT/build}"
+TS_JOBS="${TILESCALE_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+
+ts_say() { printf '==> %s\n' "$*"; }
+ts_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+ts_has_gtest() {
+  local d
+  for d in /usr/include /usr/local/include; do
+    [ -f "$d/gtest/gtest.h" ] && return 0
+  done
+  return 1
+}
+
+# cmake >= 3.22 (CMakeLists.txt's minimum).
+ts_cmake_ok() {
+  command -v cmake >/dev/null 2>&1 || return 1
+  local v major minor
+  v="$(cmake --version | head -n1 | awk '{print $3}')"
+  major="${v%%.*}"; minor="${v#*.}"; minor="${minor%%.*}"
+  [ "$major" -gt 3 ] || { [ "$major" -eq 3 ] && [ "$minor" -ge 22 ]; }
+}
+
+# ts_ensure_tools [gtest]: installs cmake, ninja, g++ (and GoogleTest when asked) with apt-get, but
+# only those that are missing; then makes sure the CUDA headers are there (below).
+ts_ensure_tools() {
+  local missing=()
+  ts_cmake_ok || missing+=(cmake)
+  command -v ninja >/dev/null 2>&1 || missing+=(ninja-build)
+  command -v g++ >/dev/null 2>&1 || missing+=(g++)
+  if [ "${1:-}" = gtest ] && ! ts_has_gtest; then missing+=(libgtest-dev); fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    ts_apt_install "${missing[@]}"
+    ts_cmake_ok || ts_die "cmake 3.22 or newer is needed; found: $(cmake --version 2>/dev/null | head -n1)"
+  fi
+  ts_ensure_cuda_headers
+}
+
+ts_apt_install() {
+  ts_say "installing missing packages: $*"
+  command -v apt-get >/dev/null 2>&1 || ts_die "missing $* and no apt-get to install them; install them and run again"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || ts_die "missing $*; run as root or install them"
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+# The build needs the CUDA toolkit's cuda.h and nvrtc.h (for the driver's and NVRTC's types; the
+# libraries themselves are loaded at run time, so no GPU or driver is needed). Without a toolkit,
+# they come from NVIDIA's pip wheels (nvidia-cuda-runtime-cu12 has cuda.h, nvidia-cuda-nvrtc-cu12
+# nvrtc.h and libnvrtc), unpacked into $TS_BUILD/_deps/cuda, which then serves as CUDA_HOME: the
+# build finds the headers there and the NVRTC compile-only tests find libnvrtc.
+# TILESCALE_CUDA_FROM_PIP=1 takes the wheels even when a toolkit is installed.
+TS_CUDA_DEPS="$TS_BUILD/_deps/cuda"
+TS_CMAKE_CUDA_ARGS=()
+
+ts_has_cuda_headers() {
+  local d
+  for d in "${CUDA_HOME:-}" "${CUDA_PATH:-}" /usr/local/cuda /usr; do
+    [ -n "$d" ] && [ -f "$d/include/cuda.h" ] && [ -f "$d/include/nvrtc.h" ] && return 0
+  done
+  return 1
+}
+
+ts_ensure_cuda_headers() {
+  if [ "${TILESCALE_CUDA_FROM_PIP:-0}" = 0 ] && ts_has_cuda_headers; then return 0; fi
+  if [ ! -f "$TS_CUDA_DEPS/include/cuda.h" ] || [ ! -f "$TS_CUDA_DEPS/include/nvrtc.h" ]; then
+    ts_say "no CUDA toolkit headers found: fetching cuda.h, nvrtc.h and libnvrtc from NVIDIA's pip wheels"
+    python3 -m pip --version >/dev/null 2>&1 || ts_apt_install python3 python3-pip
+    local wheels="$TS_BUILD/_deps/wheels"
+    rm -rf "$wheels" && mkdir -p "$wheels"
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+      --dest "$wheels" "nvidia-cuda-runtime-cu12==12.*" "nvidia-cuda-nvrtc-cu12==12.*" ||
+      ts_die "could not download the CUDA header wheels; install the CUDA toolkit (or set CUDA_HOME) and run again"
+    rm -rf "$TS_CUDA_DEPS"
+    python3 - "$wheels" "$TS_CUDA_DEPS" <<'PY' || ts_die "could not unpack the CUDA header wheels"
+import pathlib, sys, zipfile
+wheels, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for wheel in sorted(wheels.glob("*.whl")):
+    with zipfile.ZipFile(wheel) as z:
+        for name in z.namelist():
+            parts = pathlib.PurePosixPath(name).parts  # nvidia/<component>/{include,lib}/...
+            if len(parts) < 4 or parts[0] != "nvidia" or parts[2] not in ("include", "lib"):
+                continue
+            out = dest / ("include" if parts[2] == "include" else "lib64") / pathlib.Path(*parts[3:])
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(z.read(name))
+PY
+    rm -rf "$wheels"
+  fi
+  export CUDA_HOME="$TS_CUDA_DEPS"
+  TS_CMAKE_CUDA_ARGS=(-DTILESCALE_CUDA_INCLUDE_DIR="$TS_CUDA_DEPS/include")
+  ts_say "using CUDA headers and NVRTC from $TS_CUDA_DEPS"
+}
+
+# ts_configure [cmake args...]: configures the Release build in $TS_BUILD (Ninja on first use).
+ts_configure() {
+  local generator=()
+  [ -f "$TS_BUILD/CMakeCache.txt" ] || generator=(-G Ninja)
+  cmake -S "$TS_ROOT" -B "$TS_BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${TS_CMAKE_CUDA_ARGS[@]}" "$@" \
+    >/dev/null ||
+    ts_die "cmake failed to configure $TS_BUILD"
+}

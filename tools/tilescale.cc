@@ -1,0 +1,277 @@
+// The `tilescale` command-line program: list the examples, run one against its C++ reference, or
+// print its IR before or after any pass of the pipeline.
+//
+// Exit codes: 0 success, 1 a failed check or a user error (CompileError, RuntimeError), 2 a bad
+// command line or a target this build cannot run, 3 an internal error.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "example.h"
+#include "ir/printer.h"
+#include "pipeline.h"
+#include "tilescale/tilescale.h"
+#ifdef TILESCALE_HAVE_BENCH
+#include "bench.h"
+#endif
+
+namespace ts = tilescale;
+namespace ex = tilescale::examples;
+
+namespace {
+
+constexpr int kExitFail = 1, kExitUsage = 2, kExitInternal = 3;
+
+// A command-line mistake: printed with a pointer to --help, exit 2.
+struct UsageError {
+  std::string message;
+};
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::string example_names() {
+  std::vector<std::string> names;
+  for (const auto& e : ex::all_examples()) names.push_back(e.name);
+  return join(names);
+}
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "tilescale: a tile language and compiler for GPU kernels\n"
+               "\n"
+               "usage:\n"
+               "  tilescale list\n"
+               "      list the examples\n"
+               "  tilescale run <example> [--target auto|cpu|cuda] [--size SPEC] [--seed N]\n"
+               "      build and compile the example, run it on random inputs and compare with a\n"
+               "      plain C++ reference; exit 1 when the error exceeds the tolerance\n"
+               "  tilescale dump <example> [--size SPEC] [--after PASS] [--target cpu|cuda]\n"
+               "      print the example's IR as built, or after pipeline pass PASS\n"
+#ifdef TILESCALE_HAVE_BENCH
+               "  tilescale bench <gemm|softmax|layernorm> [--size SPEC] [--knobs SPEC] [--quick] [--compile]\n"
+               "      time an example on the GPU against a peer (cuBLAS, copy bandwidth)\n"
+#endif
+               "\n"
+               "  SPEC is NAME=VALUE[,NAME=VALUE...] (e.g. M=256,N=128) or one number for every size.\n"
+               "  --target auto (default) uses CUDA when a device and backend are present, else the CPU.\n"
+               "\n"
+               "passes (in order) for cpu:  %s\n"
+               "passes (in order) for cuda: %s\n"
+               "examples: %s\n"
+               "\n"
+               "environment:\n"
+               "  TILESCALE_DUMP_IR=<dir>   write the IR after every pass that changed it into <dir>\n"
+               "  TILESCALE_TIME_PASSES=1   print every pass's wall time to stderr\n",
+               join(ts::pipeline_pass_names(ts::Target::CPU)).c_str(),
+               join(ts::pipeline_pass_names(ts::Target::CUDA)).c_str(), example_names().c_str());
+}
+
+// The flags of one command: `--name value` or `--name=value`, each at most once.
+struct Flags {
+  std::string example;
+  std::map<std::string, std::string> values;
+
+  std::optional<std::string> get(const std::string& name) const {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+Flags parse_flags(const std::string& command, const std::vector<std::string>& args,
+                  const std::vector<std::string>& allowed) {
+  Flags flags;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0) {
+      if (!flags.example.empty())
+        throw UsageError{"unexpected argument '" + a + "' (the example is already '" + flags.example + "')"};
+      flags.example = a;
+      continue;
+    }
+    std::string name = a.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    bool known = false;
+    for (const auto& k : allowed) known |= k == name;
+    if (!known) {
+      std::vector<std::string> dashed;
+      for (const auto& k : allowed) dashed.push_back("--" + k);
+      throw UsageError{"unknown flag '--" + name + "' for '" + command + "'; valid flags: " + join(dashed)};
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) throw UsageError{"flag '--" + name + "' needs a value"};
+      value = args[++i];
+    }
+    if (flags.values.count(name)) throw UsageError{"flag '--" + name + "' given twice"};
+    flags.values[name] = value;
+  }
+  if (flags.example.empty())
+    throw UsageError{"'" + command + "' needs an example name; examples: " + example_names()};
+  return flags;
+}
+
+const ex::Example& lookup_example(const std::string& name) {
+  const ex::Example* e = ex::find_example(name);
+  if (!e) throw UsageError{"unknown example '" + name + "'; examples: " + example_names()};
+  return *e;
+}
+
+ts::Target parse_target_flag(const Flags& flags, ts::Target fallback) {
+  auto t = flags.get("target");
+  if (!t) return fallback;
+  if (*t == "auto") return ts::Target::Auto;
+  if (*t == "cpu") return ts::Target::CPU;
+  if (*t == "cuda") return ts::Target::CUDA;
+  throw UsageError{"unknown target '" + *t + "'; targets: auto, cpu, cuda"};
+}
+
+ex::Sizes parse_size_flag(const Flags& flags, const ex::Example& example) {
+  try {
+    return ex::parse_sizes(flags.get("size").value_or(""), example.default_sizes);
+  } catch (const ts::RuntimeError& e) {
+    throw UsageError{e.what()};
+  }
+}
+
+int cmd_list() {
+  std::size_t width = 0;
+  for (const auto& e : ex::all_examples()) width = std::max(width, e.name.size());
+  for (const auto& e : ex::all_examples())
+    std::printf("%-*s  %s\n", static_cast<int>(width), e.name.c_str(), e.description.c_str());
+  return 0;
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  const Flags flags = parse_flags("run", args, {"target", "size", "seed"});
+  const ex::Example& example = lookup_example(flags.example);
+  const ts::Target target = parse_target_flag(flags, ts::Target::Auto);
+  const ex::Sizes sizes = parse_size_flag(flags, example);
+  std::uint64_t seed = 0;
+  if (auto s = flags.get("seed")) {
+    char* end = nullptr;
+    seed = std::strtoull(s->c_str(), &end, 10);
+    if (s->empty() || *end != '\0' || (*s)[0] == '-')
+      throw UsageError{"--seed wants a non-negative integer, not '" + *s + "'"};
+  }
+
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const ts::lang::PrimFunc func = example.build(sizes);
+  std::optional<ts::Kernel> kernel;
+  try {
+    kernel = ts::compile(func, target);
+  } catch (const ts::InternalError&) {
+    throw;
+  } catch (const ts::Error& e) {
+    // An explicit --target cuda that this machine or build cannot serve is a command-line problem,
+    // not a fault of the example.
+    if (target != ts::Target::CUDA || ts::why_not_cuda().empty()) throw;
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitUsage;
+  }
+  if (target == ts::Target::Auto && kernel->target() == ts::Target::CPU)
+    std::printf("note: running on the CPU backend; no CUDA device/backend: %s\n", ts::why_not_cuda().c_str());
+  std::fflush(stdout);
+  const auto compiled = Clock::now();
+  const ex::CheckResult result = example.check(*kernel, sizes, seed);
+  const auto done = Clock::now();
+  auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+
+  std::printf("%s [%s] on %s: max relative error %.1e (tolerance %.1e) %s\n", example.name.c_str(),
+              ex::format_sizes(sizes).c_str(), ts::name(kernel->target()), result.max_relative_error,
+              result.tolerance, result.passed() ? "PASS" : "FAIL");
+  std::printf("wall time %.3f s (build+compile %.3f s, run+reference %.3f s)\n", seconds(done - start),
+              seconds(compiled - start), seconds(done - compiled));
+  return result.passed() ? 0 : kExitFail;
+}
+
+int cmd_dump(const std::vector<std::string>& args) {
+  const Flags flags = parse_flags("dump", args, {"target", "size", "after"});
+  const ex::Example& example = lookup_example(flags.example);
+  ts::Target target = parse_target_flag(flags, ts::Target::CPU);
+  if (target == ts::Target::Auto) target = ts::why_not_cuda().empty() ? ts::Target::CUDA : ts::Target::CPU;
+  const ex::Sizes sizes = parse_size_flag(flags, example);
+
+  ts::ir::PrimFunc func = example.build(sizes).node();
+  if (auto after = flags.get("after")) {
+    const auto names = ts::pipeline_pass_names(target);
+    bool known = false;
+    for (const auto& n : names) known |= n == *after;
+    if (!known)
+      throw UsageError{"unknown pass '" + *after + "' for target " + ts::name(target) + "; passes: " + join(names)};
+    func = ts::run_pipeline(func, ts::PipelineOptions{target, *after});
+  }
+  std::cout << ts::ir::print(func) << std::flush;
+  return 0;
+}
+
+#ifdef TILESCALE_HAVE_BENCH
+// This program's own path, for commands that start it again in a new process.
+std::string self_path(const char* argv0) {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(argv0) : p.string();
+}
+#endif
+
+int dispatch(const std::vector<std::string>& args, const char* argv0) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_usage(args.empty() ? stderr : stdout);
+    return args.empty() ? kExitUsage : 0;
+  }
+  const std::string& command = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  for (const auto& a : rest)
+    if (a == "--help" || a == "-h") {
+      print_usage(stdout);
+      return 0;
+    }
+  if (command == "list") {
+    if (!rest.empty()) throw UsageError{"'list' takes no arguments"};
+    return cmd_list();
+  }
+  if (command == "run") return cmd_run(rest);
+  if (command == "dump") return cmd_dump(rest);
+#ifdef TILESCALE_HAVE_BENCH
+  if (command == "bench") return ts::bench::bench_command(rest, self_path(argv0));
+  throw UsageError{"unknown command '" + command + "'; commands: list, run, dump, bench"};
+#else
+  (void)argv0;
+  throw UsageError{"unknown command '" + command + "'; commands: list, run, dump"};
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    return dispatch(args, argv[0]);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "error: %s\n(see tilescale --help)\n", e.message.c_str());
+    return kExitUsage;
+  } catch (const ts::InternalError& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s\n", e.what());  // its message opens with "internal error"
+    return kExitInternal;
+  } catch (const ts::Error& e) {  // CompileError, RuntimeError
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return kExitFail;
+  }
+}
