@@ -16,6 +16,7 @@
 #include "example.h"
 #include "ir/printer.h"
 #include "pipeline.h"
+#include "runtime/cuda/driver.h"
 #include "tilescale/tilescale.h"
 #ifdef TILESCALE_HAVE_BENCH
 #include "bench.h"
@@ -57,6 +58,8 @@ void print_usage(std::FILE* out) {
                "      plain C++ reference; exit 1 when the error exceeds the tolerance\n"
                "  tilescale dump <example> [--size SPEC] [--after PASS] [--target cpu|cuda]\n"
                "      print the example's IR as built, or after pipeline pass PASS\n"
+               "  tilescale dump <example> --cuda|--ptx [--arch sm_80|sm_90a] [--size SPEC]\n"
+               "      print the CUDA C++ tilescale generates, or the PTX NVRTC makes of it (no GPU needed)\n"
 #ifdef TILESCALE_HAVE_BENCH
                "  tilescale bench <gemm|softmax|layernorm> [--size SPEC] [--knobs SPEC] [--quick] [--compile]\n"
                "      time an example on the GPU against a peer (cuBLAS, copy bandwidth)\n"
@@ -88,8 +91,9 @@ struct Flags {
   }
 };
 
+// `allowed` flags take a value (--size 512, --size=512); `switches` take none (--cuda).
 Flags parse_flags(const std::string& command, const std::vector<std::string>& args,
-                  const std::vector<std::string>& allowed) {
+                  const std::vector<std::string>& allowed, const std::vector<std::string>& switches = {}) {
   Flags flags;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -106,11 +110,19 @@ Flags parse_flags(const std::string& command, const std::vector<std::string>& ar
       name = name.substr(0, eq);
       has_value = true;
     }
+    bool is_switch = false;
+    for (const auto& k : switches) is_switch |= k == name;
+    if (is_switch) {
+      if (has_value) throw UsageError{"flag '--" + name + "' takes no value"};
+      flags.values[name] = "1";
+      continue;
+    }
     bool known = false;
     for (const auto& k : allowed) known |= k == name;
     if (!known) {
       std::vector<std::string> dashed;
       for (const auto& k : allowed) dashed.push_back("--" + k);
+      for (const auto& k : switches) dashed.push_back("--" + k);
       throw UsageError{"unknown flag '--" + name + "' for '" + command + "'; valid flags: " + join(dashed)};
     }
     if (!has_value) {
@@ -201,12 +213,19 @@ int cmd_run(const std::vector<std::string>& args) {
 }
 
 int cmd_dump(const std::vector<std::string>& args) {
-  const Flags flags = parse_flags("dump", args, {"target", "size", "after"});
+  const Flags flags = parse_flags("dump", args, {"target", "size", "after", "arch"}, {"cuda", "ptx"});
   const ex::Example& example = lookup_example(flags.example);
   ts::Target target = parse_target_flag(flags, ts::Target::CPU);
   if (target == ts::Target::Auto) target = ts::why_not_cuda().empty() ? ts::Target::CUDA : ts::Target::CPU;
   const ex::Sizes sizes = parse_size_flag(flags, example);
 
+  if (flags.get("cuda") || flags.get("ptx")) {
+    // Generated code needs no GPU: the arch defaults to the device's, else sm_90a.
+    const std::string arch = flags.get("arch").value_or(ts::why_not_cuda().empty() ? ts::cuda::arch_for_device(0) : "sm_90a");
+    const auto func = example.build(sizes);
+    std::cout << (flags.get("ptx") ? ts::generate_ptx(func, arch) : ts::generate_cuda(func, arch)) << std::flush;
+    return 0;
+  }
   ts::ir::PrimFunc func = example.build(sizes).node();
   if (auto after = flags.get("after")) {
     const auto names = ts::pipeline_pass_names(target);
