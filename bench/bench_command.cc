@@ -31,13 +31,27 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
     compile_times(example, self_path);
     return 0;
   }
+  // --knobs and --size take several specs separated by ';', each measured in turn.
+  auto split = [](const std::string& specs) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t end = specs.find(';', start);
+      out.push_back(specs.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      if (end == std::string::npos) return out;
+      start = end + 1;
+    }
+  };
   if (example == "gemm") {
-    print_table(detail::cat("GEMM (tilescale gemm example", knobs.empty() ? "" : ", " + knobs, ") vs cuBLAS"), "cuBLAS",
-                gemm_sweep(knobs, quick));
+    for (const auto& k : split(knobs))
+      print_table(detail::cat("GEMM (tilescale gemm example", k.empty() ? "" : ", " + k, ") vs cuBLAS"), "cuBLAS", gemm_sweep(k, quick));
     return 0;
   }
   if (example == "softmax" || example == "layernorm") {
-    print_table(detail::cat(example, " vs device-to-device copy of the same bytes"), "copy", memory_bound(example, size));
+    std::vector<Row> rows;
+    for (const auto& sz : split(size))
+      for (auto& r : memory_bound(example, sz)) rows.push_back(r);
+    print_table(detail::cat(example, " vs device-to-device copy of the same bytes"), "copy", rows);
     return 0;
   }
   throw RuntimeError(detail::cat("bench: no benchmark for ", example, "; use gemm, softmax or layernorm"));
