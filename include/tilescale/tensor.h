@@ -75,6 +75,7 @@ class Tensor {
   std::vector<std::int64_t> shape_, strides_;
   DataType dtype_ = DataType::Float32;
   Device device_;
+  bool contiguous_ = true;  // strides_ are the row-major strides of shape_
   std::int64_t offset_of(const std::vector<std::int64_t>& index) const;
   std::int64_t offset_of_flat(std::int64_t i) const;
 };

@@ -121,6 +121,23 @@ Expr make_select(Expr cond, Expr t, Expr f) {
   return std::make_shared<SelectNode>(std::move(cond), std::move(t), std::move(f));
 }
 
+Expr make_builtin(DataType t, std::string op, std::vector<Expr> args, Attrs attrs) {
+  for (const auto& a : args) TS_ICHECK(a, "null argument of builtin ", op);
+  return std::make_shared<BuiltinNode>(t, std::move(op), std::move(args), std::move(attrs));
+}
+
+std::int64_t BuiltinNode::int_attr(const std::string& key) const {
+  auto it = attrs.find(key);
+  TS_ICHECK(it != attrs.end() && std::holds_alternative<std::int64_t>(it->second), "builtin ", op, " has no integer attribute ", key);
+  return std::get<std::int64_t>(it->second);
+}
+
+const std::string& BuiltinNode::str_attr(const std::string& key) const {
+  auto it = attrs.find(key);
+  TS_ICHECK(it != attrs.end() && std::holds_alternative<std::string>(it->second), "builtin ", op, " has no string attribute ", key);
+  return std::get<std::string>(it->second);
+}
+
 Buffer make_buffer(std::string name, std::vector<Expr> shape, DataType t, Scope s) {
   for (const auto& d : shape) TS_ICHECK(d && is_integer(d->dtype), "non-integer extent in the shape of ", name);
   return std::make_shared<BufferNode>(std::move(name), std::move(shape), t, s);
@@ -129,6 +146,32 @@ Buffer make_buffer(std::string name, std::vector<Expr> shape, DataType t, Scope 
 std::optional<std::int64_t> as_const_int(const Expr& e) {
   if (auto* i = as<IntImmNode>(e)) return i->value;
   return std::nullopt;
+}
+
+bool has_builtin(const Expr& e) {
+  if (!e) return false;
+  switch (e->kind) {
+    case ExprKind::Builtin: return true;
+    case ExprKind::Binary: return has_builtin(as<BinaryNode>(e)->a) || has_builtin(as<BinaryNode>(e)->b);
+    case ExprKind::Unary: return has_builtin(as<UnaryNode>(e)->a);
+    case ExprKind::Cast: return has_builtin(as<CastNode>(e)->value);
+    case ExprKind::Call:
+      for (const auto& a : as<CallNode>(e)->args)
+        if (has_builtin(a)) return true;
+      return false;
+    case ExprKind::Load:
+      for (const auto& i : as<LoadNode>(e)->indices)
+        if (has_builtin(i)) return true;
+      return false;
+    case ExprKind::Select: {
+      const auto* s = as<SelectNode>(e);
+      return has_builtin(s->cond) || has_builtin(s->true_value) || has_builtin(s->false_value);
+    }
+    case ExprKind::IntImm:
+    case ExprKind::FloatImm:
+    case ExprKind::Var: return false;
+  }
+  return false;
 }
 
 Region full_region(const Buffer& b) {
@@ -208,6 +251,11 @@ Stmt make_print(std::string message, Expr value, Buffer buffer) {
 
 Stmt make_annotate(std::string key, Buffer b, std::shared_ptr<const layout::Layout> l, Attrs attrs) {
   return std::make_shared<AnnotateNode>(std::move(key), std::move(b), std::move(l), std::move(attrs));
+}
+
+Stmt make_evaluate(Expr value) {
+  TS_ICHECK(value && value->kind == ExprKind::Builtin, "Evaluate of a value that is not a builtin call");
+  return std::make_shared<EvaluateNode>(std::move(value));
 }
 
 PrimFunc make_prim_func(std::string name, std::vector<Buffer> params, Stmt body) {

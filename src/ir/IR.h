@@ -26,6 +26,17 @@
 // zero as in C (floordiv/floormod round toward −∞); float arithmetic rounds to the expression's type
 // after every operation, so float16 arithmetic is float16 arithmetic.
 //
+// Effects. Expressions are pure except Builtin calls: the distributed operators (ranks, loads and
+// stores with memory-ordering semantics, waits, barriers, puts and gets, NVSHMEM's API; see
+// src/ops/builtin.h). A Builtin may read or write memory of this or another rank, wait, or depend on
+// the thread that evaluates it, so passes never fold, drop or duplicate one; a Builtin that returns
+// nothing is the value of an Evaluate statement. Which threads execute a Builtin follows its scope:
+// a thread-scope builtin (ld, st, atom_add, putmem...) is executed by every thread that reaches it
+// (in block-uniform code, by every thread of the block; in a T::Parallel loop, once per element), a
+// warp-scope one by every warp that reaches it, a block-scope one (put_block, barrier_blocks...)
+// collectively by the block, in block-uniform code only. Uniform builtins (get_rank, waits,
+// fences) give every thread the same result, so they may appear anywhere.
+//
 // Ownership. Nodes are immutable and shared (std::shared_ptr<const Node>), built through the `make_*`
 // functions, which check the node's internal invariants (a failing check is an InternalError: the
 // front end and the passes must never build an ill-typed node). Whether a *program* is well formed
@@ -62,7 +73,8 @@ namespace tilescale::ir {
   X(Cast)                \
   X(Call)                \
   X(Load)                \
-  X(Select)
+  X(Select)              \
+  X(Builtin)
 
 #define TS_STMT_KINDS(X) \
   X(Seq)                 \
@@ -76,7 +88,8 @@ namespace tilescale::ir {
   X(TileOp)              \
   X(Assert)              \
   X(Print)               \
-  X(Annotate)
+  X(Annotate)            \
+  X(Evaluate)
 
 enum class ExprKind {
 #define TS_X(K) K,
@@ -213,6 +226,26 @@ struct SelectNode : ExprNode {
   const Expr cond, true_value, false_value;
 };
 
+// Attribute values of builtins, tile ops and annotations.
+using Attr = std::variant<std::int64_t, double, std::string>;
+using Attrs = std::map<std::string, Attr>;
+
+// A call of a builtin operator with effects (see "Effects" above). `op` names its definition in the
+// builtin registry (src/ops/builtin.h), which says what `args` and `attrs` hold. An argument that
+// stands for a memory location is a Load of the element meant ("the address of flag[0]"); it is
+// never evaluated as a value. A builtin that returns nothing has type int32 and is used only as the
+// value of an Evaluate statement.
+struct BuiltinNode : ExprNode {
+  static constexpr ExprKind kKind = ExprKind::Builtin;
+  BuiltinNode(DataType t, std::string o, std::vector<Expr> a, Attrs at)
+      : ExprNode(kKind, t), op(std::move(o)), args(std::move(a)), attrs(std::move(at)) {}
+  const std::string op;
+  const std::vector<Expr> args;
+  const Attrs attrs;
+  std::int64_t int_attr(const std::string& key) const;       // InternalError when absent
+  const std::string& str_attr(const std::string& key) const;  // InternalError when absent
+};
+
 Expr make_int(std::int64_t v, DataType t = DataType::Int32);
 Expr make_float(double v, DataType t = DataType::Float32);
 Var make_var(std::string name, DataType t = DataType::Int32);
@@ -222,10 +255,13 @@ Expr make_cast(DataType t, Expr v);  // returns v itself when it already has typ
 Expr make_call(Intrinsic op, std::vector<Expr> args);
 Expr make_load(Buffer b, std::vector<Expr> indices);
 Expr make_select(Expr cond, Expr t, Expr f);
+Expr make_builtin(DataType t, std::string op, std::vector<Expr> args, Attrs attrs = {});
 Buffer make_buffer(std::string name, std::vector<Expr> shape, DataType t, Scope s);
 
 // The constant value of e, when e is an IntImm.
 std::optional<std::int64_t> as_const_int(const Expr& e);
+// True when e contains a Builtin call (an expression with effects, which must not be folded away).
+bool has_builtin(const Expr& e);
 
 // ----------------------------------------------------------------------------------------------
 // Regions: "the tile of `buffer` starting at `base`, `extent` long in every dimension".
@@ -328,10 +364,6 @@ struct KernelNode : StmtNode {
   const Stmt body;
 };
 
-// Attribute values of tile ops and annotations.
-using Attr = std::variant<std::int64_t, double, std::string>;
-using Attrs = std::map<std::string, Attr>;
-
 // A tile operation. `op` names its definition in the tile-op registry (src/ops/tile_op.h), which
 // says what `regions`, `args` and `attrs` hold for that op.
 struct TileOpNode : StmtNode {
@@ -374,6 +406,13 @@ struct AnnotateNode : StmtNode {
   const Attrs attrs;
 };
 
+// Evaluates `value` (a Builtin call) for its effects; the result, if any, is dropped.
+struct EvaluateNode : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Evaluate;
+  explicit EvaluateNode(Expr v) : StmtNode(kKind), value(std::move(v)) {}
+  const Expr value;
+};
+
 Stmt make_seq(std::vector<Stmt> stmts);  // flattens nested Seqs; a single statement stays itself
 Stmt make_for(Var v, Expr min, Expr extent, ForKind k, Stmt body, PipelineInfo p = {});
 Stmt make_if(Expr cond, Stmt then_case, Stmt else_case = nullptr);
@@ -386,6 +425,7 @@ Stmt make_tile_op(std::string op, std::vector<Region> regions, std::vector<Expr>
 Stmt make_assert(Expr cond, std::string message);
 Stmt make_print(std::string message, Expr value, Buffer buffer);
 Stmt make_annotate(std::string key, Buffer b, std::shared_ptr<const layout::Layout> l, Attrs attrs);
+Stmt make_evaluate(Expr value);  // value must be a Builtin call
 
 // ----------------------------------------------------------------------------------------------
 // Functions

@@ -103,6 +103,7 @@ class Equal {
   bool equal(const SelectNode* a, const SelectNode* b) {
     return expr(a->cond, b->cond) && expr(a->true_value, b->true_value) && expr(a->false_value, b->false_value);
   }
+  bool equal(const BuiltinNode* a, const BuiltinNode* b) { return a->op == b->op && a->attrs == b->attrs && exprs(a->args, b->args); }
 
   bool equal(const SeqNode* a, const SeqNode* b) {
     if (a->stmts.size() != b->stmts.size()) return false;
@@ -144,6 +145,7 @@ class Equal {
     const bool same_layout = a->layout == b->layout || (a->layout && b->layout && a->layout->to_string() == b->layout->to_string());
     return a->key == b->key && a->attrs == b->attrs && same_layout && buffer(a->buffer, b->buffer);
   }
+  bool equal(const EvaluateNode* a, const EvaluateNode* b) { return expr(a->value, b->value); }
 
   std::unordered_map<const void*, const void*> fwd_, rev_;
 };

@@ -102,7 +102,8 @@ std::optional<std::int64_t> eval_int(const Expr& e, const std::map<const VarNode
     }
     case ExprKind::FloatImm:
     case ExprKind::Call:
-    case ExprKind::Load: break;
+    case ExprKind::Load:
+    case ExprKind::Builtin: break;
   }
   if (!v) return std::nullopt;
   return wrap_to(e->dtype, *v);

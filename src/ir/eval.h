@@ -12,7 +12,7 @@
 //    `x != 0 && 10 / x > 2` is 0 when x is 0.
 //
 // The answer is std::nullopt when the value is not a known integer: a variable without a binding,
-// a Load, a float value or a float cast, an intrinsic call, a division or modulo by zero, or a shift
+// a Load, a Builtin call, a float value or a float cast, an intrinsic call, a division or modulo by zero, or a shift
 // by a negative amount or by at least the operand's bit width.
 #pragma once
 

@@ -187,6 +187,12 @@ class Printer {
   Text text(const SelectNode* op) {
     return {"T.if_then_else(" + expr(op->cond) + ", " + expr(op->true_value) + ", " + expr(op->false_value) + ")", kPrimary};
   }
+  Text text(const BuiltinNode* op) {
+    std::vector<std::string> parts;
+    for (const auto& a : op->args) parts.push_back(expr(a));
+    for (const auto& [k, v] : op->attrs) parts.push_back(k + "=" + attr_text(v));
+    return {call("T." + op->op, parts), kPrimary};
+  }
 
   void print(const SeqNode* op, int indent) {
     if (op->stmts.empty()) line(indent, "pass");
@@ -297,6 +303,8 @@ class Printer {
     for (const auto& [k, v] : op->attrs) parts.push_back(k + "=" + attr_text(v));
     line(indent, call("T.annotate", parts));
   }
+
+  void print(const EvaluateNode* op, int indent) { line(indent, expr(op->value)); }
 
   static std::string call(const std::string& fn, const std::vector<std::string>& parts) {
     std::string out = fn + "(";

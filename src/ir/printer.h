@@ -14,7 +14,9 @@
 // Conventions:
 //  * Indentation is 4 spaces. An empty statement list prints as `pass`.
 //  * A Region prints as `buf[base : +extent, ...]`, or as just `buf` when it covers the whole buffer.
-//  * A TileOp prints as `T.<op>(regions..., args..., key=value...)`, attributes in key order.
+//  * A TileOp prints as `T.<op>(regions..., args..., key=value...)`, attributes in key order; a
+//    Builtin call as `T.<op>(args..., key=value...)` (a memory operand prints as the element it
+//    names, `flag[0]`), and an Evaluate statement as its call alone.
 //  * Loops print as `T.serial(extent)` / `T.serial(min, min + extent)` (likewise `T.unroll`,
 //    `T.Parallel`), `T.Pipelined(extent, num_stages=S, order=[...], stage=[...])`. Directly nested
 //    Parallel loops from 0 print as one `for i, j in T.Parallel(m, n):` line.

@@ -36,6 +36,7 @@ void Visitor::visit(const CastNode* op) { visit_expr(op->value); }
 void Visitor::visit(const CallNode* op) { for (const auto& a : op->args) visit_expr(a); }
 void Visitor::visit(const LoadNode* op) { for (const auto& i : op->indices) visit_expr(i); }
 void Visitor::visit(const SelectNode* op) { visit_expr(op->cond), visit_expr(op->true_value), visit_expr(op->false_value); }
+void Visitor::visit(const BuiltinNode* op) { for (const auto& a : op->args) visit_expr(a); }
 
 void Visitor::visit(const SeqNode* op) { for (const auto& s : op->stmts) visit_stmt(s); }
 void Visitor::visit(const ForNode* op) { visit_expr(op->min), visit_expr(op->extent), visit_stmt(op->body); }
@@ -58,6 +59,7 @@ void Visitor::visit(const TileOpNode* op) {
 void Visitor::visit(const AssertNode* op) { visit_expr(op->cond); }
 void Visitor::visit(const PrintNode* op) { visit_expr(op->value); }
 void Visitor::visit(const AnnotateNode*) {}
+void Visitor::visit(const EvaluateNode* op) { visit_expr(op->value); }
 
 // ---------------------------------------------------------------------------------------------
 
@@ -139,6 +141,11 @@ Expr Mutator::mutate(const SelectNode* op, const Expr& self) {
   Expr c = mutate_expr(op->cond), t = mutate_expr(op->true_value), f = mutate_expr(op->false_value);
   return c == op->cond && t == op->true_value && f == op->false_value ? self : make_select(c, t, f);
 }
+Expr Mutator::mutate(const BuiltinNode* op, const Expr& self) {
+  bool changed = false;
+  auto args = mutate_exprs(op->args, &changed);
+  return changed ? make_builtin(op->dtype, op->op, std::move(args), op->attrs) : self;
+}
 
 Stmt Mutator::mutate(const SeqNode* op, const Stmt& self) {
   std::vector<Stmt> out;
@@ -213,6 +220,10 @@ Stmt Mutator::mutate(const AnnotateNode* op, const Stmt& self) {
   Buffer b = mutate_buffer(op->buffer);
   return b == op->buffer ? self : make_annotate(op->key, b, op->layout, op->attrs);
 }
+Stmt Mutator::mutate(const EvaluateNode* op, const Stmt& self) {
+  Expr v = mutate_expr(op->value);
+  return v == op->value ? self : make_evaluate(v);
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -232,6 +243,7 @@ struct ExprWalker : Visitor {
   void visit(const CallNode* op) override { for (const auto& a : op->args) walk(a); }
   void visit(const LoadNode* op) override { for (const auto& i : op->indices) walk(i); }
   void visit(const SelectNode* op) override { walk(op->cond), walk(op->true_value), walk(op->false_value); }
+  void visit(const BuiltinNode* op) override { for (const auto& a : op->args) walk(a); }
 };
 
 struct VarFinder : Visitor {

@@ -28,7 +28,9 @@ class Simplifier : public ir::Mutator {
       case ir::BinaryOp::Mul:
         if (is_int_const(b->b, 1)) return b->a;
         if (is_int_const(b->a, 1)) return b->b;
-        if (is_int_const(b->a, 0) || is_int_const(b->b, 0)) return ir::make_int(0, e->dtype);
+        // x * 0 is 0 unless x has effects (a builtin call), which must still run.
+        if ((is_int_const(b->a, 0) && !ir::has_builtin(b->b)) || (is_int_const(b->b, 0) && !ir::has_builtin(b->a)))
+          return ir::make_int(0, e->dtype);
         break;
       case ir::BinaryOp::Div:
       case ir::BinaryOp::FloorDiv:

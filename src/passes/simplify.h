@@ -12,7 +12,8 @@ namespace tilescale::passes {
 //            if 1 < 2: S  else: E                           S
 //
 // Integer arithmetic only: float expressions are left alone, since folding them could round
-// differently from the target.
+// differently from the target. Builtin calls have effects: they are never folded or dropped
+// (x * 0 stays when x calls one).
 ir::PrimFunc simplify(const ir::PrimFunc& func);
 // The same folding on one expression (code generators print simplified indices).
 ir::Expr simplify(const ir::Expr& e);

@@ -136,12 +136,13 @@ Tensor Tensor::wrap(void* data, std::vector<std::int64_t> shape, DataType dtype,
   t.data_ = data;
   t.shape_ = std::move(shape);
   t.strides_ = std::move(strides);
+  t.contiguous_ = t.strides_ == contiguous_strides(t.shape_);
   t.dtype_ = dtype;
   t.device_ = device;
   return t;
 }
 
-bool Tensor::is_contiguous() const { return strides_ == contiguous_strides(shape_); }
+bool Tensor::is_contiguous() const { return contiguous_; }
 
 std::string Tensor::describe() const {
   std::string s = cat(name(dtype_), "[");
@@ -165,6 +166,7 @@ std::int64_t Tensor::offset_of(const std::vector<std::int64_t>& index) const {
 
 std::int64_t Tensor::offset_of_flat(std::int64_t i) const {
   if (i < 0 || i >= numel()) throw RuntimeError(cat("flat index ", i, " is out of bounds for ", describe()));
+  if (device_.kind == Device::Kind::CPU && contiguous_) return i;
   std::vector<std::int64_t> index(shape_.size());
   for (int d = rank() - 1; d >= 0; --d) {
     index[d] = i % shape_[d];

@@ -173,9 +173,49 @@ std::int64_t wrap_to(DataType t, std::int64_t v) {
   }
 }
 
+// Fast paths for the common 16-bit floats (the generic coder is exact but slow for big tensors).
+// float16 goes through the compiler's _Float16 where it has one (correctly rounded from double);
+// bfloat16 rounds the float's bits to nearest even when v is exactly a float (no double rounding).
+std::optional<std::uint16_t> fast_encode16(DataType t, double v) {
+#ifdef __FLT16_MANT_DIG__
+  if (t == DataType::Float16) {
+    const _Float16 h = static_cast<_Float16>(v);
+    std::uint16_t raw;
+    std::memcpy(&raw, &h, 2);
+    return raw;
+  }
+#endif
+  if (t == DataType::BFloat16 && !std::isnan(v) && double(float(v)) == v) {
+    const float f = float(v);
+    std::uint32_t u;
+    std::memcpy(&u, &f, 4);
+    u += 0x7FFF + ((u >> 16) & 1);
+    return static_cast<std::uint16_t>(u >> 16);
+  }
+  return std::nullopt;
+}
+
+std::optional<double> fast_decode16(DataType t, std::uint16_t raw) {
+#ifdef __FLT16_MANT_DIG__
+  if (t == DataType::Float16) {
+    _Float16 h;
+    std::memcpy(&h, &raw, 2);
+    return static_cast<double>(h);
+  }
+#endif
+  if (t == DataType::BFloat16) {
+    const std::uint32_t u = std::uint32_t(raw) << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+  }
+  return std::nullopt;
+}
+
 double round_to(DataType t, double v) {
   if (t == DataType::Float64) return v;
   if (t == DataType::Float32) return double(float(v));
+  if (auto raw = fast_encode16(t, v)) return *fast_decode16(t, *raw);
   if (auto f = narrow_format(t)) return decode_float(encode_float(v, f->e, f->m, f->has_inf, f->saturate), f->e, f->m, f->has_inf);
   if (t == DataType::Bool) return v != 0;
   const std::int64_t i = saturating_trunc(v, t);
@@ -200,6 +240,7 @@ double load_as_double(DataType t, const void* p) {
   if (auto f = narrow_format(t)) {
     std::uint32_t raw = 0;
     std::memcpy(&raw, p, bytes(t));
+    if (auto d = fast_decode16(t, static_cast<std::uint16_t>(raw))) return *d;
     return decode_float(raw, f->e, f->m, f->has_inf);
   }
   return double(load_as_int(t, p));
@@ -217,6 +258,10 @@ void store_double(DataType t, double v, void* p) {
     case DataType::Float64: std::memcpy(p, &v, 8); return;
     case DataType::Float32: { float f = float(v); std::memcpy(p, &f, 4); return; }
     default: break;
+  }
+  if (auto raw16 = fast_encode16(t, v)) {
+    std::memcpy(p, &*raw16, 2);
+    return;
   }
   if (auto f = narrow_format(t)) {
     std::uint32_t raw = encode_float(v, f->e, f->m, f->has_inf, f->saturate);

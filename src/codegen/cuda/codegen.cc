@@ -868,14 +868,16 @@ class Generator : public LowerContext {
     line("tl::cp_async_commit();");
     close();
     const std::string it = fresh("it");
+    // One barrier per iteration: once every thread is past it, stage (it - 1) % S is no longer
+    // read, so the copies for iteration it + S - 1 can overwrite it.
     open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ")"));
+    line(cat("tl::cp_async_wait<", S - 2, ">();"));
+    line("__syncthreads();");
+    pending_ = {};
     open(cat("if (", it, " + ", S - 1, " < ", n, ")"));
     emit_producers(cat(it, " + ", S - 1));
     close();
     line("tl::cp_async_commit();");
-    line(cat("tl::cp_async_wait<", S - 1, ">();"));
-    line("__syncthreads();");
-    pending_ = {};
     line(cat("[[maybe_unused]] const int ", k, " = ", base, " + ", it, ";"));
     for (const auto* b : staged)
       stage_pointer_[b] = cat("(", name_of(b, b->name), " + ", it, " % ", S, " * ", shared_.at(b).stage_bytes / bytes(b->dtype), ")");
@@ -884,8 +886,6 @@ class Generator : public LowerContext {
       if (!producer[i]) consumers.push_back(body[i]);
     emit_seq(consumers);
     stage_pointer_.clear();
-    line("__syncthreads();");
-    pending_ = {};
     close();
     line("tl::cp_async_wait<0>();");
     pending_ = access_of(f.body);
