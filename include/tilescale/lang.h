@@ -358,3 +358,6 @@ void print(const std::string& message, const Buffer& buffer);
 void device_assert(const Expr& cond, const std::string& message);
 
 }  // namespace tilescale::lang
+
+// The distributed operators (T::put_block, T::ld, T::wait_eq, T::putmem_nbi_block...).
+#include "tilescale/lang_dist.h"

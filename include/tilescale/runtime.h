@@ -19,7 +19,8 @@
 namespace tilescale {
 
 enum class Target {
-  Auto,  // CUDA when a CUDA device and backend are available, the CPU backend otherwise
+  Auto,  // CUDA when a CUDA device and backend are available, the CPU backend otherwise (and for
+         // distributed kernels, which run on the sim transport: tilescale/dist.h)
   CPU,   // the reference executor
   CUDA,
 };

@@ -8,6 +8,7 @@
 #include "ir/printer.h"
 #include "ir/visitor.h"
 #include "layout/layout.h"
+#include "ops/builtin.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ir {
@@ -57,6 +58,13 @@ class Verifier : public Visitor {
   bool in_kernel_ = false;
   int parallel_depth_ = 0;
   int breakable_depth_ = 0;
+  int thread_dependent_depth_ = 0;  // control flow whose condition or bounds depend on the thread
+  const VarNode* thread_var_ = nullptr;
+  const Expr* evaluated_ = nullptr;  // the value of the Evaluate statement being visited
+
+  bool thread_dependent(const Expr& e) const {
+    return (thread_var_ && uses_var(e, thread_var_)) || ops::is_thread_level(e);
+  }
 
   void check_unique_param_names() {
     std::map<std::string, size_t> first;
@@ -161,6 +169,7 @@ class Verifier : public Visitor {
                                "dimension; use 1 or more"));
     }
     in_kernel_ = true;
+    thread_var_ = op->thread_var.get();
     for (const auto& v : op->block_vars) vars_.insert(v.get());
     vars_.insert(op->thread_var.get());
     visit_body(op->body);
@@ -179,11 +188,14 @@ class Verifier : public Visitor {
     if (op->for_kind == ForKind::Pipelined) check_pipeline(op);
     vars_.insert(op->var.get());
     const bool parallel = op->for_kind == ForKind::Parallel;
+    const bool divergent = thread_dependent(op->min) || thread_dependent(op->extent);
     parallel_depth_ += parallel;
     breakable_depth_ += !parallel;
+    thread_dependent_depth_ += divergent;
     visit_body(op->body);
     parallel_depth_ -= parallel;
     breakable_depth_ -= !parallel;
+    thread_dependent_depth_ -= divergent;
     vars_.erase(op->var.get());
   }
 
@@ -202,9 +214,12 @@ class Verifier : public Visitor {
   void visit(const WhileNode* op) override {
     if (!in_kernel_) throw CompileError(cat("cannot run T::While outside T::Kernel in ", func_.name));
     visit_expr(op->cond);
+    const bool divergent = thread_dependent(op->cond);
     ++breakable_depth_;
+    thread_dependent_depth_ += divergent;
     visit_body(op->body);
     --breakable_depth_;
+    thread_dependent_depth_ -= divergent;
   }
 
   void visit(const BreakNode*) override {
@@ -248,8 +263,11 @@ class Verifier : public Visitor {
   void visit(const IfNode* op) override {
     if (!in_kernel_) throw CompileError(cat("cannot run T::If outside T::Kernel in ", func_.name));
     visit_expr(op->cond);
+    const bool divergent = thread_dependent(op->cond);
+    thread_dependent_depth_ += divergent;
     visit_body(op->then_case);
     if (op->else_case) visit_body(op->else_case);
+    thread_dependent_depth_ -= divergent;
   }
 
   void visit(const AssertNode* op) override {
@@ -260,6 +278,31 @@ class Verifier : public Visitor {
   void visit(const PrintNode* op) override {
     if (!in_kernel_) throw CompileError(cat("cannot T::print outside T::Kernel in ", func_.name));
     if (op->buffer) check_buffer(op->buffer.get(), op->buffer->rank(), "T::print");
+    Visitor::visit(op);
+  }
+
+  void visit(const EvaluateNode* op) override {
+    if (!in_kernel_)
+      throw CompileError(cat("cannot call ", ops::user_name(*as<BuiltinNode>(op->value)), " outside T::Kernel in ",
+                             func_.name, "; call it inside the kernel body"));
+    evaluated_ = &op->value;
+    visit_expr(op->value);
+    evaluated_ = nullptr;
+  }
+
+  void visit(const BuiltinNode* op) override {
+    const bool evaluated = evaluated_ && evaluated_->get() == op;
+    evaluated_ = nullptr;
+    if (!in_kernel_)
+      throw CompileError(cat("cannot call ", ops::user_name(*op), " outside T::Kernel in ", func_.name,
+                             "; call it inside the kernel body"));
+    ops::verify_builtin(*op, ops::BuiltinPlace{parallel_depth_ > 0, thread_dependent_depth_ > 0, evaluated});
+    if (ops::builtin(op->op).scope == ops::BuiltinScope::Block)
+      for (const auto& a : op->args)
+        if (thread_dependent(a))
+          throw CompileError(cat("cannot call ", ops::user_name(*op), " with the argument ", print(a),
+                                 " because it differs between threads and the whole block executes the call together; ",
+                                 "give it block-uniform arguments"));
     Visitor::visit(op);
   }
 

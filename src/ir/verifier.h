@@ -16,7 +16,10 @@
 //  * tile ops verified by their definitions (src/ops); no tile op inside a Parallel loop except
 //    element-wise atomic_add; Parallel extents positive constants; Break inside a serial loop or
 //    While; Pipelined order/stage lists of one entry per body statement;
-//  * a layout annotation's layout has its buffer's shape.
+//  * a layout annotation's layout has its buffer's shape;
+//  * builtin calls (the distributed operators) inside the Kernel, verified by their definitions
+//    (src/ops/builtin.h), placed as their scope allows: block-scope ones in block-uniform code with
+//    block-uniform arguments, warp- and block-scope ones outside T::Parallel loops.
 #pragma once
 
 #include <cstddef>

@@ -7,6 +7,7 @@
 #include "ir/IR.h"
 #include "ir/verifier.h"
 #include "ir/printer.h"
+#include "lang/builder.h"
 #include "layout/layout.h"
 #include "ops/tile_op.h"
 #include "tilescale/errors.h"
@@ -608,5 +609,18 @@ void print(const std::string& message, const Buffer& buffer) { emit("print", ir:
 void device_assert(const Expr& cond, const std::string& message) {
   emit("device_assert", ir::make_assert(as_bool(node(cond)), message));
 }
+
+// --------------------------------------------------------------------------------------------------
+// For the front end's other files (builder.h)
+
+namespace detail {
+void emit_statement(const char* what, ir::Stmt s) { emit(what, std::move(s)); }
+void require_kernel(const char* what) {
+  if (!builder(what).kernel)
+    throw CompileError(cat("cannot call T::", what, " outside T::Kernel; call it inside the kernel body"));
+}
+ir::Expr value_as(const Expr& value, DataType t) { return typed(node(value), t); }
+ir::Expr condition(const Expr& e) { return as_bool(node(e)); }
+}  // namespace detail
 
 }  // namespace tilescale::lang

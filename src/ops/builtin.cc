@@ -292,10 +292,14 @@ CpuValue cpu_wait(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, const std::b
     cpu_load(raw, p, n, sem);
     return cpu_read(t, raw);
   };
-  CpuValue seen;
+  // The watchdog calls `satisfied` too (from its thread): record only values that satisfy the wait.
+  std::atomic<std::int64_t> seen_i{0};
+  std::atomic<double> seen_f{0};
   const std::function<bool()> satisfied = [&] {
-    seen = observe();
-    return cpu_holds(rel, t, seen, expected);
+    const CpuValue v = observe();
+    if (!cpu_holds(rel, t, v, expected)) return false;
+    seen_i.store(v.i), seen_f.store(v.f);
+    return true;
   };
   const std::string name = user_name(call);
   const std::string where = cpu.where();
@@ -305,7 +309,7 @@ CpuValue cpu_wait(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, const std::b
                relation_symbol(rel), " ", cpu_text(t, expected), ", observed ", cpu_text(t, now));
   };
   cpu.participant().wait(satisfied, describe);
-  return seen;
+  return CpuValue{seen_i.load(), seen_f.load()};
 }
 
 std::string cpu_target(const CpuAddress& a, std::int64_t pe, const BuiltinCpuCall& cpu) {

@@ -6,6 +6,7 @@
 #include "ir/printer.h"
 #include "jit/cache.h"
 #include "jit/nvrtc.h"
+#include "ops/builtin.h"
 #include "pipeline.h"
 #include "runtime/arguments.h"
 #include "runtime/cuda/driver.h"
@@ -99,7 +100,13 @@ void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
 
 Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   Target target = options.target;
-  if (target == Target::Auto) target = why_not_cuda().empty() ? Target::CUDA : Target::CPU;
+  const bool distributed = ops::uses_builtins(func.node()->body);
+  if (target == Target::Auto) target = why_not_cuda().empty() && !distributed ? Target::CUDA : Target::CPU;
+  if (target == Target::CUDA && distributed)
+    throw CompileError(cat("cannot compile ", func.name(), " for target cuda because it is a distributed kernel (it "
+                           "calls distributed operators) and launching one needs a GPU transport (local, ipc or "
+                           "nvshmem), which this build does not have yet; run it on the sim transport with target cpu "
+                           "(tilescale/dist.h), or get its CUDA with tilescale::generate_cuda"));
   auto impl = std::make_shared<Kernel::Impl>();
   impl->target = target;
   impl->lowered = run_pipeline(func.node(), PipelineOptions{target, ""});

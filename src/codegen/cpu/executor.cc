@@ -1,15 +1,21 @@
 #include "codegen/cpu/executor.h"
 
+#include <array>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <functional>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "ir/printer.h"
 #include "ir/visitor.h"
+#include "ops/builtin.h"
 #include "ops/tile_op.h"
+#include "runtime/dist/sim.h"
 
 namespace tilescale::cpu {
 
@@ -28,16 +34,22 @@ struct BufferState {
   std::vector<std::byte> owned;
 };
 
-// The state of the block being run.
+// The state of the block being run (one per block thread when blocks run concurrently).
 struct State {
   std::vector<std::int64_t> vars;
   std::vector<BufferState> buffers;
   std::int64_t tid = -1;  // the running thread in thread-level statements, -1 in uniform ones
   const std::vector<int>* block_slots = nullptr;
   const std::string* kernel = nullptr;
+  // Distributed runs: the rank the kernel runs as, and the participant (the block's own thread, or
+  // the rank's host thread when blocks run one after another) that waits go through.
+  sim::RankView rank;
+  sim::Participant* participant = nullptr;
+  std::array<std::int64_t, 3> grid{1, 1, 1};
 
   std::string where() const {
     std::string s = cat("in kernel ", *kernel);
+    if (rank.world) s += cat(", rank ", rank.rank);
     if (block_slots)
       s += cat(", block (", vars[(*block_slots)[0]], ", ", vars[(*block_slots)[1]], ", ", vars[(*block_slots)[2]], ")");
     if (tid >= 0) s += cat(", thread ", tid);
@@ -50,6 +62,52 @@ using FloatFn = std::function<double(State&)>;
 enum class Flow { Next, Break };
 using StmtFn = std::function<Flow(State&)>;
 using AddressFn = std::function<std::byte*(State&)>;
+using ElementFn = std::function<ops::CpuAddress(State&)>;
+using BuiltinFn = std::function<ops::CpuValue(State&)>;
+
+// Blocks of a kernel that waits each get a host thread; beyond this many, the simulation refuses.
+constexpr std::int64_t kMaxConcurrentBlocks = 4096;
+
+// A builtin's argument, compiled: a memory operand or a value.
+struct BuiltinArg {
+  ElementFn address;
+  IntFn int_value;
+  FloatFn float_value;
+};
+
+// One evaluation of a builtin on the CPU backend (ops/builtin.h).
+class CpuCall final : public ops::BuiltinCpuCall {
+ public:
+  CpuCall(State& s, const std::vector<BuiltinArg>& args, int threads) : s_(s), args_(args), threads_(threads) {}
+  ops::CpuAddress address(std::size_t i) override { return args_.at(i).address(s_); }
+  std::int64_t int_arg(std::size_t i) override { return args_.at(i).int_value(s_); }
+  double float_arg(std::size_t i) override { return args_.at(i).float_value(s_); }
+  std::int64_t int_arg_of_thread(std::size_t i, std::int64_t thread) override {
+    const std::int64_t saved = s_.tid;
+    s_.tid = thread;
+    const std::int64_t v = args_.at(i).int_value(s_);
+    s_.tid = saved;
+    return v;
+  }
+  const sim::RankView& rank() const override { return s_.rank; }
+  sim::Participant& participant() const override {
+    TS_ICHECK(s_.participant, "a waiting builtin run without a participant");
+    return *s_.participant;
+  }
+  std::int64_t thread() const override { return s_.tid; }
+  std::array<std::int64_t, 3> block() const override {
+    const auto& b = *s_.block_slots;
+    return {s_.vars[b[0]], s_.vars[b[1]], s_.vars[b[2]]};
+  }
+  std::array<std::int64_t, 3> grid() const override { return s_.grid; }
+  int threads() const override { return threads_; }
+  std::string where() const override { return s_.where(); }
+
+ private:
+  State& s_;
+  const std::vector<BuiltinArg>& args_;
+  int threads_;
+};
 
 double round_float(DataType t, double v) {
   if (t == DataType::Float64) return v;
@@ -86,6 +144,7 @@ class Compiler {
   int num_vars() const { return static_cast<int>(var_slots_.size()); }
   int num_buffers() const { return static_cast<int>(buffer_slots_.size()); }
   const std::vector<int>& block_slots() const { return block_slots_; }
+  bool uses_blocking_builtins() const { return ops::uses_blocking_builtins(func_.body); }
 
   int var_slot(const ir::VarNode* v) {
     auto [it, fresh] = var_slots_.emplace(v, static_cast<int>(var_slots_.size()));
@@ -148,6 +207,10 @@ class Compiler {
         const auto* sel = ir::as<ir::SelectNode>(e);
         IntFn c = int_expr(sel->cond), a = int_expr(sel->true_value), b = int_expr(sel->false_value);
         return [c, a, b](State& s) { return c(s) ? a(s) : b(s); };
+      }
+      case ir::ExprKind::Builtin: {
+        BuiltinFn f = builtin(*ir::as<ir::BuiltinNode>(e));
+        return [f, t](State& s) { return wrap_to(t, f(s).i); };
       }
       case ir::ExprKind::FloatImm: break;
     }
@@ -217,6 +280,10 @@ class Compiler {
         FloatFn a = float_expr(sel->true_value), b = float_expr(sel->false_value);
         return [c, a, b](State& s) { return c(s) ? a(s) : b(s); };
       }
+      case ir::ExprKind::Builtin: {
+        BuiltinFn f = builtin(*ir::as<ir::BuiltinNode>(e));
+        return [f, t](State& s) { return round_float(t, f(s).f); };
+      }
       default: break;
     }
     throw InternalError(cat("cannot evaluate ", ir::print(e), " as a float"));
@@ -233,7 +300,7 @@ class Compiler {
   // Statements
 
   StmtFn stmt(const ir::Stmt& s) {
-    if (!thread_mode_ && thread_var_ && ir::uses_var(s, thread_var_) && !has_uniform_header(s)) return per_thread(s);
+    if (!thread_mode_ && thread_var_ && is_thread_level(s) && !has_uniform_header(s)) return per_thread(s);
     switch (s->kind) {
       case ir::StmtKind::Seq: {
         std::vector<StmtFn> fns;
@@ -248,7 +315,12 @@ class Compiler {
         const auto* f = ir::as<ir::ForNode>(s);
         const int slot = var_slot(f->var.get());
         IntFn mn = int_expr(f->min), ext = int_expr(f->extent);
+        // A T::Parallel loop runs each element once: a thread-scope builtin in it does not make the
+        // body thread-level.
+        const bool saved = in_parallel_;
+        in_parallel_ |= f->for_kind == ir::ForKind::Parallel;
         StmtFn body = stmt(f->body);
+        in_parallel_ = saved;
         return [slot, mn, ext, body](State& st) {
           const std::int64_t lo = mn(st), hi = lo + ext(st);
           for (std::int64_t i = lo; i < hi; ++i) {
@@ -291,6 +363,13 @@ class Compiler {
       }
       case ir::StmtKind::Print: return print(*ir::as<ir::PrintNode>(s));
       case ir::StmtKind::Annotate: return [](State&) { return Flow::Next; };
+      case ir::StmtKind::Evaluate: {
+        BuiltinFn f = builtin(*ir::as<ir::BuiltinNode>(ir::as<ir::EvaluateNode>(s)->value));
+        return [f](State& st) {
+          f(st);
+          return Flow::Next;
+        };
+      }
     }
     throw InternalError("unknown statement kind");
   }
@@ -305,6 +384,79 @@ class Compiler {
   std::map<const ir::BufferNode*, int> buffer_slots_;
   std::vector<int> block_slots_;
   bool thread_mode_ = false;
+  bool in_parallel_ = false;
+
+  // A statement each thread runs for itself: it mentions the thread index, or (outside T::Parallel
+  // loops) calls a thread- or warp-scope builtin, which every thread executes.
+  bool is_thread_level(const ir::Stmt& s) const {
+    return ir::uses_var(s, thread_var_) || (!in_parallel_ && ops::has_thread_level_builtin(s));
+  }
+  bool is_thread_level(const ir::Expr& e) const { return ir::uses_var(e, thread_var_) || ops::is_thread_level(e); }
+
+  // A memory operand of a builtin: the element's address for the running thread, bounds-checked,
+  // with the elements from it to the end of its buffer.
+  ElementFn element(const ir::LoadNode& l) {
+    const ir::Buffer& b = l.buffer;
+    const int slot = buffer_slot(b.get());
+    std::vector<IntFn> idx;
+    for (const auto& i : l.indices) idx.push_back(int_expr(i));
+    const int rank = static_cast<int>(idx.size());
+    const int elem = bytes(b->dtype);
+    const ir::BufferNode* buffer = b.get();
+    return [slot, idx, rank, elem, buffer](State& s) {
+      BufferState& bs = s.buffers[slot];
+      check_allocated(bs, rank, buffer->name, s);
+      std::int64_t at[kMaxRank];
+      std::int64_t off = 0, flat = 0;
+      bool contiguous = true;
+      std::int64_t expect = 1;
+      for (int d = rank - 1; d >= 0; --d) {
+        contiguous &= bs.strides[d] == expect;
+        expect *= bs.shape[d];
+      }
+      for (int d = 0; d < rank; ++d) {
+        at[d] = idx[d](s);
+        if (at[d] < 0 || at[d] >= bs.shape[d])
+          throw RuntimeError(cat("out-of-bounds operand ", buffer->name, "[", format_index(at, d + 1), "] (shape ",
+                                 format_shape(bs.shape), ") ", s.where(), "; guard the access with T::If"));
+        off += at[d] * bs.strides[d];
+        flat = flat * bs.shape[d] + at[d];
+      }
+      if (bs.copies > 1) off += std::max<std::int64_t>(s.tid, 0) * bs.numel;
+      ops::CpuAddress a;
+      a.data = bs.data + off * elem;
+      a.elements = rank == 0 ? 1 : contiguous ? bs.numel - flat : bs.shape[rank - 1] - at[rank - 1];
+      a.buffer = buffer;
+      a.text = cat(buffer->name, "[", format_index(at, rank), "]");
+      return a;
+    };
+  }
+
+  BuiltinFn builtin(const ir::BuiltinNode& b) {
+    const ops::BuiltinDef& def = ops::builtin(b.op);
+    std::vector<BuiltinArg> args;
+    for (std::size_t i = 0; i < b.args.size(); ++i) {
+      BuiltinArg a;
+      if (def.is_address(b, i)) {
+        a.address = element(*ir::as<ir::LoadNode>(b.args[i]));
+      } else if (is_float(b.args[i]->dtype)) {
+        a.float_value = float_expr(b.args[i]);
+        a.int_value = [f = a.float_value](State& s) { return static_cast<std::int64_t>(f(s)); };
+      } else {
+        a.int_value = int_expr(b.args[i]);
+        a.float_value = [f = a.int_value](State& s) { return static_cast<double>(f(s)); };
+      }
+      args.push_back(std::move(a));
+    }
+    // A warp builtin with effects runs once per warp: when the warp's lane 0 reaches it.
+    const bool lane0 = def.scope == ops::BuiltinScope::Warp && !def.returns_value;
+    const int threads = threads_;
+    return [&def, &b, args, lane0, threads](State& s) {
+      if (lane0 && s.tid > 0 && s.tid % 32 != 0) return ops::CpuValue{};
+      CpuCall call(s, args, threads);
+      return def.run_cpu(b, call);
+    };
+  }
 
   IntFn binary_int(const ir::BinaryNode& b, const ir::Expr& self) {
     const DataType t = b.dtype;
@@ -498,23 +650,69 @@ class Compiler {
   StmtFn kernel(const ir::KernelNode& k) {
     thread_var_ = k.thread_var.get();
     threads_ = k.threads;
-    private_per_thread_ = ir::uses_var(k.body, thread_var_);
+    private_per_thread_ = ir::uses_var(k.body, thread_var_) || ops::has_thread_level_builtin(k.body);
     std::vector<IntFn> grid;
     for (const auto& g : k.grid) grid.push_back(int_expr(g));
     block_slots_.clear();
     for (const auto& v : k.block_vars) block_slots_.push_back(var_slot(v.get()));
     StmtFn body = stmt(k.body);
     const std::vector<int> slots = block_slots_;
-    return [grid, slots, body](State& s) {
-      const std::int64_t gx = grid[0](s), gy = grid[1](s), gz = grid[2](s);
-      for (std::int64_t z = 0; z < gz; ++z)
-        for (std::int64_t y = 0; y < gy; ++y)
-          for (std::int64_t x = 0; x < gx; ++x) {
+    const bool concurrent = ops::uses_blocking_builtins(k.body);
+    return [grid, slots, body, concurrent](State& s) {
+      s.grid = {grid[0](s), grid[1](s), grid[2](s)};
+      if (concurrent) return run_blocks_concurrently(s, slots, body);
+      for (std::int64_t z = 0; z < s.grid[2]; ++z)
+        for (std::int64_t y = 0; y < s.grid[1]; ++y)
+          for (std::int64_t x = 0; x < s.grid[0]; ++x) {
             s.vars[slots[0]] = x, s.vars[slots[1]] = y, s.vars[slots[2]] = z;
             body(s);
           }
       return Flow::Next;
     };
+  }
+
+  // A kernel that waits runs each block on its own thread, as a participant of the sim world, so
+  // that a block waiting for another block (of this rank or another) does not stop it. The rank's
+  // host thread meanwhile joins them; the last block to end hands it back to the running state.
+  static Flow run_blocks_concurrently(State& s, const std::vector<int>& slots, const StmtFn& body) {
+    TS_ICHECK(s.rank.world && s.participant, "a kernel that waits run outside a sim world");
+    sim::World& world = *s.rank.world;
+    const std::int64_t blocks = s.grid[0] * s.grid[1] * s.grid[2];
+    if (blocks > kMaxConcurrentBlocks)
+      throw RuntimeError(cat("cannot simulate kernel ", *s.kernel, " with ", blocks, " blocks because a kernel that waits ",
+                             "runs each block on its own thread on the CPU backend, at most ", kMaxConcurrentBlocks,
+                             "; use fewer, larger blocks (or smaller sizes) for the simulation"));
+    if (blocks <= 0) return Flow::Next;
+    sim::Participant* host = s.participant;
+    world.set_state(*host, sim::Participant::State::Joining);
+    std::atomic<std::int64_t> remaining{blocks};
+    std::mutex error_mu;
+    std::exception_ptr first_error;
+    std::vector<std::thread> threads;
+    for (std::int64_t z = 0; z < s.grid[2]; ++z)
+      for (std::int64_t y = 0; y < s.grid[1]; ++y)
+        for (std::int64_t x = 0; x < s.grid[0]; ++x)
+          threads.emplace_back([&, x, y, z] {
+            auto self = world.join(s.rank.rank, cat("rank ", s.rank.rank, ", block (", x, ", ", y, ", ", z, ")"),
+                                   sim::Participant::State::Running);
+            State local = s;
+            local.participant = self.get();
+            local.vars[slots[0]] = x, local.vars[slots[1]] = y, local.vars[slots[2]] = z;
+            sim::RankScope scope(s.rank, self.get());
+            try {
+              body(local);
+            } catch (const std::exception& e) {
+              {
+                std::lock_guard<std::mutex> lock(error_mu);
+                if (!first_error) first_error = std::current_exception();
+              }
+              world.stop(cat("the run stopped because ", self->name(), " failed: ", e.what()));
+            }
+            world.leave(self, --remaining == 0 ? host : nullptr);
+          });
+    for (auto& t : threads) t.join();
+    if (first_error) std::rethrow_exception(first_error);
+    return Flow::Next;
   }
 
   struct RegionFns {
@@ -614,12 +812,12 @@ class Compiler {
       case ir::StmtKind::Seq: return true;
       case ir::StmtKind::For: {
         const auto* f = ir::as<ir::ForNode>(s);
-        return !ir::uses_var(f->min, thread_var_) && !ir::uses_var(f->extent, thread_var_) && !has_thread_break(f->body);
+        return !is_thread_level(f->min) && !is_thread_level(f->extent) && !has_thread_break(f->body);
       }
-      case ir::StmtKind::If: return !ir::uses_var(ir::as<ir::IfNode>(s)->cond, thread_var_);
+      case ir::StmtKind::If: return !is_thread_level(ir::as<ir::IfNode>(s)->cond);
       case ir::StmtKind::While: {
         const auto* w = ir::as<ir::WhileNode>(s);
-        return !ir::uses_var(w->cond, thread_var_) && !has_thread_break(w->body);
+        return !is_thread_level(w->cond) && !has_thread_break(w->body);
       }
       case ir::StmtKind::Kernel: return true;
       default: return false;
@@ -633,7 +831,7 @@ class Compiler {
       int divergent = 0, nested = 0;
       bool found = false;
       void visit(const ir::IfNode* op) override {
-        const bool d = ir::uses_var(op->cond, tx);
+        const bool d = ir::uses_var(op->cond, tx) || ops::is_thread_level(op->cond);
         divergent += d;
         Visitor::visit(op);
         divergent -= d;
@@ -706,9 +904,19 @@ class CpuExecutable : public Executable {
   }
 
   void run(const std::vector<Tensor>& args) const override {
+    const sim::RankView rank = sim::current_rank();
+    if (rank.world || !compiler_.uses_blocking_builtins()) return run_as(args, rank, sim::current_participant());
+    // A kernel that waits, called outside a sim world: a world of one rank watches it.
+    sim::World world(sim::Options{1, 0, sim::wait_timeout_from_environment()});
+    world.run([&](int) { run_as(args, sim::current_rank(), sim::current_participant()); });
+  }
+
+  void run_as(const std::vector<Tensor>& args, const sim::RankView& rank, sim::Participant* participant) const {
     State s;
     s.kernel = &func_->name;
     s.block_slots = nullptr;
+    s.rank = rank;
+    s.participant = participant;
     s.vars.assign(compiler_.num_vars(), 0);
     s.buffers.resize(compiler_.num_buffers());
     for (size_t i = 0; i < args.size(); ++i) {

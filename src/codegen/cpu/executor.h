@@ -9,6 +9,13 @@
 // uniform store writes every thread's copy. Shared and fragment buffers start filled with a poison
 // pattern (NaN for floats), so reading what was never written shows up in the result.
 //
+// Distributed kernels (they call builtins: src/ops/builtin.h) run as the rank of the calling thread
+// on the sim transport (src/runtime/dist/sim.h): remote operands go to the peer's symmetric heap.
+// A kernel that can wait (waits, barriers) runs each block on its own thread, as a participant of
+// the sim world, so that a block spinning on a flag does not stop the block that will set it;
+// outside a world, such a kernel runs in a world of one rank of its own. Other kernels run their
+// blocks one after another on the calling thread.
+//
 // Every access is bounds-checked: a load or store outside a buffer is a RuntimeError naming the
 // buffer, the index, the shape and the block. Tile-op regions of global tensors may run past the
 // tensor's end (reads give zero, writes are dropped); other regions must lie inside their buffer.

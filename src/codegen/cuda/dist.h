@@ -1,0 +1,29 @@
+// The CUDA code generator's side of the distributed operators: what a kernel that calls builtins
+// (src/ops/builtin.h) gets beyond an ordinary kernel. The generator (codegen.cc) calls these hooks;
+// the lowering of each builtin lives with its definition.
+//
+//  * the includes: tilescale/dist.h, and <nvshmem.h> + <nvshmemx.h> when it calls NVSHMEM (such a
+//    kernel compiles as relocatable device code against NVSHMEM's headers: jit/nvshmem.h);
+//  * the signature: tensor parameters are plain pointers (no const, no __restrict__: peers write
+//    them during the kernel, so loads must not be cached on the read-only path or hoisted), and a
+//    last parameter `const tl::dist::Context ts_dist` (rank, number of ranks, remote-base table;
+//    kernel_spec.h);
+//  * builtin calls, as C++ expressions.
+#pragma once
+
+#include <string>
+
+#include "codegen/cuda/lower_context.h"
+#include "ir/IR.h"
+
+namespace tilescale::cuda {
+
+bool is_distributed(const ir::PrimFunc& func);
+bool uses_nvshmem(const ir::PrimFunc& func);
+// "#include ..." lines, each ending with a newline ("" for an ordinary kernel).
+std::string dist_includes(const ir::PrimFunc& func);
+// The declaration of the distributed context parameter.
+std::string dist_context_param();
+std::string lower_builtin(const ir::BuiltinNode& call, LowerContext& ctx);
+
+}  // namespace tilescale::cuda
