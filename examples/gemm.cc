@@ -50,10 +50,7 @@ CheckResult check_gemm(const Kernel& kernel, const Sizes& sizes, std::uint64_t s
   Tensor C = poisoned_output({M, N}, in);
   run_kernel(kernel, {A, B, C});
 
-  std::vector<double> a = values(A), b = values(B), c(M * N, 0.0);
-  for (std::int64_t i = 0; i < M; ++i)
-    for (std::int64_t k = 0; k < K; ++k)
-      for (std::int64_t j = 0; j < N; ++j) c[i * N + j] += a[i * K + k] * b[k * N + j];
+  std::vector<double> c = matmul(values(A), values(B), M, N, K);
   // bfloat16 keeps 8 bits of mantissa where float16 keeps 11: 8x the rounding step.
   return compare(C, c, in == DataType::BFloat16 ? 8 * kFloat16OutputTolerance : kFloat16OutputTolerance);
 }

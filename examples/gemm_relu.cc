@@ -47,10 +47,7 @@ CheckResult check_gemm_relu(const Kernel& kernel, const Sizes& sizes, std::uint6
   Tensor C = poisoned_output({M, N}, DataType::Float16);
   run_kernel(kernel, {A, B, C});
 
-  std::vector<double> a = values(A), b = values(B), c(M * N, 0.0);
-  for (std::int64_t i = 0; i < M; ++i)
-    for (std::int64_t k = 0; k < K; ++k)
-      for (std::int64_t j = 0; j < N; ++j) c[i * N + j] += a[i * K + k] * b[k * N + j];
+  std::vector<double> c = matmul(values(A), values(B), M, N, K);
   for (double& v : c) v = v > 0 ? v : 0.0;
   return compare(C, c, kFloat16OutputTolerance);
 }

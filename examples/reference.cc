@@ -59,6 +59,15 @@ std::vector<double> values(const Tensor& t) {
   return v;
 }
 
+std::vector<double> matmul(const std::vector<double>& a, const std::vector<double>& b, std::int64_t M, std::int64_t N,
+                           std::int64_t K) {
+  std::vector<double> c(M * N, 0.0);
+  for (std::int64_t i = 0; i < M; ++i)
+    for (std::int64_t k = 0; k < K; ++k)
+      for (std::int64_t j = 0; j < N; ++j) c[i * N + j] += a[i * K + k] * b[k * N + j];
+  return c;
+}
+
 CheckResult compare(const Tensor& got, const std::vector<double>& expected, double tolerance) {
   if (static_cast<std::int64_t>(expected.size()) != got.numel())
     throw InternalError(detail::cat("reference of ", expected.size(), " elements for output ", got.describe()));

@@ -41,6 +41,9 @@ void run_kernel(const Kernel& kernel, const std::vector<Tensor>& host_args);
 
 // The elements of `t` in row-major order of its logical shape.
 std::vector<double> values(const Tensor& t);
+// Row-major C[M, N] = A[M, K] · B[K, N] in double.
+std::vector<double> matmul(const std::vector<double>& a, const std::vector<double>& b, std::int64_t M, std::int64_t N,
+                           std::int64_t K);
 
 // max_relative_error of `got` against `expected` (row-major, got's shape) and the tolerance.
 CheckResult compare(const Tensor& got, const std::vector<double>& expected, double tolerance);

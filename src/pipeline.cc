@@ -51,7 +51,7 @@ struct Observers {
   void dump(const ir::PrimFunc& f, int position, const char* pass) const {
     if (dump_dir.empty()) return;
     std::filesystem::create_directories(dump_dir);
-    char prefix[8];
+    char prefix[16];
     std::snprintf(prefix, sizeof prefix, "%02d", position);
     std::ofstream(std::filesystem::path(dump_dir) / cat(f->name, ".", prefix, ".", pass, ".tir")) << ir::print(f);
   }
