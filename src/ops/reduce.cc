@@ -197,7 +197,6 @@ void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Redu
     const std::string acc = ctx.fresh("acc"), k = ctx.fresh("k");
     ctx.line(cat("float ", acc, " = ", red.identity, ";"));
     ctx.open(cat("for (int ", k, " = 0; ", k, " < ", shape[dim], "; ++", k, ")"));
-    std::vector<std::string> parts;
     std::string flat = cat(k, " * ", strides[dim]);
     for (size_t d = 0, j = 0; d < shape.size(); ++d) {
       if (static_cast<int>(d) == dim) continue;

@@ -60,11 +60,21 @@ struct MemoryAccess : ir::Visitor {
     if (op->buffer && block_visible(op->buffer.get())) reads.insert(op->buffer.get());
     Visitor::visit(op);
   }
-  // A builtin's memory operands may be written (st, get_block...): count them as written too.
+  // Builtins (distributed operators) reach memory beyond their operands (peers' copies, signals
+  // other threads wait on): a statement that calls one conflicts with any statement that touches
+  // memory, so block-uniform statements around it stay in order.
+  bool builtin = false;
   void visit(const ir::BuiltinNode* op) override {
+    builtin = true;
     for (const auto& a : op->args)
       if (const auto* l = ir::as<ir::LoadNode>(a); l && block_visible(l->buffer.get())) writes.insert(l->buffer.get());
     Visitor::visit(op);
+  }
+  bool touches_memory() const { return builtin || !reads.empty() || !writes.empty(); }
+  void merge(const MemoryAccess& o) {
+    reads.insert(o.reads.begin(), o.reads.end());
+    writes.insert(o.writes.begin(), o.writes.end());
+    builtin |= o.builtin;
   }
 };
 
@@ -75,6 +85,7 @@ bool intersects(const std::set<const ir::BufferNode*>& a, const std::set<const i
 }
 
 bool hazard(const MemoryAccess& before, const MemoryAccess& after) {
+  if ((before.builtin && after.touches_memory()) || (after.builtin && before.touches_memory())) return true;
   return intersects(before.writes, after.reads) || intersects(before.writes, after.writes) ||
          intersects(before.reads, after.writes);
 }
@@ -521,8 +532,7 @@ class Generator : public LowerContext {
         }
       }
       emit_stmt(stmts[i]);
-      pending_.reads.insert(acc[i].reads.begin(), acc[i].reads.end());
-      pending_.writes.insert(acc[i].writes.begin(), acc[i].writes.end());
+      pending_.merge(acc[i]);
     }
   }
   MemoryAccess pending_;
@@ -539,10 +549,8 @@ class Generator : public LowerContext {
     emit_stmt(body);
     const MemoryAccess a = access_of(body);
     if (divergent_depth_ == 0 && hazard(a, a)) sync();
-    pending_.reads.insert(before.reads.begin(), before.reads.end());
-    pending_.writes.insert(before.writes.begin(), before.writes.end());
-    pending_.reads.insert(a.reads.begin(), a.reads.end());
-    pending_.writes.insert(a.writes.begin(), a.writes.end());
+    pending_.merge(before);
+    pending_.merge(a);
   }
 
   void emit_stmt(const ir::Stmt& s) {
@@ -564,12 +572,12 @@ class Generator : public LowerContext {
                                  " in ", func_->name, ": tile ops are executed by the whole block; move it out of the branch"));
         divergent_depth_ += div;
         open(cat("if (", print(i->cond, 0), ")"));
-        emit_loop_free_branch(i->then_case);
+        emit_branch(i->then_case);
         if (i->else_case) {
           --indent_;
           line("} else {");
           ++indent_;
-          emit_loop_free_branch(i->else_case);
+          emit_branch(i->else_case);
         }
         close();
         divergent_depth_ -= div;
@@ -611,13 +619,13 @@ class Generator : public LowerContext {
     }
   }
 
-  void emit_loop_free_branch(const ir::Stmt& s) {
+  // An If branch: barriers inside it see only what came before the If, and what follows sees
+  // both branches' accesses.
+  void emit_branch(const ir::Stmt& s) {
     MemoryAccess before = pending_;
     emit_stmt(s);
     pending_ = before;
-    const MemoryAccess a = access_of(s);
-    pending_.reads.insert(a.reads.begin(), a.reads.end());
-    pending_.writes.insert(a.writes.begin(), a.writes.end());
+    pending_.merge(access_of(s));
   }
 
   static std::string quoted(const std::string& s) {
