@@ -148,6 +148,7 @@ class Generator : public LowerContext {
   KernelSpec run() {
     const auto* kernel = find_kernel(func_->body);
     thread_var_ = kernel->thread_var;
+    divergent_vars_.insert(thread_var_.get());  // conditions on the thread index diverge
     threads_ = kernel->threads;
     for (const auto& v : kernel->block_vars) name_of(v.get(), v->name);
     name_of(thread_var_.get(), "tx");
