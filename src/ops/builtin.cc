@@ -302,7 +302,8 @@ CpuValue cpu_wait(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, const std::b
     return true;
   };
   const std::string name = user_name(call);
-  const std::string where = cpu.where();
+  // Block-uniform code waits once for the whole block.
+  const std::string where = cpu.where() + (cpu.thread() < 0 ? " (every thread of the block)" : "");
   const std::function<std::string()> describe = [&] {
     const CpuValue now = observe();
     return cat(name, " on ", target, " (address ", static_cast<const void*>(p), ") ", where, ": expected a value ",

@@ -52,7 +52,7 @@ CpuValue run_barrier(const ir::BuiltinNode& call, BuiltinCpuCall& cpu) {
       if (slot(p) > 0) return false;
     return true;
   };
-  const std::string where = cpu.where();
+  const std::string where = cpu.where() + " (every thread of the block)";
   const std::function<std::string()> describe = [&] {
     std::string behind;
     for (int p = 0; p < n; ++p)
@@ -76,7 +76,7 @@ CpuValue run_grid(const ir::BuiltinNode& call, BuiltinCpuCall& cpu) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   const std::uint32_t old = c.fetch_add(inc, std::memory_order_acq_rel);
   const std::function<bool()> passed = [&] { return ((c.load(std::memory_order_acquire) ^ old) & 0x80000000u) != 0; };
-  const std::string where = cpu.where();
+  const std::string where = cpu.where() + " (every thread of the block)";
   const std::function<std::string()> describe = [&] {
     return cat("T::sync_grid on ", counter.text, " of rank ", cpu.rank().rank, " (address ",
                static_cast<const void*>(counter.data), ") ", where, ": expected bit 31 to flip from ", (old >> 31),

@@ -8,7 +8,7 @@
 //   get_block  args {src, dst, n, src_pe}
 //
 // The remote side is an element of a global tensor (symmetric), the local side of a global tensor
-// or a shared buffer, both of one dtype; n counts elements from there (both sides must hold them).
+// or a shared buffer (both sides may be shared when the rank is the constant -1), of one dtype; n counts elements from there (both sides must hold them).
 // A rank of -1 means this rank. No fence, no completion beyond the copy itself: the warp forms end
 // with __syncwarp, the block forms with __syncthreads (so that one thread may then publish the copy
 // with a release store). The CPU backend copies with memmove, once per warp or block.
@@ -29,8 +29,10 @@ bool is_warp(const ir::BuiltinNode& call) { return call.op.find("_warp") != std:
 
 void verify(const ir::BuiltinNode& call) {
   const bool put = is_put(call);
-  require_memory(call, 0, !put, "source");
-  require_memory(call, 1, put, "destination");
+  // The remote side must be global (symmetric) unless the rank is the constant -1 (a local copy).
+  const bool local = ir::as_const_int(call.args[3]) == -1;
+  require_memory(call, 0, !put && !local, "source");
+  require_memory(call, 1, put && !local, "destination");
   require_integer(call, call.args[2], "the element count");
   require_integer(call, call.args[3], "the rank");
   const ir::BufferNode &src = *address_operand(call, 0).buffer, &dst = *address_operand(call, 1).buffer;

@@ -23,8 +23,7 @@ using tilescale::detail::cat;
 bool no_address(const ir::BuiltinNode&, std::size_t) { return false; }
 
 void verify_vote(const ir::BuiltinNode& call) {
-  TS_ICHECK(is_bool(call.args[0]->dtype), "vote of a non-bool value");
-  require_integer(call, call.args[1], "the lane mask");
+  TS_ICHECK(is_bool(call.args[0]->dtype) && call.args[1]->dtype == DataType::UInt32, "vote of a non-bool value or mask");
 }
 
 void verify_elect(const ir::BuiltinNode& call) {
@@ -34,7 +33,7 @@ void verify_elect(const ir::BuiltinNode& call) {
                            "threads (whole warps), or 0 for the whole block"));
 }
 
-void verify_sync(const ir::BuiltinNode& call) { require_integer(call, call.args[0], "the lane mask"); }
+void verify_sync(const ir::BuiltinNode& call) { TS_ICHECK(call.args[0]->dtype == DataType::UInt32, "lane mask of another dtype"); }
 
 CpuValue vote(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, bool all) {
   const std::int64_t t = std::max<std::int64_t>(cpu.thread(), 0);

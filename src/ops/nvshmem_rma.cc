@@ -53,7 +53,8 @@ void verify(const ir::BuiltinNode& call) {
 void check_rank(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, std::int64_t pe) {
   if (pe < 0 || pe >= cpu.rank().size())
     throw RuntimeError(cat("cannot call ", user_name(call), " with rank ", pe, " ", cpu.where(), " because the run has ",
-                           cpu.rank().size(), " ranks; pass a rank from 0 to ", cpu.rank().size() - 1));
+                           cpu.rank().size(), cpu.rank().size() == 1 ? " rank" : " ranks", "; pass a rank from 0 to ",
+                           cpu.rank().size() - 1));
 }
 
 // The bytes of an operand, checked against its buffer.

@@ -289,7 +289,7 @@ void World::barrier_wait(Barrier& b, Participant& self, const std::string& what,
     std::lock_guard<std::mutex> lock(mu_);
     generation = b.generation.load(std::memory_order_relaxed);
     if (b.arrived[rank])
-      throw RuntimeError(cat("cannot call ", what, " from ", where, " because rank ", rank, " already called it from ",
+      throw RuntimeError(cat("cannot call ", what, " ", where, " because rank ", rank, " already called it ",
                              b.where[rank], " and the other ranks have not arrived yet; it takes one call per rank: "
                              "call it from one thread (T::If(tx == 0, ...)), one warp or one block"));
     b.arrived[rank] = true;
@@ -313,7 +313,7 @@ void World::barrier_wait(Barrier& b, Participant& self, const std::string& what,
   self.wait(released, describe);
 }
 
-void World::host_barrier(Participant& self) { barrier_wait(host_barrier_, self, "the host barrier", self.name()); }
+void World::host_barrier(Participant& self) { barrier_wait(host_barrier_, self, "the host barrier", "in " + self.name()); }
 
 void World::rank_barrier(Participant& self, const std::string& what, const std::string& where) {
   barrier_wait(rank_barrier_, self, what, where);
