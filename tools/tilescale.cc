@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "distributed/distributed_example.h"
 #include "example.h"
 #include "ir/printer.h"
 #include "pipeline.h"
@@ -43,6 +44,7 @@ std::string join(const std::vector<std::string>& items, const char* sep = ", ") 
 std::string example_names() {
   std::vector<std::string> names;
   for (const auto& e : ex::all_examples()) names.push_back(e.name);
+  for (const auto& e : ex::distributed_examples()) names.push_back(e.name);
   return join(names);
 }
 
@@ -53,11 +55,13 @@ void print_usage(std::FILE* out) {
                "usage:\n"
                "  tilescale list\n"
                "      list the examples\n"
-               "  tilescale run <example> [--target auto|cpu|cuda] [--size SPEC] [--seed N]\n"
+               "  tilescale run <example> [--target auto|cpu|cuda] [--size SPEC] [--seed N] [--ranks N]\n"
                "      build and compile the example, run it on random inputs and compare with a\n"
-               "      plain C++ reference; exit 1 when the error exceeds the tolerance\n"
-               "  tilescale dump <example> [--size SPEC] [--after PASS] [--target cpu|cuda]\n"
-               "      print the example's IR as built, or after pipeline pass PASS\n"
+               "      plain C++ reference; exit 1 when the error exceeds the tolerance. Distributed\n"
+               "      examples run N ranks (default: the most their tests use) on the sim transport\n"
+               "  tilescale dump <example> [--size SPEC] [--after PASS] [--target cpu|cuda] [--ranks N]\n"
+               "      print the example's IR as built, or after pipeline pass PASS (every kernel of a\n"
+               "      distributed example, built for N ranks)\n"
                "  tilescale dump <example> --cuda|--ptx [--arch sm_80|sm_90a] [--size SPEC]\n"
                "      print the CUDA C++ tilescale generates, or the PTX NVRTC makes of it (no GPU needed)\n"
 #ifdef TILESCALE_HAVE_BENCH
@@ -143,6 +147,61 @@ const ex::Example& lookup_example(const std::string& name) {
   return *e;
 }
 
+// --ranks of a distributed example: its largest test rank count by default, and one it supports.
+int parse_ranks_flag(const Flags& flags, const ex::DistributedExample& example, const ex::Sizes& sizes) {
+  int ranks = example.test_ranks.back();
+  if (auto r = flags.get("ranks")) {
+    char* end = nullptr;
+    const long v = std::strtol(r->c_str(), &end, 10);
+    if (r->empty() || *end != '\0' || v < 1 || v > ts::dist::kMaxRanks)
+      throw UsageError{"--ranks wants a number of ranks from 1 to " + std::to_string(ts::dist::kMaxRanks) + ", not '" + *r + "'"};
+    ranks = static_cast<int>(v);
+  }
+  if (std::string why = example.unsupported(sizes, ranks); !why.empty())
+    throw UsageError{example.name + " cannot run with " + std::to_string(ranks) + (ranks == 1 ? " rank: " : " ranks: ") + why};
+  return ranks;
+}
+
+ex::Sizes parse_distributed_sizes(const Flags& flags, const ex::DistributedExample& example) {
+  try {
+    return ex::parse_sizes(flags.get("size").value_or(""), example.default_sizes);
+  } catch (const ts::RuntimeError& e) {
+    throw UsageError{e.what()};
+  }
+}
+
+std::uint64_t parse_seed_flag(const Flags& flags) {
+  std::uint64_t seed = 0;
+  if (auto s = flags.get("seed")) {
+    char* end = nullptr;
+    seed = std::strtoull(s->c_str(), &end, 10);
+    if (s->empty() || *end != '\0' || (*s)[0] == '-')
+      throw UsageError{"--seed wants a non-negative integer, not '" + *s + "'"};
+  }
+  return seed;
+}
+
+// Distributed examples run on the sim transport (the CPU backend); --target can only say so.
+void require_sim_target(const Flags& flags, const std::string& name) {
+  if (auto t = flags.get("target"); t && *t != "cpu" && *t != "auto")
+    throw UsageError{name + " is a distributed example: it runs on the sim transport of the CPU backend (--target cpu)"};
+}
+
+int cmd_run_distributed(const Flags& flags, const ex::DistributedExample& example) {
+  require_sim_target(flags, example.name);
+  const ex::Sizes sizes = parse_distributed_sizes(flags, example);
+  const int ranks = parse_ranks_flag(flags, example, sizes);
+  const std::uint64_t seed = parse_seed_flag(flags);
+  const auto start = std::chrono::steady_clock::now();
+  const ex::CheckResult result = ex::run_distributed_example(example.name, ranks, sizes, seed);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%s [%s] on sim with %d ranks: max relative error %.1e (tolerance %.1e) %s\n", example.name.c_str(),
+              ex::format_sizes(sizes).c_str(), ranks, result.max_relative_error, result.tolerance,
+              result.passed() ? "PASS" : "FAIL");
+  std::printf("wall time %.3f s (build, compile, run on every rank and reference)\n", seconds);
+  return result.passed() ? 0 : kExitFail;
+}
+
 ts::Target parse_target_flag(const Flags& flags, ts::Target fallback) {
   auto t = flags.get("target");
   if (!t) return fallback;
@@ -163,23 +222,23 @@ ex::Sizes parse_size_flag(const Flags& flags, const ex::Example& example) {
 int cmd_list() {
   std::size_t width = 0;
   for (const auto& e : ex::all_examples()) width = std::max(width, e.name.size());
+  for (const auto& e : ex::distributed_examples()) width = std::max(width, e.name.size());
   for (const auto& e : ex::all_examples())
+    std::printf("%-*s  %s\n", static_cast<int>(width), e.name.c_str(), e.description.c_str());
+  std::printf("\ndistributed (run on the sim transport: tilescale run <name> --ranks N):\n");
+  for (const auto& e : ex::distributed_examples())
     std::printf("%-*s  %s\n", static_cast<int>(width), e.name.c_str(), e.description.c_str());
   return 0;
 }
 
 int cmd_run(const std::vector<std::string>& args) {
-  const Flags flags = parse_flags("run", args, {"target", "size", "seed"});
+  const Flags flags = parse_flags("run", args, {"target", "size", "seed", "ranks"});
+  if (const auto* distributed = ex::find_distributed_example(flags.example)) return cmd_run_distributed(flags, *distributed);
   const ex::Example& example = lookup_example(flags.example);
+  if (flags.get("ranks")) throw UsageError{"--ranks applies to distributed examples; " + example.name + " runs on one device"};
   const ts::Target target = parse_target_flag(flags, ts::Target::Auto);
   const ex::Sizes sizes = parse_size_flag(flags, example);
-  std::uint64_t seed = 0;
-  if (auto s = flags.get("seed")) {
-    char* end = nullptr;
-    seed = std::strtoull(s->c_str(), &end, 10);
-    if (s->empty() || *end != '\0' || (*s)[0] == '-')
-      throw UsageError{"--seed wants a non-negative integer, not '" + *s + "'"};
-  }
+  const std::uint64_t seed = parse_seed_flag(flags);
 
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
@@ -212,9 +271,36 @@ int cmd_run(const std::vector<std::string>& args) {
   return result.passed() ? 0 : kExitFail;
 }
 
+// Every kernel of a distributed example: its IR (after --after PASS), or its CUDA / PTX.
+int cmd_dump_distributed(const Flags& flags, const ex::DistributedExample& example) {
+  require_sim_target(flags, example.name);
+  const ex::Sizes sizes = parse_distributed_sizes(flags, example);
+  const int ranks = parse_ranks_flag(flags, example, sizes);
+  const std::string arch = flags.get("arch").value_or("sm_90a");
+  for (const auto& func : example.build(sizes, ranks)) {
+    if (flags.get("cuda") || flags.get("ptx")) {
+      std::cout << (flags.get("ptx") ? ts::generate_ptx(func, arch) : ts::generate_cuda(func, arch));
+      continue;
+    }
+    ts::ir::PrimFunc f = func.node();
+    if (auto after = flags.get("after")) {
+      const auto names = ts::pipeline_pass_names(ts::Target::CPU);
+      bool known = false;
+      for (const auto& n : names) known |= n == *after;
+      if (!known) throw UsageError{"unknown pass '" + *after + "' for target cpu; passes: " + join(names)};
+      f = ts::run_pipeline(f, ts::PipelineOptions{ts::Target::CPU, *after});
+    }
+    std::cout << ts::ir::print(f);
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
 int cmd_dump(const std::vector<std::string>& args) {
-  const Flags flags = parse_flags("dump", args, {"target", "size", "after", "arch"}, {"cuda", "ptx"});
+  const Flags flags = parse_flags("dump", args, {"target", "size", "after", "arch", "ranks"}, {"cuda", "ptx"});
+  if (const auto* distributed = ex::find_distributed_example(flags.example)) return cmd_dump_distributed(flags, *distributed);
   const ex::Example& example = lookup_example(flags.example);
+  if (flags.get("ranks")) throw UsageError{"--ranks applies to distributed examples; " + example.name + " runs on one device"};
   ts::Target target = parse_target_flag(flags, ts::Target::CPU);
   if (target == ts::Target::Auto) target = ts::why_not_cuda().empty() ? ts::Target::CUDA : ts::Target::CPU;
   const ex::Sizes sizes = parse_size_flag(flags, example);

@@ -39,7 +39,8 @@ CheckResult run_distributed_example(const std::string& name, int ranks, const Si
   if (ranks < 1 || ranks > dist::kMaxRanks)
     throw RuntimeError(cat("cannot run ", name, " with ", ranks, " ranks; use 1 to ", dist::kMaxRanks));
   if (std::string why = ex->unsupported(sizes, ranks); !why.empty())
-    throw RuntimeError(cat("cannot run ", name, " with ", ranks, " ranks at sizes ", format_sizes(sizes), " because ", why));
+    throw RuntimeError(cat("cannot run ", name, " with ", ranks, ranks == 1 ? " rank" : " ranks", " at sizes ",
+                           format_sizes(sizes), " because ", why));
   return ex->run(sizes, ranks, seed);
 }
 
