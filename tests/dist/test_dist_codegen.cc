@@ -3,9 +3,13 @@
 // nvidia-nvshmem-cu13, or NVSHMEM_HOME), and are skipped, saying why, when those are absent.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "distributed/distributed_example.h"
+#include "ir/visitor.h"
 #include "jit/nvrtc.h"
 #include "jit/nvshmem.h"
+#include "ops/builtin.h"
 #include "tilescale/tilescale.h"
 
 namespace tilescale {
@@ -55,6 +59,187 @@ std::string label(const testing::TestParamInfo<Case>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, DistributedCodegen, testing::ValuesIn(cases()), label);
+
+namespace T = tilescale::lang;
+
+// Every builtin but NVSHMEM's, with every legal combination of semantics, scope, cache hints and
+// sizes.
+lang::PrimFunc every_core_builtin() {
+  return T::prim_func("every_core_builtin", [] {
+    auto h = T::Tensor("h", {64}, T::float16);
+    auto i16 = T::Tensor("i16", {8}, T::int16);
+    auto i32 = T::Tensor("i32", {64}, T::int32);
+    auto u32 = T::Tensor("u32", {8}, T::uint32);
+    auto i64 = T::Tensor("i64", {8}, T::int64);
+    auto u64 = T::Tensor("u64", {8}, T::uint64);
+    auto f32 = T::Tensor("f32", {8}, T::float32);
+    auto f64 = T::Tensor("f64", {8}, T::float64);
+    T::Kernel(2, T::threads(128), [&](T::Expr bx) {
+      auto staged = T::alloc_shared({64}, T::float16, "staged");
+      T::Expr tx = T::get_thread_binding(), peer = (T::get_rank() + 1) % T::get_num_ranks();
+      const std::vector<T::MemScope> scopes = {T::MemScope::CTA, T::MemScope::GPU, T::MemScope::SYS};
+      T::If(tx == 0, [&] {
+        for (auto scope : scopes)
+          for (bool na : {false, true}) {
+            for (auto sem : {T::MemSem::Relaxed, T::MemSem::Acquire}) {
+              h(0) = T::ld(h(1), scope, sem, na, false, peer);
+              i32(0) = T::ld(i32(1), scope, sem, na);
+              f64(0) = T::ld(f64(1), scope, sem, na, false, peer);
+            }
+            for (auto sem : {T::MemSem::Relaxed, T::MemSem::Release}) {
+              T::st(h(2), h(3), scope, sem, na, peer);
+              T::st(u64(2), 5, scope, sem, na);
+            }
+          }
+        for (bool na : {false, true})
+          for (bool nc : {false, true}) i32(2) = T::ld(i32(3), T::MemScope::GPU, T::MemSem::Weak, na, nc, peer);
+        T::st(i32(4), 1, T::MemScope::SYS, T::MemSem::Weak, true, peer);
+        T::st(i32(4), 1, T::MemScope::SYS, T::MemSem::Weak);
+        i64(0) = T::ld(i64(1), T::MemScope::SYS, T::MemSem::Volatile);
+        T::st(i64(2), 3, T::MemScope::SYS, T::MemSem::Volatile, false, peer);
+        auto v16 = T::alloc_local({4}, T::int32, "v16");
+        auto v8 = T::alloc_local({4}, T::float16, "v8");
+        auto v4 = T::alloc_local({2}, T::float16, "v4");
+        auto v2 = T::alloc_local({2}, T::int8, "v2");
+        T::ld(i32(8), v16, T::MemScope::SYS, T::MemSem::Acquire, true, false, peer);
+        T::st(i32(12), v16, T::MemScope::GPU, T::MemSem::Release, false, peer);
+        T::ld(h(8), v8, T::MemScope::GPU, T::MemSem::Weak, false, true);
+        T::st(h(16), v8, T::MemScope::CTA, T::MemSem::Relaxed, true);
+        T::ld(h(20), v4, T::MemScope::SYS, T::MemSem::Volatile);
+        T::st(h(24), v4, T::MemScope::SYS, T::MemSem::Volatile);
+        T::st(i32(16), v2.at({0}), T::MemScope::SYS, T::MemSem::Weak);
+        for (auto scope : scopes)
+          for (auto sem : {T::MemSem::Relaxed, T::MemSem::Acquire, T::MemSem::Release, T::MemSem::AcqRel}) {
+            i32(5) = T::atom_add(i32(6), 1, scope, sem, peer);
+            u32(0) = T::atom_add(u32(1), 1, scope, sem);
+            i64(3) = T::atom_add(i64(4), 1, scope, sem, peer);
+            u64(3) = T::atom_add(u64(4), 1, scope, sem);
+            f32(0) = T::atom_add(f32(1), 0.5f, scope, sem, peer);
+            f64(2) = T::atom_add(f64(3), 0.5, scope, sem);
+          }
+      });
+      for (auto [scope, sem] : {std::pair{T::MemScope::GPU, T::MemSem::Acquire}, {T::MemScope::SYS, T::MemSem::Acquire},
+                                {T::MemScope::SYS, T::MemSem::Volatile}}) {
+        T::wait_eq(i32(20), 1, peer, scope, sem);
+        T::wait_ne(u64(5), 1, -1, scope, sem);
+        T::wait_ge(i16(0), 1, peer, scope, sem);
+        T::wait_le(u32(2), 1, -1, scope, sem);
+        T::wait_gt(i64(5), 1, peer, scope, sem);
+        T::wait_lt(i32(21), 1, -1, scope, sem);
+      }
+      T::fence_cta();
+      T::fence_gpu();
+      T::fence_sys();
+      T::barrier_blocks(i32(32));
+      T::sync_blocks(i32(32));
+      T::sync_grid(u32(4));
+      i32(22) = T::cast(T::warp_any(tx > 3), T::int32) + T::cast(T::warp_all(tx > 3, 0xffu), T::int32);
+      T::sync_warp();
+      T::If(T::shuffle_elect(64), [&] { i32(23) = bx; });
+      T::If(tx < 32, [&] {
+        T::put_warp(h(0), h(32), 16, peer, 4, true);
+        T::put_warp(staged(0), h(32), 16, peer, 2, false);
+        T::get_warp(h(32), staged(0), 16, peer, 1, true);
+        T::get_warp(staged(0), staged(16), 16, -1);
+      });
+      T::put_block(staged(0), h(32), 32, peer);
+      T::get_block(h(32), staged(0), 32, peer);
+    });
+  });
+}
+
+// Every NVSHMEM builtin.
+lang::PrimFunc every_nvshmem_builtin() {
+  return T::prim_func("every_nvshmem_builtin", [] {
+    auto a = T::Tensor("a", {64}, T::float32);
+    auto b = T::Tensor("b", {64}, T::float32);
+    auto ints = T::Tensor("ints", {4}, T::int32);
+    auto sig = T::Tensor("sig", {8}, T::uint64);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto staged = T::alloc_shared({64}, T::float32, "staged");
+      T::Expr tx = T::get_thread_binding(), peer = (T::get_rank() + 1) % T::get_num_ranks();
+      T::If(tx == 0, [&] {
+        T::putmem(a(0), b(0), 64, peer);
+        T::putmem_nbi(a(0), staged(0), 64, peer);
+        T::getmem(staged(0), a(0), 64, peer);
+        T::getmem_nbi(b(0), a(0), 64, peer);
+        T::int_p(ints(0), 3, peer);
+        T::putmem_signal(a(0), b(0), 64, sig(0), 1, T::SignalOp::Set, peer);
+        T::putmem_signal_nbi(a(0), b(0), 64, sig(0), 1, T::SignalOp::Add, peer);
+        T::signal_op(sig(1), 2, T::SignalOp::Add, peer);
+        T::signal_op(sig(1), 2, T::SignalOp::Set, peer);
+        for (auto cmp : {T::Cmp::EQ, T::Cmp::NE, T::Cmp::GT, T::Cmp::GE, T::Cmp::LT, T::Cmp::LE})
+          T::signal_wait_until(sig(2), cmp, 1);
+        T::barrier_all();
+        T::sync_all();
+      });
+      T::If(tx < 32, [&] {
+        T::putmem_warp(a(0), b(0), 64, peer);
+        T::putmem_nbi_warp(a(0), b(0), 64, peer);
+        T::getmem_warp(b(0), a(0), 64, peer);
+        T::getmem_nbi_warp(b(0), a(0), 64, peer);
+        T::putmem_signal_warp(a(0), b(0), 64, sig(3), 1, T::SignalOp::Set, peer);
+        T::putmem_signal_nbi_warp(a(0), b(0), 64, sig(3), 1, T::SignalOp::Add, peer);
+        T::barrier_all_warp();
+        T::sync_all_warp();
+      });
+      T::putmem_block(a(0), b(0), 64, peer);
+      T::putmem_nbi_block(a(0), b(0), 64, peer);
+      T::getmem_block(b(0), a(0), 64, peer);
+      T::getmem_nbi_block(b(0), a(0), 64, peer);
+      T::putmem_signal_block(a(0), b(0), 64, sig(4), 1, T::SignalOp::Set, peer);
+      T::putmem_signal_nbi_block(a(0), b(0), 64, sig(4), 1, T::SignalOp::Add, peer);
+      T::quiet();
+      T::fence();
+      T::barrier_all_block();
+      T::sync_all_block();
+    });
+  });
+}
+
+std::set<std::string> builtins_in(const lang::PrimFunc& f) {
+  struct Names : ir::Visitor {
+    std::set<std::string> names;
+    void visit(const ir::BuiltinNode* op) override {
+      names.insert(op->op);
+      Visitor::visit(op);
+    }
+  } n;
+  n.visit_stmt(f.node()->body);
+  return n.names;
+}
+
+TEST(BuiltinCodegen, TheseTestsUseEveryRegisteredBuiltin) {
+  auto used = builtins_in(every_core_builtin());
+  for (const auto& n : builtins_in(every_nvshmem_builtin())) used.insert(n);
+  for (const auto* def : ops::all_builtins()) EXPECT_TRUE(used.count(def->name)) << def->name << " is not compiled by any test";
+}
+
+TEST(BuiltinCodegen, EveryCoreBuiltinCompilesForSm90aAndSm80) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  const auto f = every_core_builtin();
+  for (const char* arch : {"sm_90a", "sm_80"}) compile_for(f, arch);
+}
+
+TEST(BuiltinCodegen, EveryNvshmemBuiltinCompilesForSm90a) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  compile_for(every_nvshmem_builtin(), "sm_90a");
+}
+
+// The PTX of the loads and stores is what REFERENCE.md §2 says assembles; a weak load has no scope.
+TEST(BuiltinCodegen, LoadsAndStoresUseThePtxOfTheirSemantics) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  const std::string ptx = generate_ptx(every_core_builtin(), "sm_90a");
+  for (const char* s : {"ld.acquire.sys.global.L1::no_allocate.b16", "ld.relaxed.cta.global.b32", "ld.global.nc.L1::no_allocate.b32",
+                        "ld.volatile.global.b64", "st.release.gpu.global.v4.b32", "st.relaxed.cta.global.L1::no_allocate.b64",
+                        "st.volatile.global.b32", "atom.acq_rel.sys.global.add.u64", "atom.release.cta.global.add.f32",
+                        "fence.acq_rel.sys", "elect.sync"})
+    EXPECT_NE(ptx.find(s), std::string::npos) << s;
+  EXPECT_EQ(ptx.find("ld.weak"), std::string::npos);
+}
 
 }  // namespace
 }  // namespace tilescale
