@@ -131,6 +131,8 @@ TEST(DistErrors, BarrierOperandsHaveTheirTypes) {
 TEST(DistErrors, ElectionExtentsAreWholeWarps) {
   EXPECT_COMPILE_ERROR(kernel_with([&](Bufs& b) { b.flag(0) = T::cast(T::shuffle_elect(48), T::int32); }),
                        "cannot call T::shuffle_elect(48) because the group extent is a multiple of 32 threads");
+  EXPECT_COMPILE_ERROR(kernel_with([&](Bufs& b) { b.flag(0) = T::cast(T::shuffle_elect(1.5f), T::int32); }),
+                       "cannot call T::shuffle_elect with the group extent 1.5 of type float32; it is an integer");
 }
 
 // ---- where each scope may be called -------------------------------------------------------------
@@ -171,6 +173,10 @@ TEST(DistErrors, VerifierRejectsBuiltinsOutsideTheKernel) {
   ir::Stmt fence = ir::make_evaluate(ir::make_builtin(DataType::Int32, "fence_sys", {}));
   EXPECT_COMPILE_ERROR(ir::verify(ir::make_prim_func("f", {a}, ir::make_seq({fence, kernel}))),
                        "cannot call T::fence_sys outside T::Kernel in f");
+  ir::Stmt loop = ir::make_for(ir::make_var("i"), ir::make_int(0), ir::make_builtin(DataType::Int32, "get_num_ranks", {}),
+                               ir::ForKind::Serial, ir::make_seq({}));
+  EXPECT_COMPILE_ERROR(ir::verify(ir::make_prim_func("g", {a}, ir::make_seq({loop, kernel}))),
+                       "cannot call T::get_num_ranks outside T::Kernel in g; call it inside the kernel body");
 }
 
 // ---- copies and NVSHMEM operands ---------------------------------------------------------------
