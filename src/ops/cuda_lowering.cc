@@ -57,8 +57,8 @@ ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<
   for (int d = 0; d < r.rank(); ++d) {
     ir::Expr last = d == r.rank() - 1 && vec > 1 ? add(idx[d], c(vec - 1)) : idx[d];
     ir::Expr bound = ir::make_binary(BinaryOp::LT, last, i32(ctx.extent(*r.buffer, d)));
-    // Provably inside (constant index below a constant extent): no test.
-    if (ir::eval_int(bound).value_or(0)) continue;
+    // Provably inside for every block, thread and iteration: no test.
+    if (ctx.provably(bound)) continue;
     conds.push_back(bound);
   }
   return all_of(conds);
@@ -71,6 +71,7 @@ void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& s
   const std::int64_t vectors = numel / vec, T = ctx.threads();
   const std::int64_t rounds = (vectors + T - 1) / T;
   ir::Var v = ir::make_var(ctx.fresh("v"));
+  ctx.set_range(v, 0, (vectors - 1) * vec, vec);
   auto emit = [&](const ir::Expr& id, bool partial) {
     ctx.open(partial ? cat("if (", ctx.expr(ir::make_binary(BinaryOp::LT, id, c(vectors))), ")") : "");
     ctx.line(cat("const int ", ctx.expr(v), " = ", ctx.expr(ir::make_binary(BinaryOp::Mul, id, c(vec))), ";"));

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "codegen/cuda/dist.h"
+#include "ir/bounds.h"
 #include "ir/eval.h"
 #include "ir/printer.h"
 #include "ir/visitor.h"
@@ -152,6 +153,9 @@ class Generator : public LowerContext {
     threads_ = kernel->threads;
     for (const auto& v : kernel->block_vars) name_of(v.get(), v->name);
     name_of(thread_var_.get(), "tx");
+    ranges_[thread_var_.get()] = {0, threads_ - 1};
+    for (int d = 0; d < 3; ++d)
+      if (auto g = ir::eval_int(kernel->grid[d])) ranges_[kernel->block_vars[d].get()] = {0, *g - 1};
     collect_annotations(kernel->body);
 
     std::ostringstream header;
@@ -201,6 +205,10 @@ class Generator : public LowerContext {
   int threads() const override { return threads_; }
   const Target& target() const override { return target_; }
   bool in_async_producer() const override { return async_producer_; }
+  bool provably(const ir::Expr& cond) const override { return ir::provably(passes::simplify(cond), ranges_); }
+  void set_range(const ir::Var& v, std::int64_t lo, std::int64_t hi, std::int64_t multiple) override {
+    ranges_[v.get()] = {lo, hi, multiple};
+  }
 
   std::string expr(const ir::Expr& e) override { return print(passes::simplify(e), 0); }
 
@@ -273,6 +281,8 @@ class Generator : public LowerContext {
   // access's register for the register being emitted.
   std::map<const ir::VarNode*, ir::Expr> loop_values_;
   std::map<const void*, std::string> access_register_;
+  // What each variable can be (block and thread indices, loop variables), for dropping checks.
+  ir::VarRanges ranges_;
   // Variables that differ between threads (the thread index, loops over it).
   std::set<const ir::VarNode*> divergent_vars_;
   int divergent_depth_ = 0;
@@ -706,6 +716,7 @@ class Generator : public LowerContext {
     if (f.for_kind == ir::ForKind::Parallel) return emit_parallel(f);
     if (f.for_kind == ir::ForKind::Pipelined && f.pipeline.num_stages >= 2) return emit_pipelined(f);
     const std::string v = name_of(f.var.get(), f.var->name);
+    set_loop_range(f);
     const bool div = !uniform(f.min) || !uniform(f.extent);
     if (div) divergent_vars_.insert(f.var.get());
     divergent_depth_ += div;
@@ -716,6 +727,11 @@ class Generator : public LowerContext {
     emit_loop_body(f.body);
     close();
     divergent_depth_ -= div;
+  }
+
+  void set_loop_range(const ir::ForNode& f) {
+    const auto mn = ir::bounds_of(f.min, ranges_), ext = ir::bounds_of(f.extent, ranges_);
+    if (mn && ext && ext->hi >= 1) ranges_[f.var.get()] = {mn->lo, mn->hi + ext->hi - 1};
   }
 
   // ---- Parallel --------------------------------------------------------------------------------
@@ -869,6 +885,7 @@ class Generator : public LowerContext {
       if (producer[i]) staged.insert(ir::as<ir::TileOpNode>(body[i])->regions[1].buffer.get());
     const std::string n = fresh("n_iter");
     const std::string k = name_of(f.var.get(), f.var->name);
+    set_loop_range(f);  // the producers' k runs ahead but stays below the trip count
     line(cat("const int ", n, " = ", print(f.extent, 0), ";"));
     const std::string base = print(f.min, 0);
     auto emit_producers = [&](const std::string& iter) {

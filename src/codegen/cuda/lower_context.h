@@ -46,6 +46,10 @@ class LowerContext {
   virtual const ir::Var& thread_var() const = 0;
   virtual int threads() const = 0;
   virtual const Target& target() const = 0;
+  // True when `cond` holds for every thread, block and loop iteration (a check that can go).
+  virtual bool provably(const ir::Expr& cond) const = 0;
+  // Declares the values a variable the lowering introduces can take, for `provably`.
+  virtual void set_range(const ir::Var& v, std::int64_t lo, std::int64_t hi, std::int64_t multiple = 1) = 0;
 
   // Buffers. `element` is an lvalue for a global, shared, local or var buffer element; `extent`
   // the buffer's extent in `dim` (for global tensors, possibly a symbolic dimension).
