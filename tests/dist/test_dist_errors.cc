@@ -2,6 +2,7 @@
 // message: misuse is a CompileError when the prim_func is built, a run-time problem (a deadlock, a
 // wait out of time, mismatched symmetric allocations, an operand outside its buffer or the heap) a
 // RuntimeError — on every rank.
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -21,6 +22,20 @@ struct Bufs {
   T::Buffer shared, local, frag;
   T::Expr tx;
 };
+
+// Runs `rank_0` on rank 0 while rank 1's host code keeps running (so the watchdog sees no
+// deadlock) until rank 0 is done.
+void rank_0_while_rank_1_runs(Rank& r, std::atomic<bool>& done, const std::function<void()>& rank_0) {
+  if (r.rank() == 0) {
+    struct Done {
+      std::atomic<bool>& done;
+      ~Done() { done = true; }
+    } mark{done};
+    rank_0();
+    return;
+  }
+  while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
 
 // A one-block kernel whose body is `body`: building it runs the verifier.
 T::PrimFunc kernel_with(const std::function<void(Bufs&)>& body) {
@@ -285,13 +300,10 @@ TEST(DistErrors, AWaitOutOfItsTimeBudget) {
   });
   Kernel k = cpu(f);
   auto world = dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 50});
+  std::atomic<bool> done{false};
   EXPECT_RUNTIME_ERROR(world.run([&](Rank& r) {
                          Tensor flag = r.heap().zeros({1}, DataType::Int32);
-                         if (r.rank() == 0) {
-                           k(flag);
-                         } else {
-                           std::this_thread::sleep_for(std::chrono::milliseconds(500));  // running, not waiting
-                         }
+                         rank_0_while_rank_1_runs(r, done, [&] { k(flag); });
                        }),
                        "a wait ran out of its time budget of 50 ms", "rank 0, block (0, 0, 0)",
                        "T::wait_eq on flag[0] on rank 0 (this rank)", "expected a value == 1, observed 0");
@@ -442,13 +454,10 @@ TEST(DistErrors, AnNvshmemBarrierCalledTwiceByOneRank) {
     T::Kernel(2, T::threads(32), [&](T::Expr) { T::barrier_all_block(); });
   });
   Kernel k = cpu(f);
+  std::atomic<bool> done{false};
   EXPECT_RUNTIME_ERROR(dist::World::sim(2).run([&](Rank& r) {
                          Tensor x = r.heap().zeros({1}, DataType::Int32);
-                         if (r.rank() == 0) {
-                           k(x);
-                         } else {
-                           std::this_thread::sleep_for(std::chrono::milliseconds(300));
-                         }
+                         rank_0_while_rank_1_runs(r, done, [&] { k(x); });
                        }),
                        "cannot call T::barrier_all_block in kernel twice, rank 0, block (",
                        "because rank 0 already called it in kernel twice, rank 0, block (", "it takes one call per rank");
