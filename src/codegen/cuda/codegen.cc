@@ -270,6 +270,7 @@ class Generator : public LowerContext {
   ir::Var thread_var_;
   int threads_ = 0;
   std::map<const void*, std::string> names_;
+  std::vector<ir::Expr> named_vars_;
   std::set<std::string> used_names_;
   std::map<const ir::BufferNode*, FragmentInfo> fragments_;
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
@@ -415,6 +416,8 @@ class Generator : public LowerContext {
       case ir::ExprKind::Var: {
         const auto* v = ir::as<ir::VarNode>(e);
         if (auto it = loop_values_.find(v); it != loop_values_.end()) return "(" + print(it->second, 0) + ")";
+        // Names are keyed by address: keep the variable alive so no later one reuses its address.
+        if (!names_.count(v)) named_vars_.push_back(e);
         return name_of(v, v->name);
       }
       case ir::ExprKind::Binary: return binary(*ir::as<ir::BinaryNode>(e), parent);
@@ -678,6 +681,7 @@ class Generator : public LowerContext {
     open(cat("for (int e = 0; e < ", n, "; ++e)"));
     std::vector<ir::Expr> idx;
     ir::Var e = ir::make_var("e");
+    named_vars_.push_back(e);
     name_of(e.get(), "e");
     std::int64_t stride = n;
     for (int d = 0; d < b.rank(); ++d) {
