@@ -60,3 +60,34 @@ TEST(Codegen, GemmUsesMmaAndCpAsyncInPtx) {
 
 }  // namespace
 }  // namespace tilescale
+
+namespace tilescale {
+namespace {
+
+namespace T = tilescale::lang;
+
+// Regression: a variable created and freed while lowering one op could hand its generated name to
+// a later variable at the same address ("identifier v_1 is undefined" in cumsum after atomic_add).
+TEST(Codegen, FreedTemporariesDoNotLendTheirNames) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  auto f = T::prim_func("misc_ops", [&] {
+    auto A = T::Tensor("A", {40, 48}, T::float32);
+    auto S = T::Tensor("S", {40, 48}, T::float32);
+    auto H = T::Tensor("H", {48}, T::float32);
+    T::Kernel(1, T::threads(64), [&](T::Expr) {
+      auto sh = T::alloc_shared({40, 48}, T::float32, "sh");
+      auto out = T::alloc_shared({40, 48}, T::float32, "out");
+      T::copy(A, sh);
+      T::fill(H, 0);
+      T::Parallel(40, 48, [&](T::Expr i, T::Expr j) { T::atomic_add(H(j), sh(i, j)); });
+      T::cumsum(sh, out, 1, /*reverse=*/true);
+      T::copy(out, S);
+    });
+  });
+  for (const char* arch : {"sm_80", "sm_90a"})
+    EXPECT_FALSE(jit::compile_nvrtc(generate_cuda(f, arch), f.name(), arch, {}).cubin.empty()) << arch;
+}
+
+}  // namespace
+}  // namespace tilescale
