@@ -101,6 +101,18 @@ PY
 }
 
 # ts_configure [cmake args...]: configures the Release build in $TS_BUILD (Ninja on first use).
+# ts_ensure_nvshmem_headers: the NVSHMEM device headers (pip wheel nvidia-nvshmem-cu13) that the
+# distributed examples' compile-only tests build against; without them those tests are skipped,
+# with the reason.
+ts_ensure_nvshmem_headers() {
+  [ -n "${NVSHMEM_HOME:-}" ] && return 0
+  python3 -c 'import nvidia.nvshmem' 2>/dev/null && return 0
+  ts_say "installing the NVSHMEM headers (pip: nvidia-nvshmem-cu13)"
+  python3 -m pip install --user --quiet nvidia-nvshmem-cu13 2>/dev/null ||
+    python3 -m pip install --user --quiet --break-system-packages nvidia-nvshmem-cu13 2>/dev/null ||
+    ts_say "could not install nvidia-nvshmem-cu13: the NVSHMEM compile tests will be skipped"
+}
+
 ts_configure() {
   local generator=()
   [ -f "$TS_BUILD/CMakeCache.txt" ] || generator=(-G Ninja)

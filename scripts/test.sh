@@ -7,6 +7,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ts_ensure_tools gtest
+ts_ensure_nvshmem_headers
 ts_configure -DTILESCALE_BUILD_TESTS=ON
 ts_say "building in $TS_BUILD with $TS_JOBS jobs"
 ninja -C "$TS_BUILD" -j "$TS_JOBS"
