@@ -161,6 +161,19 @@ void require_integer(const ir::BuiltinNode& call, const ir::Expr& e, const char*
                            "; it is an integer"));
 }
 
+void require_byte_count(const ir::BuiltinNode& call, const ir::Expr& n) {
+  require_integer(call, n, "the byte count");
+  if (auto c = ir::as_const_int(n); c && *c < 0)
+    throw CompileError(cat("cannot call ", user_name(call), " with ", *c, " bytes; the byte count is 0 or more"));
+}
+
+void check_peer(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, std::int64_t pe) {
+  if (pe < 0 || pe >= cpu.rank().size())
+    throw RuntimeError(cat("cannot call ", user_name(call), " with rank ", pe, " ", cpu.where(), " because the run has ",
+                           cpu.rank().size(), cpu.rank().size() == 1 ? " rank" : " ranks", "; pass a rank from 0 to ",
+                           cpu.rank().size() - 1));
+}
+
 std::string cuda_pointer(const ir::BuiltinNode& call, std::size_t arg, cuda::LowerContext& ctx) {
   const ir::LoadNode& l = address_operand(call, arg);
   return cat("(&", ctx.element(*l.buffer, l.indices), ")");

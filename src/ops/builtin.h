@@ -165,6 +165,10 @@ const std::string& checked_attr(const ir::BuiltinNode& call, const std::string& 
                                 const std::vector<std::string>& allowed, const char* why);
 // CompileError unless `e` is an integer expression; `what` names it ("the rank", "the count").
 void require_integer(const ir::BuiltinNode& call, const ir::Expr& e, const char* what);
+// CompileError unless `n` is an integer byte count that is not a negative constant.
+void require_byte_count(const ir::BuiltinNode& call, const ir::Expr& n);
+// CPU: RuntimeError unless `pe` names a rank of the run (the sim would read -1 as this rank).
+void check_peer(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, std::int64_t pe);
 
 // CUDA: the name of the kernel's distributed context parameter (kernel_spec.h) and C++ for a
 // memory operand: a pointer to the element on this rank, or on rank `pe` (remote-base table).

@@ -49,14 +49,6 @@ void verify(const ir::BuiltinNode& call) {
     throw CompileError(cat("cannot call ", user_name(call), " with ", *n, " bytes; the byte count is 0 or more"));
 }
 
-// RuntimeError unless pe names a rank (sim translation would take -1 as this rank).
-void check_rank(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, std::int64_t pe) {
-  if (pe < 0 || pe >= cpu.rank().size())
-    throw RuntimeError(cat("cannot call ", user_name(call), " with rank ", pe, " ", cpu.where(), " because the run has ",
-                           cpu.rank().size(), cpu.rank().size() == 1 ? " rank" : " ranks", "; pass a rank from 0 to ",
-                           cpu.rank().size() - 1));
-}
-
 // The bytes of an operand, checked against its buffer.
 void check_room(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, const CpuAddress& a, std::int64_t nbytes) {
   const std::int64_t room = a.elements * bytes(a.buffer->dtype);
@@ -70,7 +62,7 @@ CpuValue run(const ir::BuiltinNode& call, BuiltinCpuCall& cpu) {
   const CpuAddress dst = cpu.address(0);
   if (is_int_p(call)) {
     const std::int64_t pe = cpu.int_arg(2);
-    check_rank(call, cpu, pe);
+    check_peer(call, cpu, pe);
     check_room(call, cpu, dst, 4);
     check_aligned(call, cpu, dst, 4);
     const auto v = static_cast<std::int32_t>(cpu.int_arg(1));
@@ -79,7 +71,7 @@ CpuValue run(const ir::BuiltinNode& call, BuiltinCpuCall& cpu) {
   }
   const CpuAddress src = cpu.address(1);
   const std::int64_t nbytes = cpu.int_arg(2), pe = cpu.int_arg(3);
-  check_rank(call, cpu, pe);
+  check_peer(call, cpu, pe);
   check_room(call, cpu, dst, nbytes);
   check_room(call, cpu, src, nbytes);
   if (nbytes == 0) return {};

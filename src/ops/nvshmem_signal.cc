@@ -47,16 +47,7 @@ void verify(const ir::BuiltinNode& call) {
   if (!is_put(call)) return;
   require_memory(call, 0, true, "destination");
   require_memory(call, 1, false, "source");
-  require_integer(call, call.args[2], "the byte count");
-  if (auto n = ir::as_const_int(call.args[2]); n && *n < 0)
-    throw CompileError(cat("cannot call ", user_name(call), " with ", *n, " bytes; the byte count is 0 or more"));
-}
-
-void check_rank(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, std::int64_t pe) {
-  if (pe < 0 || pe >= cpu.rank().size())
-    throw RuntimeError(cat("cannot call ", user_name(call), " with rank ", pe, " ", cpu.where(), " because the run has ",
-                           cpu.rank().size(), cpu.rank().size() == 1 ? " rank" : " ranks", "; pass a rank from 0 to ",
-                           cpu.rank().size() - 1));
+  require_byte_count(call, call.args[2]);
 }
 
 std::atomic_ref<std::uint64_t> signal_word(std::byte* p) { return std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(p)); }
@@ -75,7 +66,7 @@ CpuValue run(const ir::BuiltinNode& call, BuiltinCpuCall& cpu) {
     return cpu_wait(call, cpu, sig.data, DataType::UInt64, call.str_attr("cmp"), v, "acquire", cpu_target(sig, -1, cpu));
   }
   const std::int64_t pe = cpu.int_arg(call.args.size() - 1);
-  check_rank(call, cpu, pe);
+  check_peer(call, cpu, pe);
   const auto value = static_cast<std::uint64_t>(cpu.int_arg(sig_arg(call) + 1));
   if (is_signal_op(call)) {
     update(call, cpu_remote(call, cpu, sig, 8, pe), value, std::memory_order_relaxed);
