@@ -1,0 +1,191 @@
+// tilescale device headers — mbarrier.h
+//
+// The synchronization of Hopper's asynchronous machinery, one instruction per call:
+//   * mbarriers: shared-memory barrier objects (8 bytes, 8-byte aligned) that count arrivals and,
+//     on sm_90, transaction bytes (what TMA loads report when their data has landed, see tma.h);
+//   * the fences that order those objects and shared memory between the generic proxy (ordinary
+//     loads and stores) and the async proxy (TMA, wgmma);
+//   * elect.sync (one lane of a warp) and setmaxnreg (moving registers between warpgroups).
+//
+//   tl::mbarrier_init(bar, count)               one thread; count = arrivals that complete a phase
+//   tl::fence_mbarrier_init()                   after the inits, before the barrier that publishes them
+//   tl::mbarrier_arrive(bar)                    one arrival
+//   tl::mbarrier_arrive_expect_tx(bar, bytes)   one arrival + expect `bytes` more transaction bytes
+//   tl::mbarrier_expect_tx(bar, bytes)          expect `bytes` more, without arriving
+//   tl::mbarrier_try_wait_parity(bar, parity)   true once the phase of parity `parity` has completed
+//   tl::mbarrier_wait(bar, parity)              loop on try_wait, with bounded spin then backoff
+//   tl::fence_proxy_async()                     generic-proxy shared writes -> visible to TMA/wgmma
+//   tl::elect_one()                             true in exactly one lane of the (converged) warp
+//   tl::setmaxnreg_inc<REGS>(), tl::setmaxnreg_dec<REGS>()   (sm_90a) per-thread register budget
+// `bar` is a generic pointer to a uint64_t in shared memory.
+//
+// How a phase works. An mbarrier starts in phase 0 with `count` pending arrivals and 0 pending
+// transaction bytes. arrive() takes one arrival off; expect_tx(b) adds b pending bytes; a TMA load
+// that names the barrier takes its bytes off when they land (complete_tx). When both reach zero the
+// phase completes: the barrier moves to the next phase and re-arms with `count` arrivals. Waiters
+// name the phase by its parity: the k-th completion (k = 0, 1, ...) finishes the phase of parity
+// k % 2, so a pipeline stage that is filled for the j-th time waits on parity j % 2
+// (TileLang's `(k / stages) % 2`). try_wait on a parity whose phase already completed returns true
+// at once -- which is also why a waiter must never fall two phases behind.
+//
+// Typical TMA load (one elected producer thread, any number of consumers):
+//     if (threadIdx.x == 0) { tl::mbarrier_init(&bar, 1); tl::fence_mbarrier_init(); }
+//     __syncthreads();
+//     if (producer && tl::elect_one()) {
+//       tl::mbarrier_arrive_expect_tx(&bar, TILE_BYTES);
+//       tl::tma_load_2d(smem_tile, &desc, &bar, x, y);
+//     }
+//     tl::mbarrier_wait(&bar, 0);   // smem_tile is now readable by everyone
+//
+// Memory semantics: arrive has release and try_wait acquire semantics at CTA scope (the PTX
+// defaults), so ordinary writes before an arrive are visible to threads after their wait returns.
+// Writes made with ordinary stores that TMA (a store) or wgmma then read need fence_proxy_async()
+// in each writing thread before the synchronization that hands the data over.
+//
+// mbarrier_wait spins on try_wait (which itself suspends the thread for a hardware-chosen time)
+// for kMbarrierSpins tries, then sleeps between tries with __nanosleep, doubling from 32 ns up to
+// 1 us. With TL_MBARRIER_WAIT_BUDGET defined (clock cycles), a wait that lasts longer prints block,
+// thread, barrier address and parity and traps, instead of hanging silently (a debugging aid: the
+// printf is a function call, after which ptxas serializes the kernel's wgmma, info C7510).
+//
+// Targets. mbarrier init/arrive/wait exist from sm_80 on (mbarrier_try_wait_parity falls back to
+// test_wait there); tx counts, fences, elect.sync need sm_90 and setmaxnreg sm_90a (the
+// "a" target). On a target without the instruction a wrapper calls an undefined function: nothing
+// happens while it is unused (every header compiles for every target), and a kernel that does use
+// it fails to build with ptxas "Unresolved extern function 'tl_error_needs_sm_90_mbarrier'" (or
+// '..._sm_90a_setmaxnreg'). The compiler checks the target before it emits a call, so users never
+// see that message.
+//
+// elect_one() and setmaxnreg are collective: all 32 lanes of the warp (elect) or all 128 threads
+// of the warpgroup (setmaxnreg) execute them together. elect_one falls back to "lowest active
+// lane" before sm_90. setmaxnreg: REGS is a multiple of 8 in [24, 256]; it only takes effect when
+// the kernel's register count is fixed at entry (__launch_bounds__(threads, 1) or -maxrregcount),
+// and each warpgroup's role is one branch of an if/else (ptxas warns C7508 when it ignores it).
+// Warp-specialized kernels give the producer warpgroup few registers (dec<24..40>) and the
+// consumers many (inc<232..240>).
+#pragma once
+
+#include "tilescale/common.h"
+
+extern "C" __device__ void tl_error_needs_sm_90_mbarrier();
+extern "C" __device__ void tl_error_needs_sm_90a_setmaxnreg();
+
+// TL_MBARRIER_SM90(stmt): stmt on sm_90 and later (and in the host pass, which never runs it),
+// the undefined-function error above before sm_90.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#define TL_MBARRIER_SM90(...) tl_error_needs_sm_90_mbarrier()
+#else
+#define TL_MBARRIER_SM90(...) __VA_ARGS__
+#endif
+
+namespace tl {
+
+constexpr int kMbarrierSpins = 16;
+
+namespace detail {
+TL_DEVICE uint32_t mbar_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+}  // namespace detail
+
+TL_DEVICE void mbarrier_init(uint64_t* bar, uint32_t arrive_count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(detail::mbar_addr(bar)), "r"(arrive_count) : "memory");
+}
+
+// Makes the initialized barriers visible to the async proxy (TMA) and to the other threads once a
+// barrier (__syncthreads, cluster barrier) follows.
+TL_DEVICE void fence_mbarrier_init() {
+  TL_MBARRIER_SM90(asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory"));
+}
+
+TL_DEVICE void fence_proxy_async() { TL_MBARRIER_SM90(asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory")); }
+
+TL_DEVICE void mbarrier_arrive(uint64_t* bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(detail::mbar_addr(bar)) : "memory");
+}
+
+TL_DEVICE void mbarrier_arrive_expect_tx(uint64_t* bar, uint32_t tx_bytes) {
+  TL_MBARRIER_SM90(asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(detail::mbar_addr(bar)),
+                                "r"(tx_bytes)
+                                : "memory"));
+}
+
+TL_DEVICE void mbarrier_expect_tx(uint64_t* bar, uint32_t tx_bytes) {
+  TL_MBARRIER_SM90(asm volatile("mbarrier.expect_tx.relaxed.cta.shared::cta.b64 [%0], %1;\n" ::"r"(detail::mbar_addr(bar)),
+                                "r"(tx_bytes)
+                                : "memory"));
+}
+
+TL_DEVICE bool mbarrier_try_wait_parity(uint64_t* bar, uint32_t parity) {
+  uint32_t done;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  asm volatile(
+      "{\n .reg .pred p;\n mbarrier.test_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+      : "=r"(done)
+      : "r"(detail::mbar_addr(bar)), "r"(parity)
+      : "memory");
+#else
+  asm volatile(
+      "{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n selp.u32 %0, 1, 0, p;\n}\n"
+      : "=r"(done)
+      : "r"(detail::mbar_addr(bar)), "r"(parity)
+      : "memory");
+#endif
+  return done != 0;
+}
+
+TL_DEVICE void mbarrier_wait(uint64_t* bar, uint32_t parity) {
+  if (mbarrier_try_wait_parity(bar, parity)) return;
+#ifdef TL_MBARRIER_WAIT_BUDGET
+  const long long start = clock64();
+#endif
+  int spins = 0;
+  unsigned sleep_ns = 32;
+  while (!mbarrier_try_wait_parity(bar, parity)) {
+#ifdef TL_MBARRIER_WAIT_BUDGET
+    if (clock64() - start > (long long)(TL_MBARRIER_WAIT_BUDGET)) {
+      printf("tilescale: mbarrier wait over budget: block (%d, %d, %d) thread %d barrier %p parity %u\n", blockIdx.x,
+             blockIdx.y, blockIdx.z, threadIdx.x, (void*)bar, parity);
+      __trap();
+    }
+#endif
+    if (spins < kMbarrierSpins) {
+      ++spins;
+    } else {
+      __nanosleep(sleep_ns);
+      sleep_ns = sleep_ns < 1024 ? sleep_ns * 2 : sleep_ns;
+    }
+  }
+}
+
+TL_DEVICE bool elect_one() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  return static_cast<int>(threadIdx.x % 32) == __ffs(__activemask()) - 1;
+#else
+  uint32_t elected = 0;
+  asm volatile("{\n .reg .pred p;\n elect.sync _|p, 0xffffffff;\n selp.u32 %0, 1, 0, p;\n}\n" : "=r"(elected));
+  return elected != 0;
+#endif
+}
+
+template <int REGS>
+TL_DEVICE void setmaxnreg_inc() {
+  static_assert(REGS >= 24 && REGS <= 256 && REGS % 8 == 0, "tl::setmaxnreg: REGS must be a multiple of 8 in [24, 256]");
+#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  tl_error_needs_sm_90a_setmaxnreg();
+#else
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(REGS));
+#endif
+}
+
+template <int REGS>
+TL_DEVICE void setmaxnreg_dec() {
+  static_assert(REGS >= 24 && REGS <= 256 && REGS % 8 == 0, "tl::setmaxnreg: REGS must be a multiple of 8 in [24, 256]");
+#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  tl_error_needs_sm_90a_setmaxnreg();
+#else
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(REGS));
+#endif
+}
+
+}  // namespace tl
+
+#undef TL_MBARRIER_SM90
