@@ -46,4 +46,14 @@ inline void store_values(const Tensor& t, std::int64_t offset, const std::vector
   for (std::size_t i = 0; i < v.size(); ++i) t.set_flat(offset + static_cast<std::int64_t>(i), v[i]);
 }
 
+// The check of a mesh GEMM: each rank's C block against its block of A·B, computed in double.
+inline CheckResult check_mesh_product(const std::vector<Tensor>& c, const std::vector<double>& a, const std::vector<double>& b,
+                                      std::int64_t M, std::int64_t N, std::int64_t K, int q) {
+  const std::vector<double> full = matmul(a, b, M, N, K);
+  std::vector<CheckResult> checks;
+  for (int r = 0; r < static_cast<int>(c.size()); ++r)
+    checks.push_back(compare(c[r], block_of(full, N, r / q, r % q, M / q, N / q), kFloat32SumTolerance));
+  return worst(checks);
+}
+
 }  // namespace tilescale::examples
