@@ -4,6 +4,8 @@
 // there (mbarrier init/arrive/wait, elect_one's fallback) build. tests/device/check_sm90.cu checks
 // the same wrappers' results on an H100.
 #include <gtest/gtest.h>
+
+#include "codegen/temp_cache.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -22,26 +24,7 @@ namespace fs = std::filesystem;
     if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
   } while (0)
 
-// A failed compile saves its source under the cache directory: point it at a fresh one.
-class HopperHeaders : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (const char* old = std::getenv("TILESCALE_CACHE_DIR")) old_ = old, had_old_ = true;
-    std::string tmpl = (fs::temp_directory_path() / "tilescale-hopper-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    ::setenv("TILESCALE_CACHE_DIR", dir_.c_str(), 1);
-  }
-  void TearDown() override {
-    if (had_old_) ::setenv("TILESCALE_CACHE_DIR", old_.c_str(), 1);
-    else ::unsetenv("TILESCALE_CACHE_DIR");
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  fs::path dir_;
-  std::string old_;
-  bool had_old_ = false;
-};
+using HopperHeaders = TempCache;
 
 // Warp-specialized: warpgroup 0 loads A (64 x 64) and B (128 x 64) with TMA into shared memory,
 // warpgroup 1 multiplies them with wgmma (ss, then rs with A from registers) and stores C with TMA.

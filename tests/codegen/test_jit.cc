@@ -1,6 +1,8 @@
 // The JIT without a GPU: NVRTC (and nvcc) compiling for sm_80 and sm_90a, the on-disk cache, the
 // embedded device headers, compile-failure reports, and the driver's "no CUDA device" answer.
 #include <gtest/gtest.h>
+
+#include "codegen/temp_cache.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -27,28 +29,6 @@ namespace fs = std::filesystem;
     if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
   } while (0)
 
-// Points TILESCALE_CACHE_DIR at a fresh directory for the test, and restores it after.
-class TempCache : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (const char* old = std::getenv("TILESCALE_CACHE_DIR")) old_ = old, had_old_ = true;
-    std::string tmpl = (fs::temp_directory_path() / "tilescale-test-cache-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    ::setenv("TILESCALE_CACHE_DIR", dir_.c_str(), 1);
-    ::unsetenv("TILESCALE_CACHE");
-    ::unsetenv("TILESCALE_JIT");
-  }
-  void TearDown() override {
-    if (had_old_) ::setenv("TILESCALE_CACHE_DIR", old_.c_str(), 1);
-    else ::unsetenv("TILESCALE_CACHE_DIR");
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  fs::path dir_;
-  std::string old_;
-  bool had_old_ = false;
-};
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
