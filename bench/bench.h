@@ -7,6 +7,7 @@
 //   tilescale bench gemm                 GEMM fp16/bf16 over the shape sweep vs cuBLAS
 //   tilescale bench softmax|layernorm    vs the device-to-device copy bandwidth of the same bytes
 //   tilescale bench gemm --compile       cold NVRTC compile, then the cached load in a new process
+//   tilescale bench gemm --tune          autotune the gemm example's knobs, then bench the winner
 #pragma once
 
 #include <functional>
@@ -37,9 +38,19 @@ struct Row {
 // Prints the table: case, ours ms, peer ms, ours/peer speed ratio, achieved TFLOP/s or GB/s.
 void print_table(const std::string& title, const std::string& peer, const std::vector<Row>& rows);
 
+// cuBLAS's C = A · B for row-major float16/bfloat16 CUDA tensors (cublasGemmEx, float32
+// accumulation, the default algorithm; one handle for the process).
+void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C);
+// One GEMM row: the gemm example at `sizes` (M, N, K, bf16 and the knobs) against cuBLAS.
+Row gemm_case(const examples::Sizes& sizes);
 // The GEMM sweep (fp16 and bf16; M=N=K in {1024..8192}, two skinny shapes, extra shapes) against
 // cuBLAS. `knobs` overrides the gemm example's tile configuration (e.g. "BM=128,BN=256,threads=256").
 std::vector<Row> gemm_sweep(const std::string& knobs, bool quick);
+// Autotunes the gemm example in fp16 at `sizes` (a parse_sizes spec over M=N=K=4096) over BM, BN in
+// {128, 256}, BK in {32, 64}, stages in {2, 3, 4} and threads in {128, 256} (skipping tiles whose
+// shared memory or accumulators cannot fit), each checked against cuBLAS; prints the configs tried
+// and the winner, and returns the winner's row.
+Row gemm_tune(const std::string& sizes);
 // softmax or layernorm at a bandwidth-bound size against a device-to-device copy of the same bytes.
 std::vector<Row> memory_bound(const std::string& example, const std::string& sizes);
 // Prints the cold compile time of `example` (fresh cache directory) and, from a new process, the
@@ -50,7 +61,7 @@ void compile_times(const std::string& example, const std::string& self_path);
 
 namespace tilescale::bench {
 
-// `tilescale bench <example> [--size SPEC] [--knobs SPEC] [--quick] [--compile]`: the command
+// `tilescale bench <example> [--size SPEC] [--knobs SPEC] [--quick] [--compile] [--tune]`: the command
 // line's bench command (args after "bench"; self_path re-runs the program for --compile).
 int bench_command(const std::vector<std::string>& args, const std::string& self_path);
 

@@ -6,7 +6,7 @@ namespace tilescale::bench {
 
 int bench_command(const std::vector<std::string>& args, const std::string& self_path) {
   std::string example, size, knobs;
-  bool quick = false, compile_only = false;
+  bool quick = false, compile_only = false, tune = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&]() -> std::string {
@@ -17,15 +17,21 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
     else if (a == "--knobs") knobs = value();
     else if (a == "--quick") quick = true;
     else if (a == "--compile") compile_only = true;
+    else if (a == "--tune") tune = true;
     else if (!a.empty() && a[0] == '-')
-      throw RuntimeError(detail::cat("bench: unknown flag ", a, "; use --size, --knobs, --quick or --compile"));
+      throw RuntimeError(detail::cat("bench: unknown flag ", a, "; use --size, --knobs, --quick, --compile or --tune"));
     else if (example.empty()) example = a;
     else throw RuntimeError(detail::cat("bench: unexpected argument ", a));
   }
   if (example.empty()) throw RuntimeError("bench: name an example: gemm, softmax or layernorm");
+  if (tune && example != "gemm") throw RuntimeError(detail::cat("bench: --tune works for gemm only, not ", example));
   if (!why_not_cuda().empty()) {
     std::fprintf(stderr, "bench needs a CUDA device: %s\n", why_not_cuda().c_str());
     return 2;
+  }
+  if (tune) {
+    print_table("GEMM (tilescale gemm example, tuned) vs cuBLAS", "cuBLAS", {gemm_tune(size)});
+    return 0;
   }
   if (compile_only) {
     compile_times(example, self_path);

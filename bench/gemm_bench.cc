@@ -15,8 +15,19 @@ void check_cublas(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS) throw RuntimeError(detail::cat("cuBLAS call ", what, " failed with status ", int(s)));
 }
 
+struct Shape {
+  std::int64_t M, N, K;
+};
+
+}  // namespace
+
 // Row-major C[M,N] = A[M,K] · B[K,N] is column-major Cᵀ = Bᵀ · Aᵀ.
-void cublas_gemm(cublasHandle_t h, const Tensor& A, const Tensor& B, const Tensor& C) {
+void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C) {
+  static const cublasHandle_t h = [] {
+    cublasHandle_t handle;
+    check_cublas(cublasCreate(&handle), "cublasCreate");
+    return handle;  // kept for the process
+  }();
   const int M = static_cast<int>(A.shape(0)), K = static_cast<int>(A.shape(1)), N = static_cast<int>(B.shape(1));
   const cudaDataType t = A.dtype() == DataType::BFloat16 ? CUDA_R_16BF : CUDA_R_16F;
   const float one = 1, zero = 0;
@@ -25,16 +36,43 @@ void cublas_gemm(cublasHandle_t h, const Tensor& A, const Tensor& B, const Tenso
                "cublasGemmEx");
 }
 
-struct Shape {
-  std::int64_t M, N, K;
-};
-
-}  // namespace
+Row gemm_case(const examples::Sizes& sizes) {
+  const examples::Example& ex = *examples::find_example("gemm");
+  const Shape s{sizes.at("M"), sizes.at("N"), sizes.at("K")};
+  const bool bf16 = sizes.at("bf16") != 0;
+  const DataType t = bf16 ? DataType::BFloat16 : DataType::Float16;
+  const Kernel kernel = compile(ex.build(sizes), Target::CUDA);
+  Tensor hA = Tensor::empty({s.M, s.K}, t), hB = Tensor::empty({s.K, s.N}, t);
+  hA.fill_random(1), hB.fill_random(2);
+  const Tensor A = hA.to(Device::cuda()), B = hB.to(Device::cuda());
+  const Tensor C = Tensor::zeros({s.M, s.N}, t, Device::cuda()), R = Tensor::zeros({s.M, s.N}, t, Device::cuda());
+  kernel.call({A, B, C});
+  cublas_gemm(A, B, R);
+  Row r;
+  r.max_rel_error = max_relative_error(C.to(Device::cpu()), R.to(Device::cpu()));
+  // Both against float64 on sampled elements, so agreement with cuBLAS is not taken on trust.
+  const Tensor hC = C.to(Device::cpu()), hR = R.to(Device::cpu());
+  double ours_err = 0, peer_err = 0;
+  for (int sample = 0; sample < 64; ++sample) {
+    const std::int64_t i = (sample * 7919) % s.M, j = (sample * 104729) % s.N;
+    double want = 0;
+    for (std::int64_t k = 0; k < s.K; ++k) want += hA.get({i, k}) * hB.get({k, j});
+    const double scale = std::max(std::fabs(want), 1.0);
+    ours_err = std::max(ours_err, std::fabs(hC.get({i, j}) - want) / scale);
+    peer_err = std::max(peer_err, std::fabs(hR.get({i, j}) - want) / scale);
+  }
+  std::fprintf(stderr, "  %s: sampled error vs float64: tilescale %.2e, cuBLAS %.2e; max relative difference %.2e\n",
+               bf16 ? "bf16" : "fp16", ours_err, peer_err, r.max_rel_error);
+  r.case_name = detail::cat(bf16 ? "bf16 " : "fp16 ", s.M, "x", s.N, "x", s.K);
+  r.ours_ms = time_cuda([&](void* stream) { kernel.call({A, B, C}, stream); });
+  r.peer_ms = time_cuda([&](void*) { cublas_gemm(A, B, R); });
+  r.work = 2.0 * s.M * s.N * s.K;
+  std::fprintf(stderr, "  measured %s\n", r.case_name.c_str());
+  return r;
+}
 
 std::vector<Row> gemm_sweep(const std::string& knobs, bool quick) {
   const examples::Example& ex = *examples::find_example("gemm");
-  cublasHandle_t handle;
-  check_cublas(cublasCreate(&handle), "cublasCreate");
   std::vector<Shape> shapes = {{1024, 1024, 1024}, {2048, 2048, 2048}, {4096, 4096, 4096}, {8192, 8192, 8192},
                                {16384, 1024, 1024}, {1024, 16384, 16384}, {4096, 4096, 16384}, {8192, 8192, 1024}};
   if (quick) shapes = {{8192, 8192, 8192}};
@@ -43,37 +81,8 @@ std::vector<Row> gemm_sweep(const std::string& knobs, bool quick) {
     for (const auto& s : shapes) {
       auto sizes = examples::parse_sizes(knobs, ex.default_sizes);
       sizes["M"] = s.M, sizes["N"] = s.N, sizes["K"] = s.K, sizes["bf16"] = bf16;
-      const DataType t = bf16 ? DataType::BFloat16 : DataType::Float16;
-      const Kernel kernel = compile(ex.build(sizes), Target::CUDA);
-      Tensor hA = Tensor::empty({s.M, s.K}, t), hB = Tensor::empty({s.K, s.N}, t);
-      hA.fill_random(1), hB.fill_random(2);
-      const Tensor A = hA.to(Device::cuda()), B = hB.to(Device::cuda());
-      const Tensor C = Tensor::zeros({s.M, s.N}, t, Device::cuda()), R = Tensor::zeros({s.M, s.N}, t, Device::cuda());
-      kernel.call({A, B, C});
-      cublas_gemm(handle, A, B, R);
-      Row r;
-      r.max_rel_error = max_relative_error(C.to(Device::cpu()), R.to(Device::cpu()));
-      // Both against float64 on sampled elements, so agreement with cuBLAS is not taken on trust.
-      const Tensor hC = C.to(Device::cpu()), hR = R.to(Device::cpu());
-      double ours_err = 0, peer_err = 0;
-      for (int sample = 0; sample < 64; ++sample) {
-        const std::int64_t i = (sample * 7919) % s.M, j = (sample * 104729) % s.N;
-        double want = 0;
-        for (std::int64_t k = 0; k < s.K; ++k) want += hA.get({i, k}) * hB.get({k, j});
-        const double scale = std::max(std::fabs(want), 1.0);
-        ours_err = std::max(ours_err, std::fabs(hC.get({i, j}) - want) / scale);
-        peer_err = std::max(peer_err, std::fabs(hR.get({i, j}) - want) / scale);
-      }
-      std::fprintf(stderr, "  %s: sampled error vs float64: tilescale %.2e, cuBLAS %.2e; max relative difference %.2e\n",
-                   bf16 ? "bf16" : "fp16", ours_err, peer_err, r.max_rel_error);
-      r.case_name = detail::cat(bf16 ? "bf16 " : "fp16 ", s.M, "x", s.N, "x", s.K);
-      r.ours_ms = time_cuda([&](void* stream) { kernel.call({A, B, C}, stream); });
-      r.peer_ms = time_cuda([&](void*) { cublas_gemm(handle, A, B, R); });
-      r.work = 2.0 * s.M * s.N * s.K;
-      rows.push_back(r);
-      std::fprintf(stderr, "  measured %s\n", r.case_name.c_str());
+      rows.push_back(gemm_case(sizes));
     }
-  cublasDestroy(handle);
   return rows;
 }
 

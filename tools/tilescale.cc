@@ -65,8 +65,9 @@ void print_usage(std::FILE* out) {
                "  tilescale dump <example> --cuda|--ptx [--arch sm_80|sm_90a] [--size SPEC]\n"
                "      print the CUDA C++ tilescale generates, or the PTX NVRTC makes of it (no GPU needed)\n"
 #ifdef TILESCALE_HAVE_BENCH
-               "  tilescale bench <gemm|softmax|layernorm> [--size SPEC] [--knobs SPEC] [--quick] [--compile]\n"
-               "      time an example on the GPU against a peer (cuBLAS, copy bandwidth)\n"
+               "  tilescale bench <gemm|softmax|layernorm> [--size SPEC] [--knobs SPEC] [--quick] [--compile] [--tune]\n"
+               "      time an example on the GPU against a peer (cuBLAS, copy bandwidth); --tune autotunes\n"
+               "      the gemm example's tile knobs first (tilescale/autotune.h)\n"
 #endif
                "\n"
                "  SPEC is NAME=VALUE[,NAME=VALUE...] (e.g. M=256,N=128) or one number for every size.\n"

@@ -1,6 +1,7 @@
 // The umbrella header: everything a tilescale user needs.
 #pragma once
 
+#include "tilescale/autotune.h"
 #include "tilescale/dist.h"
 #include "tilescale/dtype.h"
 #include "tilescale/errors.h"

@@ -33,12 +33,16 @@ namespace {
 constexpr char kMagic[8] = {'T', 'S', 'C', 'U', 'B', 'I', 'N', '1'};
 constexpr std::size_t kHeaderBytes = 8 + 8 + 8;  // magic, payload length, checksum
 
+}  // namespace
+
 bool cache_enabled() {
   const char* v = std::getenv("TILESCALE_CACHE");
   if (!v) return true;
   const std::string s = v;
   return !(s == "0" || s == "off" || s == "OFF" || s == "false" || s == "no");
 }
+
+namespace {
 
 std::uint64_t checksum(const std::string& key, const char* data, std::size_t n) {
   return Hasher().add(key).add_bytes(data, n).low();
@@ -58,8 +62,10 @@ fs::path temp_beside(const fs::path& target) {
          cat(".", target.filename().string(), ".tmp.", ::getpid(), ".", counter++, ".", static_cast<std::uint64_t>(now));
 }
 
-// Writes `bytes` to `target` atomically: a temporary file in the same directory, then rename.
-bool write_atomic(const fs::path& target, const std::string& bytes) {
+}  // namespace
+
+bool write_atomic(const std::string& target_name, const std::string& bytes) {
+  const fs::path target(target_name);
   std::error_code ec;
   fs::create_directories(target.parent_path(), ec);
   const fs::path tmp = temp_beside(target);
@@ -81,6 +87,8 @@ bool write_atomic(const fs::path& target, const std::string& bytes) {
   }
   return true;
 }
+
+namespace {
 
 // The cubin in entry `path` for `key`, or nullopt when there is none; an entry that fails its
 // checks is deleted.

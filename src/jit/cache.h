@@ -51,6 +51,11 @@ std::string cache_key(const JitRequest& req);
 
 // The cache directory as configured now (it may not exist yet).
 std::string cache_dir();
+// False when TILESCALE_CACHE turns caching off.
+bool cache_enabled();
+// Writes `bytes` to `target` atomically (a temporary file in the same directory, then rename),
+// creating the directory; false when that fails.
+bool write_atomic(const std::string& target, const std::string& bytes);
 // The file compile_cached uses for `key` (whether or not it exists).
 std::string cache_entry_path(const std::string& key);
 

@@ -1,0 +1,72 @@
+// `tilescale bench gemm --tune`: the gemm example's knobs tuned with tilescale::autotune.
+#include <cmath>
+#include <cstdio>
+
+#include "bench.h"
+#include "tilescale/autotune.h"
+
+namespace tilescale::bench {
+
+namespace {
+
+// The knob grid, without tiles that cannot fit: pipelined A and B stages beyond the H100's 227 KB of
+// shared memory, or more than 128 float32 accumulators per thread (the register file).
+std::vector<Config> gemm_grid() {
+  std::vector<Config> out;
+  for (std::int64_t bm : {128, 256})
+    for (std::int64_t bn : {128, 256})
+      for (std::int64_t bk : {32, 64})
+        for (std::int64_t stages : {2, 3, 4})
+          for (std::int64_t threads : {128, 256}) {
+            if ((bm + bn) * bk * 2 * stages > 227 * 1024 || bm * bn / threads > 128) continue;
+            out.push_back({{"BM", bm}, {"BN", bn}, {"BK", bk}, {"stages", stages}, {"threads", threads}});
+          }
+  return out;
+}
+
+}  // namespace
+
+Row gemm_tune(const std::string& size_spec) {
+  const examples::Example& ex = *examples::find_example("gemm");
+  examples::Sizes base = ex.default_sizes;
+  base["M"] = base["N"] = base["K"] = 4096;
+  base = examples::parse_sizes(size_spec, base);
+  base["bf16"] = 0;
+  const std::int64_t M = base["M"], N = base["N"], K = base["K"];
+  auto with = [&](const Config& c) {
+    examples::Sizes s = base;
+    for (const auto& [k, v] : c) s[k] = v;
+    return s;
+  };
+
+  Tensor hA = Tensor::empty({M, K}, DataType::Float16), hB = Tensor::empty({K, N}, DataType::Float16);
+  hA.fill_random(1), hB.fill_random(2);
+  const Tensor A = hA.to(Device::cuda()), B = hB.to(Device::cuda());
+  const Tensor C = Tensor::zeros({M, N}, DataType::Float16, Device::cuda());
+  const Tensor R = Tensor::zeros({M, N}, DataType::Float16, Device::cuda());
+  cublas_gemm(A, B, R);
+  const Tensor want = R.to(Device::cpu()), poison = Tensor::zeros({M, N}, DataType::Float16);
+
+  TuneOptions options;
+  options.target = Target::CUDA;
+  options.cache_key_extra = "bench gemm --tune";
+  options.check = [&](const std::vector<Tensor>& args) {
+    const double err = max_relative_error(args[2].to(Device::cpu()), want);
+    args[2].copy_from(poison);
+    return err <= 1e-2;
+  };
+  const std::vector<Config> grid = gemm_grid();
+  const TuneResult r = autotune([&](const Config& c) { return ex.build(with(c)); }, grid, {A, B, C}, options);
+
+  std::printf("\nautotune gemm fp16 %ldx%ldx%ld over %zu configs%s\n", long(M), long(N), long(K), grid.size(),
+              r.from_cache ? " (choice from the cache)" : "");
+  for (const auto& [config, ms, why] : r.tried) {
+    if (std::isnan(ms)) std::printf("  %-44s failed: %s\n", format_config(config).c_str(), why.substr(0, why.find('\n')).c_str());
+    else std::printf("  %-44s %10.4f ms\n", format_config(config).c_str(), ms);
+  }
+  std::printf("winner: %s (%.4f ms)\n", format_config(r.best).c_str(), r.best_ms);
+  std::fflush(stdout);
+  return gemm_case(with(r.best));
+}
+
+}  // namespace tilescale::bench
