@@ -887,9 +887,9 @@ class Compiler {
         breaks += body(st) == Flow::Break;
       }
       st.tid = -1;
-      if (breaks != 0 && breaks != threads)
-        throw RuntimeError(cat("T::Break taken by ", breaks, " of ", threads, " threads ", st.where(),
-                               "; a loop of uniform control flow must be left by all threads together"));
+      // A loop that a thread-dependent Break can leave runs per thread (has_thread_break), so a
+      // Break reaching this wrapper is taken by every thread or by none.
+      TS_ICHECK(breaks == 0 || breaks == threads, "T::Break taken by ", breaks, " of ", threads, " threads ", st.where());
       return breaks ? Flow::Break : Flow::Next;
     };
   }
