@@ -10,17 +10,22 @@ namespace tilescale::bench {
 namespace {
 
 // The knob grid, without tiles that cannot fit: pipelined A and B stages beyond the H100's 227 KB of
-// shared memory, or more than 128 float32 accumulators per thread (the register file).
+// shared memory, more than 128 float32 accumulators per thread, or an occupancy request
+// (blocks_per_sm, 0 = the compiler's choice) whose blocks' shared memory or accumulators (plus
+// about 40 registers of addresses and operands) do not fit in one SM (227 KB, 64K registers).
 std::vector<Config> gemm_grid() {
   std::vector<Config> out;
   for (std::int64_t bm : {128, 256})
     for (std::int64_t bn : {128, 256})
       for (std::int64_t bk : {32, 64})
         for (std::int64_t stages : {2, 3, 4})
-          for (std::int64_t threads : {128, 256}) {
-            if ((bm + bn) * bk * 2 * stages > 227 * 1024 || bm * bn / threads > 128) continue;
-            out.push_back({{"BM", bm}, {"BN", bn}, {"BK", bk}, {"stages", stages}, {"threads", threads}});
-          }
+          for (std::int64_t threads : {128, 256})
+            for (std::int64_t blocks : {0, 2, 3}) {
+              const std::int64_t smem = (bm + bn) * bk * 2 * stages, accumulators = bm * bn / threads;
+              if (smem > 227 * 1024 || accumulators > 128) continue;
+              if (blocks > 0 && (blocks * smem > 227 * 1024 || blocks * threads * (accumulators + 40) > 65536)) continue;
+              out.push_back({{"BM", bm}, {"BN", bn}, {"BK", bk}, {"stages", stages}, {"threads", threads}, {"blocks_per_sm", blocks}});
+            }
   return out;
 }
 

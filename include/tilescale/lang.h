@@ -352,6 +352,11 @@ Layout make_layout(Shape shape, const std::function<std::vector<Expr>(const std:
 void annotate_layout(const Buffer& buffer, const Layout& layout);
 // Block rasterization for L2 reuse: consecutive blocks walk `panel_size`-wide panels of the grid.
 void use_swizzle(int panel_size, bool column_major = false);
+// Occupancy request for the CUDA backend: the compiler keeps registers per thread low enough for
+// `blocks` blocks to share one SM (__launch_bounds__'s second argument). Registers that no longer
+// fit spill to local memory, so this is a tuning knob (gemm example: `blocks_per_sm`); the CPU
+// backend ignores it.
+void min_blocks_per_sm(int blocks);
 
 void print(const std::string& message, const Expr& value);
 void print(const std::string& message, const Buffer& buffer);

@@ -604,6 +604,11 @@ void use_swizzle(int panel_size, bool column_major) {
                                          {{"panel_size", std::int64_t(panel_size)}, {"order", std::string(column_major ? "col" : "row")}}));
 }
 
+void min_blocks_per_sm(int blocks) {
+  if (blocks <= 0) throw CompileError(cat("cannot T::min_blocks_per_sm with ", blocks, " blocks; use a positive count"));
+  emit("min_blocks_per_sm", ir::make_annotate("min_blocks_per_sm", nullptr, nullptr, {{"blocks", std::int64_t(blocks)}}));
+}
+
 void print(const std::string& message, const Expr& value) { emit("print", ir::make_print(message, node(value), nullptr)); }
 void print(const std::string& message, const Buffer& buffer) { emit("print", ir::make_print(message, nullptr, buffer.node())); }
 void device_assert(const Expr& cond, const std::string& message) {

@@ -790,6 +790,15 @@ TEST(AnnotationErrors, SwizzlePanelNotPositive) {
   EXPECT_COMPILE_ERROR(build(), "use_swizzle", "panel_size 0", "positive");
 }
 
+TEST(AnnotationErrors, MinBlocksPerSmNotPositive) {
+  auto build = [] {
+    return T::prim_func("f", [] {
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::min_blocks_per_sm(0); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "min_blocks_per_sm", "0 blocks", "positive");
+}
+
 TEST(CumsumErrors, RankMismatch) {
   auto build = [] {
     T::prim_func("cumsum_ranks", [] {

@@ -275,6 +275,7 @@ class Generator : public LowerContext {
   std::map<const ir::BufferNode*, FragmentInfo> fragments_;
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
   std::int64_t shared_total_ = 0;
+  std::int64_t min_blocks_per_sm_ = 0;  // T::min_blocks_per_sm, 0 when not requested
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
   bool async_producer_ = false;
@@ -331,6 +332,8 @@ class Generator : public LowerContext {
           g->shared_[op->buffer.get()] = {std::get<std::int64_t>(op->attrs.at("offset")),
                                           std::get<std::int64_t>(op->attrs.at("stage_bytes")),
                                           std::get<std::int64_t>(op->attrs.at("stages"))};
+        } else if (op->key == "min_blocks_per_sm") {
+          g->min_blocks_per_sm_ = std::get<std::int64_t>(op->attrs.at("blocks"));
         } else if (op->key == "shared_memory_total") {
           g->shared_total_ = std::get<std::int64_t>(op->attrs.at("bytes"));
         }
@@ -364,7 +367,8 @@ class Generator : public LowerContext {
     for (const auto& p : func_->params)
       for (int d = 0; d + 1 < p->rank(); ++d) params.push_back(cat("long long ", stride_name(*p, d)));
     if (dist) params.push_back(dist_context_param());
-    std::string sig = cat("extern \"C\" __global__ void __launch_bounds__(", threads_, ") ", name_of(func_.get(), func_->name), "(");
+    const std::string bounds = min_blocks_per_sm_ ? cat(threads_, ", ", min_blocks_per_sm_) : cat(threads_);
+    std::string sig = cat("extern \"C\" __global__ void __launch_bounds__(", bounds, ") ", name_of(func_.get(), func_->name), "(");
     for (size_t i = 0; i < params.size(); ++i) sig += (i ? ", " : "") + params[i];
     line(sig + ") {");
   }
