@@ -7,6 +7,8 @@
 //
 //   tl::gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>(const AT* As, const AT* Bs, CT* acc)
 //   tl::gemm_rs<M, N, K, WARPS_M, WARPS_N, TRANS_B, AT, CT>(const AT* a_regs, const AT* Bs, CT* acc)
+//   tl::gemm_ss_prefetched<...same as gemm_ss...>(As, Bs, As_next, Bs_next, acc, frag, next_stage_ready)
+//       gemm_ss inside a multistage main loop, next fragments in flight (GemmSsFragments, below)
 //
 // Operands in shared memory. As holds the M x K tile A as a row-major [M][K] array, or as [K][M]
 // (A transposed) when TRANS_A; Bs holds the K x N tile B as [K][N], or [N][K] when TRANS_B. Each
@@ -172,26 +174,75 @@ TL_DEVICE void check_gemm_shape() {
 
 }  // namespace detail
 
-template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
-TL_DEVICE void gemm_ss(const AT* As, const AT* Bs, CT* acc) {
-  detail::check_gemm_shape<M, N, K, WARPS_M, WARPS_N, AT, CT>();
-  static_assert(sizeof(AT) == 2 || (!TRANS_A && TRANS_B),
-                "tl::gemm_ss: 8-bit operands must be K-contiguous: use TRANS_A = false, TRANS_B = true (A is [M][K], B is [N][K])");
-  constexpr int WM = M / WARPS_M, WN = N / WARPS_N, MI = WM / 16, NI = WN / 8, KS = detail::MmaOp<AT>::K;
-  const int warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N);
-  const int lane = threadIdx.x % 32;
-  const int m_base = (warp % WARPS_M) * WM, n_base = (warp / WARPS_M) * WN;
-#pragma unroll
-  for (int k0 = 0; k0 < K; k0 += KS) {
-    uint32_t a[MI][4];
-    uint32_t b[NI][2];
+// The A and B fragments one warp of gemm_ss needs for one k step: load() fills them from the
+// shared tiles (ldmatrix), mma() issues the warp's MI x NI mma.sync on them.
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT>
+struct GemmSsFragments {
+  static constexpr int WM = M / WARPS_M, WN = N / WARPS_N, MI = WM / 16, NI = WN / 8;
+  uint32_t a[MI][4];
+  uint32_t b[NI][2];
+
+  TL_DEVICE void load(const AT* As, const AT* Bs, int k0) {
+    const int warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N), lane = threadIdx.x % 32;
+    const int m_base = (warp % WARPS_M) * WM, n_base = (warp / WARPS_M) * WN;
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi) detail::load_a<M, K, TRANS_A>(a[mi], As, m_base + mi * 16, k0, lane);
     detail::load_b<N, K, NI, TRANS_B>(b, Bs, n_base, k0, lane);
+  }
+
+  template <class CT>
+  TL_DEVICE void mma(CT* acc) const {
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
       for (int ni = 0; ni < NI; ++ni) detail::mma<AT>(acc + (mi * NI + ni) * 4, a[mi], b[ni]);
+  }
+};
+
+namespace detail {
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void check_gemm_ss() {
+  check_gemm_shape<M, N, K, WARPS_M, WARPS_N, AT, CT>();
+  static_assert(sizeof(AT) == 2 || (!TRANS_A && TRANS_B),
+                "tl::gemm_ss: 8-bit operands must be K-contiguous: use TRANS_A = false, TRANS_B = true (A is [M][K], B is [N][K])");
+}
+}  // namespace detail
+
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_ss(const AT* As, const AT* Bs, CT* acc) {
+  detail::check_gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>();
+#pragma unroll
+  for (int k0 = 0; k0 < K; k0 += detail::MmaOp<AT>::K) {
+    GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> f;
+    f.load(As, Bs, k0);
+    f.mma(acc);
+  }
+}
+
+// gemm_ss as the consumer of a multistage cp.async main loop, with the operand fragments of the
+// next k step in flight while the mma's of the current one issue -- across stages too. On entry
+// `frag` holds k step 0 of As/Bs (loaded by the previous call, or by frag.load before the loop); on
+// return it holds k step 0 of As_next/Bs_next. Before that last load, next_stage_ready() runs (the
+// caller's cp.async wait and __syncthreads): so the barrier between stages comes after every read
+// of As/Bs, and the first ldmatrix of the next stage overlaps the last mma's of this one instead of
+// following the barrier with nothing to issue.
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT, class Ready>
+TL_DEVICE void gemm_ss_prefetched(const AT* As, const AT* Bs, const AT* As_next, const AT* Bs_next, CT* acc,
+                                  GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>& frag,
+                                  Ready next_stage_ready) {
+  detail::check_gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>();
+  constexpr int KS = detail::MmaOp<AT>::K;
+#pragma unroll
+  for (int k0 = 0; k0 < K; k0 += KS) {
+    GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> next;
+    if (k0 + KS < K) {
+      next.load(As, Bs, k0 + KS);
+    } else {
+      next_stage_ready();
+      next.load(As_next, Bs_next, 0);
+    }
+    frag.mma(acc);
+    frag = next;
   }
 }
 

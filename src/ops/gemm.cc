@@ -144,8 +144,20 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     return;
   }
   require_whole_shared(A, "A");
-  ctx.line(cat("tl::gemm_ss<", M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", ta ? "true" : "false", ", ", tb ? "true" : "false", ", ",
-               c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
+  const std::string shape = cat(M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", ta ? "true" : "false", ", ", tb ? "true" : "false", ", ",
+                                c_type(in));
+  const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer);
+  if (const auto* overlap = ctx.stage_overlap()) {
+    if (overlap->prologue) {
+      ctx.line(cat("tl::GemmSsFragments<", shape, "> ", overlap->carried, ";"));
+      ctx.line(cat(overlap->carried, ".load(", a, ", ", b, ", 0);"));
+    } else {
+      ctx.line(cat("tl::gemm_ss_prefetched<", shape, ", ", acc, ">(", a, ", ", b, ", ", ctx.next_stage_pointer(*A.buffer), ", ",
+                   ctx.next_stage_pointer(*B.buffer), ", ", c, ", ", overlap->carried, ", [&] { ", overlap->next_stage_ready, " });"));
+    }
+    return;
+  }
+  ctx.line(cat("tl::gemm_ss<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
 }
 
 }  // namespace

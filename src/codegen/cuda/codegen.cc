@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -205,6 +206,11 @@ class Generator : public LowerContext {
   int threads() const override { return threads_; }
   const Target& target() const override { return target_; }
   bool in_async_producer() const override { return async_producer_; }
+  const StageOverlap* stage_overlap() const override { return overlap_ ? &*overlap_ : nullptr; }
+  std::string next_stage_pointer(const ir::BufferNode& b) override {
+    TS_ICHECK(next_stage_pointer_.count(&b), "next_stage_pointer of ", b.name, " outside a stage-overlapped loop");
+    return next_stage_pointer_.at(&b);
+  }
   bool provably(const ir::Expr& cond) const override { return ir::provably(passes::simplify(cond), ranges_); }
   void set_range(const ir::Var& v, std::int64_t lo, std::int64_t hi, std::int64_t multiple) override {
     ranges_[v.get()] = {lo, hi, multiple};
@@ -278,6 +284,8 @@ class Generator : public LowerContext {
   std::int64_t min_blocks_per_sm_ = 0;  // T::min_blocks_per_sm, 0 when not requested
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
+  std::map<const ir::BufferNode*, std::string> next_stage_pointer_;
+  std::optional<StageOverlap> overlap_;
   bool async_producer_ = false;
   // Inside a Parallel nest: loop variables as expressions of the thread index, and each fragment
   // access's register for the register being emitted.
@@ -619,9 +627,12 @@ class Generator : public LowerContext {
           throw CompileError(cat("cannot run T::", op->op, " under thread-dependent control flow in ", func_->name,
                                  ": tile ops are executed by the whole block; move it out of the branch"));
         const ops::TileOpDef& def = ops::tile_op(op->op);
-        open("");  // each op in its own scope, so its temporaries stay local
+        // Each op in its own scope, so its temporaries stay local; but a stage-overlap prologue
+        // declares the state carried into the loop.
+        const bool scoped = !(overlap_ && overlap_->prologue);
+        if (scoped) open("");
         def.lower_cuda(*op, *this);
-        close();
+        if (scoped) close();
         return;
       }
       case ir::StmtKind::Assert: {
@@ -916,27 +927,58 @@ class Generator : public LowerContext {
     line("tl::cp_async_commit();");
     close();
     const std::string it = fresh("it");
+    auto stage_pointer = [&](const ir::BufferNode* b, const std::string& iter) {
+      if (iter == "0") return name_of(b, b->name);
+      return cat("(", name_of(b, b->name), " + (", iter, ") % ", S, " * ", shared_.at(b).stage_bytes / bytes(b->dtype), ")");
+    };
+    std::vector<ir::Stmt> consumers;
+    for (size_t i : order)
+      if (!producer[i]) consumers.push_back(body[i]);
+    const std::string wait_stage = cat("tl::cp_async_wait<", S - 2, ">();");
+    const bool overlap = overlaps_stages(consumers, staged);
+    if (overlap) {
+      // Stage 0 has landed: the gemm loads its first operands before the loop.
+      line(wait_stage);
+      line("__syncthreads();");
+      for (const auto* b : staged) stage_pointer_[b] = stage_pointer(b, "0");
+      overlap_ = StageOverlap{true, fresh("carried"), cat(wait_stage, " __syncthreads();")};
+      emit_seq(consumers);
+      overlap_->prologue = false;
+    }
     // One barrier per iteration: once every thread is past it, stage (it - 1) % S is no longer
-    // read, so the copies for iteration it + S - 1 can overwrite it.
+    // read, so the copies for iteration it + S - 1 can overwrite it. With stage overlap the gemm
+    // runs that barrier itself, after its last read of stage it - 1 (in the previous iteration).
     open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ")"));
-    line(cat("tl::cp_async_wait<", S - 2, ">();"));
-    line("__syncthreads();");
+    if (!overlap) {
+      line(wait_stage);
+      line("__syncthreads();");
+    }
     pending_ = {};
     open(cat("if (", it, " + ", S - 1, " < ", n, ")"));
     emit_producers(cat(it, " + ", S - 1));
     close();
     line("tl::cp_async_commit();");
     line(cat("[[maybe_unused]] const int ", k, " = ", base, " + ", it, ";"));
-    for (const auto* b : staged)
-      stage_pointer_[b] = cat("(", name_of(b, b->name), " + ", it, " % ", S, " * ", shared_.at(b).stage_bytes / bytes(b->dtype), ")");
-    std::vector<ir::Stmt> consumers;
-    for (size_t i : order)
-      if (!producer[i]) consumers.push_back(body[i]);
+    for (const auto* b : staged) {
+      stage_pointer_[b] = stage_pointer(b, it);
+      next_stage_pointer_[b] = stage_pointer(b, cat(it, " + 1"));
+    }
     emit_seq(consumers);
     stage_pointer_.clear();
+    next_stage_pointer_.clear();
+    overlap_.reset();
     close();
     line("tl::cp_async_wait<0>();");
     pending_ = access_of(f.body);
+  }
+
+  // The GEMM main loop shape that stage overlap applies to: one gemm, both operands staged tiles
+  // (so both are whole shared buffers), accumulating (clear_accum would reset it every stage).
+  static bool overlaps_stages(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged) {
+    if (consumers.size() != 1) return false;
+    const auto* g = ir::as<ir::TileOpNode>(consumers[0]);
+    return g && g->op == "gemm" && staged.count(g->regions[0].buffer.get()) && staged.count(g->regions[1].buffer.get()) &&
+           !g->int_attr("clear_accum");
   }
 };
 

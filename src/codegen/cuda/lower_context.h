@@ -65,6 +65,21 @@ class LowerContext {
   virtual std::string workspace(std::size_t bytes) = 0;
   // True while emitting a Pipelined loop's producer statements (copies may stay in flight).
   virtual bool in_async_producer() const = 0;
+
+  // Stage overlap. A multistage Pipelined loop whose only consumer is one gemm reading nothing but
+  // staged shared tiles (the GEMM main loop) is emitted so the gemm can keep operands of the next
+  // stage in flight across the barrier between stages. The gemm is lowered twice: once before the
+  // loop (`prologue`: declare `carried`, the state carried across iterations, and load it from
+  // stage 0, which has landed) and once inside it (consume the current stage; run
+  // `next_stage_ready` after the last read of it, then load the start of next_stage_pointer()'s
+  // tiles into `carried`). Null for every other op.
+  struct StageOverlap {
+    bool prologue = false;
+    std::string carried;           // a variable name
+    std::string next_stage_ready;  // statements: the next stage has landed, this one may be overwritten
+  };
+  virtual const StageOverlap* stage_overlap() const = 0;
+  virtual std::string next_stage_pointer(const ir::BufferNode& b) = 0;  // a staged tile, next iteration
 };
 
 }  // namespace tilescale::cuda
