@@ -1,12 +1,13 @@
 // tilescale device headers — gemm_sm80.h
 //
-// Block-level tile GEMM for sm_80 and later: C += A * B with A and B tiles in shared memory (gemm_ss)
-// or A in registers (gemm_rs), C in per-thread accumulator registers. Built from ldmatrix
-// (ldsm.h) and mma.sync (mma_sm80.h); this header only decides which lane loads which row and
-// which instruction runs.
+// Block-level tile GEMM for sm_80 and later: C += A * B with A and B tiles in shared memory (gemm_ss),
+// A in registers (gemm_rs) or B in registers (gemm_sr), C in per-thread accumulator registers.
+// Built from ldmatrix (ldsm.h) and mma.sync (mma_sm80.h); this header only decides which lane
+// loads which row and which instruction runs.
 //
 //   tl::gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>(const AT* As, const AT* Bs, CT* acc)
 //   tl::gemm_rs<M, N, K, WARPS_M, WARPS_N, TRANS_B, AT, CT>(const AT* a_regs, const AT* Bs, CT* acc)
+//   tl::gemm_sr<M, N, K, WARPS_M, WARPS_N, TRANS_A, AT, CT>(const AT* As, const AT* b_regs, CT* acc)
 //   tl::gemm_ss_prefetched<...same as gemm_ss...>(As, Bs, As_next, Bs_next, acc, frag, next_stage_ready)
 //       gemm_ss inside a multistage main loop, next fragments in flight (GemmSsFragments, below)
 //
@@ -43,6 +44,22 @@
 // already converted to AT (16-bit types only). Every warp then needs all of K and its own rows, so
 // gemm_rs requires WARPS_N == 1 (the flash-attention P * V shape: P is the accumulator of Q * K^T).
 // Two consecutive a_regs elements pack into one 32-bit mma operand register.
+//
+// gemm_sr: B comes from registers, laid out like the accumulator of the N x K tile B^T computed with
+// WARPS_M = (gemm_sr's) WARPS_N and WARPS_N = 1 (N plays M, K plays N): with warp = (threadIdx.x /
+// 32) % WARPS_N, WN = N / WARPS_N and KI = K / 8,
+//     b_regs[(nj * KI + ki) * 4 + r] holds B[k][n],
+//     n = warp * WN + nj * 16 + lane / 4 + 8 * (r / 2),
+//     k = ki * 8 + (lane % 4) * 2 + r % 2,
+// for nj < WN / 16, ki < KI, r < 4, already converted to AT (16-bit types only). That is the mma
+// B operand as it is: for the 8 columns from n0 = warp * WN + ni * 8 and the k step from k0,
+// m16n8k16 wants B[k][n0 + lane / 4] with k = k0 + (lane % 4) * 2 + {0, 1} in register b[0] and
+// k + 8 in b[1]; they are b_regs elements r = 2 * (ni % 2) + {0, 1} of tiles (nj = ni / 2, ki = k0 / 8)
+// and (nj, k0 / 8 + 1), two consecutive elements packing into one 32-bit register. So the
+// accumulator of an earlier gemm whose rows are B's columns (an N x K tile) feeds gemm_sr with no
+// shuffle; the accumulator of a K x N tile would need one (its lanes hold rows where mma wants
+// columns). Every warp needs all of K for its own columns, so gemm_sr requires WARPS_M == 1, and
+// N % (16 * WARPS_N) == 0 (B^T's accumulator tiles are 16 rows high).
 //
 // Why this shape: per k step a warp loads MI A fragments (ldmatrix.x4 each) and NI / 2 pairs of B
 // fragments, then issues MI * NI mma: each fragment is reused NI (resp. MI) times from registers,
@@ -266,6 +283,32 @@ TL_DEVICE void gemm_rs(const AT* a_regs, const AT* Bs, CT* acc) {
                              detail::pack2(hi[2], hi[3])};
 #pragma unroll
       for (int ni = 0; ni < NI; ++ni) detail::mma<AT>(acc + (mi * NI + ni) * 4, a, b[ni]);
+    }
+  }
+}
+
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, class AT, class CT>
+TL_DEVICE void gemm_sr(const AT* As, const AT* b_regs, CT* acc) {
+  detail::check_gemm_shape<M, N, K, WARPS_M, WARPS_N, AT, CT>();
+  static_assert(WARPS_M == 1, "tl::gemm_sr: B in registers needs WARPS_M == 1 (each warp needs whole columns of B)");
+  static_assert(sizeof(AT) == 2, "tl::gemm_sr: B in registers must be half_t or bfloat16_t");
+  static_assert(N % (16 * WARPS_N) == 0,
+                "tl::gemm_sr: N must be a multiple of 16 * WARPS_N (B's registers are an accumulator of 16-row tiles of B^T)");
+  constexpr int WN = N / WARPS_N, MI = M / 16, NI = WN / 8, KI = K / 8;
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int k0 = 0; k0 < K; k0 += 16) {
+    uint32_t a[MI][4];
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) detail::load_a<M, K, TRANS_A>(a[mi], As, mi * 16, k0, lane);
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni) {
+      // b[0] = k tile k0/8 of B^T's 16-row tile ni/2, its rows 0-7 (r 0-1) or 8-15 (r 2-3); b[1]: k tile k0/8 + 1.
+      const AT* lo = b_regs + ((ni / 2) * KI + k0 / 8) * 4 + (ni % 2) * 2;
+      const AT* hi = lo + 4;
+      const uint32_t b[2] = {detail::pack2(lo[0], lo[1]), detail::pack2(hi[0], hi[1])};
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi) detail::mma<AT>(acc + (mi * NI + ni) * 4, a[mi], b);
     }
   }
 }

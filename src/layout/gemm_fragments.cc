@@ -44,26 +44,43 @@ std::int64_t product(const std::vector<std::int64_t>& v) {
   return p;
 }
 
-}  // namespace
+// The accumulator map for element (i, j) of an M x N accumulator, and its owner map.
+struct AccumulatorMaps {
+  Expr thread, reg;
+  ir::Var t, r;
+  Expr row, col;
+};
 
-std::shared_ptr<const Fragment> mma_accumulator(std::int64_t M, std::int64_t N, int warps_m, int warps_n) {
+AccumulatorMaps accumulator_maps(std::int64_t M, std::int64_t N, int warps_m, int warps_n, const Expr& i, const Expr& j) {
   TS_ICHECK(M % (16 * warps_m) == 0 && N % (8 * warps_n) == 0, "mma accumulator ", M, "x", N, " over ", warps_m, "x", warps_n, " warps");
   const std::int64_t WM = M / warps_m, WN = N / warps_n, NI = WN / 8;
-  auto v = index_vars(2);
-  const Expr i = v[0], j = v[1];
+  AccumulatorMaps m;
   // Forward: (i, j) -> thread, register.
   const Expr warp_m = div(i, WM), warp_n = div(j, WN), im = mod(i, WM), jn = mod(j, WN);
   const Expr lane = add(mul(mod(im, 8), 4), div(mod(jn, 8), 2));
-  const Expr thread = add(mul(add(warp_m, mul(warp_n, warps_m)), 32), lane);
-  const Expr reg = add(mul(add(mul(div(im, 16), NI), div(jn, 8)), 4), add(mul(div(mod(im, 16), 8), 2), mod(jn, 2)));
-  auto f = Fragment::make({c(M), c(N)}, v, thread, {reg});
+  m.thread = add(mul(add(warp_m, mul(warp_n, warps_m)), 32), lane);
+  m.reg = add(mul(add(mul(div(im, 16), NI), div(jn, 8)), 4), add(mul(div(mod(im, 16), 8), 2), mod(jn, 2)));
   // Owner map: (thread t, register r) -> (row, col).
-  ir::Var t = ir::make_var("t"), r = ir::make_var("r");
-  const Expr warp = div(t, 32), l = mod(t, 32);
-  const Expr tile = div(r, 4), rr = mod(r, 4);
-  const Expr row = add(add(mul(mod(warp, warps_m), WM), mul(div(tile, NI), 16)), add(div(l, 4), mul(div(rr, 2), 8)));
-  const Expr col = add(add(mul(div(warp, warps_m), WN), mul(mod(tile, NI), 8)), add(mul(mod(l, 4), 2), mod(rr, 2)));
-  return f->with_owner_map(t, r, {row, col});
+  m.t = ir::make_var("t"), m.r = ir::make_var("r");
+  const Expr warp = div(m.t, 32), l = mod(m.t, 32);
+  const Expr tile = div(m.r, 4), rr = mod(m.r, 4);
+  m.row = add(add(mul(mod(warp, warps_m), WM), mul(div(tile, NI), 16)), add(div(l, 4), mul(div(rr, 2), 8)));
+  m.col = add(add(mul(div(warp, warps_m), WN), mul(mod(tile, NI), 8)), add(mul(mod(l, 4), 2), mod(rr, 2)));
+  return m;
+}
+
+}  // namespace
+
+std::shared_ptr<const Fragment> mma_accumulator(std::int64_t M, std::int64_t N, int warps_m, int warps_n) {
+  auto v = index_vars(2);
+  const AccumulatorMaps m = accumulator_maps(M, N, warps_m, warps_n, v[0], v[1]);
+  return Fragment::make({c(M), c(N)}, v, m.thread, {m.reg})->with_owner_map(m.t, m.r, {m.row, m.col});
+}
+
+std::shared_ptr<const Fragment> mma_accumulator_transposed(std::int64_t M, std::int64_t N, int warps_m, int warps_n) {
+  auto v = index_vars(2);  // (i, j) over [N][M]: the accumulator's (j, i)
+  const AccumulatorMaps m = accumulator_maps(M, N, warps_m, warps_n, v[1], v[0]);
+  return Fragment::make({c(N), c(M)}, v, m.thread, {m.reg})->with_owner_map(m.t, m.r, {m.col, m.row});
 }
 
 std::shared_ptr<const Fragment> mma_rows(std::int64_t M, int warps_m, int warps_n) {

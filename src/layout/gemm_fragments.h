@@ -5,6 +5,11 @@
 //    Warp w = warp_m + warps_m * warp_n owns rows [warp_m*WM, +WM) and columns [warp_n*WN, +WN),
 //    WM = M / warps_m, WN = N / warps_n; in it, lane l and register (mi*NI + ni)*4 + r hold
 //      row = warp_m*WM + mi*16 + l/4 + 8*(r/2),  col = warp_n*WN + ni*8 + (l%4)*2 + r%2.
+//  * mma_accumulator_transposed: the same registers indexed the other way round, over the [N][M]
+//    transpose: element (j, i) sits where mma_accumulator(M, N, ...) holds (i, j). The B operand of
+//    a gemm that reads B [K][N] from registers (gemm_sr) is mma_accumulator_transposed(N, K, warps_n,
+//    1): the accumulator layout of B^T, which is what mma.sync wants of B (gemm_sm80.h); read as
+//    [N][K] (transpose_B) it is mma_accumulator(N, K, warps_n, 1) itself.
 //  * mma_rows: one value per row of an mma_accumulator (what reduce along dim 1 produces), held by
 //    every thread that holds part of that row: the 4 lanes of a quad, in each of the warps_n warps
 //    that share the row. Register mi*2 + h holds row warp_m*WM + mi*16 + 8*h + l/4.
@@ -22,6 +27,7 @@
 namespace tilescale::layout {
 
 std::shared_ptr<const Fragment> mma_accumulator(std::int64_t M, std::int64_t N, int warps_m, int warps_n);
+std::shared_ptr<const Fragment> mma_accumulator_transposed(std::int64_t M, std::int64_t N, int warps_m, int warps_n);
 std::shared_ptr<const Fragment> mma_rows(std::int64_t M, int warps_m, int warps_n);
 std::shared_ptr<const Fragment> partition(const std::vector<std::int64_t>& shape, std::int64_t threads,
                                           std::int64_t vector_width);

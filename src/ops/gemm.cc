@@ -116,12 +116,20 @@ const char* accumulator_type(DataType in, const std::string& c) {
                          " operands; mma.sync takes float16, bfloat16, int8 and float8 inputs"));
 }
 
+// Register operands go to mma.sync as pairs of 16-bit values (gemm_sm80.h).
+void require_16bit_registers(const ir::Region& r, const char* role) {
+  if (r.buffer->scope == ir::Scope::Fragment && bytes(r.buffer->dtype) != 2)
+    throw CompileError(cat("cannot lower T::gemm for CUDA with ", role, " = ", r.buffer->name, " (", name(r.buffer->dtype),
+                           ") in registers, because operands in registers must be float16 or bfloat16; keep it in "
+                           "shared memory (T::alloc_shared)"));
+}
+
 void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
   cuda_lowering::require_whole_fragment(C, "gemm");
-  require_whole_shared(B, "B");
   const DataType in = A.buffer->dtype;
   const char* acc = accumulator_type(in, C.buffer->name);
+  require_16bit_registers(A, "A"), require_16bit_registers(B, "B");
   if (C.buffer->dtype != (std::string(acc) == "int" ? DataType::Int32 : DataType::Float32))
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA because mma.sync "
                            "accumulates in ", acc, "; accumulate in a ", acc == std::string("int") ? "int32" : "float32",
@@ -139,11 +147,19 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   }
   if (A.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(A, "gemm");
+    require_whole_shared(B, "B");
     ctx.line(cat("tl::gemm_rs<", M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", tb ? "true" : "false", ", ", c_type(in), ", ", acc,
                  ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
     return;
   }
   require_whole_shared(A, "A");
+  if (B.buffer->scope == ir::Scope::Fragment) {
+    cuda_lowering::require_whole_fragment(B, "gemm");
+    ctx.line(cat("tl::gemm_sr<", M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", ta ? "true" : "false", ", ", c_type(in), ", ", acc,
+                 ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
+    return;
+  }
+  require_whole_shared(B, "B");
   const std::string shape = cat(M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", ta ? "true" : "false", ", ", tb ? "true" : "false", ", ",
                                 c_type(in));
   const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer);

@@ -118,7 +118,8 @@ class Inference {
       if (!free) break;
       assign(free, default_partition(*free), "the default partition");
     }
-    static const char* const kFamilies[] = {"mma_accumulator", "mma_rows", "partition", "replicated"};
+    static const char* const kFamilies[] = {"mma_accumulator", "mma_accumulator_transposed", "mma_rows", "partition",
+                                            "replicated"};
     std::map<const ir::BufferNode*, std::pair<FragmentPtr, ir::Attrs>> out;
     for (auto& [b, a] : layouts_) {
       const Origin& o = origin_.at(a.layout.get());
@@ -133,7 +134,7 @@ class Inference {
   std::map<const ir::BufferNode*, Assigned> layouts_;
   // How each layout was made, so related layouts (rows of an accumulator) can be derived.
   struct Origin {
-    enum Kind { Accumulator, Rows, Partition, Replicated } kind;
+    enum Kind { Accumulator, AccumulatorTransposed, Rows, Partition, Replicated } kind;
     std::int64_t M = 0;
     int warps_m = 0, warps_n = 0;
   };
@@ -195,11 +196,18 @@ class Inference {
                                  "untransposed or copy it to shared memory"));
         const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - 1]);
         assign(A.buffer.get(), make({Origin::Accumulator, M, wm, 1}, layout::mma_accumulator(M, K, wm, 1)),
-               cat("T::gemm reading ", A.buffer->name, " from registers"));
+               cat(by, " reading A (", A.buffer->name, ") from registers"));
       }
-      if (op->regions[1].buffer->scope == ir::Scope::Fragment)
-        throw CompileError(cat("cannot gemm with B operand ", op->regions[1].buffer->name,
-                               " in registers on CUDA; keep B in shared memory (T::alloc_shared)"));
+      const ir::Region& B = op->regions[1];
+      if (B.buffer->scope == ir::Scope::Fragment) {
+        // The registers hold B^T as an accumulator (gemm_sr); read as [N][K] it is one.
+        TS_ICHECK(wm == 1, "gemm reading B from registers planned with ", wm, " warps along M");
+        const bool tb = op->int_attr("transpose_B");
+        const std::int64_t K = *ir::as_const_int(B.extent[B.rank() - (tb ? 1 : 2)]);
+        const std::string reads = cat(by, " reading B (", B.buffer->name, ") from registers");
+        if (tb) assign(B.buffer.get(), make({Origin::Accumulator, N, wn, 1}, layout::mma_accumulator(N, K, wn, 1)), reads);
+        else assign(B.buffer.get(), make({Origin::AccumulatorTransposed, N, wn, 1}, layout::mma_accumulator_transposed(N, K, wn, 1)), reads);
+      }
     }
   }
 

@@ -7,7 +7,10 @@ namespace tilescale::passes {
 // Gives every fragment a Fragment layout (which thread holds which element in which register),
 // for the CUDA backend, in three levels as TileLang does (REFERENCE.md):
 //  * strict: what an instruction dictates — a gemm's C is an mma accumulator; a fragment A operand
-//    (gemm_rs) is an accumulator of the same warp arrangement with one warp column;
+//    (gemm_rs) is an accumulator of the same warp arrangement with one warp column; a fragment B
+//    operand (gemm_sr, one warp row) holds B^T as an accumulator with the gemm's warp columns as
+//    its warp rows: mma_accumulator(N, K, warps_n, 1) when read as [N][K] (transpose_B), its
+//    transpose mma_accumulator_transposed(N, K, warps_n, 1) when read as [K][N];
 //  * common: propagation — a reduce along dim 1 of an accumulator yields per-row values held by the
 //    row's owners (mma_rows); fragments a Parallel loop indexes with exactly its variables take the
 //    loop's layout, and 1-D fragments indexed by its first variable take that layout's rows; a

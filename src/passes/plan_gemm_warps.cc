@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <map>
+#include <vector>
 
 #include "ir/printer.h"
 #include "ir/visitor.h"
@@ -16,15 +18,52 @@ namespace {
 // Gemm policies, as lang::GemmWarpPolicy numbers them.
 enum Policy { kSquare = 0, kFullRow = 1, kFullCol = 2 };
 
-bool has_register_operand(const ir::Stmt& body) {
+bool in_registers(const ir::TileOpNode* op, int operand) { return op->regions[operand].buffer->scope == ir::Scope::Fragment; }
+
+std::string reads_from_registers(const ir::TileOpNode* op) {
+  const int operand = in_registers(op, 0) ? 0 : 1;
+  return cat("T::gemm into ", op->regions[2].buffer->name, " reads ", operand ? "B" : "A", " (",
+             op->regions[operand].buffer->name, ") from registers");
+}
+
+// The gemms of one kernel body and how their register operands constrain the warps. A register A
+// (gemm_rs) needs the warps stacked along M, a register B (gemm_sr) along N; gemms accumulating
+// into the same fragment must agree, so the constraint holds for every gemm into that C.
+struct Constraints {
+  bool any_register_operand = false;
+  std::map<const ir::BufferNode*, const ir::TileOpNode*> rows_by, cols_by;  // per C buffer: the gemm that forces it
+};
+
+Constraints constraints(const ir::Stmt& body, int warps) {
   struct Finder : ir::Visitor {
-    bool found = false;
+    std::vector<const ir::TileOpNode*> gemms;
     void visit(const ir::TileOpNode* op) override {
-      found |= op->op == "gemm" && op->regions[0].buffer->scope == ir::Scope::Fragment;
+      if (op->op == "gemm") gemms.push_back(op);
     }
   } f;
   f.visit_stmt(body);
-  return f.found;
+  Constraints c;
+  for (const auto* op : f.gemms) {
+    const bool a = in_registers(op, 0), b = in_registers(op, 1);
+    if (a && b)
+      throw CompileError(cat("cannot lower T::gemm into ", op->regions[2].buffer->name, " for CUDA with both A (",
+                             op->regions[0].buffer->name, ") and B (", op->regions[1].buffer->name,
+                             ") in registers, because the device gemms (tl::gemm_ss, gemm_rs, gemm_sr) take at most one "
+                             "operand from registers; keep one of them in shared memory (T::alloc_shared)"));
+    c.any_register_operand |= a || b;
+    const ir::BufferNode* C = op->regions[2].buffer.get();
+    if (a) c.rows_by.emplace(C, op);
+    if (b) c.cols_by.emplace(C, op);
+    if (warps > 1 && c.rows_by.count(C) && c.cols_by.count(C)) {
+      const auto *rs = c.rows_by.at(C), *sr = c.cols_by.at(C);
+      throw CompileError(cat("cannot arrange the warps of two gemms into ", C->name, " over ", warps, " warps: ",
+                             reads_from_registers(rs), ", so it needs the warps stacked along M, and ",
+                             reads_from_registers(sr), ", so it needs them stacked along N, but ", C->name,
+                             " can have only one layout; accumulate them in separate fragments (and combine those through "
+                             "shared memory), or keep one of the register operands in shared memory (T::alloc_shared)"));
+    }
+  }
+  return c;
 }
 
 class Planner : public ir::Mutator {
@@ -33,7 +72,7 @@ class Planner : public ir::Mutator {
 
   ir::Stmt mutate(const ir::KernelNode* op, const ir::Stmt& self) override {
     warps_ = op->threads / 32;
-    force_full_row_ = has_register_operand(op->body);
+    constraints_ = constraints(op->body, warps_);
     return Mutator::mutate(op, self);
   }
 
@@ -43,8 +82,19 @@ class Planner : public ir::Mutator {
     const auto M = ir::as_const_int(C.extent[C.rank() - 2]), N = ir::as_const_int(C.extent[C.rank() - 1]);
     if (!M || !N)
       throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for CUDA because its tile extent is not constant"));
-    const int policy = force_full_row_ ? kFullRow : static_cast<int>(op->int_attr("policy"));
-    auto [wm, wn] = choose(*M, *N, policy, C.buffer->name);
+    // A register B takes whole columns per warp. Every other gemm of a kernel with register operands
+    // stacks its warps along M: its accumulator can then be a register A (M x K, one warp column)
+    // or, as B^T, a register B (N x K, the sr gemm's warp columns as warp rows).
+    int policy = static_cast<int>(op->int_attr("policy"));
+    std::string forced_by;
+    if (auto it = constraints_.cols_by.find(C.buffer.get()); it != constraints_.cols_by.end()) {
+      policy = kFullCol, forced_by = reads_from_registers(it->second);
+    } else if (auto it = constraints_.rows_by.find(C.buffer.get()); it != constraints_.rows_by.end()) {
+      policy = kFullRow, forced_by = reads_from_registers(it->second);
+    } else if (constraints_.any_register_operand) {
+      policy = kFullRow, forced_by = "a gemm of this kernel reads an operand from registers";
+    }
+    auto [wm, wn] = choose(*M, *N, policy, C.buffer->name, forced_by);
     ir::Attrs attrs = op->attrs;
     attrs["warps_m"] = std::int64_t(wm);
     attrs["warps_n"] = std::int64_t(wn);
@@ -53,9 +103,9 @@ class Planner : public ir::Mutator {
 
  private:
   int warps_ = 1;
-  bool force_full_row_ = false;
+  Constraints constraints_;
 
-  std::pair<int, int> choose(std::int64_t M, std::int64_t N, int policy, const std::string& c) const {
+  std::pair<int, int> choose(std::int64_t M, std::int64_t N, int policy, const std::string& c, const std::string& forced_by) const {
     std::pair<int, int> best{0, 0};
     double best_score = std::numeric_limits<double>::max();
     for (int wm = 1; wm <= warps_; ++wm) {
@@ -70,8 +120,9 @@ class Planner : public ir::Mutator {
     if (best.first == 0)
       throw CompileError(cat("cannot split the gemm tile ", c, " (", M, " x ", N, ") over ", warps_, " warps",
                              policy == kFullRow ? " stacked along M" : policy == kFullCol ? " stacked along N" : "",
-                             " because each warp needs a multiple of 16 rows and 16 columns; change the tile size, "
-                             "the thread count or the policy"));
+                             forced_by.empty() ? "" : cat(" (", forced_by, ")"),
+                             " because each warp needs a multiple of 16 rows and 16 columns; change the tile size",
+                             forced_by.empty() ? ", the thread count or the policy" : " or the thread count"));
     return best;
   }
 };

@@ -6,14 +6,19 @@ namespace tilescale::passes {
 
 // Decides how the warps of the block split each gemm's C tile (attrs warps_m, warps_n), from the
 // gemm's policy and the block size, for the CUDA backend. Square makes the warp tiles as square as
-// the shapes allow; FullRow stacks all warps along M; FullCol along N. A kernel with a gemm whose A
-// operand is a fragment (gemm_rs, e.g. attention's P·V) stacks every gemm's warps along M, because
-// the register operand must be laid out as an accumulator of the same warp arrangement.
+// the shapes allow; FullRow stacks all warps along M; FullCol along N. Register operands override
+// the policy: a gemm whose B is a fragment (gemm_sr) stacks its warps along N (each warp needs whole
+// columns of B); one whose A is a fragment (gemm_rs, e.g. attention's P·V) along M; so does every
+// other gemm of a kernel with register operands, because a register operand must be laid out as an
+// accumulator with one warp column (A: M x K; B read as B^T: N x K). Gemms into the same C follow
+// the one with a register operand.
 //
 //   before:  T.gemm(A_shared, B_shared, C_local, policy=0, ...)                   (threads=128)
 //   after:   T.gemm(A_shared, B_shared, C_local, policy=0, warps_m=2, warps_n=2, ...)
 //
-// CompileError when no arrangement fits (each warp needs a multiple of 16 rows and 16 columns).
+// CompileError when no arrangement fits (each warp needs a multiple of 16 rows and 16 columns),
+// when a gemm has both operands in registers, and when a gemm with A in registers and one with B
+// in registers accumulate into the same C over more than one warp.
 ir::PrimFunc plan_gemm_warps(const ir::PrimFunc& func);
 
 }  // namespace tilescale::passes

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "example.h"
+#include "gemm_sr_kernels.h"
 #include "jit/nvrtc.h"
 #include "tilescale/tilescale.h"
 
@@ -87,6 +88,33 @@ TEST(Codegen, FreedTemporariesDoNotLendTheirNames) {
   });
   for (const char* arch : {"sm_80", "sm_90a"})
     EXPECT_FALSE(jit::compile_nvrtc(generate_cuda(f, arch), f.name(), arch, {}).cubin.empty()) << arch;
+}
+
+// T::gemm with B in registers lowers to tl::gemm_sr (A from shared memory by ldmatrix, B from the
+// fragment), and compiles for both architectures: every transpose, B brought in through shared
+// memory or from global memory, serial and pipelined K loops, and B as the converted accumulator
+// of an earlier gemm.
+TEST(Codegen, GemmWithBInRegistersCompiles) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  struct Case {
+    bool ta, tb, through_shared;
+    DataType dt;
+    int stages;
+  };
+  std::vector<T::PrimFunc> funcs;
+  for (const Case& c : {Case{false, false, true, DataType::Float16, 3}, Case{false, true, false, DataType::Float16, 0},
+                        Case{true, false, false, DataType::Float16, 2}, Case{true, true, true, DataType::Float16, 0},
+                        Case{false, false, false, DataType::BFloat16, 3}})
+    funcs.push_back(sr_kernels::gemm_b_in_registers(70, 100, 83, c.ta, c.tb, c.dt, c.through_shared, c.stages));
+  funcs.push_back(sr_kernels::gemm_b_from_accumulator(70, 64, 32, 48, DataType::Float16));
+  funcs.push_back(sr_kernels::gemm_b_from_accumulator(70, 64, 32, 48, DataType::BFloat16));
+  for (const auto& f : funcs)
+    for (const char* arch : {"sm_80", "sm_90a"}) {
+      const std::string source = generate_cuda(f, arch);
+      EXPECT_NE(source.find("tl::gemm_sr<"), std::string::npos) << source;
+      EXPECT_FALSE(jit::compile_nvrtc(source, f.name(), arch, {}).cubin.empty()) << arch << "\n" << source;
+    }
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 // T::gemm on the CPU backend against a plain triple loop in double.
+#include "gemm_sr_kernels.h"
 #include "test_util.h"
 
 namespace tilescale::test {
@@ -149,6 +150,37 @@ TEST(GemmOperands, FragmentAAndSharedRegionB) {
     return s;
   });
   EXPECT_TRUE(close(C, expected, kFloat32SumTolerance));
+}
+
+// B in registers (gemm_sr on CUDA): B's tile brought into a fragment through shared memory (in a
+// Pipelined loop) or straight from global memory (in a serial one), every transpose, tails on
+// every side.
+TEST(GemmOperands, FragmentBAllTransposes) {
+  const std::int64_t M = 70, N = 100, K = 83;
+  for (DataType dt : {DataType::Float16, DataType::BFloat16})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (bool through_shared : {false, true}) {
+          const int stages = through_shared ? 3 : 0;
+          SCOPED_TRACE(testing::Message() << name(dt) << " ta=" << ta << " tb=" << tb << " through_shared=" << through_shared);
+          Tensor A = random_tensor(ta ? Shape{K, M} : Shape{M, K}, dt, 31);
+          Tensor B = random_tensor(tb ? Shape{N, K} : Shape{K, N}, dt, 32);
+          Tensor C = poisoned({M, N}, DataType::Float32);
+          cpu(sr_kernels::gemm_b_in_registers(M, N, K, ta, tb, dt, through_shared, stages))(A, B, C);
+          EXPECT_TRUE(close(C, sr_kernels::reference_gemm(A, B, M, N, K, ta, tb), kFloat32SumTolerance));
+        }
+}
+
+// B in registers as the float16 copy of an earlier gemm's accumulator, read transposed.
+TEST(GemmOperands, FragmentBFromAnEarlierAccumulator) {
+  const std::int64_t M = 70, N = 64, KK = 32, J = 48;
+  for (DataType dt : {DataType::Float16, DataType::BFloat16}) {
+    SCOPED_TRACE(name(dt));
+    Tensor A = random_tensor({M, KK}, dt, 33), X = random_tensor({N, J}, dt, 34), Y = random_tensor({J, KK}, dt, 35);
+    Tensor C = poisoned({M, N}, DataType::Float32);
+    cpu(sr_kernels::gemm_b_from_accumulator(M, N, KK, J, dt))(A, X, Y, C);
+    EXPECT_TRUE(close(C, sr_kernels::reference_gemm_b_from_accumulator(A, X, Y, M, N, KK, J, dt), kFloat32SumTolerance));
+  }
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Standalone check of the sm_80 device headers (device/tilescale/*.h) on a real GPU: swizzle
-// (host), tl::cast, lane_allreduce, cp.async, ldmatrix/stmatrix fragments, gemm_ss and gemm_rs
-// against host references, reading the accumulators back through the documented register layout.
+// (host), tl::cast, lane_allreduce, cp.async, ldmatrix/stmatrix fragments, gemm_ss, gemm_rs and
+// gemm_sr against host references, reading the accumulators back through the documented register layout.
 // Built and run by scripts/check_device_headers.sh:
 //     nvcc -std=c++17 -arch=sm_90a -I device tests/device/check_sm80.cu -o /tmp/check && /tmp/check
 // Prints one line per case (max error) and exits nonzero if any case fails.
@@ -454,6 +454,36 @@ __global__ void k_gemm_rs(const AT* A, const AT* B, const CT* C, CT* D) {
   }
 }
 
+template <int M, int N, int K, int WARPS_N, bool TA, class AT, class CT>
+__global__ void k_gemm_sr(const AT* A, const AT* B, const CT* C, CT* D) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  AT* As = reinterpret_cast<AT*>(smem);
+  fill_swizzled<TA ? K : M, TA ? M : K>(As, A);
+  __syncthreads();
+  // B (global [K][N]) as the accumulator layout of the N x K tile B^T with WARPS_M = WARPS_N, WARPS_N = 1.
+  constexpr int BREGS = N * K / (WARPS_N * 32);
+  AT b[BREGS];
+  int row, col;
+#pragma unroll
+  for (int i = 0; i < BREGS; ++i) {
+    acc_coord<N, K, WARPS_N, 1>(i, row, col);
+    b[i] = B[col * N + row];
+  }
+  constexpr int REGS = M * N / (WARPS_N * 32);
+  CT acc[REGS];
+#pragma unroll
+  for (int i = 0; i < REGS; ++i) {
+    acc_coord<M, N, 1, WARPS_N>(i, row, col);
+    acc[i] = C[row * N + col];
+  }
+  tl::gemm_sr<M, N, K, 1, WARPS_N, TA>(As, b, acc);
+#pragma unroll
+  for (int i = 0; i < REGS; ++i) {
+    acc_coord<M, N, 1, WARPS_N>(i, row, col);
+    D[row * N + col] = acc[i];
+  }
+}
+
 template <class T>
 static T* to_device(const std::vector<T>& h) {
   T* d;
@@ -477,8 +507,11 @@ static std::vector<AT> random_operand(int n) {
   return v;
 }
 
-// Runs one gemm (rs when RS) and compares D = C + A * B against a double-precision host reference.
-template <bool RS, int M, int N, int K, int WARPS_M, int WARPS_N, bool TA, bool TB, class AT>
+enum GemmKind { SS, RS, SR };
+
+// Runs one gemm and compares D = C + A * B against a double-precision host reference. B in
+// registers (SR) is read from global B as [K][N].
+template <GemmKind KIND, int M, int N, int K, int WARPS_M, int WARPS_N, bool TA, bool TB, class AT>
 static void run_gemm() {
   typedef typename tl::detail::MmaOp<AT>::Acc CT;
   constexpr bool exact = tl::is_same_v<CT, int>;
@@ -496,9 +529,13 @@ static void run_gemm() {
   CHECK_CUDA(cudaMalloc(&dD, M * N * sizeof(CT)));
   CHECK_CUDA(cudaMemset(dD, 0xff, M * N * sizeof(CT)));
   const int threads = WARPS_M * WARPS_N * 32;
-  if constexpr (RS) {
+  if constexpr (KIND == RS) {
     const int smem = K * N * sizeof(AT);
     k_gemm_rs<M, N, K, WARPS_M, TB, AT, CT><<<1, threads, smem>>>(dA, dB, dC, dD);
+  } else if constexpr (KIND == SR) {
+    static_assert(WARPS_M == 1 && !TB, "gemm_sr check: WARPS_M == 1, B read as [K][N]");
+    const int smem = M * K * sizeof(AT);
+    k_gemm_sr<M, N, K, WARPS_N, TA, AT, CT><<<1, threads, smem>>>(dA, dB, dC, dD);
   } else {
     const int smem = (M * K + K * N) * sizeof(AT);
     k_gemm_ss<M, N, K, WARPS_M, WARPS_N, TA, TB, AT, CT><<<1, threads, smem>>>(dA, dB, dC, dD);
@@ -525,8 +562,9 @@ static void run_gemm() {
   const bool ok = exact ? max_err == 0 : rel < 1e-2;
   const std::string shape = std::to_string(M) + "," + std::to_string(N) + "," + std::to_string(K) + "," +
                             std::to_string(WARPS_M) + "," + std::to_string(WARPS_N) + "> ";
-  const std::string label = RS ? "gemm_rs<" + shape + (TB ? "B^T " : "B ") + type_name<AT>()
-                               : "gemm_ss<" + shape + (TA ? "A^T," : "A,") + (TB ? "B^T " : "B ") + type_name<AT>();
+  const std::string label = KIND == RS   ? "gemm_rs<" + shape + (TB ? "B^T " : "B ") + type_name<AT>()
+                            : KIND == SR ? "gemm_sr<" + shape + (TA ? "A^T " : "A ") + type_name<AT>()
+                                         : "gemm_ss<" + shape + (TA ? "A^T," : "A,") + (TB ? "B^T " : "B ") + type_name<AT>();
   report(label, ok, "max_abs_err %.3g  rel_err %.3g", max_err, rel);
   CHECK_CUDA(cudaFree(dA));
   CHECK_CUDA(cudaFree(dB));
@@ -536,10 +574,10 @@ static void run_gemm() {
 
 template <int M, int N, int K, int WARPS_M, int WARPS_N, class AT>
 static void run_gemm_ss_all_trans() {
-  run_gemm<false, M, N, K, WARPS_M, WARPS_N, false, false, AT>();
-  run_gemm<false, M, N, K, WARPS_M, WARPS_N, false, true, AT>();
-  run_gemm<false, M, N, K, WARPS_M, WARPS_N, true, false, AT>();
-  run_gemm<false, M, N, K, WARPS_M, WARPS_N, true, true, AT>();
+  run_gemm<SS, M, N, K, WARPS_M, WARPS_N, false, false, AT>();
+  run_gemm<SS, M, N, K, WARPS_M, WARPS_N, false, true, AT>();
+  run_gemm<SS, M, N, K, WARPS_M, WARPS_N, true, false, AT>();
+  run_gemm<SS, M, N, K, WARPS_M, WARPS_N, true, true, AT>();
 }
 
 template <int M, int N, int K, int WARPS_M, int WARPS_N>
@@ -573,19 +611,26 @@ int main() {
   run_gemm_ss_16bit<64, 48, 32, 2, 2>();  // 3 n-tiles per warp: exercises the ldmatrix.x2 path
   run_gemm_ss_16bit<32, 32, 16, 1, 1>();  // 32-byte rows (k = 16) and 64-byte rows
 
-  run_gemm<false, 128, 128, 64, 2, 2, false, true, signed char>();
-  run_gemm<false, 64, 64, 32, 2, 2, false, true, signed char>();
-  run_gemm<false, 64, 48, 64, 2, 2, false, true, signed char>();
+  run_gemm<SS, 128, 128, 64, 2, 2, false, true, signed char>();
+  run_gemm<SS, 64, 64, 32, 2, 2, false, true, signed char>();
+  run_gemm<SS, 64, 48, 64, 2, 2, false, true, signed char>();
   if (cc >= 89) {
-    run_gemm<false, 64, 64, 64, 2, 2, false, true, fp8_e4m3_t>();
-    run_gemm<false, 128, 64, 128, 4, 1, false, true, fp8_e5m2_t>();
+    run_gemm<SS, 64, 64, 64, 2, 2, false, true, fp8_e4m3_t>();
+    run_gemm<SS, 128, 64, 128, 4, 1, false, true, fp8_e5m2_t>();
   }
 
-  run_gemm<true, 64, 64, 64, 4, 1, false, false, half_t>();
-  run_gemm<true, 64, 64, 64, 4, 1, false, true, half_t>();
-  run_gemm<true, 64, 64, 64, 4, 1, false, false, bfloat16_t>();
-  run_gemm<true, 64, 64, 64, 4, 1, false, true, bfloat16_t>();
-  run_gemm<true, 64, 48, 32, 2, 1, false, true, half_t>();
+  run_gemm<RS, 64, 64, 64, 4, 1, false, false, half_t>();
+  run_gemm<RS, 64, 64, 64, 4, 1, false, true, half_t>();
+  run_gemm<RS, 64, 64, 64, 4, 1, false, false, bfloat16_t>();
+  run_gemm<RS, 64, 64, 64, 4, 1, false, true, bfloat16_t>();
+  run_gemm<RS, 64, 48, 32, 2, 1, false, true, half_t>();
+
+  run_gemm<SR, 64, 64, 64, 1, 4, false, false, half_t>();
+  run_gemm<SR, 64, 64, 64, 1, 4, true, false, half_t>();
+  run_gemm<SR, 64, 64, 64, 1, 4, false, false, bfloat16_t>();
+  run_gemm<SR, 64, 64, 64, 1, 4, true, false, bfloat16_t>();
+  run_gemm<SR, 48, 96, 32, 1, 2, false, false, half_t>();  // 3 mma rows; 48 columns per warp: 3 B^T tiles
+  run_gemm<SR, 16, 32, 16, 1, 1, true, false, bfloat16_t>();
 
   std::printf("%d of %d cases passed\n", g_cases - g_failures, g_cases);
   return g_failures == 0 ? 0 : 1;

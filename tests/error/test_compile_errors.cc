@@ -151,6 +151,91 @@ TEST(GemmErrors, OperandNotTwoDimensional) {
   EXPECT_COMPILE_ERROR(build(), "gemm", "A_vec", "not a 2-D tile");
 }
 
+// C = A · B with B read from registers (and A too when asked), lowered for CUDA; each of these
+// runs on the CPU backend.
+T::PrimFunc register_b_gemm(const std::string& name, int threads, std::int64_t M, std::int64_t N, std::int64_t K,
+                            DataType dt, bool a_in_registers) {
+  return T::prim_func(name, [&] {
+    auto A = T::Tensor("A", {M, K}, dt);
+    auto B = T::Tensor("B", {K, N}, dt);
+    auto C = T::Tensor("C", {M, N}, dt == DataType::Int8 ? DataType::Int32 : DataType::Float32);
+    T::Kernel(1, T::threads(threads), [&](T::Expr) {
+      auto As = T::alloc_shared({M, K}, dt, "A_shared");
+      auto Af = T::alloc_fragment({M, K}, dt, "A_local");
+      auto Bf = T::alloc_fragment({K, N}, dt, "B_local");
+      auto Cf = T::alloc_fragment({M, N}, dt == DataType::Int8 ? DataType::Int32 : DataType::Float32, "C_local");
+      T::copy(B, Bf);
+      if (a_in_registers) T::copy(A, Af);
+      else T::copy(A, As);
+      T::gemm(a_in_registers ? Af : As, Bf, Cf, T::GemmOptions{.clear_accum = true});
+      T::copy(Cf, C);
+    });
+  });
+}
+
+TEST(GemmCudaErrors, BothOperandsInRegisters) {
+  auto f = register_b_gemm("gemm_rr", 128, 64, 64, 32, DataType::Float16, true);
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_80"), "T::gemm into C_local", "both A (A_local) and B (B_local) in registers",
+                       "shared memory");
+}
+
+TEST(GemmCudaErrors, RegisterBColumnsDoNotSplitOverTheWarps) {
+  // B in registers stacks the 4 warps along N: 32 columns are not 4 x 16.
+  auto f = register_b_gemm("gemm_sr_narrow", 128, 64, 32, 32, DataType::Float16, false);
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_80"), "cannot split the gemm tile C_local (64 x 32) over 4 warps stacked along N",
+                       "reads B (B_local) from registers", "16 rows and 16 columns", "tile size or the thread count");
+}
+
+TEST(GemmCudaErrors, RegisterBNotSixteenBit) {
+  auto f = register_b_gemm("gemm_sr_int8", 128, 64, 64, 32, DataType::Int8, false);
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_80"), "T::gemm", "B = B_local (int8) in registers", "float16 or bfloat16",
+                       "shared memory");
+}
+
+TEST(GemmCudaErrors, RegisterAAndRegisterBGemmsIntoOneAccumulator) {
+  auto f = T::prim_func("gemm_rs_sr", [] {
+    auto A = T::Tensor("A", {64, 32}, T::float16);
+    auto B = T::Tensor("B", {32, 64}, T::float16);
+    auto C = T::Tensor("C", {64, 64}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto As = T::alloc_shared({64, 32}, T::float16, "A_shared");
+      auto Bs = T::alloc_shared({32, 64}, T::float16, "B_shared");
+      auto Af = T::alloc_fragment({64, 32}, T::float16, "P");
+      auto Bf = T::alloc_fragment({32, 64}, T::float16, "V");
+      auto Cf = T::alloc_fragment({64, 64}, T::float32, "acc");
+      T::copy(A, As), T::copy(A, Af), T::copy(B, Bs), T::copy(B, Bf);
+      T::gemm(Af, Bs, Cf, T::GemmOptions{.clear_accum = true});
+      T::gemm(As, Bf, Cf);
+      T::copy(Cf, C);
+    });
+  });
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_80"), "two gemms into acc over 4 warps",
+                       "T::gemm into acc reads A (P) from registers", "stacked along M",
+                       "T::gemm into acc reads B (V) from registers", "stacked along N", "only one layout");
+}
+
+TEST(GemmCudaErrors, FragmentReadAsRegisterAAndRegisterB) {
+  // As A, P is laid out as an accumulator; as B, as the transpose of one: P cannot be both.
+  auto f = T::prim_func("gemm_p_both_sides", [] {
+    auto A = T::Tensor("A", {64, 64}, T::float16);
+    auto C = T::Tensor("C", {64, 64}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto Vs = T::alloc_shared({64, 64}, T::float16, "V_shared");
+      auto Qs = T::alloc_shared({64, 64}, T::float16, "Q_shared");
+      auto P = T::alloc_fragment({64, 64}, T::float16, "P");
+      auto O1 = T::alloc_fragment({64, 64}, T::float32, "O1");
+      auto O2 = T::alloc_fragment({64, 64}, T::float32, "O2");
+      T::copy(A, Vs), T::copy(A, Qs), T::copy(A, P);
+      T::gemm(P, Vs, O1, T::GemmOptions{.clear_accum = true});
+      T::gemm(Qs, P, O2, T::GemmOptions{.clear_accum = true});
+      T::copy(O1, C);
+      T::copy(O2, C);
+    });
+  });
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_80"), "cannot lay out fragment P", "T::gemm into O1 reading A (P) from registers",
+                       "T::gemm into O2 reading B (P) from registers", "different layouts");
+}
+
 TEST(ReduceErrors, DimOutOfRange) {
   auto build = [] {
     T::prim_func("bad_reduce_dim", [] {

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "example.h"
+#include "gemm_sr_kernels.h"
 #include "jit/nvrtc.h"
 #include "runtime/cuda/driver.h"
 #include "tilescale/tilescale.h"
@@ -27,15 +28,18 @@ struct Arg {
   bool output = false;  // poisoned before the run, compared after it
 };
 
-// Runs `func` on the CPU backend and on CUDA with the same random inputs; the outputs must agree
-// within `tolerance` (max relative error).
+// Runs `func` on the CPU backend and on CUDA with the same random inputs (rounded to multiples of
+// `quantum` when it is not 0, so that sums are exact); the outputs must agree within `tolerance`
+// (max relative error).
 void expect_gpu_matches_cpu(const T::PrimFunc& func, const std::vector<Arg>& args, double tolerance = 1e-3,
-                            std::uint64_t seed = 7) {
+                            std::uint64_t seed = 7, double quantum = 0) {
   std::vector<Tensor> cpu, gpu_in;
   for (size_t i = 0; i < args.size(); ++i) {
     Tensor t = Tensor::empty(args[i].shape, args[i].dtype);
     if (args[i].output) t.fill(is_float(args[i].dtype) ? NAN : -7);
     else t.fill_random(seed + i, is_float(args[i].dtype) ? -1.0 : -50.0, is_float(args[i].dtype) ? 1.0 : 50.0);
+    if (quantum != 0 && !args[i].output)
+      for (std::int64_t k = 0; k < t.numel(); ++k) t.set_flat(k, std::round(t.get_flat(k) / quantum) * quantum);
     cpu.push_back(t);
   }
   for (const auto& t : cpu) gpu_in.push_back(t.to(Device::cuda()));
@@ -112,6 +116,46 @@ TEST(GpuTileOps, GemmAllTransposesAndStages) {
   gemm_case(100, 72, 40, false, true, DataType::BFloat16, 2);  // tails everywhere, K < 2 tiles
   gemm_case(64, 64, 32, false, false, DataType::Float16, 4);   // one iteration, fewer than the stages
   gemm_case(96, 64, 160, false, false, DataType::Float16, 0);  // not pipelined
+}
+
+// T::gemm with B in registers (tl::gemm_sr): every transpose, B's tile brought in through shared
+// memory or straight from global memory, serial and pipelined K loops, tails on every side, 1 to 8
+// warps.
+TEST(GpuTileOps, GemmWithBInRegisters) {
+  SKIP_WITHOUT_GPU();
+  struct Case {
+    int M, N, K;
+    bool ta, tb, through_shared;
+    DataType dt;
+    int stages, threads, BM, BN, BK;
+  };
+  std::uint64_t seed = 101;
+  for (const Case& c : {Case{70, 100, 83, false, false, true, DataType::Float16, 0, 128, 32, 64, 32},
+                        Case{70, 100, 83, false, true, false, DataType::Float16, 0, 128, 32, 64, 32},
+                        Case{70, 100, 83, true, false, false, DataType::Float16, 3, 128, 32, 64, 32},
+                        Case{70, 100, 83, true, true, true, DataType::Float16, 3, 128, 32, 64, 32},
+                        Case{130, 200, 96, false, false, true, DataType::BFloat16, 2, 256, 64, 128, 32},
+                        Case{37, 45, 40, true, false, true, DataType::BFloat16, 0, 64, 16, 32, 16},
+                        Case{48, 16, 64, false, true, false, DataType::Float16, 4, 32, 48, 16, 64}}) {
+    SCOPED_TRACE(testing::Message() << c.M << "x" << c.N << "x" << c.K << " ta=" << c.ta << " tb=" << c.tb
+                                    << " through_shared=" << c.through_shared << " stages=" << c.stages
+                                    << " threads=" << c.threads);
+    auto f = sr_kernels::gemm_b_in_registers(c.M, c.N, c.K, c.ta, c.tb, c.dt, c.through_shared, c.stages, c.threads, c.BM,
+                                             c.BN, c.BK);
+    expect_gpu_matches_cpu(f, {{c.ta ? std::vector<std::int64_t>{c.K, c.M} : std::vector<std::int64_t>{c.M, c.K}, c.dt},
+                               {c.tb ? std::vector<std::int64_t>{c.N, c.K} : std::vector<std::int64_t>{c.K, c.N}, c.dt},
+                               {{c.M, c.N}, DataType::Float32, true}},
+                           1e-3, seed);
+    seed += 3;
+  }
+  // B as the converted accumulator of an earlier gemm. Inputs are multiples of 1/2, so the
+  // intermediate is exact in 16 bits and both backends must agree exactly.
+  for (DataType dt : {DataType::Float16, DataType::BFloat16}) {
+    auto f = sr_kernels::gemm_b_from_accumulator(70, 64, 32, 48, dt);
+    expect_gpu_matches_cpu(f, {{{70, 32}, dt}, {{64, 48}, dt}, {{48, 32}, dt}, {{70, 64}, DataType::Float32, true}}, 0, seed,
+                           0.5);
+    seed += 4;
+  }
 }
 
 TEST(GpuTileOps, ReductionsAllKindsBothDims) {

@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <set>
+#include <tuple>
 
 #include "ir/eval.h"
+#include "layout/gemm_fragments.h"
 #include "layout/layout.h"
 
 namespace tilescale::layout {
@@ -277,6 +280,70 @@ TEST(Fragment, RepeatAddsRegistersToTheSameThreads) {
   EXPECT_TRUE(g->every_element_owned_once_per_replica());
   for_each_index({8, 8}, [&](const Index& x) { EXPECT_EQ(g->map_thread(x), f->map_thread({x[0] % 4, x[1]})); });
   expect_fragment_invertible(*g);
+}
+
+// Register t's slot r holds what the owner map says, and the forward map sends it back there.
+void expect_owner_map_inverts_forward(const Fragment& f) {
+  SCOPED_TRACE(f.to_string());
+  const ir::Var tv = ir::make_var("t"), rv = ir::make_var("r");
+  const auto owned = f.owned(tv, rv);
+  ASSERT_FALSE(owned.valid);
+  const std::int64_t threads = f.thread_count(), registers = f.register_count();
+  for (std::int64_t t = 0; t < threads; ++t)
+    for (std::int64_t r = 0; r < registers; ++r) {
+      const std::map<const ir::VarNode*, std::int64_t> env{{tv.get(), t}, {rv.get(), r}};
+      Index x;
+      for (const auto& e : owned.index) x.push_back(*ir::eval_int(e, env));
+      ASSERT_EQ(f.map_thread(x), t);
+      ASSERT_EQ(f.map(x), Index{r});
+    }
+}
+
+// The B operand of a gemm reading B [K][N] from registers (gemm_sr): the accumulator layout of
+// B^T, indexed the other way round.
+TEST(Fragment, TransposedMmaAccumulatorOwnsEveryElementOnce) {
+  struct Case {
+    std::int64_t M, N;
+    int warps_m, warps_n;
+  };
+  for (const Case& c : {Case{64, 32, 4, 1}, Case{64, 64, 2, 1}, Case{128, 16, 8, 1}, Case{16, 48, 1, 1}, Case{64, 64, 2, 2}}) {
+    auto t = mma_accumulator_transposed(c.M, c.N, c.warps_m, c.warps_n);
+    auto acc = mma_accumulator(c.M, c.N, c.warps_m, c.warps_n);
+    SCOPED_TRACE(t->to_string());
+    EXPECT_EQ(const_shape(t->input_shape()), (Index{c.N, c.M}));
+    EXPECT_TRUE(t->every_element_owned_once_per_replica());
+    EXPECT_EQ(t->thread_count(), 32 * c.warps_m * c.warps_n);
+    EXPECT_EQ(t->register_count(), c.M * c.N / t->thread_count());
+    expect_fragment_invertible(*t);
+    expect_owner_map_inverts_forward(*t);
+    expect_owner_map_inverts_forward(*acc);
+    // The same registers as the accumulator.
+    for_each_index({c.N, c.M}, [&](const Index& x) {
+      ASSERT_EQ(t->map_thread(x), acc->map_thread({x[1], x[0]}));
+      ASSERT_EQ(t->map(x), acc->map(Index{x[1], x[0]}));
+    });
+  }
+}
+
+// Where tl::gemm_sr (device/tilescale/gemm_sm80.h) reads the mma B operand from: b[h] of the 8
+// columns ni at k step k0 packs b_regs[((ni / 2) * K / 8 + k0 / 8 + h) * 4 + (ni % 2) * 2 + e],
+// e = 0, 1, which must hold B[k0 + (lane % 4) * 2 + e + 8 * h][warp * WN + ni * 8 + lane / 4].
+TEST(Fragment, TransposedMmaAccumulatorIsTheMmaBOperand) {
+  for (auto [K, N, warps] : {std::tuple<std::int64_t, std::int64_t, int>{32, 64, 4}, {64, 96, 2}, {16, 16, 1}, {48, 256, 8}}) {
+    auto f = mma_accumulator_transposed(N, K, warps, 1);  // over B's [K][N]
+    SCOPED_TRACE(f->to_string());
+    const std::int64_t WN = N / warps, KI = K / 8;
+    for (int warp = 0; warp < warps; ++warp)
+      for (int lane = 0; lane < 32; ++lane)
+        for (std::int64_t k0 = 0; k0 < K; k0 += 16)
+          for (std::int64_t ni = 0; ni < WN / 8; ++ni)
+            for (int h = 0; h < 2; ++h)
+              for (int e = 0; e < 2; ++e) {
+                const Index element{k0 + (lane % 4) * 2 + e + 8 * h, warp * WN + ni * 8 + lane / 4};
+                ASSERT_EQ(f->map_thread(element), warp * 32 + lane);
+                ASSERT_EQ(f->map(element), Index{((ni / 2) * KI + k0 / 8 + h) * 4 + (ni % 2) * 2 + e});
+              }
+  }
 }
 
 TEST(Fragment, TableShowsThreadAndRegister) {
