@@ -13,7 +13,7 @@
 //
 // Operands in shared memory. As holds the M x K tile A as a row-major [M][K] array, or as [K][M]
 // (A transposed) when TRANS_A; Bs holds the K x N tile B as [K][N], or [N][K] when TRANS_B. Each
-// array is swizzled with tl::swizzle<cols, sizeof(AT)> (swizzle.h), cols being its second extent,
+// array is swizzled with tl::swizzle<rows, cols, sizeof(AT)> (swizzle.h), rows and cols its extents,
 // and 16-byte aligned. "TN" (TRANS_A = false, TRANS_B = true) is the layout where both operands
 // are K-contiguous.
 //
@@ -121,9 +121,9 @@ template <int M, int K, bool TRANS_A, class AT>
 TL_DEVICE void load_a(uint32_t (&a)[4], const AT* As, int m0, int k0, int lane) {
   constexpr int KS = MmaOp<AT>::K;
   if constexpr (!TRANS_A) {
-    ldsm_x4(a, As + swizzle<K, sizeof(AT)>(m0 + lane % 16, k0 + (lane / 16) * (KS / 2)));
+    ldsm_x4(a, As + swizzle<M, K, sizeof(AT)>(m0 + lane % 16, k0 + (lane / 16) * (KS / 2)));
   } else {
-    ldsm_x4_trans(a, As + swizzle<M, sizeof(AT)>(k0 + (lane / 16) * 8 + lane % 8, m0 + ((lane / 8) % 2) * 8));
+    ldsm_x4_trans(a, As + swizzle<K, M, sizeof(AT)>(k0 + (lane / 16) * 8 + lane % 8, m0 + ((lane / 8) % 2) * 8));
   }
 }
 
@@ -136,9 +136,9 @@ template <int N, int K, bool TRANS_B, class AT>
 TL_DEVICE void load_b2(uint32_t (&b)[4], const AT* Bs, int n0, int k0, int lane) {
   constexpr int KS = MmaOp<AT>::K;
   if constexpr (TRANS_B) {
-    ldsm_x4(b, Bs + swizzle<K, sizeof(AT)>(n0 + (lane / 16) * 8 + lane % 8, k0 + ((lane / 8) % 2) * (KS / 2)));
+    ldsm_x4(b, Bs + swizzle<N, K, sizeof(AT)>(n0 + (lane / 16) * 8 + lane % 8, k0 + ((lane / 8) % 2) * (KS / 2)));
   } else {
-    ldsm_x4_trans(b, Bs + swizzle<N, sizeof(AT)>(k0 + ((lane / 8) % 2) * 8 + lane % 8, n0 + (lane / 16) * 8));
+    ldsm_x4_trans(b, Bs + swizzle<K, N, sizeof(AT)>(k0 + ((lane / 8) % 2) * 8 + lane % 8, n0 + (lane / 16) * 8));
   }
 }
 
@@ -148,9 +148,9 @@ template <int N, int K, bool TRANS_B, class AT>
 TL_DEVICE void load_b1(uint32_t (&b)[2], const AT* Bs, int n0, int k0, int lane) {
   constexpr int KS = MmaOp<AT>::K;
   if constexpr (TRANS_B) {
-    ldsm_x2(b, Bs + swizzle<K, sizeof(AT)>(n0 + lane % 8, k0 + ((lane / 8) % 2) * (KS / 2)));
+    ldsm_x2(b, Bs + swizzle<N, K, sizeof(AT)>(n0 + lane % 8, k0 + ((lane / 8) % 2) * (KS / 2)));
   } else {
-    ldsm_x2_trans(b, Bs + swizzle<N, sizeof(AT)>(k0 + ((lane / 8) % 2) * 8 + lane % 8, n0));
+    ldsm_x2_trans(b, Bs + swizzle<K, N, sizeof(AT)>(k0 + ((lane / 8) % 2) * 8 + lane % 8, n0));
   }
 }
 

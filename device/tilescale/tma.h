@@ -28,7 +28,7 @@
 //
 // Shared memory. The tile lands in the box's C order ([box4]...[box1][box0], box0 contiguous),
 // with the map's swizzle applied: with CU_TENSOR_MAP_SWIZZLE_128B / 64B / 32B and a box row of
-// exactly 128 / 64 / 32 bytes this is tl::swizzle<box0, sizeof(T)> (swizzle.h) of each row, as long
+// exactly 128 / 64 / 32 bytes this is tl::swizzle<box1, box0, sizeof(T)> (swizzle.h) of the tile, as long
 // as the destination is aligned to 1024 / 512 / 256 bytes (the swizzle pattern repeats every 8 rows
 // and is computed from address bits, so the tile must start at a pattern boundary). Unswizzled
 // tiles need 128-byte alignment, and box0 * sizeof(T) must be a multiple of 16 bytes.

@@ -49,7 +49,7 @@
 // Canonical layouts in shared memory ("row" = one of the 64 rows of A, or one of the N columns of B
 // when K-major; S = swizzle width in bytes, E = sizeof(AT)):
 //   * K-major, swizzled (S = 128, 64 or 32): each row holds S bytes (S / E elements) of K; row r
-//     sits at r * S bytes and its 16-byte chunks are permuted by tl::swizzle<S / E, E> (swizzle.h),
+//     sits at r * S bytes and its 16-byte chunks are permuted by tl::swizzle<rows, S / E, E> (swizzle.h),
 //     which is exactly what TMA writes with CU_TENSOR_MAP_SWIZZLE_{128,64,32}B and a box row of S
 //     bytes. SBO = 8 * S (the distance between groups of 8 rows); LBO is unused (set to 16). The
 //     tile must start on an 8 * S-byte boundary (1024 for 128B). One k step reads K * E = 32 bytes
@@ -62,7 +62,7 @@
 //   * K-major, not swizzled: 8 x 16-byte "core matrices" (8 rows of 16 contiguous bytes, 128 bytes
 //     in all); LBO = byte distance between core matrices adjacent along K, SBO = along M / N.
 //   * M/N-major (TRANS = true, 16-bit types), swizzled: each row is one k index holding S bytes of
-//     consecutive M (or N) elements, chunks permuted by tl::swizzle<S / E, E>; SBO = 8 * S (the
+//     consecutive M (or N) elements, chunks permuted by tl::swizzle<K, S / E, E>; SBO = 8 * S (the
 //     distance between groups of 8 k rows), LBO = the distance between consecutive S-byte panels
 //     along M / N (e.g. a [K][N] B tile with N * E > S is stored as panels [N*E / S][K][S / E], and
 //     LBO = K * S). This reading of LBO/SBO for M/N-major operands is checked on the GPU by

@@ -523,10 +523,14 @@ std::shared_ptr<const Layout> swizzled(std::int64_t rows, std::int64_t cols, int
   if (chunks == 1) return row_major({rows, cols});
   auto vars = index_vars(2);
   const Expr i = vars[0], j = vars[1];
+  // Rows wider than 128 bytes: 128-byte column panels, each a whole [rows][panel] tile.
+  const std::int64_t panel = chunks > 8 ? 8 * per_chunk : cols;
+  const Expr jp = panel < cols ? binop(BinaryOp::Mod, j, panel) : j;
   const Expr pattern = chunks >= 8 ? binop(BinaryOp::Mod, i, 8) : binop(BinaryOp::Mod, binop(BinaryOp::Div, i, 8 / chunks), chunks);
-  const Expr chunk = ir::make_binary(BinaryOp::BitXor, binop(BinaryOp::Div, j, per_chunk), pattern);
-  Expr offset = combine(BinaryOp::Add, binop(BinaryOp::Mul, i, cols), binop(BinaryOp::Mul, chunk, per_chunk));
-  if (per_chunk > 1) offset = combine(BinaryOp::Add, offset, binop(BinaryOp::Mod, j, per_chunk));
+  const Expr chunk = ir::make_binary(BinaryOp::BitXor, binop(BinaryOp::Div, jp, per_chunk), pattern);
+  Expr offset = combine(BinaryOp::Add, binop(BinaryOp::Mul, i, panel), binop(BinaryOp::Mul, chunk, per_chunk));
+  if (per_chunk > 1) offset = combine(BinaryOp::Add, offset, binop(BinaryOp::Mod, jp, per_chunk));
+  if (panel < cols) offset = combine(BinaryOp::Add, binop(BinaryOp::Mul, binop(BinaryOp::Div, j, panel), rows * panel), offset);
   return Layout::make(shape_exprs({rows, cols}), std::move(vars), {offset});
 }
 

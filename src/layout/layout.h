@@ -116,7 +116,10 @@ std::shared_ptr<const Layout> column_major(const std::vector<std::int64_t>& shap
 // 64-byte rows two rows share a 128-byte line, so the XOR value changes every 2 rows; with 32-byte
 // rows every 4. Elements inside a chunk stay in order, so 16-byte vector accesses still work, and
 // the map is its own inverse on the chunk index. Rows of one chunk are left row-major (8 of them
-// already fill the 32 banks). This is the 128/64/32-byte swizzle of CuTe and of the TMA.
+// already fill the 32 banks). Rows wider than 128 bytes are cut into 128-byte column panels, stored
+// one after the other, each swizzled as a [rows][128 bytes] tile: what a TMA load with the 128-byte
+// swizzle writes, box by box, and what wgmma's descriptors address. This is the 128/64/32-byte
+// swizzle of CuTe and of the TMA.
 //
 // CompileError unless 16 % element_bytes == 0, a row is 1, 2 or 4 chunks or a multiple of 8, and
 // rows is a power of two or a multiple of 8 (the pattern repeats every 8 rows; a partial period

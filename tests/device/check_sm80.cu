@@ -62,20 +62,25 @@ template <> const char* type_name<fp8_e4m3_t>() { return "e4m3"; }
 template <> const char* type_name<fp8_e5m2_t>() { return "e5m2"; }
 
 // ------------------------------------------------------------------------------------------------
-// Swizzle: host checks (constexpr, bijection per 8-row group, stays in its row, chunks contiguous,
-// bank-conflict free for a column of chunks over 8 rows).
+// Swizzle: host checks (constexpr, bijection on the tile, stays in its row of its 128-byte panel,
+// chunks contiguous, bank-conflict free for a column of chunks over 8 rows).
 
-static_assert(tl::swizzle<64, 2>(3, 10) == 210, "documented example");
-static_assert(tl::swizzle<64, 2>(0, 10) == 10, "row 0 is not permuted");
+static_assert(tl::swizzle<64, 64, 2>(3, 10) == 210, "documented example");
+static_assert(tl::swizzle<64, 128, 2>(3, 74) == 64 * 64 + 210, "documented example, second panel");
+static_assert(tl::swizzle<64, 64, 2>(0, 10) == 10, "row 0 is not permuted");
 
 // The rule as the brief states it, written independently.
-static int swizzle_spec(int cols, int eb, int row, int col) {
+static int swizzle_spec(int rows, int cols, int eb, int row, int col) {
   const int row_bytes = cols * eb;
   if (16 % eb != 0 || row_bytes % 16 != 0) return row * cols + col;
   const int per = 16 / eb, chunks = row_bytes / 16;
+  if (chunks > 8 && chunks % 8 == 0) {  // 128-byte panels, each a [rows][128 bytes] tile
+    const int panel = 128 / eb;
+    return (col / panel) * rows * panel + swizzle_spec(rows, panel, eb, row, col % panel);
+  }
   int chunk = col / per;
   const int within = col % per;
-  if (chunks % 8 == 0) chunk = (chunk & ~7) | ((chunk & 7) ^ (row % 8));
+  if (chunks == 8) chunk ^= row % 8;
   else if (chunks == 4) chunk ^= (row / 2) % 4;
   else if (chunks == 2) chunk ^= (row / 4) % 2;
   return row * cols + chunk * per + within;
@@ -83,21 +88,22 @@ static int swizzle_spec(int cols, int eb, int row, int col) {
 
 template <int COLS, int EB>
 static void check_swizzle() {
-  const int rows = 32;
+  constexpr int rows = 32;
+  const int row_bytes = COLS * EB;
+  const int width = row_bytes > 128 && row_bytes % 128 == 0 ? 128 / EB : COLS;  // a row of one panel
   bool ok = true;
   std::set<int> seen;
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < COLS; ++c) {
-      const int o = tl::swizzle<COLS, EB>(r, c);
-      ok &= o == swizzle_spec(COLS, EB, r, c);
-      ok &= o >= r * COLS && o < (r + 1) * COLS;  // stays in its row
-      ok &= seen.insert(o).second;                // never hits an offset twice
-      if (c % (16 / EB > 0 ? 16 / EB : 1) != 0 && 16 % EB == 0) ok &= o == tl::swizzle<COLS, EB>(r, c - 1) + 1;
+      const int o = tl::swizzle<rows, COLS, EB>(r, c), panel_base = (c / width) * rows * width;
+      ok &= o == swizzle_spec(rows, COLS, EB, r, c);
+      ok &= o >= panel_base + r * width && o < panel_base + (r + 1) * width;  // stays in its row of its panel
+      ok &= seen.insert(o).second;                                           // never hits an offset twice
+      if (c % (16 / EB > 0 ? 16 / EB : 1) != 0 && 16 % EB == 0) ok &= o == tl::swizzle<rows, COLS, EB>(r, c - 1) + 1;
     }
   }
   ok &= static_cast<int>(seen.size()) == rows * COLS && *seen.begin() == 0 && *seen.rbegin() == rows * COLS - 1;
   // Bank-conflict freedom: 8 aligned consecutive rows, one chunk column -> 8 distinct 16-byte bank groups.
-  const int row_bytes = COLS * EB;
   const bool swizzled = 16 % EB == 0 && row_bytes % 16 == 0 &&
                         (row_bytes == 16 || row_bytes == 32 || row_bytes == 64 || row_bytes % 128 == 0);
   if (swizzled) {
@@ -105,7 +111,7 @@ static void check_swizzle() {
     for (int g = 0; g < rows; g += 8)
       for (int c = 0; c < COLS; c += per) {
         std::set<int> groups;
-        for (int r = g; r < g + 8; ++r) groups.insert((tl::swizzle<COLS, EB>(r, c) * EB / 16) % 8);
+        for (int r = g; r < g + 8; ++r) groups.insert((tl::swizzle<rows, COLS, EB>(r, c) * EB / 16) % 8);
         ok &= groups.size() == 8;
       }
   }
@@ -391,7 +397,7 @@ __device__ void acc_coord(int idx, int& row, int& col) {
 // Global A holds the operand as stored: [K][M] when TRANS_A, else [M][K]; B [N][K] when TRANS_B.
 template <int ROWS, int COLS, class AT>
 __device__ void fill_swizzled(AT* s, const AT* g) {
-  for (int i = threadIdx.x; i < ROWS * COLS; i += blockDim.x) s[tl::swizzle<COLS, sizeof(AT)>(i / COLS, i % COLS)] = g[i];
+  for (int i = threadIdx.x; i < ROWS * COLS; i += blockDim.x) s[tl::swizzle<ROWS, COLS, sizeof(AT)>(i / COLS, i % COLS)] = g[i];
 }
 
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TA, bool TB, class AT, class CT>

@@ -187,7 +187,7 @@ static void check_elect() {
 
 // ------------------------------------------------------------------------------------------------
 // TMA load of a 64 x 64 half tile with 128B swizzle: the raw shared-memory bytes must be
-// tl::swizzle<64, 2> of the tile, and elements outside the tensor must read as zero.
+// tl::swizzle<64, 64, 2> of the tile, and elements outside the tensor must read as zero.
 
 __global__ void k_tma_load(const __grid_constant__ tl::TmaDescriptor desc, half_t* raw, int c0, int c1) {
 #if SM90A_BODY
@@ -226,9 +226,9 @@ static void check_tma_load() {
       for (int c = 0; c < 64; ++c) {
         const int gr = at.c1 + r, gc = at.c0 + c;
         const float want = (gr < R && gc < C) ? to_f(A[gr * C + gc]) : 0.0f;
-        if (to_f(raw[tl::swizzle<64, 2>(r, c)]) != want) ++bad;
+        if (to_f(raw[tl::swizzle<64, 64, 2>(r, c)]) != want) ++bad;
       }
-    report(at.name, bad == 0, bad == 0 ? "layout = tl::swizzle<64, 2>" : std::to_string(bad) + " elements differ");
+    report(at.name, bad == 0, bad == 0 ? "layout = tl::swizzle<64, 64, 2>" : std::to_string(bad) + " elements differ");
   }
   CHECK_CUDA(cudaFree(dA));
   CHECK_CUDA(cudaFree(draw));
@@ -356,7 +356,7 @@ __global__ void __launch_bounds__(128, 1)
         for (int h = 0; h < 2; ++h) {
           const int e = 2 * q + h;
           const int row = 16 * w + l / 4 + 8 * ((e / 2) % 2), col = s * KS + 8 * (e / 4) + 2 * (l % 4) + e % 2;
-          const AT v = As[tl::swizzle<K, E>(row, col)];
+          const AT v = As[tl::swizzle<64, K, E>(row, col)];
           packed |= static_cast<uint32_t>(*reinterpret_cast<const unsigned short*>(&v)) << (16 * h);
         }
         a[s][q] = packed;

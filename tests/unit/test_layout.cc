@@ -117,6 +117,14 @@ TEST(Layout, SwizzleIsABankConflictFreeBijection) {
       }
 }
 
+// Rows wider than 128 bytes are 128-byte column panels, one [rows][128 bytes] tile after the other
+// (the documented example of device/tilescale/swizzle.h).
+TEST(Layout, WideSwizzledRowsAreStoredAsPanels) {
+  EXPECT_EQ(swizzled(64, 64, 2)->map(Index{3, 10})[0], 210);
+  EXPECT_EQ(swizzled(64, 128, 2)->map(Index{3, 74})[0], 64 * 64 + 210);
+  EXPECT_EQ(swizzled(16, 256, 1)->map(Index{9, 130})[0], 16 * 128 + 9 * 128 + (0 ^ 1) * 16 + 2);
+}
+
 TEST(Layout, SwizzlePrintsAsTheXorOfChunkAndRow) {
   EXPECT_EQ(swizzled(8, 64, 2)->to_string(), "Layout((8, 64) -> (i, j) => (i * 64 + (j / 8 ^ i % 8) * 8 + j % 8,))");
 }

@@ -534,7 +534,10 @@ class Generator : public LowerContext {
     for (int d = 1; d + 1 < b.rank(); ++d)
       row = ir::make_binary(ir::BinaryOp::Add, ir::make_binary(ir::BinaryOp::Mul, row, b.shape[d]), ir::make_cast(DataType::Int32, idx[d]));
     const auto cols = *ir::as_const_int(b.shape.back());
-    return cat("tl::swizzle<", cols, ", ", bytes(b.dtype), ">(", print(row, 0), ", ", print(ir::make_cast(DataType::Int32, idx.back()), 0), ")");
+    std::int64_t rows = 1;
+    for (int d = 0; d + 1 < b.rank(); ++d) rows *= *ir::as_const_int(b.shape[d]);
+    return cat("tl::swizzle<", rows, ", ", cols, ", ", bytes(b.dtype), ">(", print(row, 0), ", ",
+               print(ir::make_cast(DataType::Int32, idx.back()), 0), ")");
   }
 
   // ---- statements ------------------------------------------------------------------------------
