@@ -29,13 +29,13 @@ struct Pass {
   std::function<ir::PrimFunc(const ir::PrimFunc&)> run;
 };
 
-std::vector<Pass> passes_for(Target target) {
+std::vector<Pass> passes_for(Target target, int sm) {
   std::vector<Pass> list;
   // Fold index arithmetic first: every later pass and the dumps see the simplest form.
   list.push_back({"simplify", [](const ir::PrimFunc& f) { return passes::simplify(f); }});
   if (target == Target::CUDA) {
     // Warp arrangements first: the accumulator layouts that inference starts from depend on them.
-    list.push_back({"plan_gemm_warps", passes::plan_gemm_warps});
+    list.push_back({"plan_gemm_warps", [sm](const ir::PrimFunc& f) { return passes::plan_gemm_warps(f, sm); }});
     list.push_back({"infer_fragment_layouts", passes::infer_fragment_layouts});
     // Last: stage counts come from the Pipelined loops as they are now.
     list.push_back({"plan_shared_memory", passes::plan_shared_memory});
@@ -61,13 +61,13 @@ struct Observers {
 
 std::vector<std::string> pipeline_pass_names(Target target) {
   std::vector<std::string> names;
-  for (const auto& p : passes_for(target)) names.emplace_back(p.name);
+  for (const auto& p : passes_for(target, 80)) names.emplace_back(p.name);
   return names;
 }
 
 ir::PrimFunc run_pipeline(const ir::PrimFunc& func, const PipelineOptions& options) {
   TS_ICHECK(options.target != Target::Auto, "run_pipeline needs a concrete target");
-  const auto list = passes_for(options.target);
+  const auto list = passes_for(options.target, options.sm);
   if (!options.stop_after.empty()) {
     bool known = false;
     for (const auto& p : list) known |= options.stop_after == p.name;

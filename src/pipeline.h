@@ -19,6 +19,7 @@ namespace tilescale {
 struct PipelineOptions {
   Target target = Target::CPU;  // a concrete target, not Auto
   std::string stop_after;       // stop after the pass of this name ("" runs them all)
+  int sm = 80;                  // CUDA: the compute capability the code is for (90: Hopper instructions)
 };
 
 // The names of the passes run for `target`, in order.

@@ -163,6 +163,11 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const std::string shape = cat(M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", ta ? "true" : "false", ", ", tb ? "true" : "false", ", ",
                                 c_type(in));
   const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer);
+  if (op.attrs.count("wgmma")) {  // plan_gemm_warps checked that this gemm fits tl::gemm_ss_wgmma
+    TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
+    ctx.line(cat("tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
+    return;
+  }
   if (const auto* overlap = ctx.stage_overlap()) {
     if (overlap->prologue) {
       ctx.line(cat("tl::GemmSsFragments<", shape, "> ", overlap->carried, ";"));

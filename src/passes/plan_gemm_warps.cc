@@ -94,16 +94,56 @@ class Planner : public ir::Mutator {
     } else if (constraints_.any_register_operand) {
       policy = kFullRow, forced_by = "a gemm of this kernel reads an operand from registers";
     }
-    auto [wm, wn] = choose(*M, *N, policy, C.buffer->name, forced_by);
     ir::Attrs attrs = op->attrs;
+    if (const int wm = policy == kSquare && !constraints_.any_register_operand ? wgmma_warps_m(*op, *M, *N) : 0) {
+      attrs["warps_m"] = std::int64_t(wm);
+      attrs["warps_n"] = std::int64_t(warps_ / wm);
+      attrs["wgmma"] = std::int64_t(1);
+      return ir::make_tile_op(op->op, op->regions, op->args, attrs);
+    }
+    auto [wm, wn] = choose(*M, *N, policy, C.buffer->name, forced_by);
     attrs["warps_m"] = std::int64_t(wm);
     attrs["warps_n"] = std::int64_t(wn);
     return ir::make_tile_op(op->op, op->regions, op->args, attrs);
   }
 
+  explicit Planner(int sm) : sm_(sm) {}
+
  private:
+  int sm_;
   int warps_ = 1;
   Constraints constraints_;
+
+  // WARPS_M for tl::gemm_ss_wgmma (device/tilescale/gemm_sm90.h) when this gemm can take it, else 0:
+  // Hopper, 16-bit operands in whole 2-D shared tiles whose layouts wgmma's descriptors can read,
+  // float accumulators, and warps that split into whole warpgroups of 64 rows with one wgmma N each.
+  int wgmma_warps_m(const ir::TileOpNode& op, std::int64_t M, std::int64_t N) const {
+    if (sm_ < 90) return 0;
+    const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+    auto whole_2d = [](const ir::Region& r) {
+      bool whole = r.buffer->scope == ir::Scope::Shared && r.buffer->rank() == 2;
+      for (int d = 0; whole && d < 2; ++d)
+        whole = ir::as_const_int(r.base[d]) == 0 && ir::as_const_int(r.extent[d]) == ir::as_const_int(r.buffer->shape[d]);
+      return whole;
+    };
+    const DataType in = A.buffer->dtype;
+    if ((in != DataType::Float16 && in != DataType::BFloat16) || B.buffer->dtype != in || C.buffer->dtype != DataType::Float32 ||
+        !whole_2d(A) || !whole_2d(B))
+      return 0;
+    const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
+    const std::int64_t K = *ir::as_const_int(A.extent[ta ? 0 : 1]);
+    const std::int64_t wm = M / 16;
+    if (M % 64 || warps_ % 4 || wm > warps_ || warps_ % wm || K % 16) return 0;
+    const std::int64_t wn = warps_ / wm;
+    if (N % wn) return 0;
+    const std::int64_t WN = N / wn;
+    const bool wgmma_n = WN == 8 || WN == 16 || WN == 32 || WN == 64 || WN == 96 || WN == 128 || WN == 192 || WN == 256;
+    // K-major rows of 32 or 64 bytes, or whole 128-byte panels; M/N-major operands in whole panels.
+    const bool k_rows = K * 2 == 32 || K * 2 == 64 || (K * 2) % 128 == 0;
+    const bool k_major_operand = !ta || tb;
+    if (!wgmma_n || (k_major_operand && !k_rows) || (!tb && (WN * 2) % 128)) return 0;
+    return static_cast<int>(wm);
+  }
 
   std::pair<int, int> choose(std::int64_t M, std::int64_t N, int policy, const std::string& c, const std::string& forced_by) const {
     std::pair<int, int> best{0, 0};
@@ -129,8 +169,8 @@ class Planner : public ir::Mutator {
 
 }  // namespace
 
-ir::PrimFunc plan_gemm_warps(const ir::PrimFunc& func) {
-  Planner p;
+ir::PrimFunc plan_gemm_warps(const ir::PrimFunc& func, int sm) {
+  Planner p(sm);
   ir::Stmt body = p.mutate_stmt(func->body);
   return body == func->body ? func : ir::make_prim_func(func->name, func->params, body);
 }

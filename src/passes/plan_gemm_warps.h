@@ -16,9 +16,15 @@ namespace tilescale::passes {
 //   before:  T.gemm(A_shared, B_shared, C_local, policy=0, ...)                   (threads=128)
 //   after:   T.gemm(A_shared, B_shared, C_local, policy=0, warps_m=2, warps_n=2, ...)
 //
+// On Hopper (sm >= 90) a square-policy gemm of 16-bit shared tiles into a float32 fragment, in a
+// kernel without register operands, takes one warp per 16 rows (warps_m = M / 16, whole
+// warpgroups of 64 rows) when the shapes allow, and is marked wgmma=1: the code generator then
+// lowers it to tl::gemm_ss_wgmma (device/tilescale/gemm_sm90.h), whose accumulator layout is the
+// mma.sync one for exactly this arrangement.
+//
 // CompileError when no arrangement fits (each warp needs a multiple of 16 rows and 16 columns),
 // when a gemm has both operands in registers, and when a gemm with A in registers and one with B
 // in registers accumulate into the same C over more than one warp.
-ir::PrimFunc plan_gemm_warps(const ir::PrimFunc& func);
+ir::PrimFunc plan_gemm_warps(const ir::PrimFunc& func, int sm);
 
 }  // namespace tilescale::passes

@@ -10,10 +10,12 @@ namespace tilescale::passes {
 
 namespace {
 
-constexpr std::int64_t kAlign = 128;
+// Sizes round up to 128 bytes. 2-D tiles start on 1024-byte boundaries: the 128-byte swizzle that
+// TMA writes and wgmma reads is applied on address bits and repeats every 1024 bytes.
+constexpr std::int64_t kAlign = 128, kTileAlign = 1024;
 
 struct Placement {
-  std::int64_t offset = 0, stage_bytes = 0, stages = 1;
+  std::int64_t offset = 0, stage_bytes = 0, stages = 1, align = kAlign;
   int first = -1, last = -1;  // live range, in top-level statements of the kernel body
 };
 
@@ -64,6 +66,7 @@ class Placer : public ir::Mutator {
         p.stage_bytes = bytes(b.dtype);
         for (const auto& d : b.shape) p.stage_bytes *= *ir::as_const_int(d);
         p.stages = stages.stages.count(&b) ? stages.stages.at(&b) : 1;
+        p.align = b.rank() >= 2 ? kTileAlign : kAlign;
         p.first = p.last = i;
         placements_[&b] = p;
         order.push_back(&b);
@@ -87,7 +90,7 @@ class Placer : public ir::Mutator {
       std::int64_t offset = 0;
       for (const auto& [lo, hi] : busy) {
         if (offset + size <= lo) break;
-        offset = std::max(offset, (hi + kAlign - 1) / kAlign * kAlign);
+        offset = std::max(offset, (hi + p.align - 1) / p.align * p.align);
       }
       p.offset = offset;
       total = std::max(total, offset + size);

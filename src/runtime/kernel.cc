@@ -50,7 +50,8 @@ cuda::Target cuda_target(const std::string& arch) {
 }
 
 cuda::KernelSpec generate(const lang::PrimFunc& func, const std::string& arch) {
-  return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, ""}), cuda_target(arch));
+  const cuda::Target target = cuda_target(arch);
+  return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", target.sm}), target);
 }
 }  // namespace
 
@@ -109,8 +110,8 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
                            "(tilescale/dist.h), or get its CUDA with tilescale::generate_cuda"));
   auto impl = std::make_shared<Kernel::Impl>();
   impl->target = target;
-  impl->lowered = run_pipeline(func.node(), PipelineOptions{target, ""});
   if (target == Target::CPU) {
+    impl->lowered = run_pipeline(func.node(), PipelineOptions{target, ""});
     impl->cpu = cpu::Executable::build(impl->lowered);
     return Kernel(impl);
   }
@@ -118,8 +119,10 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   if (!reason.empty())
     throw CompileError(cat("cannot compile ", func.name(), " for target cuda because ", reason, "; use target cpu (or auto)"));
   const std::string arch = cuda::arch_for_device(0);
+  const cuda::Target gpu = cuda_target(arch);
+  impl->lowered = run_pipeline(func.node(), PipelineOptions{target, "", gpu.sm});
   const auto start = std::chrono::steady_clock::now();
-  impl->spec = cuda::generate(impl->lowered, cuda_target(arch));
+  impl->spec = cuda::generate(impl->lowered, gpu);
   const double codegen_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const jit::JitResult bin = jit::compile_cached({impl->spec.name, impl->spec.source, arch, options.compiler_options});
   impl->gpu = cuda::LoadedKernel::load(impl->spec, bin.cubin, 0);

@@ -59,6 +59,26 @@ TEST(Codegen, GemmUsesMmaAndCpAsyncInPtx) {
   EXPECT_NE(ptx.find("ldmatrix.sync.aligned"), std::string::npos);
 }
 
+// On sm_90a a gemm whose warps come in whole warpgroups of 64 rows becomes wgmma; the same program
+// for sm_80, or with 4 warps on a 128-row tile, stays on mma.sync.
+TEST(Codegen, HopperGemmUsesWgmma) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  const auto* ex = examples::find_example("gemm");
+  for (const char* spec : {"BM=128,BN=256,BK=64,threads=256", "BM=128,BN=128,BK=32,threads=256,stages=4",
+                           "BM=64,BN=128,BK=64,threads=128,stages=2,bf16=1"}) {
+    SCOPED_TRACE(spec);
+    const auto func = ex->build(examples::parse_sizes(spec, ex->default_sizes));
+    EXPECT_NE(generate_ptx(func, "sm_90a").find("wgmma.mma_async.sync.aligned.m64n"), std::string::npos);
+    const std::string sm80 = generate_ptx(func, "sm_80");
+    EXPECT_EQ(sm80.find("wgmma"), std::string::npos);
+    EXPECT_NE(sm80.find("mma.sync.aligned.m16n8k16"), std::string::npos);
+  }
+  const std::string four_warps = generate_ptx(ex->build(ex->default_sizes), "sm_90a");
+  EXPECT_EQ(four_warps.find("wgmma"), std::string::npos);
+  EXPECT_NE(four_warps.find("mma.sync.aligned.m16n8k16"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tilescale
 

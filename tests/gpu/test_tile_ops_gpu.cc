@@ -83,7 +83,8 @@ TEST(GpuTileOps, CopyConvertsThroughFragment) {
   expect_gpu_matches_cpu(f, {{{96, 80}, DataType::Float32}, {{96, 80}, DataType::BFloat16, true}}, 0);
 }
 
-void gemm_case(int M, int N, int K, bool ta, bool tb, DataType dt, int stages) {
+void gemm_case(int M, int N, int K, bool ta, bool tb, DataType dt, int stages,
+               T::GemmWarpPolicy policy = T::GemmWarpPolicy::Square) {
   auto f = T::prim_func("gemm_case", [&] {
     auto A = T::Tensor("A", ta ? T::Shape{K, M} : T::Shape{M, K}, dt);
     auto B = T::Tensor("B", tb ? T::Shape{N, K} : T::Shape{K, N}, dt);
@@ -98,7 +99,7 @@ void gemm_case(int M, int N, int K, bool ta, bool tb, DataType dt, int stages) {
         else T::copy(A(by * 64, k * 32), As);
         if (tb) T::copy(B(bx * 64, k * 32), Bs);
         else T::copy(B(k * 32, bx * 64), Bs);
-        T::gemm(As, Bs, Cf, ta, tb);
+        T::gemm(As, Bs, Cf, ta, tb, policy);
       });
       T::copy(Cf, C(by * 64, bx * 64));
     });
@@ -109,13 +110,18 @@ void gemm_case(int M, int N, int K, bool ta, bool tb, DataType dt, int stages) {
                          1e-3);
 }
 
+// The 64 x 64 tile over 4 warps: with the square policy that is tl::gemm_ss_wgmma on Hopper (one
+// warpgroup of 64 rows) and mma.sync elsewhere; FullCol stacks the warps along N, mma.sync everywhere.
 TEST(GpuTileOps, GemmAllTransposesAndStages) {
   SKIP_WITHOUT_GPU();
-  for (bool ta : {false, true})
-    for (bool tb : {false, true}) gemm_case(128, 192, 96, ta, tb, DataType::Float16, 3);
-  gemm_case(100, 72, 40, false, true, DataType::BFloat16, 2);  // tails everywhere, K < 2 tiles
-  gemm_case(64, 64, 32, false, false, DataType::Float16, 4);   // one iteration, fewer than the stages
-  gemm_case(96, 64, 160, false, false, DataType::Float16, 0);  // not pipelined
+  for (auto policy : {T::GemmWarpPolicy::Square, T::GemmWarpPolicy::FullCol}) {
+    SCOPED_TRACE(policy == T::GemmWarpPolicy::Square ? "square policy" : "FullCol policy");
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) gemm_case(128, 192, 96, ta, tb, DataType::Float16, 3, policy);
+    gemm_case(100, 72, 40, false, true, DataType::BFloat16, 2, policy);  // tails everywhere, K < 2 tiles
+    gemm_case(64, 64, 32, false, false, DataType::Float16, 4, policy);   // one iteration, fewer than the stages
+    gemm_case(96, 64, 160, false, false, DataType::Float16, 0, policy);  // not pipelined
+  }
 }
 
 // T::gemm with B in registers (tl::gemm_sr): every transpose, B's tile brought in through shared
@@ -298,7 +304,10 @@ TEST(GpuExamplesExtra, CausalAttentionAndDefaultSizes) {
   SKIP_WITHOUT_GPU();
   for (const auto& [name, spec] : std::vector<std::pair<std::string, std::string>>{
            {"flash_attention", "B=1,H=2,S=100,D=64,causal=1"}, {"flash_attention", "B=2,H=2,S=256,D=128,causal=0"},
-           {"gemm", "M=1024,N=1024,K=1024"}, {"softmax", "M=4096,N=1024"}, {"layernorm", "M=4096,N=1024"}}) {
+           {"gemm", "M=1024,N=1024,K=1024"}, {"softmax", "M=4096,N=1024"}, {"layernorm", "M=4096,N=1024"},
+           // Two warpgroups of 64 rows, each 256 columns (four 128-byte panels of B): wgmma on Hopper.
+           {"gemm", "M=300,N=520,K=200,BM=128,BN=256,BK=64,threads=256"},
+           {"gemm", "M=256,N=256,K=512,BM=128,BN=128,BK=32,threads=256,stages=4,bf16=1"}}) {
     const auto* ex = examples::find_example(name);
     const auto sizes = examples::parse_sizes(spec, ex->default_sizes);
     const auto r = ex->check(compile(ex->build(sizes), Target::CUDA), sizes, 5);

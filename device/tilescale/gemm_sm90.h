@@ -1,0 +1,90 @@
+// tilescale device headers — gemm_sm90.h
+//
+// Block-level tile GEMM on Hopper (sm_90a): C += A * B with A and B tiles in shared memory and C in
+// per-thread accumulators, each warpgroup issuing wgmma (wgmma_sm90.h) on its 64-row slice.
+//
+//   tl::gemm_ss_wgmma<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>(const AT* As, const AT* Bs, CT* acc)
+//
+// Same operands, template arguments and accumulator layout as tl::gemm_ss (gemm_sm80.h), for the
+// arrangements where the two layouts coincide: WARPS_M == M / 16 (each warp owns 16 rows, so the
+// 4 warps of a warpgroup own 64 consecutive rows, exactly one wgmma m64 accumulator) and a multiple
+// of 4; the warpgroup's columns, WN = N / WARPS_N, are one wgmma N (8 .. 256, see wgmma_sm90.h).
+// The code generator picks this function only for such arrangements (src/passes/plan_gemm_warps).
+//
+// Shared layouts (tl::swizzle, swizzle.h: rows of S <= 128 bytes swizzled over S bytes, wider rows
+// as 128-byte column panels) read through wgmma descriptors:
+//   * K-major operand (A as [M][K], B as [N][K]): rows of K * E bytes. K * E of 32, 64 or 128 bytes
+//     is one swizzle width S; a multiple of 128 is a sequence of 128-byte panels. SBO = 8 rows of S
+//     bytes; k step s starts s * 32 bytes into the row, in panel s * 32 / 128 when there are panels.
+//   * M/N-major operand (A as [K][M], B as [K][N], 16-bit types): rows of one k index, 128-byte
+//     panels of 64 M (or N) elements. SBO = 8 k rows of 128 bytes, LBO = one panel (K rows of 128
+//     bytes); k step s starts 16 rows further. A warpgroup's 64 rows are one panel; its WN columns
+//     whole panels (WN * E a multiple of 128).
+// The tiles must start on a 1024-byte boundary (the swizzle is applied on address bits); the
+// shared-memory planner aligns 2-D tiles so.
+//
+// Ordering. The operands may have been written by ordinary stores or cp.async (the generic proxy);
+// wgmma reads through the async proxy. Every thread first makes its own writes visible to that proxy
+// (fence.proxy.async), then the block synchronises, then the warpgroups issue their k steps as one
+// group and wait for it: on return the accumulators are final and the tiles are no longer read.
+#pragma once
+
+#include "tilescale/common.h"
+#include "tilescale/mbarrier.h"
+#include "tilescale/wgmma_sm90.h"
+
+namespace tl {
+
+namespace detail {
+
+// The descriptor of a K-major tile with rows of ROW_BYTES bytes, at row `row`, for k step `step`.
+template <int ROWS, int ROW_BYTES, class AT>
+TL_DEVICE uint64_t wgmma_desc_k_major(const AT* tile, int row, int step) {
+  constexpr int S = ROW_BYTES < 128 ? ROW_BYTES : 128;
+  static_assert(S == 32 || S == 64 || S == 128, "tl::gemm_ss_wgmma: K-major rows must be 32, 64 or a multiple of 128 bytes");
+  static_assert(ROW_BYTES <= 128 || ROW_BYTES % 128 == 0, "tl::gemm_ss_wgmma: K-major rows must be 32, 64 or a multiple of 128 bytes");
+  constexpr uint32_t mode = S == 128 ? kWgmmaSwizzle128B : S == 64 ? kWgmmaSwizzle64B : kWgmmaSwizzle32B;
+  const int byte = step * 32, panel = byte / S;
+  const char* p = reinterpret_cast<const char*>(tile) + panel * ROWS * S + row * S + byte % S;
+  return wgmma_desc(p, 16, 8 * S, mode);
+}
+
+// The descriptor of an M/N-major tile ([K rows][COLS], 128-byte panels), at column `col` (a panel
+// boundary), for k step `step` (16 k rows).
+template <int KROWS, class AT>
+TL_DEVICE uint64_t wgmma_desc_mn_major(const AT* tile, int col, int step) {
+  constexpr int panel_elems = 128 / sizeof(AT);
+  const AT* p = tile + (col / panel_elems) * KROWS * panel_elems + step * 16 * panel_elems;
+  return wgmma_desc(p, KROWS * 128, 1024, kWgmmaSwizzle128B);
+}
+
+}  // namespace detail
+
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_ss_wgmma(const AT* As, const AT* Bs, CT* acc) {
+  static_assert(is_same_v<CT, float>, "tl::gemm_ss_wgmma: accumulators are float");
+  static_assert(sizeof(AT) == 2, "tl::gemm_ss_wgmma: operands are half_t or bfloat16_t");
+  static_assert(WARPS_M * 16 == M && WARPS_M % 4 == 0,
+                "tl::gemm_ss_wgmma: each warp owns 16 rows (WARPS_M == M / 16) and warpgroups are whole (WARPS_M % 4 == 0)");
+  static_assert(N % WARPS_N == 0 && K % 16 == 0, "tl::gemm_ss_wgmma: N must split over WARPS_N, K must be a multiple of 16");
+  constexpr int WN = N / WARPS_N, E = sizeof(AT);
+  static_assert(!TRANS_A || (M * E) % 128 == 0, "tl::gemm_ss_wgmma: an M-major A needs rows of whole 128-byte panels");
+  static_assert(TRANS_B || (WN * E) % 128 == 0, "tl::gemm_ss_wgmma: an N-major B needs whole 128-byte panels per warpgroup");
+  const int warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N);
+  const int m0 = (warp % WARPS_M) / 4 * 64, n0 = (warp / WARPS_M) * WN;
+
+  fence_proxy_async();
+  __syncthreads();
+  wgmma_fence();
+#pragma unroll
+  for (int s = 0; s < K / 16; ++s) {
+    const uint64_t da = TRANS_A ? detail::wgmma_desc_mn_major<K>(As, m0, s) : detail::wgmma_desc_k_major<M, K * E>(As, m0, s);
+    const uint64_t db = TRANS_B ? detail::wgmma_desc_k_major<N, K * E>(Bs, n0, s) : detail::wgmma_desc_mn_major<K>(Bs, n0, s);
+    wgmma_ss<WN, AT, TRANS_A, !TRANS_B>(acc, da, db);
+  }
+  wgmma_commit();
+  wgmma_wait<0>();
+  wgmma_fence_regs<WN / 2>(acc);
+}
+
+}  // namespace tl
