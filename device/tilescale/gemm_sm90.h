@@ -4,6 +4,8 @@
 // per-thread accumulators, each warpgroup issuing wgmma (wgmma_sm90.h) on its 64-row slice.
 //
 //   tl::gemm_ss_wgmma<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>(const AT* As, const AT* Bs, CT* acc)
+//   tl::gemm_ss_wgmma_async<...same...>(As, Bs, acc), then tl::gemm_ss_wgmma_drain<...same...>(acc)
+//       the same inside a multistage main loop, one group left in flight across iterations
 //
 // Same operands, template arguments and accumulator layout as tl::gemm_ss (gemm_sm80.h), for the
 // arrangements where the two layouts coincide: WARPS_M == M / 16 (each warp owns 16 rows, so the
@@ -60,8 +62,11 @@ TL_DEVICE uint64_t wgmma_desc_mn_major(const AT* tile, int col, int step) {
 
 }  // namespace detail
 
+namespace detail {
+
+// Issues this warpgroup's k steps of C += A * B as one committed group (not waited for).
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
-TL_DEVICE void gemm_ss_wgmma(const AT* As, const AT* Bs, CT* acc) {
+TL_DEVICE void wgmma_issue(const AT* As, const AT* Bs, CT* acc) {
   static_assert(is_same_v<CT, float>, "tl::gemm_ss_wgmma: accumulators are float");
   static_assert(sizeof(AT) == 2, "tl::gemm_ss_wgmma: operands are half_t or bfloat16_t");
   static_assert(WARPS_M * 16 == M && WARPS_M % 4 == 0,
@@ -72,19 +77,43 @@ TL_DEVICE void gemm_ss_wgmma(const AT* As, const AT* Bs, CT* acc) {
   static_assert(TRANS_B || (WN * E) % 128 == 0, "tl::gemm_ss_wgmma: an N-major B needs whole 128-byte panels per warpgroup");
   const int warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N);
   const int m0 = (warp % WARPS_M) / 4 * 64, n0 = (warp / WARPS_M) * WN;
-
-  fence_proxy_async();
-  __syncthreads();
   wgmma_fence();
 #pragma unroll
   for (int s = 0; s < K / 16; ++s) {
-    const uint64_t da = TRANS_A ? detail::wgmma_desc_mn_major<K>(As, m0, s) : detail::wgmma_desc_k_major<M, K * E>(As, m0, s);
-    const uint64_t db = TRANS_B ? detail::wgmma_desc_k_major<N, K * E>(Bs, n0, s) : detail::wgmma_desc_mn_major<K>(Bs, n0, s);
+    const uint64_t da = TRANS_A ? wgmma_desc_mn_major<K>(As, m0, s) : wgmma_desc_k_major<M, K * E>(As, m0, s);
+    const uint64_t db = TRANS_B ? wgmma_desc_k_major<N, K * E>(Bs, n0, s) : wgmma_desc_mn_major<K>(Bs, n0, s);
     wgmma_ss<WN, AT, TRANS_A, !TRANS_B>(acc, da, db);
   }
   wgmma_commit();
+}
+
+}  // namespace detail
+
+// Waits for every group this warpgroup issued; the accumulators are then final.
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_ss_wgmma_drain(CT* acc) {
   wgmma_wait<0>();
-  wgmma_fence_regs<WN / 2>(acc);
+  wgmma_fence_regs<N / WARPS_N / 2>(acc);
+}
+
+// The whole gemm: fence and synchronise, issue, wait.
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_ss_wgmma(const AT* As, const AT* Bs, CT* acc) {
+  fence_proxy_async();
+  __syncthreads();
+  detail::wgmma_issue<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B>(As, Bs, acc);
+  gemm_ss_wgmma_drain<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>(acc);
+}
+
+// One iteration of a multistage main loop (the code generator's Pipelined loop, WgmmaAsync): the
+// caller has fenced this stage's writes for the async proxy and synchronised. Issues this stage's
+// group and waits only for the previous one, which leaves this group running while the loop waits
+// for and loads later stages; its stage must stay unwritten until the next iteration's wait.
+// gemm_ss_wgmma_drain after the loop.
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_ss_wgmma_async(const AT* As, const AT* Bs, CT* acc) {
+  detail::wgmma_issue<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B>(As, Bs, acc);
+  wgmma_wait<1>();
 }
 
 }  // namespace tl

@@ -163,16 +163,21 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const std::string shape = cat(M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", ta ? "true" : "false", ", ", tb ? "true" : "false", ", ",
                                 c_type(in));
   const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer);
+  using Overlap = cuda::LowerContext::StageOverlap;
+  const Overlap* overlap = ctx.stage_overlap();
+  const Overlap::Phase phase = overlap ? overlap->phase : Overlap::Phase::Body;
   if (op.attrs.count("wgmma")) {  // plan_gemm_warps checked that this gemm fits tl::gemm_ss_wgmma
     TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
-    ctx.line(cat("tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
+    if (!overlap) ctx.line(cat("tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
+    else if (phase == Overlap::Phase::Body) ctx.line(cat("tl::gemm_ss_wgmma_async<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
+    else if (phase == Overlap::Phase::Epilogue) ctx.line(cat("tl::gemm_ss_wgmma_drain<", shape, ", ", acc, ">(", c, ");"));
     return;
   }
-  if (const auto* overlap = ctx.stage_overlap()) {
-    if (overlap->prologue) {
+  if (overlap) {
+    if (phase == Overlap::Phase::Prologue) {
       ctx.line(cat("tl::GemmSsFragments<", shape, "> ", overlap->carried, ";"));
       ctx.line(cat(overlap->carried, ".load(", a, ", ", b, ", 0);"));
-    } else {
+    } else if (phase == Overlap::Phase::Body) {
       ctx.line(cat("tl::gemm_ss_prefetched<", shape, ", ", acc, ">(", a, ", ", b, ", ", ctx.next_stage_pointer(*A.buffer), ", ",
                    ctx.next_stage_pointer(*B.buffer), ", ", c, ", ", overlap->carried, ", [&] { ", overlap->next_stage_ready, " });"));
     }

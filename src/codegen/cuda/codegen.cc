@@ -632,8 +632,8 @@ class Generator : public LowerContext {
                                  ": tile ops are executed by the whole block; move it out of the branch"));
         const ops::TileOpDef& def = ops::tile_op(op->op);
         // Each op in its own scope, so its temporaries stay local; but a stage-overlap prologue
-        // declares the state carried into the loop.
-        const bool scoped = !(overlap_ && overlap_->prologue);
+        // declares the state carried into the loop (and the epilogue only finishes it).
+        const bool scoped = !(overlap_ && overlap_->phase != StageOverlap::Phase::Body);
         if (scoped) open("");
         def.lower_cuda(*op, *this);
         if (scoped) close();
@@ -923,8 +923,15 @@ class Generator : public LowerContext {
       stage_pointer_.clear();
       close();
     };
+    std::vector<ir::Stmt> consumers;
+    for (size_t i : order)
+      if (!producer[i]) consumers.push_back(body[i]);
+    const StageOverlap::Kind kind = overlap_kind(consumers, staged, S);
+    // Loads run `ahead` iterations ahead. Asynchronous wgmma keeps the previous iteration's group in
+    // flight, reading its stage, so one stage fewer is free to load into.
+    const int ahead = kind == StageOverlap::Kind::WgmmaAsync ? S - 2 : S - 1;
     const std::string s = fresh("stage");
-    open(cat("for (int ", s, " = 0; ", s, " < ", S - 1, "; ++", s, ")"));
+    open(cat("for (int ", s, " = 0; ", s, " < ", ahead, "; ++", s, ")"));
     open(cat("if (", s, " < ", n, ")"));
     emit_producers(s);
     close();
@@ -935,31 +942,32 @@ class Generator : public LowerContext {
       if (iter == "0") return name_of(b, b->name);
       return cat("(", name_of(b, b->name), " + (", iter, ") % ", S, " * ", shared_.at(b).stage_bytes / bytes(b->dtype), ")");
     };
-    std::vector<ir::Stmt> consumers;
-    for (size_t i : order)
-      if (!producer[i]) consumers.push_back(body[i]);
-    const std::string wait_stage = cat("tl::cp_async_wait<", S - 2, ">();");
-    const bool overlap = overlaps_stages(consumers, staged);
-    if (overlap) {
+    // Stage `it` has landed once at most ahead - 1 newer groups are pending. wgmma reads through
+    // the async proxy: each thread fences its own cp.async writes before the barrier.
+    std::string wait_stage = cat("tl::cp_async_wait<", ahead - 1, ">();");
+    if (kind == StageOverlap::Kind::WgmmaAsync) wait_stage += " tl::fence_proxy_async();";
+    if (kind != StageOverlap::Kind::None) overlap_ = StageOverlap{kind, StageOverlap::Phase::Prologue, fresh("carried"), ""};
+    if (kind == StageOverlap::Kind::MmaFragments) {
       // Stage 0 has landed: the gemm loads its first operands before the loop.
       line(wait_stage);
       line("__syncthreads();");
       for (const auto* b : staged) stage_pointer_[b] = stage_pointer(b, "0");
-      overlap_ = StageOverlap{true, fresh("carried"), cat(wait_stage, " __syncthreads();")};
+      overlap_->next_stage_ready = cat(wait_stage, " __syncthreads();");
       emit_seq(consumers);
-      overlap_->prologue = false;
+      stage_pointer_.clear();
     }
     // One barrier per iteration: once every thread is past it, stage (it - 1) % S is no longer
-    // read, so the copies for iteration it + S - 1 can overwrite it. With stage overlap the gemm
-    // runs that barrier itself, after its last read of stage it - 1 (in the previous iteration).
+    // read (with asynchronous wgmma: stage (it - 2) % S, whose group each warpgroup waited for in
+    // the previous iteration), so the copies for iteration it + ahead can overwrite it. With
+    // MmaFragments the gemm runs that barrier itself, after its last read of stage it - 1.
     open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ")"));
-    if (!overlap) {
+    if (kind != StageOverlap::Kind::MmaFragments) {
       line(wait_stage);
       line("__syncthreads();");
     }
     pending_ = {};
-    open(cat("if (", it, " + ", S - 1, " < ", n, ")"));
-    emit_producers(cat(it, " + ", S - 1));
+    open(cat("if (", it, " + ", ahead, " < ", n, ")"));
+    emit_producers(cat(it, " + ", ahead));
     close();
     line("tl::cp_async_commit();");
     line(cat("[[maybe_unused]] const int ", k, " = ", base, " + ", it, ";"));
@@ -967,23 +975,33 @@ class Generator : public LowerContext {
       stage_pointer_[b] = stage_pointer(b, it);
       next_stage_pointer_[b] = stage_pointer(b, cat(it, " + 1"));
     }
+    if (overlap_) overlap_->phase = StageOverlap::Phase::Body;
     emit_seq(consumers);
     stage_pointer_.clear();
     next_stage_pointer_.clear();
-    overlap_.reset();
     close();
+    if (overlap_) {
+      overlap_->phase = StageOverlap::Phase::Epilogue;
+      emit_seq(consumers);
+      overlap_.reset();
+    }
     line("tl::cp_async_wait<0>();");
     pending_ = access_of(f.body);
   }
 
-  // The GEMM main loop shape that stage overlap applies to: one mma.sync gemm (wgmma reads shared
-  // memory itself), both operands staged tiles (so both are whole shared buffers), accumulating
-  // (clear_accum would reset it every stage).
-  static bool overlaps_stages(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged) {
-    if (consumers.size() != 1) return false;
+  // The GEMM main loop shapes that stage overlap applies to: one gemm of two staged tiles (so both
+  // are whole shared buffers), accumulating (clear_accum would reset it every stage). An mma.sync
+  // gemm keeps the next k step's fragments in flight; a wgmma one its previous group, which needs
+  // a stage besides the one landing and the one being read (S >= 3).
+  static StageOverlap::Kind overlap_kind(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged,
+                                         int stages) {
+    if (consumers.size() != 1) return StageOverlap::Kind::None;
     const auto* g = ir::as<ir::TileOpNode>(consumers[0]);
-    return g && g->op == "gemm" && staged.count(g->regions[0].buffer.get()) && staged.count(g->regions[1].buffer.get()) &&
-           !g->int_attr("clear_accum") && !g->attrs.count("wgmma");
+    if (!g || g->op != "gemm" || !staged.count(g->regions[0].buffer.get()) || !staged.count(g->regions[1].buffer.get()) ||
+        g->int_attr("clear_accum"))
+      return StageOverlap::Kind::None;
+    if (!g->attrs.count("wgmma")) return StageOverlap::Kind::MmaFragments;
+    return stages >= 3 ? StageOverlap::Kind::WgmmaAsync : StageOverlap::Kind::None;
   }
 };
 

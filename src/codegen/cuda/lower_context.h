@@ -67,14 +67,22 @@ class LowerContext {
   virtual bool in_async_producer() const = 0;
 
   // Stage overlap. A multistage Pipelined loop whose only consumer is one gemm reading nothing but
-  // staged shared tiles (the GEMM main loop) is emitted so the gemm can keep operands of the next
-  // stage in flight across the barrier between stages. The gemm is lowered twice: once before the
-  // loop (`prologue`: declare `carried`, the state carried across iterations, and load it from
-  // stage 0, which has landed) and once inside it (consume the current stage; run
-  // `next_stage_ready` after the last read of it, then load the start of next_stage_pointer()'s
-  // tiles into `carried`). Null for every other op.
+  // staged shared tiles (the GEMM main loop) is emitted so that the gemm's work overlaps the
+  // barrier between stages. The gemm is lowered three times: before the loop (Prologue), in it
+  // (Body) and after it (Epilogue). Kinds:
+  //   MmaFragments  mma.sync: the prologue declares `carried` (operand fragments) and loads it from
+  //                 stage 0, which has landed; the body consumes the current stage, runs
+  //                 `next_stage_ready` after its last read of it, then loads the start of
+  //                 next_stage_pointer()'s tiles into `carried`.
+  //   WgmmaAsync    wgmma: the loop has fenced the stage for the async proxy and synchronised; the
+  //                 body issues its group and waits only for the previous iteration's; the
+  //                 epilogue waits for the last.
+  // Null for every other op.
   struct StageOverlap {
-    bool prologue = false;
+    enum class Kind { None, MmaFragments, WgmmaAsync };
+    enum class Phase { Prologue, Body, Epilogue };
+    Kind kind = Kind::None;
+    Phase phase = Phase::Prologue;
     std::string carried;           // a variable name
     std::string next_stage_ready;  // statements: the next stage has landed, this one may be overwritten
   };
