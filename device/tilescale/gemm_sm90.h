@@ -4,6 +4,7 @@
 // per-thread accumulators, each warpgroup issuing wgmma (wgmma_sm90.h) on its 64-row slice.
 //
 //   tl::gemm_ss_wgmma<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>(const AT* As, const AT* Bs, CT* acc)
+//   tl::gemm_rs_wgmma<M, N, K, WARPS_M, WARPS_N, TRANS_B, AT, CT>(const AT* a_regs, const AT* Bs, CT* acc)
 //   tl::gemm_ss_wgmma_async<...same...>(As, Bs, acc), then tl::gemm_ss_wgmma_drain<...same...>(acc)
 //       the same inside a multistage main loop, one group left in flight across iterations
 //
@@ -32,6 +33,7 @@
 #pragma once
 
 #include "tilescale/common.h"
+#include "tilescale/gemm_sm80.h"
 #include "tilescale/mbarrier.h"
 #include "tilescale/wgmma_sm90.h"
 
@@ -103,6 +105,35 @@ TL_DEVICE void gemm_ss_wgmma(const AT* As, const AT* Bs, CT* acc) {
   __syncthreads();
   detail::wgmma_issue<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B>(As, Bs, acc);
   gemm_ss_wgmma_drain<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>(acc);
+}
+
+// A from registers (gemm_rs's operand layout: the accumulator of an M x K tile with WARPS_N = 1,
+// converted to AT, which is exactly the wgmma A fragment of each k step), B from shared memory.
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_rs_wgmma(const AT* a_regs, const AT* Bs, CT* acc) {
+  static_assert(is_same_v<CT, float> && sizeof(AT) == 2, "tl::gemm_rs_wgmma: half_t or bfloat16_t operands, float accumulators");
+  static_assert(WARPS_N == 1 && WARPS_M * 16 == M && WARPS_M % 4 == 0,
+                "tl::gemm_rs_wgmma: each warp owns 16 whole rows (WARPS_N == 1, WARPS_M == M / 16, a multiple of 4)");
+  static_assert(K % 16 == 0 && (TRANS_B || (N * sizeof(AT)) % 128 == 0),
+                "tl::gemm_rs_wgmma: K must be a multiple of 16, an N-major B whole 128-byte panels");
+  // Every k step's A registers are packed before the first wgmma: writing them between issues
+  // would make ptxas fence the warpgroup again (C7519).
+  uint32_t a[K / 16][4];
+#pragma unroll
+  for (int s = 0; s < K / 16; ++s)
+#pragma unroll
+    for (int q = 0; q < 4; ++q) a[s][q] = detail::pack2(a_regs[8 * s + 2 * q], a_regs[8 * s + 2 * q + 1]);
+  fence_proxy_async();
+  __syncthreads();
+  wgmma_fence();
+#pragma unroll
+  for (int s = 0; s < K / 16; ++s) {
+    const uint64_t db = TRANS_B ? detail::wgmma_desc_k_major<N, K * sizeof(AT)>(Bs, 0, s) : detail::wgmma_desc_mn_major<K>(Bs, 0, s);
+    wgmma_rs<N, AT, !TRANS_B>(acc, a[s], db);
+  }
+  wgmma_commit();
+  wgmma_wait<0>();
+  wgmma_fence_regs<N / 2>(acc);
 }
 
 // One iteration of a multistage main loop (the code generator's Pipelined loop, WgmmaAsync): the

@@ -148,7 +148,8 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   if (A.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(A, "gemm");
     require_whole_shared(B, "B");
-    ctx.line(cat("tl::gemm_rs<", M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", tb ? "true" : "false", ", ", c_type(in), ", ", acc,
+    const char* rs = op.attrs.count("wgmma") ? "tl::gemm_rs_wgmma<" : "tl::gemm_rs<";  // planned by plan_gemm_warps
+    ctx.line(cat(rs, M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", tb ? "true" : "false", ", ", c_type(in), ", ", acc,
                  ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
     return;
   }

@@ -95,7 +95,7 @@ class Planner : public ir::Mutator {
       policy = kFullRow, forced_by = "a gemm of this kernel reads an operand from registers";
     }
     ir::Attrs attrs = op->attrs;
-    if (const int wm = policy == kSquare && !constraints_.any_register_operand ? wgmma_warps_m(*op, *M, *N) : 0) {
+    if (const int wm = wgmma_warps_m(*op, *M, *N, policy)) {
       attrs["warps_m"] = std::int64_t(wm);
       attrs["warps_n"] = std::int64_t(warps_ / wm);
       attrs["wgmma"] = std::int64_t(1);
@@ -114,11 +114,15 @@ class Planner : public ir::Mutator {
   int warps_ = 1;
   Constraints constraints_;
 
-  // WARPS_M for tl::gemm_ss_wgmma (device/tilescale/gemm_sm90.h) when this gemm can take it, else 0:
-  // Hopper, 16-bit operands in whole 2-D shared tiles whose layouts wgmma's descriptors can read,
-  // float accumulators, and warps that split into whole warpgroups of 64 rows with one wgmma N each.
-  int wgmma_warps_m(const ir::TileOpNode& op, std::int64_t M, std::int64_t N) const {
-    if (sm_ < 90) return 0;
+  // WARPS_M for tl::gemm_ss_wgmma / gemm_rs_wgmma (device/tilescale/gemm_sm90.h) when this gemm
+  // can take it, else 0: Hopper; 16-bit operands, B and a shared A in whole 2-D shared tiles whose
+  // layouts wgmma's descriptors can read (A may be a register fragment: rs); float accumulators;
+  // warps that split into whole warpgroups of 64 rows with one wgmma N each. The square policy
+  // (in kernels without register operands) takes whatever WARPS_M = M / 16 needs; FullRow, which
+  // register operands force, only when all the warps are M / 16 of them.
+  int wgmma_warps_m(const ir::TileOpNode& op, std::int64_t M, std::int64_t N, int policy) const {
+    const bool free = policy == kSquare && !constraints_.any_register_operand;
+    if (sm_ < 90 || in_registers(&op, 1) || !(free || (policy == kFullRow && M == 16 * warps_))) return 0;
     const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
     auto whole_2d = [](const ir::Region& r) {
       bool whole = r.buffer->scope == ir::Scope::Shared && r.buffer->rank() == 2;
@@ -128,10 +132,13 @@ class Planner : public ir::Mutator {
     };
     const DataType in = A.buffer->dtype;
     if ((in != DataType::Float16 && in != DataType::BFloat16) || B.buffer->dtype != in || C.buffer->dtype != DataType::Float32 ||
-        !whole_2d(A) || !whole_2d(B))
+        !(in_registers(&op, 0) || whole_2d(A)) || !whole_2d(B))
       return 0;
     const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
-    const std::int64_t K = *ir::as_const_int(A.extent[ta ? 0 : 1]);
+    if (ta && in_registers(&op, 0)) return 0;
+    const auto k_extent = ir::as_const_int(A.extent[ta ? A.rank() - 2 : A.rank() - 1]);
+    if (!k_extent) return 0;
+    const std::int64_t K = *k_extent;
     const std::int64_t wm = M / 16;
     if (M % 64 || warps_ % 4 || wm > warps_ || warps_ % wm || K % 16) return 0;
     const std::int64_t wn = warps_ / wm;
@@ -140,7 +147,7 @@ class Planner : public ir::Mutator {
     const bool wgmma_n = WN == 8 || WN == 16 || WN == 32 || WN == 64 || WN == 96 || WN == 128 || WN == 192 || WN == 256;
     // K-major rows of 32 or 64 bytes, or whole 128-byte panels; M/N-major operands in whole panels.
     const bool k_rows = K * 2 == 32 || K * 2 == 64 || (K * 2) % 128 == 0;
-    const bool k_major_operand = !ta || tb;
+    const bool k_major_operand = (!ta && !in_registers(&op, 0)) || tb;
     if (!wgmma_n || (k_major_operand && !k_rows) || (!tb && (WN * 2) % 128)) return 0;
     return static_cast<int>(wm);
   }

@@ -59,8 +59,9 @@ TEST(Codegen, GemmUsesMmaAndCpAsyncInPtx) {
   EXPECT_NE(ptx.find("ldmatrix.sync.aligned"), std::string::npos);
 }
 
-// On sm_90a a gemm whose warps come in whole warpgroups of 64 rows becomes wgmma; the same program
-// for sm_80, or with 4 warps on a 128-row tile, stays on mma.sync.
+// On sm_90a a gemm whose warps come in whole warpgroups of 64 rows becomes wgmma (A from shared
+// memory or registers); the same program for sm_80, or with 4 warps on a 128-row tile, stays on
+// mma.sync.
 TEST(Codegen, HopperGemmUsesWgmma) {
   const std::string why = jit::nvrtc_unavailable_reason();
   if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
@@ -73,6 +74,13 @@ TEST(Codegen, HopperGemmUsesWgmma) {
     const std::string sm80 = generate_ptx(func, "sm_80");
     EXPECT_EQ(sm80.find("wgmma"), std::string::npos);
     EXPECT_NE(sm80.find("mma.sync.aligned.m16n8k16"), std::string::npos);
+  }
+  // FlashAttention: Q·K^T from shared memory and P·V with P in registers, one warpgroup of 64 rows.
+  const auto* fa = examples::find_example("flash_attention");
+  for (const char* spec : {"D=64", "D=128,causal=1"}) {
+    const auto func = fa->build(examples::parse_sizes(spec, fa->default_sizes));
+    EXPECT_NE(generate_cuda(func, "sm_90a").find("tl::gemm_rs_wgmma<"), std::string::npos) << spec;
+    EXPECT_NE(generate_ptx(func, "sm_90a").find("wgmma.mma_async"), std::string::npos) << spec;
   }
   const std::string four_warps = generate_ptx(ex->build(ex->default_sizes), "sm_90a");
   EXPECT_EQ(four_warps.find("wgmma"), std::string::npos);
