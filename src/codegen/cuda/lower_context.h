@@ -25,7 +25,7 @@ struct Target {
 // The family of a fragment's layout, as the layout-inference pass recorded it.
 struct FragmentInfo {
   std::shared_ptr<const layout::Fragment> layout;
-  std::string family;  // mma_accumulator, mma_rows, partition, replicated
+  std::string family;  // mma_accumulator, mma_accumulator_transposed, mma_rows, partition, replicated
   std::int64_t M = 0;
   int warps_m = 0, warps_n = 0;
   int registers = 0;  // per thread
