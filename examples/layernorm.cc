@@ -17,7 +17,6 @@ namespace {
 
 namespace T = tilescale::lang;
 
-constexpr int kThreads = 128;
 constexpr double kEps = 1e-5;
 
 // Rows per block: a power of two, about 4096 / N, at least 1.
@@ -27,9 +26,11 @@ int rows_per_block(std::int64_t N) {
   return bm;
 }
 
+// Knobs in the sizes: BM (rows per block, 0 = rows_per_block(N)) and threads.
 T::PrimFunc layernorm_program(const Sizes& sizes) {
   const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N");
-  const int BM = rows_per_block(N);
+  const int BM = size_of(sizes, "BM") > 0 ? static_cast<int>(size_of(sizes, "BM")) : rows_per_block(N);
+  const int kThreads = static_cast<int>(size_of(sizes, "threads"));
   const double inv_n = 1.0 / static_cast<double>(N);
   return T::prim_func("layernorm", [&] {
     auto X = T::Tensor("X", {M, N}, T::float16);
@@ -96,8 +97,8 @@ Example layernorm_example() {
   return Example{
       .name = "layernorm",
       .description = "row-wise LayerNorm with gamma and beta, float16 in and out, float32 statistics",
-      .default_sizes = {{"M", 4096}, {"N", 1024}},
-      .test_sizes = {{"M", 70}, {"N", 128}},
+      .default_sizes = {{"M", 4096}, {"N", 1024}, {"BM", 0}, {"threads", 128}},
+      .test_sizes = {{"M", 70}, {"N", 128}, {"BM", 0}, {"threads", 128}},
       .build = layernorm_program,
       .check = check_layernorm,
   };
