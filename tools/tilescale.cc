@@ -3,6 +3,7 @@
 //
 // Exit codes: 0 success, 1 a failed check or a user error (CompileError, RuntimeError), 2 a bad
 // command line or a target this build cannot run, 3 an internal error.
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -59,7 +60,7 @@ void print_usage(std::FILE* out) {
                "      build and compile the example, run it on random inputs and compare with a\n"
                "      plain C++ reference; exit 1 when the error exceeds the tolerance. Distributed\n"
                "      examples run N ranks (default: the most their tests use) on the sim transport\n"
-               "  tilescale dump <example> [--size SPEC] [--after PASS] [--target cpu|cuda] [--ranks N]\n"
+               "  tilescale dump <example> [--size SPEC] [--after PASS] [--target cpu|cuda] [--arch sm_80|sm_90a] [--ranks N]\n"
                "      print the example's IR as built, or after pipeline pass PASS (every kernel of a\n"
                "      distributed example, built for N ranks)\n"
                "  tilescale dump <example> --cuda|--ptx [--arch sm_80|sm_90a] [--size SPEC]\n"
@@ -306,9 +307,9 @@ int cmd_dump(const std::vector<std::string>& args) {
   if (target == ts::Target::Auto) target = ts::why_not_cuda().empty() ? ts::Target::CUDA : ts::Target::CPU;
   const ex::Sizes sizes = parse_size_flag(flags, example);
 
+  // Generated code needs no GPU: the arch defaults to the device's, else sm_90a.
+  const std::string arch = flags.get("arch").value_or(ts::why_not_cuda().empty() ? ts::cuda::arch_for_device(0) : "sm_90a");
   if (flags.get("cuda") || flags.get("ptx")) {
-    // Generated code needs no GPU: the arch defaults to the device's, else sm_90a.
-    const std::string arch = flags.get("arch").value_or(ts::why_not_cuda().empty() ? ts::cuda::arch_for_device(0) : "sm_90a");
     const auto func = example.build(sizes);
     std::cout << (flags.get("ptx") ? ts::generate_ptx(func, arch) : ts::generate_cuda(func, arch)) << std::flush;
     return 0;
@@ -320,7 +321,12 @@ int cmd_dump(const std::vector<std::string>& args) {
     for (const auto& n : names) known |= n == *after;
     if (!known)
       throw UsageError{"unknown pass '" + *after + "' for target " + ts::name(target) + "; passes: " + join(names)};
-    func = ts::run_pipeline(func, ts::PipelineOptions{target, *after});
+    // The CUDA passes plan for the arch (wgmma on sm_90a).
+    const int sm = arch.size() >= 5 && arch.rfind("sm_", 0) == 0 && std::isdigit(arch[3]) && std::isdigit(arch[4])
+                       ? (arch[3] - '0') * 10 + (arch[4] - '0')
+                       : 0;
+    if (sm < 80) throw UsageError{"unknown --arch '" + arch + "'; use sm_80 or sm_90a"};
+    func = ts::run_pipeline(func, ts::PipelineOptions{target, *after, sm});
   }
   std::cout << ts::ir::print(func) << std::flush;
   return 0;
