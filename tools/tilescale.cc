@@ -3,7 +3,6 @@
 //
 // Exit codes: 0 success, 1 a failed check or a user error (CompileError, RuntimeError), 2 a bad
 // command line or a target this build cannot run, 3 an internal error.
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +16,7 @@
 #include "distributed/distributed_example.h"
 #include "example.h"
 #include "ir/printer.h"
+#include "codegen/cuda/lower_context.h"
 #include "pipeline.h"
 #include "runtime/cuda/driver.h"
 #include "tilescale/tilescale.h"
@@ -322,11 +322,7 @@ int cmd_dump(const std::vector<std::string>& args) {
     if (!known)
       throw UsageError{"unknown pass '" + *after + "' for target " + ts::name(target) + "; passes: " + join(names)};
     // The CUDA passes plan for the arch (wgmma on sm_90a).
-    const int sm = arch.size() >= 5 && arch.rfind("sm_", 0) == 0 && std::isdigit(arch[3]) && std::isdigit(arch[4])
-                       ? (arch[3] - '0') * 10 + (arch[4] - '0')
-                       : 0;
-    if (sm < 80) throw UsageError{"unknown --arch '" + arch + "'; use sm_80 or sm_90a"};
-    func = ts::run_pipeline(func, ts::PipelineOptions{target, *after, sm});
+    func = ts::run_pipeline(func, ts::PipelineOptions{target, *after, ts::cuda::target_for_arch(arch).sm});
   }
   std::cout << ts::ir::print(func) << std::flush;
   return 0;

@@ -40,17 +40,9 @@ std::string why_not_cuda() {
 }
 
 namespace {
-cuda::Target cuda_target(const std::string& arch) {
-  const auto digits = arch.substr(arch.find('_') + 1, 2);
-  if (arch.rfind("sm_", 0) != 0 || digits.size() != 2 || !std::isdigit(digits[0]) || !std::isdigit(digits[1]))
-    throw CompileError(cat("cannot generate CUDA for arch '", arch, "'; use sm_80 or sm_90a"));
-  const int sm = std::stoi(digits);
-  if (sm < 80) throw CompileError(cat("cannot generate CUDA for ", arch, " because tilescale needs sm_80 or newer (cp.async, bf16 mma)"));
-  return cuda::Target{sm};
-}
 
 cuda::KernelSpec generate(const lang::PrimFunc& func, const std::string& arch) {
-  const cuda::Target target = cuda_target(arch);
+  const cuda::Target target = cuda::target_for_arch(arch);
   return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", target.sm}), target);
 }
 }  // namespace
@@ -119,7 +111,7 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   if (!reason.empty())
     throw CompileError(cat("cannot compile ", func.name(), " for target cuda because ", reason, "; use target cpu (or auto)"));
   const std::string arch = cuda::arch_for_device(0);
-  const cuda::Target gpu = cuda_target(arch);
+  const cuda::Target gpu = cuda::target_for_arch(arch);
   impl->lowered = run_pipeline(func.node(), PipelineOptions{target, "", gpu.sm});
   const auto start = std::chrono::steady_clock::now();
   impl->spec = cuda::generate(impl->lowered, gpu);

@@ -24,6 +24,16 @@ using tilescale::detail::cat;
 
 std::string Target::arch() const { return sm >= 90 ? cat("sm_", sm, "a") : cat("sm_", sm); }
 
+Target target_for_arch(const std::string& arch) {
+  const auto digits = arch.substr(arch.find('_') + 1, 2);
+  if (arch.rfind("sm_", 0) != 0 || digits.size() != 2 || !std::isdigit(digits[0]) || !std::isdigit(digits[1]))
+    throw CompileError(cat("cannot generate CUDA for arch '", arch, "'; use sm_80 or sm_90a"));
+  const int sm = std::stoi(digits);
+  if (sm < 80) throw CompileError(cat("cannot generate CUDA for ", arch, " because tilescale needs sm_80 or newer (cp.async, bf16 mma)"));
+  return Target{sm};
+}
+
+
 namespace {
 
 // Shared memory is one dynamic allocation; beyond these bytes a kernel cannot start.
@@ -946,14 +956,21 @@ class Generator : public LowerContext {
     // the async proxy: each thread fences its own cp.async writes before the barrier.
     std::string wait_stage = cat("tl::cp_async_wait<", ahead - 1, ">();");
     if (kind == StageOverlap::Kind::WgmmaAsync) wait_stage += " tl::fence_proxy_async();";
-    if (kind != StageOverlap::Kind::None) overlap_ = StageOverlap{kind, StageOverlap::Phase::Prologue, fresh("carried"), ""};
+    // The consumer gemm sees the stage overlap (LowerContext::stage_overlap) only while it is
+    // emitted; the producers never do.
+    StageOverlap overlap{kind, StageOverlap::Phase::Prologue, "", cat(wait_stage, " __syncthreads();")};
+    auto emit_consumers = [&](StageOverlap::Phase phase) {
+      if (kind != StageOverlap::Kind::None) overlap.phase = phase, overlap_ = overlap;
+      emit_seq(consumers);
+      overlap_.reset();
+    };
     if (kind == StageOverlap::Kind::MmaFragments) {
       // Stage 0 has landed: the gemm loads its first operands before the loop.
       line(wait_stage);
       line("__syncthreads();");
       for (const auto* b : staged) stage_pointer_[b] = stage_pointer(b, "0");
-      overlap_->next_stage_ready = cat(wait_stage, " __syncthreads();");
-      emit_seq(consumers);
+      overlap.carried = fresh("carried");
+      emit_consumers(StageOverlap::Phase::Prologue);
       stage_pointer_.clear();
     }
     // One barrier per iteration: once every thread is past it, stage (it - 1) % S is no longer
@@ -975,16 +992,11 @@ class Generator : public LowerContext {
       stage_pointer_[b] = stage_pointer(b, it);
       next_stage_pointer_[b] = stage_pointer(b, cat(it, " + 1"));
     }
-    if (overlap_) overlap_->phase = StageOverlap::Phase::Body;
-    emit_seq(consumers);
+    emit_consumers(StageOverlap::Phase::Body);
     stage_pointer_.clear();
     next_stage_pointer_.clear();
     close();
-    if (overlap_) {
-      overlap_->phase = StageOverlap::Phase::Epilogue;
-      emit_seq(consumers);
-      overlap_.reset();
-    }
+    if (kind != StageOverlap::Kind::None) emit_consumers(StageOverlap::Phase::Epilogue);
     line("tl::cp_async_wait<0>();");
     pending_ = access_of(f.body);
   }

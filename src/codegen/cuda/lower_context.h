@@ -21,6 +21,9 @@ struct Target {
   int sm = 80;             // compute capability, 80 or 90
   std::string arch() const;  // "sm_80", "sm_90a"
 };
+// The target of an arch name ("sm_80", "sm_86", "sm_90a"); CompileError for anything else or older
+// than sm_80.
+Target target_for_arch(const std::string& arch);
 
 // The family of a fragment's layout, as the layout-inference pass recorded it.
 struct FragmentInfo {
