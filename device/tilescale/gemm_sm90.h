@@ -62,10 +62,6 @@ TL_DEVICE uint64_t wgmma_desc_mn_major(const AT* tile, int col, int step) {
   return wgmma_desc(p, KROWS * 128, 1024, kWgmmaSwizzle128B);
 }
 
-}  // namespace detail
-
-namespace detail {
-
 // Issues this warpgroup's k steps of C += A * B as one committed group (not waited for).
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void wgmma_issue(const AT* As, const AT* Bs, CT* acc) {

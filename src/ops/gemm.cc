@@ -138,6 +138,9 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const std::int64_t M = *ir::as_const_int(C.extent[0]), N = *ir::as_const_int(C.extent[1]);
   const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (ta ? 2 : 1)]);
   const auto wm = op.int_attr("warps_m"), wn = op.int_attr("warps_n");
+  // Every device gemm's template arguments start M, N, K, WARPS_M, WARPS_N, then its TRANS flags.
+  const std::string dims = cat(M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ");
+  auto flag = [](bool b) { return b ? "true, " : "false, "; };
   const std::string c = ctx.pointer(*C.buffer);
   if (op.int_attr("clear_accum")) {
     ctx.line("#pragma unroll");
@@ -149,20 +152,18 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     cuda_lowering::require_whole_fragment(A, "gemm");
     require_whole_shared(B, "B");
     const char* rs = op.attrs.count("wgmma") ? "tl::gemm_rs_wgmma<" : "tl::gemm_rs<";  // planned by plan_gemm_warps
-    ctx.line(cat(rs, M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", tb ? "true" : "false", ", ", c_type(in), ", ", acc,
-                 ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
+    ctx.line(cat(rs, dims, flag(tb), c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
     return;
   }
   require_whole_shared(A, "A");
   if (B.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(B, "gemm");
-    ctx.line(cat("tl::gemm_sr<", M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", ta ? "true" : "false", ", ", c_type(in), ", ", acc,
-                 ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
+    ctx.line(cat("tl::gemm_sr<", dims, flag(ta), c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer),
+                 ", ", c, ");"));
     return;
   }
   require_whole_shared(B, "B");
-  const std::string shape = cat(M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ", ta ? "true" : "false", ", ", tb ? "true" : "false", ", ",
-                                c_type(in));
+  const std::string shape = cat(dims, flag(ta), flag(tb), c_type(in));
   const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer);
   using Overlap = cuda::LowerContext::StageOverlap;
   const Overlap* overlap = ctx.stage_overlap();
