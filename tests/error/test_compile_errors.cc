@@ -884,6 +884,19 @@ TEST(AnnotationErrors, MinBlocksPerSmNotPositive) {
   EXPECT_COMPILE_ERROR(build(), "min_blocks_per_sm", "0 blocks", "positive");
 }
 
+// An occupancy no SM reaches would be dropped by ptxas with a warning only.
+TEST(AnnotationErrors, MinBlocksPerSmBeyondAnSm) {
+  auto f = T::prim_func("crowded", [] {
+    auto A = T::Tensor("A", {128}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      T::min_blocks_per_sm(17);
+      T::fill(A, 1);
+    });
+  });
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_90a"), "T::min_blocks_per_sm(17)", "at most 16 blocks of 128 threads",
+                       "ask for at most 16");
+}
+
 TEST(CumsumErrors, RankMismatch) {
   auto build = [] {
     T::prim_func("cumsum_ranks", [] {

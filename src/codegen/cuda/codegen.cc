@@ -1,5 +1,6 @@
 #include "codegen/cuda/codegen.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -386,6 +387,13 @@ class Generator : public LowerContext {
     for (const auto& p : func_->params)
       for (int d = 0; d + 1 < p->rank(); ++d) params.push_back(cat("long long ", stride_name(*p, d)));
     if (dist) params.push_back(dist_context_param());
+    // ptxas ignores, with a warning nobody sees, an occupancy no SM can reach.
+    constexpr int kThreadsPerSm = 2048, kBlocksPerSm = 32;  // sm_80 and sm_90
+    const std::int64_t most = std::min<std::int64_t>(kBlocksPerSm, kThreadsPerSm / threads_);
+    if (min_blocks_per_sm_ > most)
+      throw CompileError(cat("cannot compile ", func_->name, " with T::min_blocks_per_sm(", min_blocks_per_sm_, ") because an SM holds at most ",
+                             most, " blocks of ", threads_, " threads (", kThreadsPerSm, " threads, ", kBlocksPerSm,
+                             " blocks); ask for at most ", most));
     const std::string bounds = min_blocks_per_sm_ ? cat(threads_, ", ", min_blocks_per_sm_) : cat(threads_);
     std::string sig = cat("extern \"C\" __global__ void __launch_bounds__(", bounds, ") ", name_of(func_.get(), func_->name), "(");
     for (size_t i = 0; i < params.size(); ++i) sig += (i ? ", " : "") + params[i];
