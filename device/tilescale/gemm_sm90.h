@@ -27,9 +27,13 @@
 // shared-memory planner aligns 2-D tiles so.
 //
 // Ordering. The operands may have been written by ordinary stores or cp.async (the generic proxy);
-// wgmma reads through the async proxy. Every thread first makes its own writes visible to that proxy
-// (fence.proxy.async), then the block synchronises, then the warpgroups issue their k steps as one
-// group and wait for it: on return the accumulators are final and the tiles are no longer read.
+// wgmma reads through the async proxy. Before gemm_ss_wgmma or gemm_rs_wgmma every thread makes its
+// own writes visible to that proxy (tl::fence_proxy_async) and then the threads that run the gemm
+// synchronise (__syncthreads, or a named barrier over the consumer warpgroups of a warp-specialized
+// kernel): the caller does both, since only it knows which barrier. The warpgroups then issue their
+// k steps as one group and wait for it: on return the accumulators are final and the tiles are no
+// longer read. Tiles loaded by TMA need neither the fence nor the barrier, only the wait on their
+// mbarrier.
 #pragma once
 
 #include "tilescale/common.h"
@@ -94,17 +98,16 @@ TL_DEVICE void gemm_ss_wgmma_drain(CT* acc) {
   wgmma_fence_regs<N / WARPS_N / 2>(acc);
 }
 
-// The whole gemm: fence and synchronise, issue, wait.
+// The whole gemm: issue, wait (the caller has fenced and synchronised, see Ordering).
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void gemm_ss_wgmma(const AT* As, const AT* Bs, CT* acc) {
-  fence_proxy_async();
-  __syncthreads();
   detail::wgmma_issue<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B>(As, Bs, acc);
   gemm_ss_wgmma_drain<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>(acc);
 }
 
 // A from registers (gemm_rs's operand layout: the accumulator of an M x K tile with WARPS_N = 1,
-// converted to AT, which is exactly the wgmma A fragment of each k step), B from shared memory.
+// converted to AT, which is exactly the wgmma A fragment of each k step), B from shared memory
+// (fenced and synchronised by the caller, see Ordering).
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_B, class AT, class CT>
 TL_DEVICE void gemm_rs_wgmma(const AT* a_regs, const AT* Bs, CT* acc) {
   static_assert(is_same_v<CT, float> && sizeof(AT) == 2, "tl::gemm_rs_wgmma: half_t or bfloat16_t operands, float accumulators");
@@ -119,8 +122,6 @@ TL_DEVICE void gemm_rs_wgmma(const AT* a_regs, const AT* Bs, CT* acc) {
   for (int s = 0; s < K / 16; ++s)
 #pragma unroll
     for (int q = 0; q < 4; ++q) a[s][q] = detail::pack2(a_regs[8 * s + 2 * q], a_regs[8 * s + 2 * q + 1]);
-  fence_proxy_async();
-  __syncthreads();
   wgmma_fence();
 #pragma unroll
   for (int s = 0; s < K / 16; ++s) {

@@ -17,6 +17,8 @@
 //   tl::fence_proxy_async()                     generic-proxy shared writes -> visible to TMA/wgmma
 //   tl::elect_one()                             true in exactly one lane of the (converged) warp
 //   tl::setmaxnreg_inc<REGS>(), tl::setmaxnreg_dec<REGS>()   (sm_90a) per-thread register budget
+//   tl::named_barrier_sync<ID, THREADS>()       __syncthreads for THREADS threads on barrier ID
+//   tl::named_barrier_arrive<ID, THREADS>()     arrive at it without waiting
 // `bar` is a generic pointer to a uint64_t in shared memory.
 //
 // How a phase works. An mbarrier starts in phase 0 with `count` pending arrivals and 0 pending
@@ -164,6 +166,23 @@ TL_DEVICE bool elect_one() {
   asm volatile("{\n .reg .pred p;\n elect.sync _|p, 0xffffffff;\n selp.u32 %0, 1, 0, p;\n}\n" : "=r"(elected));
   return elected != 0;
 #endif
+}
+
+// Named barriers (any target): barrier ID (1..15; 0 is __syncthreads') completes when THREADS
+// threads (a multiple of 32, counted per warp) have arrived. A warp-specialized kernel synchronises
+// its consumer warpgroups with one, since its producer warpgroup never reaches their barriers;
+// arrive lets one side signal without waiting (a producer that must not start before the consumers
+// are done with memory it will overwrite syncs, the consumers arrive).
+template <int ID, int THREADS>
+TL_DEVICE void named_barrier_sync() {
+  static_assert(ID >= 1 && ID <= 15 && THREADS % 32 == 0, "tl::named_barrier: ID in 1..15, THREADS a multiple of 32");
+  asm volatile("bar.sync %0, %1;\n" ::"n"(ID), "n"(THREADS) : "memory");
+}
+
+template <int ID, int THREADS>
+TL_DEVICE void named_barrier_arrive() {
+  static_assert(ID >= 1 && ID <= 15 && THREADS % 32 == 0, "tl::named_barrier: ID in 1..15, THREADS a multiple of 32");
+  asm volatile("bar.arrive %0, %1;\n" ::"n"(ID), "n"(THREADS) : "memory");
 }
 
 template <int REGS>

@@ -124,6 +124,13 @@ void require_16bit_registers(const ir::Region& r, const char* role) {
                            "shared memory (T::alloc_shared)"));
 }
 
+// wgmma reads shared memory through the async proxy: each thread fences its own earlier writes,
+// then the gemm's threads synchronise (gemm_sm90.h, Ordering).
+void fence_for_wgmma(cuda::LowerContext& ctx) {
+  ctx.line("tl::fence_proxy_async();");
+  ctx.line(ctx.barrier());
+}
+
 void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
   cuda_lowering::require_whole_fragment(C, "gemm");
@@ -151,8 +158,9 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   if (A.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(A, "gemm");
     require_whole_shared(B, "B");
-    const char* rs = op.attrs.count("wgmma") ? "tl::gemm_rs_wgmma<" : "tl::gemm_rs<";  // planned by plan_gemm_warps
-    ctx.line(cat(rs, dims, flag(tb), c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
+    const bool wgmma = op.attrs.count("wgmma");  // planned by plan_gemm_warps
+    if (wgmma) fence_for_wgmma(ctx);
+    ctx.line(cat(wgmma ? "tl::gemm_rs_wgmma<" : "tl::gemm_rs<", dims, flag(tb), c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
     return;
   }
   require_whole_shared(A, "A");
@@ -170,9 +178,13 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const Overlap::Phase phase = overlap ? overlap->phase : Overlap::Phase::Body;
   if (op.attrs.count("wgmma")) {  // plan_gemm_warps checked that this gemm fits tl::gemm_ss_wgmma
     TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
-    if (!overlap) ctx.line(cat("tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
-    else if (phase == Overlap::Phase::Body) ctx.line(cat("tl::gemm_ss_wgmma_async<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
-    else if (phase == Overlap::Phase::Epilogue) ctx.line(cat("tl::gemm_ss_wgmma_drain<", shape, ", ", acc, ">(", c, ");"));
+    if (!overlap) {
+      fence_for_wgmma(ctx);
+      ctx.line(cat("tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
+    } else if (phase == Overlap::Phase::Body) {
+      ctx.line(cat("tl::gemm_ss_wgmma_async<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
+      if (!overlap->previous_stage_done.empty()) ctx.line(overlap->previous_stage_done);
+    } else if (phase == Overlap::Phase::Epilogue) ctx.line(cat("tl::gemm_ss_wgmma_drain<", shape, ", ", acc, ">(", c, ");"));
     return;
   }
   if (overlap) {

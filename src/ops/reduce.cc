@@ -119,14 +119,14 @@ void lower_mma_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Red
     for (std::int64_t r = 0; r < MI * 2; ++r)
       ctx.line(cat(ws, "[(", warp, " / ", f.warps_m, ") * ", f.M, " + ", row0, " + ", (r / 2) * 16 + (r % 2) * 8, "] = ", part, "[", r, "];"));
     ctx.close();
-    ctx.line("__syncthreads();");
+    ctx.line(ctx.barrier());
     for (std::int64_t r = 0; r < MI * 2; ++r) {
       const std::string acc = cat(part, "[", r, "]");
       ctx.line(cat(acc, " = ", red.identity, ";"));
       for (int w = 0; w < f.warps_n; ++w)
         ctx.line(cat(acc, " = ", red.op, "()(", acc, ", ", ws, "[", w * f.M, " + ", row0, " + ", (r / 2) * 16 + (r % 2) * 8, "]);"));
     }
-    ctx.line("__syncthreads();");
+    ctx.line(ctx.barrier());
   }
   for (std::int64_t r = 0; r < MI * 2; ++r)
     store_result(ctx, op, red, dst, ctx.fragment_register(dst, r), cat(part, "[", r, "]"));
@@ -153,13 +153,13 @@ void lower_partition_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, con
     ctx.open("if (tx % 32 == 0)");
     for (std::int64_t row = 0; row < R; ++row) ctx.line(cat(ws, "[(tx / 32) * ", R, " + ", row, "] = ", part, "[", row, "];"));
     ctx.close();
-    ctx.line("__syncthreads();");
+    ctx.line(ctx.barrier());
     for (std::int64_t row = 0; row < R; ++row) {
       const std::string acc = cat(part, "[", row, "]");
       ctx.line(cat(acc, " = ", red.identity, ";"));
       for (std::int64_t w = 0; w < warps; ++w) ctx.line(cat(acc, " = ", red.op, "()(", acc, ", ", ws, "[", w * R + row, "]);"));
     }
-    ctx.line("__syncthreads();");
+    ctx.line(ctx.barrier());
   }
   for (std::int64_t row = 0; row < R; ++row)
     store_result(ctx, op, red, dst, ctx.fragment_register(dst, row), cat(part, "[", row, "]"));
@@ -188,7 +188,7 @@ void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Redu
         flat = ir::make_binary(ir::BinaryOp::Add, flat, ir::make_binary(ir::BinaryOp::Mul, ir::make_cast(DataType::Int32, t[d]), ir::make_int(strides[d])));
       ctx.line(cat(ws, "[", ctx.expr(flat), "] = ", convert(ctx.fragment_register(*src.buffer, reg), src.buffer->dtype, DataType::Float32), ";"));
     });
-    ctx.line("__syncthreads();");
+    ctx.line(ctx.barrier());
   } else if (src.buffer->scope != ir::Scope::Shared) {
     throw CompileError(cat("cannot lower T::reduce_", std::get<std::string>(op.attrs.at("kind")), " from ", describe(src),
                            " for CUDA because it is a ", ir::spelling(src.buffer->scope), " buffer; reduce a fragment or a shared tile"));
@@ -227,7 +227,7 @@ void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Redu
       emit_for_dst(t, ctx.element(*dst.buffer, region_index(dst, t)));
     });
   }
-  ctx.line("__syncthreads();");
+  ctx.line(ctx.barrier());
 }
 
 // True when every thread holds an equal share of every row, row r in registers

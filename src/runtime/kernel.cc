@@ -1,5 +1,8 @@
 // compile() and Kernel: the pipeline for the chosen target, then a backend executable.
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
 
 #include "codegen/cpu/executor.h"
 #include "codegen/cuda/codegen.h"
@@ -63,7 +66,35 @@ struct Kernel::Impl {
   cuda::KernelSpec spec;
   std::shared_ptr<const cuda::LoadedKernel> gpu;
   CompileInfo info;
+  // A kernel that loads tiles by TMA runs its cp.async variant, built on first need, for arguments
+  // whose tensor maps cannot be built (strides that are not multiples of 16 bytes).
+  cuda::Target gpu_target;
+  std::vector<std::string> compiler_options;
+  mutable std::once_flag fallback_once;
+  mutable std::shared_ptr<const cuda::LoadedKernel> fallback;
+
+  const cuda::LoadedKernel& kernel_for(const std::vector<Tensor>& args) const {
+    std::string why;
+    if (gpu->tensor_maps_buildable(args, why)) return *gpu;
+    std::call_once(fallback_once, [&] {
+      cuda::Target without_tma = gpu_target;
+      without_tma.tma = false;
+      const cuda::KernelSpec s = cuda::generate(lowered, without_tma);
+      fallback = cuda::LoadedKernel::load(s, jit::compile_cached({s.name, s.source, info.arch, compiler_options}).cubin, gpu->device());
+      std::fprintf(stderr, "tilescale: %s runs without TMA for these arguments because %s (TMA needs strides that are multiples of 16 bytes)\n",
+                   s.name.c_str(), why.c_str());
+    });
+    return *fallback;
+  }
 };
+
+namespace {
+// TILESCALE_TMA=0 compiles every kernel without TMA loads (the cp.async pipelines), for comparison.
+bool tma_enabled() {
+  const char* v = std::getenv("TILESCALE_TMA");
+  return !(v && std::string(v) == "0");
+}
+}  // namespace
 
 const std::string& Kernel::name() const { return impl_->lowered->name; }
 Target Kernel::target() const { return impl_->target; }
@@ -88,7 +119,7 @@ void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
     return;
   }
   const runtime::Bindings b = runtime::check_arguments(*impl_->lowered, args, Device::cuda(impl_->gpu->device()));
-  impl_->gpu->launch(args, b, static_cast<CUstream>(stream));
+  impl_->kernel_for(args).launch(args, b, static_cast<CUstream>(stream));
 }
 
 Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
@@ -111,7 +142,8 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   if (!reason.empty())
     throw CompileError(cat("cannot compile ", func.name(), " for target cuda because ", reason, "; use target cpu (or auto)"));
   const std::string arch = cuda::arch_for_device(0);
-  const cuda::Target gpu = cuda::target_for_arch(arch);
+  cuda::Target gpu = cuda::target_for_arch(arch);
+  gpu.tma = tma_enabled();
   impl->lowered = run_pipeline(func.node(), PipelineOptions{target, "", gpu.sm});
   const auto start = std::chrono::steady_clock::now();
   impl->spec = cuda::generate(impl->lowered, gpu);
@@ -119,6 +151,8 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   const jit::JitResult bin = jit::compile_cached({impl->spec.name, impl->spec.source, arch, options.compiler_options});
   impl->gpu = cuda::LoadedKernel::load(impl->spec, bin.cubin, 0);
   impl->info = CompileInfo{arch, codegen_ms, bin.compile_ms, bin.cache_hit, bin.cache_path};
+  impl->gpu_target = gpu;
+  impl->compiler_options = options.compiler_options;
   return Kernel(impl);
 }
 

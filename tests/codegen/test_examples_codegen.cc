@@ -82,6 +82,19 @@ TEST(Codegen, HopperGemmUsesWgmma) {
     EXPECT_NE(generate_cuda(func, "sm_90a").find("tl::gemm_rs_wgmma<"), std::string::npos) << spec;
     EXPECT_NE(generate_ptx(func, "sm_90a").find("wgmma.mma_async"), std::string::npos) << spec;
   }
+  // The GEMM main loop on Hopper: TMA loads from a producer warpgroup that hands its registers to
+  // the consumers; nothing of it on sm_80.
+  for (const char* spec : {"BM=128,BN=256,BK=64,threads=256,stages=3", "BM=64,BN=128,BK=64,threads=128,stages=2,bf16=1"}) {
+    SCOPED_TRACE(spec);
+    const auto func = ex->build(examples::parse_sizes(spec, ex->default_sizes));
+    const std::string ptx = generate_ptx(func, "sm_90a");
+    EXPECT_NE(ptx.find("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"), std::string::npos);
+    EXPECT_NE(ptx.find("mbarrier.try_wait.parity"), std::string::npos);
+    EXPECT_EQ(generate_ptx(func, "sm_80").find("cp.async.bulk"), std::string::npos);
+  }
+  EXPECT_NE(generate_ptx(ex->build(examples::parse_sizes("BM=128,BN=256,BK=64,threads=256", ex->default_sizes)), "sm_90a")
+                .find("setmaxnreg.inc.sync.aligned.u32 232"),
+            std::string::npos);
   const std::string four_warps = generate_ptx(ex->build(ex->default_sizes), "sm_90a");
   EXPECT_EQ(four_warps.find("wgmma"), std::string::npos);
   EXPECT_NE(four_warps.find("mma.sync.aligned.m16n8k16"), std::string::npos);

@@ -315,5 +315,38 @@ TEST(GpuExamplesExtra, CausalAttentionAndDefaultSizes) {
   }
 }
 
+// Warp specialization on Hopper: a producer warpgroup loads the tiles by TMA, the consumers wait on
+// full barriers and release empty ones. The cases where pipelines hang or race: one iteration,
+// fewer iterations than stages, tiles past every edge, two stages with asynchronous wgmma, and
+// strides TMA cannot take (the kernel runs its cp.async variant). Elsewhere the cases just run.
+TEST(GpuExamplesExtra, WarpSpecializedPipelineEdgeCases) {
+  SKIP_WITHOUT_GPU();
+  const bool hopper = cuda::compute_capability(0).first >= 9;
+  struct Case {
+    const char* example;
+    const char* spec;
+    bool tma;  // on Hopper, whether the kernel loads by TMA
+  };
+  for (const Case& c : {Case{"gemm", "M=128,N=256,K=64,BM=128,BN=256,BK=64,threads=256,stages=4", true},    // one iteration
+                        Case{"gemm", "M=256,N=256,K=128,BM=128,BN=256,BK=64,threads=256,stages=4", true},   // 2 < 4 stages
+                        Case{"gemm", "M=200,N=328,K=200,BM=128,BN=256,BK=64,threads=256,stages=4", true},   // tails everywhere
+                        Case{"gemm", "M=264,N=136,K=520,BM=128,BN=128,BK=64,threads=256,stages=2,bf16=1", true},  // 2 stages
+                        Case{"gemm", "M=130,N=136,K=1000,BM=64,BN=128,BK=64,threads=128,stages=3", true},  // 1 consumer warpgroup
+                        Case{"gemm", "M=200,N=264,K=201,BM=128,BN=256,BK=64,threads=256,stages=4", true},   // odd K: fallback
+                        Case{"gemm", "M=256,N=256,K=256", true},                                            // mma.sync consumers
+                        Case{"flash_attention", "B=1,H=2,S=100,D=64,causal=1", true},
+                        Case{"flash_attention", "B=1,H=1,S=64,D=128,causal=0", true}}) {
+    SCOPED_TRACE(testing::Message() << c.example << " " << c.spec);
+    const auto* ex = examples::find_example(c.example);
+    const auto sizes = examples::parse_sizes(c.spec, ex->default_sizes);
+    const Kernel k = compile(ex->build(sizes), Target::CUDA);
+    if (hopper) EXPECT_EQ(k.cuda_source().find("tl::tma_load_") != std::string::npos, c.tma);
+    for (std::uint64_t seed : {7, 8}) {  // twice: the barriers' phases start over in every launch
+      const auto r = ex->check(k, sizes, seed);
+      EXPECT_TRUE(r.passed()) << r.max_relative_error << " > " << r.tolerance;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tilescale

@@ -15,6 +15,9 @@
 //      A kernel that calls NVSHMEM (spec.nvshmem) is relocatable device code: it compiles with
 //      jit::nvshmem_options() and links with libnvshmem_device before loading, and the module needs
 //      nvshmemx_cumodule_init.
+//   5. one `const __grid_constant__ tl::TmaDescriptor` per entry of tensor_maps, in order: the
+//      tensor map of that tensor parameter, built by the runtime at launch (cuTensorMapEncodeTiled)
+//      from the tensor's shape and strides, with the given box and swizzle (tma.h).
 // The last dimension of every tensor must have stride 1 (checked before launch).
 #pragma once
 
@@ -26,15 +29,24 @@
 
 namespace tilescale::cuda {
 
+// A TMA tensor map over tensor parameter `param`: boxes of `box` elements, innermost dimension
+// first (one per tensor dimension), loaded with a `swizzle_bytes` swizzle (0, 32, 64 or 128).
+struct TensorMapSpec {
+  int param = 0;
+  std::vector<std::int64_t> box;
+  int swizzle_bytes = 0;
+};
+
 struct KernelSpec {
   std::string name;              // the extern "C" symbol
   std::string source;            // CUDA C++; includes only device/tilescale/*.h headers
   ir::PrimFunc func;             // the signature: params and symbolic dims (for argument checks)
   std::vector<ir::Expr> grid;    // 3 extents, in terms of the symbolic dims
-  int threads = 0;               // block size
+  int threads = 0;               // block size (a warp-specialized kernel's includes its producer warpgroup)
   std::size_t shared_bytes = 0;  // dynamic shared memory
   bool distributed = false;      // takes the distributed context parameter (4. above)
   bool nvshmem = false;          // calls NVSHMEM (relocatable, see above)
+  std::vector<TensorMapSpec> tensor_maps;  // 5. above; empty unless the kernel loads tiles by TMA
 };
 
 }  // namespace tilescale::cuda

@@ -19,6 +19,9 @@ namespace tilescale::cuda {
 
 struct Target {
   int sm = 80;             // compute capability, 80 or 90
+  // sm_90: pipelined loops whose tile loads qualify (tma.h) load by TMA from a producer warpgroup
+  // (warp specialization). False gives the cp.async variant the runtime falls back to.
+  bool tma = true;
   std::string arch() const;  // "sm_80", "sm_90a"
 };
 // The target of an arch name ("sm_80", "sm_86", "sm_90a"); CompileError for anything else or older
@@ -47,7 +50,10 @@ class LowerContext {
   // Values and types.
   virtual std::string expr(const ir::Expr& e) = 0;
   virtual const ir::Var& thread_var() const = 0;
-  virtual int threads() const = 0;
+  virtual int threads() const = 0;  // the threads that run tile ops (a warp-specialized kernel has more)
+  // The statement that synchronises those threads: `__syncthreads();`, or a named barrier over the
+  // consumer warpgroups of a warp-specialized kernel. Lowerings never write __syncthreads directly.
+  virtual std::string barrier() const = 0;
   virtual const Target& target() const = 0;
   // True when `cond` holds for every thread, block and loop iteration (a check that can go).
   virtual bool provably(const ir::Expr& cond) const = 0;
@@ -77,9 +83,10 @@ class LowerContext {
   //                 stage 0, which has landed; the body consumes the current stage, runs
   //                 `next_stage_ready` after its last read of it, then loads the start of
   //                 next_stage_pointer()'s tiles into `carried`.
-  //   WgmmaAsync    wgmma: the loop has fenced the stage for the async proxy and synchronised; the
-  //                 body issues its group and waits only for the previous iteration's; the
-  //                 epilogue waits for the last.
+  //   WgmmaAsync    wgmma: the stage is readable by the async proxy (fenced and synchronised after
+  //                 cp.async, or landed by TMA); the body issues its group, waits only for the
+  //                 previous iteration's and then runs `previous_stage_done` (which may hand that
+  //                 iteration's stage back to the producer); the epilogue waits for the last.
   // Null for every other op.
   struct StageOverlap {
     enum class Kind { None, MmaFragments, WgmmaAsync };
@@ -88,6 +95,7 @@ class LowerContext {
     Phase phase = Phase::Prologue;
     std::string carried;           // a variable name
     std::string next_stage_ready;  // statements: the next stage has landed, this one may be overwritten
+    std::string previous_stage_done;  // statements: the previous iteration's stage is no longer read
   };
   virtual const StageOverlap* stage_overlap() const = 0;
   virtual std::string next_stage_pointer(const ir::BufferNode& b) = 0;  // a staged tile, next iteration

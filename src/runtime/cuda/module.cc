@@ -51,7 +51,55 @@ struct alignas(8) Slot {
   unsigned char bytes[8];
 };
 
+// The tensor map of `spec` over tensor `t` (tma.h in src/codegen/cuda): dimensions innermost first,
+// zeros for elements outside the tensor. The element type only needs the right size.
+CUtensorMap encode_tensor_map(const TensorMapSpec& spec, const Tensor& t, const std::string& kernel) {
+  const int rank = t.rank();
+  const std::int64_t E = bytes(t.dtype());
+  cuuint64_t dims[5], strides[4];
+  cuuint32_t box[5], element_strides[5];
+  for (int i = 0; i < rank; ++i) {
+    dims[i] = static_cast<cuuint64_t>(t.shape()[rank - 1 - i]);
+    box[i] = static_cast<cuuint32_t>(spec.box[i]);
+    element_strides[i] = 1;
+  }
+  for (int i = 0; i + 1 < rank; ++i) strides[i] = static_cast<cuuint64_t>(t.strides()[rank - 2 - i] * E);
+  const CUtensorMapDataType type = E == 1 ? CU_TENSOR_MAP_DATA_TYPE_UINT8
+                                   : E == 2 ? CU_TENSOR_MAP_DATA_TYPE_UINT16
+                                   : E == 4 ? CU_TENSOR_MAP_DATA_TYPE_INT32
+                                            : CU_TENSOR_MAP_DATA_TYPE_INT64;
+  const CUtensorMapSwizzle swizzle = spec.swizzle_bytes == 128 ? CU_TENSOR_MAP_SWIZZLE_128B
+                                     : spec.swizzle_bytes == 64 ? CU_TENSOR_MAP_SWIZZLE_64B
+                                     : spec.swizzle_bytes == 32 ? CU_TENSOR_MAP_SWIZZLE_32B
+                                                                : CU_TENSOR_MAP_SWIZZLE_NONE;
+  CUtensorMap map;
+  check(driver().TensorMapEncodeTiled(&map, type, static_cast<cuuint32_t>(rank), t.data(), dims, strides, box, element_strides,
+                                      CU_TENSOR_MAP_INTERLEAVE_NONE, swizzle, CU_TENSOR_MAP_L2_PROMOTION_L2_128B,
+                                      CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
+        "cuTensorMapEncodeTiled", kernel);
+  return map;
+}
+
 }  // namespace
+
+bool LoadedKernel::tensor_maps_buildable(const std::vector<Tensor>& args, std::string& why) const {
+  for (const auto& m : tensor_maps_) {
+    const Tensor& t = args.at(static_cast<size_t>(m.param));
+    const std::string& p = func_->params[static_cast<size_t>(m.param)]->name;
+    const std::int64_t E = bytes(t.dtype());
+    for (int d = 0; d < t.rank(); ++d) {
+      if (t.shape()[d] < 1 || t.shape()[d] > (std::int64_t{1} << 32)) {
+        why = cat(p, "'s dimension ", d, " is ", t.shape()[d], ", outside [1, 2^32]");
+        return false;
+      }
+      if (d + 1 < t.rank() && ((t.strides()[d] * E) % 16 != 0 || t.strides()[d] * E >= (std::int64_t{1} << 40))) {
+        why = cat(p, "'s stride in dimension ", d, " is ", t.strides()[d] * E, " bytes, not a multiple of 16 below 2^40");
+        return false;
+      }
+    }
+  }
+  return true;
+}
 
 std::shared_ptr<const LoadedKernel> LoadedKernel::load(const KernelSpec& spec, const std::vector<char>& cubin, int device) {
   TS_ICHECK(spec.func, "kernel spec ", spec.name, " has no signature");
@@ -65,6 +113,7 @@ std::shared_ptr<const LoadedKernel> LoadedKernel::load(const KernelSpec& spec, c
   k->grid_ = spec.grid;
   k->threads_ = spec.threads;
   k->shared_bytes_ = spec.shared_bytes;
+  k->tensor_maps_ = spec.tensor_maps;
   k->device_ = device;
 
   CUmodule module = module_for(device, cubin, spec.name);
@@ -161,6 +210,9 @@ void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindin
   for (const auto& t : args)
     for (int d = 0; d + 1 < t.rank(); ++d) put(static_cast<long long>(t.strides()[d]));
   TS_ICHECK(n == count);
+  std::vector<CUtensorMap> maps;
+  for (const auto& m : tensor_maps_) maps.push_back(encode_tensor_map(m, args.at(static_cast<size_t>(m.param)), name_));
+  for (auto& m : maps) pointers.push_back(&m);
 
   set_current_device(device_);
   const Driver& d = driver();

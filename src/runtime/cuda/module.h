@@ -15,8 +15,11 @@
 // symbolic dimension, then each tensor's strides but the last as long long), with the grid
 // evaluated from spec.grid and the bindings, on the caller's stream (0: the legacy default stream).
 // Before launching it checks every tensor: on this device, last-dimension stride 1, data pointer
-// aligned to 16 bytes; each failure is a RuntimeError naming the kernel and the parameter. With
-// TILESCALE_SYNC_LAUNCH=1 it waits for the kernel and reports an execution error as this kernel's.
+// aligned to 16 bytes; each failure is a RuntimeError naming the kernel and the parameter. A kernel
+// that loads tiles by TMA also gets the tensor maps of spec.tensor_maps, built from the arguments'
+// shapes and strides for every launch (tensor_maps_buildable says beforehand whether they can be).
+// With TILESCALE_SYNC_LAUNCH=1 it waits for the kernel and reports an execution error as this
+// kernel's.
 #pragma once
 
 #include <cuda.h>
@@ -40,6 +43,11 @@ class LoadedKernel {
 
   void launch(const std::vector<Tensor>& args, const runtime::Bindings& bindings, CUstream stream = nullptr) const;
 
+  // Whether every tensor map of the kernel can be built for `args`: TMA needs each dimension in
+  // [1, 2^32] and each stride but the last a multiple of 16 bytes below 2^40. Otherwise `why` names
+  // the parameter and the requirement. True for kernels without tensor maps.
+  bool tensor_maps_buildable(const std::vector<Tensor>& args, std::string& why) const;
+
   // spec.grid evaluated with `bindings` (InternalError when an extent cannot be evaluated).
   std::array<std::int64_t, 3> grid(const runtime::Bindings& bindings) const;
 
@@ -55,6 +63,7 @@ class LoadedKernel {
   std::vector<ir::Expr> grid_;
   int threads_ = 0;
   std::size_t shared_bytes_ = 0;
+  std::vector<TensorMapSpec> tensor_maps_;
   int device_ = 0;
   CUfunction function_ = nullptr;
   int registers_ = 0;

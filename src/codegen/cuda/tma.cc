@@ -1,0 +1,75 @@
+#include "codegen/cuda/tma.h"
+
+#include "ir/eval.h"
+#include "tilescale/errors.h"
+
+namespace tilescale::cuda {
+
+using tilescale::detail::cat;
+
+namespace {
+
+constexpr std::int64_t kMaxBox = 256;
+
+std::vector<std::int64_t> non_unit(const std::vector<std::int64_t>& v) {
+  std::vector<std::int64_t> out;
+  for (auto x : v)
+    if (x != 1) out.push_back(x);
+  return out;
+}
+
+}  // namespace
+
+std::optional<TmaLoad> plan_tma_load(const ir::PrimFunc& func, const ir::TileOpNode& copy, std::int64_t offset,
+                                     std::int64_t stage_bytes, std::string& why) {
+  const ir::Region &src = copy.regions[0], &dst = copy.regions[1];
+  const ir::BufferNode &g = *src.buffer, &s = *dst.buffer;
+  auto no = [&](std::string reason) -> std::optional<TmaLoad> {
+    why = std::move(reason);
+    return std::nullopt;
+  };
+  if (g.scope != ir::Scope::Global || s.scope != ir::Scope::Shared) return no("it is not a copy from global into shared memory");
+  int param = -1;
+  for (size_t i = 0; i < func->params.size(); ++i)
+    if (func->params[i].get() == &g) param = static_cast<int>(i);
+  if (param < 0) return no(cat(g.name, " is not a parameter"));
+  if (g.dtype != s.dtype) return no("it converts between dtypes");
+  if (g.rank() > 5) return no(cat(g.name, " has more than 5 dimensions"));
+  std::vector<std::int64_t> extent, shape;
+  for (const auto& e : src.extent) {
+    auto v = ir::as_const_int(e);
+    if (!v) return no("its extent is not constant");
+    extent.push_back(*v);
+  }
+  for (int d = 0; d < s.rank(); ++d) {
+    auto v = ir::as_const_int(s.shape[d]);
+    auto b = ir::as_const_int(dst.base[d]);
+    if (!v || !b || *b != 0 || ir::as_const_int(dst.extent[d]) != v) return no(cat("it writes part of ", s.name));
+    shape.push_back(*v);
+  }
+  if (non_unit(extent) != non_unit(shape) || extent.back() != shape.back())
+    return no(cat("the box it reads from ", g.name, " is not laid out like ", s.name));
+
+  const std::int64_t E = bytes(s.dtype), cols = shape.back(), row_bytes = cols * E;
+  std::int64_t elems = 1;
+  for (auto x : shape) elems *= x;
+  const std::int64_t rows = elems / cols;
+  if (row_bytes % 16 != 0) return no(cat("the rows of ", s.name, " are not whole 16-byte chunks"));
+  const std::int64_t chunks = row_bytes / 16;
+  TmaLoad t;
+  t.map.param = param;
+  t.map.swizzle_bytes = s.rank() < 2 ? 0 : chunks == 2 ? 32 : chunks == 4 ? 64 : chunks % 8 == 0 ? 128 : 0;
+  t.panel_cols = t.map.swizzle_bytes == 128 ? 128 / E : cols;
+  t.panels = cols / t.panel_cols;
+  t.panel_elems = rows * t.panel_cols;
+  t.bytes = elems * E;
+  for (int d = g.rank() - 1; d >= 0; --d) t.map.box.push_back(d == g.rank() - 1 ? t.panel_cols : extent[d]);
+  for (auto b : t.map.box)
+    if (b > kMaxBox) return no(cat("a box dimension of ", b, " elements exceeds the TMA's ", kMaxBox));
+  const std::int64_t align = t.map.swizzle_bytes ? 8 * t.map.swizzle_bytes : 128;
+  if (offset % align || stage_bytes % align || (t.panel_elems * E) % align)
+    return no(cat(s.name, "'s stages or panels do not start on ", align, "-byte boundaries"));
+  return t;
+}
+
+}  // namespace tilescale::cuda

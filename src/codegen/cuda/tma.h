@@ -1,0 +1,44 @@
+// Loading shared tiles with the Tensor Memory Accelerator (sm_90, device/tilescale/tma.h).
+//
+// A T::copy from a global tensor into a whole shared tile goes by TMA when one box per 128-byte
+// column panel of the tile writes exactly the layout the code generator reads it with
+// (tl::swizzle, device/tilescale/swizzle.h):
+//   * the copy's non-unit extents are the tile's shape, its innermost extent the tile's last
+//     dimension, no conversion (same dtype), and the tensor has at most 5 dimensions;
+//   * the tile's rows are whole 16-byte chunks. Rows of 32 and 64 bytes use the TMA swizzle of
+//     that width, rows of a multiple of 128 bytes the 128-byte swizzle with one box per panel (its
+//     innermost coordinate advancing by a panel), and other rows no swizzle (at most 256 elements);
+//   * every box dimension is at most 256 elements;
+//   * tile, stages and panels start on the swizzle's pattern boundary (8 rows: 1024, 512, 256
+//     bytes; 128 bytes unswizzled).
+// Elements outside the tensor are filled with zeros, which is what the cp.async path does with its
+// predicates, so ragged edges need no code.
+//
+// The runtime builds each tensor map at launch from the tensor's actual shape and strides
+// (KernelSpec::tensor_maps); when it cannot (strides that are not multiples of 16 bytes), the
+// kernel is run from its cp.async variant instead (src/runtime/kernel.cc).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "codegen/cuda/kernel_spec.h"
+#include "ir/IR.h"
+
+namespace tilescale::cuda {
+
+struct TmaLoad {
+  TensorMapSpec map;
+  std::int64_t panels = 1;       // boxes per tile
+  std::int64_t panel_cols = 0;   // tile columns per box: the innermost coordinate's step
+  std::int64_t panel_elems = 0;  // tile elements per box: the shared-memory step
+  std::int64_t bytes = 0;        // the whole tile, out-of-tensor fill included (what the mbarrier expects)
+};
+
+// The TMA load for `copy` into a shared tile placed at byte `offset` whose stages lie `stage_bytes`
+// apart; nullopt, with the reason in `why`, when the copy does not qualify.
+std::optional<TmaLoad> plan_tma_load(const ir::PrimFunc& func, const ir::TileOpNode& copy, std::int64_t offset,
+                                     std::int64_t stage_bytes, std::string& why);
+
+}  // namespace tilescale::cuda
