@@ -1,0 +1,114 @@
+// Which pipelined loops become warp-specialized TMA pipelines on sm_90a (src/codegen/cuda/tma.h,
+// codegen.cc), with which tensor maps, and which stay cp.async pipelines. No GPU needed.
+#include <gtest/gtest.h>
+
+#include "codegen/cuda/codegen.h"
+#include "example.h"
+#include "pipeline.h"
+#include "tilescale/tilescale.h"
+
+namespace tilescale {
+namespace {
+
+namespace T = tilescale::lang;
+
+cuda::KernelSpec spec_for(const T::PrimFunc& f, int sm = 90) {
+  return cuda::generate(run_pipeline(f.node(), PipelineOptions{Target::CUDA, "", sm}), cuda::Target{sm});
+}
+
+cuda::KernelSpec gemm_spec(const std::string& knobs, int sm = 90) {
+  const auto* ex = examples::find_example("gemm");
+  return spec_for(ex->build(examples::parse_sizes(knobs, ex->default_sizes)), sm);
+}
+
+TEST(WarpSpecialization, GemmTilesGetTensorMapsAndAProducerWarpgroup) {
+  // A [128 x 64] fp16: 128-byte rows, one box. B [64 x 256]: four 128-byte panels, a box each.
+  const auto s = gemm_spec("M=1000,N=1000,K=1000,BM=128,BN=256,BK=64,threads=256,stages=4");
+  EXPECT_EQ(s.threads, 256 + 128);
+  ASSERT_EQ(s.tensor_maps.size(), 2u);
+  EXPECT_EQ(s.tensor_maps[0].param, 0);
+  EXPECT_EQ(s.tensor_maps[0].box, (std::vector<std::int64_t>{64, 128}));
+  EXPECT_EQ(s.tensor_maps[0].swizzle_bytes, 128);
+  EXPECT_EQ(s.tensor_maps[1].param, 1);
+  EXPECT_EQ(s.tensor_maps[1].box, (std::vector<std::int64_t>{64, 64}));
+  EXPECT_NE(s.source.find("__launch_bounds__(384, 1)"), std::string::npos);
+  EXPECT_NE(s.source.find("tl::setmaxnreg_dec<40>()"), std::string::npos);
+  EXPECT_NE(s.source.find("tl::setmaxnreg_inc<232>()"), std::string::npos);
+  // Four panels of B per stage, 4 stages of full and empty barriers, 256 consumer arrivals.
+  EXPECT_NE(s.source.find("tl::mbarrier_init(&ts_barriers[4 + s], 256)"), std::string::npos);
+  EXPECT_NE(s.source.find("bx * 256 + 192, k * 64"), std::string::npos);
+  // The consumers release the previous stage once its wgmma group has completed.
+  EXPECT_NE(s.source.find("tl::gemm_ss_wgmma_async"), std::string::npos);
+  EXPECT_NE(s.source.find("> 0) tl::mbarrier_arrive(&ts_barriers[4 + ("), std::string::npos);
+}
+
+TEST(WarpSpecialization, NarrowRowsUseTheMatchingSwizzle) {
+  // BK = 32: A's rows are 64 bytes (64-byte swizzle); B [32 x 128] has 256-byte rows (two panels).
+  const auto s = gemm_spec("BM=128,BN=128,BK=32,threads=256,stages=3");
+  ASSERT_EQ(s.tensor_maps.size(), 2u);
+  EXPECT_EQ(s.tensor_maps[0].swizzle_bytes, 64);
+  EXPECT_EQ(s.tensor_maps[0].box, (std::vector<std::int64_t>{32, 128}));
+  EXPECT_EQ(s.tensor_maps[1].swizzle_bytes, 128);
+}
+
+TEST(WarpSpecialization, OnlyOnHopperAndOnlyWhenEveryTileQualifies) {
+  EXPECT_TRUE(gemm_spec("BM=128,BN=256,BK=64,threads=256,stages=3", 80).tensor_maps.empty());
+  const auto* ex = examples::find_example("gemm");
+  const auto f = ex->build(examples::parse_sizes("BM=128,BN=256,BK=64,threads=256,stages=3", ex->default_sizes));
+  cuda::Target no_tma{90};
+  no_tma.tma = false;
+  const auto without = cuda::generate(run_pipeline(f.node(), PipelineOptions{Target::CUDA, "", 90}), no_tma);
+  EXPECT_TRUE(without.tensor_maps.empty());
+  EXPECT_EQ(without.threads, 256);
+  EXPECT_NE(without.source.find("tl::cp_async<16>"), std::string::npos);
+
+  // A tile whose rows are 24 bytes (not whole 16-byte chunks): no TMA, so no producer warpgroup.
+  auto narrow = T::prim_func("narrow_rows", [&] {
+    auto A = T::Tensor("A", {256, 12}, T::float16);
+    auto O = T::Tensor("O", {64, 12}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto As = T::alloc_shared({64, 12}, T::float16, "As");
+      auto acc = T::alloc_fragment({64, 12}, T::float32, "acc");
+      T::clear(acc);
+      T::Pipelined(4, 2, [&](T::Expr k) {
+        T::copy(A(k * 64, 0), As);
+        T::copy(As, acc);
+      });
+      T::copy(acc, O);
+    });
+  });
+  const auto s = spec_for(narrow);
+  EXPECT_TRUE(s.tensor_maps.empty());
+  EXPECT_EQ(s.threads, 128);
+}
+
+TEST(WarpSpecialization, ProducerWaitsForConsumersWhenTilesReuseEarlierMemory) {
+  // X's tile is dead before the loop, so the planner may give its memory to the staged tile: the
+  // producer must not load into it before the consumers are done with X.
+  auto f = T::prim_func("reuse", [&] {
+    auto X = T::Tensor("X", {64, 64}, T::float16);
+    auto A = T::Tensor("A", {512, 64}, T::float16);
+    auto O = T::Tensor("O", {64, 64}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto Xs = T::alloc_shared({64, 64}, T::float16, "Xs");
+      auto acc = T::alloc_fragment({64, 64}, T::float32, "acc");
+      T::copy(X, Xs);
+      T::copy(Xs, acc);
+      auto As = T::alloc_shared({64, 64}, T::float16, "As");
+      T::Pipelined(8, 2, [&](T::Expr k) {
+        T::copy(A(k * 64, 0), As);
+        T::gemm(As, As, acc, false, true);
+      });
+      T::copy(acc, O);
+    });
+  });
+  const auto s = spec_for(f);
+  ASSERT_EQ(s.tensor_maps.size(), 1u);
+  EXPECT_NE(s.source.find("Xs = reinterpret_cast<half_t*>(smem + 0)"), std::string::npos);
+  EXPECT_NE(s.source.find("As = reinterpret_cast<half_t*>(smem + 0)"), std::string::npos);
+  EXPECT_NE(s.source.find("tl::named_barrier_sync<2, 160>()"), std::string::npos);    // the producer warp
+  EXPECT_NE(s.source.find("tl::named_barrier_arrive<2, 160>()"), std::string::npos);  // the consumers, at the loop
+}
+
+}  // namespace
+}  // namespace tilescale
