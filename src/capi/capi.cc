@@ -1,0 +1,150 @@
+// The C ABI of include/tilescale/capi.h: every entry point catches what tilescale throws and turns it
+// into a return value plus ts_last_error().
+#include "tilescale/capi.h"
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "distributed/distributed_example.h"
+#include "example.h"
+#include "tilescale/tilescale.h"
+
+namespace ts = tilescale;
+namespace ex = tilescale::examples;
+
+struct ts_kernel {
+  ts::Kernel kernel;
+  std::vector<ts::ParamInfo> params;
+  std::string description;
+};
+
+namespace {
+
+thread_local std::string last_error;
+
+// Runs f, turning any exception into `failed` and a message in last_error.
+template <typename F, typename R>
+R guarded(F&& f, R failed) {
+  try {
+    last_error.clear();
+    return f();
+  } catch (const std::exception& e) {
+    last_error = e.what();
+  } catch (...) {
+    last_error = "internal error in tilescale (please report it): an exception that is not a std::exception";
+  }
+  return failed;
+}
+
+std::string param_names(const std::vector<ts::ParamInfo>& params) {
+  std::string out;
+  for (const auto& p : params) out += (out.empty() ? "" : ", ") + p.name;
+  return out;
+}
+
+std::string example_names() {
+  std::string out;
+  for (const auto& e : ex::all_examples()) out += (out.empty() ? "" : ", ") + e.name;
+  return out;
+}
+
+const ts::ParamInfo* param(const ts_kernel* k, int index) {
+  if (!k || index < 0 || index >= static_cast<int>(k->params.size())) return nullptr;
+  return &k->params[index];
+}
+
+std::string describe(const ex::Sizes& sizes, const std::string& example, const ts::Kernel& kernel) {
+  std::string out = ts::detail::cat(example, " [", ex::format_sizes(sizes), "] on ", ts::name(kernel.target()));
+  if (kernel.target() == ts::Target::CUDA) {
+    const ts::CompileInfo& info = kernel.compile_info();
+    out += ts::detail::cat(" (", info.arch, "), ", info.cache_hit ? "cache hit " : "NVRTC ", info.jit_ms, " ms");
+  }
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+ts_kernel* ts_example_create(const char* example, const char* sizes, const char* target) {
+  return guarded(
+      [&]() -> ts_kernel* {
+        const std::string name = example ? example : "";
+        const ex::Example* e = ex::find_example(name);
+        if (!e && ex::find_distributed_example(name))
+          throw ts::CompileError(ts::detail::cat(
+              "cannot create a kernel for example ", name, " because it is a distributed example, which the C ABI "
+              "does not run (it needs ranks and a transport); use one of: ", example_names()));
+        if (!e)
+          throw ts::CompileError(ts::detail::cat("cannot create a kernel for example '", name,
+                                                 "' because there is no such example; use one of: ", example_names()));
+        const ex::Sizes s = ex::parse_sizes(sizes ? sizes : "", e->default_sizes);
+        const ts::Target t = ts::parse_target(target && *target ? target : "auto");
+        ts::Kernel kernel = ts::compile(e->build(s), t);
+        auto* k = new ts_kernel{kernel, kernel.params(), describe(s, name, kernel)};
+        return k;
+      },
+      static_cast<ts_kernel*>(nullptr));
+}
+
+int ts_kernel_num_params(const ts_kernel* kernel) { return kernel ? static_cast<int>(kernel->params.size()) : -1; }
+
+const char* ts_kernel_param_name(const ts_kernel* kernel, int index) {
+  const ts::ParamInfo* p = param(kernel, index);
+  return p ? p->name.c_str() : nullptr;
+}
+
+const char* ts_kernel_param_dtype(const ts_kernel* kernel, int index) {
+  const ts::ParamInfo* p = param(kernel, index);
+  return p ? ts::name(p->dtype) : nullptr;
+}
+
+int ts_kernel_param_rank(const ts_kernel* kernel, int index) {
+  const ts::ParamInfo* p = param(kernel, index);
+  return p ? static_cast<int>(p->shape.size()) : -1;
+}
+
+int64_t ts_kernel_param_dim(const ts_kernel* kernel, int index, int dim) {
+  const ts::ParamInfo* p = param(kernel, index);
+  if (!p || dim < 0 || dim >= static_cast<int>(p->shape.size())) return -1;
+  return p->shape[dim];
+}
+
+const char* ts_kernel_describe(const ts_kernel* kernel) { return kernel ? kernel->description.c_str() : nullptr; }
+
+int ts_kernel_call(const ts_kernel* kernel, void* const* args, int num_args, void* stream) {
+  return guarded(
+      [&]() -> int {
+        if (!kernel) throw ts::RuntimeError("cannot call a kernel through the C ABI because the handle is null");
+        const auto& params = kernel->params;
+        if (num_args != static_cast<int>(params.size()) || (num_args > 0 && !args))
+          throw ts::RuntimeError(ts::detail::cat("cannot call ", kernel->kernel.name(), " with ", num_args,
+                                                 " pointers because it takes ", params.size(), " (", param_names(params),
+                                                 "); pass one pointer per parameter, in that order"));
+        const ts::Device device = kernel->kernel.target() == ts::Target::CUDA ? ts::Device::cuda() : ts::Device::cpu();
+        std::vector<ts::Tensor> tensors;
+        for (int i = 0; i < num_args; ++i) {
+          const ts::ParamInfo& p = params[i];
+          for (std::int64_t extent : p.shape)
+            if (extent < 0)
+              throw ts::RuntimeError(ts::detail::cat(
+                  "cannot call ", kernel->kernel.name(), " through the C ABI because parameter ", p.name,
+                  " has a symbolic dimension, and a bare pointer does not say its extent; build the program with "
+                  "constant shapes"));
+          if (!args[i])
+            throw ts::RuntimeError(ts::detail::cat("cannot call ", kernel->kernel.name(), " because the pointer for parameter ",
+                                                   p.name, " (argument ", i, ") is null; pass its tensor's data pointer"));
+          tensors.push_back(ts::Tensor::wrap(args[i], p.shape, p.dtype, {}, device));
+        }
+        kernel->kernel.call(tensors, stream);
+        return 0;
+      },
+      1);
+}
+
+void ts_kernel_destroy(ts_kernel* kernel) { delete kernel; }
+
+const char* ts_last_error(void) { return last_error.c_str(); }
+
+}  // extern "C"
