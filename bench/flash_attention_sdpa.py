@@ -177,8 +177,14 @@ def run_case(torch, F, capi, args, B, H, S, D, causal):
     gen = torch.Generator(device="cuda").manual_seed(args.seed + S + 7 * int(causal))
     q, k, v = (torch.randn(B, H, S, D, dtype=torch.bfloat16, device="cuda", generator=gen) for _ in range(3))
     o = torch.full_like(q, float("nan"))
-    ours(q, k, v, o)
-    torch.cuda.synchronize()
+    try:
+        ours(q, k, v, o)
+        torch.cuda.synchronize()
+    except RuntimeError as e:
+        print(f"  {label}: {e}")
+        row["error"] = str(e)
+        ours.close()
+        return row
 
     # Correctness on a few (batch, head) pairs against float64; the full output against torch below.
     pairs = sorted({(0, 0), (B - 1, H - 1), (B // 2, H // 2)})[: max(1, args.ref_pairs)]
@@ -279,7 +285,7 @@ def main():
     failed = False
     for r in rows:
         if "ours_ms" not in r:
-            print(f"{r['case']:<34} FAILED to build: {r.get('error', '?')}")
+            print(f"{r['case']:<34} FAILED: {r.get('error', '?')}")
             failed = True
             continue
         best = r.get("best")
