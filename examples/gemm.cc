@@ -15,13 +15,15 @@ namespace T = tilescale::lang;
 
 // The tile shape, pipeline depth, block size and input type are knobs in the sizes (BM, BN, BK,
 // stages, threads, blocks_per_sm (0: the compiler's choice), raster (the block rasterization panel,
-// 0: none), bf16), so benchmarks and tuners can try other configurations of this program.
+// 0: none), persistent (0/1: T::persistent), bf16), so benchmarks and tuners can try other
+// configurations of this program.
 T::PrimFunc gemm_program(const Sizes& sizes) {
   const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N"), K = size_of(sizes, "K");
   const std::int64_t kBlockM = size_of(sizes, "BM"), kBlockN = size_of(sizes, "BN"), kBlockK = size_of(sizes, "BK");
   const int kThreads = static_cast<int>(size_of(sizes, "threads")), kStages = static_cast<int>(size_of(sizes, "stages"));
   const int kBlocksPerSm = static_cast<int>(size_of(sizes, "blocks_per_sm"));
   const int kRasterPanel = static_cast<int>(size_of(sizes, "raster"));
+  const bool persistent = flag_of(sizes, "persistent");
   const DataType in = flag_of(sizes, "bf16") ? DataType::BFloat16 : DataType::Float16;
   return T::prim_func("gemm", [&] {
     auto A = T::Tensor("A", {M, K}, in);
@@ -33,6 +35,7 @@ T::PrimFunc gemm_program(const Sizes& sizes) {
       auto C_local = T::alloc_fragment({kBlockM, kBlockN}, T::float32, "C_local");
       if (kRasterPanel > 0) T::use_swizzle(kRasterPanel);
       if (kBlocksPerSm > 0) T::min_blocks_per_sm(kBlocksPerSm);
+      if (persistent) T::persistent();
       T::clear(C_local);
       T::Pipelined(T::ceildiv(K, kBlockK), kStages, [&](T::Expr k) {
         T::copy(A(by * kBlockM, k * kBlockK), A_shared);
@@ -66,9 +69,9 @@ Example gemm_example() {
       .name = "gemm",
       .description = "C = A·B in float16 (bf16=1: bfloat16) with float32 accumulation; 128x128x32 tiles, 3-stage pipeline by default",
       .default_sizes = {{"M", 1024}, {"N", 1024}, {"K", 1024}, {"BM", 128}, {"BN", 128}, {"BK", 32}, {"stages", 3},
-                        {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"bf16", 0}},
+                        {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"persistent", 0}, {"bf16", 0}},
       .test_sizes = {{"M", 200}, {"N", 136}, {"K", 72}, {"BM", 128}, {"BN", 128}, {"BK", 32}, {"stages", 3},
-                     {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"bf16", 0}},
+                     {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"persistent", 0}, {"bf16", 0}},
       .build = gemm_program,
       .check = check_gemm,
   };

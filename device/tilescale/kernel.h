@@ -25,14 +25,18 @@ TL_DEVICE double sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
 // `panel` blocks wide (along x; along y when column_major), each panel top to bottom, so blocks that
 // run at the same time touch few distinct rows and columns of the operands. A bijection of the grid;
 // the last panel may be narrower.
-TL_DEVICE int2 rasterize(int panel, bool column_major) {
-  const int gx = column_major ? gridDim.y : gridDim.x, gy = column_major ? gridDim.x : gridDim.y;
-  const int linear = blockIdx.y * gridDim.x + blockIdx.x;
+// The persistent form takes the linear block id and the grid's x and y extents.
+TL_DEVICE int2 rasterize(int linear, int grid_x, int grid_y, int panel, bool column_major) {
+  const int gx = column_major ? grid_y : grid_x, gy = column_major ? grid_x : grid_y;
   const int panel_index = linear / (panel * gy);
   const int within = linear - panel_index * panel * gy;
   const int width = min(panel, gx - panel_index * panel);
   const int x = panel_index * panel + within % width, y = within / width;
   return column_major ? make_int2(y, x) : make_int2(x, y);
+}
+
+TL_DEVICE int2 rasterize(int panel, bool column_major) {
+  return rasterize(static_cast<int>(blockIdx.y * gridDim.x + blockIdx.x), gridDim.x, gridDim.y, panel, column_major);
 }
 
 }  // namespace tl

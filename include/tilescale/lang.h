@@ -357,6 +357,11 @@ void use_swizzle(int panel_size, bool column_major = false);
 // fit spill to local memory, so this is a tuning knob (gemm example: `blocks_per_sm`); the CPU
 // backend ignores it.
 void min_blocks_per_sm(int blocks);
+// Persistent kernel for the CUDA backend: the launch has one block per SM slot instead of one per
+// grid point, and each block walks the grid (in use_swizzle's order when given), running the body
+// for each point. A warp-specialized kernel (sm_90) then keeps its producer loading the next
+// point's tiles while the consumers finish the current one. The CPU backend ignores it.
+void persistent();
 
 void print(const std::string& message, const Expr& value);
 void print(const std::string& message, const Buffer& buffer);

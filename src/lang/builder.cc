@@ -609,6 +609,8 @@ void min_blocks_per_sm(int blocks) {
   emit("min_blocks_per_sm", ir::make_annotate("min_blocks_per_sm", nullptr, nullptr, {{"blocks", std::int64_t(blocks)}}));
 }
 
+void persistent() { emit("persistent", ir::make_annotate("persistent", nullptr, nullptr, {})); }
+
 void print(const std::string& message, const Expr& value) { emit("print", ir::make_print(message, node(value), nullptr)); }
 void print(const std::string& message, const Buffer& buffer) { emit("print", ir::make_print(message, nullptr, buffer.node())); }
 void device_assert(const Expr& cond, const std::string& message) {

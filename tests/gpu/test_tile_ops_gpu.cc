@@ -334,6 +334,10 @@ TEST(GpuExamplesExtra, WarpSpecializedPipelineEdgeCases) {
                         Case{"gemm", "M=130,N=136,K=1000,BM=64,BN=128,BK=64,threads=128,stages=3", true},  // 1 consumer warpgroup
                         Case{"gemm", "M=200,N=264,K=201,BM=128,BN=256,BK=64,threads=256,stages=4", true},   // odd K: fallback
                         Case{"gemm", "M=256,N=256,K=256", true},                                            // mma.sync consumers
+                        // Persistent: blocks walk several grid points, the stage rounds carry over.
+                        Case{"gemm", "M=2000,N=1800,K=520,BM=128,BN=128,BK=64,threads=256,stages=3,persistent=1", true},
+                        Case{"gemm", "M=4100,N=2048,K=64,BM=128,BN=256,BK=64,threads=256,stages=4,persistent=1", true},
+                        Case{"gemm", "M=1500,N=1500,K=201,persistent=1", true},  // odd K: the cp.async variant, persistent
                         Case{"flash_attention", "B=1,H=2,S=100,D=64,causal=1", true},
                         Case{"flash_attention", "B=1,H=1,S=64,D=128,causal=0", true}}) {
     SCOPED_TRACE(testing::Message() << c.example << " " << c.spec);

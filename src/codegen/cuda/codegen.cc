@@ -184,9 +184,19 @@ class Generator : public LowerContext {
     indent_ = 1;
     line("extern __shared__ __align__(1024) unsigned char smem[];");
     line("const int tx = threadIdx.x;");
-    emit_block_indices(*kernel);
-    if (ws_) emit_warp_specialized(*kernel);
-    else emit_stmt(kernel->body);
+    if (persistent_)
+      line(cat("const int ts_grid_x = ", print(kernel->grid[0], 0), ", ts_grid_y = ", print(kernel->grid[1], 0), ", ts_grid_z = ",
+               print(kernel->grid[2], 0), ";"));
+    else
+      emit_block_indices(*kernel, "");
+    if (ws_) {
+      emit_warp_specialized(*kernel);
+    } else {
+      for_each_grid_point(*kernel, [&] {
+        emit_stmt(kernel->body);
+        if (persistent_) sync();  // the next point's body starts over with the same shared memory
+      });
+    }
     indent_ = 0;
     line("}");
 
@@ -201,6 +211,7 @@ class Generator : public LowerContext {
       for (const auto& l : ws_->loads) spec.tensor_maps.push_back(l.second.map);
     spec.distributed = is_distributed(func_);
     spec.nvshmem = uses_nvshmem(func_);
+    spec.persistent = persistent_;
     if (spec.shared_bytes > shared_limit(target_))
       throw CompileError(cat("cannot compile ", func_->name, " for ", target_.arch(), " because it needs ", spec.shared_bytes,
                              " bytes of shared memory and the device allows ", shared_limit(target_),
@@ -303,6 +314,7 @@ class Generator : public LowerContext {
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
   std::int64_t shared_total_ = 0;
   std::int64_t min_blocks_per_sm_ = 0;  // T::min_blocks_per_sm, 0 when not requested
+  bool persistent_ = false;             // T::persistent (distributed kernels keep one block per point)
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
   std::map<const ir::BufferNode*, std::string> next_stage_pointer_;
@@ -372,6 +384,8 @@ class Generator : public LowerContext {
           g->shared_[op->buffer.get()] = {std::get<std::int64_t>(op->attrs.at("offset")),
                                           std::get<std::int64_t>(op->attrs.at("stage_bytes")),
                                           std::get<std::int64_t>(op->attrs.at("stages"))};
+        } else if (op->key == "persistent") {
+          g->persistent_ = !is_distributed(g->func_);
         } else if (op->key == "min_blocks_per_sm") {
           g->min_blocks_per_sm_ = std::get<std::int64_t>(op->attrs.at("blocks"));
         } else if (op->key == "shared_memory_total") {
@@ -425,7 +439,18 @@ class Generator : public LowerContext {
     line(sig + ") {");
   }
 
-  void emit_block_indices(const ir::KernelNode& k) {
+  // Runs `body` once per grid point: as it is, or, in a persistent kernel, in a loop of each block
+  // over the points blockIdx.x, + gridDim.x, ... (the block indices declared inside).
+  void for_each_grid_point(const ir::KernelNode& k, const std::function<void()>& body) {
+    if (!persistent_) return body();
+    open("for (int ts_point = blockIdx.x; ts_point < ts_grid_x * ts_grid_y * ts_grid_z; ts_point += gridDim.x)");
+    emit_block_indices(k, "ts_point");
+    body();
+    close();
+  }
+
+  // The block indices, from blockIdx or, in a persistent kernel, from the linear grid point `linear`.
+  void emit_block_indices(const ir::KernelNode& k, const std::string& linear) {
     const std::string bx = name_of(k.block_vars[0].get(), "bx"), by = name_of(k.block_vars[1].get(), "by"),
                       bz = name_of(k.block_vars[2].get(), "bz");
     struct Swizzle : ir::Visitor {
@@ -435,15 +460,19 @@ class Generator : public LowerContext {
       }
     } s;
     s.visit_stmt(k.body);
+    const std::string plane = "(ts_grid_x * ts_grid_y)";
+    const std::string z = linear.empty() ? "blockIdx.z" : cat(linear, " / ", plane);
     if (!s.found) {
-      line(cat("[[maybe_unused]] const int ", bx, " = blockIdx.x, ", by, " = blockIdx.y, ", bz, " = blockIdx.z;"));
+      if (linear.empty()) line(cat("[[maybe_unused]] const int ", bx, " = blockIdx.x, ", by, " = blockIdx.y, ", bz, " = blockIdx.z;"));
+      else line(cat("[[maybe_unused]] const int ", bx, " = ", linear, " % ts_grid_x, ", by, " = ", linear, " / ts_grid_x % ts_grid_y, ", bz, " = ", z, ";"));
       return;
     }
     const auto panel = std::get<std::int64_t>(s.found->attrs.at("panel_size"));
     const bool col = std::get<std::string>(s.found->attrs.at("order")) == "col";
     // Consecutive blocks walk panels `panel` wide, so blocks running together share operand tiles in L2.
-    line(cat("const int2 raster = tl::rasterize(", panel, ", ", col ? "true" : "false", ");"));
-    line(cat("[[maybe_unused]] const int ", bx, " = raster.x, ", by, " = raster.y, ", bz, " = blockIdx.z;"));
+    const std::string args = cat(panel, ", ", col ? "true" : "false");
+    line(cat("const int2 raster = tl::rasterize(", linear.empty() ? args : cat(linear, " % ", plane, ", ts_grid_x, ts_grid_y, ", args), ");"));
+    line(cat("[[maybe_unused]] const int ", bx, " = raster.x, ", by, " = raster.y, ", bz, " = ", z, ";"));
   }
 
   // ---- expressions -----------------------------------------------------------------------------
@@ -1174,10 +1203,11 @@ class Generator : public LowerContext {
     open(cat("if (tx >= ", threads_, ")"));
     if (move_registers) line(cat("tl::setmaxnreg_dec<", kProducerRegisters, ">();"));
     open(cat("if (tx / 32 == ", threads_ / 32, ")"));
-    if (ws_->wait_for_consumers) line(cat("tl::named_barrier_sync<", kStartBarrier, ", ", threads_ + 32, ">();"));
-    open("if (tl::elect_one())");
-    emit_producer_loop();
-    close();
+    line("int ts_loads = 0;  // stage loads issued before this grid point: load i uses stage i % stages in round i / stages");
+    for_each_grid_point(k, [&] {
+      if (ws_->wait_for_consumers) line(cat("tl::named_barrier_sync<", kStartBarrier, ", ", threads_ + 32, ">();"));
+      emit_producer_loop();
+    });
     close();
     --indent_;
     line("} else {");
@@ -1186,7 +1216,11 @@ class Generator : public LowerContext {
       const int per_thread = (65536 - kProducerThreads * kProducerRegisters) / threads_ / 8 * 8;
       line(cat("tl::setmaxnreg_inc<", std::min(240, per_thread), ">();"));
     }
-    emit_stmt(k.body);
+    line("int ts_uses = 0;  // stages consumed before this grid point, counted like ts_loads");
+    for_each_grid_point(k, [&] {
+      emit_stmt(k.body);
+      if (persistent_) sync();
+    });
     close();
   }
 
@@ -1196,11 +1230,12 @@ class Generator : public LowerContext {
     set_loop_range(f);
     std::int64_t bytes_per_stage = 0;
     for (const auto& l : ws_->loads) bytes_per_stage += l.second.bytes;
-    const std::string n = fresh("n_iter"), it = fresh("it"), s = fresh("stage");
+    const std::string n = fresh("n_iter"), it = fresh("it"), s = fresh("stage"), load = fresh("load");
     line(cat("const int ", n, " = ", print(f.extent, 0), ";"));
+    open("if (tl::elect_one())");
     open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ")"));
-    line(cat("const int ", s, " = ", it, " % ", S, ";"));
-    line(cat("if (", it, " >= ", S, ") tl::mbarrier_wait(", empty_barrier(s), ", ((", it, " / ", S, ") & 1) ^ 1);"));
+    line(cat("const int ", load, " = ts_loads + ", it, ", ", s, " = ", load, " % ", S, ";"));
+    line(cat("if (", load, " >= ", S, ") tl::mbarrier_wait(", empty_barrier(s), ", ((", load, " / ", S, ") & 1) ^ 1);"));
     line(cat("tl::mbarrier_arrive_expect_tx(", full_barrier(s), ", ", bytes_per_stage, ");"));
     line(cat("[[maybe_unused]] const int ", name_of(f.var.get(), f.var->name), " = ", print(f.min, 0), " + ", it, ";"));
     for (size_t i = 0; i < ws_->loads.size(); ++i) {
@@ -1222,6 +1257,9 @@ class Generator : public LowerContext {
       }
     }
     close();
+    close();
+    line("__syncwarp();");
+    line(cat("ts_loads += ", n, ";"));
   }
 
   // The consumers' side of the warp-specialized loop.
@@ -1232,13 +1270,14 @@ class Generator : public LowerContext {
     set_loop_range(f);
     line(cat("const int ", n, " = ", print(f.extent, 0), ";"));
     if (ws_->wait_for_consumers) line(cat("tl::named_barrier_arrive<", kStartBarrier, ", ", threads_ + 32, ">();"));
-    StageOverlap overlap{kind, StageOverlap::Phase::Body, "", "",
-                         cat("if (", it, " > 0) tl::mbarrier_arrive(", empty_barrier(cat("(" + it + " + ", S - 1, ") % ", S)), ");")};
+    // With asynchronous wgmma a stage is released one iteration late, and the last one after the drain.
+    const std::string release_previous = cat("tl::mbarrier_arrive(", empty_barrier(cat("(ts_uses + ", S - 1, ") % ", S)), ");");
+    StageOverlap overlap{kind, StageOverlap::Phase::Body, "", "", cat("if (", it, " > 0) ", release_previous)};
     const MemoryAccess before = pending_;
     pending_ = {};
-    open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ")"));
-    line(cat("const int ", s, " = ", it, " % ", S, ";"));
-    line(cat("tl::mbarrier_wait(", full_barrier(s), ", (", it, " / ", S, ") & 1);"));
+    open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ", ++ts_uses)"));
+    line(cat("const int ", s, " = ts_uses % ", S, ";"));
+    line(cat("tl::mbarrier_wait(", full_barrier(s), ", (ts_uses / ", S, ") & 1);"));
     line(cat("[[maybe_unused]] const int ", name_of(f.var.get(), f.var->name), " = ", print(f.min, 0), " + ", it, ";"));
     for (const auto* b : staged)
       stage_pointer_[b] = cat("(", name_of(b, b->name), " + ", s, " * ", shared_.at(b).stage_bytes / bytes(b->dtype), ")");
@@ -1256,6 +1295,7 @@ class Generator : public LowerContext {
       overlap_ = overlap;
       emit_seq(consumers);
       overlap_.reset();
+      line(cat("if (", n, " > 0) ", release_previous));
     }
     pending_ = before;
     pending_.merge(access_of(f.body));

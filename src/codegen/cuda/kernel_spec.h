@@ -47,6 +47,9 @@ struct KernelSpec {
   bool distributed = false;      // takes the distributed context parameter (4. above)
   bool nvshmem = false;          // calls NVSHMEM (relocatable, see above)
   std::vector<TensorMapSpec> tensor_maps;  // 5. above; empty unless the kernel loads tiles by TMA
+  // T::persistent: launched with grid (min(points, SMs * blocks per SM), 1, 1), each block walking
+  // the points of `grid` (which the kernel computes from its parameters itself).
+  bool persistent = false;
 };
 
 }  // namespace tilescale::cuda

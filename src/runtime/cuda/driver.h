@@ -39,6 +39,7 @@ namespace tilescale::cuda {
   X(ModuleGetFunction, cuModuleGetFunction, nullptr)                      \
   X(FuncSetAttribute, cuFuncSetAttribute, nullptr)                        \
   X(FuncGetAttribute, cuFuncGetAttribute, nullptr)                        \
+  X(OccupancyMaxActiveBlocksPerMultiprocessor, cuOccupancyMaxActiveBlocksPerMultiprocessor, nullptr) \
   X(LaunchKernel, cuLaunchKernel, nullptr)                                \
   X(LaunchKernelEx, cuLaunchKernelEx, nullptr)                            \
   X(MemAlloc, cuMemAlloc_v2, nullptr)                                     \

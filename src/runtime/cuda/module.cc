@@ -144,6 +144,12 @@ std::shared_ptr<const LoadedKernel> LoadedKernel::load(const KernelSpec& spec, c
       check(d.FuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(spec.shared_bytes)),
             "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)", spec.name);
   }
+  if (spec.persistent) {
+    int per_sm = 0;
+    check(d.OccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, f, spec.threads, spec.shared_bytes),
+          "cuOccupancyMaxActiveBlocksPerMultiprocessor", spec.name);
+    k->persistent_blocks_ = static_cast<std::int64_t>(std::max(per_sm, 1)) * device_attribute(device, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+  }
   return k;
 }
 
@@ -180,8 +186,9 @@ void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindin
                              "aligned to 16 bytes (a fresh allocation is)"));
   }
 
-  const std::array<std::int64_t, 3> g = grid(bindings);
+  std::array<std::int64_t, 3> g = grid(bindings);
   if (g[0] == 0 || g[1] == 0 || g[2] == 0) return;  // an empty problem: nothing to run
+  if (persistent_blocks_ > 0) g = {std::min(g[0] * g[1] * g[2], persistent_blocks_), 1, 1};  // each walks the grid
   if (g[0] > std::numeric_limits<std::int32_t>::max() || g[1] > 65535 || g[2] > 65535)
     throw RuntimeError(cat("cannot launch kernel ", name_, " because its grid (", g[0], ", ", g[1], ", ", g[2],
                            ") exceeds the CUDA limits (2^31-1, 65535, 65535); use smaller inputs or larger tiles"));

@@ -64,6 +64,7 @@ class LoadedKernel {
   int threads_ = 0;
   std::size_t shared_bytes_ = 0;
   std::vector<TensorMapSpec> tensor_maps_;
+  std::int64_t persistent_blocks_ = 0;  // T::persistent: the blocks that fit on the device at once
   int device_ = 0;
   CUfunction function_ = nullptr;
   int registers_ = 0;
