@@ -4,6 +4,7 @@
 
 #include "codegen/cuda/codegen.h"
 #include "example.h"
+#include "jit/nvrtc.h"
 #include "pipeline.h"
 #include "tilescale/tilescale.h"
 
@@ -108,6 +109,24 @@ TEST(WarpSpecialization, ProducerWaitsForConsumersWhenTilesReuseEarlierMemory) {
   EXPECT_NE(s.source.find("As = reinterpret_cast<half_t*>(smem + 0)"), std::string::npos);
   EXPECT_NE(s.source.find("tl::named_barrier_sync<2, 160>()"), std::string::npos);    // the producer warp
   EXPECT_NE(s.source.find("tl::named_barrier_arrive<2, 160>()"), std::string::npos);  // the consumers, at the loop
+}
+
+// T::persistent: the kernel walks the grid itself, rasterized, with and without warp specialization,
+// and the result compiles for both targets.
+TEST(WarpSpecialization, PersistentKernelsWalkTheGrid) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  for (int sm : {80, 90}) {
+    SCOPED_TRACE(sm);
+    const auto s = gemm_spec("M=2000,N=1000,K=300,BM=128,BN=128,BK=64,threads=256,stages=3,persistent=1", sm);
+    EXPECT_TRUE(s.persistent);
+    EXPECT_NE(s.source.find("const int ts_grid_x = 8, ts_grid_y = 16, ts_grid_z = 1;"), std::string::npos);
+    EXPECT_NE(s.source.find("for (int ts_point = blockIdx.x; ts_point < ts_grid_x * ts_grid_y * ts_grid_z; ts_point += gridDim.x)"),
+              std::string::npos);
+    EXPECT_NE(s.source.find("tl::rasterize(ts_point % (ts_grid_x * ts_grid_y), ts_grid_x, ts_grid_y, 10, false)"), std::string::npos);
+    EXPECT_EQ(s.tensor_maps.empty(), sm == 80);
+    EXPECT_FALSE(jit::compile_nvrtc(s.source, s.name, cuda::Target{sm}.arch(), {}).cubin.empty());
+  }
 }
 
 }  // namespace
