@@ -7,11 +7,13 @@
 //   tilescale bench gemm                 GEMM fp16/bf16 over the shape sweep vs cuBLAS
 //   tilescale bench softmax|layernorm    vs the device-to-device copy bandwidth of the same bytes
 //   tilescale bench gemm --compile       cold NVRTC compile, then the cached load in a new process
-//   tilescale bench gemm --tune          autotune the gemm example's knobs, then bench the winner
+//   tilescale bench gemm --tune          autotune the gemm example per shape of the sweep, bench the winners
+//   tilescale bench gemm --tune --size S autotune one shape over the full knob grid, bench the winner
 #pragma once
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "example.h"
@@ -26,6 +28,10 @@ struct TimingOptions {
 
 // Median milliseconds of `run(stream)` on the current device.
 double time_cuda(const std::function<void(void* stream)>& run, const TimingOptions& options = {});
+// Median milliseconds of `ours` and of `peer`, timed alternately (ours, peer, ours, ...), so that
+// clock and temperature drift during the measurement affects both alike.
+std::pair<double, double> time_cuda_pair(const std::function<void(void* stream)>& ours, const std::function<void(void* stream)>& peer,
+                                         const TimingOptions& options = {});
 
 struct Row {
   std::string case_name;
@@ -43,9 +49,18 @@ void print_table(const std::string& title, const std::string& peer, const std::v
 void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C);
 // One GEMM row: the gemm example at `sizes` (M, N, K, bf16 and the knobs) against cuBLAS.
 Row gemm_case(const examples::Sizes& sizes);
-// The GEMM sweep (fp16 and bf16; M=N=K in {1024..8192}, two skinny shapes, extra shapes) against
-// cuBLAS. `knobs` overrides the gemm example's tile configuration (e.g. "BM=128,BN=256,threads=256").
+// The GEMM sweep's shapes: M=N=K in {1024..8192}, two skinny shapes, 4096x4096x16384 and
+// 8192x8192x1024 (quick: 8192³ only).
+struct Shape {
+  std::int64_t M, N, K;
+};
+std::vector<Shape> gemm_shapes(bool quick);
+// The GEMM sweep (fp16 and bf16 over gemm_shapes) against cuBLAS. `knobs` overrides the gemm
+// example's tile configuration (e.g. "BM=128,BN=256,threads=256").
 std::vector<Row> gemm_sweep(const std::string& knobs, bool quick);
+// The sweep with each shape and dtype autotuned over a small grid of warp-specialized wgmma
+// configurations (128x256, 128x128 and 64-row tiles, persistent or not): what a user who tunes gets.
+std::vector<Row> gemm_tuned_sweep(bool quick);
 // Autotunes the gemm example in fp16 at `sizes` (a parse_sizes spec over M=N=K=4096) over BM, BN in
 // {128, 256}, BK in {32, 64}, stages in {2, 3, 4} and threads in {128, 256} (skipping tiles whose
 // shared memory or accumulators cannot fit), each checked against cuBLAS; prints the configs tried

@@ -30,7 +30,8 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
     return 2;
   }
   if (tune) {
-    print_table("GEMM (tilescale gemm example, tuned) vs cuBLAS", "cuBLAS", {gemm_tune(size)});
+    // One shape (--size) over the full knob grid, or the sweep with each shape tuned.
+    print_table("GEMM (tilescale gemm example, tuned) vs cuBLAS", "cuBLAS", size.empty() ? gemm_tuned_sweep(quick) : std::vector<Row>{gemm_tune(size)});
     return 0;
   }
   if (compile_only) {

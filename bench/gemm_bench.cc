@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <tuple>
 
 #include "bench.h"
 #include "tilescale/errors.h"
@@ -14,10 +15,6 @@ namespace {
 void check_cublas(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS) throw RuntimeError(detail::cat("cuBLAS call ", what, " failed with status ", int(s)));
 }
-
-struct Shape {
-  std::int64_t M, N, K;
-};
 
 }  // namespace
 
@@ -64,21 +61,24 @@ Row gemm_case(const examples::Sizes& sizes) {
   std::fprintf(stderr, "  %s: sampled error vs float64: tilescale %.2e, cuBLAS %.2e; max relative difference %.2e\n",
                bf16 ? "bf16" : "fp16", ours_err, peer_err, r.max_rel_error);
   r.case_name = detail::cat(bf16 ? "bf16 " : "fp16 ", s.M, "x", s.N, "x", s.K);
-  r.ours_ms = time_cuda([&](void* stream) { kernel.call({A, B, C}, stream); });
-  r.peer_ms = time_cuda([&](void*) { cublas_gemm(A, B, R); });
+  std::tie(r.ours_ms, r.peer_ms) = time_cuda_pair([&](void* stream) { kernel.call({A, B, C}, stream); },
+                                                  [&](void*) { cublas_gemm(A, B, R); });
   r.work = 2.0 * s.M * s.N * s.K;
   std::fprintf(stderr, "  measured %s\n", r.case_name.c_str());
   return r;
 }
 
+std::vector<Shape> gemm_shapes(bool quick) {
+  if (quick) return {{8192, 8192, 8192}};
+  return {{1024, 1024, 1024}, {2048, 2048, 2048}, {4096, 4096, 4096}, {8192, 8192, 8192},
+          {16384, 1024, 1024}, {1024, 16384, 16384}, {4096, 4096, 16384}, {8192, 8192, 1024}};
+}
+
 std::vector<Row> gemm_sweep(const std::string& knobs, bool quick) {
   const examples::Example& ex = *examples::find_example("gemm");
-  std::vector<Shape> shapes = {{1024, 1024, 1024}, {2048, 2048, 2048}, {4096, 4096, 4096}, {8192, 8192, 8192},
-                               {16384, 1024, 1024}, {1024, 16384, 16384}, {4096, 4096, 16384}, {8192, 8192, 1024}};
-  if (quick) shapes = {{8192, 8192, 8192}};
   std::vector<Row> rows;
   for (int bf16 = 0; bf16 < 2; ++bf16)
-    for (const auto& s : shapes) {
+    for (const auto& s : gemm_shapes(quick)) {
       auto sizes = examples::parse_sizes(knobs, ex.default_sizes);
       sizes["M"] = s.M, sizes["N"] = s.N, sizes["K"] = s.K, sizes["bf16"] = bf16;
       rows.push_back(gemm_case(sizes));

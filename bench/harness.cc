@@ -6,29 +6,50 @@
 
 namespace tilescale::bench {
 
-double time_cuda(const std::function<void(void* stream)>& run, const TimingOptions& options) {
+namespace {
+
+// Medians of each function's times, the functions timed in turn `options.reps` times.
+std::vector<double> time_in_turn(const std::vector<std::function<void(void* stream)>>& runs, const TimingOptions& options) {
   cuda::set_current_device(0);
   const Tensor flush = options.flush_l2 ? Tensor::empty({256 << 20}, DataType::UInt8, Device::cuda()) : Tensor();
-  for (int i = 0; i < options.warmup; ++i) run(nullptr);
+  for (const auto& run : runs)
+    for (int i = 0; i < options.warmup; ++i) run(nullptr);
   TS_CU(CtxSynchronize);
   CUevent start, stop;
   TS_CU(EventCreate, &start, CU_EVENT_DEFAULT);
   TS_CU(EventCreate, &stop, CU_EVENT_DEFAULT);
-  std::vector<double> ms;
-  for (int i = 0; i < options.reps; ++i) {
-    if (options.flush_l2) TS_CU(MemsetD8, reinterpret_cast<CUdeviceptr>(flush.data()), static_cast<unsigned char>(i), flush.numel());
-    TS_CU(EventRecord, start, nullptr);
-    run(nullptr);
-    TS_CU(EventRecord, stop, nullptr);
-    TS_CU(EventSynchronize, stop);
-    float t = 0;
-    TS_CU(EventElapsedTime, &t, start, stop);
-    ms.push_back(t);
-  }
+  std::vector<std::vector<double>> ms(runs.size());
+  for (int i = 0; i < options.reps; ++i)
+    for (size_t r = 0; r < runs.size(); ++r) {
+      if (options.flush_l2) TS_CU(MemsetD8, reinterpret_cast<CUdeviceptr>(flush.data()), static_cast<unsigned char>(i), flush.numel());
+      TS_CU(EventRecord, start, nullptr);
+      runs[r](nullptr);
+      TS_CU(EventRecord, stop, nullptr);
+      TS_CU(EventSynchronize, stop);
+      float t = 0;
+      TS_CU(EventElapsedTime, &t, start, stop);
+      ms[r].push_back(t);
+    }
   TS_CU(EventDestroy, start);
   TS_CU(EventDestroy, stop);
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  std::vector<double> medians;
+  for (auto& m : ms) {
+    std::sort(m.begin(), m.end());
+    medians.push_back(m[m.size() / 2]);
+  }
+  return medians;
+}
+
+}  // namespace
+
+double time_cuda(const std::function<void(void* stream)>& run, const TimingOptions& options) {
+  return time_in_turn({run}, options)[0];
+}
+
+std::pair<double, double> time_cuda_pair(const std::function<void(void* stream)>& ours, const std::function<void(void* stream)>& peer,
+                                         const TimingOptions& options) {
+  const auto m = time_in_turn({ours, peer}, options);
+  return {m[0], m[1]};
 }
 
 void print_table(const std::string& title, const std::string& peer, const std::vector<Row>& rows) {

@@ -68,7 +68,8 @@ void print_usage(std::FILE* out) {
 #ifdef TILESCALE_HAVE_BENCH
                "  tilescale bench <gemm|softmax|layernorm> [--size SPEC] [--knobs SPEC] [--quick] [--compile] [--tune]\n"
                "      time an example on the GPU against a peer (cuBLAS, copy bandwidth); --tune autotunes\n"
-               "      the gemm example's tile knobs first (tilescale/autotune.h)\n"
+               "      the gemm example's tile knobs first (tilescale/autotune.h): every shape of the sweep, or\n"
+               "      the --size shape over a larger grid\n"
 #endif
                "\n"
                "  SPEC is NAME=VALUE[,NAME=VALUE...] (e.g. M=256,N=128) or one number for every size.\n"
