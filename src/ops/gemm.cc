@@ -125,8 +125,13 @@ void require_16bit_registers(const ir::Region& r, const char* role) {
 }
 
 // wgmma reads shared memory through the async proxy: each thread fences its own earlier writes,
-// then the gemm's threads synchronise (gemm_sm90.h, Ordering).
-void fence_for_wgmma(cuda::LowerContext& ctx) {
+// then the gemm's threads synchronise (gemm_sm90.h, Ordering) -- unless every shared operand is
+// already visible to that proxy (LowerContext::async_proxy_ready).
+void fence_for_wgmma(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+  bool ready = true;
+  for (int i : {0, 1})
+    if (op.regions[i].buffer->scope == ir::Scope::Shared) ready &= ctx.async_proxy_ready(*op.regions[i].buffer);
+  if (ready) return;
   ctx.line("tl::fence_proxy_async();");
   ctx.line(ctx.barrier());
 }
@@ -159,7 +164,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     cuda_lowering::require_whole_fragment(A, "gemm");
     require_whole_shared(B, "B");
     const bool wgmma = op.attrs.count("wgmma");  // planned by plan_gemm_warps
-    if (wgmma) fence_for_wgmma(ctx);
+    if (wgmma) fence_for_wgmma(op, ctx);
     ctx.line(cat(wgmma ? "tl::gemm_rs_wgmma<" : "tl::gemm_rs<", dims, flag(tb), c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
     return;
   }
@@ -179,7 +184,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   if (op.attrs.count("wgmma")) {  // plan_gemm_warps checked that this gemm fits tl::gemm_ss_wgmma
     TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
     if (!overlap) {
-      fence_for_wgmma(ctx);
+      fence_for_wgmma(op, ctx);
       ctx.line(cat("tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
     } else if (phase == Overlap::Phase::Body) {
       ctx.line(cat("tl::gemm_ss_wgmma_async<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));

@@ -233,6 +233,7 @@ class Generator : public LowerContext {
   std::string fresh(const std::string& prefix) override { return cat(prefix, "_", counter_++); }
   const ir::Var& thread_var() const override { return thread_var_; }
   int threads() const override { return threads_; }
+  bool async_proxy_ready(const ir::BufferNode& b) const override { return async_ready_.count(&b) > 0; }
   std::string barrier() const override {
     return ws_ ? cat("tl::named_barrier_sync<", kConsumerBarrier, ", ", threads_, ">();") : "__syncthreads();";
   }
@@ -331,6 +332,7 @@ class Generator : public LowerContext {
   static constexpr int kProducerThreads = 128, kProducerRegisters = 40, kConsumerBarrier = 1, kStartBarrier = 2;
   std::optional<WarpSpecialization> ws_;
   std::int64_t barrier_bytes_ = 0;  // the pipeline's mbarriers, after the planned shared memory
+  std::set<const ir::BufferNode*> async_ready_;  // LowerContext::async_proxy_ready
   // Inside a Parallel nest: loop variables as expressions of the thread index, and each fragment
   // access's register for the register being emitted.
   std::map<const ir::VarNode*, ir::Expr> loop_values_;
@@ -1273,6 +1275,18 @@ class Generator : public LowerContext {
     // With asynchronous wgmma a stage is released one iteration late, and the last one after the drain.
     const std::string release_previous = cat("tl::mbarrier_arrive(", empty_barrier(cat("(ts_uses + ", S - 1, ") % ", S)), ");");
     StageOverlap overlap{kind, StageOverlap::Phase::Body, "", "", cat("if (", it, " > 0) ", release_previous)};
+    // Shared tiles the loop reads but does not write are fenced for the async proxy once, here;
+    // with the TMA stages they need no fence in the loop, and the consumer warpgroups no barrier
+    // before each wgmma.
+    MemoryAccess a;
+    for (const auto& c : consumers) a.merge(access_of(c));
+    async_ready_ = staged;
+    for (const auto* b : a.reads)
+      if (b->scope == ir::Scope::Shared && !a.writes.count(b) && !staged.count(b)) async_ready_.insert(b);
+    if (async_ready_.size() > staged.size()) {
+      line("tl::fence_proxy_async();");
+      line(barrier());
+    }
     const MemoryAccess before = pending_;
     pending_ = {};
     open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ", ++ts_uses)"));
@@ -1286,10 +1300,9 @@ class Generator : public LowerContext {
     overlap_.reset();
     stage_pointer_.clear();
     if (kind == StageOverlap::Kind::None) line(cat("tl::mbarrier_arrive(", empty_barrier(s), ");"));
-    MemoryAccess a;
-    for (const auto& c : consumers) a.merge(access_of(c));
     if (hazard(a, a)) sync();
     close();
+    async_ready_.clear();
     if (kind != StageOverlap::Kind::None) {
       overlap.phase = StageOverlap::Phase::Epilogue;
       overlap_ = overlap;
