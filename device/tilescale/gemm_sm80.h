@@ -191,21 +191,100 @@ TL_DEVICE void check_gemm_shape() {
 
 }  // namespace detail
 
-// The A and B fragments one warp of gemm_ss needs for one k step: load() fills them from the
-// shared tiles (ldmatrix), mma() issues the warp's MI x NI mma.sync on them.
+// The A and B fragments one warp of gemm_ss needs for one k step, and where this lane's ldmatrix
+// rows lie in the shared tiles. load() fills all fragments of a k step, load_a()/load_b() a part,
+// mma() issues the warp's MI x NI mma.sync on them.
+//
+// Addressing. Every swizzle of swizzle.h repeats every 8 rows, so moving 16 rows down a tile moves
+// every element the same distance (ROW16 = swizzle(16, 0) elements, a constant). Of the two loops
+// that pick a fragment, one moves along the tile's rows in steps of 16 (for A the m tiles, for A^T
+// and B the k steps, for B^T the pairs of n tiles) and becomes an immediate offset; only the other
+// one changes swizzled columns, and its few byte offsets (a_off, b_off: e.g. 2 + 4 registers for a
+// 64 x 64 warp tile with k = 32) are computed once per thread. With the tile's 32-bit shared address
+// (the stage base, the same for the whole block) every ldmatrix is then [offset register + base +
+// immediate]: no per-k-step address arithmetic in the main loop.
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT>
 struct GemmSsFragments {
   static constexpr int WM = M / WARPS_M, WN = N / WARPS_N, MI = WM / 16, NI = WN / 8;
+  static constexpr int KS = detail::MmaOp<AT>::K, KSTEPS = K / KS;
+  static constexpr int NP = (NI + 1) / 2;  // B loads: ldmatrix.x4 per pair of n tiles, .x2 for an odd last one
+  static constexpr int A_OFFS = TRANS_A ? MI : KSTEPS, B_OFFS = TRANS_B ? KSTEPS : NP;
+  static constexpr unsigned A_ROW16 =
+      unsigned(TRANS_A ? swizzle<K, M, sizeof(AT)>(16, 0) : swizzle<M, K, sizeof(AT)>(16, 0)) * sizeof(AT);
+  static constexpr unsigned B_ROW16 =
+      unsigned(TRANS_B ? swizzle<N, K, sizeof(AT)>(16, 0) : swizzle<K, N, sizeof(AT)>(16, 0)) * sizeof(AT);
+
   uint32_t a[MI][4];
   uint32_t b[NI][2];
+  unsigned a_off[A_OFFS];  // A: k step ks (m tile 0);  A^T: m tile mi (k step 0)
+  unsigned b_off[B_OFFS];  // B: n-tile pair p (k step 0);  B^T: k step ks (pair 0)
 
-  TL_DEVICE void load(const AT* As, const AT* Bs, int k0) {
+  // The lane addresses are those of detail::load_a / load_b2 (above) at m tile 0 / pair 0 / k step 0
+  // along the dimension that moves by whole 16-row steps.
+  //
+  // pinned: the fragments live across a main loop (the carried fragments of gemm_ss_prefetched,
+  // declared before it). The offsets then pass through an identity shuffle: ptxas cannot recompute
+  // a shuffle's result, so it keeps the offsets in registers for the whole loop, where it would
+  // otherwise recompute them from threadIdx in every iteration once registers run short (seen as
+  // ~30 extra instructions per 64 mma with __launch_bounds__(128, 2)). Warp-collective, like the
+  // gemm itself. Unpinned (one gemm_ss call) the computation can fold into the caller's loop as
+  // ptxas likes.
+  TL_DEVICE explicit GemmSsFragments(bool pinned = true) {
     const int warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N), lane = threadIdx.x % 32;
     const int m_base = (warp % WARPS_M) * WM, n_base = (warp / WARPS_M) * WN;
 #pragma unroll
-    for (int mi = 0; mi < MI; ++mi) detail::load_a<M, K, TRANS_A>(a[mi], As, m_base + mi * 16, k0, lane);
-    detail::load_b<N, K, NI, TRANS_B>(b, Bs, n_base, k0, lane);
+    for (int i = 0; i < A_OFFS; ++i) {
+      if constexpr (!TRANS_A)
+        a_off[i] = swizzle<M, K, sizeof(AT)>(m_base + lane % 16, i * KS + (lane / 16) * (KS / 2)) * sizeof(AT);
+      else
+        a_off[i] = swizzle<K, M, sizeof(AT)>((lane / 16) * 8 + lane % 8, m_base + i * 16 + ((lane / 8) % 2) * 8) * sizeof(AT);
+    }
+#pragma unroll
+    for (int i = 0; i < B_OFFS; ++i) {
+      if constexpr (TRANS_B)
+        b_off[i] = swizzle<N, K, sizeof(AT)>(n_base + (lane / 16) * 8 + lane % 8, i * KS + ((lane / 8) % 2) * (KS / 2)) * sizeof(AT);
+      else
+        b_off[i] = swizzle<K, N, sizeof(AT)>(((lane / 8) % 2) * 8 + lane % 8, n_base + i * 16 + (lane / 16) * 8) * sizeof(AT);
+    }
+    if (pinned) {
+#pragma unroll
+      for (int i = 0; i < A_OFFS; ++i) a_off[i] = __shfl_sync(0xffffffffu, a_off[i], lane);
+#pragma unroll
+      for (int i = 0; i < B_OFFS; ++i) b_off[i] = __shfl_sync(0xffffffffu, b_off[i], lane);
+    }
   }
+
+  // A fragment of m tile mi, k step ks, from the tile at shared address As.
+  TL_DEVICE void load_a(uint32_t (&dst)[4], unsigned As, int mi, int ks) const {
+    if constexpr (!TRANS_A) ldsm_x4(dst, As + a_off[ks] + mi * A_ROW16);
+    else ldsm_x4_trans(dst, As + a_off[mi] + ks * A_ROW16);
+  }
+
+  // B fragments (all NI n tiles) of k step ks from the tile at shared address Bs.
+  TL_DEVICE void load_b(uint32_t (&dst)[NI][2], unsigned Bs, int ks) const {
+#pragma unroll
+    for (int p = 0; p < NP; ++p) {
+      const unsigned addr = TRANS_B ? Bs + b_off[ks] + p * B_ROW16 : Bs + b_off[p] + ks * B_ROW16;
+      if (2 * p + 1 < NI) {
+        uint32_t pair[4];
+        if constexpr (TRANS_B) ldsm_x4(pair, addr);
+        else ldsm_x4_trans(pair, addr);
+        dst[2 * p][0] = pair[0], dst[2 * p][1] = pair[1];
+        dst[2 * p + 1][0] = pair[2], dst[2 * p + 1][1] = pair[3];
+      } else {  // lanes 0-15 hold the x2 rows at the pair's addresses; x2 ignores lanes 16-31
+        if constexpr (TRANS_B) ldsm_x2(dst[2 * p], addr);
+        else ldsm_x2_trans(dst[2 * p], addr);
+      }
+    }
+  }
+
+  TL_DEVICE void load(unsigned As, unsigned Bs, int ks) {
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) load_a(a[mi], As, mi, ks);
+    load_b(b, Bs, ks);
+  }
+  // k0: the first k of the step (a multiple of the mma k step), as a column of A / row of B.
+  TL_DEVICE void load(const AT* As, const AT* Bs, int k0) { load(detail::smem_addr(As), detail::smem_addr(Bs), k0 / KS); }
 
   template <class CT>
   TL_DEVICE void mma(CT* acc) const {
@@ -213,6 +292,25 @@ struct GemmSsFragments {
     for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
       for (int ni = 0; ni < NI; ++ni) detail::mma<AT>(acc + (mi * NI + ni) * 4, a[mi], b[ni]);
+  }
+
+  // The mma's of the k step held in a and b, while the fragments of k step ks_next (of the tiles at
+  // As_next, Bs_next) replace them: all B fragments first (they are read by every m tile until the
+  // end), each A fragment as soon as its m tile's mma's have issued. Only B needs a second set of
+  // registers. before_loads() runs before the first load.
+  template <class CT, class Before>
+  TL_DEVICE void mma_then_load(CT* acc, unsigned As_next, unsigned Bs_next, int ks_next, Before before_loads) {
+    before_loads();
+    uint32_t b_next[NI][2];
+    load_b(b_next, Bs_next, ks_next);
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+      for (int ni = 0; ni < NI; ++ni) detail::mma<AT>(acc + (mi * NI + ni) * 4, a[mi], b[ni]);
+      load_a(a[mi], As_next, mi, ks_next);
+    }
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni) b[ni][0] = b_next[ni][0], b[ni][1] = b_next[ni][1];
   }
 };
 
@@ -228,39 +326,33 @@ TL_DEVICE void check_gemm_ss() {
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void gemm_ss(const AT* As, const AT* Bs, CT* acc) {
   detail::check_gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>();
+  typedef GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> Frag;
+  const unsigned a = detail::smem_addr(As), b = detail::smem_addr(Bs);
+  Frag f(false);
+  f.load(a, b, 0);
 #pragma unroll
-  for (int k0 = 0; k0 < K; k0 += detail::MmaOp<AT>::K) {
-    GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> f;
-    f.load(As, Bs, k0);
-    f.mma(acc);
-  }
+  for (int ks = 0; ks + 1 < Frag::KSTEPS; ++ks) f.mma_then_load(acc, a, b, ks + 1, [] {});
+  f.mma(acc);
 }
 
 // gemm_ss as the consumer of a multistage cp.async main loop, with the operand fragments of the
 // next k step in flight while the mma's of the current one issue -- across stages too. On entry
 // `frag` holds k step 0 of As/Bs (loaded by the previous call, or by frag.load before the loop); on
-// return it holds k step 0 of As_next/Bs_next. Before that last load, next_stage_ready() runs (the
-// caller's cp.async wait and __syncthreads): so the barrier between stages comes after every read
-// of As/Bs, and the first ldmatrix of the next stage overlaps the last mma's of this one instead of
-// following the barrier with nothing to issue.
+// return it holds k step 0 of As_next/Bs_next. Before the first load from As_next/Bs_next,
+// next_stage_ready() runs (the caller's cp.async wait and __syncthreads): so the barrier between
+// stages comes after every read of As/Bs (the last k step's fragments are in registers by then),
+// and the last mma's of this stage overlap the first ldmatrix of the next one instead of the
+// barrier leaving nothing to issue.
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT, class Ready>
 TL_DEVICE void gemm_ss_prefetched(const AT* As, const AT* Bs, const AT* As_next, const AT* Bs_next, CT* acc,
                                   GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>& frag,
                                   Ready next_stage_ready) {
   detail::check_gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>();
-  constexpr int KS = detail::MmaOp<AT>::K;
+  typedef GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> Frag;
+  const unsigned a = detail::smem_addr(As), b = detail::smem_addr(Bs);
 #pragma unroll
-  for (int k0 = 0; k0 < K; k0 += KS) {
-    GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> next;
-    if (k0 + KS < K) {
-      next.load(As, Bs, k0 + KS);
-    } else {
-      next_stage_ready();
-      next.load(As_next, Bs_next, 0);
-    }
-    frag.mma(acc);
-    frag = next;
-  }
+  for (int ks = 0; ks + 1 < Frag::KSTEPS; ++ks) frag.mma_then_load(acc, a, b, ks + 1, [] {});
+  frag.mma_then_load(acc, detail::smem_addr(As_next), detail::smem_addr(Bs_next), 0, next_stage_ready);
 }
 
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_B, class AT, class CT>

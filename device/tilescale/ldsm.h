@@ -18,6 +18,11 @@
 //
 //   tl::ldsm_x1(r, p)  tl::ldsm_x2(r, p)  tl::ldsm_x4(r, p)                  r: uint32_t[1|2|4]
 //   tl::ldsm_x1_trans  tl::ldsm_x2_trans  tl::ldsm_x4_trans                  p: this lane's row
+//   tl::ldsm_x2(r, a)  tl::ldsm_x4(r, a)  tl::ldsm_x2_trans  tl::ldsm_x4_trans
+//                                         a: the row's 32-bit shared-window address (unsigned, as
+//                                         __cvta_generic_to_shared gives it), for callers that keep
+//                                         addresses as base + per-lane offset so that the compiler
+//                                         folds constant parts into the instruction's immediate
 //   tl::stsm_x4(p, r)  tl::stsm_x4_trans(p, r)                               (sm_90 and later)
 #pragma once
 
@@ -34,31 +39,35 @@ TL_DEVICE void ldsm_x1(uint32_t (&r)[1], const void* smem_row_ptr) {
                : "=r"(r[0])
                : "r"(detail::smem_addr(smem_row_ptr)));
 }
-TL_DEVICE void ldsm_x2(uint32_t (&r)[2], const void* smem_row_ptr) {
+TL_DEVICE void ldsm_x2(uint32_t (&r)[2], unsigned smem_row_addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];\n"
                : "=r"(r[0]), "=r"(r[1])
-               : "r"(detail::smem_addr(smem_row_ptr)));
+               : "r"(smem_row_addr));
 }
-TL_DEVICE void ldsm_x4(uint32_t (&r)[4], const void* smem_row_ptr) {
+TL_DEVICE void ldsm_x2(uint32_t (&r)[2], const void* smem_row_ptr) { ldsm_x2(r, detail::smem_addr(smem_row_ptr)); }
+TL_DEVICE void ldsm_x4(uint32_t (&r)[4], unsigned smem_row_addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(detail::smem_addr(smem_row_ptr)));
+               : "r"(smem_row_addr));
 }
+TL_DEVICE void ldsm_x4(uint32_t (&r)[4], const void* smem_row_ptr) { ldsm_x4(r, detail::smem_addr(smem_row_ptr)); }
 TL_DEVICE void ldsm_x1_trans(uint32_t (&r)[1], const void* smem_row_ptr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x1.trans.shared.b16 {%0}, [%1];\n"
                : "=r"(r[0])
                : "r"(detail::smem_addr(smem_row_ptr)));
 }
-TL_DEVICE void ldsm_x2_trans(uint32_t (&r)[2], const void* smem_row_ptr) {
+TL_DEVICE void ldsm_x2_trans(uint32_t (&r)[2], unsigned smem_row_addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0, %1}, [%2];\n"
                : "=r"(r[0]), "=r"(r[1])
-               : "r"(detail::smem_addr(smem_row_ptr)));
+               : "r"(smem_row_addr));
 }
-TL_DEVICE void ldsm_x4_trans(uint32_t (&r)[4], const void* smem_row_ptr) {
+TL_DEVICE void ldsm_x2_trans(uint32_t (&r)[2], const void* smem_row_ptr) { ldsm_x2_trans(r, detail::smem_addr(smem_row_ptr)); }
+TL_DEVICE void ldsm_x4_trans(uint32_t (&r)[4], unsigned smem_row_addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(detail::smem_addr(smem_row_ptr)));
+               : "r"(smem_row_addr));
 }
+TL_DEVICE void ldsm_x4_trans(uint32_t (&r)[4], const void* smem_row_ptr) { ldsm_x4_trans(r, detail::smem_addr(smem_row_ptr)); }
 
 // stmatrix exists from sm_90 on; on older targets these trap (the compiler checks the target
 // before it emits a call, so they are never reached there).
