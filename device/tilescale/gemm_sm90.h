@@ -66,6 +66,15 @@ TL_DEVICE uint64_t wgmma_desc_mn_major(const AT* tile, int col, int step) {
   return wgmma_desc(p, KROWS * 128, 1024, kWgmmaSwizzle128B);
 }
 
+// The descriptor of an operand tile with ROWS rows (M or N) and K columns, K-major or not, at row or
+// column `at`, for k step `step`. Only the layout in use is instantiated: the other one's
+// static_asserts would reject shapes this operand never has.
+template <bool K_MAJOR, int ROWS, int K, class AT>
+TL_DEVICE uint64_t operand_desc(const AT* tile, int at, int step) {
+  if constexpr (K_MAJOR) return wgmma_desc_k_major<ROWS, K * sizeof(AT)>(tile, at, step);
+  else return wgmma_desc_mn_major<K>(tile, at, step);
+}
+
 // Issues this warpgroup's k steps of C += A * B as one committed group (not waited for).
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void wgmma_issue(const AT* As, const AT* Bs, CT* acc) {
@@ -82,8 +91,8 @@ TL_DEVICE void wgmma_issue(const AT* As, const AT* Bs, CT* acc) {
   wgmma_fence();
 #pragma unroll
   for (int s = 0; s < K / 16; ++s) {
-    const uint64_t da = TRANS_A ? wgmma_desc_mn_major<K>(As, m0, s) : wgmma_desc_k_major<M, K * E>(As, m0, s);
-    const uint64_t db = TRANS_B ? wgmma_desc_k_major<N, K * E>(Bs, n0, s) : wgmma_desc_mn_major<K>(Bs, n0, s);
+    const uint64_t da = operand_desc<!TRANS_A, M, K>(As, m0, s);
+    const uint64_t db = operand_desc<TRANS_B, N, K>(Bs, n0, s);
     wgmma_ss<WN, AT, TRANS_A, !TRANS_B>(acc, da, db);
   }
   wgmma_commit();
@@ -125,7 +134,7 @@ TL_DEVICE void gemm_rs_wgmma(const AT* a_regs, const AT* Bs, CT* acc) {
   wgmma_fence();
 #pragma unroll
   for (int s = 0; s < K / 16; ++s) {
-    const uint64_t db = TRANS_B ? detail::wgmma_desc_k_major<N, K * sizeof(AT)>(Bs, 0, s) : detail::wgmma_desc_mn_major<K>(Bs, 0, s);
+    const uint64_t db = detail::operand_desc<TRANS_B, N, K>(Bs, 0, s);
     wgmma_rs<N, AT, !TRANS_B>(acc, a[s], db);
   }
   wgmma_commit();

@@ -203,16 +203,21 @@ CompiledBinary compile_nvrtc(const std::string& source, const std::string& name,
 }
 
 // The name of the first __global__ function in `source`, for messages; "kernel" when none is found.
+// The name is the identifier before the first parenthesis that does not open __launch_bounds__(...).
 static std::string first_kernel_name(const std::string& source) {
-  const size_t g = source.find("__global__");
-  if (g == std::string::npos) return "kernel";
-  const size_t paren = source.find('(', g);
-  if (paren == std::string::npos) return "kernel";
-  size_t end = paren;
-  while (end > g && source[end - 1] == ' ') --end;
-  size_t begin = end;
-  while (begin > g && (std::isalnum(static_cast<unsigned char>(source[begin - 1])) || source[begin - 1] == '_')) --begin;
-  return begin < end ? source.substr(begin, end - begin) : "kernel";
+  size_t from = source.find("__global__");
+  while (from != std::string::npos) {
+    const size_t paren = source.find('(', from);
+    if (paren == std::string::npos) break;
+    size_t end = paren;
+    while (end > from && source[end - 1] == ' ') --end;
+    size_t begin = end;
+    while (begin > from && (std::isalnum(static_cast<unsigned char>(source[begin - 1])) || source[begin - 1] == '_')) --begin;
+    const std::string name = source.substr(begin, end - begin);
+    if (name != "__launch_bounds__") return name.empty() ? "kernel" : name;
+    from = source.find(')', paren);
+  }
+  return "kernel";
 }
 
 std::string ptx_for(const std::string& source, const std::string& arch) {

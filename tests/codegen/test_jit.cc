@@ -155,6 +155,18 @@ TEST(Nvrtc, PtxForTargetsTheVirtualArchitecture) {
   EXPECT_NE(jit::ptx_for(src).find(".target sm_90a"), std::string::npos);
 }
 
+TEST(Nvrtc, PtxForErrorsNameTheKernelPastItsLaunchBounds) {
+  SKIP_WITHOUT_NVRTC();
+  const std::string src = "extern \"C\" __global__ void __launch_bounds__(128, 1) scale(float* p) { p[0] = nothing; }\n";
+  try {
+    jit::ptx_for(src, "sm_90a");
+    FAIL() << "expected a CompileError";
+  } catch (const CompileError& e) {
+    EXPECT_NE(std::string(e.what()).find("scale"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("kernel __launch_bounds__"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Nvrtc, VersionIsKnown) {
   SKIP_WITHOUT_NVRTC();
   EXPECT_NE(jit::nvrtc_version().find('.'), std::string::npos);
