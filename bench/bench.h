@@ -60,7 +60,8 @@ std::vector<Shape> gemm_shapes(bool quick);
 std::vector<Row> gemm_sweep(const std::string& knobs, bool quick);
 // The sweep with each shape and dtype autotuned over a small grid of warp-specialized wgmma
 // configurations (128x256, 128x128 and 64-row tiles, persistent or not): what a user who tunes gets.
-std::vector<Row> gemm_tuned_sweep(bool quick);
+// `only` may restrict it to one dtype ("bf16=0" or "bf16=1").
+std::vector<Row> gemm_tuned_sweep(bool quick, const std::string& only);
 // Autotunes the gemm example in fp16 at `sizes` (a parse_sizes spec over M=N=K=4096) over BM, BN in
 // {128, 256}, BK in {32, 64}, stages in {2, 3, 4} and threads in {128, 256} (skipping tiles whose
 // shared memory or accumulators cannot fit), each checked against cuBLAS; prints the configs tried

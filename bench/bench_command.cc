@@ -31,7 +31,7 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
   }
   if (tune) {
     // One shape (--size) over the full knob grid, or the sweep with each shape tuned.
-    print_table("GEMM (tilescale gemm example, tuned) vs cuBLAS", "cuBLAS", size.empty() ? gemm_tuned_sweep(quick) : std::vector<Row>{gemm_tune(size)});
+    print_table("GEMM (tilescale gemm example, tuned) vs cuBLAS", "cuBLAS", size.empty() ? gemm_tuned_sweep(quick, knobs) : std::vector<Row>{gemm_tune(size)});
     return 0;
   }
   if (compile_only) {

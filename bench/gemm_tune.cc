@@ -38,8 +38,8 @@ namespace {
 // persistent or not; elsewhere they run on mma.sync.
 std::vector<Config> wgmma_grid() {
   std::vector<Config> out;
-  for (const auto& [bm, bn, threads, stages] : std::vector<std::array<std::int64_t, 4>>{
-           {128, 256, 256, 4}, {128, 128, 256, 5}, {128, 128, 256, 4}, {64, 256, 128, 4}, {64, 128, 128, 6}})
+  for (const auto& [bm, bn, threads, stages] :
+       std::vector<std::array<std::int64_t, 4>>{{128, 256, 256, 4}, {128, 128, 256, 5}, {64, 128, 128, 6}})
     for (std::int64_t persistent : {0, 1})
       out.push_back({{"BM", bm}, {"BN", bn}, {"BK", 64}, {"stages", stages}, {"threads", threads}, {"persistent", persistent}});
   return out;
@@ -96,10 +96,12 @@ Row gemm_tune(const std::string& size_spec) {
   return tune_and_measure(base, gemm_grid());
 }
 
-std::vector<Row> gemm_tuned_sweep(bool quick) {
+std::vector<Row> gemm_tuned_sweep(bool quick, const std::string& only) {
+  const std::int64_t dtype = examples::parse_sizes(only, {{"bf16", -1}}).at("bf16");  // -1: both
   std::vector<Row> rows;
   for (int bf16 = 0; bf16 < 2; ++bf16)
     for (const auto& s : gemm_shapes(quick)) {
+      if (dtype != -1 && dtype != bf16) continue;
       examples::Sizes base = examples::find_example("gemm")->default_sizes;
       base["M"] = s.M, base["N"] = s.N, base["K"] = s.K, base["bf16"] = bf16;
       rows.push_back(tune_and_measure(base, wgmma_grid()));

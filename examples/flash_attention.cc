@@ -12,7 +12,8 @@
 //
 // Masking: keys past S (when S is not a multiple of BN) and, when causal, keys after the query get
 // a score of -inf, so exp2 turns them into zeros. A causal block stops at the last key tile its
-// queries can see. Every query row sees key 0 in the first tile, so the running maximum is finite
+// queries can see; the blocks run the last (longest) query tiles first, so the short ones fill the
+// tail of the launch. Every query row sees key 0 in the first tile, so the running maximum is finite
 // from the first tile on and exp2(-inf - max) is a clean 0. Query rows past S read zeros and are
 // not written back.
 //
@@ -85,7 +86,9 @@ T::PrimFunc flash_attention_program(const Sizes& sizes) {
     auto K = T::Tensor("K", {batch, heads, S, D}, in);
     auto V = T::Tensor("V", {batch, heads, S, D}, in);
     auto O = T::Tensor("O", {batch, heads, S, D}, in);
-    T::Kernel(T::ceildiv(S, kBlockM), heads, batch, T::threads(kThreads), [&](T::Expr bx, T::Expr by, T::Expr bz) {
+    T::Kernel(T::ceildiv(S, kBlockM), heads, batch, T::threads(kThreads), [&](T::Expr block_x, T::Expr by, T::Expr bz) {
+      // The query tile of this block (see Masking for the causal order).
+      const T::Expr bx = causal ? T::ceildiv(S, kBlockM) - 1 - block_x : block_x;
       auto Q_shared = T::alloc_shared({kBlockM, D}, in, "Q_shared");
       auto K_shared = T::alloc_shared({kBlockN, D}, in, "K_shared");
       auto V_shared = T::alloc_shared({kBlockN, D}, in, "V_shared");
