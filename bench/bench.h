@@ -9,6 +9,7 @@
 //   tilescale bench gemm --compile       cold NVRTC compile, then the cached load in a new process
 //   tilescale bench gemm --tune          autotune the gemm example per shape of the sweep, bench the winners
 //   tilescale bench gemm --tune --size S autotune one shape over the full knob grid, bench the winner
+//   tilescale bench gemm_fp8             fp8 e4m3 GEMM (4096³, 8192³; --quick: 8192³) vs cuBLASLt fp8
 #pragma once
 
 #include <functional>
@@ -67,6 +68,11 @@ std::vector<Row> gemm_tuned_sweep(bool quick, const std::string& only);
 // shared memory or accumulators cannot fit), each checked against cuBLAS; prints the configs tried
 // and the winner, and returns the winner's row.
 Row gemm_tune(const std::string& sizes);
+// The gemm example with fp8=1 (e4m3 A [M, K] and B^T [N, K], `knobs` or BM=128,BN=256,BK=128,
+// threads=256,stages=4) at 4096³ and 8192³ (quick: 8192³) against cuBLASLt's fp8 matmul with its
+// default and its fast accumulation; prints the table (bench/gemm_fp8_bench.cc). Without a cuBLASLt
+// fp8 algorithm it says so and reports ours alone.
+void gemm_fp8_bench(const std::string& knobs, bool quick);
 // softmax or layernorm at a bandwidth-bound size against a device-to-device copy of the same bytes.
 std::vector<Row> memory_bound(const std::string& example, const std::string& sizes);
 // Prints the cold compile time of `example` (fresh cache directory) and, from a new process, the

@@ -54,6 +54,10 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
       print_table(detail::cat("GEMM (tilescale gemm example", k.empty() ? "" : ", " + k, ") vs cuBLAS"), "cuBLAS", gemm_sweep(k, quick));
     return 0;
   }
+  if (example == "gemm_fp8") {
+    for (const auto& k : split(knobs)) gemm_fp8_bench(k, quick);
+    return 0;
+  }
   if (example == "softmax" || example == "layernorm") {
     std::vector<Row> rows;
     for (const auto& sz : split(size))

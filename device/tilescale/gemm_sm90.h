@@ -8,6 +8,10 @@
 //   tl::gemm_ss_wgmma_async<...same...>(As, Bs, acc), then tl::gemm_ss_wgmma_drain<...same...>(acc)
 //       the same inside a multistage main loop, one group left in flight across iterations
 //
+// Element types: half_t or bfloat16_t in any of the four TRANS combinations; fp8_e4m3_t or
+// fp8_e5m2_t (gemm_ss_wgmma and _async only) with both operands K-major, TRANS_A = false and
+// TRANS_B = true ("TN"): wgmma does not transpose 8-bit operands.
+//
 // Same operands, template arguments and accumulator layout as tl::gemm_ss (gemm_sm80.h), for the
 // arrangements where the two layouts coincide: WARPS_M == M / 16 (each warp owns 16 rows, so the
 // 4 warps of a warpgroup own 64 consecutive rows, exactly one wgmma m64 accumulator) and a multiple
@@ -19,6 +23,8 @@
 //   * K-major operand (A as [M][K], B as [N][K]): rows of K * E bytes. K * E of 32, 64 or 128 bytes
 //     is one swizzle width S; a multiple of 128 is a sequence of 128-byte panels. SBO = 8 rows of S
 //     bytes; k step s starts s * 32 bytes into the row, in panel s * 32 / 128 when there are panels.
+//     A k step is 32 bytes for every type: 16 elements of half_t / bfloat16_t (k16 instructions),
+//     32 of fp8_e4m3_t / fp8_e5m2_t (k32), so the descriptors are the same byte for byte.
 //   * M/N-major operand (A as [K][M], B as [K][N], 16-bit types): rows of one k index, 128-byte
 //     panels of 64 M (or N) elements. SBO = 8 k rows of 128 bytes, LBO = one panel (K rows of 128
 //     bytes); k step s starts 16 rows further. A warpgroup's 64 rows are one panel; its WN columns
@@ -79,18 +85,23 @@ TL_DEVICE uint64_t operand_desc(const AT* tile, int at, int step) {
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void wgmma_issue(const AT* As, const AT* Bs, CT* acc) {
   static_assert(is_same_v<CT, float>, "tl::gemm_ss_wgmma: accumulators are float");
-  static_assert(sizeof(AT) == 2, "tl::gemm_ss_wgmma: operands are half_t or bfloat16_t");
+  static_assert(sizeof(AT) == 2 || is_fp8_v<AT>, "tl::gemm_ss_wgmma: operands are half_t, bfloat16_t, fp8_e4m3_t or fp8_e5m2_t");
+  static_assert(!is_fp8_v<AT> || (!TRANS_A && TRANS_B),
+                "tl::gemm_ss_wgmma: fp8 operands must both be K-major (A as [M][K], B as [N][K]: TRANS_A false, TRANS_B true)");
+  // One wgmma reads 32 bytes of K from every K-major row: 16 elements of 16 bits, 32 of 8 bits.
+  constexpr int E = sizeof(AT), KS = 32 / E;
   static_assert(WARPS_M * 16 == M && WARPS_M % 4 == 0,
                 "tl::gemm_ss_wgmma: each warp owns 16 rows (WARPS_M == M / 16) and warpgroups are whole (WARPS_M % 4 == 0)");
-  static_assert(N % WARPS_N == 0 && K % 16 == 0, "tl::gemm_ss_wgmma: N must split over WARPS_N, K must be a multiple of 16");
-  constexpr int WN = N / WARPS_N, E = sizeof(AT);
+  static_assert(N % WARPS_N == 0 && K % KS == 0,
+                "tl::gemm_ss_wgmma: N must split over WARPS_N, K must be a multiple of the k step (16, or 32 for fp8)");
+  constexpr int WN = N / WARPS_N;
   static_assert(!TRANS_A || (M * E) % 128 == 0, "tl::gemm_ss_wgmma: an M-major A needs rows of whole 128-byte panels");
   static_assert(TRANS_B || (WN * E) % 128 == 0, "tl::gemm_ss_wgmma: an N-major B needs whole 128-byte panels per warpgroup");
   const int warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N);
   const int m0 = (warp % WARPS_M) / 4 * 64, n0 = (warp / WARPS_M) * WN;
   wgmma_fence();
 #pragma unroll
-  for (int s = 0; s < K / 16; ++s) {
+  for (int s = 0; s < K / KS; ++s) {
     const uint64_t da = operand_desc<!TRANS_A, M, K>(As, m0, s);
     const uint64_t db = operand_desc<TRANS_B, N, K>(Bs, n0, s);
     wgmma_ss<WN, AT, TRANS_A, !TRANS_B>(acc, da, db);

@@ -124,6 +124,32 @@ void require_16bit_registers(const ir::Region& r, const char* role) {
                            "shared memory (T::alloc_shared)"));
 }
 
+// 8-bit operands go to matrix instructions that read A and B both along K (wgmma k32 on Hopper,
+// mma.sync m16n8k32 from sm_89 on, or sm_80 for int8), and nothing on the way transposes 8-bit
+// elements (ldmatrix .trans and wgmma's transpose bits take 16-bit ones only): an M-major A or an
+// N-major B cannot be lowered, and fp8 needs sm_89.
+void require_8bit_lowerable(const ir::TileOpNode& op, const cuda::Target& target) {
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  const DataType in = A.buffer->dtype;
+  if (bytes(in) != 1) return;
+  const bool fp8 = in == DataType::Float8E4M3 || in == DataType::Float8E5M2;
+  if (fp8 && target.sm < 89)
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with ", name(in),
+                           " operands because float8 matrix instructions need sm_89 or later (mma.sync m16n8k32; wgmma on "
+                           "sm_90a); compile for sm_89 or newer, or convert the operands to float16 or bfloat16"));
+  const std::string instructions = fp8 && target.sm >= 90 ? "wgmma and mma.sync" : "mma.sync";
+  if (op.int_attr("transpose_A"))
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with A = ", A.buffer->name, " (",
+                           name(in), ") M-major (transpose_A=true: a [K, M] tile), because ", instructions,
+                           " read 8-bit operands K-major only and nothing transposes 8-bit elements; store A as [M, K] "
+                           "and pass transpose_A=false"));
+  if (!op.int_attr("transpose_B"))
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with B = ", B.buffer->name, " (",
+                           name(in), ") N-major (transpose_B=false: a [K, N] tile), because ", instructions,
+                           " read 8-bit operands K-major only and nothing transposes 8-bit elements; store B transposed, "
+                           "as [N, K], and pass transpose_B=true"));
+}
+
 // wgmma reads shared memory through the async proxy: each thread fences its own earlier writes,
 // then the gemm's threads synchronise (gemm_sm90.h, Ordering) -- unless every shared operand is
 // already visible to that proxy (LowerContext::async_proxy_ready).
@@ -142,6 +168,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const DataType in = A.buffer->dtype;
   const char* acc = accumulator_type(in, C.buffer->name);
   require_16bit_registers(A, "A"), require_16bit_registers(B, "B");
+  require_8bit_lowerable(op, ctx.target());
   if (C.buffer->dtype != (std::string(acc) == "int" ? DataType::Int32 : DataType::Float32))
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA because mma.sync "
                            "accumulates in ", acc, "; accumulate in a ", acc == std::string("int") ? "int32" : "float32",

@@ -115,11 +115,14 @@ class Planner : public ir::Mutator {
   Constraints constraints_;
 
   // WARPS_M for tl::gemm_ss_wgmma / gemm_rs_wgmma (device/tilescale/gemm_sm90.h) when this gemm
-  // can take it, else 0: Hopper; 16-bit operands, B and a shared A in whole 2-D shared tiles whose
-  // layouts wgmma's descriptors can read (A may be a register fragment: rs); float accumulators;
-  // warps that split into whole warpgroups of 64 rows with one wgmma N each. The square policy
-  // (in kernels without register operands) takes whatever WARPS_M = M / 16 needs; FullRow, which
-  // register operands force, only when all the warps are M / 16 of them.
+  // can take it, else 0: Hopper; 16-bit operands, or 8-bit floats (fp8 e4m3 / e5m2) with both in
+  // shared memory and K-major (A as [M, K], B as [N, K]: transpose_B); B and a shared A in whole
+  // 2-D shared tiles whose layouts wgmma's descriptors can read (A may be a 16-bit register
+  // fragment: rs); float accumulators; warps that split into whole warpgroups of 64 rows with one
+  // wgmma N each. The square policy (in kernels without register operands) takes whatever
+  // WARPS_M = M / 16 needs; FullRow, which register operands force, only when all the warps are
+  // M / 16 of them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+), which
+  // also needs K-major operands (ops/gemm.cc reports the ones that are not).
   int wgmma_warps_m(const ir::TileOpNode& op, std::int64_t M, std::int64_t N, int policy) const {
     const bool free = policy == kSquare && !constraints_.any_register_operand;
     if (sm_ < 90 || in_registers(&op, 1) || !(free || (policy == kFullRow && M == 16 * warps_))) return 0;
@@ -131,24 +134,27 @@ class Planner : public ir::Mutator {
       return whole;
     };
     const DataType in = A.buffer->dtype;
-    if ((in != DataType::Float16 && in != DataType::BFloat16) || B.buffer->dtype != in || C.buffer->dtype != DataType::Float32 ||
-        !(in_registers(&op, 0) || whole_2d(A)) || !whole_2d(B))
+    const bool fp8 = in == DataType::Float8E4M3 || in == DataType::Float8E5M2;
+    if ((in != DataType::Float16 && in != DataType::BFloat16 && !fp8) || B.buffer->dtype != in ||
+        C.buffer->dtype != DataType::Float32 || !(in_registers(&op, 0) || whole_2d(A)) || !whole_2d(B))
       return 0;
     const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
     if (ta && in_registers(&op, 0)) return 0;
+    if (fp8 && (in_registers(&op, 0) || ta || !tb)) return 0;  // 8-bit wgmma: ss, both K-major
     const auto k_extent = ir::as_const_int(A.extent[ta ? A.rank() - 2 : A.rank() - 1]);
     if (!k_extent) return 0;
-    const std::int64_t K = *k_extent;
+    const std::int64_t K = *k_extent, E = bytes(in);
     const std::int64_t wm = M / 16;
-    if (M % 64 || warps_ % 4 || wm > warps_ || warps_ % wm || K % 16) return 0;
+    // One wgmma takes 32 bytes of K: 16 elements of 16 bits, 32 of 8 bits.
+    if (M % 64 || warps_ % 4 || wm > warps_ || warps_ % wm || (K * E) % 32) return 0;
     const std::int64_t wn = warps_ / wm;
     if (N % wn) return 0;
     const std::int64_t WN = N / wn;
     const bool wgmma_n = WN == 8 || WN == 16 || WN == 32 || WN == 64 || WN == 96 || WN == 128 || WN == 192 || WN == 256;
     // K-major rows of 32 or 64 bytes, or whole 128-byte panels; M/N-major operands in whole panels.
-    const bool k_rows = K * 2 == 32 || K * 2 == 64 || (K * 2) % 128 == 0;
+    const bool k_rows = K * E == 32 || K * E == 64 || (K * E) % 128 == 0;
     const bool k_major_operand = (!ta && !in_registers(&op, 0)) || tb;
-    if (!wgmma_n || (k_major_operand && !k_rows) || (!tb && (WN * 2) % 128)) return 0;
+    if (!wgmma_n || (k_major_operand && !k_rows) || (!tb && (WN * E) % 128)) return 0;
     return static_cast<int>(wm);
   }
 
