@@ -7,6 +7,7 @@
 #include "jit/nvrtc.h"
 #include "pipeline.h"
 #include "tilescale/tilescale.h"
+#include "warp_specialized_kernels.h"
 
 namespace tilescale {
 namespace {
@@ -84,25 +85,7 @@ TEST(WarpSpecialization, OnlyOnHopperAndOnlyWhenEveryTileQualifies) {
 }
 
 TEST(WarpSpecialization, ProducerWaitsForConsumersWhenTilesReuseEarlierMemory) {
-  // X's tile is dead before the loop, so the planner may give its memory to the staged tile: the
-  // producer must not load into it before the consumers are done with X.
-  auto f = T::prim_func("reuse", [&] {
-    auto X = T::Tensor("X", {64, 64}, T::float16);
-    auto A = T::Tensor("A", {512, 64}, T::float16);
-    auto O = T::Tensor("O", {64, 64}, T::float32);
-    T::Kernel(1, T::threads(128), [&](T::Expr) {
-      auto Xs = T::alloc_shared({64, 64}, T::float16, "Xs");
-      auto acc = T::alloc_fragment({64, 64}, T::float32, "acc");
-      T::copy(X, Xs);
-      T::copy(Xs, acc);
-      auto As = T::alloc_shared({64, 64}, T::float16, "As");
-      T::Pipelined(8, 2, [&](T::Expr k) {
-        T::copy(A(k * 64, 0), As);
-        T::gemm(As, As, acc, false, true);
-      });
-      T::copy(acc, O);
-    });
-  });
+  const auto f = ws_kernels::staged_tile_reuses_memory();
   const auto s = spec_for(f);
   ASSERT_EQ(s.tensor_maps.size(), 1u);
   EXPECT_NE(s.source.find("Xs = reinterpret_cast<half_t*>(smem + 0)"), std::string::npos);

@@ -10,6 +10,7 @@
 #include "jit/nvrtc.h"
 #include "runtime/cuda/driver.h"
 #include "tilescale/tilescale.h"
+#include "warp_specialized_kernels.h"
 
 namespace tilescale {
 namespace {
@@ -357,23 +358,7 @@ TEST(GpuExamplesExtra, WarpSpecializedPipelineEdgeCases) {
 // would overwrite Xs while it is still read.
 TEST(GpuExamplesExtra, WarpSpecializedProducerWaitsForReusedMemory) {
   SKIP_WITHOUT_GPU();
-  auto f = T::prim_func("reuse", [&] {
-    auto X = T::Tensor("X", {64, 64}, T::float16);
-    auto A = T::Tensor("A", {512, 64}, T::float16);
-    auto O = T::Tensor("O", {64, 64}, T::float32);
-    T::Kernel(1, T::threads(128), [&](T::Expr) {
-      auto Xs = T::alloc_shared({64, 64}, T::float16, "Xs");
-      auto acc = T::alloc_fragment({64, 64}, T::float32, "acc");
-      T::copy(X, Xs);
-      T::copy(Xs, acc);
-      auto As = T::alloc_shared({64, 64}, T::float16, "As");
-      T::Pipelined(8, 2, [&](T::Expr k) {
-        T::copy(A(k * 64, 0), As);
-        T::gemm(As, As, acc, false, true);
-      });
-      T::copy(acc, O);
-    });
-  });
+  const auto f = ws_kernels::staged_tile_reuses_memory();
   expect_gpu_matches_cpu(f, {{{64, 64}, DataType::Float16}, {{512, 64}, DataType::Float16}, {{64, 64}, DataType::Float32, true}},
                          1e-3);
 }
