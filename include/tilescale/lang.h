@@ -360,7 +360,8 @@ void min_blocks_per_sm(int blocks);
 // Persistent kernel for the CUDA backend: the launch has one block per SM slot instead of one per
 // grid point, and each block walks the grid (in use_swizzle's order when given), running the body
 // for each point. A warp-specialized kernel (sm_90) then keeps its producer loading the next
-// point's tiles while the consumers finish the current one. The CPU backend ignores it.
+// point's tiles while the consumers finish the current one. The CPU backend ignores it; a
+// distributed kernel cannot be persistent on CUDA (CompileError).
 void persistent();
 
 void print(const std::string& message, const Expr& value);

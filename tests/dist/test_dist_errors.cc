@@ -54,6 +54,14 @@ T::PrimFunc kernel_with(const std::function<void(Bufs&)>& body) {
   });
 }
 
+TEST(DistErrors, PersistentDistributedKernelsAreCompileErrorsForCuda) {
+  const auto f = kernel_with([&](Bufs& b) {
+    T::persistent();
+    b.flag(0) = T::get_rank();
+  });
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_90a"), "cannot make distributed kernel k persistent", "remove T::persistent");
+}
+
 // ---- ld / st: only the legal combinations ------------------------------------------------------
 
 TEST(DistErrors, IllegalLdAndStSemanticsAreCompileErrorsNamingTheLegalOnes) {

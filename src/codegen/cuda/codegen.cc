@@ -315,7 +315,7 @@ class Generator : public LowerContext {
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
   std::int64_t shared_total_ = 0;
   std::int64_t min_blocks_per_sm_ = 0;  // T::min_blocks_per_sm, 0 when not requested
-  bool persistent_ = false;             // T::persistent (distributed kernels keep one block per point)
+  bool persistent_ = false;             // T::persistent
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
   std::map<const ir::BufferNode*, std::string> next_stage_pointer_;
@@ -387,7 +387,11 @@ class Generator : public LowerContext {
                                           std::get<std::int64_t>(op->attrs.at("stage_bytes")),
                                           std::get<std::int64_t>(op->attrs.at("stages"))};
         } else if (op->key == "persistent") {
-          g->persistent_ = !is_distributed(g->func_);
+          if (is_distributed(g->func_))
+            throw CompileError(cat("cannot make distributed kernel ", g->func_->name, " persistent (T::persistent) for CUDA, because "
+                                   "its blocks signal and wait on their peers' blocks by block index, which a block walking "
+                                   "several grid points would deadlock; remove T::persistent"));
+          g->persistent_ = true;
         } else if (op->key == "min_blocks_per_sm") {
           g->min_blocks_per_sm_ = std::get<std::int64_t>(op->attrs.at("blocks"));
         } else if (op->key == "shared_memory_total") {
@@ -957,6 +961,11 @@ class Generator : public LowerContext {
 
   // ---- Pipelined ---------------------------------------------------------------------------------
 
+  // The copy of staged shared tile `b` for stage `stage` (an expression of the stage index).
+  std::string stage_copy(const ir::BufferNode& b, const std::string& stage) {
+    return cat("(", name_of(&b, b.name), " + ", stage, " * ", shared_.at(&b).stage_bytes / bytes(b.dtype), ")");
+  }
+
   static std::vector<ir::Stmt> loop_statements(const ir::ForNode& f) {
     const auto* seq = ir::as<ir::SeqNode>(f.body);
     return seq ? seq->stmts : std::vector<ir::Stmt>{f.body};
@@ -1002,8 +1011,7 @@ class Generator : public LowerContext {
     auto emit_producers = [&](const std::string& iter) {
       open("");
       line(cat("[[maybe_unused]] const int ", k, " = ", base, " + ", iter, ";"));
-      for (const auto* b : staged)
-        stage_pointer_[b] = cat("(", name_of(b, b->name), " + (", iter, ") % ", S, " * ", shared_.at(b).stage_bytes / bytes(b->dtype), ")");
+      for (const auto* b : staged) stage_pointer_[b] = stage_copy(*b, cat("(", iter, ") % ", S));
       async_producer_ = true;
       for (size_t i : order)
         if (producer[i]) emit_stmt(body[i]);
@@ -1024,8 +1032,7 @@ class Generator : public LowerContext {
     close();
     const std::string it = fresh("it");
     auto stage_pointer = [&](const ir::BufferNode* b, const std::string& iter) {
-      if (iter == "0") return name_of(b, b->name);
-      return cat("(", name_of(b, b->name), " + (", iter, ") % ", S, " * ", shared_.at(b).stage_bytes / bytes(b->dtype), ")");
+      return iter == "0" ? name_of(b, b->name) : stage_copy(*b, cat("(", iter, ") % ", S));
     };
     // Stage `it` has landed once at most ahead - 1 newer groups are pending. wgmma reads through
     // the async proxy: each thread fences its own cp.async writes before the barrier.
@@ -1293,8 +1300,7 @@ class Generator : public LowerContext {
     line(cat("const int ", s, " = ts_uses % ", S, ";"));
     line(cat("tl::mbarrier_wait(", full_barrier(s), ", (ts_uses / ", S, ") & 1);"));
     line(cat("[[maybe_unused]] const int ", name_of(f.var.get(), f.var->name), " = ", print(f.min, 0), " + ", it, ";"));
-    for (const auto* b : staged)
-      stage_pointer_[b] = cat("(", name_of(b, b->name), " + ", s, " * ", shared_.at(b).stage_bytes / bytes(b->dtype), ")");
+    for (const auto* b : staged) stage_pointer_[b] = stage_copy(*b, s);
     if (kind != StageOverlap::Kind::None) overlap_ = overlap;
     emit_seq(consumers);
     overlap_.reset();
