@@ -14,8 +14,8 @@
 // a score of -inf, so exp2 turns them into zeros. A causal block stops at the last key tile its
 // queries can see; the blocks run the last (longest) query tiles first, so the short ones fill the
 // tail of the launch. Every query row sees key 0 in the first tile, so the running maximum is finite
-// from the first tile on and exp2(-inf - max) is a clean 0. Query rows past S read zeros and are
-// not written back.
+// from the first tile on and exp2(-inf - max) is a clean 0. Only the tiles that hold a hidden key
+// run the mask. Query rows past S read zeros and are not written back.
 //
 // Knobs (in the sizes, defaults in brackets): BM [64] queries and BN [64] keys per tile, threads
 // [128], stages [2], bf16 [0]. Both gemms stack the warps along the queries (P·V reads P from
@@ -114,11 +114,18 @@ T::PrimFunc flash_attention_program(const Sizes& sizes) {
         T::gemm(Q_shared, K_shared, acc_s,
                 T::GemmOptions{.transpose_B = true, .policy = T::GemmWarpPolicy::FullRow, .clear_accum = true});
         if (needs_mask) {
-          T::Parallel(kBlockM, kBlockN, [&](T::Expr i, T::Expr j) {
-            T::Expr key = k * kBlockN + j, query = bx * kBlockM + i;
-            T::Expr visible = causal ? key <= query : key < S;
-            if (causal && S % kBlockN != 0) visible = visible && key < S;
-            acc_s(i, j) = T::if_then_else(visible, acc_s(i, j), -T::infinity(T::float32));
+          // Only the tiles that reach past the block's first query (causal) or past S have keys to
+          // hide; a causal block has one or two of those, the others skip the mask.
+          const T::Expr last_key = (k + 1) * kBlockN - 1;
+          T::Expr partial = causal ? last_key > bx * kBlockM : last_key >= S;
+          if (causal && S % kBlockN != 0) partial = partial || last_key >= S;
+          T::If(partial, [&] {
+            T::Parallel(kBlockM, kBlockN, [&](T::Expr i, T::Expr j) {
+              T::Expr key = k * kBlockN + j, query = bx * kBlockM + i;
+              T::Expr visible = causal ? key <= query : key < S;
+              if (causal && S % kBlockN != 0) visible = visible && key < S;
+              acc_s(i, j) = T::if_then_else(visible, acc_s(i, j), -T::infinity(T::float32));
+            });
           });
         }
         T::copy(V(bz, by, k * kBlockN, 0), V_shared);
