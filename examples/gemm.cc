@@ -51,8 +51,9 @@ CheckResult compare_normwise(const Tensor& got, const std::vector<double>& expec
 
 // The tile shape, pipeline depth, block size and input type are knobs in the sizes (BM, BN, BK,
 // stages, threads, blocks_per_sm (0: the compiler's choice), raster (the block rasterization panel,
-// 0: none), persistent (0/1: T::persistent), bf16, fp8), so benchmarks and tuners can try other
-// configurations of this program.
+// 0: none), persistent (0/1: T::persistent), stage_c (0/1: C goes to global memory through a
+// shared tile, which on Hopper is written by stmatrix and stored by TMA), bf16, fp8), so benchmarks
+// and tuners can try other configurations of this program.
 //
 // The sm80 path (cp.async + mma.sync; on an H100 with TILESCALE_TMA=0) measured fastest at 8192^3
 // with BM=256,BN=128,BK=64,threads=256,stages=2,raster=4 (8 warps of 64x64): 414-418 TFLOP/s fp16,
@@ -66,6 +67,7 @@ T::PrimFunc gemm_program(const Sizes& sizes) {
   const int kBlocksPerSm = static_cast<int>(size_of(sizes, "blocks_per_sm"));
   const int kRasterPanel = static_cast<int>(size_of(sizes, "raster"));
   const bool persistent = flag_of(sizes, "persistent");
+  const bool stage_c = flag_of(sizes, "stage_c");
   const DataType out = flag_of(sizes, "bf16") ? DataType::BFloat16 : DataType::Float16;
   const bool fp8 = flag_of(sizes, "fp8");
   const DataType in = fp8 ? DataType::Float8E4M3 : out;
@@ -91,7 +93,14 @@ T::PrimFunc gemm_program(const Sizes& sizes) {
           T::gemm(A_shared, B_shared, C_local);
         }
       });
-      T::copy(C_local, C(by * kBlockM, bx * kBlockN));
+      if (stage_c) {
+        // Allocated after the loop, so that it may share memory with the pipeline's stages.
+        auto C_shared = T::alloc_shared({kBlockM, kBlockN}, out, "C_shared");
+        T::copy(C_local, C_shared);
+        T::copy(C_shared, C(by * kBlockM, bx * kBlockN));
+      } else {
+        T::copy(C_local, C(by * kBlockM, bx * kBlockN));
+      }
     });
   });
 }
@@ -130,9 +139,9 @@ Example gemm_example() {
       .description = "C = A·B in float16 (bf16=1: bfloat16) with float32 accumulation; fp8=1: A and B^T (B given as [N, K]) in "
                      "float8_e4m3, error normwise; 128x128x32 tiles, 3-stage pipeline by default",
       .default_sizes = {{"M", 1024}, {"N", 1024}, {"K", 1024}, {"BM", 128}, {"BN", 128}, {"BK", 32}, {"stages", 3},
-                        {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"persistent", 0}, {"bf16", 0}, {"fp8", 0}},
+                        {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"persistent", 0}, {"stage_c", 0}, {"bf16", 0}, {"fp8", 0}},
       .test_sizes = {{"M", 200}, {"N", 136}, {"K", 72}, {"BM", 128}, {"BN", 128}, {"BK", 32}, {"stages", 3},
-                     {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"persistent", 0}, {"bf16", 0}, {"fp8", 0}},
+                     {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"persistent", 0}, {"stage_c", 0}, {"bf16", 0}, {"fp8", 0}},
       .build = gemm_program,
       .check = check_gemm,
   };

@@ -1,4 +1,7 @@
 // copy(src, dst): element-wise copy of a tile with conversion to dst's dtype.
+#include <array>
+#include <optional>
+
 #include "ir/eval.h"
 #include "ir/printer.h"
 #include "ir/visitor.h"
@@ -62,7 +65,33 @@ ir::Expr vector_ok(cuda::LowerContext& ctx, const ir::Region& r, std::int64_t ve
   return all_of(kept);
 }
 
+// A shared tile stored by TMA (codegen/cuda/tma.h): every thread makes its writes to the tile
+// visible to the async proxy, then one thread issues a store per 128-byte panel and waits until
+// they have read the tile, so that the memory may be written again after the next barrier. Parts
+// of the box outside the tensor are not written.
+void store_by_tma(const ir::TileOpNode& op, cuda::LowerContext& ctx, const cuda::LowerContext::TmaStore& store) {
+  const ir::Region &src = op.regions[0], &dst = op.regions[1];
+  const cuda::TmaCopy& plan = store.plan;
+  ctx.line("tl::fence_proxy_async();");
+  ctx.line(ctx.barrier());
+  ctx.open(cat("if (", ctx.expr(ir::make_binary(ir::BinaryOp::EQ, ctx.thread_var(), ir::make_int(0))), ")"));
+  for (std::int64_t p = 0; p < plan.panels; ++p) {
+    std::string coords;
+    for (int d = dst.rank() - 1; d >= 0; --d) {
+      ir::Expr c = dst.base[d];
+      if (d == dst.rank() - 1 && p > 0) c = ir::make_binary(ir::BinaryOp::Add, c, ir::make_int(p * plan.panel_cols));
+      coords += cat(", ", ctx.expr(ir::make_cast(DataType::Int32, c)));
+    }
+    ctx.line(cat("tl::tma_store_", dst.rank(), "d(&", store.descriptor, ", ", ctx.pointer(*src.buffer),
+                 p ? cat(" + ", p * plan.panel_elems) : "", coords, ");"));
+  }
+  ctx.line("tl::tma_store_commit();");
+  ctx.line("tl::tma_store_wait_read<0>();");
+  ctx.close();
+}
+
 void memory_to_memory(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+  if (const auto* store = ctx.tma_store(op)) return store_by_tma(op, ctx, *store);
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
   const auto tile = squeezed(const_extent(src, "copy"));
   const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
@@ -160,6 +189,60 @@ std::int64_t fragment_copy_vector(cuda::LowerContext& ctx, const ir::Region& fra
   return register_vector(ctx, *frag.buffer, mem.buffer->dtype);
 }
 
+// Whether a fragment -> shared copy can go by stmatrix.x4 (sm_90, 16-bit elements in memory):
+// every 8 registers g..g+7 of each thread hold four 8x8 matrices in the mma accumulator's lane
+// order (lane l: row l / 4, columns 2 (l % 4) and the next), matrix i (registers g + 2i, g + 2i + 1)
+// lying 8 (i % 2) rows and 8 (i / 2) columns from an origin that all 32 lanes of the warp share
+// and that starts a 16-byte chunk of the tile's row. Checked by enumerating threads and registers.
+bool stmatrix_fits(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem) {
+  if (ctx.target().sm < 90 || mem.buffer->scope != ir::Scope::Shared || bytes(mem.buffer->dtype) != 2 || frag.buffer->rank() != 2 ||
+      mem.rank() != 2 || ctx.threads() % 32)
+    return false;
+  const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
+  const auto col0 = ir::as_const_int(mem.base[1]);
+  const auto rows = ir::as_const_int(frag.buffer->shape[0]), cols = ir::as_const_int(frag.buffer->shape[1]);
+  if (f.layout->replicate() > 1 || f.registers % 8 || !col0 || *col0 % 8 || !rows || *rows == 1 || !cols || *cols == 1) return false;
+  ir::Var t = ir::make_var("t"), r = ir::make_var("r");
+  const auto owned = f.layout->owned(t, r);
+  auto at = [&](std::int64_t thread, std::int64_t reg) {
+    const std::map<const ir::VarNode*, std::int64_t> env{{t.get(), thread}, {r.get(), reg}};
+    return std::array<std::optional<std::int64_t>, 3>{ir::eval_int(owned.index[0], env), ir::eval_int(owned.index[1], env),
+                                                        owned.valid ? ir::eval_int(owned.valid, env) : std::optional<std::int64_t>(1)};
+  };
+  for (std::int64_t thread = 0; thread < ctx.threads(); ++thread)
+    for (std::int64_t reg = 0; reg < f.registers; ++reg) {
+      const std::int64_t lane = thread % 32, i = reg % 8 / 2;
+      const auto here = at(thread, reg), origin = at(thread - lane, reg - reg % 8);
+      if (!here[0] || !here[1] || here[2] != 1 || !origin[0] || !origin[1] || *origin[1] % 8) return false;
+      if (*here[0] != *origin[0] + lane / 4 + 8 * (i % 2) || *here[1] != *origin[1] + 2 * (lane % 4) + 8 * (i / 2) + reg % 2)
+        return false;
+    }
+  return true;
+}
+
+// The fragment -> shared copy by stmatrix.x4 (stmatrix_fits): per 8 registers, lane l gives the
+// address of row l % 8 of matrix l / 8.
+void store_by_stmatrix(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem) {
+  const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
+  const DataType ft = frag.buffer->dtype, mt = mem.buffer->dtype;
+  const ir::Expr tx = ctx.thread_var();
+  auto op = [](ir::BinaryOp o, const ir::Expr& a, const ir::Expr& b) { return ir::make_binary(o, a, b); };
+  const ir::Expr lane = op(ir::BinaryOp::Mod, tx, ir::make_int(32)), warp_base = op(ir::BinaryOp::Sub, tx, lane);
+  const ir::Expr row_in_group = op(ir::BinaryOp::Add, op(ir::BinaryOp::Mod, lane, ir::make_int(8)),
+                                   op(ir::BinaryOp::Mul, op(ir::BinaryOp::Mod, op(ir::BinaryOp::Div, lane, ir::make_int(8)), ir::make_int(2)), ir::make_int(8)));
+  const ir::Expr col_in_group = op(ir::BinaryOp::Mul, op(ir::BinaryOp::Div, lane, ir::make_int(16)), ir::make_int(8));
+  for (std::int64_t g = 0; g < f.registers; g += 8) {
+    const auto origin = f.layout->owned(warp_base, ir::make_int(g));
+    const std::vector<ir::Expr> tile{op(ir::BinaryOp::Add, origin.index[0], row_in_group), op(ir::BinaryOp::Add, origin.index[1], col_in_group)};
+    const std::string regs = ctx.fresh("stsm");
+    ctx.line(cat("uint32_t ", regs, "[4];"));
+    for (std::int64_t i = 0; i < 8; ++i)
+      ctx.line(cat("reinterpret_cast<", c_type(mt), "*>(&", regs, "[", i / 2, "])[", i % 2, "] = ",
+                   convert(ctx.fragment_register(*frag.buffer, g + i), ft, mt), ";"));
+    ctx.line(cat("tl::stsm_x4(&", ctx.element(*mem.buffer, region_index(mem, tile)), ", ", regs, ");"));
+  }
+}
+
 // Emits the copy of registers [reg, reg + v) at tile index t as one vector access.
 void copy_register_vector(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem, bool to_frag, std::int64_t reg,
                           std::int64_t v, const std::vector<ir::Expr>& t) {
@@ -209,6 +292,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const ir::Region& frag = from_frag ? src : dst;
   const ir::Region& mem = from_frag ? dst : src;
   require_whole_fragment(frag, "copy");
+  if (from_frag && stmatrix_fits(ctx, frag, mem)) return store_by_stmatrix(ctx, frag, mem);
   const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
   const std::int64_t v = fragment_copy_vector(ctx, frag, mem);
   std::string vector_ok_cond;

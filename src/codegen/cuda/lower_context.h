@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/cuda/tma.h"
 #include "ir/IR.h"
 #include "layout/layout.h"
 
@@ -78,6 +79,14 @@ class LowerContext {
   virtual std::string workspace(std::size_t bytes) = 0;
   // True while emitting a Pipelined loop's producer statements (copies may stay in flight).
   virtual bool in_async_producer() const = 0;
+
+  // A copy from a whole shared tile into a global tensor that goes by TMA store (sm_90, tma.h): its
+  // tensor-map parameter and plan. Null when threads store it.
+  struct TmaStore {
+    std::string descriptor;
+    TmaCopy plan;
+  };
+  virtual const TmaStore* tma_store(const ir::TileOpNode& copy) const = 0;
 
   // Stage overlap. A multistage Pipelined loop whose only consumer is one gemm reading nothing but
   // staged shared tiles (the GEMM main loop) is emitted so that the gemm's work overlaps the

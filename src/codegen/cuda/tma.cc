@@ -20,15 +20,17 @@ std::vector<std::int64_t> non_unit(const std::vector<std::int64_t>& v) {
 
 }  // namespace
 
-std::optional<TmaLoad> plan_tma_load(const ir::PrimFunc& func, const ir::TileOpNode& copy, std::int64_t offset,
+std::optional<TmaCopy> plan_tma_copy(const ir::PrimFunc& func, const ir::TileOpNode& copy, std::int64_t offset,
                                      std::int64_t stage_bytes, std::string& why) {
-  const ir::Region &src = copy.regions[0], &dst = copy.regions[1];
-  const ir::BufferNode &g = *src.buffer, &s = *dst.buffer;
-  auto no = [&](std::string reason) -> std::optional<TmaLoad> {
+  auto no = [&](std::string reason) -> std::optional<TmaCopy> {
     why = std::move(reason);
     return std::nullopt;
   };
-  if (g.scope != ir::Scope::Global || s.scope != ir::Scope::Shared) return no("it is not a copy from global into shared memory");
+  const bool load = copy.regions[0].buffer->scope == ir::Scope::Global;
+  const ir::Region &global = copy.regions[load ? 0 : 1], &shared = copy.regions[load ? 1 : 0];
+  const ir::BufferNode &g = *global.buffer, &s = *shared.buffer;
+  if (g.scope != ir::Scope::Global || s.scope != ir::Scope::Shared)
+    return no("it is not a copy between global and shared memory");
   int param = -1;
   for (size_t i = 0; i < func->params.size(); ++i)
     if (func->params[i].get() == &g) param = static_cast<int>(i);
@@ -36,19 +38,19 @@ std::optional<TmaLoad> plan_tma_load(const ir::PrimFunc& func, const ir::TileOpN
   if (g.dtype != s.dtype) return no("it converts between dtypes");
   if (g.rank() > 5) return no(cat(g.name, " has more than 5 dimensions"));
   std::vector<std::int64_t> extent, shape;
-  for (const auto& e : src.extent) {
+  for (const auto& e : global.extent) {
     auto v = ir::as_const_int(e);
     if (!v) return no("its extent is not constant");
     extent.push_back(*v);
   }
   for (int d = 0; d < s.rank(); ++d) {
     auto v = ir::as_const_int(s.shape[d]);
-    auto b = ir::as_const_int(dst.base[d]);
-    if (!v || !b || *b != 0 || ir::as_const_int(dst.extent[d]) != v) return no(cat("it writes part of ", s.name));
+    auto b = ir::as_const_int(shared.base[d]);
+    if (!v || !b || *b != 0 || ir::as_const_int(shared.extent[d]) != v) return no(cat("it moves part of ", s.name));
     shape.push_back(*v);
   }
   if (non_unit(extent) != non_unit(shape) || extent.back() != shape.back())
-    return no(cat("the box it reads from ", g.name, " is not laid out like ", s.name));
+    return no(cat("its box of ", g.name, " is not laid out like ", s.name));
 
   const std::int64_t E = bytes(s.dtype), cols = shape.back(), row_bytes = cols * E;
   std::int64_t elems = 1;
@@ -56,7 +58,7 @@ std::optional<TmaLoad> plan_tma_load(const ir::PrimFunc& func, const ir::TileOpN
   const std::int64_t rows = elems / cols;
   if (row_bytes % 16 != 0) return no(cat("the rows of ", s.name, " are not whole 16-byte chunks"));
   const std::int64_t chunks = row_bytes / 16;
-  TmaLoad t;
+  TmaCopy t;
   t.map.param = param;
   t.map.swizzle_bytes = s.rank() < 2 ? 0 : chunks == 2 ? 32 : chunks == 4 ? 64 : chunks % 8 == 0 ? 128 : 0;
   t.panel_cols = t.map.swizzle_bytes == 128 ? 128 / E : cols;

@@ -1,7 +1,7 @@
-// Loading shared tiles with the Tensor Memory Accelerator (sm_90, device/tilescale/tma.h).
+// Moving shared tiles with the Tensor Memory Accelerator (sm_90, device/tilescale/tma.h).
 //
-// A T::copy from a global tensor into a whole shared tile goes by TMA when one box per 128-byte
-// column panel of the tile writes exactly the layout the code generator reads it with
+// A T::copy between a global tensor and a whole shared tile goes by TMA when one box per 128-byte
+// column panel of the tile moves exactly the layout the code generator addresses it with
 // (tl::swizzle, device/tilescale/swizzle.h):
 //   * the copy's non-unit extents are the tile's shape, its innermost extent the tile's last
 //     dimension, no conversion (same dtype), and the tensor has at most 5 dimensions;
@@ -11,8 +11,8 @@
 //   * every box dimension is at most 256 elements;
 //   * tile, stages and panels start on the swizzle's pattern boundary (8 rows: 1024, 512, 256
 //     bytes; 128 bytes unswizzled).
-// Elements outside the tensor are filled with zeros, which is what the cp.async path does with its
-// predicates, so ragged edges need no code.
+// Loads fill elements outside the tensor with zeros, which is what the cp.async path does with its
+// predicates, and stores drop them, so ragged edges need no code.
 //
 // The runtime builds each tensor map at launch from the tensor's actual shape and strides
 // (KernelSpec::tensor_maps); when it cannot (strides that are not multiples of 16 bytes), the
@@ -28,17 +28,18 @@
 
 namespace tilescale::cuda {
 
-struct TmaLoad {
+struct TmaCopy {
   TensorMapSpec map;
   std::int64_t panels = 1;       // boxes per tile
   std::int64_t panel_cols = 0;   // tile columns per box: the innermost coordinate's step
   std::int64_t panel_elems = 0;  // tile elements per box: the shared-memory step
-  std::int64_t bytes = 0;        // the whole tile, out-of-tensor fill included (what the mbarrier expects)
+  std::int64_t bytes = 0;        // the whole tile, out-of-tensor fill included (what a load's mbarrier expects)
 };
 
-// The TMA load for `copy` into a shared tile placed at byte `offset` whose stages lie `stage_bytes`
-// apart; nullopt, with the reason in `why`, when the copy does not qualify.
-std::optional<TmaLoad> plan_tma_load(const ir::PrimFunc& func, const ir::TileOpNode& copy, std::int64_t offset,
+// The TMA load or store for `copy` between a global tensor and a shared tile placed at byte
+// `offset` whose stages lie `stage_bytes` apart (loads: global -> shared; stores: shared ->
+// global); nullopt, with the reason in `why`, when the copy does not qualify.
+std::optional<TmaCopy> plan_tma_copy(const ir::PrimFunc& func, const ir::TileOpNode& copy, std::int64_t offset,
                                      std::int64_t stage_bytes, std::string& why);
 
 }  // namespace tilescale::cuda
