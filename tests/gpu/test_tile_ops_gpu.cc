@@ -339,6 +339,12 @@ TEST(GpuExamplesExtra, WarpSpecializedPipelineEdgeCases) {
                         Case{"gemm", "M=2000,N=1800,K=520,BM=128,BN=128,BK=64,threads=256,stages=3,persistent=1", false},
                         Case{"gemm", "M=4100,N=2048,K=64,BM=128,BN=256,BK=64,threads=256,stages=4,persistent=1", false},
                         Case{"gemm", "M=1500,N=1500,K=201,persistent=1", true},  // odd K, persistent cp.async variant
+                        // C through shared memory: stmatrix, then a TMA store clipped at the edges
+                        // (the store's map needs C's rows to be whole 16-byte chunks too).
+                        Case{"gemm", "M=200,N=328,K=200,BM=128,BN=256,BK=64,threads=256,stages=4,stage_c=1", false},
+                        Case{"gemm", "M=2000,N=1800,K=520,BM=128,BN=128,BK=64,threads=256,stages=3,persistent=1,stage_c=1", false},
+                        Case{"gemm", "M=200,N=260,K=200,BM=128,BN=256,BK=64,threads=256,stages=4,stage_c=1", true},
+                        Case{"gemm", "M=256,N=256,K=256,stage_c=1,bf16=1", false},
                         Case{"flash_attention", "B=1,H=2,S=100,D=64,causal=1", false},
                         Case{"flash_attention", "B=1,H=1,S=64,D=128,causal=0", false}}) {
     SCOPED_TRACE(testing::Message() << c.example << " " << c.spec);
