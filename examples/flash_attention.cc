@@ -18,7 +18,9 @@
 // run the mask. Query rows past S read zeros and are not written back.
 //
 // Knobs (in the sizes, defaults in brackets): BM [64] queries and BN [64] keys per tile, threads
-// [128], stages [2], bf16 [0]. Both gemms stack the warps along the queries (P·V reads P from
+// [128], stages [2], persistent [0] (T::persistent: one block per SM slot walks the query tiles,
+// and its producer loads the next tile's keys while the consumers write this tile's output),
+// bf16 [0]. Both gemms stack the warps along the queries (P·V reads P from
 // registers), so each warp owns BM / (threads / 32) query rows, a multiple of 16. On Hopper the
 // compiler puts both gemms on wgmma when every warp owns exactly 16 rows (BM=64 with 128 threads,
 // BM=128 with 256).
@@ -38,6 +40,7 @@ struct Knobs {
   std::int64_t block_m, block_n;
   int threads, stages;
   DataType dtype;
+  bool persistent;
 };
 
 // The knobs of `sizes`, or a CompileError naming the one that cannot work and what it may be.
@@ -67,8 +70,13 @@ Knobs knobs_of(const Sizes& sizes) {
     throw reject("stages", stages,
                  "the key/value loop needs at least one stage: stages=1 runs it unpipelined, stages=N keeps N key and "
                  "value tiles in flight; pass stages=1 or more");
+  const std::int64_t persistent = size_of(sizes, "persistent");
+  if (persistent != 0 && persistent != 1)
+    throw reject("persistent", persistent,
+                 "persistent is a switch: 0 launches a block per query tile, 1 one block per SM slot that walks the "
+                 "query tiles (T::persistent); pass persistent=0 or persistent=1");
   return Knobs{bm, bn, static_cast<int>(threads), static_cast<int>(stages),
-               bf16 ? DataType::BFloat16 : DataType::Float16};
+               bf16 ? DataType::BFloat16 : DataType::Float16, persistent == 1};
 }
 
 T::PrimFunc flash_attention_program(const Sizes& sizes) {
@@ -89,6 +97,7 @@ T::PrimFunc flash_attention_program(const Sizes& sizes) {
     T::Kernel(T::ceildiv(S, kBlockM), heads, batch, T::threads(kThreads), [&](T::Expr block_x, T::Expr by, T::Expr bz) {
       // The query tile of this block (see Masking for the causal order).
       const T::Expr bx = causal ? T::ceildiv(S, kBlockM) - 1 - block_x : block_x;
+      if (knobs.persistent) T::persistent();
       auto Q_shared = T::alloc_shared({kBlockM, D}, in, "Q_shared");
       auto K_shared = T::alloc_shared({kBlockN, D}, in, "K_shared");
       auto V_shared = T::alloc_shared({kBlockN, D}, in, "V_shared");
@@ -219,9 +228,9 @@ Example flash_attention_example() {
       .description = "FlashAttention forward, [B, H, S, D] float16 (bf16=1: bfloat16), online softmax; causal=1 masks "
                      "future keys; 64x64 tiles, 128 threads, 2 stages by default",
       .default_sizes = {{"B", 1}, {"H", 4}, {"S", 512}, {"D", 64}, {"causal", 0}, {"BM", 64}, {"BN", 64},
-                        {"threads", 128}, {"stages", 2}, {"bf16", 0}},
+                        {"threads", 128}, {"stages", 2}, {"persistent", 0}, {"bf16", 0}},
       .test_sizes = {{"B", 1}, {"H", 2}, {"S", 128}, {"D", 64}, {"causal", 0}, {"BM", 64}, {"BN", 64},
-                     {"threads", 128}, {"stages", 2}, {"bf16", 0}},
+                     {"threads", 128}, {"stages", 2}, {"persistent", 0}, {"bf16", 0}},
       .build = flash_attention_program,
       .check = check_flash_attention,
   };

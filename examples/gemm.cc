@@ -139,9 +139,9 @@ Example gemm_example() {
       .description = "C = A·B in float16 (bf16=1: bfloat16) with float32 accumulation; fp8=1: A and B^T (B given as [N, K]) in "
                      "float8_e4m3, error normwise; 128x128x32 tiles, 3-stage pipeline by default",
       .default_sizes = {{"M", 1024}, {"N", 1024}, {"K", 1024}, {"BM", 128}, {"BN", 128}, {"BK", 32}, {"stages", 3},
-                        {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"persistent", 0}, {"stage_c", 0}, {"bf16", 0}, {"fp8", 0}},
+                        {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"persistent", 0}, {"stage_c", 1}, {"bf16", 0}, {"fp8", 0}},
       .test_sizes = {{"M", 200}, {"N", 136}, {"K", 72}, {"BM", 128}, {"BN", 128}, {"BK", 32}, {"stages", 3},
-                     {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"persistent", 0}, {"stage_c", 0}, {"bf16", 0}, {"fp8", 0}},
+                     {"threads", 128}, {"blocks_per_sm", 0}, {"raster", 10}, {"persistent", 0}, {"stage_c", 1}, {"bf16", 0}, {"fp8", 0}},
       .build = gemm_program,
       .check = check_gemm,
   };

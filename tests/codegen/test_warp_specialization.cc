@@ -27,7 +27,7 @@ TEST(WarpSpecialization, GemmTilesGetTensorMapsAndAProducerWarpgroup) {
   // A [128 x 64] fp16: 128-byte rows, one box. B [64 x 256]: four 128-byte panels, a box each.
   const auto s = gemm_spec("M=1000,N=1000,K=1000,BM=128,BN=256,BK=64,threads=256,stages=4");
   EXPECT_EQ(s.threads, 256 + 128);
-  ASSERT_EQ(s.tensor_maps.size(), 2u);
+  ASSERT_EQ(s.tensor_maps.size(), 3u);  // A and B, then the store of C (test_epilogue.cc)
   EXPECT_EQ(s.tensor_maps[0].param, 0);
   EXPECT_EQ(s.tensor_maps[0].box, (std::vector<std::int64_t>{64, 128}));
   EXPECT_EQ(s.tensor_maps[0].swizzle_bytes, 128);
@@ -47,7 +47,7 @@ TEST(WarpSpecialization, GemmTilesGetTensorMapsAndAProducerWarpgroup) {
 TEST(WarpSpecialization, NarrowRowsUseTheMatchingSwizzle) {
   // BK = 32: A's rows are 64 bytes (64-byte swizzle); B [32 x 128] has 256-byte rows (two panels).
   const auto s = gemm_spec("BM=128,BN=128,BK=32,threads=256,stages=3");
-  ASSERT_EQ(s.tensor_maps.size(), 2u);
+  ASSERT_EQ(s.tensor_maps.size(), 3u);
   EXPECT_EQ(s.tensor_maps[0].swizzle_bytes, 64);
   EXPECT_EQ(s.tensor_maps[0].box, (std::vector<std::int64_t>{32, 128}));
   EXPECT_EQ(s.tensor_maps[1].swizzle_bytes, 128);

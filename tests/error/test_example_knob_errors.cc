@@ -15,6 +15,11 @@ TEST(FlashAttentionKnobErrors, Bf16IsASwitch) {
   EXPECT_COMPILE_ERROR(build_flash_attention("bf16=2"), "flash_attention", "bf16=2", "bf16=0 or bf16=1");
 }
 
+TEST(FlashAttentionKnobErrors, PersistentIsASwitch) {
+  EXPECT_COMPILE_ERROR(build_flash_attention("persistent=3"), "flash_attention", "persistent=3", "T::persistent",
+                       "persistent=0 or persistent=1");
+}
+
 TEST(FlashAttentionKnobErrors, ThreadsAreWholeWarps) {
   EXPECT_COMPILE_ERROR(build_flash_attention("threads=100"), "flash_attention", "threads=100", "multiple of 32",
                        "from 32 to 1024");

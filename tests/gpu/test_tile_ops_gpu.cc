@@ -346,7 +346,10 @@ TEST(GpuExamplesExtra, WarpSpecializedPipelineEdgeCases) {
                         Case{"gemm", "M=200,N=260,K=200,BM=128,BN=256,BK=64,threads=256,stages=4,stage_c=1", true},
                         Case{"gemm", "M=256,N=256,K=256,stage_c=1,bf16=1", false},
                         Case{"flash_attention", "B=1,H=2,S=100,D=64,causal=1", false},
-                        Case{"flash_attention", "B=1,H=1,S=64,D=128,causal=0", false}}) {
+                        Case{"flash_attention", "B=1,H=1,S=64,D=128,causal=0", false},
+                        // Persistent attention: the producer loads the next tile's keys during the epilogue.
+                        Case{"flash_attention", "B=2,H=3,S=300,D=64,causal=1,persistent=1", false},
+                        Case{"flash_attention", "B=1,H=2,S=200,D=128,BM=128,BN=128,threads=256,persistent=1", false}}) {
     SCOPED_TRACE(testing::Message() << c.example << " " << c.spec);
     const auto* ex = examples::find_example(c.example);
     const auto sizes = examples::parse_sizes(c.spec, ex->default_sizes);
