@@ -4,7 +4,9 @@
 //
 // The canonical TileLang GEMM: each block owns a 128×128 tile of C, held in a float32 fragment,
 // and walks K in steps of 32, staging the A and B tiles through shared memory in a 3-stage
-// software pipeline. Sizes that are not multiples of the tile need no special code: a tile copied
+// software pipeline. The finished tile goes to C through a shared tile (stage_c=1, the default),
+// which on Hopper the compiler writes with stmatrix and stores with one TMA store per 128-byte panel.
+// Sizes that are not multiples of the tile need no special code: a tile copied
 // from past a tensor's end reads zeros (which add nothing to the dot products) and the parts of a
 // tile written past the end are dropped.
 //

@@ -79,7 +79,7 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options = {});
 inline Kernel compile(const lang::PrimFunc& func, Target target) { return compile(func, CompileOptions{target}); }
 
 // The CUDA C++ tilescale generates for `func` for `arch` ("sm_80", "sm_90a"), and the PTX NVRTC makes
-// of it. Neither needs a GPU.
+// of it. Neither needs a GPU. TILESCALE_TMA=0 applies as it does to compile().
 std::string generate_cuda(const lang::PrimFunc& func, const std::string& arch);
 std::string generate_ptx(const lang::PrimFunc& func, const std::string& arch);
 

@@ -44,8 +44,15 @@ std::string why_not_cuda() {
 
 namespace {
 
+// TILESCALE_TMA=0 compiles every kernel without TMA loads (the cp.async pipelines), for comparison.
+bool tma_enabled() {
+  const char* v = std::getenv("TILESCALE_TMA");
+  return !(v && std::string(v) == "0");
+}
+
 cuda::KernelSpec generate(const lang::PrimFunc& func, const std::string& arch) {
-  const cuda::Target target = cuda::target_for_arch(arch);
+  cuda::Target target = cuda::target_for_arch(arch);
+  target.tma = tma_enabled();
   return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", target.sm}), target);
 }
 }  // namespace
@@ -88,13 +95,6 @@ struct Kernel::Impl {
   }
 };
 
-namespace {
-// TILESCALE_TMA=0 compiles every kernel without TMA loads (the cp.async pipelines), for comparison.
-bool tma_enabled() {
-  const char* v = std::getenv("TILESCALE_TMA");
-  return !(v && std::string(v) == "0");
-}
-}  // namespace
 
 const std::string& Kernel::name() const { return impl_->lowered->name; }
 Target Kernel::target() const { return impl_->target; }
