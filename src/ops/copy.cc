@@ -77,11 +77,7 @@ void store_by_tma(const ir::TileOpNode& op, cuda::LowerContext& ctx, const cuda:
   ctx.open(cat("if (", ctx.expr(ir::make_binary(ir::BinaryOp::EQ, ctx.thread_var(), ir::make_int(0))), ")"));
   for (std::int64_t p = 0; p < plan.panels; ++p) {
     std::string coords;
-    for (int d = dst.rank() - 1; d >= 0; --d) {
-      ir::Expr c = dst.base[d];
-      if (d == dst.rank() - 1 && p > 0) c = ir::make_binary(ir::BinaryOp::Add, c, ir::make_int(p * plan.panel_cols));
-      coords += cat(", ", ctx.expr(ir::make_cast(DataType::Int32, c)));
-    }
+    for (const auto& c : cuda::tma_box_coords(dst, plan, p)) coords += cat(", ", ctx.expr(c));
     ctx.line(cat("tl::tma_store_", dst.rank(), "d(&", store.descriptor, ", ", ctx.pointer(*src.buffer),
                  p ? cat(" + ", p * plan.panel_elems) : "", coords, ");"));
   }

@@ -1300,11 +1300,7 @@ class Generator : public LowerContext {
       const std::string base = cat("reinterpret_cast<", t, "*>(smem + ", place.offset, ") + ", s, " * ", place.stage_bytes / bytes(tile.dtype));
       for (std::int64_t p = 0; p < load.panels; ++p) {
         std::string coords;
-        for (int d = src.rank() - 1; d >= 0; --d) {
-          ir::Expr c = src.base[d];
-          if (d == src.rank() - 1 && p > 0) c = ir::make_binary(ir::BinaryOp::Add, c, ir::make_int(p * load.panel_cols));
-          coords += cat(", ", expr(ir::make_cast(DataType::Int32, c)));
-        }
+        for (const auto& c : tma_box_coords(src, load, p)) coords += cat(", ", expr(c));
         line(cat("tl::tma_load_", src.rank(), "d(", base, p ? cat(" + ", p * load.panel_elems) : "", ", &", ws_->descriptors[i], ", ",
                  full_barrier(s), coords, ");"));
       }

@@ -74,4 +74,14 @@ std::optional<TmaCopy> plan_tma_copy(const ir::PrimFunc& func, const ir::TileOpN
   return t;
 }
 
+std::vector<ir::Expr> tma_box_coords(const ir::Region& global, const TmaCopy& plan, std::int64_t panel) {
+  std::vector<ir::Expr> coords;
+  for (int d = global.rank() - 1; d >= 0; --d) {
+    ir::Expr c = global.base[d];
+    if (d == global.rank() - 1 && panel > 0) c = ir::make_binary(ir::BinaryOp::Add, c, ir::make_int(panel * plan.panel_cols));
+    coords.push_back(ir::make_cast(DataType::Int32, c));
+  }
+  return coords;
+}
+
 }  // namespace tilescale::cuda

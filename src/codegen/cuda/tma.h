@@ -42,4 +42,8 @@ struct TmaCopy {
 std::optional<TmaCopy> plan_tma_copy(const ir::PrimFunc& func, const ir::TileOpNode& copy, std::int64_t offset,
                                      std::int64_t stage_bytes, std::string& why);
 
+// The tensor coordinates of box `panel` of a planned copy whose global side is `global`, innermost
+// first and as int32, as tl::tma_load_Nd and tl::tma_store_Nd take them.
+std::vector<ir::Expr> tma_box_coords(const ir::Region& global, const TmaCopy& plan, std::int64_t panel);
+
 }  // namespace tilescale::cuda
