@@ -189,13 +189,15 @@ std::int64_t fragment_copy_vector(cuda::LowerContext& ctx, const ir::Region& fra
 // every 8 registers g..g+7 of each thread hold four 8x8 matrices in the mma accumulator's lane
 // order (lane l: row l / 4, columns 2 (l % 4) and the next), matrix i (registers g + 2i, g + 2i + 1)
 // lying 8 (i % 2) rows and 8 (i / 2) columns from an origin that all 32 lanes of the warp share
-// and that starts a 16-byte chunk of the tile's row. Checked by enumerating threads and registers.
+// and that starts a 16-byte chunk of the tile's row (whose rows are whole chunks). Checked by
+// enumerating threads and registers.
 bool stmatrix_fits(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem) {
   if (ctx.target().sm < 90 || mem.buffer->scope != ir::Scope::Shared || bytes(mem.buffer->dtype) != 2 || frag.buffer->rank() != 2 ||
       mem.rank() != 2 || ctx.threads() % 32)
     return false;
   const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
-  const auto col0 = ir::as_const_int(mem.base[1]);
+  const auto col0 = ir::as_const_int(mem.base[1]), mem_cols = ir::as_const_int(mem.buffer->shape[1]);
+  if (!mem_cols || *mem_cols % 8) return false;  // each row of 8 elements must be an aligned 16-byte chunk
   const auto rows = ir::as_const_int(frag.buffer->shape[0]), cols = ir::as_const_int(frag.buffer->shape[1]);
   if (f.layout->replicate() > 1 || f.registers % 8 || !col0 || *col0 % 8 || !rows || *rows == 1 || !cols || *cols == 1) return false;
   ir::Var t = ir::make_var("t"), r = ir::make_var("r");

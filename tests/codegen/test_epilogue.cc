@@ -92,6 +92,47 @@ TEST(Epilogue, StoresThatStayWithTheThreads) {
   EXPECT_EQ(s.source.find("tma_store"), std::string::npos);
 }
 
+// Two stores into one tensor: the TMA would not order them, so threads store both.
+TEST(Epilogue, ATensorWrittenTwiceStaysWithTheThreads) {
+  auto f = T::prim_func("twice", [&] {
+    auto X = T::Tensor("X", {64, 64}, T::float16);
+    auto Y = T::Tensor("Y", {64, 64}, T::float16);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto Xs = T::alloc_shared({64, 64}, T::float16, "Xs");
+      T::copy(X, Xs);
+      T::copy(Xs, Y);
+      T::copy(Xs, Y);
+    });
+  });
+  EXPECT_EQ(spec_for(f, 90).source.find("tma_store"), std::string::npos);
+}
+
+// stmatrix writes rows of 16 aligned bytes: a shared tile whose rows are not whole 16-byte chunks
+// is written element-wise.
+TEST(Epilogue, StmatrixNeedsRowsOfWholeChunks) {
+  auto build = [](std::int64_t shared_cols) {
+    return T::prim_func("acc_to_shared", [&] {
+      auto A = T::Tensor("A", {64, 32}, T::float16);
+      auto B = T::Tensor("B", {32, 32}, T::float16);
+      auto O = T::Tensor("O", {64, shared_cols}, T::float16);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto As = T::alloc_shared({64, 32}, T::float16, "As");
+        auto Bs = T::alloc_shared({32, 32}, T::float16, "Bs");
+        auto acc = T::alloc_fragment({64, 32}, T::float32, "acc");
+        auto Cs = T::alloc_shared({64, shared_cols}, T::float16, "Cs");
+        T::copy(A, As);
+        T::copy(B, Bs);
+        T::clear(acc);
+        T::gemm(As, Bs, acc);
+        T::copy(acc, T::region(Cs, {0, 0}, {64, 32}));
+        T::copy(Cs, O);
+      });
+    });
+  };
+  EXPECT_NE(spec_for(build(40), 90).source.find("tl::stsm_x4("), std::string::npos);
+  EXPECT_EQ(spec_for(build(36), 90).source.find("stsm"), std::string::npos);
+}
+
 // A buffer that reuses the bytes of a dead one: the write of Bs after the last read of As needs a
 // barrier even though no statement touches both names.
 TEST(Epilogue, BarriersFollowMemoryNotNames) {

@@ -1213,7 +1213,8 @@ class Generator : public LowerContext {
 
   // sm_90: the copies from a whole shared tile into a global tensor at the top of the kernel body
   // (run by every thread, so the lowering may synchronise them) go by TMA store where tma.h allows,
-  // unless the kernel also reads that tensor (the store's writes would need a wait of their own).
+  // unless the kernel also reads that tensor or writes it elsewhere (the store's writes are not
+  // ordered with other accesses without a wait of their own).
   void plan_tma_stores(const ir::KernelNode& k) {
     if (!target_.tma || target_.sm < 90 || is_distributed(func_)) return;
     const auto* top = ir::as<ir::SeqNode>(k.body);
@@ -1223,7 +1224,10 @@ class Generator : public LowerContext {
       const auto* copy = ir::as<ir::TileOpNode>(s);
       if (!copy || copy->op != "copy" || copy->regions[0].buffer->scope != ir::Scope::Shared) continue;
       const ir::BufferNode* tile = copy->regions[0].buffer.get();
-      if (kernel_access.reads.count(copy->regions[1].buffer.get()) || shared_.at(tile).stages != 1) continue;
+      const ir::BufferNode* tensor = copy->regions[1].buffer.get();
+      bool written_elsewhere = false;
+      for (const auto& other : stmts) written_elsewhere |= other != s && access_of(other).writes.count(tensor);
+      if (kernel_access.reads.count(tensor) || written_elsewhere || shared_.at(tile).stages != 1) continue;
       std::string why;
       auto plan = plan_tma_copy(func_, *copy, shared_.at(tile).offset, shared_.at(tile).stage_bytes, why);
       if (!plan) continue;
