@@ -7,6 +7,10 @@
 //   tl::gemm_rs_wgmma<M, N, K, WARPS_M, WARPS_N, TRANS_B, AT, CT>(const AT* a_regs, const AT* Bs, CT* acc)
 //   tl::gemm_ss_wgmma_async<...same...>(As, Bs, acc), then tl::gemm_ss_wgmma_drain<...same...>(acc)
 //       the same inside a multistage main loop, one group left in flight across iterations
+//   tl::gemm_ss_wgmma_issue<...>(As, Bs, acc), tl::gemm_rs_wgmma_issue<...>(a_regs, Bs, acc)
+//       issue only; the caller waits (tl::wgmma_wait) and fences the registers (see Ordering)
+//   tl::WarpgroupTurns<FIRST_BARRIER, WARPGROUPS>::start/acquire/release/finish()
+//       warpgroups taking turns at issuing (see Turns)
 //
 // Element types: half_t or bfloat16_t in any of the four TRANS combinations; fp8_e4m3_t or
 // fp8_e5m2_t (gemm_ss_wgmma and _async only) with both operands K-major, TRANS_A = false and
@@ -39,7 +43,20 @@
 // kernel): the caller does both, since only it knows which barrier. The warpgroups then issue their
 // k steps as one group and wait for it: on return the accumulators are final and the tiles are no
 // longer read. Tiles loaded by TMA need neither the fence nor the barrier, only the wait on their
-// mbarrier.
+// mbarrier. The _issue variants return once the group is issued: until the caller's
+// tl::wgmma_wait covers it, the tiles are still read and the accumulators (and a_regs) still
+// written (read); after the wait, tl::wgmma_fence_regs on them keeps the compiler's accesses after
+// it (and their registers unchanged until then).
+//
+// Turns. When several warpgroups each run gemms on their own rows and compute on the results in
+// registers (FlashAttention's softmax), issuing together makes them all wait together, and the
+// tensor cores idle while they all compute. WarpgroupTurns passes a turn around the warpgroups: a
+// warpgroup issues its gemms only in its turn (acquire() ... release()), so the gemms of one run
+// while the others compute. The ring is one named barrier per warpgroup (FIRST_BARRIER + w),
+// completed by the warpgroup whose turn it is (syncing) and the one before it (arriving): start()
+// before the loop gives warpgroup 0 the first turn; finish() after it takes the last hand-over
+// back, which leaves every barrier as it started. Every warpgroup must acquire and release the
+// same number of times between start() and finish().
 #pragma once
 
 #include "tilescale/common.h"
@@ -48,6 +65,37 @@
 #include "tilescale/wgmma_sm90.h"
 
 namespace tl {
+
+// The warpgroups of threads [0, 128 * WARPGROUPS) take turns at issuing (see Turns).
+template <int FIRST_BARRIER, int WARPGROUPS>
+struct WarpgroupTurns {
+  static_assert(WARPGROUPS >= 2 && FIRST_BARRIER >= 1 && FIRST_BARRIER + WARPGROUPS <= 16,
+                "tl::WarpgroupTurns: two or more warpgroups, one named barrier (1..15) each");
+  TL_DEVICE static int self() { return threadIdx.x / 128; }
+  // Barrier FIRST_BARRIER + w, named by an immediate (a register would make ptxas reserve all 16).
+  template <int W = 0>
+  TL_DEVICE static void sync(int w) {
+    if constexpr (W < WARPGROUPS) {
+      if (w == W) named_barrier_sync<FIRST_BARRIER + W, 256>();
+      else sync<W + 1>(w);
+    }
+  }
+  template <int W = 0>
+  TL_DEVICE static void arrive(int w) {
+    if constexpr (W < WARPGROUPS) {
+      if (w == W) named_barrier_arrive<FIRST_BARRIER + W, 256>();
+      else arrive<W + 1>(w);
+    }
+  }
+  TL_DEVICE static void start() {
+    if (self() == WARPGROUPS - 1) arrive(0);
+  }
+  TL_DEVICE static void acquire() { sync(self()); }
+  TL_DEVICE static void release() { arrive((self() + 1) % WARPGROUPS); }
+  TL_DEVICE static void finish() {
+    if (self() == 0) sync(0);
+  }
+};
 
 namespace detail {
 
@@ -118,7 +166,13 @@ TL_DEVICE void gemm_ss_wgmma_drain(CT* acc) {
   wgmma_fence_regs<N / WARPS_N / 2>(acc);
 }
 
-// The whole gemm: issue, wait (the caller has fenced and synchronised, see Ordering).
+// Issues the whole gemm as one group (the caller has fenced and synchronised, see Ordering).
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_ss_wgmma_issue(const AT* As, const AT* Bs, CT* acc) {
+  detail::wgmma_issue<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B>(As, Bs, acc);
+}
+
+// The whole gemm: issue, wait.
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void gemm_ss_wgmma(const AT* As, const AT* Bs, CT* acc) {
   detail::wgmma_issue<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B>(As, Bs, acc);
@@ -127,21 +181,19 @@ TL_DEVICE void gemm_ss_wgmma(const AT* As, const AT* Bs, CT* acc) {
 
 // A from registers (gemm_rs's operand layout: the accumulator of an M x K tile with WARPS_N = 1,
 // converted to AT, which is exactly the wgmma A fragment of each k step), B from shared memory
-// (fenced and synchronised by the caller, see Ordering).
+// (fenced and synchronised by the caller, see Ordering). The wgmma read a_regs' registers
+// themselves, two elements per 32-bit register: they must stay unchanged until the group is
+// waited for.
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_B, class AT, class CT>
-TL_DEVICE void gemm_rs_wgmma(const AT* a_regs, const AT* Bs, CT* acc) {
+TL_DEVICE void gemm_rs_wgmma_issue(const AT* a_regs, const AT* Bs, CT* acc) {
   static_assert(is_same_v<CT, float> && sizeof(AT) == 2, "tl::gemm_rs_wgmma: half_t or bfloat16_t operands, float accumulators");
   static_assert(WARPS_N == 1 && WARPS_M * 16 == M && WARPS_M % 4 == 0,
                 "tl::gemm_rs_wgmma: each warp owns 16 whole rows (WARPS_N == 1, WARPS_M == M / 16, a multiple of 4)");
   static_assert(K % 16 == 0 && (TRANS_B || (N * sizeof(AT)) % 128 == 0),
                 "tl::gemm_rs_wgmma: K must be a multiple of 16, an N-major B whole 128-byte panels");
-  // Every k step's A registers are packed before the first wgmma: writing them between issues
-  // would make ptxas fence the warpgroup again (C7519).
-  uint32_t a[K / 16][4];
-#pragma unroll
-  for (int s = 0; s < K / 16; ++s)
-#pragma unroll
-    for (int q = 0; q < 4; ++q) a[s][q] = detail::pack2(a_regs[8 * s + 2 * q], a_regs[8 * s + 2 * q + 1]);
+  // k step s reads elements 8s .. 8s+7, i.e. registers 4s .. 4s+3 (the first element of each pair
+  // in the low half, as tl::detail::pack2 would put it).
+  const auto* a = reinterpret_cast<const uint32_t(*)[4]>(a_regs);
   wgmma_fence();
 #pragma unroll
   for (int s = 0; s < K / 16; ++s) {
@@ -149,6 +201,12 @@ TL_DEVICE void gemm_rs_wgmma(const AT* a_regs, const AT* Bs, CT* acc) {
     wgmma_rs<N, AT, !TRANS_B>(acc, a[s], db);
   }
   wgmma_commit();
+}
+
+// The whole gemm: issue, wait.
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_rs_wgmma(const AT* a_regs, const AT* Bs, CT* acc) {
+  gemm_rs_wgmma_issue<M, N, K, WARPS_M, WARPS_N, TRANS_B>(a_regs, Bs, acc);
   wgmma_wait<0>();
   wgmma_fence_regs<N / 2>(acc);
 }

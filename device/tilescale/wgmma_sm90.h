@@ -12,6 +12,7 @@
 //   tl::wgmma_commit()                 close the group of wgmma issued since the last commit
 //   tl::wgmma_wait<N>()                at most N committed groups still in flight
 //   tl::wgmma_fence_regs<COUNT>(d)     keep the compiler from touching d[0..COUNT) across the wait
+//                                      (also 16-bit A registers: COUNT 32-bit pairs)
 //   tl::wgmma_ss<N, AT, TRANS_A = false, TRANS_B = false>(d, desc_a, desc_b, accumulate = true)
 //   tl::wgmma_rs<N, AT, TRANS_B = false>(d, a, desc_b, accumulate = true)
 //
@@ -154,6 +155,15 @@ template <int COUNT>
 TL_DEVICE void wgmma_fence_regs(float* d) {
 #pragma unroll
   for (int i = 0; i < COUNT; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+
+// The same for wgmma_rs's A registers: COUNT 32-bit registers of 16-bit pairs.
+template <int COUNT, class AT>
+TL_DEVICE void wgmma_fence_regs(AT* a) {
+  static_assert(sizeof(AT) == 2, "tl::wgmma_fence_regs: float accumulators or 16-bit A registers");
+  uint32_t* r = reinterpret_cast<uint32_t*>(a);
+#pragma unroll
+  for (int i = 0; i < COUNT; ++i) asm volatile("" : "+r"(r[i])::"memory");
 }
 
 // ---- the instructions ----------------------------------------------------------------------------

@@ -162,6 +162,22 @@ void fence_for_wgmma(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   ctx.line(ctx.barrier());
 }
 
+// A wgmma gemm issued on the loop's schedule (LowerContext::WgmmaSchedule) by `issue`.
+void issue_scheduled(const ir::TileOpNode& op, cuda::LowerContext& ctx, const std::string& issue) {
+  const auto& schedule = *ctx.wgmma_schedule(op);
+  auto lines = [&](const std::vector<std::string>& statements) {
+    for (const auto& s : statements) ctx.line(s);
+  };
+  lines(schedule.before_issue);
+  ctx.line(issue);
+  lines(schedule.after_issue);
+  if (!schedule.wait) return;
+  const ir::BufferNode& C = *op.regions[2].buffer;
+  ctx.line("tl::wgmma_wait<0>();");
+  ctx.line(cat("tl::wgmma_fence_regs<", ctx.fragment(C).registers, ">(", ctx.pointer(C), ");"));
+  lines(schedule.after_wait);
+}
+
 void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
   cuda_lowering::require_whole_fragment(C, "gemm");
@@ -192,7 +208,9 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     require_whole_shared(B, "B");
     const bool wgmma = op.attrs.count("wgmma");  // planned by plan_gemm_warps
     if (wgmma) fence_for_wgmma(op, ctx);
-    ctx.line(cat(wgmma ? "tl::gemm_rs_wgmma<" : "tl::gemm_rs<", dims, flag(tb), c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c, ");"));
+    const std::string shape = cat(dims, flag(tb), c_type(in), ", ", acc), operands = cat(ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c);
+    if (wgmma && ctx.wgmma_schedule(op)) return issue_scheduled(op, ctx, cat("tl::gemm_rs_wgmma_issue<", shape, ">(", operands, ");"));
+    ctx.line(cat(wgmma ? "tl::gemm_rs_wgmma<" : "tl::gemm_rs<", shape, ">(", operands, ");"));
     return;
   }
   require_whole_shared(A, "A");
@@ -212,6 +230,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
     if (!overlap) {
       fence_for_wgmma(op, ctx);
+      if (ctx.wgmma_schedule(op)) return issue_scheduled(op, ctx, cat("tl::gemm_ss_wgmma_issue<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
       ctx.line(cat("tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
     } else if (phase == Overlap::Phase::Body) {
       ctx.line(cat("tl::gemm_ss_wgmma_async<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));

@@ -347,6 +347,12 @@ TEST(GpuExamplesExtra, WarpSpecializedPipelineEdgeCases) {
                         Case{"gemm", "M=256,N=256,K=256,stage_c=1,bf16=1", false},
                         Case{"flash_attention", "B=1,H=2,S=100,D=64,causal=1", false},
                         Case{"flash_attention", "B=1,H=1,S=64,D=128,causal=0", false},
+                        // Two and three consumer warpgroups taking turns at their gemms: tails, a
+                        // block of one key tile, blocks of different lengths (causal), persistent.
+                        Case{"flash_attention", "B=2,H=2,S=300,D=128,BM=128,BN=128,threads=256,stages=3,causal=1", false},
+                        Case{"flash_attention", "B=1,H=1,S=64,D=64,BM=128,BN=64,threads=256,stages=3,causal=0", false},
+                        Case{"flash_attention", "B=1,H=2,S=400,D=64,BM=192,BN=64,threads=384,stages=3,causal=1", false},
+                        Case{"flash_attention", "B=2,H=3,S=500,D=128,BM=128,BN=128,threads=256,stages=3,causal=1,persistent=1", false},
                         // Persistent attention: the producer loads the next tile's keys during the epilogue.
                         Case{"flash_attention", "B=2,H=3,S=300,D=64,causal=1,persistent=1", false},
                         Case{"flash_attention", "B=1,H=2,S=200,D=128,BM=128,BN=128,threads=256,persistent=1", false}}) {

@@ -110,6 +110,24 @@ MemoryAccess access_of(const ir::Stmt& s) {
   return a;
 }
 
+// Whether `s` reads or writes one of `buffers`, in any scope.
+bool touches(const ir::Stmt& s, const std::vector<const ir::BufferNode*>& buffers) {
+  struct Finder : ir::Visitor {
+    const std::vector<const ir::BufferNode*>& buffers;
+    bool found = false;
+    explicit Finder(const std::vector<const ir::BufferNode*>& b) : buffers(b) {}
+    void note(const ir::BufferNode* b) { found |= std::find(buffers.begin(), buffers.end(), b) != buffers.end(); }
+    void visit(const ir::LoadNode* op) override { note(op->buffer.get()), Visitor::visit(op); }
+    void visit(const ir::StoreNode* op) override { note(op->buffer.get()), Visitor::visit(op); }
+    void visit(const ir::TileOpNode* op) override {
+      for (const auto& r : op->regions) note(r.buffer.get());
+      Visitor::visit(op);
+    }
+  } f(buffers);
+  f.visit_stmt(s);
+  return f.found;
+}
+
 bool contains_collective(const ir::Stmt& s) {
   struct Finder : ir::Visitor {
     bool found = false;
@@ -246,6 +264,10 @@ class Generator : public LowerContext {
     return it == tma_stores_.end() ? nullptr : &it->second;
   }
   const StageOverlap* stage_overlap() const override { return overlap_ ? &*overlap_ : nullptr; }
+  const WgmmaSchedule* wgmma_schedule(const ir::TileOpNode& gemm) const override {
+    auto it = wgmma_schedules_.find(&gemm);
+    return it == wgmma_schedules_.end() ? nullptr : &it->second;
+  }
   std::string next_stage_pointer(const ir::BufferNode& b) override {
     TS_ICHECK(next_stage_pointer_.count(&b), "next_stage_pointer of ", b.name, " outside a stage-overlapped loop");
     return next_stage_pointer_.at(&b);
@@ -338,8 +360,12 @@ class Generator : public LowerContext {
     std::vector<std::string> descriptors;                           // their tensor-map parameters
     bool wait_for_consumers = false;  // staged tiles share memory with buffers used before the loop
   };
-  static constexpr int kProducerThreads = 128, kProducerRegisters = 40, kConsumerBarrier = 1, kStartBarrier = 2;
+  // Named barriers: the consumers', the producer's start, and from kFirstTurnBarrier on one per
+  // consumer warpgroup for warpgroup turns.
+  static constexpr int kProducerThreads = 128, kProducerRegisters = 40, kConsumerBarrier = 1, kStartBarrier = 2,
+                       kFirstTurnBarrier = 3;
   std::optional<WarpSpecialization> ws_;
+  std::map<const ir::TileOpNode*, WgmmaSchedule> wgmma_schedules_;  // LowerContext::wgmma_schedule
   std::int64_t barrier_bytes_ = 0;  // the pipeline's mbarriers, after the planned shared memory
   std::set<const ir::BufferNode*> async_ready_;  // LowerContext::async_proxy_ready
   // Inside a Parallel nest: loop variables as expressions of the thread index, and each fragment
@@ -586,7 +612,7 @@ class Generator : public LowerContext {
     const char* f64 = nullptr;
     switch (c.op) {
       case ir::Intrinsic::Exp: f32 = "expf", f64 = "exp"; break;
-      case ir::Intrinsic::Exp2: f32 = "exp2f", f64 = "exp2"; break;
+      case ir::Intrinsic::Exp2: f32 = "tl::fast_exp2", f64 = "exp2"; break;
       case ir::Intrinsic::Log: f32 = "logf", f64 = "log"; break;
       case ir::Intrinsic::Log2: f32 = "log2f", f64 = "log2"; break;
       case ir::Intrinsic::Sqrt: f32 = "sqrtf", f64 = "sqrt"; break;
@@ -1115,6 +1141,42 @@ class Generator : public LowerContext {
   // a stage besides the one being read: with cp.async also one besides the one landing (S >= 3),
   // with a producer warpgroup (warp_specialized) S >= 2. A producer warpgroup has no next stage to
   // prefetch fragments from in the last iteration, so mma.sync gemms are not overlapped there.
+
+  // Warpgroup turns (LowerContext::WgmmaSchedule) for a consumer loop body whose last statement is
+  // a wgmma gemm (the carried one) and which runs another wgmma gemm before it, with nothing before
+  // that first gemm touching the carried gemm's registers. Plans both gemms' schedules and returns
+  // the fences of the carried gemm's registers; nullopt (nothing planned) when the body does not
+  // qualify, there is one consumer warpgroup, or fewer than 3 stages: a stage is released one
+  // iteration late, so 2 would leave the producer a single stage to fill ahead (measured: 63% of
+  // the time per FlashAttention tile that 3 stages take).
+  std::optional<std::vector<std::string>> plan_warpgroup_turns(const std::vector<ir::Stmt>& consumers, const std::string& turns,
+                                                               const std::string& it, const std::string& release_previous) {
+    auto wgmma_gemm = [](const ir::Stmt& s) {
+      const auto* g = ir::as<ir::TileOpNode>(s);
+      return g && g->op == "gemm" && g->attrs.count("wgmma") ? g : nullptr;
+    };
+    const ir::TileOpNode* last = consumers.empty() ? nullptr : wgmma_gemm(consumers.back());
+    if (threads_ < 256 || ws_->loop->pipeline.num_stages < 3 || !last) return std::nullopt;
+    std::vector<const ir::BufferNode*> registers{last->regions[2].buffer.get()};
+    if (last->regions[0].buffer->scope == ir::Scope::Fragment) registers.push_back(last->regions[0].buffer.get());
+    const ir::TileOpNode* first = nullptr;
+    for (size_t i = 0; i + 1 < consumers.size() && !first; ++i) {
+      if (touches(consumers[i], registers)) return std::nullopt;
+      first = wgmma_gemm(consumers[i]);
+    }
+    if (!first) return std::nullopt;
+    std::vector<std::string> fences;
+    for (const auto* b : registers) {
+      const std::int64_t regs = fragment(*b).registers, words = b->dtype == DataType::Float32 ? regs : regs * bytes(b->dtype) / 4;
+      fences.push_back(cat("tl::wgmma_fence_regs<", words, ">(", pointer(*b), ");"));
+    }
+    std::vector<std::string> after_first_wait = fences;
+    after_first_wait.push_back(cat("if (", it, " > 0) ", release_previous));
+    wgmma_schedules_[first] = {{cat("if (", it, " == 0) ", turns, "::acquire();")}, {cat(turns, "::release();")}, true, after_first_wait};
+    wgmma_schedules_[last] = {{cat(turns, "::acquire();")}, {}, false, {}};
+    return fences;
+  }
+
   static StageOverlap::Kind overlap_kind(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged,
                                          int stages, bool warp_specialized) {
     if (consumers.size() != 1) return StageOverlap::Kind::None;
@@ -1338,6 +1400,10 @@ class Generator : public LowerContext {
       line("tl::fence_proxy_async();");
       line(barrier());
     }
+    const std::string turns = cat("tl::WarpgroupTurns<", kFirstTurnBarrier, ", ", threads_ / 128, ">");
+    const std::optional<std::vector<std::string>> carried =
+        kind == StageOverlap::Kind::None ? plan_warpgroup_turns(consumers, turns, it, release_previous) : std::nullopt;
+    if (carried) line(cat(turns, "::start();"));
     const MemoryAccess before = pending_;
     pending_ = {};
     open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ", ++ts_uses)"));
@@ -1349,9 +1415,21 @@ class Generator : public LowerContext {
     emit_seq(consumers);
     overlap_.reset();
     stage_pointer_.clear();
-    if (kind == StageOverlap::Kind::None) line(cat("tl::mbarrier_arrive(", empty_barrier(s), ");"));
+    if (kind == StageOverlap::Kind::None && !carried) line(cat("tl::mbarrier_arrive(", empty_barrier(s), ");"));
     if (hazard(a, a)) sync();
     close();
+    if (carried) {
+      // The last iteration's carried gemm: wait (outside any branch: a wait on a divergent path
+      // makes ptxas serialize every wgmma, C7518), pass the turn on, release its stage.
+      line("tl::wgmma_wait<0>();");
+      for (const auto& fence : *carried) line(fence);
+      open(cat("if (", n, " > 0)"));
+      line(cat(turns, "::release();"));
+      line(release_previous);
+      close();
+      line(cat(turns, "::finish();"));
+      wgmma_schedules_.clear();
+    }
     async_ready_.clear();
     if (kind != StageOverlap::Kind::None) {
       overlap.phase = StageOverlap::Phase::Epilogue;

@@ -111,6 +111,20 @@ class LowerContext {
     std::string previous_stage_done;  // statements: the previous iteration's stage is no longer read
   };
   virtual const StageOverlap* stage_overlap() const = 0;
+  // Warpgroup turns (gemm_sm90.h, Turns). In the loop of a warp-specialized kernel with two or
+  // more consumer warpgroups, no stage overlap, and a wgmma gemm as its last statement, each
+  // warpgroup issues that last gemm and the first wgmma gemm of the next iteration in one turn: the
+  // last gemm stays in flight across the iteration's end, and the first gemm's wait covers it. So
+  // one warpgroup's two gemms run while the others compute. A gemm issued so is lowered as
+  //   fence for wgmma; before_issue; issue only; after_issue; [wait<0>; fence C's registers; after_wait]
+  // (the bracket only when `wait`). Null for a gemm that issues and waits as usual.
+  struct WgmmaSchedule {
+    std::vector<std::string> before_issue;  // statements: take the turn
+    std::vector<std::string> after_issue;   // statements: pass it on
+    bool wait = true;                       // wait for this group and every earlier one
+    std::vector<std::string> after_wait;    // statements: fence the carried gemm's registers, release its stage
+  };
+  virtual const WgmmaSchedule* wgmma_schedule(const ir::TileOpNode& gemm) const = 0;
   virtual std::string next_stage_pointer(const ir::BufferNode& b) = 0;  // a staged tile, next iteration
 };
 
