@@ -19,7 +19,7 @@ fast as the peer) and TFLOP/s for both, with FLOPs = 4·B·H·S²·D (halved whe
 status is 1 when a correctness check fails, 2 when the setup is missing (torch, a GPU, the library).
 
     python3 bench/flash_attention_sdpa.py --lib build/libtilescale_capi.so
-    python3 bench/flash_attention_sdpa.py --quick --knobs "BM=128,BN=128,threads=256,stages=2"
+    python3 bench/flash_attention_sdpa.py --quick --knobs "BM=128,BN=128,threads=256,stages=3"
 """
 
 import argparse
@@ -232,7 +232,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lib", default=os.environ.get("TILESCALE_CAPI", DEFAULT_LIB),
                         help="libtilescale_capi.so (default: $TILESCALE_CAPI, else build/libtilescale_capi.so)")
-    parser.add_argument("--knobs", default="", help='flash_attention knobs, e.g. "BM=128,BN=128,threads=256,stages=2"')
+    parser.add_argument("--knobs", default="", help='flash_attention knobs, e.g. "BM=128,BN=128,threads=256,stages=3"')
     parser.add_argument("--quick", action="store_true", help="one small case (B=1 H=4 S=1024 D=128), both masks")
     parser.add_argument("--seq", default="4096,8192", help="sequence lengths (default 4096,8192)")
     parser.add_argument("--batch", type=int, default=4)

@@ -23,7 +23,10 @@
 // bf16 [0]. Both gemms stack the warps along the queries (P·V reads P from
 // registers), so each warp owns BM / (threads / 32) query rows, a multiple of 16. On Hopper the
 // compiler puts both gemms on wgmma when every warp owns exactly 16 rows (BM=64 with 128 threads,
-// BM=128 with 256).
+// BM=128 with 256); with two or more warpgroups and stages=3 they also take turns at the tensor
+// cores, one warpgroup's P·V and next Q·Kᵀ running while the other computes its softmax
+// (docs/02_cuda_backend.md, "Warpgroup turns"): BM=128,BN=128,threads=256,stages=3 is the fast
+// Hopper configuration for D=128.
 #include "examples_list.h"
 #include "reference.h"
 

@@ -4,7 +4,7 @@
 # build of PyTorch and an NVIDIA GPU; says which is missing otherwise (exit 2).
 # Arguments go to the script, e.g.
 #   ./scripts/bench_flash_attention.sh --quick
-#   ./scripts/bench_flash_attention.sh --knobs "BM=128,BN=128,threads=256,stages=2"
+#   ./scripts/bench_flash_attention.sh --knobs "BM=128,BN=128,threads=256,stages=3"
 # TILESCALE_BUILD_DIR picks the build folder (default build/), TILESCALE_JOBS the parallel jobs.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
