@@ -133,7 +133,6 @@ TL_DEVICE To cast(From v) {
   }
 }
 
-
 // T::exp2 in float: one ex2.approx.ftz (MUFU.EX2), relative error about 2^-22, results below 2^-126
 // flushed to zero. CUDA's exp2f keeps subnormal results at the cost of a few more instructions per
 // call, which an online softmax pays on every score (FlashAttention: 8% of its time).
@@ -142,4 +141,5 @@ TL_DEVICE float fast_exp2(float x) {
   asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
   return y;
 }
+
 }  // namespace tl

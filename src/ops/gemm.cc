@@ -208,8 +208,10 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     require_whole_shared(B, "B");
     const bool wgmma = op.attrs.count("wgmma");  // planned by plan_gemm_warps
     if (wgmma) fence_for_wgmma(op, ctx);
-    const std::string shape = cat(dims, flag(tb), c_type(in), ", ", acc), operands = cat(ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c);
-    if (wgmma && ctx.wgmma_schedule(op)) return issue_scheduled(op, ctx, cat("tl::gemm_rs_wgmma_issue<", shape, ">(", operands, ");"));
+    const std::string shape = cat(dims, flag(tb), c_type(in), ", ", acc);
+    const std::string operands = cat(ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c);
+    if (wgmma && ctx.wgmma_schedule(op))
+      return issue_scheduled(op, ctx, cat("tl::gemm_rs_wgmma_issue<", shape, ">(", operands, ");"));
     ctx.line(cat(wgmma ? "tl::gemm_rs_wgmma<" : "tl::gemm_rs<", shape, ">(", operands, ");"));
     return;
   }
@@ -230,7 +232,8 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
     if (!overlap) {
       fence_for_wgmma(op, ctx);
-      if (ctx.wgmma_schedule(op)) return issue_scheduled(op, ctx, cat("tl::gemm_ss_wgmma_issue<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
+      if (ctx.wgmma_schedule(op))
+        return issue_scheduled(op, ctx, cat("tl::gemm_ss_wgmma_issue<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
       ctx.line(cat("tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
     } else if (phase == Overlap::Phase::Body) {
       ctx.line(cat("tl::gemm_ss_wgmma_async<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));

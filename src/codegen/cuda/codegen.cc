@@ -1135,13 +1135,6 @@ class Generator : public LowerContext {
     pending_ = access_of(f.body);
   }
 
-  // The GEMM main loop shapes that stage overlap applies to: one gemm of two staged tiles (so both
-  // are whole shared buffers), accumulating (clear_accum would reset it every stage). An mma.sync
-  // gemm keeps the next k step's fragments in flight; a wgmma one its previous group, which needs
-  // a stage besides the one being read: with cp.async also one besides the one landing (S >= 3),
-  // with a producer warpgroup (warp_specialized) S >= 2. A producer warpgroup has no next stage to
-  // prefetch fragments from in the last iteration, so mma.sync gemms are not overlapped there.
-
   // Warpgroup turns (LowerContext::WgmmaSchedule) for a consumer loop body whose last statement is
   // a wgmma gemm (the carried one) and which runs another wgmma gemm before it, with nothing before
   // that first gemm touching the carried gemm's registers. Plans both gemms' schedules and returns
@@ -1167,16 +1160,24 @@ class Generator : public LowerContext {
     if (!first) return std::nullopt;
     std::vector<std::string> fences;
     for (const auto* b : registers) {
-      const std::int64_t regs = fragment(*b).registers, words = b->dtype == DataType::Float32 ? regs : regs * bytes(b->dtype) / 4;
+      const std::int64_t regs = fragment(*b).registers;
+      const std::int64_t words = b->dtype == DataType::Float32 ? regs : regs * bytes(b->dtype) / 4;  // 16-bit pairs
       fences.push_back(cat("tl::wgmma_fence_regs<", words, ">(", pointer(*b), ");"));
     }
     std::vector<std::string> after_first_wait = fences;
     after_first_wait.push_back(cat("if (", it, " > 0) ", release_previous));
-    wgmma_schedules_[first] = {{cat("if (", it, " == 0) ", turns, "::acquire();")}, {cat(turns, "::release();")}, true, after_first_wait};
+    wgmma_schedules_[first] = {
+        {cat("if (", it, " == 0) ", turns, "::acquire();")}, {cat(turns, "::release();")}, true, after_first_wait};
     wgmma_schedules_[last] = {{cat(turns, "::acquire();")}, {}, false, {}};
     return fences;
   }
 
+  // The GEMM main loop shapes that stage overlap applies to: one gemm of two staged tiles (so both
+  // are whole shared buffers), accumulating (clear_accum would reset it every stage). An mma.sync
+  // gemm keeps the next k step's fragments in flight; a wgmma one its previous group, which needs
+  // a stage besides the one being read: with cp.async also one besides the one landing (S >= 3),
+  // with a producer warpgroup (warp_specialized) S >= 2. A producer warpgroup has no next stage to
+  // prefetch fragments from in the last iteration, so mma.sync gemms are not overlapped there.
   static StageOverlap::Kind overlap_kind(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged,
                                          int stages, bool warp_specialized) {
     if (consumers.size() != 1) return StageOverlap::Kind::None;
