@@ -46,9 +46,16 @@
 //
 // mbarrier_wait spins on try_wait (which itself suspends the thread for a hardware-chosen time)
 // for kMbarrierSpins tries, then sleeps between tries with __nanosleep, doubling from 32 ns up to
-// 1 us. With TL_MBARRIER_WAIT_BUDGET defined (clock cycles), a wait that lasts longer prints block,
-// thread, barrier address and parity and traps, instead of hanging silently (a debugging aid: the
-// printf is a function call, after which ptxas serializes the kernel's wgmma, info C7510).
+// 1 us.
+//
+// Hang reports. A wait still unfinished after TL_MBARRIER_TIMEOUT_NS nanoseconds of %globaltimer
+// (default 10 s: far beyond any wait of a working pipeline) stops the kernel with a trap instead of
+// hanging it. The first waiter to time out first writes who waited on what into *tl_hang_report:
+// host memory that the runtime maps into every module defining that variable
+// (src/runtime/cuda/hang_report.h), which it reads once the trap has failed the launch, so the
+// error names the kernel, block, thread, barrier (its byte offset in dynamic shared memory) and
+// parity. Without a report buffer (tl_hang_report null) the kernel just traps. No function call
+// and no printf: either would make ptxas serialize every wgmma of the kernel (info C7510).
 //
 // Targets. mbarrier init/arrive/wait exist from sm_80 on (mbarrier_try_wait_parity falls back to
 // test_wait there); tx counts, fences, elect.sync need sm_90 and setmaxnreg sm_90a (the
@@ -80,12 +87,58 @@ extern "C" __device__ void tl_error_needs_sm_90a_setmaxnreg();
 #define TL_MBARRIER_SM90(...) __VA_ARGS__
 #endif
 
+#ifndef TL_MBARRIER_TIMEOUT_NS
+#define TL_MBARRIER_TIMEOUT_NS 10000000000ull
+#endif
+
 namespace tl {
 
 constexpr int kMbarrierSpins = 16;
 
+// What a timed-out wait reports (see Hang reports); `reported` is written last.
+struct HangReport {
+  int block[3];
+  int thread;
+  unsigned int barrier;  // byte offset in dynamic shared memory
+  unsigned int parity;
+  unsigned int waited_ms;
+  unsigned int reported;
+};
+
+}  // namespace tl
+
+// The report buffer, set by the runtime when it loads the module; claimed by the first waiter.
+extern "C" __device__ tl::HangReport* tl_hang_report = nullptr;
+extern "C" __device__ unsigned int tl_hang_claimed = 0;
+
+namespace tl {
+
 namespace detail {
 TL_DEVICE uint32_t mbar_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+extern __shared__ __align__(16) unsigned char dynamic_smem[];  // every extern __shared__ array starts here
+
+TL_DEVICE uint64_t globaltimer() {
+  uint64_t ns;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(ns));
+  return ns;
+}
+
+// Records this wait in tl_hang_report (once per launch) and stops the kernel.
+TL_DEVICE void report_hang(const uint64_t* bar, uint32_t parity, uint64_t waited_ns) {
+  HangReport* r = tl_hang_report;
+  if (r != nullptr && atomicCAS(&tl_hang_claimed, 0u, 1u) == 0u) {
+    r->block[0] = blockIdx.x, r->block[1] = blockIdx.y, r->block[2] = blockIdx.z;
+    r->thread = threadIdx.x;
+    r->barrier = mbar_addr(bar) - mbar_addr(dynamic_smem);
+    r->parity = parity;
+    r->waited_ms = static_cast<unsigned int>(waited_ns / 1000000);
+    __threadfence_system();
+    r->reported = 1;
+    __threadfence_system();
+  }
+  __trap();
+}
 }  // namespace detail
 
 TL_DEVICE void mbarrier_init(uint64_t* bar, uint32_t arrive_count) {
@@ -136,25 +189,19 @@ TL_DEVICE bool mbarrier_try_wait_parity(uint64_t* bar, uint32_t parity) {
 
 TL_DEVICE void mbarrier_wait(uint64_t* bar, uint32_t parity) {
   if (mbarrier_try_wait_parity(bar, parity)) return;
-#ifdef TL_MBARRIER_WAIT_BUDGET
-  const long long start = clock64();
-#endif
   int spins = 0;
   unsigned sleep_ns = 32;
+  uint64_t since = 0;  // when the sleeping began
   while (!mbarrier_try_wait_parity(bar, parity)) {
-#ifdef TL_MBARRIER_WAIT_BUDGET
-    if (clock64() - start > (long long)(TL_MBARRIER_WAIT_BUDGET)) {
-      printf("tilescale: mbarrier wait over budget: block (%d, %d, %d) thread %d barrier %p parity %u\n", blockIdx.x,
-             blockIdx.y, blockIdx.z, threadIdx.x, (void*)bar, parity);
-      __trap();
-    }
-#endif
     if (spins < kMbarrierSpins) {
       ++spins;
-    } else {
-      __nanosleep(sleep_ns);
-      sleep_ns = sleep_ns < 1024 ? sleep_ns * 2 : sleep_ns;
+      continue;
     }
+    const uint64_t now = detail::globaltimer();
+    if (since == 0) since = now;
+    else if (now - since > TL_MBARRIER_TIMEOUT_NS) detail::report_hang(bar, parity, now - since);
+    __nanosleep(sleep_ns);
+    sleep_ns = sleep_ns < 1024 ? sleep_ns * 2 : sleep_ns;
   }
 }
 

@@ -76,8 +76,8 @@
 // keeps those accesses after the wait. Shared memory written with ordinary stores that wgmma reads
 // needs tl::fence_proxy_async() (mbarrier.h) and a barrier first; data brought by TMA is ready once
 // its mbarrier wait returns. The a[] registers of wgmma_rs must not change until its group is waited.
-// A function call anywhere in the kernel (printf included, e.g. TL_MBARRIER_WAIT_BUDGET) makes
-// ptxas serialize every wgmma (info C7510): correct, but slow; these wrappers are all inlined.
+// A function call anywhere in the kernel (printf included) makes ptxas serialize every wgmma
+// (info C7510): correct, but slow; these wrappers are all inlined.
 //
 // Targets: sm_90a only (compile with --gpu-architecture=sm_90a / -gencode arch=compute_90a,
 // code=sm_90a). Elsewhere the instruction wrappers call an undefined function: harmless unless

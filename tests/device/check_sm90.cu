@@ -48,8 +48,8 @@ static int g_cases = 0;
 
 // cudaDeviceSynchronize with a watchdog: a kernel whose mbarrier wait never completes (wrong byte
 // count, wrong parity) hangs, and that is reported and ends the program (which frees the GPU).
-// (TL_MBARRIER_WAIT_BUDGET would trap on the device instead, but its printf is a function call,
-// which makes ptxas serialize the wgmma pipeline: these checks keep the production code path.)
+// (tl::mbarrier_wait traps after TL_MBARRIER_TIMEOUT_NS too, 10 s by default; this watchdog also
+// catches waits outside it and names the check.)
 static void sync_or_die(const char* what) {
   const auto start = std::chrono::steady_clock::now();
   for (;;) {

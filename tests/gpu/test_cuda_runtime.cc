@@ -231,6 +231,51 @@ TEST(CudaLaunchDeathTest, SyncLaunchNamesTheFaultingKernel) {
               "CUDA error CUDA_ERROR_ILLEGAL_ADDRESS .* in cuStreamSynchronize .* of kernel bad_write; the CUDA context is unusable");
 }
 
+// A barrier wait that never completes stops its kernel after the timeout (0.2 s here, compiled in;
+// 10 s by default) instead of hanging it, and the error of the call that sees the failure names the
+// kernel, block, thread, barrier and parity (runtime/cuda/hang_report.h). Fresh process, as above.
+void launch_hanging_kernel() {
+  using namespace ir;
+  Var N = make_var("N");
+  cuda::KernelSpec spec;
+  spec.name = "waits_forever";
+  spec.source = R"(#define TL_MBARRIER_TIMEOUT_NS 200000000ull
+#include "tilescale/mbarrier.h"
+extern "C" __global__ void waits_forever(float* A, int N) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  uint64_t* barriers = reinterpret_cast<uint64_t*>(smem + 64);  // full[2], empty[2]
+  if (threadIdx.x == 0)
+    for (int s = 0; s < 4; ++s) tl::mbarrier_init(&barriers[s], 1);
+  __syncthreads();
+  if (threadIdx.x == 37) tl::mbarrier_wait(&barriers[3], 0);  // empty[1]: nobody arrives
+}
+)";
+  spec.func = make_prim_func("waits_forever", {make_buffer("A", {N}, DataType::Float32, Scope::Global)}, make_seq({}));
+  spec.grid = {make_int(1), make_int(1), make_int(1)};
+  spec.threads = 64;
+  spec.shared_bytes = 128;
+  spec.pipeline_barriers = 64;
+  spec.pipeline_stages = 2;
+  try {
+    auto k = cuda::LoadedKernel::load(spec, jit::compile_cached({spec.name, spec.source, cuda::arch_for_device(0), {}}).cubin, 0);
+    Tensor a = Tensor::zeros({32}, DataType::Float32, Device::cuda());
+    k->launch({a}, runtime::check_arguments(*spec.func, {a}, Device::cuda(0)));
+    cuda::check(cuda::driver().CtxSynchronize(), "cuCtxSynchronize");
+  } catch (const RuntimeError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    std::_Exit(3);
+  }
+  std::_Exit(0);
+}
+
+TEST(CudaLaunchDeathTest, AWaitThatNeverCompletesIsReportedNotHung) {
+  SKIP_WITHOUT_GPU();
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(launch_hanging_kernel(), ::testing::ExitedWithCode(3),
+              "in cuCtxSynchronize; kernel waits_forever: block \\(0, 0, 0\\) thread 37 waited .* s on mbarrier empty\\[1\\] of "
+              "the warp-specialized pipeline \\(phase parity 0\\) and stopped the kernel: the consumers never released");
+}
+
 TEST(CudaDriver, ReportsTheDevice) {
   SKIP_WITHOUT_GPU();
   EXPECT_GT(cuda::driver().device_count, 0);

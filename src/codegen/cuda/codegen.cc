@@ -232,6 +232,7 @@ class Generator : public LowerContext {
     spec.distributed = is_distributed(func_);
     spec.nvshmem = uses_nvshmem(func_);
     spec.persistent = persistent_;
+    if (ws_) spec.pipeline_barriers = shared_total_, spec.pipeline_stages = ws_->loop->pipeline.num_stages;
     if (spec.shared_bytes > shared_limit(target_))
       throw CompileError(cat("cannot compile ", func_->name, " for ", target_.arch(), " because it needs ", spec.shared_bytes,
                              " bytes of shared memory and the device allows ", shared_limit(target_),

@@ -50,6 +50,10 @@ struct KernelSpec {
   // T::persistent: launched with grid (min(points, SMs * blocks per SM), 1, 1), each block walking
   // the points of `grid` (which the kernel computes from its parameters itself).
   bool persistent = false;
+  // A warp-specialized kernel's pipeline mbarriers, full[pipeline_stages] then empty[...], start
+  // pipeline_barriers bytes into dynamic shared memory (-1: none); a hang report names them.
+  std::int64_t pipeline_barriers = -1;
+  int pipeline_stages = 0;
 };
 
 }  // namespace tilescale::cuda

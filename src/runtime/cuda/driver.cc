@@ -5,6 +5,7 @@
 #include <mutex>
 #include <vector>
 
+#include "runtime/cuda/hang_report.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::cuda {
@@ -123,9 +124,11 @@ void check(CUresult r, std::string_view call, std::string_view kernel) {
   if (r == CUDA_SUCCESS) return;
   std::string msg = cat("CUDA error ", describe(r), " in ", call);
   if (!kernel.empty()) msg += cat(" of kernel ", kernel);
-  if (is_sticky(r))
+  if (is_sticky(r)) {
+    if (const std::string hang = hang_diagnosis(); !hang.empty()) msg += cat("; ", hang);
     msg += "; the CUDA context is unusable from here on (restart the process). Rerun with "
            "TILESCALE_SYNC_LAUNCH=1 to find the kernel at fault, or under compute-sanitizer to find the access";
+  }
   throw RuntimeError(msg);
 }
 

@@ -37,6 +37,7 @@ namespace tilescale::cuda {
   X(ModuleLoadData, cuModuleLoadData, nullptr)                            \
   X(ModuleUnload, cuModuleUnload, nullptr)                                \
   X(ModuleGetFunction, cuModuleGetFunction, nullptr)                      \
+  X(ModuleGetGlobal, cuModuleGetGlobal_v2, nullptr)                       \
   X(FuncSetAttribute, cuFuncSetAttribute, nullptr)                        \
   X(FuncGetAttribute, cuFuncGetAttribute, nullptr)                        \
   X(OccupancyMaxActiveBlocksPerMultiprocessor, cuOccupancyMaxActiveBlocksPerMultiprocessor, nullptr) \
@@ -44,6 +45,8 @@ namespace tilescale::cuda {
   X(LaunchKernelEx, cuLaunchKernelEx, nullptr)                            \
   X(MemAlloc, cuMemAlloc_v2, nullptr)                                     \
   X(MemFree, cuMemFree_v2, nullptr)                                       \
+  X(MemHostAlloc, cuMemHostAlloc, nullptr)                                \
+  X(MemHostGetDevicePointer, cuMemHostGetDevicePointer_v2, nullptr)       \
   X(MemcpyHtoD, cuMemcpyHtoD_v2, nullptr)                                 \
   X(MemcpyDtoH, cuMemcpyDtoH_v2, nullptr)                                 \
   X(MemcpyDtoD, cuMemcpyDtoD_v2, nullptr)                                 \

@@ -10,6 +10,7 @@
 #include "ir/eval.h"
 #include "jit/hash.h"
 #include "runtime/cuda/driver.h"
+#include "runtime/cuda/hang_report.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::cuda {
@@ -20,8 +21,10 @@ namespace {
 
 constexpr std::size_t kDefaultSharedLimit = 48 * 1024;
 
-// One CUmodule per (device, cubin), loaded on first use and kept until exit.
-CUmodule module_for(int device, const std::vector<char>& cubin, const std::string& kernel) {
+// One CUmodule per (device, cubin), loaded on first use (with its hang report, hang_report.h) and
+// kept until exit.
+CUmodule module_for(int device, const std::vector<char>& cubin, const KernelSpec& spec) {
+  const std::string& kernel = spec.name;
   static std::mutex mu;
   static std::map<std::pair<int, std::string>, CUmodule> modules;
   const std::string key = jit::Hasher().add_bytes(cubin.data(), cubin.size()).hex();
@@ -31,6 +34,7 @@ CUmodule module_for(int device, const std::vector<char>& cubin, const std::strin
   set_current_device(device);
   CUmodule m = nullptr;
   check(driver().ModuleLoadData(&m, cubin.data()), "cuModuleLoadData", kernel);
+  attach_hang_report(m, kernel, PipelineBarriers{spec.pipeline_barriers, spec.pipeline_stages});
   modules.emplace(std::make_pair(device, key), m);
   return m;
 }
@@ -116,7 +120,7 @@ std::shared_ptr<const LoadedKernel> LoadedKernel::load(const KernelSpec& spec, c
   k->tensor_maps_ = spec.tensor_maps;
   k->device_ = device;
 
-  CUmodule module = module_for(device, cubin, spec.name);
+  CUmodule module = module_for(device, cubin, spec);
   set_current_device(device);
   CUresult r = d.ModuleGetFunction(&k->function_, module, spec.name.c_str());
   if (r == CUDA_ERROR_NOT_FOUND)
