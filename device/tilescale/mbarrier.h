@@ -13,7 +13,9 @@
 //   tl::mbarrier_arrive_expect_tx(bar, bytes)   one arrival + expect `bytes` more transaction bytes
 //   tl::mbarrier_expect_tx(bar, bytes)          expect `bytes` more, without arriving
 //   tl::mbarrier_try_wait_parity(bar, parity)   true once the phase of parity `parity` has completed
-//   tl::mbarrier_wait(bar, parity)              loop on try_wait, with bounded spin then backoff
+//   tl::mbarrier_wait(bar, parity)              loop on try_wait, with bounded spin then backoff;
+//                                               traps after a timeout (see Hang reports)
+//   tl::mbarrier_wait_lean(bar, parity)         the same without the timeout, for hot loops
 //   tl::fence_proxy_async()                     generic-proxy shared writes -> visible to TMA/wgmma
 //   tl::elect_one()                             true in exactly one lane of the (converged) warp
 //   tl::setmaxnreg_inc<REGS>(), tl::setmaxnreg_dec<REGS>()   (sm_90a) per-thread register budget
@@ -50,7 +52,7 @@
 //
 // Hang reports. A wait still unfinished after TL_MBARRIER_TIMEOUT_NS nanoseconds of %globaltimer
 // (default 10 s: far beyond any wait of a working pipeline) stops the kernel with a trap instead of
-// hanging it. The first waiter to time out first writes who waited on what into *tl_hang_report:
+// hanging it. A waiter that times out first writes who waited on what into *tl_hang_report:
 // host memory that the runtime maps into every module defining that variable
 // (src/runtime/cuda/hang_report.h), which it reads once the trap has failed the launch, so the
 // error names the kernel, block, thread, barrier (its byte offset in dynamic shared memory) and
@@ -95,21 +97,19 @@ namespace tl {
 
 constexpr int kMbarrierSpins = 16;
 
-// What a timed-out wait reports (see Hang reports); `reported` is written last.
+// What a timed-out wait reports (see Hang reports): one 16-byte store, so that two waiters timing
+// out together cannot mix their fields.
+//   where: blockIdx.x | blockIdx.y << 32 | blockIdx.z << 48
+//   what:  threadIdx.x | parity << 10 | barrier byte offset in dynamic shared memory << 11 |
+//          1 << 31 (reported) | milliseconds waited << 32
 struct HangReport {
-  int block[3];
-  int thread;
-  unsigned int barrier;  // byte offset in dynamic shared memory
-  unsigned int parity;
-  unsigned int waited_ms;
-  unsigned int reported;
+  uint64_t where, what;
 };
 
 }  // namespace tl
 
-// The report buffer, set by the runtime when it loads the module; claimed by the first waiter.
+// The report buffer, set by the runtime when it loads the module (null: just trap).
 extern "C" __device__ tl::HangReport* tl_hang_report = nullptr;
-extern "C" __device__ unsigned int tl_hang_claimed = 0;
 
 namespace tl {
 
@@ -124,18 +124,14 @@ TL_DEVICE uint64_t globaltimer() {
   return ns;
 }
 
-// Records this wait in tl_hang_report (once per launch) and stops the kernel.
+// Records this wait in tl_hang_report and stops the kernel. Kept small: it is inlined into every
+// wait, and a longer cold path next to a pipeline's hot waits measurably slowed them.
 TL_DEVICE void report_hang(const uint64_t* bar, uint32_t parity, uint64_t waited_ns) {
-  HangReport* r = tl_hang_report;
-  if (r != nullptr && atomicCAS(&tl_hang_claimed, 0u, 1u) == 0u) {
-    r->block[0] = blockIdx.x, r->block[1] = blockIdx.y, r->block[2] = blockIdx.z;
-    r->thread = threadIdx.x;
-    r->barrier = mbar_addr(bar) - mbar_addr(dynamic_smem);
-    r->parity = parity;
-    r->waited_ms = static_cast<unsigned int>(waited_ns / 1000000);
-    __threadfence_system();
-    r->reported = 1;
-    __threadfence_system();
+  if (HangReport* r = tl_hang_report) {
+    const uint64_t where = blockIdx.x | uint64_t(blockIdx.y) << 32 | uint64_t(blockIdx.z) << 48;
+    const uint64_t what = threadIdx.x | parity << 10 | (mbar_addr(bar) - mbar_addr(dynamic_smem)) << 11 | 1u << 31 |
+                          (waited_ns / 1000000) << 32;
+    asm volatile("st.global.v2.u64 [%0], {%1, %2};\n\tmembar.sys;\n" ::"l"(r), "l"(where), "l"(what) : "memory");
   }
   __trap();
 }
@@ -191,7 +187,7 @@ TL_DEVICE void mbarrier_wait(uint64_t* bar, uint32_t parity) {
   if (mbarrier_try_wait_parity(bar, parity)) return;
   int spins = 0;
   unsigned sleep_ns = 32;
-  uint64_t since = 0;  // when the sleeping began
+  uint64_t since = 0;  // when the naps began
   while (!mbarrier_try_wait_parity(bar, parity)) {
     if (spins < kMbarrierSpins) {
       ++spins;
@@ -202,6 +198,24 @@ TL_DEVICE void mbarrier_wait(uint64_t* bar, uint32_t parity) {
     else if (now - since > TL_MBARRIER_TIMEOUT_NS) detail::report_hang(bar, parity, now - since);
     __nanosleep(sleep_ns);
     sleep_ns = sleep_ns < 1024 ? sleep_ns * 2 : sleep_ns;
+  }
+}
+
+// mbarrier_wait without the timeout, for the waits at the top of a pipeline's hot loop: the
+// timeout's cold code beside them slowed FlashAttention by 2% (its consumers' full[s] waits). A
+// warp-specialized kernel bounds these waits from its producer instead, which waits with the
+// timeout for the consumers' last releases before it exits.
+TL_DEVICE void mbarrier_wait_lean(uint64_t* bar, uint32_t parity) {
+  if (mbarrier_try_wait_parity(bar, parity)) return;
+  int spins = 0;
+  unsigned sleep_ns = 32;
+  while (!mbarrier_try_wait_parity(bar, parity)) {
+    if (spins < kMbarrierSpins) {
+      ++spins;
+    } else {
+      __nanosleep(sleep_ns);
+      sleep_ns = sleep_ns < 1024 ? sleep_ns * 2 : sleep_ns;
+    }
   }
 }
 

@@ -146,7 +146,7 @@ extern "C" __global__ void shapes(float* out, unsigned long long da, unsigned lo
     EXPECT_NE(ptx.find(shape), std::string::npos) << "PTX lacks " << shape;
 }
 
-// The debugging variant of mbarrier_wait (budget, printf, trap) compiles too.
+// mbarrier_wait with its timeout (globaltimer, hang report, trap) compiles with any timeout.
 TEST_F(HopperHeaders, WaitTimeoutCompilesWithAnyBudget) {
   SKIP_WITHOUT_NVRTC();
   const std::string src = R"(#include "tilescale/mbarrier.h"

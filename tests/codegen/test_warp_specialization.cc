@@ -44,6 +44,21 @@ TEST(WarpSpecialization, GemmTilesGetTensorMapsAndAProducerWarpgroup) {
   EXPECT_NE(s.source.find("> 0) tl::mbarrier_arrive(&ts_barriers[4 + ("), std::string::npos);
 }
 
+TEST(WarpSpecialization, TheProducerBoundsEveryWaitOfThePipeline) {
+  // The consumers' full[s] waits have no timeout of their own (mbarrier_wait_lean, the hot loop);
+  // the producer waits with the timeout for the releases of the last 4 loads before it exits, so a
+  // pipeline that stops anywhere ends in a hang report (mbarrier.h), not a hung kernel.
+  const auto s = gemm_spec("M=1000,N=1000,K=1000,BM=128,BN=256,BK=64,threads=256,stages=4");
+  EXPECT_EQ(s.pipeline_barriers, static_cast<std::int64_t>(s.shared_bytes) - 128);  // full[4], empty[4], padded
+  EXPECT_EQ(s.pipeline_stages, 4);
+  EXPECT_NE(s.source.find("tl::mbarrier_wait_lean(&ts_barriers[stage_"), std::string::npos);
+  const auto drain = s.source.find("= max(ts_loads - 4, 0); load_");
+  ASSERT_NE(drain, std::string::npos);
+  EXPECT_NE(s.source.find("tl::mbarrier_wait(&ts_barriers[4 + load_", drain), std::string::npos);
+  EXPECT_LT(drain, s.source.find("} else {"));  // in the producer's branch
+  EXPECT_EQ(gemm_spec("M=1000,N=1000,K=1000", 80).pipeline_barriers, -1);
+}
+
 TEST(WarpSpecialization, NarrowRowsUseTheMatchingSwizzle) {
   // BK = 32: A's rows are 64 bytes (64-byte swizzle); B [32 x 128] has 256-byte rows (two panels).
   const auto s = gemm_spec("BM=128,BN=128,BK=32,threads=256,stages=3");

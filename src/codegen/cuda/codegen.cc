@@ -1329,6 +1329,7 @@ class Generator : public LowerContext {
       if (ws_->wait_for_consumers) line(cat("tl::named_barrier_sync<", kStartBarrier, ", ", threads_ + 32, ">();"));
       emit_producer_loop();
     });
+    emit_producer_drain();
     close();
     --indent_;
     line("} else {");
@@ -1379,6 +1380,20 @@ class Generator : public LowerContext {
     line(cat("ts_loads += ", n, ";"));
   }
 
+  // The producer's last act: wait (with mbarrier_wait's timeout) until the consumers have released
+  // the last `stages` loads. The consumers wait without a timeout (mbarrier_wait_lean), so a
+  // pipeline that stops anywhere ends here, in a hang report, instead of hanging the kernel.
+  void emit_producer_drain() {
+    const int S = ws_->loop->pipeline.num_stages;
+    const std::string load = fresh("load");
+    open(cat("if (tl::elect_one())"));
+    open(cat("for (int ", load, " = max(ts_loads - ", S, ", 0); ", load, " < ts_loads; ++", load, ")"));
+    line(cat("tl::mbarrier_wait(", empty_barrier(cat(load, " % ", S)), ", (", load, " / ", S, ") & 1);"));
+    close();
+    close();
+    line("__syncwarp();");
+  }
+
   // The consumers' side of the warp-specialized loop.
   void emit_consumer_loop(const ir::ForNode& f, const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged) {
     const int S = f.pipeline.num_stages;
@@ -1410,7 +1425,7 @@ class Generator : public LowerContext {
     pending_ = {};
     open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ", ++ts_uses)"));
     line(cat("const int ", s, " = ts_uses % ", S, ";"));
-    line(cat("tl::mbarrier_wait(", full_barrier(s), ", (ts_uses / ", S, ") & 1);"));
+    line(cat("tl::mbarrier_wait_lean(", full_barrier(s), ", (ts_uses / ", S, ") & 1);"));
     line(cat("[[maybe_unused]] const int ", name_of(f.var.get(), f.var->name), " = ", print(f.min, 0), " + ", it, ";"));
     for (const auto* b : staged) stage_pointer_[b] = stage_copy(*b, s);
     if (kind != StageOverlap::Kind::None) overlap_ = overlap;

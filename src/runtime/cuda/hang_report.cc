@@ -12,14 +12,9 @@ using tilescale::detail::cat;
 
 namespace {
 
-// tl::HangReport (device/tilescale/mbarrier.h), field for field.
+// tl::HangReport (device/tilescale/mbarrier.h): two packed words, written by one 16-byte store.
 struct HangReport {
-  int block[3];
-  int thread;
-  unsigned int barrier;
-  unsigned int parity;
-  unsigned int waited_ms;
-  unsigned int reported;
+  std::uint64_t where, what;
 };
 
 struct Attached {
@@ -69,7 +64,8 @@ std::string describe_hang(const std::string& kernel, const int block[3], int thr
     which = cat("mbarrier ", full ? "full[" : "empty[", full ? index : index - barriers.stages,
                 "] of the warp-specialized pipeline");
     why = full ? "the producer never announced that stage, or its TMA loads never delivered the bytes it announced"
-               : "the consumers never released that stage";
+               : "the consumers never released that stage (they stopped before it, or wait themselves on a stage "
+                 "that was never filled)";
   }
   return cat("kernel ", kernel, ": block (", block[0], ", ", block[1], ", ", block[2], ") thread ", thread,
              " waited ", waited_ms / 1000.0, " s on ", which, " (phase parity ", parity, ") and stopped the kernel: ", why,
@@ -81,11 +77,13 @@ std::string hang_diagnosis() {
   std::lock_guard<std::mutex> lock(mutex());
   std::string all;
   for (const auto& a : attached()) {
-    if (!a.report->reported) continue;
-    const int block[3] = {a.report->block[0], a.report->block[1], a.report->block[2]};
-    all += (all.empty() ? "" : "; ") +
-           describe_hang(a.kernel, block, a.report->thread, a.report->barrier, a.report->parity, a.report->waited_ms,
-                         a.barriers);
+    const std::uint64_t where = a.report->where, what = a.report->what;
+    if (!(what >> 31 & 1)) continue;  // not reported
+    const int block[3] = {static_cast<int>(where & 0xffffffffu), static_cast<int>(where >> 32 & 0xffff),
+                          static_cast<int>(where >> 48)};
+    all += (all.empty() ? "" : "; ") + describe_hang(a.kernel, block, static_cast<int>(what & 0x3ff),
+                                                     static_cast<unsigned>(what >> 11 & 0xfffff), static_cast<unsigned>(what >> 10 & 1),
+                                                     static_cast<unsigned>(what >> 32), a.barriers);
   }
   return all;
 }
