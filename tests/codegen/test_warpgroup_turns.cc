@@ -8,6 +8,7 @@
 #include "example.h"
 #include "jit/nvrtc.h"
 #include "pipeline.h"
+#include "tilescale/lang.h"
 #include "tilescale/tilescale.h"
 
 namespace tilescale {
@@ -81,6 +82,58 @@ TEST(WarpgroupTurns, OnlyWhereTheyPay) {
   // No wgmma, no warp specialization on sm_80.
   EXPECT_EQ(example_source("flash_attention", "B=1,H=2,S=300,D=64,BM=128,BN=128,threads=256,stages=3", 80).find("WarpgroupTurns"),
             std::string::npos);
+}
+
+namespace T = tilescale::lang;
+
+// An attention-shaped loop (S = Q·Kᵀ, then O += P·V) on two consumer warpgroups with 3 stages, P
+// in registers or, with p_in_shared, through a shared tile; touch_o_first rescales O before Q·Kᵀ.
+std::string attention_loop_source(bool p_in_shared, bool touch_o_first) {
+  const std::int64_t BM = 128, BN = 64, D = 64, S = 512;
+  auto f = T::prim_func("attention_loop", [&] {
+    auto Q = T::Tensor("Q", {S, D}, T::float16), K = T::Tensor("K", {S, D}, T::float16);
+    auto V = T::Tensor("V", {S, D}, T::float16), O = T::Tensor("O", {S, D}, T::float32);
+    T::Kernel(S / BM, T::threads(256), [&](T::Expr bx) {
+      auto Q_shared = T::alloc_shared({BM, D}, T::float16, "Q_shared");
+      auto K_shared = T::alloc_shared({BN, D}, T::float16, "K_shared");
+      auto V_shared = T::alloc_shared({BN, D}, T::float16, "V_shared");
+      auto P_shared = T::alloc_shared({BM, BN}, T::float16, "P_shared");
+      auto acc_s = T::alloc_fragment({BM, BN}, T::float32, "acc_s");
+      auto acc_s_cast = T::alloc_fragment({BM, BN}, T::float16, "acc_s_cast");
+      auto acc_o = T::alloc_fragment({BM, D}, T::float32, "acc_o");
+      T::copy(Q(bx * BM, 0), Q_shared);
+      T::fill(acc_o, 0);
+      T::Pipelined(S / BN, 3, [&](T::Expr k) {
+        T::copy(K(k * BN, 0), K_shared);
+        if (touch_o_first) T::Parallel(BM, D, [&](T::Expr i, T::Expr j) { acc_o(i, j) *= 0.5f; });
+        T::gemm(Q_shared, K_shared, acc_s,
+                T::GemmOptions{.transpose_B = true, .policy = T::GemmWarpPolicy::FullRow, .clear_accum = true});
+        T::copy(acc_s, acc_s_cast);
+        T::copy(V(k * BN, 0), V_shared);
+        if (p_in_shared) {
+          T::copy(acc_s_cast, P_shared);
+          T::gemm(P_shared, V_shared, acc_o, T::GemmOptions{.policy = T::GemmWarpPolicy::FullRow});
+        } else {
+          T::gemm(acc_s_cast, V_shared, acc_o, T::GemmOptions{.policy = T::GemmWarpPolicy::FullRow});
+        }
+      });
+      T::copy(acc_o, O(bx * BM, 0));
+    });
+  });
+  return cuda::generate(run_pipeline(f.node(), PipelineOptions{Target::CUDA, "", 90}), cuda::Target{90}).source;
+}
+
+TEST(WarpgroupTurns, NotWhileTheCarriedGemmsOperandsAreStillInUse) {
+  const std::string registers = attention_loop_source(false, false);
+  ASSERT_NE(registers.find("tl::WarpgroupTurns<3, 2>::start();"), std::string::npos);  // the shape qualifies
+  EXPECT_NE(registers.find("tl::gemm_rs_wgmma_issue<"), std::string::npos);
+  // O rescaled before Q·Kᵀ: the carried P·V would still be accumulating into it.
+  EXPECT_EQ(attention_loop_source(false, true).find("WarpgroupTurns"), std::string::npos);
+  // P through shared memory: the other warpgroup's carried P·V still reads P_shared when this one
+  // writes it again.
+  const std::string shared = attention_loop_source(true, false);
+  EXPECT_NE(shared.find("tl::gemm_ss_wgmma<"), std::string::npos);
+  EXPECT_EQ(shared.find("WarpgroupTurns"), std::string::npos);
 }
 
 TEST(FastExp2, FloatExp2IsTheHardwareInstruction) {

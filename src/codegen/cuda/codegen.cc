@@ -1137,12 +1137,14 @@ class Generator : public LowerContext {
   }
 
   // Warpgroup turns (LowerContext::WgmmaSchedule) for a consumer loop body whose last statement is
-  // a wgmma gemm (the carried one) and which runs another wgmma gemm before it, with nothing before
-  // that first gemm touching the carried gemm's registers. Plans both gemms' schedules and returns
-  // the fences of the carried gemm's registers; nullopt (nothing planned) when the body does not
-  // qualify, there is one consumer warpgroup, or fewer than 3 stages: a stage is released one
-  // iteration late, so 2 would leave the producer a single stage to fill ahead (measured: 63% of
-  // the time per FlashAttention tile that 3 stages take).
+  // a wgmma gemm (the carried one) and which runs another wgmma gemm before it, with nothing up to
+  // that first gemm touching the carried gemm's operands (it is still running then: its registers
+  // and any shared tile it reads), and no consumer statement writing a shared tile it reads (the
+  // other warpgroups' carried gemms still read it after this one's wait). Plans both gemms'
+  // schedules and returns the fences of the carried gemm's registers; nullopt (nothing planned)
+  // when the body does not qualify, there is one consumer warpgroup, or fewer than 3 stages: a
+  // stage is released one iteration late, so 2 would leave the producer a single stage to fill
+  // ahead (measured: 63% of the time per FlashAttention tile that 3 stages take).
   std::optional<std::vector<std::string>> plan_warpgroup_turns(const std::vector<ir::Stmt>& consumers, const std::string& turns,
                                                                const std::string& it, const std::string& release_previous) {
     auto wgmma_gemm = [](const ir::Stmt& s) {
@@ -1151,16 +1153,21 @@ class Generator : public LowerContext {
     };
     const ir::TileOpNode* last = consumers.empty() ? nullptr : wgmma_gemm(consumers.back());
     if (threads_ < 256 || ws_->loop->pipeline.num_stages < 3 || !last) return std::nullopt;
-    std::vector<const ir::BufferNode*> registers{last->regions[2].buffer.get()};
-    if (last->regions[0].buffer->scope == ir::Scope::Fragment) registers.push_back(last->regions[0].buffer.get());
+    std::vector<const ir::BufferNode*> operands;
+    for (const auto& r : last->regions) operands.push_back(r.buffer.get());
+    MemoryAccess writes;
+    for (const auto& c : consumers) writes.merge(access_of(c));
+    for (const auto* b : operands)
+      if (b->scope == ir::Scope::Shared && writes.writes.count(b)) return std::nullopt;
     const ir::TileOpNode* first = nullptr;
     for (size_t i = 0; i + 1 < consumers.size() && !first; ++i) {
-      if (touches(consumers[i], registers)) return std::nullopt;
+      if (touches(consumers[i], operands)) return std::nullopt;
       first = wgmma_gemm(consumers[i]);
     }
     if (!first) return std::nullopt;
-    std::vector<std::string> fences;
-    for (const auto* b : registers) {
+    std::vector<std::string> fences;  // for the registers among the operands: C, and A if it is a fragment
+    for (const auto* b : {operands[2], operands[0]}) {
+      if (b->scope != ir::Scope::Fragment) continue;
       const std::int64_t regs = fragment(*b).registers;
       const std::int64_t words = b->dtype == DataType::Float32 ? regs : regs * bytes(b->dtype) / 4;  // 16-bit pairs
       fences.push_back(cat("tl::wgmma_fence_regs<", words, ">(", pointer(*b), ");"));
