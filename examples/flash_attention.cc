@@ -49,12 +49,10 @@ struct Knobs {
 // The knobs of `sizes`, or a CompileError naming the one that cannot work and what it may be.
 Knobs knobs_of(const Sizes& sizes) {
   const std::int64_t bm = size_of(sizes, "BM"), bn = size_of(sizes, "BN"), threads = size_of(sizes, "threads"),
-                     stages = size_of(sizes, "stages"), bf16 = size_of(sizes, "bf16");
+                     stages = size_of(sizes, "stages");
   auto reject = [](const std::string& knob, std::int64_t value, const std::string& why) {
     return CompileError(detail::cat("cannot build flash_attention with ", knob, "=", value, " because ", why));
   };
-  if (bf16 != 0 && bf16 != 1)
-    throw reject("bf16", bf16, "bf16 is a switch: 0 for float16 inputs and output, 1 for bfloat16; pass bf16=0 or bf16=1");
   if (threads <= 0 || threads % 32 || threads > 1024)
     throw reject("threads", threads,
                  "a block is made of whole warps: threads must be a multiple of 32 from 32 to 1024; e.g. threads=128 "
@@ -73,13 +71,8 @@ Knobs knobs_of(const Sizes& sizes) {
     throw reject("stages", stages,
                  "the key/value loop needs at least one stage: stages=1 runs it unpipelined, stages=N keeps N key and "
                  "value tiles in flight; pass stages=1 or more");
-  const std::int64_t persistent = size_of(sizes, "persistent");
-  if (persistent != 0 && persistent != 1)
-    throw reject("persistent", persistent,
-                 "persistent is a switch: 0 launches a block per query tile, 1 one block per SM slot that walks the "
-                 "query tiles (T::persistent); pass persistent=0 or persistent=1");
   return Knobs{bm, bn, static_cast<int>(threads), static_cast<int>(stages),
-               bf16 ? DataType::BFloat16 : DataType::Float16, persistent == 1};
+               flag_of(sizes, "bf16") ? DataType::BFloat16 : DataType::Float16, flag_of(sizes, "persistent")};
 }
 
 T::PrimFunc flash_attention_program(const Sizes& sizes) {

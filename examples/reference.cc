@@ -13,7 +13,13 @@ std::int64_t size_of(const Sizes& sizes, const std::string& name) {
   return it->second;
 }
 
-bool flag_of(const Sizes& sizes, const std::string& name) { return size_of(sizes, name) != 0; }
+bool flag_of(const Sizes& sizes, const std::string& name) {
+  const std::int64_t v = size_of(sizes, name);
+  if (v != 0 && v != 1)
+    throw CompileError(detail::cat("cannot build the example with ", name, "=", v, " because ", name, " is a switch; pass ",
+                                   name, "=0 or ", name, "=1"));
+  return v == 1;
+}
 
 std::uint64_t derive_seed(std::uint64_t seed, int stream) {
   // splitmix64 of (seed, stream): nearby seeds and streams give unrelated generators.

@@ -20,7 +20,7 @@ namespace tilescale::examples {
 
 // The size called `name`; CompileError naming the missing size when `sizes` lacks it.
 std::int64_t size_of(const Sizes& sizes, const std::string& name);
-// A 0/1 switch carried in the sizes (any non-zero value is true).
+// A 0/1 switch carried in the sizes; CompileError naming the switch for any other value.
 bool flag_of(const Sizes& sizes, const std::string& name);
 
 // A seed for the `stream`-th input of a check, so that inputs of one check differ from each other

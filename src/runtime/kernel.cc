@@ -44,15 +44,17 @@ std::string why_not_cuda() {
 
 namespace {
 
-// TILESCALE_TMA=0 compiles every kernel without TMA loads (the cp.async pipelines), for comparison.
-bool tma_enabled() {
+// The code generator's target for `arch`; TILESCALE_TMA=0 compiles every kernel without TMA loads
+// (the cp.async pipelines), for comparison.
+cuda::Target cuda_target(const std::string& arch) {
+  cuda::Target target = cuda::target_for_arch(arch);
   const char* v = std::getenv("TILESCALE_TMA");
-  return !(v && std::string(v) == "0");
+  target.tma = !(v && std::string(v) == "0");
+  return target;
 }
 
 cuda::KernelSpec generate(const lang::PrimFunc& func, const std::string& arch) {
-  cuda::Target target = cuda::target_for_arch(arch);
-  target.tma = tma_enabled();
+  const cuda::Target target = cuda_target(arch);
   return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", target.sm}), target);
 }
 }  // namespace
@@ -94,7 +96,6 @@ struct Kernel::Impl {
     return *fallback;
   }
 };
-
 
 const std::string& Kernel::name() const { return impl_->lowered->name; }
 Target Kernel::target() const { return impl_->target; }
@@ -142,8 +143,7 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   if (!reason.empty())
     throw CompileError(cat("cannot compile ", func.name(), " for target cuda because ", reason, "; use target cpu (or auto)"));
   const std::string arch = cuda::arch_for_device(0);
-  cuda::Target gpu = cuda::target_for_arch(arch);
-  gpu.tma = tma_enabled();
+  const cuda::Target gpu = cuda_target(arch);
   impl->lowered = run_pipeline(func.node(), PipelineOptions{target, "", gpu.sm});
   const auto start = std::chrono::steady_clock::now();
   impl->spec = cuda::generate(impl->lowered, gpu);

@@ -90,6 +90,11 @@ TEST(Epilogue, StoresThatStayWithTheThreads) {
   const auto s = spec_for(f, 90);
   EXPECT_TRUE(s.tensor_maps.empty());
   EXPECT_EQ(s.source.find("tma_store"), std::string::npos);
+  // The source says why, store by store.
+  for (const char* note : {"// the threads store Xs into Y, not TMA, because the kernel also reads Y",
+                           "// the threads store Ys into W, not TMA, because it moves part of Ys",
+                           "// the threads store Ys into Z, not TMA, because it converts between dtypes"})
+    EXPECT_NE(s.source.find(note), std::string::npos) << note;
 }
 
 // Two stores into one tensor: the TMA would not order them, so threads store both.
@@ -104,7 +109,9 @@ TEST(Epilogue, ATensorWrittenTwiceStaysWithTheThreads) {
       T::copy(Xs, Y);
     });
   });
-  EXPECT_EQ(spec_for(f, 90).source.find("tma_store"), std::string::npos);
+  const std::string source = spec_for(f, 90).source;
+  EXPECT_EQ(source.find("tma_store"), std::string::npos);
+  EXPECT_NE(source.find("// the threads store Xs into Y, not TMA, because another statement also writes Y"), std::string::npos);
 }
 
 // stmatrix writes rows of 16 aligned bytes: a shared tile whose rows are not whole 16-byte chunks

@@ -97,6 +97,11 @@ TEST(WarpSpecialization, OnlyOnHopperAndOnlyWhenEveryTileQualifies) {
   const auto s = spec_for(narrow);
   EXPECT_TRUE(s.tensor_maps.empty());
   EXPECT_EQ(s.threads, 128);
+  // The source says why, for whoever dumps it looking for the fast path.
+  EXPECT_NE(s.source.find("// no warp specialization: the copy from A into As cannot go by TMA because the rows of As are not "
+                          "whole 16-byte chunks"),
+            std::string::npos)
+      << s.source.substr(0, 300);
 }
 
 TEST(WarpSpecialization, ProducerWaitsForConsumersWhenTilesReuseEarlierMemory) {

@@ -1,5 +1,5 @@
-// Knobs of the example programs that cannot work: a CompileError naming the example, the knob with
-// its value, and what it may be, before any pass runs.
+// Knobs of the example programs that cannot work: a CompileError naming the knob with its value
+// (and the example, for its own knobs) and what it may be, before any pass runs.
 #include "example.h"
 #include "test_util.h"
 
@@ -11,13 +11,14 @@ lang::PrimFunc build_flash_attention(const std::string& spec) {
   return fa->build(examples::parse_sizes(spec, fa->default_sizes));
 }
 
-TEST(FlashAttentionKnobErrors, Bf16IsASwitch) {
-  EXPECT_COMPILE_ERROR(build_flash_attention("bf16=2"), "flash_attention", "bf16=2", "bf16=0 or bf16=1");
-}
-
-TEST(FlashAttentionKnobErrors, PersistentIsASwitch) {
-  EXPECT_COMPILE_ERROR(build_flash_attention("persistent=3"), "flash_attention", "persistent=3", "T::persistent",
-                       "persistent=0 or persistent=1");
+// Switches (examples/reference.h, flag_of) are 0 or 1 in every example.
+TEST(ExampleKnobErrors, SwitchesAreZeroOrOne) {
+  EXPECT_COMPILE_ERROR(build_flash_attention("bf16=2"), "bf16=2", "is a switch", "bf16=0 or bf16=1");
+  EXPECT_COMPILE_ERROR(build_flash_attention("persistent=3"), "persistent=3", "persistent=0 or persistent=1");
+  EXPECT_COMPILE_ERROR(build_flash_attention("causal=7"), "causal=7", "causal=0 or causal=1");
+  const examples::Example* gemm = examples::find_example("gemm");
+  EXPECT_COMPILE_ERROR(gemm->build(examples::parse_sizes("stage_c=2", gemm->default_sizes)), "stage_c=2",
+                       "stage_c=0 or stage_c=1");
 }
 
 TEST(FlashAttentionKnobErrors, ThreadsAreWholeWarps) {

@@ -113,10 +113,10 @@ class LowerContext {
   virtual const StageOverlap* stage_overlap() const = 0;
   // Warpgroup turns (gemm_sm90.h, Turns). In the loop of a warp-specialized kernel with two or
   // more consumer warpgroups, 3+ stages, no stage overlap, and a wgmma gemm as its last statement
-  // (after another wgmma gemm), each
-  // warpgroup issues that last gemm and the first wgmma gemm of the next iteration in one turn: the
-  // last gemm stays in flight across the iteration's end, and the first gemm's wait covers it. So
-  // one warpgroup's two gemms run while the others compute. A gemm issued so is lowered as
+  // (after another wgmma gemm), each warpgroup issues that last gemm and the first wgmma gemm of
+  // the next iteration in one turn: the last gemm stays in flight across the iteration's end, and
+  // the first gemm's wait covers it. So one warpgroup's two gemms run while the others compute
+  // (the conditions in full: codegen.cc, plan_warpgroup_turns). A gemm issued so is lowered as
   //   fence for wgmma; before_issue; issue only; after_issue; [wait<0>; fence C's registers; after_wait]
   // (the bracket only when `wait`). Null for a gemm that issues and waits as usual.
   struct WgmmaSchedule {
