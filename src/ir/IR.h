@@ -9,11 +9,14 @@
 //
 //  * Tile level. TileOp statements (copy, fill, gemm, reduce, cumsum, atomic_add) and Parallel
 //    loops describe work on whole tiles; they are executed *collectively by the block*, and the
-//    compiler decides which thread does what. A statement between them that does not mention the
-//    thread variable is uniform: every thread of the block executes it with the same values, so it
+//    compiler decides which thread does what. A statement between them whose values are the same
+//    in every thread is uniform: every thread of the block executes it with the same values, so it
 //    is enough to think of it as executed once (this is how the CPU backend runs it).
-//  * Thread level. A statement that mentions the thread variable (from get_thread_binding) is
-//    executed by each thread with its own value of it. Local and Var buffers are private to a thread.
+//  * Thread level. A statement that reads or writes values that differ between threads (derived,
+//    transitively, from the thread variable, thread-scope builtins or per-thread storage written
+//    from them), or sits under control flow that does, is executed by each thread with its own
+//    values. Local and Var buffers are private to a thread. src/ops/thread_level.h decides, for
+//    every backend.
 //
 // Memory. Buffers live in a Scope: Global (kernel parameters), Shared (one copy per block), Fragment
 // (a logical tile spread over the block's registers; on the CPU, one copy per block), Local (a

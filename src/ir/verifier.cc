@@ -1,6 +1,7 @@
 #include "ir/verifier.h"
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "ir/equality.h"
@@ -9,6 +10,7 @@
 #include "ir/visitor.h"
 #include "layout/layout.h"
 #include "ops/builtin.h"
+#include "ops/thread_level.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ir {
@@ -58,13 +60,9 @@ class Verifier : public Visitor {
   bool in_kernel_ = false;
   int parallel_depth_ = 0;
   int breakable_depth_ = 0;
-  int thread_dependent_depth_ = 0;  // control flow whose condition or bounds depend on the thread
-  const VarNode* thread_var_ = nullptr;
+  int thread_dependent_depth_ = 0;  // control flow that diverges between the block's threads
+  std::optional<ops::ThreadLevel> thread_level_;
   const Expr* evaluated_ = nullptr;  // the value of the Evaluate statement being visited
-
-  bool thread_dependent(const Expr& e) const {
-    return (thread_var_ && uses_var(e, thread_var_)) || ops::is_thread_level(e);
-  }
 
   void check_unique_param_names() {
     std::map<std::string, size_t> first;
@@ -169,10 +167,12 @@ class Verifier : public Visitor {
                                "dimension; use 1 or more"));
     }
     in_kernel_ = true;
-    thread_var_ = op->thread_var.get();
+    thread_level_.emplace(*op);
     for (const auto& v : op->block_vars) vars_.insert(v.get());
     vars_.insert(op->thread_var.get());
     visit_body(op->body);
+    thread_level_->check(func_.name);
+    thread_level_.reset();
     in_kernel_ = false;
   }
 
@@ -188,7 +188,7 @@ class Verifier : public Visitor {
     if (op->for_kind == ForKind::Pipelined) check_pipeline(op);
     vars_.insert(op->var.get());
     const bool parallel = op->for_kind == ForKind::Parallel;
-    const bool divergent = thread_dependent(op->min) || thread_dependent(op->extent);
+    const bool divergent = thread_level_ && thread_level_->diverges(*op);
     parallel_depth_ += parallel;
     breakable_depth_ += !parallel;
     thread_dependent_depth_ += divergent;
@@ -214,7 +214,7 @@ class Verifier : public Visitor {
   void visit(const WhileNode* op) override {
     if (!in_kernel_) throw CompileError(cat("cannot run T::While outside T::Kernel in ", func_.name));
     visit_expr(op->cond);
-    const bool divergent = thread_dependent(op->cond);
+    const bool divergent = thread_level_ && thread_level_->diverges(*op);
     ++breakable_depth_;
     thread_dependent_depth_ += divergent;
     visit_body(op->body);
@@ -263,7 +263,7 @@ class Verifier : public Visitor {
   void visit(const IfNode* op) override {
     if (!in_kernel_) throw CompileError(cat("cannot run T::If outside T::Kernel in ", func_.name));
     visit_expr(op->cond);
-    const bool divergent = thread_dependent(op->cond);
+    const bool divergent = thread_level_ && thread_level_->diverges(*op);
     thread_dependent_depth_ += divergent;
     visit_body(op->then_case);
     if (op->else_case) visit_body(op->else_case);
@@ -299,7 +299,7 @@ class Verifier : public Visitor {
     ops::verify_builtin(*op, ops::BuiltinPlace{parallel_depth_ > 0, thread_dependent_depth_ > 0, evaluated});
     if (ops::builtin(op->op).scope == ops::BuiltinScope::Block)
       for (const auto& a : op->args)
-        if (thread_dependent(a))
+        if (thread_level_ && thread_level_->varies(a))
           throw CompileError(cat("cannot call ", ops::user_name(*op), " with the argument ", print(a),
                                  " because it differs between threads and the whole block executes the call together; ",
                                  "give it block-uniform arguments"));

@@ -60,20 +60,6 @@ void verify_builtin(const ir::BuiltinNode& call, const BuiltinPlace& place) {
 
 namespace {
 
-struct ThreadLevelFinder : ir::Visitor {
-  bool found = false;
-  bool skip_parallel = false;
-  void visit(const ir::BuiltinNode* op) override {
-    const BuiltinScope s = builtin(op->op).scope;
-    found |= s == BuiltinScope::Thread || s == BuiltinScope::Warp;
-    Visitor::visit(op);
-  }
-  void visit(const ir::ForNode* op) override {
-    if (skip_parallel && op->for_kind == ir::ForKind::Parallel) return;
-    Visitor::visit(op);
-  }
-};
-
 template <typename Pred>
 bool any_builtin(const ir::Stmt& s, Pred pred) {
   struct Finder : ir::Visitor {
@@ -90,20 +76,6 @@ bool any_builtin(const ir::Stmt& s, Pred pred) {
 }
 
 }  // namespace
-
-bool is_thread_level(const ir::Expr& e) {
-  if (!ir::has_builtin(e)) return false;
-  ThreadLevelFinder f;
-  f.visit_expr(e);
-  return f.found;
-}
-
-bool has_thread_level_builtin(const ir::Stmt& s) {
-  ThreadLevelFinder f;
-  f.skip_parallel = true;
-  f.visit_stmt(s);
-  return f.found;
-}
 
 bool uses_builtins(const ir::Stmt& s) {
   return any_builtin(s, [](const BuiltinDef&) { return true; });

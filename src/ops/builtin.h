@@ -138,11 +138,8 @@ struct BuiltinPlace {
 // CompileError when `call` is used wrongly, there (scope rules, then the definition's verify).
 void verify_builtin(const ir::BuiltinNode& call, const BuiltinPlace& place);
 
-// Thread-dependence: an expression is thread-level when it contains a Thread- or Warp-scope
-// builtin (its value or effect differs between threads, like an expression of the thread index).
-// A statement is, when it contains one outside T::Parallel loops.
-bool is_thread_level(const ir::Expr& e);
-bool has_thread_level_builtin(const ir::Stmt& s);
+// Thread- and warp-scope builtins give each thread (warp) its own value, like an expression of the
+// thread index: the thread-level analysis (ops/thread_level.h) follows them.
 // Whether a program calls builtins at all; blocking ones (the CPU backend then runs each block on
 // its own thread); NVSHMEM ones.
 bool uses_builtins(const ir::Stmt& s);

@@ -53,6 +53,25 @@ cuda::Target cuda_target(const std::string& arch) {
   return target;
 }
 
+// TILESCALE_CHECK_THREAD_LEVEL=1 (a test switch): every CPU compile also generates the program's
+// CUDA for sm_90a (no GPU needed) and checks that both backends took the same thread-level
+// decisions (ops/thread_level.h); a disagreement is an InternalError.
+bool checking_thread_level() {
+  const char* v = std::getenv("TILESCALE_CHECK_THREAD_LEVEL");
+  return v && std::string(v) != "0";
+}
+
+void check_thread_level_agreement(const lang::PrimFunc& func, const ops::ThreadLevelLog& cpu_log) {
+  ops::ThreadLevelLog cuda_log;
+  try {
+    cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", 90}), cuda::target_for_arch("sm_90a"), &cuda_log);
+  } catch (const CompileError&) {
+    return;  // a program the CUDA backend refuses has no CUDA decisions to compare
+  }
+  if (std::string why = ops::disagreement(cpu_log, cuda_log); !why.empty())
+    throw InternalError(cat("the backends disagree on which statements of ", func.name(), " run per thread: ", why));
+}
+
 cuda::KernelSpec generate(const lang::PrimFunc& func, const std::string& arch) {
   const cuda::Target target = cuda_target(arch);
   return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", target.sm}), target);
@@ -136,7 +155,13 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   impl->target = target;
   if (target == Target::CPU) {
     impl->lowered = run_pipeline(func.node(), PipelineOptions{target, ""});
-    impl->cpu = cpu::Executable::build(impl->lowered);
+    if (!checking_thread_level()) {
+      impl->cpu = cpu::Executable::build(impl->lowered);
+      return Kernel(impl);
+    }
+    ops::ThreadLevelLog log;
+    impl->cpu = cpu::Executable::build(impl->lowered, &log);
+    check_thread_level_agreement(func, log);
     return Kernel(impl);
   }
   const std::string reason = why_not_cuda();

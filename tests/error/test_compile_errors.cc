@@ -1160,37 +1160,87 @@ TEST(AllocErrors, EmptyShapeFragmentAndShared) {
 }
 
 // A tile op whose operands use the thread index is not under control flow: the message says so.
+// The rules are the thread-level analysis's (ops/thread_level.h): the verifier refuses such a
+// program when it is built, for both backends.
 TEST(ThreadErrors, TileOpInAStatementThatUsesTheThreadIndex) {
-  auto f = T::prim_func("copy_at_thread", [] {
-    auto A = T::Tensor("A", {64}, T::float32);
-    T::Kernel(1, T::threads(32), [&](T::Expr) {
-      auto F = T::alloc_fragment({32}, T::float32, "F");
-      T::copy(A(T::get_thread_binding()), F);
+  auto build = [] {
+    T::prim_func("copy_at_thread", [] {
+      auto A = T::Tensor("A", {64}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "F");
+        T::copy(A(T::get_thread_binding()), F);
+      });
     });
-  });
-  EXPECT_COMPILE_ERROR(compile(f, Target::CPU), "T::copy", "A[", "F", "copy_at_thread",
-                       "in a statement that uses the thread index");
-  EXPECT_EQ(message_of([&] { compile(f, Target::CPU); }).find("control flow"), std::string::npos);
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::copy", "A[", "F", "copy_at_thread", "in a statement that uses the thread index");
+  EXPECT_EQ(message_of(build).find("control flow"), std::string::npos);
 }
 
 // Only the element-wise atomic_add may run per thread; a tile-wise one and a Parallel loop may not.
 TEST(ThreadErrors, TileWiseAtomicAddAndParallelUnderAThreadBranch) {
-  auto atomic = T::prim_func("tile_atomic_per_thread", [] {
-    auto A = T::Tensor("A", {32}, T::float32);
-    T::Kernel(1, T::threads(32), [&](T::Expr) {
-      auto S = T::alloc_shared({32}, T::float32, "S");
-      T::clear(S);
-      T::If(T::get_thread_binding() == 0, [&] { T::atomic_add(A, S); });
+  auto atomic = [] {
+    T::prim_func("tile_atomic_per_thread", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto S = T::alloc_shared({32}, T::float32, "S");
+        T::clear(S);
+        T::If(T::get_thread_binding() == 0, [&] { T::atomic_add(A, S); });
+      });
     });
-  });
-  EXPECT_COMPILE_ERROR(compile(atomic, Target::CPU), "T::atomic_add from S into A", "control flow", "thread index");
-  auto parallel = T::prim_func("parallel_per_thread", [] {
-    auto A = T::Tensor("A", {32}, T::float32);
-    T::Kernel(1, T::threads(32), [&](T::Expr) {
-      T::If(T::get_thread_binding() < 4, [&] { T::Parallel(32, [&](T::Expr i) { A(i) = 1.0f; }); });
+  };
+  EXPECT_COMPILE_ERROR(atomic(), "T::atomic_add from S into A", "control flow", "thread index");
+  auto parallel = [] {
+    T::prim_func("parallel_per_thread", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        T::If(T::get_thread_binding() < 4, [&] { T::Parallel(32, [&](T::Expr i) { A(i) = 1.0f; }); });
+      });
     });
-  });
-  EXPECT_COMPILE_ERROR(compile(parallel, Target::CPU), "T::Parallel loop over i", "control flow", "thread index");
+  };
+  EXPECT_COMPILE_ERROR(parallel(), "T::Parallel loop over i", "control flow", "thread index");
+}
+
+// Per-thread storage set from the thread index has no meaning in a T::Parallel loop or a tile op,
+// whose elements the compiler spreads over the threads: refused, naming the buffer.
+TEST(ThreadErrors, ParallelLoopOrTileOpReadsPerThreadStorage) {
+  auto parallel = [] {
+    T::prim_func("parallel_reads_local", [] {
+      auto Y = T::Tensor("Y", {128}, T::int32);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto acc = T::alloc_local({1}, T::int32, "acc");
+        acc(0) = T::get_thread_binding();
+        T::Parallel(128, [&](T::Expr i) { Y(i) = acc(0) + i; });
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(parallel(), "cannot run the T::Parallel loop over i in parallel_reads_local",
+                       "acc, which holds a different value in each thread", "outside T::Parallel loops");
+  auto tile_op = [] {
+    T::prim_func("copy_reads_local", [] {
+      auto Y = T::Tensor("Y", {4}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto v = T::alloc_local({4}, T::float32, "v");
+        T::serial(4, [&](T::Expr k) { v(k) = T::cast(T::get_thread_binding() + k, T::float32); });
+        T::copy(v, Y);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(tile_op(), "cannot run T::copy", "copy_reads_local",
+                       "uses v, which holds a different value in each thread", "executed by the whole block");
+}
+
+// A tile op under thread-dependent control flow cannot run on either backend.
+TEST(ThreadErrors, TileOpUnderThreadDependentBranch) {
+  auto build = [] {
+    T::prim_func("op_per_thread", [] {
+      auto A = T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto F = T::alloc_fragment({32}, T::float32, "F");
+        T::If(T::get_thread_binding() == 0, [&] { T::copy(A, F); });
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "T::copy", "op_per_thread", "control flow", "thread");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1213,18 +1263,6 @@ TEST(TargetErrors, CudaTargetNotAvailable) {
   EXPECT_COMPILE_ERROR(compile(f, Target::CUDA), "needs_cuda", "cuda", why);
   // Auto falls back to the CPU backend instead.
   EXPECT_EQ(compile(f, Target::Auto).target(), Target::CPU);
-}
-
-// A tile op under thread-dependent control flow cannot run on the CPU backend (nor be lowered).
-TEST(ThreadErrors, TileOpUnderThreadDependentBranch) {
-  auto f = T::prim_func("op_per_thread", [] {
-    auto A = T::Tensor("A", {32}, T::float32);
-    T::Kernel(1, T::threads(32), [&](T::Expr) {
-      auto F = T::alloc_fragment({32}, T::float32, "F");
-      T::If(T::get_thread_binding() == 0, [&] { T::copy(A, F); });
-    });
-  });
-  EXPECT_COMPILE_ERROR(compile(f, Target::CPU), "T::copy", "op_per_thread", "thread");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "jit/nvrtc.h"
 #include "runtime/cuda/driver.h"
 #include "tilescale/tilescale.h"
+#include "thread_level_programs.h"
 #include "warp_specialized_kernels.h"
 
 namespace tilescale {
@@ -262,6 +263,18 @@ TEST(GpuTileOps, ThreadLevelCodeAndControlFlow) {
     });
   });
   expect_gpu_matches_cpu(f, {{{256}, DataType::Int32}, {{256}, DataType::Int32, true}}, 0);
+}
+
+// Per-thread state set from the thread index and updated without naming it: CUDA and the CPU
+// backend agree (the CPU backend used to run the updates once per block, with thread 0's values).
+TEST(GpuTileOps, PerThreadStateUpdatedWithoutNamingTheThread) {
+  SKIP_WITHOUT_GPU();
+  using namespace test::thread_level;
+  expect_gpu_matches_cpu(local_updated_without_naming_the_thread(), {{{256}, DataType::Int32, true}}, 0);
+  expect_gpu_matches_cpu(while_on_a_per_thread_variable(), {{{128}, DataType::Int32, true}}, 0);
+  expect_gpu_matches_cpu(split_k_gemv(), {{{kGemvK}, DataType::Float32}, {{kGemvN, kGemvK}, DataType::Float32},
+                                          {{kGemvN}, DataType::Float32, true}},
+                         1e-4);
 }
 
 TEST(GpuTileOps, SymbolicDimensions) {

@@ -8,12 +8,14 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "ir/printer.h"
 #include "ir/visitor.h"
 #include "ops/builtin.h"
+#include "ops/thread_level.h"
 #include "ops/tile_op.h"
 #include "runtime/dist/sim.h"
 
@@ -300,7 +302,11 @@ class Compiler {
   // Statements
 
   StmtFn stmt(const ir::Stmt& s) {
-    if (!thread_mode_ && thread_var_ && is_thread_level(s) && !has_uniform_header(s)) return per_thread(s);
+    if (thread_level_ && !in_parallel_) {
+      const bool control = s->kind == ir::StmtKind::For || s->kind == ir::StmtKind::If || s->kind == ir::StmtKind::While;
+      if (log_ && control) log_->push_back(ops::decision(*s, thread_level_->diverges(*s)));
+      if (!thread_mode_ && thread_level_->is_thread_level(*s)) return per_thread(s);
+    }
     switch (s->kind) {
       case ir::StmtKind::Seq: {
         std::vector<StmtFn> fns;
@@ -315,8 +321,7 @@ class Compiler {
         const auto* f = ir::as<ir::ForNode>(s);
         const int slot = var_slot(f->var.get());
         IntFn mn = int_expr(f->min), ext = int_expr(f->extent);
-        // A T::Parallel loop runs each element once: a thread-scope builtin in it does not make the
-        // body thread-level.
+        // A T::Parallel loop runs each element once, uniformly.
         const bool saved = in_parallel_;
         in_parallel_ |= f->for_kind == ir::ForKind::Parallel;
         StmtFn body = stmt(f->body);
@@ -376,22 +381,16 @@ class Compiler {
 
   const ir::VarNode* thread_var_ = nullptr;
   int threads_ = 1;
-  bool private_per_thread_ = false;
+  ops::ThreadLevelLog* log_ = nullptr;  // where to record the thread-level decisions, when asked
 
  private:
   const ir::PrimFuncNode& func_;
   std::map<const ir::VarNode*, int> var_slots_;
   std::map<const ir::BufferNode*, int> buffer_slots_;
   std::vector<int> block_slots_;
+  std::optional<ops::ThreadLevel> thread_level_;  // of the kernel being compiled
   bool thread_mode_ = false;
   bool in_parallel_ = false;
-
-  // A statement each thread runs for itself: it mentions the thread index, or (outside T::Parallel
-  // loops) calls a thread- or warp-scope builtin, which every thread executes.
-  bool is_thread_level(const ir::Stmt& s) const {
-    return ir::uses_var(s, thread_var_) || (!in_parallel_ && ops::has_thread_level_builtin(s));
-  }
-  bool is_thread_level(const ir::Expr& e) const { return ir::uses_var(e, thread_var_) || ops::is_thread_level(e); }
 
   // A memory operand of a builtin: the element's address for the running thread, bounds-checked,
   // with the elements from it to the end of its buffer.
@@ -628,8 +627,8 @@ class Compiler {
     const int slot = buffer_slot(&b);
     std::vector<std::int64_t> shape;
     for (const auto& d : b.shape) shape.push_back(*ir::as_const_int(d));  // the verifier made them constant
-    const bool is_private = b.scope == ir::Scope::Local || b.scope == ir::Scope::Var;
-    const int copies = is_private && private_per_thread_ ? threads_ : 1;
+    // Storage that holds a different value in each thread gets a copy per thread.
+    const int copies = thread_level_ && thread_level_->varies(&b) ? threads_ : 1;
     const int elem = bytes(b.dtype);
     return [slot, shape, copies, elem](State& s) {
       BufferState& bs = s.buffers[slot];
@@ -650,7 +649,7 @@ class Compiler {
   StmtFn kernel(const ir::KernelNode& k) {
     thread_var_ = k.thread_var.get();
     threads_ = k.threads;
-    private_per_thread_ = ir::uses_var(k.body, thread_var_) || ops::has_thread_level_builtin(k.body);
+    thread_level_.emplace(k);
     std::vector<IntFn> grid;
     for (const auto& g : k.grid) grid.push_back(int_expr(g));
     block_slots_.clear();
@@ -804,78 +803,9 @@ class Compiler {
     };
   }
 
-  // For/If/While whose own bounds or condition are uniform run uniformly; their children decide
-  // for themselves. Seqs always do. A loop that a thread-dependent T::Break may leave is each
-  // thread's own loop.
-  bool has_uniform_header(const ir::Stmt& s) const {
-    switch (s->kind) {
-      case ir::StmtKind::Seq: return true;
-      case ir::StmtKind::For: {
-        const auto* f = ir::as<ir::ForNode>(s);
-        return !is_thread_level(f->min) && !is_thread_level(f->extent) && !has_thread_break(f->body);
-      }
-      case ir::StmtKind::If: return !is_thread_level(ir::as<ir::IfNode>(s)->cond);
-      case ir::StmtKind::While: {
-        const auto* w = ir::as<ir::WhileNode>(s);
-        return !is_thread_level(w->cond) && !has_thread_break(w->body);
-      }
-      case ir::StmtKind::Kernel: return true;
-      default: return false;
-    }
-  }
-
-  // A T::Break of this loop (not of a loop nested in it) under a condition on the thread index.
-  bool has_thread_break(const ir::Stmt& body) const {
-    struct Finder : ir::Visitor {
-      const ir::VarNode* tx;
-      int divergent = 0, nested = 0;
-      bool found = false;
-      void visit(const ir::IfNode* op) override {
-        const bool d = ir::uses_var(op->cond, tx) || ops::is_thread_level(op->cond);
-        divergent += d;
-        Visitor::visit(op);
-        divergent -= d;
-      }
-      void visit(const ir::ForNode* op) override { ++nested, Visitor::visit(op), --nested; }
-      void visit(const ir::WhileNode* op) override { ++nested, Visitor::visit(op), --nested; }
-      void visit(const ir::BreakNode*) override { found |= divergent > 0 && nested == 0; }
-    } f;
-    f.tx = thread_var_;
-    f.visit_stmt(body);
-    return f.found;
-  }
-
-  // An atomic_add of one scalar into one element: an element op that any thread may run alone.
-  static bool is_element_op(const ir::TileOpNode& op) {
-    if (op.op != "atomic_add" || op.regions.size() != 1) return false;
-    for (const auto& e : op.regions[0].extent)
-      if (ir::as_const_int(e) != 1) return false;
-    return true;
-  }
-
   // Runs `s` once per thread, each thread to completion before the next.
+  // The verifier has checked that no tile op or T::Parallel loop is in `s` (ops/thread_level.h).
   StmtFn per_thread(const ir::Stmt& s) {
-    struct FindCollective : ir::Visitor {
-      std::string found;
-      void visit(const ir::TileOpNode* op) override {
-        if (found.empty() && !is_element_op(*op)) found = ops::describe(*op);
-      }
-      void visit(const ir::ForNode* op) override {
-        if (found.empty() && op->for_kind == ir::ForKind::Parallel) found = cat("a T::Parallel loop over ", op->var->name);
-        Visitor::visit(op);
-      }
-    } finder;
-    finder.visit_stmt(s);
-    if (!finder.found.empty()) {
-      // `s` is either a thread-dependent statement itself or a loop/branch whose header depends on the thread.
-      const bool control = s->kind == ir::StmtKind::For || s->kind == ir::StmtKind::If || s->kind == ir::StmtKind::While;
-      throw CompileError(cat("cannot run ", finder.found, " in ", func_.name,
-                             control ? " under control flow that depends on the thread index"
-                                     : " in a statement that uses the thread index",
-                             " because tile ops and T::Parallel loops are executed by the whole block; ",
-                             control ? "move it out of the thread-dependent branch or loop"
-                                     : "give its operands block-uniform indices, or use element accesses"));
-    }
     thread_mode_ = true;
     StmtFn body = stmt(s);
     thread_mode_ = false;
@@ -887,8 +817,8 @@ class Compiler {
         breaks += body(st) == Flow::Break;
       }
       st.tid = -1;
-      // A loop that a thread-dependent Break can leave runs per thread (has_thread_break), so a
-      // Break reaching this wrapper is taken by every thread or by none.
+      // A loop that a thread-dependent Break can leave diverges and runs per thread, so a Break
+      // reaching this wrapper is taken by every thread or by none.
       TS_ICHECK(breaks == 0 || breaks == threads, "T::Break taken by ", breaks, " of ", threads, " threads ", st.where());
       return breaks ? Flow::Break : Flow::Next;
     };
@@ -897,10 +827,12 @@ class Compiler {
 
 class CpuExecutable : public Executable {
  public:
-  explicit CpuExecutable(const ir::PrimFunc& f) : func_(f), compiler_(*f) {
+  CpuExecutable(const ir::PrimFunc& f, ops::ThreadLevelLog* log) : func_(f), compiler_(*f) {
     for (const auto& p : f->params) param_slots_.push_back(compiler_.buffer_slot(p.get()));
     for (const auto& v : f->symbolic_dims()) dim_slots_.emplace_back(v.get(), compiler_.var_slot(v.get()));
+    compiler_.log_ = log;
     body_ = compiler_.stmt(f->body);
+    compiler_.log_ = nullptr;
   }
 
   void run(const std::vector<Tensor>& args) const override {
@@ -946,8 +878,8 @@ class CpuExecutable : public Executable {
 
 }  // namespace
 
-std::shared_ptr<const Executable> Executable::build(const ir::PrimFunc& func) {
-  return std::make_shared<CpuExecutable>(func);
+std::shared_ptr<const Executable> Executable::build(const ir::PrimFunc& func, ops::ThreadLevelLog* log) {
+  return std::make_shared<CpuExecutable>(func, log);
 }
 
 }  // namespace tilescale::cpu

@@ -1,11 +1,13 @@
 // The CPU backend: runs a tile program on the host, the reference for every GPU result.
 //
 // The program is translated once into a tree of closures (no interpretation of the IR at run time)
-// and then run block by block. Execution follows the IR's two levels (src/ir/IR.h):
+// and then run block by block. Execution follows the IR's levels, as the thread-level analysis
+// (src/ops/thread_level.h) decides them, the same decisions the CUDA generator takes:
 //  * tile ops, Parallel loops and uniform statements run once per block, collectively;
-//  * a statement that mentions the thread variable runs once per thread, each thread finishing the
-//    statement before the next begins — the meaning of a correctly synchronised GPU program.
-// Local and Var buffers are private to a thread when the program has thread-level statements; a
+//  * a thread-level statement (one that diverges, or reads or writes values that differ between
+//    threads) runs once per thread, each thread finishing the statement before the next begins —
+//    the meaning of a correctly synchronised GPU program.
+// Local, var and fragment buffers that thread-level statements write hold one copy per thread; a
 // uniform store writes every thread's copy. Shared and fragment buffers start filled with a poison
 // pattern (NaN for floats), so reading what was never written shows up in the result.
 //
@@ -25,15 +27,16 @@
 #include <vector>
 
 #include "ir/IR.h"
+#include "ops/thread_level.h"
 #include "tilescale/tensor.h"
 
 namespace tilescale::cpu {
 
 class Executable {
  public:
-  // CompileError for programs the CPU backend cannot run (a tile op under thread-dependent
-  // control flow).
-  static std::shared_ptr<const Executable> build(const ir::PrimFunc& func);
+  // `func` has passed the verifier (so keeps the thread-level rules). With `log`, records there how
+  // each For, If and While was compiled (diverging or not).
+  static std::shared_ptr<const Executable> build(const ir::PrimFunc& func, ops::ThreadLevelLog* log = nullptr);
   virtual ~Executable() = default;
   // Arguments must already be checked against the signature (runtime/arguments.h).
   virtual void run(const std::vector<Tensor>& args) const = 0;

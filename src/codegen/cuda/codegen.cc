@@ -17,6 +17,7 @@
 #include "ir/visitor.h"
 #include "layout/gemm_fragments.h"
 #include "ops/builtin.h"
+#include "ops/thread_level.h"
 #include "ops/tile_op.h"
 #include "passes/simplify.h"
 
@@ -127,17 +128,6 @@ bool touches(const ir::Stmt& s, const std::vector<const ir::BufferNode*>& buffer
   return f.found;
 }
 
-bool contains_collective(const ir::Stmt& s) {
-  struct Finder : ir::Visitor {
-    bool found = false;
-    void visit(const ir::TileOpNode* op) override {
-      found |= !(op->op == "atomic_add" && op->regions.size() == 1);
-    }
-  } f;
-  f.visit_stmt(s);
-  return f.found;
-}
-
 std::string float_literal(double v, DataType t) {
   if (std::isnan(v)) return t == DataType::Float64 ? "__longlong_as_double(0x7ff8000000000000LL)" : "__int_as_float(0x7fffffff)";
   if (std::isinf(v)) {
@@ -174,12 +164,12 @@ int precedence(ir::BinaryOp op) {
 
 class Generator : public LowerContext {
  public:
-  Generator(const ir::PrimFunc& f, const Target& t) : func_(f), target_(t) {}
+  Generator(const ir::PrimFunc& f, const Target& t, ops::ThreadLevelLog* log) : func_(f), target_(t), log_(log) {}
 
   KernelSpec run() {
     const auto* kernel = find_kernel(func_->body);
     thread_var_ = kernel->thread_var;
-    divergent_vars_.insert(thread_var_.get());  // conditions on the thread index diverge
+    thread_level_.emplace(*kernel);
     threads_ = kernel->threads;
     for (const auto& v : kernel->block_vars) name_of(v.get(), v->name);
     name_of(thread_var_.get(), "tx");
@@ -379,7 +369,8 @@ class Generator : public LowerContext {
   // What each variable can be (block and thread indices, loop variables), for dropping checks.
   ir::VarRanges ranges_;
   // Variables that differ between threads (the thread index, loops over it).
-  std::set<const ir::VarNode*> divergent_vars_;
+  std::optional<ops::ThreadLevel> thread_level_;
+  ops::ThreadLevelLog* log_;
   int divergent_depth_ = 0;
 
   static const ir::KernelNode* find_kernel(const ir::Stmt& s) {
@@ -661,10 +652,11 @@ class Generator : public LowerContext {
 
   // ---- statements ------------------------------------------------------------------------------
 
-  bool uniform(const ir::Expr& e) const {
-    for (const auto* v : divergent_vars_)
-      if (ir::uses_var(e, v)) return false;
-    return !ops::is_thread_level(e);  // thread- and warp-scope builtins differ between threads
+  // Whether a For, If or While diverges between the block's threads (no barrier inside it).
+  bool diverges(const ir::StmtNode& s) {
+    const bool d = thread_level_->diverges(s);
+    if (log_) log_->push_back(ops::decision(s, d));
+    return d;
   }
 
   // A barrier orders accesses to memory, not to names: a buffer conflicts with the shared buffers
@@ -730,10 +722,7 @@ class Generator : public LowerContext {
       case ir::StmtKind::For: return emit_for(*ir::as<ir::ForNode>(s));
       case ir::StmtKind::If: {
         const auto* i = ir::as<ir::IfNode>(s);
-        const bool div = !uniform(i->cond);
-        if (div && (contains_collective(i->then_case) || (i->else_case && contains_collective(i->else_case))))
-          throw CompileError(cat("cannot run a tile op under the thread-dependent condition ", ir::print(i->cond),
-                                 " in ", func_->name, ": tile ops are executed by the whole block; move it out of the branch"));
+        const bool div = diverges(*i);
         divergent_depth_ += div;
         open(cat("if (", print(i->cond, 0), ")"));
         emit_branch(i->then_case);
@@ -749,7 +738,7 @@ class Generator : public LowerContext {
       }
       case ir::StmtKind::While: {
         const auto* w = ir::as<ir::WhileNode>(s);
-        const bool div = !uniform(w->cond);
+        const bool div = diverges(*w);
         divergent_depth_ += div;
         open(cat("while (", print(w->cond, 0), ")"));
         emit_loop_body(w->body);
@@ -761,9 +750,8 @@ class Generator : public LowerContext {
       case ir::StmtKind::Kernel: throw InternalError("nested kernel");
       case ir::StmtKind::TileOp: {
         const auto* op = ir::as<ir::TileOpNode>(s);
-        if (divergent_depth_ > 0 && !(op->op == "atomic_add" && op->regions.size() == 1))
-          throw CompileError(cat("cannot run T::", op->op, " under thread-dependent control flow in ", func_->name,
-                                 ": tile ops are executed by the whole block; move it out of the branch"));
+        TS_ICHECK(divergent_depth_ == 0 || (op->op == "atomic_add" && op->regions.size() == 1),
+                  "T::", op->op, " under diverging control flow passed the verifier");
         const ops::TileOpDef& def = ops::tile_op(op->op);
         // Each op in its own scope, so its temporaries stay local; but a stage-overlap prologue
         // declares the state carried into the loop (and the epilogue only finishes it).
@@ -874,8 +862,7 @@ class Generator : public LowerContext {
     if (f.for_kind == ir::ForKind::Pipelined && f.pipeline.num_stages >= 2) return emit_pipelined(f);
     const std::string v = name_of(f.var.get(), f.var->name);
     set_loop_range(f);
-    const bool div = !uniform(f.min) || !uniform(f.extent);
-    if (div) divergent_vars_.insert(f.var.get());
+    const bool div = diverges(f);
     divergent_depth_ += div;
     if (f.for_kind == ir::ForKind::Unrolled) line("#pragma unroll");
     const std::string mn = print(f.min, 0);
@@ -900,9 +887,7 @@ class Generator : public LowerContext {
   };
 
   void emit_parallel(const ir::ForNode& outer) {
-    if (divergent_depth_ > 0)
-      throw CompileError(cat("cannot run a T::Parallel loop under thread-dependent control flow in ", func_->name,
-                             "; it is executed by the whole block"));
+    TS_ICHECK(divergent_depth_ == 0, "a T::Parallel loop under diverging control flow passed the verifier");
     // The nest: perfectly nested Parallel loops.
     std::vector<const ir::ForNode*> loops{&outer};
     while (const auto* inner = ir::as<ir::ForNode>(loops.back()->body)) {
@@ -1481,6 +1466,8 @@ class Generator : public LowerContext {
 
 }  // namespace
 
-KernelSpec generate(const ir::PrimFunc& func, const Target& target) { return Generator(func, target).run(); }
+KernelSpec generate(const ir::PrimFunc& func, const Target& target, ops::ThreadLevelLog* log) {
+  return Generator(func, target, log).run();
+}
 
 }  // namespace tilescale::cuda

@@ -16,15 +16,17 @@
 //    T::copy statements fill; the copies go out as cp.async groups num_stages - 1 iterations ahead;
 //  * __syncthreads() goes between statements of uniform control flow where one writes shared
 //    memory that the next reads or writes (or reads what the next overwrites), and at the end of a
-//    loop body with such a hazard between iterations. A tile op under thread-dependent control
-//    flow is a CompileError.
+//    loop body with such a hazard between iterations; never inside a For, If or While that
+//    diverges between threads (src/ops/thread_level.h, the analysis the CPU backend uses too).
 #pragma once
 
 #include "codegen/cuda/kernel_spec.h"
 #include "codegen/cuda/lower_context.h"
+#include "ops/thread_level.h"
 
 namespace tilescale::cuda {
 
-KernelSpec generate(const ir::PrimFunc& func, const Target& target);
+// With `log`, records there how each For, If and While was compiled (diverging or not).
+KernelSpec generate(const ir::PrimFunc& func, const Target& target, ops::ThreadLevelLog* log = nullptr);
 
 }  // namespace tilescale::cuda

@@ -1,0 +1,80 @@
+// Programs whose statements never name the thread index but read or write per-thread storage
+// set from it (ops/thread_level.h): run once per block with thread 0's values by the CPU backend
+// before the thread-level analysis. Shared by the CPU tests (tests/correctness/test_thread_level.cc)
+// and the GPU tests, which check CUDA against the CPU backend on them.
+#pragma once
+
+#include "tilescale/tilescale.h"
+
+namespace tilescale::test::thread_level {
+
+namespace T = tilescale::lang;
+
+// acc[0] = tx; acc[0] = acc[0] * 2 + 1 (no tx there); Y[tx] = acc[0].
+inline T::PrimFunc local_updated_without_naming_the_thread() {
+  return T::prim_func("local_update", [] {
+    auto Y = T::Tensor("Y", {256}, T::int32);
+    T::Kernel(2, T::threads(128), [&](T::Expr bx) {
+      T::Expr tx = T::get_thread_binding();
+      auto acc = T::alloc_local({1}, T::int32, "acc");
+      acc(0) = tx;
+      acc(0) = acc(0) * 2 + 1;
+      Y(bx * 128 + tx) = acc(0);
+    });
+  });
+}
+
+// A T::While whose condition reads a per-thread variable runs each thread's own trip count.
+inline T::PrimFunc while_on_a_per_thread_variable() {
+  return T::prim_func("while_per_thread", [] {
+    auto Y = T::Tensor("Y", {128}, T::int32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      T::Expr tx = T::get_thread_binding();
+      auto n = T::alloc_var(T::int32, 0, "n");
+      auto trips = T::alloc_var(T::int32, 0, "trips");
+      n = tx % 5;
+      T::While(n < 10, [&] {
+        n += 1;
+        trips += 1;
+      });
+      Y(tx) = trips;
+    });
+  });
+}
+
+// TileLang's split-K GEMV: each thread accumulates its slice of K in a local (C_accum[0] +=
+// A_local[k] * B_local[k], no thread index in sight), the block reduces the partial sums through
+// shared memory.
+inline constexpr std::int64_t kGemvN = 64, kGemvK = 256, kBlockN = 8, kReduceThreads = 16, kTileK = 4;
+
+inline T::PrimFunc split_k_gemv() {
+  return T::prim_func("split_k_gemv", [] {
+    auto A = T::Tensor("A", {kGemvK}, T::float32);
+    auto B = T::Tensor("B", {kGemvN, kGemvK}, T::float32);
+    auto C = T::Tensor("C", {kGemvN}, T::float32);
+    T::Kernel(kGemvN / kBlockN, T::threads(kBlockN * kReduceThreads), [&](T::Expr bn) {
+      T::Expr tx = T::get_thread_binding();
+      T::Expr tn = tx / kReduceThreads, tk = tx % kReduceThreads;
+      auto A_local = T::alloc_local({kTileK}, T::float32, "A_local");
+      auto B_local = T::alloc_local({kTileK}, T::float32, "B_local");
+      auto C_accum = T::alloc_local({1}, T::float32, "C_accum");
+      auto partial = T::alloc_shared({kBlockN, kReduceThreads}, T::float32, "partial");
+      T::clear(C_accum);
+      T::serial(kGemvK / (kReduceThreads * kTileK), [&](T::Expr bk) {
+        T::serial(kTileK, [&](T::Expr k) {
+          A_local(k) = A(bk * (kReduceThreads * kTileK) + tk * kTileK + k);
+          B_local(k) = B(bn * kBlockN + tn, bk * (kReduceThreads * kTileK) + tk * kTileK + k);
+        });
+        T::serial(kTileK, [&](T::Expr k) { C_accum(0) = C_accum(0) + A_local(k) * B_local(k); });
+      });
+      partial(tn, tk) = C_accum(0);
+      T::If(tk == 0, [&] {
+        auto sum = T::alloc_var(T::float32, 0.0, "sum");
+        T::serial(kReduceThreads, [&](T::Expr r) { sum += partial(tn, r); });
+        C(bn * kBlockN + tn) = sum;
+      });
+    });
+  });
+}
+
+}  // namespace tilescale::test::thread_level
