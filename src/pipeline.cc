@@ -13,6 +13,7 @@
 
 #include "ir/printer.h"
 #include "ir/verifier.h"
+#include "passes/check_budgets.h"
 #include "passes/infer_fragment_layouts.h"
 #include "passes/plan_gemm_warps.h"
 #include "passes/plan_shared_memory.h"
@@ -34,6 +35,9 @@ std::vector<Pass> passes_for(Target target, int sm) {
   // Fold index arithmetic first: every later pass and the dumps see the simplest form.
   list.push_back({"simplify", [](const ir::PrimFunc& f) { return passes::simplify(f); }});
   if (target == Target::CUDA) {
+    // Before any search: a buffer that cannot fit stops here, not minutes later in layout inference
+    // or NVRTC.
+    list.push_back({"check_budgets", [sm](const ir::PrimFunc& f) { return passes::check_budgets(f, sm); }});
     // Warp arrangements first: the accumulator layouts that inference starts from depend on them.
     list.push_back({"plan_gemm_warps", [sm](const ir::PrimFunc& f) { return passes::plan_gemm_warps(f, sm); }});
     list.push_back({"infer_fragment_layouts", passes::infer_fragment_layouts});

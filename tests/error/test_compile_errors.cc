@@ -1,5 +1,7 @@
 // User mistakes caught while building or compiling a tile program: each raises CompileError whose
 // message names the op, the buffer and what went wrong.
+#include <chrono>
+
 #include "test_util.h"
 
 namespace tilescale::test {
@@ -1241,6 +1243,72 @@ TEST(ThreadErrors, TileOpUnderThreadDependentBranch) {
     });
   };
   EXPECT_COMPILE_ERROR(build(), "T::copy", "op_per_thread", "control flow", "thread");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Budgets: buffers that cannot fit are refused before layout search and NVRTC, in seconds (a
+// 256x256 float32 fragment on 32 threads used to keep NVRTC busy for minutes, 4096x4096 gemm tiles
+// layout inference).
+
+TEST(BudgetErrors, FragmentTooLargeForTheThreadsRegisters) {
+  auto f = T::prim_func("huge_fragment", [] {
+    auto A = T::Tensor("A", {256, 256}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      auto F = T::alloc_fragment({256, 256}, T::float32, "F");
+      T::copy(A, F);
+      T::Parallel(256, 256, [&](T::Expr i, T::Expr j) { F(i, j) = F(i, j) * 2.0f; });
+      T::copy(F, A);
+    });
+  });
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_90a"), "cannot allocate fragment F [256, 256] float32 in huge_fragment",
+                       "at least 2048 registers in each of the block's 32 threads", "a thread has 255",
+                       "smaller tiles or more threads");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+  EXPECT_NO_THROW(compile(f, Target::CPU));  // registers are a GPU matter
+}
+
+TEST(BudgetErrors, GemmTilesTooLargeForSharedMemory) {
+  auto f = T::prim_func("huge_gemm_tiles", [] {
+    auto A = T::Tensor("A", {4096, 64}, T::float16);
+    auto B = T::Tensor("B", {64, 4096}, T::float16);
+    auto C = T::Tensor("C", {4096, 4096}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto A_shared = T::alloc_shared({4096, 32}, T::float16, "A_shared");
+      auto B_shared = T::alloc_shared({32, 4096}, T::float16, "B_shared");
+      auto C_local = T::alloc_fragment({4096, 4096}, T::float32, "C_local");
+      T::clear(C_local);
+      T::Pipelined(2, 3, [&](T::Expr k) {
+        T::copy(A(0, k * 32), A_shared);
+        T::copy(B(k * 32, 0), B_shared);
+        T::gemm(A_shared, B_shared, C_local);
+      });
+      T::copy(C_local, C);
+    });
+  });
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_90a"), "cannot allocate shared A_shared [4096, 32] float16 in huge_gemm_tiles",
+                       "262144 bytes", "at most 232448 bytes of shared memory on sm_90", "smaller tiles");
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_80"), "A_shared", "at most 166912 bytes of shared memory on sm_80");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+}
+
+// A fragment that fits when spread evenly but whose layout gives every thread all of it (the rows
+// of a reduction over a partitioned fragment are replicated).
+TEST(BudgetErrors, ReplicatedFragmentTooLargeForTheRegisters) {
+  auto f = T::prim_func("replicated_fragment", [] {
+    auto A = T::Tensor("A", {1024, 2}, T::float32);
+    auto Y = T::Tensor("Y", {1024}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto F = T::alloc_fragment({1024, 2}, T::float32, "F");
+      auto R = T::alloc_fragment({1024}, T::float32, "R");
+      T::copy(A, F);
+      T::reduce_sum(F, R, 1);
+      T::copy(R, Y);
+    });
+  });
+  EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_90a"), "cannot allocate fragment R in replicated_fragment",
+                       "(replicated) gives each thread 1024 elements", "a thread has 255");
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 #include "ops/builtin.h"
 #include "ops/thread_level.h"
 #include "ops/tile_op.h"
+#include "passes/check_budgets.h"
 #include "passes/simplify.h"
 
 namespace tilescale::cuda {
@@ -39,7 +40,7 @@ Target target_for_arch(const std::string& arch) {
 namespace {
 
 // Shared memory is one dynamic allocation; beyond these bytes a kernel cannot start.
-std::size_t shared_limit(const Target& t) { return t.sm >= 90 ? 232448 : 166912; }
+std::size_t shared_limit(const Target& t) { return passes::shared_memory_limit(t.sm); }
 
 struct SharedPlacement {
   std::int64_t offset = 0, stage_bytes = 0, stages = 1;
@@ -846,7 +847,16 @@ class Generator : public LowerContext {
                                  "allocate shared buffers at the top of the T::Kernel body"));
         return line(cat(t, "* ", n, " = reinterpret_cast<", t, "*>(smem + ", it->second.offset, ");"));
       }
-      case ir::Scope::Fragment: return line(cat(t, " ", n, "[", fragment(b).registers, "];"));
+      case ir::Scope::Fragment: {
+        // check_budgets counted the fragment spread evenly; its layout may replicate elements.
+        const std::int64_t elements = fragment(b).registers, registers = (elements * bytes(b.dtype) + 3) / 4;
+        if (registers > passes::kRegistersPerThread)
+          throw CompileError(cat("cannot allocate fragment ", b.name, " in ", func_->name, " because its layout (",
+                                 fragment(b).family, ") gives each thread ", elements, " elements, ", registers,
+                                 " registers, and a thread has ", passes::kRegistersPerThread,
+                                 "; use smaller tiles or more threads"));
+        return line(cat(t, " ", n, "[", elements, "];"));
+      }
       case ir::Scope::Local:
       case ir::Scope::Var: {
         std::int64_t numel = 1;
