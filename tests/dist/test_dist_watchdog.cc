@@ -57,5 +57,74 @@ TEST(DistWatchdog, BlocksWaitingForABlockThatHasNotStartedYetAreNoDeadlock) {
   EXPECT_EQ(flag.get_flat(0), 1);
 }
 
+// Every distributed example at its test sizes on 4 and 8 ranks (gemm_rs on 8 with M = 256, a
+// multiple of 8 tiles; cannon and summa, which need a square mesh, on 4 and on 9 at M = N = K =
+// 96), round after round beside 8 busy threads for about 20 s (at least one whole round): no run
+// may report a deadlock, or fail in any other way.
+TEST(DistStress, EveryExampleOnFourAndEightRanksReportsNoDeadlockOnABusyMachine) {
+  struct Case {
+    const examples::DistributedExample* example;
+    int ranks;
+    examples::Sizes sizes;
+  };
+  std::vector<Case> cases;
+  for (const auto& ex : examples::distributed_examples()) {
+    const bool mesh = ex.name == "cannon" || ex.name == "summa";
+    for (int ranks : {4, mesh ? 9 : 8}) {
+      examples::Sizes sizes = ex.test_sizes;
+      if (ranks == 9) sizes = {{"M", 96}, {"N", 96}, {"K", 96}};
+      if (ranks == 8 && ex.name == "gemm_rs") sizes["M"] = 256;
+      ASSERT_EQ(ex.unsupported(sizes, ranks), "") << ex.name << " with " << ranks << " ranks";
+      cases.push_back({&ex, ranks, sizes});
+    }
+  }
+  BusyThreads busy(8);
+  const auto start = Clock::now();
+  int runs = 0;
+  for (int round = 0; round == 0 || Clock::now() - start < std::chrono::seconds(20); ++round)
+    for (const Case& c : cases) {
+      if (round > 0 && Clock::now() - start > std::chrono::seconds(20)) break;
+      const auto r = examples::run_distributed_example(c.example->name, c.ranks, c.sizes, round + 1);
+      ASSERT_TRUE(r.passed()) << c.example->name << " with " << c.ranks << " ranks, round " << round;
+      ++runs;
+    }
+  std::printf("%d runs of %zu cases in %.1f s\n", runs, cases.size(),
+              std::chrono::duration<double>(Clock::now() - start).count());
+}
+
+// A real deadlock is still reported on a busy machine, naming who waits on what: rank r's block
+// waits for a flag that rank r + 1 never sets, while rank r + 1's blocks wait for their own.
+TEST(DistStress, ARealDeadlockIsReportedOnABusyMachine) {
+  auto f = T::prim_func("ring_never_signalled", [] {
+    auto flag = T::Tensor("flag", {1}, T::int32);
+    T::Kernel(4, T::threads(32), [&](T::Expr bx) { T::wait_eq(flag(0), 1, (T::get_rank() + bx) % T::get_num_ranks()); });
+  });
+  Kernel k = cpu(f);
+  BusyThreads busy(8);
+  EXPECT_RUNTIME_ERROR(dist::World::sim(8).run([&](dist::Rank& r) { k(r.heap().zeros({1}, DataType::Int32)); }),
+                       "deadlock: every thread of the simulated run (8 ranks) is waiting",
+                       "rank 7, block (3, 0, 0): T::wait_eq on flag[0] on rank 2 (address 0x",
+                       "in kernel ring_never_signalled, rank 7, block (3, 0, 0) (every thread of the block): expected a "
+                       "value == 1, observed 0");
+}
+
+// Issue 12: `tilescale run allgather_push --ranks 4` (the README's command) reported a deadlock
+// that was not there, 1 run in 8 on an idle machine and most runs on a busy one. This runs the
+// same program 200 times in a row in this process (what the command does, without starting a
+// process each time) beside busy threads: the launch shape of its default sizes (M = 512, so 32
+// x 4 blocks per rank, each waiting for its peer's 32) with N = 64 columns instead of 1024, which
+// only shortens each block's copy (the old watchdog failed this size at least as often: 5 runs
+// of 37 beside 8 busy processes, against 1 of 12 at N = 1024). Every run must pass.
+TEST(DistStress, AllgatherPushOnFourRanksPasses200RunsInARowOnABusyMachine) {
+  const examples::Sizes sizes = {{"M", 512}, {"N", 64}};
+  BusyThreads busy(4);
+  const auto start = Clock::now();
+  for (int run = 0; run < 200; ++run) {
+    const auto r = examples::run_distributed_example("allgather_push", 4, sizes, run + 1);
+    ASSERT_TRUE(r.passed()) << "run " << run << ": max relative error " << r.max_relative_error;
+  }
+  std::printf("200 runs in %.1f s\n", std::chrono::duration<double>(Clock::now() - start).count());
+}
+
 }  // namespace
 }  // namespace tilescale::test
