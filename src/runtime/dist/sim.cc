@@ -113,15 +113,15 @@ void Participant::wait(const std::function<bool()>& satisfied, const std::functi
 bool Participant::polled_too_long(const std::byte* address, int bytes, const void* value) {
   check_stopped();
   if (world_.wait_budget_.count() == 0) return false;
-  auto same = std::find_if(polled_.begin(), polled_.end(),
-                           [&](const Polled& p) { return p.address == address && p.bytes == bytes; });
-  const bool unchanged = same != polled_.end() ? std::memcmp(same->value.data(), value, bytes) == 0
-                                               : polled_.size() < kPolledPlaces;
+  const auto same = std::find_if(polled_.begin(), polled_.end(),
+                                 [&](const Polled& p) { return p.address == address && p.bytes == bytes; });
+  const bool known = same != polled_.end();
+  const bool unchanged = known ? std::memcmp(same->value.data(), value, bytes) == 0 : polled_.size() < kPolledPlaces;
   if (!unchanged) {
     polled_.clear();
     polls_ = 0;
   }
-  if (same == polled_.end() || !unchanged) {
+  if (!known || !unchanged) {
     Polled p{address, bytes, {}};
     std::memcpy(p.value.data(), value, bytes);
     polled_.push_back(p);
@@ -266,7 +266,7 @@ bool World::deadlocked() const {
         if ((*p->satisfied_)()) return false;
         waiting = true;
         break;
-      case Participant::State::Joining: TS_ICHECK(p->blocks_ > 0, p->name_, " joins no blocks"); break;
+      case Participant::State::Joining:  // its blocks are participants too (launch)
       case Participant::State::Done: break;
     }
   }

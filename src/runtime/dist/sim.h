@@ -28,7 +28,7 @@
 // observed value), and every wait throws it as a RuntimeError, on every rank. No time and no
 // count of checks enters the rule: a slow machine delays a report, it never causes one.
 //
-// Spin loops. A block spinning in a hand-written loop over T::ld instead of a wait is Running
+// Spin loops. A thread spinning in a hand-written loop over T::ld instead of a wait is Running
 // (it might leave the loop by itself, after counting its spins say, and the simulator cannot tell),
 // so it keeps the watchdog from reporting. Every load reports what it found (Participant::load):
 // a chain of loads that keep finding the same values at the same few places counts as polling,
