@@ -15,7 +15,10 @@
 // (src/runtime/dist/sim.h): each rank's host code runs on its own thread, kernels compiled once
 // (for Target::CPU) are called by every rank with that rank's tensors, and run as that rank (get_rank,
 // remote addresses, waits). A watchdog stops a deadlocked run with a report (every waiter's rank,
-// block, thread, address, expected and observed value) raised as RuntimeError on every rank.
+// block, thread, address, expected and observed value) raised as RuntimeError on every rank; it
+// reports only when no thread of the run can ever move again, never because the machine is slow
+// (docs/03_distributed.md §3.5 states the rule). A hand-written spin loop over T::ld is not a wait
+// the watchdog can judge: the per-wait budget below bounds it.
 //
 // The symmetric heap. Every rank has one of the same size; allocation is collective: the k-th
 // allocation of each rank returns the same offset in its heap, so an object's address on rank p is
@@ -44,8 +47,12 @@ inline constexpr int kMaxRanks = 64;  // the remote-base table of a CUDA kernel 
 
 struct WorldOptions {
   std::size_t heap_bytes = std::size_t(256) << 20;  // symmetric heap per rank
-  // Per-wait time budget: a wait that spins longer stops the run with a RuntimeError naming it.
-  // -1: TILESCALE_WAIT_TIMEOUT_MS from the environment (none when unset); 0: none.
+  // Per-wait time budget in milliseconds: a wait (T::wait_*, a barrier, a host collective) that
+  // lasts longer, or a spin loop whose T::ld loads keep finding the same values for longer, stops
+  // the run with a RuntimeError naming it (rank, block, thread, address, observed value).
+  // -1: TILESCALE_WAIT_TIMEOUT_MS from the environment (digits only; none when unset or empty;
+  // anything else is a RuntimeError naming it); 0: none. Below -1 is a RuntimeError; budgets beyond
+  // about 292 years (whose nanoseconds overflow an int64) are that long.
   std::int64_t wait_timeout_ms = -1;
 };
 

@@ -111,6 +111,15 @@ CpuValue run_ld(const ir::BuiltinNode& call, BuiltinCpuCall& cpu) {
   const std::string sem = flag(call, "nc") ? "weak" : call.str_attr("sem");
   alignas(16) std::byte raw[16];
   cpu_load(raw, p, static_cast<int>(n), sem);
+  // Every load reports what it found, so that a spin loop over T::ld is bounded (sim.h).
+  if (cpu.rank().world)
+    cpu.participant().load(p, static_cast<int>(n), raw, [&] {
+      std::string seen;
+      const DataType t = src.buffer->dtype;
+      for (std::int64_t i = 0; i < lanes(call); ++i) seen += cat(i ? ", " : "", cpu_text(t, cpu_read(t, raw + i * bytes(t))));
+      return cat(user_name(call), " of ", cpu_target(src, pe, cpu), " (address ", static_cast<const void*>(p), ") ",
+                 cpu.where(), ": observed ", is_vector(call) ? "[" + seen + "]" : seen);
+    });
   if (!is_vector(call)) return cpu_read(src.buffer->dtype, raw);
   const CpuAddress dst = cpu.address(1);
   checked_bytes(call, cpu, dst, lanes(call));

@@ -4,11 +4,14 @@
 // RuntimeError — on every rank.
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <thread>
 
 #include "distributed/distributed_example.h"
 #include "ir/IR.h"
 #include "ir/verifier.h"
+#include "runtime/dist/sim.h"
 #include "test_util.h"
 
 namespace tilescale::test {
@@ -315,6 +318,174 @@ TEST(DistErrors, AWaitOutOfItsTimeBudget) {
                        }),
                        "a wait ran out of its time budget of 50 ms", "rank 0, block (0, 0, 0)",
                        "T::wait_eq on flag[0] on rank 0 (this rank)", "expected a value == 1, observed 0");
+}
+
+// Spin loops over T::ld are bounded by the per-wait budget too (issue 12): a loop on a flag that no
+// rank sets stops the run after the budget, naming the load. Rank 1's host code keeps running, so
+// the watchdog sees no deadlock; without the budget this loop would spin for ever.
+T::PrimFunc spin_on_flag() {
+  return T::prim_func("spin", [] {
+    auto flag = T::Tensor("flag", {4}, T::int32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      T::If(T::get_thread_binding() == 0, [&] { T::While(T::ld(flag(2)) == 0, [] {}); });
+    });
+  });
+}
+
+TEST(DistErrors, ASpinLoopOverLdOutOfItsTimeBudget) {
+  Kernel k = cpu(spin_on_flag());
+  auto world = dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 100});
+  std::atomic<bool> done{false};
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_RUNTIME_ERROR(world.run([&](Rank& r) {
+                         Tensor flag = r.heap().zeros({4}, DataType::Int32);
+                         rank_0_while_rank_1_runs(r, done, [&] { k(flag); });
+                       }),
+                       "a spin loop over T::ld ran out of its time budget of 100 ms", "rank 0 host code: ",
+                       "T::ld of flag[2] on rank 0 (this rank) (address 0x",
+                       ") in kernel spin, rank 0, block (0, 0, 0), thread 0: observed 0",
+                       "the values it keeps loading did not change in time");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+// The places a spin loop reads may be several, the loads vectors, the spinner a block of a kernel
+// that also waits (so each block runs on its own thread), and the flags another rank's.
+TEST(DistErrors, ASpinLoopOverSeveralPlacesAndVectorsOutOfItsTimeBudget) {
+  auto f = T::prim_func("spin_more", [] {
+    auto flag = T::Tensor("flag", {8}, T::int32);
+    T::Kernel(2, T::threads(32), [&](T::Expr bx) {
+      auto v = T::alloc_local({4}, T::int32, "v");
+      T::If(bx == 0, [&] {
+        T::If(T::get_thread_binding() == 0, [&] {
+          T::While(T::ld(flag(0), T::MemScope::SYS, T::MemSem::Acquire, false, false, 1) +
+                           T::ld(flag(1), T::MemScope::SYS, T::MemSem::Acquire, false, false, 1) <
+                       2,
+                   [&] { T::ld(flag(4), v); });
+        });
+      }).Else([&] { T::wait_eq(flag(3), 0); });
+    });
+  });
+  Kernel k = cpu(f);
+  std::atomic<bool> done{false};
+  const std::string m = message_of([&] {
+    dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 100}).run([&](Rank& r) {
+      Tensor flag = r.heap().zeros({8}, DataType::Int32);
+      rank_0_while_rank_1_runs(r, done, [&] { k(flag); });
+    });
+  });
+  EXPECT_NE(m.find("a spin loop over T::ld ran out of its time budget of 100 ms (per-wait timeout, "
+                   "TILESCALE_WAIT_TIMEOUT_MS or dist::WorldOptions::wait_timeout_ms): rank 0, block (0, 0, 0): T::ld of "),
+            std::string::npos)
+      << m;
+  // Which of the three loads notices is a matter of timing; each names what it saw.
+  EXPECT_TRUE(m.find("T::ld of flag[0] on rank 1 (address") != std::string::npos ||
+              m.find("T::ld of flag[1] on rank 1 (address") != std::string::npos ||
+              m.find("T::ld of flag[4] on rank 0 (this rank) (address") != std::string::npos)
+      << m;
+  EXPECT_TRUE(m.find("in kernel spin_more, rank 0, block (0, 0, 0), thread 0: observed 0;") != std::string::npos ||
+              m.find("in kernel spin_more, rank 0, block (0, 0, 0), thread 0: observed [0, 0, 0, 0];") != std::string::npos)
+      << m;
+}
+
+// A spin loop that is released within the budget is no timeout.
+TEST(DistErrors, ASpinLoopReleasedInTimeIsNoTimeout) {
+  Kernel k = cpu(spin_on_flag());
+  auto world = dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 10000});
+  world.run([&](Rank& r) {
+    Tensor flag = r.heap().zeros({4}, DataType::Int32);
+    r.barrier();
+    if (r.rank() == 1) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      r.heap().peer(flag, 0).set_flat(2, 1);
+    } else {
+      k(flag);
+    }
+  });
+}
+
+// Without a budget, a spin loop still ends with the run when another rank fails.
+TEST(DistErrors, ASpinLoopStopsWhenAnotherRankFails) {
+  Kernel k = cpu(spin_on_flag());
+  std::string spinner;
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 0}).run([&](Rank& r) {
+                         Tensor flag = r.heap().zeros({4}, DataType::Int32);
+                         r.barrier();
+                         if (r.rank() == 1) {
+                           std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                           throw RuntimeError("rank 1's own failure");
+                         }
+                         spinner = message_of([&] { k(flag); });
+                       }),
+                       "rank 1's own failure");
+  EXPECT_NE(spinner.find("the run stopped because rank 1 failed: rank 1's own failure"), std::string::npos) << spinner;
+}
+
+// TILESCALE_WAIT_TIMEOUT_MS: digits only; values whose nanoseconds would overflow mean the largest
+// budget. WorldOptions::wait_timeout_ms: -1, 0 or more.
+class WaitTimeoutVariable {
+ public:
+  explicit WaitTimeoutVariable(const char* value) { setenv("TILESCALE_WAIT_TIMEOUT_MS", value, 1); }
+  ~WaitTimeoutVariable() { unsetenv("TILESCALE_WAIT_TIMEOUT_MS"); }
+};
+
+TEST(DistErrors, TheWaitTimeoutVariableTakesDigitsOnly) {
+  for (const char* junk : {"junk", "100ms", "-5", " 5", "1e3"}) {
+    WaitTimeoutVariable v(junk);
+    EXPECT_RUNTIME_ERROR(dist::World::sim(2), "cannot use TILESCALE_WAIT_TIMEOUT_MS=\"" + std::string(junk) +
+                                                  "\" because it is not a whole number of milliseconds (digits only)",
+                         "set it to the per-wait budget in milliseconds, such as 2000, or to 0 or nothing for none");
+  }
+  // A waiting kernel called outside a world reads it too.
+  WaitTimeoutVariable v("2s");
+  auto f = T::prim_func("waits", [] {
+    auto flag = T::Tensor("flag", {1}, T::int32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) { T::wait_eq(flag(0), 0); });
+  });
+  EXPECT_RUNTIME_ERROR(cpu(f)(Tensor::zeros({1}, DataType::Int32)), "cannot use TILESCALE_WAIT_TIMEOUT_MS=\"2s\"");
+}
+
+// Issue 12: 10000000000000 ms overflowed into nanoseconds and every wait timed out at once.
+TEST(DistErrors, HugeWaitTimeoutsMeanTheLargestBudget) {
+  for (const char* huge : {"10000000000000", "99999999999999999999999999"}) {
+    WaitTimeoutVariable v(huge);
+    EXPECT_EQ(sim::wait_timeout_from_environment(), sim::kMaxWaitTimeoutMs) << huge;
+  }
+  {
+    WaitTimeoutVariable v("0");
+    EXPECT_EQ(sim::wait_timeout_from_environment(), 0);
+  }
+  {
+    WaitTimeoutVariable v("");
+    EXPECT_EQ(sim::wait_timeout_from_environment(), 0);
+  }
+  // A wait that takes a while, under each huge budget: no timeout.
+  auto f = T::prim_func("waits_a_while", [] {
+    auto flag = T::Tensor("flag", {1}, T::int32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) { T::wait_eq(flag(0), 1); });
+  });
+  Kernel k = cpu(f);
+  auto run = [&](const dist::World& world) {
+    world.run([&](Rank& r) {
+      Tensor flag = r.heap().zeros({1}, DataType::Int32);
+      r.barrier();
+      if (r.rank() == 1) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        r.heap().peer(flag, 0).set_flat(0, 1);
+      } else {
+        k(flag);
+      }
+    });
+  };
+  WaitTimeoutVariable v("10000000000000");
+  run(dist::World::sim(2));
+  run(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 10000000000000}));
+  run(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, INT64_MAX}));
+}
+
+TEST(DistErrors, WaitTimeoutOptionBelowMinusOne) {
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, -5}),
+                       "cannot create a world with wait_timeout_ms = -5 because the per-wait budget is a number of "
+                       "milliseconds, 0 for none or -1 for TILESCALE_WAIT_TIMEOUT_MS; use one of those");
 }
 
 TEST(DistErrors, MismatchedSymmetricAllocationsRaiseOnEveryRank) {

@@ -672,7 +672,7 @@ class Compiler {
 
   // A kernel that waits runs each block on its own thread, as a participant of the sim world, so
   // that a block waiting for another block (of this rank or another) does not stop it. The rank's
-  // host thread meanwhile joins them; the last block to end hands it back to the running state.
+  // host thread meanwhile joins them; every block is a participant from the launch on (World::launch).
   static Flow run_blocks_concurrently(State& s, const std::vector<int>& slots, const StmtFn& body) {
     TS_ICHECK(s.rank.world && s.participant, "a kernel that waits run outside a sim world");
     sim::World& world = *s.rank.world;
@@ -682,18 +682,19 @@ class Compiler {
                              "runs each block on its own thread on the CPU backend, at most ", kMaxConcurrentBlocks,
                              "; use fewer, larger blocks (or smaller sizes) for the simulation"));
     if (blocks <= 0) return Flow::Next;
-    sim::Participant* host = s.participant;
-    world.set_state(*host, sim::Participant::State::Joining);
-    std::atomic<std::int64_t> remaining{blocks};
+    std::vector<std::string> names;
+    for (std::int64_t z = 0; z < s.grid[2]; ++z)
+      for (std::int64_t y = 0; y < s.grid[1]; ++y)
+        for (std::int64_t x = 0; x < s.grid[0]; ++x)
+          names.push_back(cat("rank ", s.rank.rank, ", block (", x, ", ", y, ", ", z, ")"));
+    const auto selves = world.launch(*s.participant, names);
     std::mutex error_mu;
     std::exception_ptr first_error;
     std::vector<std::thread> threads;
     for (std::int64_t z = 0; z < s.grid[2]; ++z)
       for (std::int64_t y = 0; y < s.grid[1]; ++y)
         for (std::int64_t x = 0; x < s.grid[0]; ++x)
-          threads.emplace_back([&, x, y, z] {
-            auto self = world.join(s.rank.rank, cat("rank ", s.rank.rank, ", block (", x, ", ", y, ", ", z, ")"),
-                                   sim::Participant::State::Running);
+          threads.emplace_back([&, x, y, z, self = selves[threads.size()]] {
             State local = s;
             local.participant = self.get();
             local.vars[slots[0]] = x, local.vars[slots[1]] = y, local.vars[slots[2]] = z;
@@ -707,7 +708,7 @@ class Compiler {
               }
               world.stop(cat("the run stopped because ", self->name(), " failed: ", e.what()));
             }
-            world.leave(self, --remaining == 0 ? host : nullptr);
+            world.leave(self);
           });
     for (auto& t : threads) t.join();
     if (first_error) std::rethrow_exception(first_error);

@@ -1,5 +1,6 @@
 #include "runtime/dist/sim.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -18,7 +19,7 @@ thread_local Participant* current_participant_ptr = nullptr;
 
 constexpr std::size_t kHeapAlignment = 256;  // every symmetric allocation starts on this boundary
 constexpr auto kWatchdogPeriod = std::chrono::milliseconds(10);
-constexpr int kStuckChecks = 5;  // consecutive stuck checks before the run is declared deadlocked
+constexpr std::int64_t kPollsPerClockRead = 64;  // polling reads the clock once per this many loads
 
 std::string rank_list(const std::vector<int>& ranks) {
   std::string out;
@@ -31,22 +32,37 @@ std::string rank_list(const std::vector<int>& ranks) {
 std::int64_t wait_timeout_from_environment() {
   const char* v = std::getenv("TILESCALE_WAIT_TIMEOUT_MS");
   if (!v || !*v) return 0;
-  char* end = nullptr;
-  const long long ms = std::strtoll(v, &end, 10);
-  return *end == '\0' && ms > 0 ? ms : 0;
+  std::int64_t ms = 0;
+  for (const char* c = v; *c; ++c) {
+    if (*c < '0' || *c > '9')
+      throw RuntimeError(cat("cannot use TILESCALE_WAIT_TIMEOUT_MS=\"", v, "\" because it is not a whole number of ",
+                             "milliseconds (digits only); set it to the per-wait budget in milliseconds, such as 2000, ",
+                             "or to 0 or nothing for none"));
+    ms = std::min(kMaxWaitTimeoutMs, ms * 10 + (*c - '0'));  // ms * 10 + 9 cannot overflow from at most the maximum
+  }
+  return ms;
 }
 
 // ------------------------------------------------------------------------------------------------
 // Participant
 
-Participant::Participant(World& world, int rank, std::string name, State state)
-    : world_(world), rank_(rank), name_(std::move(name)), state_(state) {}
+Participant::Participant(World& world, int rank, std::string name, Participant* parent)
+    : world_(world), rank_(rank), name_(std::move(name)), parent_(parent) {}
 
 void Participant::check_stopped() const {
   if (world_.stopped()) throw RuntimeError(world_.stop_message());
 }
 
+void Participant::time_out(const std::string& kind, const std::string& what, const std::string& why) {
+  const std::string message = cat("a ", kind, " ran out of its time budget of ", world_.wait_timeout_ms(),
+                                  " ms (per-wait timeout, TILESCALE_WAIT_TIMEOUT_MS or ",
+                                  "dist::WorldOptions::wait_timeout_ms): ", name_, ": ", what, "; ", why);
+  world_.stop(message);
+  throw RuntimeError(message);
+}
+
 void Participant::wait(const std::function<bool()>& satisfied, const std::function<std::string()>& describe) {
+  polled_.clear();  // a wait ends a chain of polling loads
   if (satisfied()) return;
   check_stopped();
   {
@@ -55,31 +71,32 @@ void Participant::wait(const std::function<bool()>& satisfied, const std::functi
     satisfied_ = &satisfied;
     describe_ = &describe;
   }
-  struct Unregister {
+  // The condition is evaluated holding examine_mu_ shared, and a wait that sees it hold becomes
+  // Running (Leave, destroyed before `examined`) before letting go: the watchdog, which examines
+  // holding examine_mu_ alone, never sees a participant halfway out of its wait.
+  std::shared_lock<std::shared_mutex> examined(world_.examine_mu_, std::defer_lock);
+  struct Leave {
     Participant& p;
-    ~Unregister() {
+    ~Leave() {
       std::lock_guard<std::mutex> lock(p.world_.mu_);
       p.state_ = State::Running;
       p.satisfied_ = nullptr;
       p.describe_ = nullptr;
     }
-  } unregister{*this};
+  } leave{*this};
   const auto start = Clock::now();
-  const std::int64_t timeout = world_.wait_timeout_ms();
   auto pause = std::chrono::microseconds(20);
+  examined.lock();
   for (int spins = 0; !satisfied(); ++spins) {
+    examined.unlock();
     check_stopped();
-    if (timeout > 0 && Clock::now() - start > std::chrono::milliseconds(timeout)) {
+    if (world_.wait_budget_.count() > 0 && Clock::now() - start > world_.wait_budget_) {
       std::string what;
       {
         std::lock_guard<std::mutex> lock(world_.mu_);
         what = describe();
       }
-      const std::string message = cat("a wait ran out of its time budget of ", timeout, " ms (per-wait timeout, ",
-                                      "TILESCALE_WAIT_TIMEOUT_MS or dist::WorldOptions::wait_timeout_ms): ", name_,
-                                      ": ", what, "; the value it waits for did not arrive in time");
-      world_.stop(message);
-      throw RuntimeError(message);
+      time_out("wait", what, "the value it waits for did not arrive in time");
     }
     // Spin briefly (the writer is often about to run), then sleep with a growing pause so that on
     // few cores the threads that will satisfy the wait get to run.
@@ -89,13 +106,43 @@ void Participant::wait(const std::function<bool()>& satisfied, const std::functi
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, std::chrono::microseconds(1000));
     }
+    examined.lock();
   }
+}
+
+bool Participant::polled_too_long(const std::byte* address, int bytes, const void* value) {
+  check_stopped();
+  if (world_.wait_budget_.count() == 0) return false;
+  const auto same = std::find_if(polled_.begin(), polled_.end(),
+                                 [&](const Polled& p) { return p.address == address && p.bytes == bytes; });
+  const bool known = same != polled_.end();
+  const bool unchanged = known ? std::memcmp(same->value.data(), value, bytes) == 0 : polled_.size() < kPolledPlaces;
+  if (!unchanged) {
+    polled_.clear();
+    polls_ = 0;
+  }
+  if (!known || !unchanged) {
+    Polled p{address, bytes, {}};
+    std::memcpy(p.value.data(), value, bytes);
+    polled_.push_back(p);
+  }
+  if (++polls_ % kPollsPerClockRead != 0) return false;
+  const auto now = Clock::now();
+  if (polls_ == kPollsPerClockRead) polling_since_ = now;
+  return now - polling_since_ > world_.wait_budget_;
 }
 
 // ------------------------------------------------------------------------------------------------
 // World
 
-World::World(const Options& options) : options_(options) {
+namespace {
+std::chrono::nanoseconds budget_of(std::int64_t ms) {
+  TS_ICHECK(ms >= 0, "a per-wait budget of ", ms, " ms");
+  return std::chrono::milliseconds(std::min(ms, kMaxWaitTimeoutMs));
+}
+}  // namespace
+
+World::World(const Options& options) : options_(options), wait_budget_(budget_of(options.wait_timeout_ms)) {
   TS_ICHECK(options.ranks >= 1, "a world of ", options.ranks, " ranks");
   for (int r = 0; r < options.ranks; ++r) heaps_.emplace_back(new std::byte[options.heap_bytes]);
   allocations_.assign(options.ranks, 0);
@@ -131,26 +178,21 @@ void World::stop(const std::string& message) {
   stopped_.store(true, std::memory_order_release);
 }
 
-std::shared_ptr<Participant> World::join(int rank, std::string name, Participant::State state) {
-  auto p = std::make_shared<Participant>(*this, rank, std::move(name), state);
+std::vector<std::shared_ptr<Participant>> World::launch(Participant& host, const std::vector<std::string>& names) {
+  TS_ICHECK(!names.empty(), "a launch of no blocks");
+  std::vector<std::shared_ptr<Participant>> blocks;
+  for (const auto& name : names) blocks.push_back(std::make_shared<Participant>(*this, host.rank(), name, &host));
   std::lock_guard<std::mutex> lock(mu_);
-  participants_.push_back(p);
-  return p;
+  participants_.insert(participants_.end(), blocks.begin(), blocks.end());
+  host.state_ = Participant::State::Joining;
+  host.blocks_ = static_cast<int>(blocks.size());
+  return blocks;
 }
 
-void World::leave(const std::shared_ptr<Participant>& p, Participant* wake) {
+void World::leave(const std::shared_ptr<Participant>& block) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (wake) wake->state_ = Participant::State::Running;
-  for (size_t i = 0; i < participants_.size(); ++i)
-    if (participants_[i] == p) {
-      participants_.erase(participants_.begin() + static_cast<std::ptrdiff_t>(i));
-      return;
-    }
-}
-
-void World::set_state(Participant& p, Participant::State state) {
-  std::lock_guard<std::mutex> lock(mu_);
-  p.state_ = state;
+  participants_.erase(std::find(participants_.begin(), participants_.end(), block));
+  if (--block->parent_->blocks_ == 0) block->parent_->state_ = Participant::State::Running;
 }
 
 void World::run(const std::function<void(int rank)>& fn) {
@@ -166,7 +208,11 @@ void World::run(const std::function<void(int rank)>& fn) {
   std::mutex error_mu;
   std::exception_ptr first_error;
   std::vector<std::shared_ptr<Participant>> hosts;
-  for (int r = 0; r < size(); ++r) hosts.push_back(join(r, cat("rank ", r, " host code"), Participant::State::Running));
+  for (int r = 0; r < size(); ++r) hosts.push_back(std::make_shared<Participant>(*this, r, cat("rank ", r, " host code"), nullptr));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    participants_ = hosts;
+  }
   std::vector<std::thread> threads;
   for (int r = 0; r < size(); ++r)
     threads.emplace_back([&, r] {
@@ -180,7 +226,8 @@ void World::run(const std::function<void(int rank)>& fn) {
         }
         stop(cat("the run stopped because rank ", r, " failed: ", e.what()));
       }
-      set_state(*hosts[r], Participant::State::Done);
+      std::lock_guard<std::mutex> lock(mu_);
+      hosts[r]->state_ = Participant::State::Done;
     });
   for (auto& t : threads) t.join();
 
@@ -196,29 +243,34 @@ void World::run(const std::function<void(int rank)>& fn) {
 }
 
 void World::watchdog() {
-  std::unique_lock<std::mutex> lock(mu_);
-  int stuck = 0;
-  while (!watchdog_quit_) {
-    watchdog_cv_.wait_for(lock, kWatchdogPeriod);
-    if (watchdog_quit_) break;
-    if (stopped_.load(std::memory_order_relaxed)) continue;
-    // Only a running participant can change memory; when every one waits and no wait holds,
-    // nothing can ever change again.
-    bool any_waiting = false, all_stuck = true;
-    for (const auto& p : participants_) {
-      if (p->state_ == Participant::State::Running) all_stuck = false;
-      if (p->state_ == Participant::State::Waiting) {
-        any_waiting = true;
-        if ((*p->satisfied_)()) all_stuck = false;
-      }
-      if (!all_stuck) break;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (watchdog_cv_.wait_for(lock, kWatchdogPeriod, [this] { return watchdog_quit_; })) return;
     }
-    stuck = all_stuck && any_waiting ? stuck + 1 : 0;
-    if (stuck >= kStuckChecks) {
+    std::unique_lock<std::shared_mutex> examining(examine_mu_);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopped_.load(std::memory_order_relaxed) && deadlocked()) {
       stop_message_ = deadlock_report();
       stopped_.store(true, std::memory_order_release);
     }
   }
+}
+
+bool World::deadlocked() const {
+  bool waiting = false;
+  for (const auto& p : participants_) {
+    switch (p->state_) {
+      case Participant::State::Running: return false;
+      case Participant::State::Waiting:
+        if ((*p->satisfied_)()) return false;
+        waiting = true;
+        break;
+      case Participant::State::Joining:  // its blocks are participants too (launch)
+      case Participant::State::Done: break;
+    }
+  }
+  return waiting;
 }
 
 std::string World::deadlock_report() const {

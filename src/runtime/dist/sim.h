@@ -8,23 +8,45 @@
 // on its own thread, so that a block spinning on a flag does not stop the block or rank that will
 // set it.
 //
-// Every thread that can wait is a Participant: a rank's host code, or one block of a kernel. A
-// wait (Participant::wait) spins on its condition, yielding and then sleeping, and meanwhile shows
-// the watchdog what it waits for. The watchdog, a thread that runs while World::run does, checks
-// every few milliseconds whether every participant is waiting (or done) and no waited-for condition
-// holds; since only a running participant can change memory, nothing can then happen, and after a
-// few checks that agree it stops the run with a report naming each waiter (rank, block, thread,
-// address, expected and observed value). Every wait then throws that report as a RuntimeError, on
-// every rank. A per-wait timeout (WorldOptions, or TILESCALE_WAIT_TIMEOUT_MS) also stops the run,
-// naming the wait that ran out of time; it catches what the watchdog cannot see (a block spinning
-// in a hand-written loop over T::ld instead of a wait).
+// Participants. Every thread that can wait or change simulated memory is a Participant, in one
+// of four states (guarded by the world's lock):
+//   Running  may do anything, memory writes included. A block of a kernel is Running from the
+//            moment its kernel launches it, before its thread has started.
+//   Waiting  inside Participant::wait: it only reads memory, to evaluate its condition.
+//   Joining  a rank's host code waiting for the blocks of its kernel, which are participants from
+//            the launch on; the last of them to end sets it Running in the same step.
+//   Done     a rank's host code that has returned.
+//
+// Deadlock. The watchdog, a thread that runs while World::run does, examines the participants
+// every few milliseconds, all at one instant: it holds the world's lock and excludes every wait
+// from evaluating its condition (a wait evaluates under a shared lock and, when its condition
+// holds, becomes Running before it lets go). When at that instant no participant is Running, at
+// least one is Waiting and no Waiting participant's condition holds, the run is deadlocked for
+// certain: a Waiting one only reads, a Joining one waits for its blocks, a Done one has ended, so
+// nothing will ever write memory again and no condition can come to hold. One such observation
+// stops the run with a report naming each waiter (rank, block, thread, address, expected and
+// observed value), and every wait throws it as a RuntimeError, on every rank. No time and no
+// count of checks enters the rule: a slow machine delays a report, it never causes one.
+//
+// Spin loops. A thread spinning in a hand-written loop over T::ld instead of a wait is Running
+// (it might leave the loop by itself, after counting its spins say, and the simulator cannot tell),
+// so it keeps the watchdog from reporting. Every load reports what it found (Participant::load):
+// a chain of loads that keep finding the same values at the same few places counts as polling,
+// and polling for longer than the per-wait budget stops the run with a report naming the load
+// (rank, block, thread, address, observed value). Every load also throws once the run has
+// stopped, so a spin loop ends with the run when another rank fails.
+//
+// Per-wait budget (Options::wait_timeout_ms, TILESCALE_WAIT_TIMEOUT_MS): a wait, or polling as
+// above, that lasts longer stops the run with a RuntimeError naming it, on every rank.
 //
 // Symmetric allocation is collective: the k-th allocation of every rank waits for the k-th
 // allocation of the others, then all compare what they asked for; a difference in shape or dtype
 // (or a different order of allocations) raises the same RuntimeError on every rank.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +55,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,17 +64,33 @@ namespace tilescale::sim {
 
 class World;
 
+// Budgets longer than this many milliseconds (about 292 years) are this one: its nanoseconds are
+// the most a std::int64_t holds.
+inline constexpr std::int64_t kMaxWaitTimeoutMs = INT64_MAX / 1000000;
+
 // A thread of the simulation that may wait: a rank's host code, or one block of a kernel.
 class Participant {
  public:
   enum class State { Running, Waiting, Joining, Done };
-  Participant(World& world, int rank, std::string name, State state);
+  // Running, as a block launched by `parent` or (null) as a rank's host code.
+  Participant(World& world, int rank, std::string name, Participant* parent);
 
   // Returns once `satisfied()` holds. Meanwhile the watchdog sees this participant waiting on
   // `describe()` ("T::wait_eq on flag[0] ... expected 1, observed 0"; called with the value seen
   // now). RuntimeError when the run stops (a deadlock, a failure elsewhere) or the wait outlasts
-  // the per-wait timeout.
+  // the per-wait budget.
   void wait(const std::function<bool()>& satisfied, const std::function<std::string()>& describe);
+  // One load by this participant: `bytes` (at most 16) at `address`, found holding `value`. Loads
+  // that keep finding the same values at the same places (at most kPolledPlaces of them, with no
+  // wait in between) are polling; when that lasts longer than the per-wait budget, the run stops
+  // with a RuntimeError naming this load as `describe()` gives it ("T::ld of flag[0] on rank 1
+  // (address 0x...) in kernel k, rank 0, block (0, 0, 0), thread 0: observed 0"). RuntimeError
+  // too when the run has stopped.
+  template <class Describe>
+  void load(const std::byte* address, int bytes, const void* value, const Describe& describe) {
+    if (polled_too_long(address, bytes, value))
+      time_out("spin loop over T::ld", describe(), "the values it keeps loading did not change in time");
+  }
   // RuntimeError when the run has stopped.
   void check_stopped() const;
 
@@ -59,20 +98,39 @@ class Participant {
   int rank() const { return rank_; }
   const std::string& name() const { return name_; }  // "rank 0, block (1, 0, 0)" or "rank 0 host code"
 
+  static constexpr int kPolledPlaces = 8;
+
  private:
   friend class World;
+  using Clock = std::chrono::steady_clock;
+  struct Polled {
+    const std::byte* address;
+    int bytes;
+    std::array<std::byte, 16> value;
+  };
+  bool polled_too_long(const std::byte* address, int bytes, const void* value);
+  [[noreturn]] void time_out(const std::string& kind, const std::string& what, const std::string& why);
+
   World& world_;
   const int rank_;
   const std::string name_;
-  State state_;  // guarded by the world's mutex, as are the two below
+  Participant* const parent_;  // the host code that launched this block; null for host code
+  // Guarded by the world's mutex.
+  State state_ = State::Running;
+  int blocks_ = 0;  // Joining: the blocks not yet ended
   const std::function<bool()>* satisfied_ = nullptr;
   const std::function<std::string()>* describe_ = nullptr;
+  // Polling (touched by this participant's own thread only): the places of the current chain of
+  // loads, how many loads it has, and when its time began to count.
+  std::vector<Polled> polled_;
+  std::int64_t polls_ = 0;
+  Clock::time_point polling_since_;
 };
 
 struct Options {
   int ranks = 1;
   std::size_t heap_bytes = std::size_t(256) << 20;  // per rank
-  std::int64_t wait_timeout_ms = 0;                // 0: no per-wait timeout
+  std::int64_t wait_timeout_ms = 0;                // 0: no per-wait budget; at least 0
 };
 
 class World {
@@ -107,11 +165,12 @@ class World {
   bool stopped() const { return stopped_.load(std::memory_order_acquire); }
   std::string stop_message() const;
 
-  // Participants: added when a host thread or block starts, removed when it ends. `wake`, when
-  // given, is set Running in the same step (the host code of a kernel whose last block ends).
-  std::shared_ptr<Participant> join(int rank, std::string name, Participant::State state);
-  void leave(const std::shared_ptr<Participant>& p, Participant* wake = nullptr);
-  void set_state(Participant& p, Participant::State state);
+  // The blocks of a kernel that `host` (a rank's host code) launches: one Running participant per
+  // name, and `host` Joining them, in one step, so that a block whose thread has not started yet
+  // is never mistaken for a stuck one. Each block calls leave() when it ends; the last one to
+  // leave sets `host` Running again in the same step.
+  std::vector<std::shared_ptr<Participant>> launch(Participant& host, const std::vector<std::string>& names);
+  void leave(const std::shared_ptr<Participant>& block);
 
  private:
   friend class Participant;
@@ -130,12 +189,18 @@ class World {
   };
 
   void watchdog();
-  std::string deadlock_report() const;  // with mu_ held
+  // Whether the run is deadlocked (see above), and the report; with examine_mu_ and mu_ held.
+  bool deadlocked() const;
+  std::string deadlock_report() const;
   void barrier_wait(Barrier& b, Participant& self, const std::string& what, const std::string& where);
 
   const Options options_;
+  const std::chrono::nanoseconds wait_budget_;  // 0: none
   std::vector<std::unique_ptr<std::byte[]>> heaps_;
 
+  // Waits evaluate their conditions holding it shared, the watchdog examines holding it alone;
+  // taken before mu_ when both are.
+  std::shared_mutex examine_mu_;
   mutable std::mutex mu_;
   std::vector<std::shared_ptr<Participant>> participants_;
   std::vector<int> allocations_;  // per rank: how many it has made
@@ -178,7 +243,9 @@ class RankScope {
 };
 Participant* current_participant();  // null outside World::run
 
-// TILESCALE_WAIT_TIMEOUT_MS as a number (0 when unset or invalid).
+// TILESCALE_WAIT_TIMEOUT_MS: 0 when unset or empty, else its digits as milliseconds (at most
+// kMaxWaitTimeoutMs). RuntimeError naming the variable and its value when it is anything but
+// digits ("junk", "100ms", "-5", " 5").
 std::int64_t wait_timeout_from_environment();
 
 }  // namespace tilescale::sim

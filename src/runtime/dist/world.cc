@@ -59,7 +59,11 @@ void Rank::barrier() const { world_->host_barrier(*self_); }
 World World::sim(int ranks, const WorldOptions& options) {
   if (ranks < 1 || ranks > kMaxRanks)
     throw RuntimeError(cat("cannot create a world of ", ranks, " ranks; tilescale runs 1 to ", kMaxRanks, " ranks"));
-  const std::int64_t timeout = options.wait_timeout_ms < 0 ? sim::wait_timeout_from_environment() : options.wait_timeout_ms;
+  if (options.wait_timeout_ms < -1)
+    throw RuntimeError(cat("cannot create a world with wait_timeout_ms = ", options.wait_timeout_ms, " because the ",
+                           "per-wait budget is a number of milliseconds, 0 for none or -1 for TILESCALE_WAIT_TIMEOUT_MS; ",
+                           "use one of those"));
+  const std::int64_t timeout = options.wait_timeout_ms == -1 ? sim::wait_timeout_from_environment() : options.wait_timeout_ms;
   return World(std::make_shared<sim::World>(sim::Options{ranks, options.heap_bytes, timeout}));
 }
 
