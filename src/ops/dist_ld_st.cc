@@ -166,7 +166,9 @@ std::string lower_st(const ir::BuiltinNode& call, cuda::LowerContext& ctx) {
 
 const std::vector<BuiltinDef>& ld_st_builtins() {
   static const std::vector<BuiltinDef> defs = {
-      {"ld", BuiltinScope::Thread, true, false, false, is_address, verify_ld, run_ld, lower_ld},
+      // A load may sit in a spin loop waiting for another block's or rank's store: on the CPU backend
+      // such a kernel runs every block on its own thread, as the GPU would run them side by side.
+      {"ld", BuiltinScope::Thread, true, true, false, is_address, verify_ld, run_ld, lower_ld},
       {"st", BuiltinScope::Thread, false, false, false, is_address, verify_st, run_st, lower_st},
   };
   return defs;

@@ -332,6 +332,31 @@ T::PrimFunc spin_on_flag() {
   });
 }
 
+// A kernel that loads in a spin loop runs its blocks side by side on the CPU backend, as the GPU
+// would: block 0 spins until block 1 raises the flag (one after another, block 0 would spin for
+// ever).
+TEST(DistErrors, ASpinLoopOverLdIsReleasedByAnotherBlockOfItsKernel) {
+  auto f = T::prim_func("spin_for_block_1", [] {
+    auto flag = T::Tensor("flag", {1}, T::int32);
+    auto out = T::Tensor("out", {2}, T::int32);
+    T::Kernel(2, T::threads(32), [&](T::Expr bx) {
+      T::If(T::get_thread_binding() == 0, [&] {
+        T::If(bx == 0, [&] {
+          T::While(T::ld(flag(0)) == 0, [] {});
+          out(0) = 1;
+        }).Else([&] {
+          T::st(flag(0), 1);
+          out(1) = 2;
+        });
+      });
+    });
+  });
+  Tensor flag = Tensor::zeros({1}, DataType::Int32), out = Tensor::zeros({2}, DataType::Int32);
+  cpu(f)(flag, out);
+  EXPECT_EQ(out.get({0}), 1);
+  EXPECT_EQ(out.get({1}), 2);
+}
+
 TEST(DistErrors, ASpinLoopOverLdOutOfItsTimeBudget) {
   Kernel k = cpu(spin_on_flag());
   auto world = dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 100});
@@ -341,7 +366,7 @@ TEST(DistErrors, ASpinLoopOverLdOutOfItsTimeBudget) {
                          Tensor flag = r.heap().zeros({4}, DataType::Int32);
                          rank_0_while_rank_1_runs(r, done, [&] { k(flag); });
                        }),
-                       "a spin loop over T::ld ran out of its time budget of 100 ms", "rank 0 host code: ",
+                       "a spin loop over T::ld ran out of its time budget of 100 ms", "rank 0, block (0, 0, 0): ",
                        "T::ld of flag[2] on rank 0 (this rank) (address 0x",
                        ") in kernel spin, rank 0, block (0, 0, 0), thread 0: observed 0",
                        "the values it keeps loading did not change in time");
