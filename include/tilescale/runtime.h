@@ -7,6 +7,10 @@
 // A call checks every argument against the signature (count, dtype, rank, shape, symbolic
 // dimensions bound consistently, device) and raises RuntimeError naming the parameter before
 // anything runs.
+//
+// compile, a call, generate_cuda and generate_ptx raise only tilescale::Error (errors.h): what the
+// environment throws (out of memory, a failed file operation) arrives as a RuntimeError saying what
+// was being done (detail::rethrow_as_error).
 #pragma once
 
 #include <memory>

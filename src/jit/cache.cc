@@ -17,6 +17,7 @@
 #include "jit/hash.h"
 #include "jit/nvcc.h"
 #include "jit/nvrtc.h"
+#include "support/env.h"
 #include "tilescale/errors.h"
 
 #ifndef TILESCALE_VERSION
@@ -35,12 +36,7 @@ constexpr std::size_t kHeaderBytes = 8 + 8 + 8;  // magic, payload length, check
 
 }  // namespace
 
-bool cache_enabled() {
-  const char* v = std::getenv("TILESCALE_CACHE");
-  if (!v) return true;
-  const std::string s = v;
-  return !(s == "0" || s == "off" || s == "OFF" || s == "false" || s == "no");
-}
+bool cache_enabled() { return env_switch("TILESCALE_CACHE", true); }
 
 namespace {
 

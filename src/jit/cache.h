@@ -12,7 +12,7 @@
 //
 // Environment:
 //   TILESCALE_CACHE_DIR   the directory (default $XDG_CACHE_HOME/tilescale, else ~/.cache/tilescale)
-//   TILESCALE_CACHE=0     compile every time and write nothing (also "off", "false")
+//   TILESCALE_CACHE=0     compile every time and write nothing (a switch: support/env.h)
 //   TILESCALE_JIT=nvcc    compile with nvcc instead of NVRTC (default "nvrtc")
 // When the directory cannot be created or written, kernels are compiled without caching.
 #pragma once
@@ -51,7 +51,7 @@ std::string cache_key(const JitRequest& req);
 
 // The cache directory as configured now (it may not exist yet).
 std::string cache_dir();
-// False when TILESCALE_CACHE turns caching off.
+// False when TILESCALE_CACHE turns caching off; RuntimeError when it is neither on nor off.
 bool cache_enabled();
 // Writes `bytes` to `target` atomically (a temporary file in the same directory, then rename),
 // creating the directory; false when that fails.

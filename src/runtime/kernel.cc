@@ -14,6 +14,7 @@
 #include "runtime/arguments.h"
 #include "runtime/cuda/driver.h"
 #include "runtime/cuda/module.h"
+#include "support/env.h"
 #include "tilescale/runtime.h"
 
 namespace tilescale {
@@ -48,8 +49,7 @@ namespace {
 // (the cp.async pipelines), for comparison.
 cuda::Target cuda_target(const std::string& arch) {
   cuda::Target target = cuda::target_for_arch(arch);
-  const char* v = std::getenv("TILESCALE_TMA");
-  target.tma = !(v && std::string(v) == "0");
+  target.tma = env_switch("TILESCALE_TMA", true);
   return target;
 }
 
@@ -59,13 +59,23 @@ cuda::KernelSpec generate(const lang::PrimFunc& func, const std::string& arch) {
 }
 }  // namespace
 
-std::string generate_cuda(const lang::PrimFunc& func, const std::string& arch) { return generate(func, arch).source; }
+std::string generate_cuda(const lang::PrimFunc& func, const std::string& arch) {
+  try {
+    return generate(func, arch).source;
+  } catch (...) {
+    detail::rethrow_as_error(cat("generate CUDA for ", func.name()));
+  }
+}
 
 std::string generate_ptx(const lang::PrimFunc& func, const std::string& arch) {
-  const auto spec = generate(func, arch);
-  std::string virt = arch;
-  virt.replace(0, 2, "compute");
-  return jit::ptx_for(spec.source, virt);
+  try {
+    const auto spec = generate(func, arch);
+    std::string virt = arch;
+    virt.replace(0, 2, "compute");
+    return jit::ptx_for(spec.source, virt);
+  } catch (...) {
+    detail::rethrow_as_error(cat("generate PTX for ", func.name()));
+  }
 }
 
 struct Kernel::Impl {
@@ -114,16 +124,22 @@ std::vector<ParamInfo> Kernel::params() const {
 }
 
 void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
-  if (impl_->target == Target::CPU) {
-    runtime::check_arguments(*impl_->lowered, args, Device::cpu());
-    impl_->cpu->run(args);
-    return;
+  try {
+    if (impl_->target == Target::CPU) {
+      runtime::check_arguments(*impl_->lowered, args, Device::cpu());
+      impl_->cpu->run(args);
+      return;
+    }
+    const runtime::Bindings b = runtime::check_arguments(*impl_->lowered, args, Device::cuda(impl_->gpu->device()));
+    impl_->kernel_for(args).launch(args, b, static_cast<CUstream>(stream));
+  } catch (...) {
+    detail::rethrow_as_error(cat("call kernel ", name()));
   }
-  const runtime::Bindings b = runtime::check_arguments(*impl_->lowered, args, Device::cuda(impl_->gpu->device()));
-  impl_->kernel_for(args).launch(args, b, static_cast<CUstream>(stream));
 }
 
-Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
+namespace {
+
+Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& options) {
   Target target = options.target;
   const bool distributed = ops::uses_builtins(func.node()->body);
   if (target == Target::Auto) target = why_not_cuda().empty() && !distributed ? Target::CUDA : Target::CPU;
@@ -154,6 +170,16 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   impl->gpu_target = gpu;
   impl->compiler_options = options.compiler_options;
   return Kernel(impl);
+}
+
+}  // namespace
+
+Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
+  try {
+    return compile_unguarded(func, options);
+  } catch (...) {
+    detail::rethrow_as_error(cat("compile ", func.name()));
+  }
 }
 
 }  // namespace tilescale

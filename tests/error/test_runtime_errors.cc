@@ -1,8 +1,14 @@
 // Calls that cannot run as asked: RuntimeError naming the kernel, the argument or buffer, and what
 // was expected and found.
+#include <filesystem>
+#include <ios>
+#include <new>
+#include <stdexcept>
+
 #include "codegen/cpu/executor.h"
 #include "ir/IR.h"
 #include "ir/verifier.h"
+#include "support/env.h"
 #include "test_util.h"
 
 namespace tilescale::test {
@@ -193,6 +199,112 @@ TEST(ExecutorRobustness, BufferUsedBeforeItsAllocationIsAnInternalError) {
   auto exe = cpu::Executable::build(f);
   Tensor zeros = Tensor::zeros({32}, DataType::Float32);
   EXPECT_TRUE(throws<InternalError>([&] { exe->run({zeros}); }, {"inner", "before its allocation"}));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Sizes whose element or byte count does not fit in int64 (issue 12, item 5)
+
+TEST(TensorSizeErrors, ElementCountOverflowIsAnErrorNotATinyTensor) {
+  EXPECT_RUNTIME_ERROR(Tensor::empty({std::int64_t{1} << 62, 8}, DataType::Float32),
+                       "cannot make a float32 tensor of shape [4611686018427387904, 8] because its size in bytes "
+                       "exceeds 2^63-1; use smaller extents");
+  // The byte count too: 2^62 elements fit, 2^63 bytes do not.
+  EXPECT_RUNTIME_ERROR(Tensor::empty({std::int64_t{1} << 62}, DataType::Float16), "exceeds 2^63-1");
+  EXPECT_RUNTIME_ERROR(Tensor::wrap(reinterpret_cast<void*>(256), {std::int64_t{1} << 40, std::int64_t{1} << 40},
+                                    DataType::Int8),
+                       "cannot make a int8 tensor of shape [1099511627776, 1099511627776]", "exceeds 2^63-1");
+  EXPECT_RUNTIME_ERROR(Tensor::empty({4, -2}, DataType::Float32),
+                       "cannot make a tensor of shape [4, -2] because its extent in dim 1 is -2; extents are >= 0");
+  // A zero extent makes the tensor empty whatever the others are.
+  EXPECT_EQ(Tensor::empty({0, std::int64_t{1} << 62, 1024}, DataType::Float32).numel(), 0);
+}
+
+TEST(TensorSizeErrors, StridesThatReachBeyondInt64) {
+  std::int32_t x = 0;
+  EXPECT_RUNTIME_ERROR(Tensor::wrap(&x, {4, 2}, DataType::Int32, {std::int64_t{1} << 62, 1}),
+                       "cannot wrap memory as a int32 tensor of shape [4, 2] with strides [4611686018427387904, 1]",
+                       "span more than 2^63-1 bytes");
+}
+
+TEST(TensorSizeErrors, ProgramTensorTooLargeIsACompileError) {
+  auto build = [] {
+    T::prim_func("huge_tensor", [] {
+      auto A = T::Tensor("A", {std::int64_t{1} << 62, 16}, T::float16);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::fill(A(0, 0), 1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot create T::Tensor A with shape [4611686018427387904, 16] of float16 because its "
+                                "size in bytes exceeds 2^63-1");
+  auto shared = [] {
+    T::prim_func("huge_shared", [] {
+      auto A = T::Tensor("A", {16}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto S = T::alloc_shared({std::int64_t{1} << 40, std::int64_t{1} << 40}, T::float32, "S");
+        T::copy(A, S);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(shared(), "cannot T::alloc_shared S with shape [1099511627776, 1099511627776]", "exceeds 2^63-1");
+}
+
+// ------------------------------------------------------------------------------------------------
+// What the environment throws reaches the caller as a tilescale::Error with context (issue 12, item 6)
+
+TEST(EnvironmentErrors, StdExceptionsBecomeTilescaleErrors) {
+  auto translated = [](auto thrown) {
+    return [thrown] {
+      try {
+        throw thrown;
+      } catch (...) {
+        detail::rethrow_as_error("do the thing");
+      }
+    };
+  };
+  EXPECT_RUNTIME_ERROR(translated(std::bad_alloc())(), "cannot do the thing because memory ran out", "use smaller sizes");
+  EXPECT_RUNTIME_ERROR(translated(std::length_error("vector::_M_fill_insert"))(), "cannot do the thing because memory ran out",
+                       "vector::_M_fill_insert");
+  EXPECT_RUNTIME_ERROR(translated(std::filesystem::filesystem_error("cannot create directories", "/proc/x",
+                                                                    std::make_error_code(std::errc::no_such_file_or_directory)))(),
+                       "cannot do the thing because a system operation failed", "/proc/x");
+  EXPECT_RUNTIME_ERROR(translated(std::ios_base::failure("basic_filebuf::underflow"))(), "a system operation failed",
+                       "underflow");
+  EXPECT_TRUE(throws<InternalError>(translated(std::out_of_range("map::at")), {"while trying to do the thing", "map::at"}));
+  EXPECT_TRUE(throws<InternalError>(translated(42), {"not a std::exception", "do the thing"}));
+  // tilescale's own errors pass unchanged.
+  EXPECT_RUNTIME_ERROR(translated(RuntimeError("cannot x because y; do z"))(), "cannot x because y; do z");
+  EXPECT_COMPILE_ERROR(translated(CompileError("cannot a because b; do c"))(), "cannot a because b; do c");
+}
+
+TEST(EnvironmentErrors, KernelCallOutOfMemoryIsARuntimeError) {
+  auto f = T::prim_func("petabyte_local", [] {
+    auto A = T::Tensor("A", {32}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      auto L = T::alloc_local({std::int64_t{1} << 48}, T::float32, "L");
+      T::fill(L, 0);
+      T::copy(L(0), A);
+    });
+  });
+  EXPECT_RUNTIME_ERROR(cpu(f)(Tensor::zeros({32}, DataType::Float32)), "cannot call kernel petabyte_local because memory ran out");
+}
+
+// Switches in the environment (support/env.h): a value that is neither on nor off is refused, never
+// read as the default.
+TEST(EnvironmentErrors, SwitchWithAJunkValue) {
+  ::setenv("TILESCALE_TEST_SWITCH", "flase", 1);
+  EXPECT_RUNTIME_ERROR(env_switch("TILESCALE_TEST_SWITCH", true),
+                       "cannot read TILESCALE_TEST_SWITCH=flase because a switch is 1 or 0", "set TILESCALE_TEST_SWITCH=1");
+  for (const char* off : {"0", "off", "FALSE", "no"}) {
+    ::setenv("TILESCALE_TEST_SWITCH", off, 1);
+    EXPECT_FALSE(env_switch("TILESCALE_TEST_SWITCH", true)) << off;
+  }
+  for (const char* on : {"1", "On", "true", "yes"}) {
+    ::setenv("TILESCALE_TEST_SWITCH", on, 1);
+    EXPECT_TRUE(env_switch("TILESCALE_TEST_SWITCH", false)) << on;
+  }
+  ::setenv("TILESCALE_TEST_SWITCH", "", 1);
+  EXPECT_TRUE(env_switch("TILESCALE_TEST_SWITCH", true));
+  ::unsetenv("TILESCALE_TEST_SWITCH");
+  EXPECT_FALSE(env_switch("TILESCALE_TEST_SWITCH", false));
 }
 
 }  // namespace

@@ -27,11 +27,25 @@ using tilescale::detail::cat;
 std::string Target::arch() const { return sm >= 90 ? cat("sm_", sm, "a") : cat("sm_", sm); }
 
 Target target_for_arch(const std::string& arch) {
-  const auto digits = arch.substr(arch.find('_') + 1, 2);
-  if (arch.rfind("sm_", 0) != 0 || digits.size() != 2 || !std::isdigit(digits[0]) || !std::isdigit(digits[1]))
-    throw CompileError(cat("cannot generate CUDA for arch '", arch, "'; use sm_80 or sm_90a"));
+  const char* use = "use sm_80, sm_86, sm_87, sm_89 or sm_90a";
+  // "sm_", the compute capability (major and minor digits: 80, 90, 100), an optional "a".
+  std::size_t end = 3;
+  while (end < arch.size() && std::isdigit(static_cast<unsigned char>(arch[end]))) ++end;
+  const std::string digits = arch.substr(std::min<std::size_t>(3, arch.size()), end - 3), suffix = arch.substr(end);
+  if (arch.rfind("sm_", 0) != 0 || digits.size() < 2 || digits.size() > 3 || digits[0] == '0' || !(suffix.empty() || suffix == "a"))
+    throw CompileError(cat("cannot generate CUDA for arch '", arch, "' because it is not of the form sm_XX or sm_XXa; ", use));
   const int sm = std::stoi(digits);
-  if (sm < 80) throw CompileError(cat("cannot generate CUDA for ", arch, " because tilescale needs sm_80 or newer (cp.async, bf16 mma)"));
+  if (sm < 80)
+    throw CompileError(cat("cannot generate CUDA for ", arch, " because tilescale needs sm_80 or newer (cp.async, bf16 mma); ", use));
+  if (sm >= 100 && sm < 200)
+    throw CompileError(cat("cannot generate CUDA for ", arch, " because it is newer than the architectures tilescale generates "
+                           "code for (sm_80 to sm_90a): the Hopper code uses wgmma, which sm_100 and later lack, and "
+                           "their own tensor core instructions are not supported yet; ", use,
+                           " (on such a GPU, compile for target cpu)"));
+  if (sm != 80 && sm != 86 && sm != 87 && sm != 89 && sm != 90)
+    throw CompileError(cat("cannot generate CUDA for ", arch, " because tilescale knows no CUDA architecture of that number; ", use));
+  if (!suffix.empty() && sm < 90)
+    throw CompileError(cat("cannot generate CUDA for ", arch, " because architecture-specific variants (sm_XXa) start at sm_90a; use sm_", sm));
   return Target{sm};
 }
 

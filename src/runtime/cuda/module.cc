@@ -11,6 +11,7 @@
 #include "jit/hash.h"
 #include "runtime/cuda/driver.h"
 #include "runtime/cuda/hang_report.h"
+#include "support/env.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::cuda {
@@ -45,10 +46,7 @@ int function_attribute(CUfunction f, CUfunction_attribute a, const std::string& 
   return v;
 }
 
-bool sync_launch() {
-  const char* v = std::getenv("TILESCALE_SYNC_LAUNCH");
-  return v && *v && std::string(v) != "0";
-}
+bool sync_launch() { return env_switch("TILESCALE_SYNC_LAUNCH", false); }
 
 // One kernel argument, stored so cuLaunchKernel can take its address.
 struct alignas(8) Slot {
