@@ -125,12 +125,11 @@ std::vector<ParamInfo> Kernel::params() const {
 
 void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
   try {
-    if (impl_->target == Target::CPU) {
-      runtime::check_arguments(*impl_->lowered, args, Device::cpu());
-      impl_->cpu->run(args);
-      return;
-    }
-    const runtime::Bindings b = runtime::check_arguments(*impl_->lowered, args, Device::cuda(impl_->gpu->device()));
+    const bool cpu = impl_->target == Target::CPU;
+    const runtime::Bindings b =
+        runtime::check_arguments(*impl_->lowered, args, cpu ? Device::cpu() : Device::cuda(impl_->gpu->device()));
+    runtime::check_grid(*impl_->lowered, b);
+    if (cpu) return impl_->cpu->run(args);
     impl_->kernel_for(args).launch(args, b, static_cast<CUstream>(stream));
   } catch (...) {
     detail::rethrow_as_error(cat("call kernel ", name()));

@@ -1090,6 +1090,16 @@ TEST(KernelErrors, GridExtentNotPositive) {
     });
   };
   EXPECT_COMPILE_ERROR(negative(), "negative_blocks", "grid extent -1", "dim y", "at least one block");
+  // A grid computed from an empty size names the empty tensor dimensions, not only "dim y".
+  auto from_sizes = [] {
+    const std::int64_t M = 0, N = 64;
+    T::prim_func("empty_rows", [&] {
+      auto A = T::Tensor("A", {M, N}, T::float32);
+      T::Kernel(T::ceildiv(N, 32), T::ceildiv(M, 32), T::threads(32), [&](T::Expr bx, T::Expr by) { T::fill(A(by * 32, bx * 32), 1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(from_sizes(), "empty_rows", "grid extent 0 in dim y", "empty tensor dimension (extent 0: A dim 0)",
+                       "give every size 1 or more");
   // The largest block is fine.
   EXPECT_NO_THROW(T::prim_func("big_block", [] {
     auto A = T::Tensor("A", {32}, T::float32);

@@ -201,6 +201,52 @@ TEST(ExecutorRobustness, BufferUsedBeforeItsAllocationIsAnInternalError) {
   EXPECT_TRUE(throws<InternalError>([&] { exe->run({zeros}); }, {"inner", "before its allocation"}));
 }
 
+// A grid extent that is negative for the arguments: the same RuntimeError on every backend (the
+// CUDA launch used to fail an internal check, the CPU to run no blocks), naming the extent's
+// expression, its dimension and the symbolic dimensions' values.
+TEST(ArgumentErrors, NegativeGridExtentAtCallTime) {
+  T::Expr M = T::dynamic("M");
+  auto f = T::prim_func("past_the_head", [&] {
+    auto A = T::Tensor("A", {M}, T::float32);
+    T::Kernel(T::ceildiv(M - 64, 32), T::threads(32), [&](T::Expr bx) {
+      T::Parallel(32, [&](T::Expr i) { T::If(64 + bx * 32 + i < M, [&] { A(64 + bx * 32 + i) = 1.0f; }); });
+    });
+  });
+  Kernel k = cpu(f);
+  EXPECT_RUNTIME_ERROR(k(Tensor::zeros({10}, DataType::Float32)),
+                       "cannot call kernel past_the_head because its grid extent in dim x, ", "M - 64", ", is -",
+                       " for M = 10; pass tensors for which every grid extent is 0 or more");
+  // An extent of 0 runs nothing, and a positive one runs.
+  Tensor empty = Tensor::zeros({64}, DataType::Float32), some = Tensor::zeros({70}, DataType::Float32);
+  EXPECT_NO_THROW(k(empty));
+  k(some);
+  EXPECT_EQ(some.get({69}), 1.0);
+  EXPECT_EQ(some.get({63}), 0.0);
+}
+
+// An extent that does not fit the symbolic dimension's type is refused where it is bound, not
+// reported later as "expects N = <the wrapped value>".
+TEST(ArgumentErrors, ExtentThatDoesNotFitTheSymbolicDimension) {
+  T::Expr N = T::dynamic("N");
+  auto f = T::prim_func("long_rows", [&] {
+    auto X = T::Tensor("X", {N}, T::float32);
+    auto Y = T::Tensor("Y", {N * 2}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) { T::If(N > 0, [&] { Y(0) = X(0); }); });
+  });
+  Kernel k = cpu(f);
+  void* somewhere = reinterpret_cast<void*>(256);  // never touched: the call is refused first
+  const Tensor X = Tensor::wrap(somewhere, {3000000000}, DataType::Float32);
+  const Tensor Y = Tensor::wrap(somewhere, {6000000000}, DataType::Float32);
+  EXPECT_RUNTIME_ERROR(k(X, Y), "argument 0 (X) of kernel long_rows", "its dim 0 is 3000000000",
+                       "does not fit the symbolic dimension N of type int32", "T::int64");
+  EXPECT_EQ(message_of([&] { k(X, Y); }).find("-1294967296"), std::string::npos);
+  // N fits, N * 2 does not.
+  const Tensor X2 = Tensor::wrap(somewhere, {2000000000}, DataType::Float32);
+  const Tensor Y2 = Tensor::wrap(somewhere, {4000000000}, DataType::Float32);
+  EXPECT_RUNTIME_ERROR(k(X2, Y2), "argument 1 (Y) of kernel long_rows", "its dim 0 is N * 2, which overflows int32 for "
+                       "N = 2000000000");
+}
+
 // ------------------------------------------------------------------------------------------------
 // Sizes whose element or byte count does not fit in int64 (issue 12, item 5)
 
