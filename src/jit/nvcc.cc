@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -127,7 +128,10 @@ CompiledBinary compile_nvcc(const std::string& source, const std::string& name, 
   const bool ptx_only = arch.rfind("compute_", 0) == 0;
 
   TempDir dir;
-  const fs::path src = dir.path / (name + ".cu");
+  std::string file = name;  // the kernel's name in nvcc's messages, never a path
+  for (char& c : file)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  const fs::path src = dir.path / (file + ".cu");
   const fs::path bin = dir.path / (ptx_only ? "kernel.ptx" : "kernel.cubin");
   const fs::path log = dir.path / "nvcc.log";
   write_text(src, source);

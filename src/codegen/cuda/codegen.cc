@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "codegen/cuda/dist.h"
+#include "codegen/cuda/names.h"
 #include "codegen/cuda/tma.h"
 #include "ir/bounds.h"
 #include "ir/eval.h"
@@ -235,6 +236,7 @@ class Generator : public LowerContext {
 
     KernelSpec spec;
     spec.name = func_->name;
+    spec.symbol = name_of(func_.get(), func_->name);
     spec.source = header.str() + out_.str();
     spec.func = func_;
     spec.grid = kernel->grid;
@@ -265,7 +267,14 @@ class Generator : public LowerContext {
     --indent_;
     line("}");
   }
-  std::string fresh(const std::string& prefix) override { return cat(prefix, "_", counter_++); }
+  std::string fresh(const std::string& prefix) override { return claim(cat(prefix, "_", counter_++)); }
+  ir::Var fresh_var(const std::string& prefix) override {
+    const std::string n = fresh(prefix);
+    ir::Var v = ir::make_var(n);
+    named_vars_.push_back(v);  // names are keyed by address: keep it alive
+    names_[v.get()] = n;
+    return v;
+  }
   const ir::Var& thread_var() const override { return thread_var_; }
   int threads() const override { return threads_; }
   bool async_proxy_ready(const ir::BufferNode& b) const override { return async_ready_.count(&b) > 0; }
@@ -352,6 +361,7 @@ class Generator : public LowerContext {
   ir::Var thread_var_;
   int threads_ = 0;
   std::map<const void*, std::string> names_;
+  std::map<std::pair<const ir::BufferNode*, int>, std::string> stride_names_;
   std::vector<ir::Expr> named_vars_;
   std::set<std::string> used_names_;
   std::map<const ir::BufferNode*, FragmentInfo> fragments_;
@@ -406,19 +416,32 @@ class Generator : public LowerContext {
 
   // ---- names ---------------------------------------------------------------------------------
 
+  // The identifier of `key` (a buffer, variable or the kernel) in the source: `wanted` as a valid
+  // identifier, unique, clear of reserved names (names.h); the thread index alone is `tx`.
   std::string name_of(const void* key, const std::string& wanted) {
     if (auto it = names_.find(key); it != names_.end()) return it->second;
+    if (key == thread_var_.get() && used_names_.insert("tx").second) return names_[key] = "tx";
+    return names_[key] = claim(wanted);
+  }
+
+  // A fresh identifier like `wanted`: other characters become '_', and a suffix _1, _2... is added
+  // while it is taken or reserved. Every name in the source (user names, strides, fresh names)
+  // passes here once, so none can collide with another.
+  std::string claim(const std::string& wanted) {
     std::string base;
     for (char ch : wanted) base += std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' ? ch : '_';
     if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0]))) base = "v_" + base;
     std::string n = base;
-    for (int k = 1; used_names_.count(n) || n == "smem" || n == "tx" || n == ops::kCudaDistContext; ++k) n = cat(base, "_", k);
-    if (wanted == "tx" && !used_names_.count("tx")) n = "tx";
+    for (int k = 1; used_names_.count(n) || reserved_identifier(n); ++k) n = cat(base, "_", k);
     used_names_.insert(n);
-    return names_[key] = n;
+    return n;
   }
 
-  std::string stride_name(const ir::BufferNode& b, int d) { return cat(name_of(&b, b.name), "_stride", d); }
+  std::string stride_name(const ir::BufferNode& b, int d) {
+    auto [it, fresh] = stride_names_.try_emplace({&b, d});
+    if (fresh) it->second = claim(cat(name_of(&b, b.name), "_stride", d));
+    return it->second;
+  }
 
   // ---- annotations -----------------------------------------------------------------------------
 
@@ -833,8 +856,8 @@ class Generator : public LowerContext {
     if (b.scope == ir::Scope::Fragment) {
       const FragmentInfo& f = fragment(b);
       open(cat("for (int r = 0; r < ", f.registers, "; ++r)"));
-      line(cat("printf(\"[block (%d, %d, %d) thread %d] %s: ", b.name, " register %d = %f\\n\", blockIdx.x, blockIdx.y, blockIdx.z, tx, ",
-               quoted(p.message), ", r, (double)tl::cast<float>(", pointer(b), "[r]));"));
+      line(cat("printf(\"[block (%d, %d, %d) thread %d] %s: %s register %d = %f\\n\", blockIdx.x, blockIdx.y, blockIdx.z, tx, ",
+               quoted(p.message), ", ", quoted(b.name), ", r, (double)tl::cast<float>(", pointer(b), "[r]));"));
       close();
       return;
     }
@@ -845,18 +868,17 @@ class Generator : public LowerContext {
       n *= *c;
     }
     open("if (tx == 0)");
-    open(cat("for (int e = 0; e < ", n, "; ++e)"));
+    ir::Var e = fresh_var("e");
+    const std::string en = name_of(e.get(), e->name);
+    open(cat("for (int ", en, " = 0; ", en, " < ", n, "; ++", en, ")"));
     std::vector<ir::Expr> idx;
-    ir::Var e = ir::make_var("e");
-    named_vars_.push_back(e);
-    name_of(e.get(), "e");
     std::int64_t stride = n;
     for (int d = 0; d < b.rank(); ++d) {
       stride /= *ir::as_const_int(b.shape[d]);
       idx.push_back(ir::make_binary(ir::BinaryOp::Mod, ir::make_binary(ir::BinaryOp::Div, e, ir::make_int(stride)), b.shape[d]));
     }
-    line(cat("printf(\"[block (%d, %d, %d)] %s: ", b.name, "[%d] = %f\\n\", blockIdx.x, blockIdx.y, blockIdx.z, ", quoted(p.message),
-             ", e, (double)tl::cast<float>(", element(b, idx), "));"));
+    line(cat("printf(\"[block (%d, %d, %d)] %s: %s[%d] = %f\\n\", blockIdx.x, blockIdx.y, blockIdx.z, ", quoted(p.message),
+             ", ", quoted(b.name), ", ", en, ", (double)tl::cast<float>(", element(b, idx), "));"));
     close();
     close();
   }

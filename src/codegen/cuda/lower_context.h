@@ -47,7 +47,10 @@ class LowerContext {
   virtual void line(const std::string& text) = 0;
   virtual void open(const std::string& text) = 0;  // `text {`, then indent
   virtual void close() = 0;                        // dedent, `}`
+  // A new identifier "<prefix>_<n>", distinct from every other name in the source.
   virtual std::string fresh(const std::string& prefix) = 0;
+  // A new int32 variable whose name in the source is fresh(prefix).
+  virtual ir::Var fresh_var(const std::string& prefix) = 0;
 
   // Values and types.
   virtual std::string expr(const ir::Expr& e) = 0;

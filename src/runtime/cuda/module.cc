@@ -120,9 +120,9 @@ std::shared_ptr<const LoadedKernel> LoadedKernel::load(const KernelSpec& spec, c
 
   CUmodule module = module_for(device, cubin, spec);
   set_current_device(device);
-  CUresult r = d.ModuleGetFunction(&k->function_, module, spec.name.c_str());
+  CUresult r = d.ModuleGetFunction(&k->function_, module, spec.symbol.c_str());
   if (r == CUDA_ERROR_NOT_FOUND)
-    throw InternalError(cat("the cubin compiled for kernel ", spec.name, " has no function of that name (is it extern \"C\"?)"));
+    throw InternalError(cat("the cubin compiled for kernel ", spec.name, " has no function ", spec.symbol, " (is it extern \"C\"?)"));
   check(r, "cuModuleGetFunction", spec.name);
   CUfunction f = k->function_;
   k->registers_ = function_attribute(f, CU_FUNC_ATTRIBUTE_NUM_REGS, spec.name);
