@@ -45,7 +45,8 @@ void check_grid(const ir::PrimFuncNode& func, const Bindings& bindings) {
   }
 }
 
-Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>& args, const Device& device) {
+Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>& args, const Device& device,
+                         const std::vector<bool>& written) {
   const auto& params = func.params;
   if (args.size() != params.size()) {
     std::string sig;
@@ -71,6 +72,10 @@ Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>
                              " but the kernel runs on ", device.to_string(), "; move it there first"));
     for (int d = 0; d < p.rank(); ++d) {
       const std::int64_t got = t.shape(d);
+      if (i < written.size() && written[i] && got > 1 && t.strides()[d] == 0)
+        throw RuntimeError(cat("cannot call with ", where, " because it has stride 0 in dim ", d, " (extent ", got,
+                               "), so its elements share addresses, and the kernel writes it: which write lands would be "
+                               "undefined; pass a tensor whose elements are distinct (a contiguous one)"));
       if (auto* v = ir::as<ir::VarNode>(p.shape[d])) {
         if (wrap_to(v->dtype, got) != got)
           throw RuntimeError(cat("cannot call with ", where, " because its dim ", d, " is ", got,

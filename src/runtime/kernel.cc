@@ -10,6 +10,7 @@
 #include "jit/cache.h"
 #include "jit/nvrtc.h"
 #include "ops/builtin.h"
+#include "ops/tile_op.h"
 #include "pipeline.h"
 #include "runtime/arguments.h"
 #include "runtime/cuda/driver.h"
@@ -89,6 +90,7 @@ struct Kernel::Impl {
   // whose tensor maps cannot be built (strides that are not multiples of 16 bytes).
   cuda::Target gpu_target;
   std::vector<std::string> compiler_options;
+  std::vector<bool> written;  // per parameter: the kernel writes it (ops::written_buffers)
   mutable std::once_flag fallback_once;
   mutable std::shared_ptr<const cuda::LoadedKernel> fallback;
 
@@ -126,8 +128,8 @@ std::vector<ParamInfo> Kernel::params() const {
 void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
   try {
     const bool cpu = impl_->target == Target::CPU;
-    const runtime::Bindings b =
-        runtime::check_arguments(*impl_->lowered, args, cpu ? Device::cpu() : Device::cuda(impl_->gpu->device()));
+    const runtime::Bindings b = runtime::check_arguments(
+        *impl_->lowered, args, cpu ? Device::cpu() : Device::cuda(impl_->gpu->device()), impl_->written);
     runtime::check_grid(*impl_->lowered, b);
     if (cpu) return impl_->cpu->run(args);
     impl_->kernel_for(args).launch(args, b, static_cast<CUstream>(stream));
@@ -137,6 +139,13 @@ void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
 }
 
 namespace {
+
+std::vector<bool> written_params(const ir::PrimFuncNode& f) {
+  const auto written = ops::written_buffers(f.body);
+  std::vector<bool> out;
+  for (const auto& p : f.params) out.push_back(written.count(p.get()) > 0);
+  return out;
+}
 
 Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& options) {
   Target target = options.target;
@@ -151,6 +160,7 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
   impl->target = target;
   if (target == Target::CPU) {
     impl->lowered = run_pipeline(func.node(), PipelineOptions{target, ""});
+    impl->written = written_params(*impl->lowered);
     impl->cpu = cpu::Executable::build(impl->lowered);
     return Kernel(impl);
   }
@@ -160,6 +170,7 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
   const std::string arch = cuda::arch_for_device(0);
   const cuda::Target gpu = cuda_target(arch);
   impl->lowered = run_pipeline(func.node(), PipelineOptions{target, "", gpu.sm});
+  impl->written = written_params(*impl->lowered);
   const auto start = std::chrono::steady_clock::now();
   impl->spec = cuda::generate(impl->lowered, gpu);
   const double codegen_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

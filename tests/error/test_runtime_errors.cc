@@ -224,6 +224,28 @@ TEST(ArgumentErrors, NegativeGridExtentAtCallTime) {
   EXPECT_EQ(some.get({63}), 0.0);
 }
 
+// A tensor the kernel writes may not have stride 0 (several elements at one address: which write
+// lands would be undefined); one it only reads may (a broadcast). Both backends check it.
+TEST(ArgumentErrors, WrittenTensorWithStrideZero) {
+  Kernel k = cpu(add_rows());
+  std::vector<float> row(32, 1.0f), out(64 * 32, 0.0f);
+  const Tensor broadcast = Tensor::wrap(row.data(), {64, 32}, DataType::Float32, {0, 1});
+  const Tensor B = Tensor::wrap(out.data(), {64, 32}, DataType::Float32);
+  k(broadcast, B);  // read through stride 0: every row of A is the same row
+  EXPECT_EQ(B.get({63, 5}), 2.0);
+  EXPECT_RUNTIME_ERROR(k(B, broadcast), "cannot call with argument 1 (B) of kernel add_rows because it has stride 0 in dim 0 "
+                                        "(extent 64)", "the kernel writes it", "pass a tensor whose elements are distinct");
+  // A tile op's destination counts as written too.
+  auto f = T::prim_func("copy_tile", [] {
+    auto A = T::Tensor("A", {16, 32}, T::float32);
+    auto C = T::Tensor("C", {16, 32}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) { T::copy(A, C); });
+  });
+  std::vector<float> src(16 * 32, 3.0f);
+  EXPECT_RUNTIME_ERROR(cpu(f)(Tensor::wrap(src.data(), {16, 32}, DataType::Float32), Tensor::wrap(row.data(), {16, 32}, DataType::Float32, {0, 1})),
+                       "argument 1 (C) of kernel copy_tile because it has stride 0 in dim 0");
+}
+
 // An extent that does not fit the symbolic dimension's type is refused where it is bound, not
 // reported later as "expects N = <the wrapped value>".
 TEST(ArgumentErrors, ExtentThatDoesNotFitTheSymbolicDimension) {
