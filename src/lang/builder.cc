@@ -458,6 +458,10 @@ void kernel(std::vector<Expr> grid, Threads t, const std::function<void(const st
   for (const auto& g : grid) {
     ir::Expr e = node(g);
     if (!is_integer(e->dtype)) throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", ir::print(e), " of type ", name(e->dtype), "; use integers"));
+    if (auto c = ir::as_const_int(e); c && *c > std::numeric_limits<std::int32_t>::max())
+      throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", *c, " in dim ",
+                             "xyz"[extents.size()], " because grid extents are 32-bit (at most 2147483647 blocks); use "
+                             "larger tiles or smaller sizes"));
     extents.push_back(ir::make_cast(DataType::Int32, e));
   }
   b.kernel = scope;

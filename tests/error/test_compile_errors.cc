@@ -1107,6 +1107,20 @@ TEST(KernelErrors, GridExtentNotPositive) {
   }));
 }
 
+// A constant grid extent past 32 bits is refused where it is given, not wrapped into a negative one
+// that the verifier then reports with the wrapped value.
+TEST(KernelErrors, GridExtentBeyond32Bits) {
+  auto build = [] {
+    const std::int64_t M = 1000000000000;
+    T::prim_func("huge_grid", [&] {
+      auto A = T::Tensor("A", {M}, T::float32);
+      T::Kernel(T::ceildiv(M, 128), T::threads(128), [&](T::Expr bx) { T::fill(A(bx * 128), 1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot launch the kernel of huge_grid with grid extent 7812500000 in dim x because grid "
+                                "extents are 32-bit", "larger tiles or smaller sizes");
+}
+
 TEST(ParameterErrors, TwoTensorsWithTheSameName) {
   auto build = [] {
     T::prim_func("same_names", [] {
