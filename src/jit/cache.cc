@@ -10,7 +10,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -47,12 +46,17 @@ std::uint64_t checksum(const std::string& key, const char* data, std::size_t n) 
   return Hasher().add(key).add_bytes(data, n).low();
 }
 
-// The file's bytes; "" when it cannot be read (reading a directory throws from the stream buffer).
+// The file's bytes, read in one block; "" when it cannot be read (reading a directory throws from
+// the stream buffer).
 std::string read_file(const fs::path& p) {
   try {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return {};
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    std::ifstream in(p, std::ios::binary | std::ios::ate);
+    const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1;
+    if (size < 0) return {};
+    std::string bytes(static_cast<std::size_t>(size), '\0');
+    in.seekg(0);
+    if (!in.read(bytes.data(), size)) return {};
+    return bytes;
   } catch (const std::ios_base::failure&) {
     return {};
   }

@@ -530,6 +530,11 @@ TEST(DistErrors, ARankThrowingANonStdExceptionIsARuntimeError) {
   EXPECT_THROW(dist::World::sim(1).run([](Rank&) { throw std::out_of_range("mine"); }), std::out_of_range);
 }
 
+TEST(DistErrors, AHeapThatCannotBeAllocatedIsARuntimeError) {
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 62, 0}),
+                       "cannot create a sim world of 2 ranks with 4611686018427387904-byte heaps because memory ran out");
+}
+
 TEST(DistErrors, WorldRunInsideWorldRun) {
   auto outer = dist::World::sim(2), inner = dist::World::sim(2);
   EXPECT_RUNTIME_ERROR(outer.run([&](Rank&) { inner.run([](Rank&) {}); }),

@@ -63,7 +63,11 @@ World World::sim(int ranks, const WorldOptions& options) {
   if (ranks < 1 || ranks > kMaxRanks)
     throw RuntimeError(cat("cannot create a world of ", ranks, " ranks; tilescale runs 1 to ", kMaxRanks, " ranks"));
   const std::int64_t timeout = options.wait_timeout_ms < 0 ? sim::wait_timeout_from_environment() : options.wait_timeout_ms;
-  return World(std::make_shared<sim::World>(sim::Options{ranks, options.heap_bytes, timeout}));
+  try {
+    return World(std::make_shared<sim::World>(sim::Options{ranks, options.heap_bytes, timeout}));
+  } catch (...) {
+    detail::rethrow_as_error(cat("create a sim world of ", ranks, " ranks with ", options.heap_bytes, "-byte heaps"));
+  }
 }
 
 int World::size() const { return impl_->size(); }
