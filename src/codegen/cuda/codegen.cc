@@ -420,7 +420,10 @@ class Generator : public LowerContext {
   // identifier, unique, clear of reserved names (names.h); the thread index alone is `tx`.
   std::string name_of(const void* key, const std::string& wanted) {
     if (auto it = names_.find(key); it != names_.end()) return it->second;
-    if (key == thread_var_.get() && used_names_.insert("tx").second) return names_[key] = "tx";
+    if (key == thread_var_.get()) {  // named first: the body declares `const int tx = threadIdx.x`
+      TS_ICHECK(used_names_.insert("tx").second, "the thread index's name tx is taken in ", func_->name);
+      return names_[key] = "tx";
+    }
     return names_[key] = claim(wanted);
   }
 
