@@ -38,6 +38,8 @@ const Example* find_example(const std::string& name);  // null when unknown
 
 // `base` overridden by "M=256,N=128", or by one number for every problem dimension ("512": the
 // sizes named by a single capital letter; knobs such as BM or stages and flags keep their values).
+// RuntimeError naming the item for a value that is not a non-negative integer of 64 bits, an
+// unknown name, or a name given twice.
 Sizes parse_sizes(const std::string& spec, const Sizes& base);
 std::string format_sizes(const Sizes& sizes);  // "K=256 M=256 N=256"
 

@@ -1,5 +1,8 @@
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
+#include <limits>
+#include <set>
 #include <string_view>
 
 #include "examples_list.h"
@@ -36,10 +39,15 @@ std::string_view trim(std::string_view s) {
 std::int64_t parse_value(std::string_view text, const std::string& spec, const std::string& what) {
   std::string s(trim(text));
   char* end = nullptr;
+  errno = 0;
   long long v = s.empty() ? 0 : std::strtoll(s.c_str(), &end, 10);
   if (s.empty() || *end != '\0' || v < 0)
     throw RuntimeError(detail::cat("cannot parse sizes \"", spec, "\" because the value of ", what, " (\"", s,
                                    "\") is not a non-negative integer; write e.g. M=256,N=128"));
+  if (errno == ERANGE)
+    throw RuntimeError(detail::cat("cannot parse sizes \"", spec, "\" because the value of ", what, " (", s,
+                                   ") does not fit in 64 bits; sizes go up to ",
+                                   std::numeric_limits<std::int64_t>::max()));
   return v;
 }
 
@@ -64,6 +72,7 @@ Sizes parse_sizes(const std::string& spec, const Sizes& base) {
     return sizes;
   }
   // Items separated by commas or blanks, so that format_sizes' output parses back.
+  std::set<std::string> given;
   std::size_t pos = 0;
   while (pos < all.size()) {
     std::size_t next = all.find_first_of(", \t", pos);
@@ -79,6 +88,9 @@ Sizes parse_sizes(const std::string& spec, const Sizes& base) {
     if (!sizes.count(name))
       throw RuntimeError(detail::cat("cannot set size ", name, " because this example has no such size; use ",
                                      size_names(base)));
+    if (!given.insert(name).second)
+      throw RuntimeError(detail::cat("cannot parse sizes \"", spec, "\" because it sets ", name,
+                                     " more than once; give each size once"));
     sizes[name] = parse_value(item.substr(eq + 1), spec, name);
   }
   return sizes;

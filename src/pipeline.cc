@@ -18,6 +18,7 @@
 #include "passes/plan_gemm_warps.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/simplify.h"
+#include "support/env.h"
 
 namespace tilescale {
 
@@ -50,14 +51,21 @@ std::vector<Pass> passes_for(Target target, int sm) {
 // Observation switches, read once per run.
 struct Observers {
   std::string dump_dir = std::getenv("TILESCALE_DUMP_IR") ? std::getenv("TILESCALE_DUMP_IR") : "";
-  bool time = std::getenv("TILESCALE_TIME_PASSES") && std::string(std::getenv("TILESCALE_TIME_PASSES")) != "0";
+  bool time = env_switch("TILESCALE_TIME_PASSES", false);
 
   void dump(const ir::PrimFunc& f, int position, const char* pass) const {
     if (dump_dir.empty()) return;
-    std::filesystem::create_directories(dump_dir);
+    std::error_code ec;
+    std::filesystem::create_directories(dump_dir, ec);
     char prefix[16];
     std::snprintf(prefix, sizeof prefix, "%02d", position);
-    std::ofstream(std::filesystem::path(dump_dir) / cat(f->name, ".", prefix, ".", pass, ".tir")) << ir::print(f);
+    const auto path = std::filesystem::path(dump_dir) / cat(f->name, ".", prefix, ".", pass, ".tir");
+    std::ofstream out(path);
+    out << ir::print(f);
+    if (!out.flush())
+      throw RuntimeError(cat("cannot write the IR of ", f->name, " to ", path.string(), " because ",
+                             ec ? ec.message() : "the file cannot be written",
+                             "; set TILESCALE_DUMP_IR to a writable directory, or unset it"));
   }
 };
 

@@ -1,8 +1,10 @@
 // The `tilescale` command-line program: list the examples, run one against its C++ reference, or
 // print its IR before or after any pass of the pipeline.
 //
-// Exit codes: 0 success, 1 a failed check or a user error (CompileError, RuntimeError), 2 a bad
-// command line or a target this build cannot run, 3 an internal error.
+// Exit codes: 0 success, 1 a failed check, a user error (CompileError, RuntimeError) or a failure of
+// the environment (out of memory, a file that cannot be written), 2 a bad command line or a target
+// this build cannot run, 3 an internal error. Nothing escapes main: every failure is one of these.
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -177,9 +179,10 @@ std::uint64_t parse_seed_flag(const Flags& flags) {
   std::uint64_t seed = 0;
   if (auto s = flags.get("seed")) {
     char* end = nullptr;
+    errno = 0;
     seed = std::strtoull(s->c_str(), &end, 10);
-    if (s->empty() || *end != '\0' || (*s)[0] == '-')
-      throw UsageError{"--seed wants a non-negative integer, not '" + *s + "'"};
+    if (s->empty() || *end != '\0' || (*s)[0] == '-' || errno == ERANGE)
+      throw UsageError{"--seed wants a non-negative integer below 2^64, not '" + *s + "'"};
   }
   return seed;
 }
@@ -274,12 +277,46 @@ int cmd_run(const std::vector<std::string>& args) {
   return result.passed() ? 0 : kExitFail;
 }
 
+// --arch, checked as the code generator would (an arch it does not generate for is a bad command line).
+std::string parse_arch_flag(const Flags& flags, const std::string& fallback) {
+  const auto arch = flags.get("arch");
+  if (!arch) return fallback;
+  try {
+    ts::cuda::target_for_arch(*arch);
+  } catch (const ts::CompileError& e) {
+    throw UsageError{std::string("--arch ") + *arch + ": " + e.what()};
+  }
+  return *arch;
+}
+
+// `dump` prints one thing: the IR (as built, or --after a pass of the --target pipeline) or the
+// generated --cuda or --ptx for --arch. A flag that would have no effect on what is printed is a
+// usage error rather than silently dropped. `arch_planned`: --after runs the CUDA pipeline, which
+// plans for the arch.
+void check_dump_flags(const Flags& flags, bool arch_planned) {
+  const bool cuda = flags.get("cuda").has_value(), ptx = flags.get("ptx").has_value();
+  if (cuda && ptx) throw UsageError{"--cuda and --ptx ask for different outputs; give one of them"};
+  const char* code = cuda ? "--cuda" : "--ptx";
+  if ((cuda || ptx) && flags.get("after"))
+    throw UsageError{std::string(code) + " prints the generated code, which comes after the whole pipeline; drop --after, "
+                     "or drop " + code + " to print the IR after a pass"};
+  if ((cuda || ptx) && flags.get("target"))
+    throw UsageError{std::string(code) + " always generates CUDA (for --arch); drop --target"};
+  if (!cuda && !ptx && !flags.get("after") && flags.get("target"))
+    throw UsageError{"--target chooses the pipeline that --after stops in; without --after dump prints the IR as built, "
+                     "the same for every target: add --after PASS or drop --target"};
+  if (!cuda && !ptx && !arch_planned && flags.get("arch"))
+    throw UsageError{"--arch applies to --cuda, --ptx and --after with --target cuda; what this prints does not depend on "
+                     "it: drop --arch"};
+}
+
 // Every kernel of a distributed example: its IR (after --after PASS), or its CUDA / PTX.
 int cmd_dump_distributed(const Flags& flags, const ex::DistributedExample& example) {
   require_sim_target(flags, example.name);
+  check_dump_flags(flags, false);
   const ex::Sizes sizes = parse_distributed_sizes(flags, example);
   const int ranks = parse_ranks_flag(flags, example, sizes);
-  const std::string arch = flags.get("arch").value_or("sm_90a");
+  const std::string arch = parse_arch_flag(flags, "sm_90a");
   for (const auto& func : example.build(sizes, ranks)) {
     if (flags.get("cuda") || flags.get("ptx")) {
       std::cout << (flags.get("ptx") ? ts::generate_ptx(func, arch) : ts::generate_cuda(func, arch));
@@ -306,10 +343,11 @@ int cmd_dump(const std::vector<std::string>& args) {
   if (flags.get("ranks")) throw UsageError{"--ranks applies to distributed examples; " + example.name + " runs on one device"};
   ts::Target target = parse_target_flag(flags, ts::Target::CPU);
   if (target == ts::Target::Auto) target = ts::why_not_cuda().empty() ? ts::Target::CUDA : ts::Target::CPU;
+  check_dump_flags(flags, flags.get("after") && target == ts::Target::CUDA);
   const ex::Sizes sizes = parse_size_flag(flags, example);
 
   // Generated code needs no GPU: the arch defaults to the device's, else sm_90a.
-  const std::string arch = flags.get("arch").value_or(ts::why_not_cuda().empty() ? ts::cuda::arch_for_device(0) : "sm_90a");
+  const std::string arch = parse_arch_flag(flags, ts::why_not_cuda().empty() ? ts::cuda::arch_for_device(0) : "sm_90a");
   if (flags.get("cuda") || flags.get("ptx")) {
     const auto func = example.build(sizes);
     std::cout << (flags.get("ptx") ? ts::generate_ptx(func, arch) : ts::generate_cuda(func, arch)) << std::flush;
@@ -367,10 +405,22 @@ int dispatch(const std::vector<std::string>& args, const char* argv0) {
 
 }  // namespace
 
+// dispatch, with whatever else it throws made a tilescale::Error (the environment's failures a
+// RuntimeError, anything unexpected an InternalError), so that main reports every failure.
+int run_command(const std::vector<std::string>& args, const char* argv0) {
+  try {
+    return dispatch(args, argv0);
+  } catch (const UsageError&) {
+    throw;
+  } catch (...) {
+    ts::detail::rethrow_as_error("run 'tilescale " + join(args, " ") + "'");
+  }
+}
+
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   try {
-    return dispatch(args, argv[0]);
+    return run_command(args, argv[0]);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "error: %s\n(see tilescale --help)\n", e.message.c_str());
     return kExitUsage;

@@ -98,7 +98,9 @@ class World {
   static World sim(int ranks, const WorldOptions& options = {});
   int size() const;
   // Runs fn on every rank, each on its own thread; returns when all have returned. When a rank
-  // throws, the others' waits stop and run() rethrows the first error raised.
+  // throws, the others' waits stop and run() rethrows the first error raised (an exception that is
+  // not a std::exception as a RuntimeError naming the rank). Runs do not nest: RuntimeError when
+  // called from a rank's code, or while another thread runs the same world.
   void run(const std::function<void(Rank&)>& fn) const;
 
  private:

@@ -48,6 +48,18 @@ std::string cat(const Args&... args) {
   (os << ... << args);
   return os.str();
 }
+
+// Inside a catch block: rethrows the exception being handled as a tilescale::Error, so that every
+// entry point (compile, a kernel call, the CLI, the C ABI) reports one kind of error. `doing` says
+// what was being done ("compile gemm"). tilescale's own errors pass unchanged; what the environment
+// raises becomes a RuntimeError with that context: running out of memory (std::bad_alloc, or
+// std::length_error from a container asked for more than it can hold) as
+//   "cannot compile gemm because memory ran out (std::bad_alloc); use smaller sizes"
+// and a failed file or system operation (std::system_error: std::filesystem_error, std::ios_base::
+// failure) as "cannot compile gemm because a system operation failed: <what>". Any other exception
+// is an InternalError.
+[[noreturn]] void rethrow_as_error(const std::string& doing);
+
 }  // namespace detail
 
 }  // namespace tilescale

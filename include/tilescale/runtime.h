@@ -5,8 +5,13 @@
 //
 // compile runs the pass pipeline (src/pipeline.cc) for the target and returns a callable kernel.
 // A call checks every argument against the signature (count, dtype, rank, shape, symbolic
-// dimensions bound consistently, device) and raises RuntimeError naming the parameter before
-// anything runs.
+// dimensions bound consistently and fitting their type, device, no stride 0 in a tensor the kernel
+// writes) and the grid the shapes give (no negative extent), and raises RuntimeError naming the
+// parameter or grid dimension before anything runs, the same on every backend.
+//
+// compile, a call, generate_cuda and generate_ptx raise only tilescale::Error (errors.h): what the
+// environment throws (out of memory, a failed file operation) arrives as a RuntimeError saying what
+// was being done (detail::rethrow_as_error).
 #pragma once
 
 #include <memory>

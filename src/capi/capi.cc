@@ -23,16 +23,19 @@ namespace {
 
 thread_local std::string last_error;
 
-// Runs f, turning any exception into `failed` and a message in last_error.
+// Runs f, turning any exception into `failed` and a message in last_error: tilescale's errors as
+// they are, anything else as detail::rethrow_as_error makes it (with `doing` as its context).
 template <typename F, typename R>
-R guarded(F&& f, R failed) {
+R guarded(const char* doing, F&& f, R failed) {
   try {
     last_error.clear();
-    return f();
+    try {
+      return f();
+    } catch (...) {
+      ts::detail::rethrow_as_error(doing);
+    }
   } catch (const std::exception& e) {
     last_error = e.what();
-  } catch (...) {
-    last_error = "internal error in tilescale (please report it): an exception that is not a std::exception";
   }
   return failed;
 }
@@ -69,6 +72,7 @@ extern "C" {
 
 ts_kernel* ts_example_create(const char* example, const char* sizes, const char* target) {
   return guarded(
+      "create a kernel through the C ABI",
       [&]() -> ts_kernel* {
         const std::string name = example ? example : "";
         const ex::Example* e = ex::find_example(name);
@@ -115,13 +119,17 @@ const char* ts_kernel_describe(const ts_kernel* kernel) { return kernel ? kernel
 
 int ts_kernel_call(const ts_kernel* kernel, void* const* args, int num_args, void* stream) {
   return guarded(
+      "call a kernel through the C ABI",
       [&]() -> int {
         if (!kernel) throw ts::RuntimeError("cannot call a kernel through the C ABI because the handle is null");
         const auto& params = kernel->params;
-        if (num_args != static_cast<int>(params.size()) || (num_args > 0 && !args))
+        if (num_args != static_cast<int>(params.size()))
           throw ts::RuntimeError(ts::detail::cat("cannot call ", kernel->kernel.name(), " with ", num_args,
                                                  " pointers because it takes ", params.size(), " (", param_names(params),
                                                  "); pass one pointer per parameter, in that order"));
+        if (num_args > 0 && !args)
+          throw ts::RuntimeError(ts::detail::cat("cannot call ", kernel->kernel.name(), " because args is null; pass an "
+                                                 "array of ", num_args, " pointers (", param_names(params), ")"));
         const ts::Device device = kernel->kernel.target() == ts::Target::CUDA ? ts::Device::cuda() : ts::Device::cpu();
         std::vector<ts::Tensor> tensors;
         for (int i = 0; i < num_args; ++i) {

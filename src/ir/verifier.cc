@@ -161,10 +161,19 @@ class Verifier : public Visitor {
     for (size_t d = 0; d < op->grid.size(); ++d) {
       visit_expr(op->grid[d]);
       auto g = eval_int(op->grid[d]);
-      if (g && *g <= 0)
+      if (g && *g <= 0) {
+        // A grid computed from sizes has folded to a number by now: name the empty tensor dimensions
+        // it most likely came from.
+        std::string empty;
+        for (const auto& p : func_.params)
+          for (int i = 0; i < p->rank(); ++i)
+            if (auto e = as_const_int(p->shape[i]); e && *e <= 0) empty += cat(empty.empty() ? "" : ", ", p->name, " dim ", i);
         throw CompileError(cat("cannot launch the kernel of ", func_.name, " with grid extent ", *g, " in dim ",
-                               "xyz"[d < 3 ? d : 2], " because a grid has at least one block along every "
-                               "dimension; use 1 or more"));
+                               "xyz"[d < 3 ? d : 2], " because a grid has at least one block along every dimension",
+                               empty.empty() ? "; use 1 or more"
+                                             : cat(", and this one is likely computed from an empty tensor dimension "
+                                                   "(extent 0: ", empty, "); give every size 1 or more")));
+      }
     }
     in_kernel_ = true;
     thread_level_.emplace(*op);

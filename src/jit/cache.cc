@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -9,7 +10,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -17,6 +19,7 @@
 #include "jit/hash.h"
 #include "jit/nvcc.h"
 #include "jit/nvrtc.h"
+#include "support/env.h"
 #include "tilescale/errors.h"
 
 #ifndef TILESCALE_VERSION
@@ -35,12 +38,7 @@ constexpr std::size_t kHeaderBytes = 8 + 8 + 8;  // magic, payload length, check
 
 }  // namespace
 
-bool cache_enabled() {
-  const char* v = std::getenv("TILESCALE_CACHE");
-  if (!v) return true;
-  const std::string s = v;
-  return !(s == "0" || s == "off" || s == "OFF" || s == "false" || s == "no");
-}
+bool cache_enabled() { return env_switch("TILESCALE_CACHE", true); }
 
 namespace {
 
@@ -48,10 +46,20 @@ std::uint64_t checksum(const std::string& key, const char* data, std::size_t n) 
   return Hasher().add(key).add_bytes(data, n).low();
 }
 
+// The file's bytes, read in one block; "" when it cannot be read (reading a directory throws from
+// the stream buffer).
 std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return {};
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  try {
+    std::ifstream in(p, std::ios::binary | std::ios::ate);
+    const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1;
+    if (size < 0) return {};
+    std::string bytes(static_cast<std::size_t>(size), '\0');
+    in.seekg(0);
+    if (!in.read(bytes.data(), size)) return {};
+    return bytes;
+  } catch (const std::ios_base::failure&) {
+    return {};
+  }
 }
 
 // A unique name for a temporary file beside `target`: pid, a counter and the time.
@@ -95,6 +103,9 @@ namespace {
 std::optional<std::vector<char>> read_entry(const fs::path& path, const std::string& key) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::nullopt;
+  // Something else at the entry's path (a directory...) is left alone; the kernel is compiled and
+  // not cached.
+  if (!fs::is_regular_file(path, ec)) return std::nullopt;
   const std::string bytes = read_file(path);
   bool ok = bytes.size() >= kHeaderBytes && std::memcmp(bytes.data(), kMagic, 8) == 0;
   std::uint64_t length = 0, sum = 0;
@@ -154,21 +165,71 @@ std::string cache_dir() {
 
 std::string cache_entry_path(const std::string& key) { return (fs::path(cache_dir()) / "kernels" / (key + ".cubin")).string(); }
 
-std::string cache_key(const JitRequest& req) {
+std::string hash_include_dir(const std::string& dir) {
   Hasher h;
-  h.add("tilescale-kernel-cache-v1").add(TILESCALE_VERSION).add(name(req.backend));
-  if (req.backend == Backend::NVRTC) {
-    h.add(nvrtc_version());
-    for (const auto& o : base_nvrtc_options(req.arch)) h.add(o);
-  } else {
-    h.add(nvcc_version()).add(nvcc_path());
+  h.add(dir);
+  std::error_code ec;
+  if (dir.empty() || !fs::is_directory(dir, ec)) return h.add("no directory").hex();
+  std::vector<fs::path> top, nested;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    if (it->is_regular_file(ec)) (it.depth() == 0 ? top : nested).push_back(it->path());
+  std::sort(top.begin(), top.end());
+  std::sort(nested.begin(), nested.end());
+  for (const auto& p : top) h.add(fs::relative(p, dir, ec).string()).add(read_file(p));
+  for (const auto& p : nested) {
+    const auto size = fs::file_size(p, ec);
+    const auto mtime = fs::last_write_time(p, ec).time_since_epoch().count();
+    h.add(fs::relative(p, dir, ec).string()).add(static_cast<std::uint64_t>(size)).add(static_cast<std::uint64_t>(mtime));
   }
+  return h.hex();
+}
+
+namespace {
+
+// hash_include_dir, once per directory and process.
+std::string include_dir_hash_cached(const std::string& dir) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> hashes;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = hashes.find(dir);
+  if (it == hashes.end()) it = hashes.emplace(dir, hash_include_dir(dir)).first;
+  return it->second;
+}
+
+}  // namespace
+
+std::string library_revision() { return cat(TILESCALE_VERSION, "+", source_revision()); }
+
+CompilerIdentity compiler_identity(const JitRequest& req) {
+  CompilerIdentity id;
+  if (req.backend == Backend::NVRTC) {
+    id.compiler = nvrtc_identity();
+    id.fixed_options = base_nvrtc_options(req.arch);
+    id.toolkit_headers = include_dir_hash_cached(cuda_include_dir());
+  } else {
+    id.compiler = cat(nvcc_path(), "\n", nvcc_version());
+    id.fixed_options = nvcc_fixed_options(req.arch);
+    id.toolkit_headers = include_dir_hash_cached(nvcc_include_dir());
+  }
+  id.library_revision = library_revision();
+  return id;
+}
+
+std::string cache_key(const JitRequest& req, const CompilerIdentity& id) {
+  Hasher h;
+  h.add("tilescale-kernel-cache-v2").add(name(req.backend));
+  h.add(id.compiler).add(id.toolkit_headers).add(id.library_revision);
+  h.add(static_cast<std::uint64_t>(id.fixed_options.size()));
+  for (const auto& o : id.fixed_options) h.add(o);
   h.add(req.arch).add(device_headers_hash());
   h.add(static_cast<std::uint64_t>(req.options.size()));
   for (const auto& o : req.options) h.add(o);
   h.add(req.source);
   return h.hex();
 }
+
+std::string cache_key(const JitRequest& req) { return cache_key(req, compiler_identity(req)); }
 
 JitResult compile_cached(const JitRequest& req) {
   const auto start = std::chrono::steady_clock::now();

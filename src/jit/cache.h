@@ -4,15 +4,17 @@
 //   jit::JitResult r = jit::compile_cached(req);   // r.cubin, r.cache_hit, r.compile_ms
 //
 // The key is a 128-bit hash (hash.h) of everything that changes the binary: the generated source,
-// the embedded device headers' hash, the target arch, every compile option, the backend (nvrtc or
-// nvcc) and its version, and tilescale's version. An entry is one file, <dir>/kernels/<key>.cubin:
+// the embedded device headers' hash, the target arch, every compile option, and the compiler's
+// identity (CompilerIdentity below): the backend (nvrtc or nvcc) in its exact build, the options it
+// always gets, the toolkit headers it reads and tilescale's own source revision. An entry is one
+// file, <dir>/kernels/<key>.cubin:
 // an 8-byte magic, the payload length, a checksum of key and payload, then the cubin. Writes go to a
 // temporary file in the same directory and are renamed into place, so a reader sees a whole entry
 // or none; an entry that fails its checks is deleted and recompiled, never trusted.
 //
 // Environment:
 //   TILESCALE_CACHE_DIR   the directory (default $XDG_CACHE_HOME/tilescale, else ~/.cache/tilescale)
-//   TILESCALE_CACHE=0     compile every time and write nothing (also "off", "false")
+//   TILESCALE_CACHE=0     compile every time and write nothing (a switch: support/env.h)
 //   TILESCALE_JIT=nvcc    compile with nvcc instead of NVRTC (default "nvrtc")
 // When the directory cannot be created or written, kernels are compiled without caching.
 #pragma once
@@ -43,15 +45,45 @@ struct JitResult {
 };
 
 // The cubin for `req`, from the cache when a valid entry exists, else compiled (with the backend's
-// CompileError on failure) and stored.
+// CompileError on failure) and stored. Anything at the entry's path that is not a valid entry file
+// (a corrupt entry, a directory) is never trusted: the kernel is compiled.
 JitResult compile_cached(const JitRequest& req);
 
-// The cache key of `req`: 32 hex digits. Loads the backend to learn its version.
+// What decides the binary besides the request itself; each field goes into the key.
+struct CompilerIdentity {
+  // The exact compiler build: nvrtc_identity() (version, library file, its size and time), or
+  // nvcc's path and the whole output of `nvcc --version`.
+  std::string compiler;
+  // The options every compilation of the arch gets (base_nvrtc_options, nvcc_fixed_options).
+  std::vector<std::string> fixed_options;
+  // hash_include_dir of the toolkit include directory the compiler reads cuda_fp16.h & co. from
+  // (cuda_include_dir() for NVRTC, nvcc_include_dir() for nvcc), computed once per process.
+  std::string toolkit_headers;
+  // library_revision().
+  std::string library_revision;
+};
+// The identity for `req`'s backend and arch. Loads the backend (CompileError when it cannot be).
+CompilerIdentity compiler_identity(const JitRequest& req);
+
+// The cache key of `req` with `id`: 32 hex digits.
+std::string cache_key(const JitRequest& req, const CompilerIdentity& id);
+// The cache key of `req` with compiler_identity(req).
 std::string cache_key(const JitRequest& req);
+
+// A hash of an include directory as a compiler sees it: the contents of the files directly in it
+// (cuda_fp16.h, cuda_fp16.hpp, cuda_bf16.h, ...: what generated code includes), and the path, size
+// and modification time of every file below it (crt/, cccl/, ...; reading all of those would cost
+// more than it tells). A missing directory hashes as such. Not cached: see CompilerIdentity.
+std::string hash_include_dir(const std::string& dir);
+// tilescale's version and its source revision, "0.1.0+<32 hex digits>".
+std::string library_revision();
+// A hash of the contents of tilescale's sources (src/, include/, device/, the CMake files), made at
+// build time by cmake/source_revision.cmake (so a build from a tarball without .git has one too).
+const char* source_revision();
 
 // The cache directory as configured now (it may not exist yet).
 std::string cache_dir();
-// False when TILESCALE_CACHE turns caching off.
+// False when TILESCALE_CACHE turns caching off; RuntimeError when it is neither on nor off.
 bool cache_enabled();
 // Writes `bytes` to `target` atomically (a temporary file in the same directory, then rename),
 // creating the directory; false when that fails.

@@ -5,11 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <mutex>
 #include <sstream>
 
@@ -92,20 +94,31 @@ std::string nvcc_path() {
 
 std::string nvcc_version() {
   static std::mutex mu;
-  static std::string cached;
-  std::lock_guard<std::mutex> lock(mu);
-  if (!cached.empty()) return cached;
+  static std::map<std::string, std::string> cached;  // by nvcc path
   const std::string nvcc = nvcc_path();
   if (nvcc.empty()) throw CompileError("cannot compile with nvcc (TILESCALE_JIT=nvcc) because no nvcc was found; set CUDA_HOME or TILESCALE_NVCC");
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto it = cached.find(nvcc); it != cached.end()) return it->second;
   TempDir dir;
   const std::string log = (dir.path / "version.txt").string();
   if (run({nvcc, "--version"}, log) != 0) throw CompileError(cat("cannot run ", nvcc, " --version"));
-  std::string text = read_text(log), last;
-  std::stringstream ss(text);
-  for (std::string line; std::getline(ss, line);)
-    if (!line.empty()) last = line;
-  cached = last.empty() ? text : last;
-  return cached;
+  std::string text = read_text(log);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return cached[nvcc] = text;
+}
+
+std::string nvcc_include_dir() {
+  const std::string nvcc = nvcc_path();
+  if (nvcc.empty()) return "";
+  std::error_code ec;
+  const fs::path bin = fs::canonical(nvcc, ec);
+  const fs::path include = (ec ? fs::path(nvcc) : bin).parent_path().parent_path() / "include";
+  return fs::is_directory(include, ec) ? include.string() : "";
+}
+
+std::vector<std::string> nvcc_fixed_options(const std::string& arch) {
+  const bool ptx_only = arch.rfind("compute_", 0) == 0;
+  return {ptx_only ? "-ptx" : "-cubin", "-arch=" + arch, "-std=c++17"};
 }
 
 CompiledBinary compile_nvcc(const std::string& source, const std::string& name, const std::string& arch,
@@ -115,14 +128,18 @@ CompiledBinary compile_nvcc(const std::string& source, const std::string& name, 
   const bool ptx_only = arch.rfind("compute_", 0) == 0;
 
   TempDir dir;
-  const fs::path src = dir.path / (name + ".cu");
+  std::string file = name;  // the kernel's name in nvcc's messages, never a path
+  for (char& c : file)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  const fs::path src = dir.path / (file + ".cu");
   const fs::path bin = dir.path / (ptx_only ? "kernel.ptx" : "kernel.cubin");
   const fs::path log = dir.path / "nvcc.log";
   write_text(src, source);
   for (const auto& h : device_headers()) write_text(dir.path / "include" / std::string(h.include_name), h.contents);
 
-  std::vector<std::string> argv = {nvcc, ptx_only ? "-ptx" : "-cubin", "-arch=" + arch, "-std=c++17",
-                                   "-I" + (dir.path / "include").string()};
+  std::vector<std::string> argv = {nvcc};
+  for (const auto& o : nvcc_fixed_options(arch)) argv.push_back(o);
+  argv.push_back("-I" + (dir.path / "include").string());
   for (const auto& o : options)
     if (o != "-default-device" && o != "--device-as-default-execution-space") argv.push_back(o);
   argv.insert(argv.end(), {"-o", bin.string(), src.string()});

@@ -21,7 +21,13 @@ CompiledBinary compile_nvcc(const std::string& source, const std::string& name, 
 // The nvcc to run: $TILESCALE_NVCC, $CUDA_HOME/bin/nvcc, $CUDA_PATH/bin/nvcc, /usr/local/cuda/bin/nvcc,
 // then nvcc on the PATH; "" when none is found.
 std::string nvcc_path();
-// The last line of `nvcc --version` ("Build cuda_13.0.r13.0/compiler.…"); CompileError without nvcc.
+// The whole output of `nvcc --version` (its release and build lines), run once per nvcc path;
+// CompileError without nvcc.
 std::string nvcc_version();
+// The include directory of nvcc's toolkit (<nvcc's directory>/../include), "" when there is none.
+std::string nvcc_include_dir();
+// The arguments every nvcc compilation of `arch` gets before the include directory and the caller's
+// options: -cubin (-ptx for compute_XX), -arch=<arch>, -std=c++17; shared with the cache key.
+std::vector<std::string> nvcc_fixed_options(const std::string& arch);
 
 }  // namespace tilescale::jit

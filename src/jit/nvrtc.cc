@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <nvrtc.h>
+#include <sys/stat.h>
 
 #include <cctype>
 #include <cstdlib>
@@ -34,9 +35,25 @@ struct Nvrtc {
 #define TILESCALE_NVRTC_MEMBER(symbol) decltype(&::symbol) symbol = nullptr;
   TILESCALE_NVRTC_API(TILESCALE_NVRTC_MEMBER)
 #undef TILESCALE_NVRTC_MEMBER
-  std::string why_not;  // "" when loaded
-  std::string version;  // "13.0"
+  std::string why_not;   // "" when loaded
+  std::string version;   // "13.0"
+  std::string identity;  // the version and the library file that was loaded (see nvrtc_identity)
 };
+
+// "libnvrtc 13.0 at <path> (<size> bytes, modified <ns since epoch>)": which build of NVRTC this is,
+// beyond the version number (two 13.0 updates differ in their files).
+std::string identity_of(const std::string& version, const void* symbol) {
+  std::string out = "libnvrtc " + version;
+  Dl_info info{};
+  if (!dladdr(symbol, &info) || !info.dli_fname) return out + " (library file unknown)";
+  std::error_code ec;
+  const std::filesystem::path file = std::filesystem::canonical(info.dli_fname, ec);
+  const std::string path = ec ? std::string(info.dli_fname) : file.string();
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) return cat(out, " at ", path);
+  return cat(out, " at ", path, " (", st.st_size, " bytes, modified ",
+             static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec, ")");
+}
 
 std::vector<std::string> library_candidates() {
   const char* names[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"};
@@ -80,6 +97,7 @@ Nvrtc load() {
   int major = 0, minor = 0;
   api.nvrtcVersion(&major, &minor);
   api.version = cat(major, ".", minor);
+  api.identity = identity_of(api.version, reinterpret_cast<const void*>(api.nvrtcVersion));
   return api;
 }
 
@@ -134,6 +152,7 @@ std::string nvrtc_unavailable_reason() {
 }
 
 std::string nvrtc_version() { return nvrtc().version; }
+std::string nvrtc_identity() { return nvrtc().identity; }
 
 CompiledBinary compile_nvrtc(const std::string& source, const std::string& name, const std::string& arch,
                              const std::vector<std::string>& options,

@@ -50,6 +50,10 @@ std::string ptx_for(const std::string& source, const std::string& arch = "comput
 std::string nvrtc_unavailable_reason();
 // "13.0"; CompileError when NVRTC cannot be loaded.
 std::string nvrtc_version();
+// The exact build of NVRTC, for the cache key: the version and the loaded library file with its size
+// and modification time, "libnvrtc 13.0 at /usr/local/cuda-13.0/lib64/libnvrtc.so.13.0.88 (… bytes,
+// modified …)". CompileError when NVRTC cannot be loaded.
+std::string nvrtc_identity();
 // The CUDA toolkit's include directory ($CUDA_HOME/include, $CUDA_PATH/include,
 // /usr/local/cuda/include: the first that has cuda_fp16.h), or "" when none is found.
 std::string cuda_include_dir();

@@ -10,6 +10,7 @@
 #include "lang/builder.h"
 #include "layout/layout.h"
 #include "ops/tile_op.h"
+#include "support/checked.h"
 #include "tilescale/errors.h"
 #include "tilescale/lang.h"
 
@@ -164,12 +165,29 @@ ir::Expr shape_dim(const Expr& e, const std::string& buffer) {
   return node(e);
 }
 
+// CompileError when the constant dimensions of `dims` already make more than 2^63-1 bytes: every
+// later count of the buffer's elements or bytes is then exact.
+void check_size(const std::vector<ir::Expr>& dims, DataType dtype, const std::string& doing) {
+  std::vector<std::int64_t> constant;
+  for (const auto& d : dims)
+    if (auto c = ir::as_const_int(d); c && *c >= 0) constant.push_back(*c);
+  if (checked_product(constant, bytes(dtype))) return;
+  std::string shape;
+  for (const auto& d : dims) {
+    auto c = ir::as_const_int(d);
+    shape += (shape.empty() ? "" : ", ") + (c ? std::to_string(*c) : ir::print(d));
+  }
+  throw CompileError(cat("cannot ", doing, " with shape [", shape, "] of ", name(dtype),
+                         " because its size in bytes exceeds 2^63-1; use smaller extents"));
+}
+
 Buffer allocate(Shape shape, DataType dtype, const std::string& name, ir::Scope scope, const char* what) {
   if (shape.empty() && (scope == ir::Scope::Shared || scope == ir::Scope::Fragment))
     throw CompileError(cat("cannot T::", what, " ", name, " with an empty shape because tiles have at least one "
                            "dimension; give it a shape such as {1}, or use T::alloc_var for a scalar"));
   std::vector<ir::Expr> dims;
   for (const auto& d : shape) dims.push_back(shape_dim(d, name));
+  check_size(dims, dtype, cat("T::", what, " ", name));
   ir::Buffer b = ir::make_buffer(name, std::move(dims), dtype, scope);
   emit(what, ir::make_alloc(b));
   return Buffer(b);
@@ -378,6 +396,7 @@ Buffer Tensor(const std::string& name, Shape shape, DataType dtype) {
   if (b.kernel) throw CompileError(cat("cannot create T::Tensor ", name, " inside T::Kernel; create the kernel's tensors before it"));
   std::vector<ir::Expr> dims;
   for (const auto& d : shape) dims.push_back(shape_dim(d, name));
+  check_size(dims, dtype, cat("create T::Tensor ", name));
   ir::Buffer t = ir::make_buffer(name, std::move(dims), dtype, ir::Scope::Global);
   b.params.push_back(t);
   return Buffer(t);
@@ -439,6 +458,10 @@ void kernel(std::vector<Expr> grid, Threads t, const std::function<void(const st
   for (const auto& g : grid) {
     ir::Expr e = node(g);
     if (!is_integer(e->dtype)) throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", ir::print(e), " of type ", name(e->dtype), "; use integers"));
+    if (auto c = ir::as_const_int(e); c && *c > std::numeric_limits<std::int32_t>::max())
+      throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", *c, " in dim ",
+                             "xyz"[extents.size()], " because grid extents are 32-bit (at most 2147483647 blocks); use "
+                             "larger tiles or smaller sizes"));
     extents.push_back(ir::make_cast(DataType::Int32, e));
   }
   b.kernel = scope;

@@ -70,7 +70,7 @@ void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& s
   for (auto e : shape) numel *= e;
   const std::int64_t vectors = numel / vec, T = ctx.threads();
   const std::int64_t rounds = (vectors + T - 1) / T;
-  ir::Var v = ir::make_var(ctx.fresh("v"));
+  ir::Var v = ctx.fresh_var("v");
   ctx.set_range(v, 0, (vectors - 1) * vec, vec);
   auto emit = [&](const ir::Expr& id, bool partial) {
     ctx.open(partial ? cat("if (", ctx.expr(ir::make_binary(BinaryOp::LT, id, c(vectors))), ")") : "");
@@ -86,7 +86,7 @@ void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& s
     ctx.close();
   };
   if (compact) {
-    ir::Var it = ir::make_var(ctx.fresh("it"));
+    ir::Var it = ctx.fresh_var("it");
     ctx.open(cat("for (int ", ctx.expr(it), " = 0; ", ctx.expr(it), " < ", rounds, "; ++", ctx.expr(it), ")"));
     emit(add(ir::make_binary(BinaryOp::Mul, it, c(T)), ctx.thread_var()), vectors % T != 0);
     ctx.close();

@@ -63,8 +63,9 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
   for_each_vector(ctx, lines, 1, [&](const std::vector<ir::Expr>& line) {
     // `line` has an entry per dimension of `lines` (unit `dim` included, as squeezing would lose it).
-    const std::string run = ctx.fresh("run"), k = ctx.fresh("k");
-    ir::Var kv = ir::make_var(k);
+    const std::string run = ctx.fresh("run");
+    const ir::Var kv = ctx.fresh_var("k");
+    const std::string k = ctx.expr(kv);
     ctx.line(cat(c_type(dt), " ", run, " = tl::cast<", c_type(dt), ">(0.0f);"));
     ctx.open(cat("for (int ", k, " = 0; ", k, " < ", extent[dim], "; ++", k, ")"));
     std::vector<ir::Expr> full = line;

@@ -39,7 +39,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     const auto tile = squeezed(const_extent(dst, "fill"));
     std::int64_t n = 1;
     for (auto e : tile) n *= e;
-    ir::Var e = ir::make_var(ctx.fresh("e"));
+    ir::Var e = ctx.fresh_var("e");
     ctx.open(cat("for (int ", ctx.expr(e), " = 0; ", ctx.expr(e), " < ", n, "; ++", ctx.expr(e), ")"));
     std::vector<ir::Expr> t(tile.size());
     std::int64_t stride = 1;

@@ -194,7 +194,9 @@ void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Redu
                            " for CUDA because it is a ", ir::spelling(src.buffer->scope), " buffer; reduce a fragment or a shared tile"));
   }
   auto emit_for_dst = [&](const std::vector<ir::Expr>& dst_tile, const std::string& dst_elem) {
-    const std::string acc = ctx.fresh("acc"), k = ctx.fresh("k");
+    const std::string acc = ctx.fresh("acc");
+    const ir::Var kv = ctx.fresh_var("k");
+    const std::string k = ctx.expr(kv);
     ctx.line(cat("float ", acc, " = ", red.identity, ";"));
     ctx.open(cat("for (int ", k, " = 0; ", k, " < ", shape[dim], "; ++", k, ")"));
     std::string flat = cat(k, " * ", strides[dim]);
@@ -206,7 +208,6 @@ void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Redu
     if (!ws.empty()) {
       ctx.line(fold(red, acc, cat(ws, "[", flat, "]")));
     } else {
-      ir::Var kv = ir::make_var(k);
       std::vector<ir::Expr> t;
       for (size_t d = 0, j = 0; d < shape.size(); ++d) {
         if (shape[d] == 1) continue;

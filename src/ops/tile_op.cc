@@ -4,6 +4,8 @@
 
 #include "ir/equality.h"
 #include "ir/printer.h"
+#include "ir/visitor.h"
+#include "ops/builtin.h"
 
 namespace tilescale::ops {
 
@@ -179,6 +181,36 @@ void check_same_extents(const char* op, const ir::Region& a, const ir::Region& b
   if (!same_extents(a, b))
     throw CompileError(cat("cannot ", op, " from ", describe_with_extent(a), " to ", describe_with_extent(b),
                            " because their extents differ; make both tiles the same shape"));
+}
+
+bool writes_region(const ir::TileOpNode& op, std::size_t i) {
+  if (op.op == "fill" || op.op == "atomic_add") return i == 0;
+  if (op.op == "gemm") return i == 2;
+  return i == 1;  // copy, reduce, cumsum: {src, dst}
+}
+
+std::set<const ir::BufferNode*> written_buffers(const ir::Stmt& s) {
+  struct Writes : ir::Visitor {
+    std::set<const ir::BufferNode*> buffers;
+    void visit(const ir::StoreNode* op) override {
+      buffers.insert(op->buffer.get());
+      Visitor::visit(op);
+    }
+    void visit(const ir::TileOpNode* op) override {
+      for (std::size_t i = 0; i < op->regions.size(); ++i)
+        if (writes_region(*op, i)) buffers.insert(op->regions[i].buffer.get());
+      Visitor::visit(op);
+    }
+    void visit(const ir::BuiltinNode* op) override {
+      const BuiltinDef& def = builtin(op->op);
+      for (std::size_t i = 0; i < op->args.size(); ++i)
+        if (def.is_address(*op, i))
+          if (const auto* load = ir::as<ir::LoadNode>(op->args[i])) buffers.insert(load->buffer.get());
+      Visitor::visit(op);
+    }
+  } writes;
+  writes.visit_stmt(s);
+  return writes.buffers;
 }
 
 }  // namespace tilescale::ops

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,13 @@ struct TileOpDef {
 
 // The definition of a registered op; InternalError for an unknown name.
 const TileOpDef& tile_op(const std::string& name);
+
+// Whether `op` writes its region `i`: the destination of copy, reduce and cumsum, the target of
+// fill and atomic_add, gemm's C.
+bool writes_region(const ir::TileOpNode& op, std::size_t i);
+// The buffers a program may write: stores, regions tile ops write, and the memory operands of
+// distributed builtins (all counted as written: builtin definitions do not say which they write).
+std::set<const ir::BufferNode*> written_buffers(const ir::Stmt& s);
 
 // Builders used by the front end.
 ir::Stmt make_copy(const Operand& src, const Operand& dst);

@@ -2,12 +2,51 @@
 
 #include "ir/eval.h"
 #include "ir/printer.h"
+#include "ir/visitor.h"
 
 namespace tilescale::runtime {
 
 using tilescale::detail::cat;
 
-Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>& args, const Device& device) {
+namespace {
+
+// " for M = 5, N = 7" (by name), "" without symbolic dimensions.
+std::string describe(const Bindings& bindings) {
+  std::map<std::string, std::int64_t> by_name;
+  for (const auto& [v, value] : bindings) by_name[v->name] = value;
+  std::string out;
+  for (const auto& [n, value] : by_name) out += cat(out.empty() ? " for " : ", ", n, " = ", value);
+  return out;
+}
+
+// The grid of the program's T::Kernel (one per program).
+const std::vector<ir::Expr>& kernel_grid(const ir::PrimFuncNode& func) {
+  struct Finder : ir::Visitor {
+    const ir::KernelNode* kernel = nullptr;
+    void visit(const ir::KernelNode* op) override { kernel = kernel ? kernel : op; }
+  } finder;
+  finder.visit_stmt(func.body);
+  TS_ICHECK(finder.kernel, "program ", func.name, " has no T::Kernel");
+  return finder.kernel->grid;
+}
+
+}  // namespace
+
+void check_grid(const ir::PrimFuncNode& func, const Bindings& bindings) {
+  const auto& grid = kernel_grid(func);
+  for (size_t d = 0; d < grid.size(); ++d) {
+    const auto extent = ir::eval_int(grid[d], bindings);
+    TS_ICHECK(extent, "grid extent ", d, " of kernel ", func.name, " cannot be evaluated from the arguments' shapes");
+    if (*extent >= 0) continue;
+    const ir::Expr& e = ir::as<ir::CastNode>(grid[d]) ? ir::as<ir::CastNode>(grid[d])->value : grid[d];
+    throw RuntimeError(cat("cannot call kernel ", func.name, " because its grid extent in dim ", "xyz"[d < 3 ? d : 2], ", ",
+                           ir::print(e), ", is ", *extent, describe(bindings),
+                           "; pass tensors for which every grid extent is 0 or more"));
+  }
+}
+
+Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>& args, const Device& device,
+                         const std::vector<bool>& written) {
   const auto& params = func.params;
   if (args.size() != params.size()) {
     std::string sig;
@@ -33,7 +72,15 @@ Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>
                              " but the kernel runs on ", device.to_string(), "; move it there first"));
     for (int d = 0; d < p.rank(); ++d) {
       const std::int64_t got = t.shape(d);
+      if (i < written.size() && written[i] && got > 1 && t.strides()[d] == 0)
+        throw RuntimeError(cat("cannot call with ", where, " because it has stride 0 in dim ", d, " (extent ", got,
+                               "), so its elements share addresses, and the kernel writes it: which write lands would be "
+                               "undefined; pass a tensor whose elements are distinct (a contiguous one)"));
       if (auto* v = ir::as<ir::VarNode>(p.shape[d])) {
+        if (wrap_to(v->dtype, got) != got)
+          throw RuntimeError(cat("cannot call with ", where, " because its dim ", d, " is ", got,
+                                 ", which does not fit the symbolic dimension ", v->name, " of type ", name(v->dtype),
+                                 "; declare it T::dynamic(\"", v->name, "\", T::int64) or split the problem"));
         auto [it, fresh] = bound.emplace(v, got);
         if (fresh) {
           bound_by[v] = cat(p.name, " dim ", d);
@@ -51,6 +98,10 @@ Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>
     for (int d = 0; d < p.rank(); ++d) {
       auto want = ir::eval_int(p.shape[d], bound);
       TS_ICHECK(want, "unbound dimension ", ir::print(p.shape[d]), " of ", p.name);
+      if (*want < 0)  // a derived dimension that wrapped around in its type
+        throw RuntimeError(cat("cannot call with argument ", i, " (", p.name, ") of kernel ", func.name, " because its dim ",
+                               d, " is ", ir::print(p.shape[d]), ", which overflows ", name(p.shape[d]->dtype),
+                               describe(bound), "; declare the symbolic dimensions T::int64 or split the problem"));
       if (*want != args[i].shape(d))
         throw RuntimeError(cat("cannot call with argument ", i, " (", p.name, ") of kernel ", func.name,
                                " because its dim ", d, " is ", args[i].shape(d), " but the kernel expects ",

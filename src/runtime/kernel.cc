@@ -10,10 +10,12 @@
 #include "jit/cache.h"
 #include "jit/nvrtc.h"
 #include "ops/builtin.h"
+#include "ops/tile_op.h"
 #include "pipeline.h"
 #include "runtime/arguments.h"
 #include "runtime/cuda/driver.h"
 #include "runtime/cuda/module.h"
+#include "support/env.h"
 #include "tilescale/runtime.h"
 
 namespace tilescale {
@@ -48,18 +50,14 @@ namespace {
 // (the cp.async pipelines), for comparison.
 cuda::Target cuda_target(const std::string& arch) {
   cuda::Target target = cuda::target_for_arch(arch);
-  const char* v = std::getenv("TILESCALE_TMA");
-  target.tma = !(v && std::string(v) == "0");
+  target.tma = env_switch("TILESCALE_TMA", true);
   return target;
 }
 
 // TILESCALE_CHECK_THREAD_LEVEL=1 (a test switch): every CPU compile also generates the program's
 // CUDA for sm_90a (no GPU needed) and checks that both backends took the same thread-level
 // decisions (ops/thread_level.h); a disagreement is an InternalError.
-bool checking_thread_level() {
-  const char* v = std::getenv("TILESCALE_CHECK_THREAD_LEVEL");
-  return v && std::string(v) != "0";
-}
+bool checking_thread_level() { return env_switch("TILESCALE_CHECK_THREAD_LEVEL", false); }
 
 void check_thread_level_agreement(const lang::PrimFunc& func, const ops::ThreadLevelLog& cpu_log) {
   ops::ThreadLevelLog cuda_log;
@@ -78,13 +76,23 @@ cuda::KernelSpec generate(const lang::PrimFunc& func, const std::string& arch) {
 }
 }  // namespace
 
-std::string generate_cuda(const lang::PrimFunc& func, const std::string& arch) { return generate(func, arch).source; }
+std::string generate_cuda(const lang::PrimFunc& func, const std::string& arch) {
+  try {
+    return generate(func, arch).source;
+  } catch (...) {
+    detail::rethrow_as_error(cat("generate CUDA for ", func.name()));
+  }
+}
 
 std::string generate_ptx(const lang::PrimFunc& func, const std::string& arch) {
-  const auto spec = generate(func, arch);
-  std::string virt = arch;
-  virt.replace(0, 2, "compute");
-  return jit::ptx_for(spec.source, virt);
+  try {
+    const auto spec = generate(func, arch);
+    std::string virt = arch;
+    virt.replace(0, 2, "compute");
+    return jit::ptx_for(spec.source, virt);
+  } catch (...) {
+    detail::rethrow_as_error(cat("generate PTX for ", func.name()));
+  }
 }
 
 struct Kernel::Impl {
@@ -98,6 +106,7 @@ struct Kernel::Impl {
   // whose tensor maps cannot be built (strides that are not multiples of 16 bytes).
   cuda::Target gpu_target;
   std::vector<std::string> compiler_options;
+  std::vector<bool> written;  // per parameter: the kernel writes it (ops::written_buffers)
   mutable std::once_flag fallback_once;
   mutable std::shared_ptr<const cuda::LoadedKernel> fallback;
 
@@ -133,16 +142,28 @@ std::vector<ParamInfo> Kernel::params() const {
 }
 
 void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
-  if (impl_->target == Target::CPU) {
-    runtime::check_arguments(*impl_->lowered, args, Device::cpu());
-    impl_->cpu->run(args);
-    return;
+  try {
+    const bool cpu = impl_->target == Target::CPU;
+    const runtime::Bindings b = runtime::check_arguments(
+        *impl_->lowered, args, cpu ? Device::cpu() : Device::cuda(impl_->gpu->device()), impl_->written);
+    runtime::check_grid(*impl_->lowered, b);
+    if (cpu) return impl_->cpu->run(args);
+    impl_->kernel_for(args).launch(args, b, static_cast<CUstream>(stream));
+  } catch (...) {
+    detail::rethrow_as_error(cat("call kernel ", name()));
   }
-  const runtime::Bindings b = runtime::check_arguments(*impl_->lowered, args, Device::cuda(impl_->gpu->device()));
-  impl_->kernel_for(args).launch(args, b, static_cast<CUstream>(stream));
 }
 
-Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
+namespace {
+
+std::vector<bool> written_params(const ir::PrimFuncNode& f) {
+  const auto written = ops::written_buffers(f.body);
+  std::vector<bool> out;
+  for (const auto& p : f.params) out.push_back(written.count(p.get()) > 0);
+  return out;
+}
+
+Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& options) {
   Target target = options.target;
   const bool distributed = ops::uses_builtins(func.node()->body);
   if (target == Target::Auto) target = why_not_cuda().empty() && !distributed ? Target::CUDA : Target::CPU;
@@ -155,6 +176,7 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   impl->target = target;
   if (target == Target::CPU) {
     impl->lowered = run_pipeline(func.node(), PipelineOptions{target, ""});
+    impl->written = written_params(*impl->lowered);
     if (!checking_thread_level()) {
       impl->cpu = cpu::Executable::build(impl->lowered);
       return Kernel(impl);
@@ -170,6 +192,7 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   const std::string arch = cuda::arch_for_device(0);
   const cuda::Target gpu = cuda_target(arch);
   impl->lowered = run_pipeline(func.node(), PipelineOptions{target, "", gpu.sm});
+  impl->written = written_params(*impl->lowered);
   const auto start = std::chrono::steady_clock::now();
   impl->spec = cuda::generate(impl->lowered, gpu);
   const double codegen_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -179,6 +202,16 @@ Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   impl->gpu_target = gpu;
   impl->compiler_options = options.compiler_options;
   return Kernel(impl);
+}
+
+}  // namespace
+
+Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
+  try {
+    return compile_unguarded(func, options);
+  } catch (...) {
+    detail::rethrow_as_error(cat("compile ", func.name()));
+  }
 }
 
 }  // namespace tilescale

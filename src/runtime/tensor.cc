@@ -8,6 +8,7 @@
 #include <random>
 
 #include "runtime/cuda/driver.h"
+#include "support/checked.h"
 #include "tilescale/errors.h"
 
 namespace tilescale {
@@ -42,9 +43,22 @@ std::shared_ptr<void> cuda_alloc(size_t bytes, const Device& device) {
   });
 }
 
-void check_shape(const std::vector<std::int64_t>& shape) {
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (size_t d = 0; d < shape.size(); ++d) s += cat(d ? ", " : "", shape[d]);
+  return s + "]";
+}
+
+// RuntimeError unless every extent is >= 0 and the elements' bytes, counted as int64, do not
+// overflow; so numel() and every byte count of the tensor are exact.
+void check_shape(const std::vector<std::int64_t>& shape, DataType dtype) {
   for (size_t d = 0; d < shape.size(); ++d)
-    if (shape[d] < 0) throw RuntimeError(cat("cannot make a tensor with extent ", shape[d], " in dim ", d, "; extents are >= 0"));
+    if (shape[d] < 0)
+      throw RuntimeError(cat("cannot make a tensor of shape ", shape_text(shape), " because its extent in dim ", d, " is ",
+                             shape[d], "; extents are >= 0"));
+  if (!checked_product(shape, bytes(dtype)))
+    throw RuntimeError(cat("cannot make a ", name(dtype), " tensor of shape ", shape_text(shape),
+                           " because its size in bytes exceeds 2^63-1; use smaller extents"));
 }
 }  // namespace
 
@@ -55,7 +69,7 @@ std::int64_t Tensor::numel() const {
 }
 
 Tensor Tensor::empty(std::vector<std::int64_t> shape, DataType dtype, Device device) {
-  check_shape(shape);
+  check_shape(shape, dtype);
   Tensor t;
   t.shape_ = std::move(shape);
   t.strides_ = contiguous_strides(t.shape_);
@@ -125,13 +139,25 @@ void Tensor::copy_from(const Tensor& src) const {
 }
 
 Tensor Tensor::wrap(void* data, std::vector<std::int64_t> shape, DataType dtype, std::vector<std::int64_t> strides, Device device) {
-  check_shape(shape);
+  check_shape(shape, dtype);
   if (strides.empty()) strides = contiguous_strides(shape);
   if (strides.size() != shape.size())
     throw RuntimeError(cat("cannot wrap memory as a tensor with ", shape.size(), " dimensions and ", strides.size(),
                            " strides; give one stride per dimension"));
   if (!data && std::any_of(shape.begin(), shape.end(), [](auto e) { return e != 0; }) )
     throw RuntimeError("cannot wrap a null pointer as a non-empty tensor");
+  // The farthest element from the first, in bytes, must be addressable.
+  std::optional<std::int64_t> reach = 0;
+  for (size_t d = 0; d < shape.size() && reach; ++d) {
+    if (shape[d] == 0) continue;
+    auto step = checked_mul(shape[d] - 1, strides[d]);
+    if (step) step = checked_mul(*step, bytes(dtype));
+    reach = step && *step != std::numeric_limits<std::int64_t>::min() ? checked_add(*reach, std::abs(*step)) : std::nullopt;
+  }
+  if (!reach)
+    throw RuntimeError(cat("cannot wrap memory as a ", name(dtype), " tensor of shape ", shape_text(shape),
+                           " with strides ", shape_text(strides), " because its elements span more than 2^63-1 bytes; "
+                           "check the strides"));
   Tensor t;
   t.data_ = data;
   t.shape_ = std::move(shape);

@@ -43,6 +43,19 @@ TEST(CApi, BadSizesAreNullAndNamed) {
   EXPECT_TRUE(error_mentions({"flash_attention", "BM=96", "multiple of 64"}));
 }
 
+// Sizes are parsed exactly: no exponent notation, nothing past 64 bits, each name once, and a size
+// whose tensors' bytes overflow int64 is an error (issue 12, item 5).
+TEST(CApi, SizesThatDoNotFitAreNullAndNamed) {
+  EXPECT_EQ(ts_example_create("elementwise_add", "M=1e20", "cpu"), nullptr);
+  EXPECT_TRUE(error_mentions({"value of M", "\"1e20\"", "not a non-negative integer"}));
+  EXPECT_EQ(ts_example_create("elementwise_add", "M=100000000000000000000", "cpu"), nullptr);
+  EXPECT_TRUE(error_mentions({"value of M", "does not fit in 64 bits"}));
+  EXPECT_EQ(ts_example_create("elementwise_add", "M=8,M=16", "cpu"), nullptr);
+  EXPECT_TRUE(error_mentions({"sets M more than once"}));
+  EXPECT_EQ(ts_example_create("elementwise_add", "M=9223372036854775807", "cpu"), nullptr);
+  EXPECT_TRUE(error_mentions({"T::Tensor", "9223372036854775807", "exceeds 2^63-1"}));
+}
+
 TEST(CApi, BadTargetIsNullAndNamed) {
   EXPECT_EQ(ts_example_create("elementwise_add", "M=8,N=8", "tpu"), nullptr);
   EXPECT_TRUE(error_mentions({"tpu"}));
@@ -64,6 +77,19 @@ TEST(CApi, NullHandleIsAnErrorNotACrash) {
   EXPECT_EQ(ts_kernel_describe(nullptr), nullptr);
   EXPECT_NE(ts_kernel_call(nullptr, nullptr, 0, nullptr), 0);
   EXPECT_TRUE(error_mentions({"null"}));
+}
+
+// A null argument array with the right count is named as such, not as a count mismatch ("cannot
+// call with 3 pointers because it takes 3").
+TEST(CApi, NullArgumentArrayIsNamed) {
+  ts_kernel* k = ts_example_create("elementwise_add", "M=8,N=8", "cpu");
+  ASSERT_NE(k, nullptr) << ts_last_error();
+  EXPECT_NE(ts_kernel_call(k, nullptr, 3, nullptr), 0);
+  EXPECT_TRUE(error_mentions({"cannot call elementwise_add because args is null", "array of 3 pointers", "(A, B, C)"}));
+  EXPECT_EQ(std::string(ts_last_error()).find("takes 3"), std::string::npos) << ts_last_error();
+  EXPECT_NE(ts_kernel_call(k, nullptr, 2, nullptr), 0);
+  EXPECT_TRUE(error_mentions({"with 2 pointers because it takes 3"}));
+  ts_kernel_destroy(k);
 }
 
 // flash_attention in bfloat16 on the CPU backend, through bare pointers: the parameters are

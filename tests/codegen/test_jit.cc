@@ -4,6 +4,7 @@
 
 #include "codegen/temp_cache.h"
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -291,6 +292,99 @@ TEST_F(TempCache, KeyCoversSourceArchAndEveryOption) {
   EXPECT_TRUE(jit::compile_cached(fast).cache_hit);
 }
 
+// Issue 12, item 8: the key covers the exact compiler build, the toolkit headers' contents, the
+// options every compile gets, and tilescale's own source revision; changing any of them changes it.
+TEST_F(TempCache, KeyChangesWithEachPartOfTheCompilerIdentity) {
+  SKIP_WITHOUT_NVRTC();
+  jit::JitRequest req{"cached", with_header("p[0] = 3.0f;"), "sm_90a", {}};
+  const jit::CompilerIdentity id = jit::compiler_identity(req);
+  const std::string k = jit::cache_key(req, id);
+  EXPECT_EQ(k, jit::cache_key(req));
+  auto with = [&](auto change) {
+    jit::CompilerIdentity other = id;
+    change(other);
+    return jit::cache_key(req, other);
+  };
+  EXPECT_NE(k, with([](auto& i) { i.compiler += " (another update of the same version)"; }));
+  EXPECT_NE(k, with([](auto& i) { i.toolkit_headers = jit::Hasher().add("other headers").hex(); }));
+  EXPECT_NE(k, with([](auto& i) { i.library_revision += "-changed"; }));
+  EXPECT_NE(k, with([](auto& i) { i.fixed_options.push_back("-G"); }));
+  EXPECT_NE(k, with([](auto& i) { i.fixed_options.pop_back(); }));
+
+  // What the parts are made of: the NVRTC version and the library file loaded, the toolkit's include
+  // directory, the library's version and source revision.
+  EXPECT_NE(id.compiler.find("libnvrtc " + jit::nvrtc_version() + " at /"), std::string::npos) << id.compiler;
+  EXPECT_NE(id.compiler.find(" bytes, modified "), std::string::npos) << id.compiler;
+  EXPECT_EQ(id.toolkit_headers, jit::hash_include_dir(jit::cuda_include_dir()));
+  EXPECT_EQ(id.fixed_options, jit::base_nvrtc_options("sm_90a"));
+  EXPECT_EQ(id.library_revision, jit::library_revision());
+  EXPECT_EQ(std::string(jit::source_revision()).size(), 32u);
+  EXPECT_EQ(id.library_revision.find(TILESCALE_VERSION "+"), 0u) << id.library_revision;
+}
+
+TEST(CacheKey, ToolkitHeaderContentsChangeTheirHash) {
+  const fs::path dir = fs::temp_directory_path() / ("tilescale-test-include-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "crt");
+  auto write = [](const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary | std::ios::trunc) << text; };
+  write(dir / "cuda_fp16.h", "#define X 1\n");
+  write(dir / "crt" / "host_defines.h", "#define Y 1\n");
+  const std::string h = jit::hash_include_dir(dir.string());
+  EXPECT_EQ(h, jit::hash_include_dir(dir.string()));
+  // The same size and time, other contents: a header read by generated code.
+  const auto time = fs::last_write_time(dir / "cuda_fp16.h");
+  write(dir / "cuda_fp16.h", "#define X 2\n");
+  fs::last_write_time(dir / "cuda_fp16.h", time);
+  const std::string h2 = jit::hash_include_dir(dir.string());
+  EXPECT_NE(h, h2);
+  // A file below the directory: by size and time.
+  write(dir / "crt" / "host_defines.h", "#define Y 22\n");
+  const std::string h3 = jit::hash_include_dir(dir.string());
+  EXPECT_NE(h2, h3);
+  write(dir / "new_header.h", "");
+  EXPECT_NE(h3, jit::hash_include_dir(dir.string()));
+  EXPECT_NE(jit::hash_include_dir((dir / "missing").string()), jit::hash_include_dir(""));
+  fs::remove_all(dir);
+}
+
+// The source revision is the contents' hash that cmake/source_revision.cmake writes at build time:
+// it changes with a file's contents, also without a git repository.
+TEST(CacheKey, SourceRevisionFollowsTheSourcesContents) {
+  const fs::path dir = fs::temp_directory_path() / ("tilescale-test-revision-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "src");
+  std::ofstream(dir / "list.txt") << "src/a.cc\nsrc/b.h\n";
+  auto revision = [&](const std::string& a, const std::string& b) {
+    std::ofstream(dir / "src" / "a.cc", std::ios::trunc) << a;
+    std::ofstream(dir / "src" / "b.h", std::ios::trunc) << b;
+    const std::string command = std::string("'" TILESCALE_CMAKE_COMMAND "' -DROOT=") + dir.string() + " -DLIST=" +
+                                (dir / "list.txt").string() + " -DOUTPUT=" + (dir / "out.cc").string() +
+                                " -P '" TILESCALE_SOURCE_DIR "/cmake/source_revision.cmake'";
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+    return read_file(dir / "out.cc");
+  };
+  const std::string r = revision("int a;", "int b;");
+  EXPECT_NE(r.find("source_revision() { return \""), std::string::npos) << r;
+  EXPECT_EQ(r, revision("int a;", "int b;"));
+  EXPECT_NE(r, revision("int a = 1;", "int b;"));
+  EXPECT_NE(r, revision("int a;", "int c;"));
+  fs::remove_all(dir);
+}
+
+// Something that is not an entry file at the entry's path (a directory) is neither read nor
+// replaced: the kernel is compiled and not cached, with no exception from the stream.
+TEST_F(TempCache, EntryPathThatIsADirectoryIsACacheMiss) {
+  SKIP_WITHOUT_NVRTC();
+  jit::JitRequest req{"cached", with_header("p[0] = 5.0f;"), "sm_80", {}};
+  fs::create_directories(jit::cache_entry_path(jit::cache_key(req)));
+  jit::JitResult r;
+  ASSERT_NO_THROW(r = jit::compile_cached(req));
+  EXPECT_TRUE(is_elf(r.cubin));
+  EXPECT_FALSE(r.cache_hit);
+  EXPECT_TRUE(r.cache_path.empty());
+  EXPECT_TRUE(fs::is_directory(jit::cache_entry_path(jit::cache_key(req))));
+}
+
 TEST_F(TempCache, CacheCanBeTurnedOff) {
   SKIP_WITHOUT_NVRTC();
   ::setenv("TILESCALE_CACHE", "0", 1);
@@ -344,6 +438,13 @@ TEST_F(TempCache, NvccCompilesTheSameKernelsAndIsCachedSeparately) {
   EXPECT_TRUE(is_elf(a.cubin));
   EXPECT_FALSE(a.cache_hit);
   EXPECT_TRUE(jit::compile_cached(req).cache_hit);
+  // nvcc's identity: its path and whole --version output (release and build), its fixed options.
+  const jit::CompilerIdentity id = jit::compiler_identity(req);
+  EXPECT_EQ(id.compiler.find(jit::nvcc_path() + "\n"), 0u) << id.compiler;
+  EXPECT_NE(id.compiler.find("Cuda compilation tools"), std::string::npos) << id.compiler;
+  EXPECT_NE(id.compiler.find("Build "), std::string::npos) << id.compiler;
+  EXPECT_EQ(id.fixed_options, (std::vector<std::string>{"-cubin", "-arch=sm_90a", "-std=c++17"}));
+  EXPECT_EQ(id.toolkit_headers, jit::hash_include_dir(jit::nvcc_include_dir()));
   if (jit::nvrtc_unavailable_reason().empty()) {
     const std::string nvcc_key = jit::cache_key(req);
     req.backend = jit::Backend::NVRTC;

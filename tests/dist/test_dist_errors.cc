@@ -708,5 +708,40 @@ TEST(DistErrors, RunningADistributedExampleAsAsked) {
                        "H=8 is not a multiple of the 3 ranks");
 }
 
+TEST(DistErrors, SymmetricAllocationWhoseSizeOverflows) {
+  EXPECT_RUNTIME_ERROR(dist::World::sim(1).run([](Rank& r) { r.heap().empty({std::int64_t{1} << 62, 4}, DataType::Int32); }),
+                       "cannot allocate int32[4611686018427387904, 4] in the symmetric heap because its size in bytes "
+                       "exceeds 2^63-1");
+}
+
+// A rank that throws something that is not a std::exception stops the run with a RuntimeError; the
+// process goes on (it used to end in std::terminate).
+TEST(DistErrors, ARankThrowingANonStdExceptionIsARuntimeError) {
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2).run([](Rank& r) {
+                         if (r.rank() == 1) throw 42;
+                         r.barrier();
+                       }),
+                       "rank 1 threw an exception that is not a std::exception");
+  // The user's own std exceptions pass through as they were thrown.
+  EXPECT_THROW(dist::World::sim(1).run([](Rank&) { throw std::out_of_range("mine"); }), std::out_of_range);
+}
+
+TEST(DistErrors, AHeapThatCannotBeAllocatedIsARuntimeError) {
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 62, 0}),
+                       "cannot create a sim world of 2 ranks with 4611686018427387904-byte heaps because memory ran out");
+}
+
+TEST(DistErrors, WorldRunInsideWorldRun) {
+  auto outer = dist::World::sim(2), inner = dist::World::sim(2);
+  EXPECT_RUNTIME_ERROR(outer.run([&](Rank&) { inner.run([](Rank&) {}); }),
+                       "cannot call World::run from inside World::run", "after the outer run returns");
+  EXPECT_RUNTIME_ERROR(outer.run([&](Rank&) { outer.run([](Rank&) {}); }), "cannot call World::run from inside World::run");
+  // Both worlds still run afterwards.
+  std::atomic<int> ran{0};
+  outer.run([&](Rank&) { ++ran; });
+  inner.run([&](Rank&) { ++ran; });
+  EXPECT_EQ(ran.load(), 4);
+}
+
 }  // namespace
 }  // namespace tilescale::test

@@ -1092,11 +1092,35 @@ TEST(KernelErrors, GridExtentNotPositive) {
     });
   };
   EXPECT_COMPILE_ERROR(negative(), "negative_blocks", "grid extent -1", "dim y", "at least one block");
+  // A grid computed from an empty size names the empty tensor dimensions, not only "dim y".
+  auto from_sizes = [] {
+    const std::int64_t M = 0, N = 64;
+    T::prim_func("empty_rows", [&] {
+      auto A = T::Tensor("A", {M, N}, T::float32);
+      T::Kernel(T::ceildiv(N, 32), T::ceildiv(M, 32), T::threads(32), [&](T::Expr bx, T::Expr by) { T::fill(A(by * 32, bx * 32), 1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(from_sizes(), "empty_rows", "grid extent 0 in dim y", "empty tensor dimension (extent 0: A dim 0)",
+                       "give every size 1 or more");
   // The largest block is fine.
   EXPECT_NO_THROW(T::prim_func("big_block", [] {
     auto A = T::Tensor("A", {32}, T::float32);
     T::Kernel(1, T::threads(1024), [&](T::Expr) { T::fill(A, 1); });
   }));
+}
+
+// A constant grid extent past 32 bits is refused where it is given, not wrapped into a negative one
+// that the verifier then reports with the wrapped value.
+TEST(KernelErrors, GridExtentBeyond32Bits) {
+  auto build = [] {
+    const std::int64_t M = 1000000000000;
+    T::prim_func("huge_grid", [&] {
+      auto A = T::Tensor("A", {M}, T::float32);
+      T::Kernel(T::ceildiv(M, 128), T::threads(128), [&](T::Expr bx) { T::fill(A(bx * 128), 1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot launch the kernel of huge_grid with grid extent 7812500000 in dim x because grid "
+                                "extents are 32-bit", "larger tiles or smaller sizes");
 }
 
 TEST(ParameterErrors, TwoTensorsWithTheSameName) {

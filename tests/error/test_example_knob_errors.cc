@@ -45,5 +45,23 @@ TEST(FlashAttentionKnobErrors, AtLeastOneStage) {
   EXPECT_COMPILE_ERROR(build_flash_attention("stages=0"), "flash_attention", "stages=0", "stages=1 or more");
 }
 
+// Size specs (the CLI's --size, the C ABI's sizes): values that do not fit in 64 bits are errors, not
+// saturated to 2^63-1, and a size given twice is an error, not "the last one wins".
+TEST(SizeSpecErrors, ValueBeyond64Bits) {
+  const examples::Example* gemm = examples::find_example("gemm");
+  EXPECT_RUNTIME_ERROR(examples::parse_sizes("M=99999999999999999999999", gemm->default_sizes),
+                       "cannot parse sizes \"M=99999999999999999999999\" because the value of M (99999999999999999999999) "
+                       "does not fit in 64 bits; sizes go up to 9223372036854775807");
+  EXPECT_RUNTIME_ERROR(examples::parse_sizes("1e20", gemm->default_sizes), "every dimension", "\"1e20\"",
+                       "not a non-negative integer");
+  EXPECT_RUNTIME_ERROR(examples::parse_sizes("M=1e20", gemm->default_sizes), "value of M", "not a non-negative integer");
+}
+
+TEST(SizeSpecErrors, SizeGivenTwice) {
+  const examples::Example* gemm = examples::find_example("gemm");
+  EXPECT_RUNTIME_ERROR(examples::parse_sizes("M=64,N=32,M=128", gemm->default_sizes),
+                       "cannot parse sizes \"M=64,N=32,M=128\" because it sets M more than once; give each size once");
+}
+
 }  // namespace
 }  // namespace tilescale::test

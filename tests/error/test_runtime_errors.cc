@@ -1,8 +1,14 @@
 // Calls that cannot run as asked: RuntimeError naming the kernel, the argument or buffer, and what
 // was expected and found.
+#include <filesystem>
+#include <ios>
+#include <new>
+#include <stdexcept>
+
 #include "codegen/cpu/executor.h"
 #include "ir/IR.h"
 #include "ir/verifier.h"
+#include "support/env.h"
 #include "test_util.h"
 
 namespace tilescale::test {
@@ -193,6 +199,180 @@ TEST(ExecutorRobustness, BufferUsedBeforeItsAllocationIsAnInternalError) {
   auto exe = cpu::Executable::build(f);
   Tensor zeros = Tensor::zeros({32}, DataType::Float32);
   EXPECT_TRUE(throws<InternalError>([&] { exe->run({zeros}); }, {"inner", "before its allocation"}));
+}
+
+// A grid extent that is negative for the arguments: the same RuntimeError on every backend (the
+// CUDA launch used to fail an internal check, the CPU to run no blocks), naming the extent's
+// expression, its dimension and the symbolic dimensions' values.
+TEST(ArgumentErrors, NegativeGridExtentAtCallTime) {
+  T::Expr M = T::dynamic("M");
+  auto f = T::prim_func("past_the_head", [&] {
+    auto A = T::Tensor("A", {M}, T::float32);
+    T::Kernel(T::ceildiv(M - 64, 32), T::threads(32), [&](T::Expr bx) {
+      T::Parallel(32, [&](T::Expr i) { T::If(64 + bx * 32 + i < M, [&] { A(64 + bx * 32 + i) = 1.0f; }); });
+    });
+  });
+  Kernel k = cpu(f);
+  EXPECT_RUNTIME_ERROR(k(Tensor::zeros({10}, DataType::Float32)),
+                       "cannot call kernel past_the_head because its grid extent in dim x, ", "M - 64", ", is -",
+                       " for M = 10; pass tensors for which every grid extent is 0 or more");
+  // An extent of 0 runs nothing, and a positive one runs.
+  Tensor empty = Tensor::zeros({64}, DataType::Float32), some = Tensor::zeros({70}, DataType::Float32);
+  EXPECT_NO_THROW(k(empty));
+  k(some);
+  EXPECT_EQ(some.get({69}), 1.0);
+  EXPECT_EQ(some.get({63}), 0.0);
+}
+
+// A tensor the kernel writes may not have stride 0 (several elements at one address: which write
+// lands would be undefined); one it only reads may (a broadcast). Both backends check it.
+TEST(ArgumentErrors, WrittenTensorWithStrideZero) {
+  Kernel k = cpu(add_rows());
+  std::vector<float> row(32, 1.0f), out(64 * 32, 0.0f);
+  const Tensor broadcast = Tensor::wrap(row.data(), {64, 32}, DataType::Float32, {0, 1});
+  const Tensor B = Tensor::wrap(out.data(), {64, 32}, DataType::Float32);
+  k(broadcast, B);  // read through stride 0: every row of A is the same row
+  EXPECT_EQ(B.get({63, 5}), 2.0);
+  EXPECT_RUNTIME_ERROR(k(B, broadcast), "cannot call with argument 1 (B) of kernel add_rows because it has stride 0 in dim 0 "
+                                        "(extent 64)", "the kernel writes it", "pass a tensor whose elements are distinct");
+  // A tile op's destination counts as written too.
+  auto f = T::prim_func("copy_tile", [] {
+    auto A = T::Tensor("A", {16, 32}, T::float32);
+    auto C = T::Tensor("C", {16, 32}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) { T::copy(A, C); });
+  });
+  std::vector<float> src(16 * 32, 3.0f);
+  EXPECT_RUNTIME_ERROR(cpu(f)(Tensor::wrap(src.data(), {16, 32}, DataType::Float32), Tensor::wrap(row.data(), {16, 32}, DataType::Float32, {0, 1})),
+                       "argument 1 (C) of kernel copy_tile because it has stride 0 in dim 0");
+}
+
+// An extent that does not fit the symbolic dimension's type is refused where it is bound, not
+// reported later as "expects N = <the wrapped value>".
+TEST(ArgumentErrors, ExtentThatDoesNotFitTheSymbolicDimension) {
+  T::Expr N = T::dynamic("N");
+  auto f = T::prim_func("long_rows", [&] {
+    auto X = T::Tensor("X", {N}, T::float32);
+    auto Y = T::Tensor("Y", {N * 2}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) { T::If(N > 0, [&] { Y(0) = X(0); }); });
+  });
+  Kernel k = cpu(f);
+  void* somewhere = reinterpret_cast<void*>(256);  // never touched: the call is refused first
+  const Tensor X = Tensor::wrap(somewhere, {3000000000}, DataType::Float32);
+  const Tensor Y = Tensor::wrap(somewhere, {6000000000}, DataType::Float32);
+  EXPECT_RUNTIME_ERROR(k(X, Y), "argument 0 (X) of kernel long_rows", "its dim 0 is 3000000000",
+                       "does not fit the symbolic dimension N of type int32", "T::int64");
+  EXPECT_EQ(message_of([&] { k(X, Y); }).find("-1294967296"), std::string::npos);
+  // N fits, N * 2 does not.
+  const Tensor X2 = Tensor::wrap(somewhere, {2000000000}, DataType::Float32);
+  const Tensor Y2 = Tensor::wrap(somewhere, {4000000000}, DataType::Float32);
+  EXPECT_RUNTIME_ERROR(k(X2, Y2), "argument 1 (Y) of kernel long_rows", "its dim 0 is N * 2, which overflows int32 for "
+                       "N = 2000000000");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Sizes whose element or byte count does not fit in int64 (issue 12, item 5)
+
+TEST(TensorSizeErrors, ElementCountOverflowIsAnErrorNotATinyTensor) {
+  EXPECT_RUNTIME_ERROR(Tensor::empty({std::int64_t{1} << 62, 8}, DataType::Float32),
+                       "cannot make a float32 tensor of shape [4611686018427387904, 8] because its size in bytes "
+                       "exceeds 2^63-1; use smaller extents");
+  // The byte count too: 2^62 elements fit, 2^63 bytes do not.
+  EXPECT_RUNTIME_ERROR(Tensor::empty({std::int64_t{1} << 62}, DataType::Float16), "exceeds 2^63-1");
+  EXPECT_RUNTIME_ERROR(Tensor::wrap(reinterpret_cast<void*>(256), {std::int64_t{1} << 40, std::int64_t{1} << 40},
+                                    DataType::Int8),
+                       "cannot make a int8 tensor of shape [1099511627776, 1099511627776]", "exceeds 2^63-1");
+  EXPECT_RUNTIME_ERROR(Tensor::empty({4, -2}, DataType::Float32),
+                       "cannot make a tensor of shape [4, -2] because its extent in dim 1 is -2; extents are >= 0");
+  // A zero extent makes the tensor empty whatever the others are.
+  EXPECT_EQ(Tensor::empty({0, std::int64_t{1} << 62, 1024}, DataType::Float32).numel(), 0);
+}
+
+TEST(TensorSizeErrors, StridesThatReachBeyondInt64) {
+  std::int32_t x = 0;
+  EXPECT_RUNTIME_ERROR(Tensor::wrap(&x, {4, 2}, DataType::Int32, {std::int64_t{1} << 62, 1}),
+                       "cannot wrap memory as a int32 tensor of shape [4, 2] with strides [4611686018427387904, 1]",
+                       "span more than 2^63-1 bytes");
+}
+
+TEST(TensorSizeErrors, ProgramTensorTooLargeIsACompileError) {
+  auto build = [] {
+    T::prim_func("huge_tensor", [] {
+      auto A = T::Tensor("A", {std::int64_t{1} << 62, 16}, T::float16);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { T::fill(A(0, 0), 1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot create T::Tensor A with shape [4611686018427387904, 16] of float16 because its "
+                                "size in bytes exceeds 2^63-1");
+  auto shared = [] {
+    T::prim_func("huge_shared", [] {
+      auto A = T::Tensor("A", {16}, T::float32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto S = T::alloc_shared({std::int64_t{1} << 40, std::int64_t{1} << 40}, T::float32, "S");
+        T::copy(A, S);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(shared(), "cannot T::alloc_shared S with shape [1099511627776, 1099511627776]", "exceeds 2^63-1");
+}
+
+// ------------------------------------------------------------------------------------------------
+// What the environment throws reaches the caller as a tilescale::Error with context (issue 12, item 6)
+
+TEST(EnvironmentErrors, StdExceptionsBecomeTilescaleErrors) {
+  auto translated = [](auto thrown) {
+    return [thrown] {
+      try {
+        throw thrown;
+      } catch (...) {
+        detail::rethrow_as_error("do the thing");
+      }
+    };
+  };
+  EXPECT_RUNTIME_ERROR(translated(std::bad_alloc())(), "cannot do the thing because memory ran out", "use smaller sizes");
+  EXPECT_RUNTIME_ERROR(translated(std::length_error("vector::_M_fill_insert"))(), "cannot do the thing because memory ran out",
+                       "vector::_M_fill_insert");
+  EXPECT_RUNTIME_ERROR(translated(std::filesystem::filesystem_error("cannot create directories", "/proc/x",
+                                                                    std::make_error_code(std::errc::no_such_file_or_directory)))(),
+                       "cannot do the thing because a system operation failed", "/proc/x");
+  EXPECT_RUNTIME_ERROR(translated(std::ios_base::failure("basic_filebuf::underflow"))(), "a system operation failed",
+                       "underflow");
+  EXPECT_TRUE(throws<InternalError>(translated(std::out_of_range("map::at")), {"while trying to do the thing", "map::at"}));
+  EXPECT_TRUE(throws<InternalError>(translated(42), {"not a std::exception", "do the thing"}));
+  // tilescale's own errors pass unchanged.
+  EXPECT_RUNTIME_ERROR(translated(RuntimeError("cannot x because y; do z"))(), "cannot x because y; do z");
+  EXPECT_COMPILE_ERROR(translated(CompileError("cannot a because b; do c"))(), "cannot a because b; do c");
+}
+
+TEST(EnvironmentErrors, KernelCallOutOfMemoryIsARuntimeError) {
+  auto f = T::prim_func("petabyte_local", [] {
+    auto A = T::Tensor("A", {32}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      auto L = T::alloc_local({std::int64_t{1} << 48}, T::float32, "L");
+      T::fill(L, 0);
+      T::copy(L(0), A);
+    });
+  });
+  EXPECT_RUNTIME_ERROR(cpu(f)(Tensor::zeros({32}, DataType::Float32)), "cannot call kernel petabyte_local because memory ran out");
+}
+
+// Switches in the environment (support/env.h): a value that is neither on nor off is refused, never
+// read as the default.
+TEST(EnvironmentErrors, SwitchWithAJunkValue) {
+  ::setenv("TILESCALE_TEST_SWITCH", "flase", 1);
+  EXPECT_RUNTIME_ERROR(env_switch("TILESCALE_TEST_SWITCH", true),
+                       "cannot read TILESCALE_TEST_SWITCH=flase because a switch is 1 or 0", "set TILESCALE_TEST_SWITCH=1");
+  for (const char* off : {"0", "off", "FALSE", "no"}) {
+    ::setenv("TILESCALE_TEST_SWITCH", off, 1);
+    EXPECT_FALSE(env_switch("TILESCALE_TEST_SWITCH", true)) << off;
+  }
+  for (const char* on : {"1", "On", "true", "yes"}) {
+    ::setenv("TILESCALE_TEST_SWITCH", on, 1);
+    EXPECT_TRUE(env_switch("TILESCALE_TEST_SWITCH", false)) << on;
+  }
+  ::setenv("TILESCALE_TEST_SWITCH", "", 1);
+  EXPECT_TRUE(env_switch("TILESCALE_TEST_SWITCH", true));
+  ::unsetenv("TILESCALE_TEST_SWITCH");
+  EXPECT_FALSE(env_switch("TILESCALE_TEST_SWITCH", false));
 }
 
 }  // namespace

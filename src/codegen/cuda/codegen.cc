@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "codegen/cuda/dist.h"
+#include "codegen/cuda/names.h"
 #include "codegen/cuda/tma.h"
 #include "ir/bounds.h"
 #include "ir/eval.h"
@@ -29,11 +30,25 @@ using tilescale::detail::cat;
 std::string Target::arch() const { return sm >= 90 ? cat("sm_", sm, "a") : cat("sm_", sm); }
 
 Target target_for_arch(const std::string& arch) {
-  const auto digits = arch.substr(arch.find('_') + 1, 2);
-  if (arch.rfind("sm_", 0) != 0 || digits.size() != 2 || !std::isdigit(digits[0]) || !std::isdigit(digits[1]))
-    throw CompileError(cat("cannot generate CUDA for arch '", arch, "'; use sm_80 or sm_90a"));
+  const char* use = "use sm_80, sm_86, sm_87, sm_89 or sm_90a";
+  // "sm_", the compute capability (major and minor digits: 80, 90, 100), an optional "a".
+  std::size_t end = 3;
+  while (end < arch.size() && std::isdigit(static_cast<unsigned char>(arch[end]))) ++end;
+  const std::string digits = arch.substr(std::min<std::size_t>(3, arch.size()), end - 3), suffix = arch.substr(end);
+  if (arch.rfind("sm_", 0) != 0 || digits.size() < 2 || digits.size() > 3 || digits[0] == '0' || !(suffix.empty() || suffix == "a"))
+    throw CompileError(cat("cannot generate CUDA for arch '", arch, "' because it is not of the form sm_XX or sm_XXa; ", use));
   const int sm = std::stoi(digits);
-  if (sm < 80) throw CompileError(cat("cannot generate CUDA for ", arch, " because tilescale needs sm_80 or newer (cp.async, bf16 mma)"));
+  if (sm < 80)
+    throw CompileError(cat("cannot generate CUDA for ", arch, " because tilescale needs sm_80 or newer (cp.async, bf16 mma); ", use));
+  if (sm >= 100 && sm < 200)
+    throw CompileError(cat("cannot generate CUDA for ", arch, " because it is newer than the architectures tilescale generates "
+                           "code for (sm_80 to sm_90a): the Hopper code uses wgmma, which sm_100 and later lack, and "
+                           "their own tensor core instructions are not supported yet; ", use,
+                           " (on such a GPU, compile for target cpu)"));
+  if (sm != 80 && sm != 86 && sm != 87 && sm != 89 && sm != 90)
+    throw CompileError(cat("cannot generate CUDA for ", arch, " because tilescale knows no CUDA architecture of that number; ", use));
+  if (!suffix.empty() && sm < 90)
+    throw CompileError(cat("cannot generate CUDA for ", arch, " because architecture-specific variants (sm_XXa) start at sm_90a; use sm_", sm));
   return Target{sm};
 }
 
@@ -212,6 +227,7 @@ class Generator : public LowerContext {
 
     KernelSpec spec;
     spec.name = func_->name;
+    spec.symbol = name_of(func_.get(), func_->name);
     spec.source = header.str() + out_.str();
     spec.func = func_;
     spec.grid = kernel->grid;
@@ -242,7 +258,14 @@ class Generator : public LowerContext {
     --indent_;
     line("}");
   }
-  std::string fresh(const std::string& prefix) override { return cat(prefix, "_", counter_++); }
+  std::string fresh(const std::string& prefix) override { return claim(cat(prefix, "_", counter_++)); }
+  ir::Var fresh_var(const std::string& prefix) override {
+    const std::string n = fresh(prefix);
+    ir::Var v = ir::make_var(n);
+    named_vars_.push_back(v);  // names are keyed by address: keep it alive
+    names_[v.get()] = n;
+    return v;
+  }
   const ir::Var& thread_var() const override { return thread_var_; }
   int threads() const override { return threads_; }
   bool async_proxy_ready(const ir::BufferNode& b) const override { return async_ready_.count(&b) > 0; }
@@ -329,6 +352,7 @@ class Generator : public LowerContext {
   ir::Var thread_var_;
   int threads_ = 0;
   std::map<const void*, std::string> names_;
+  std::map<std::pair<const ir::BufferNode*, int>, std::string> stride_names_;
   std::vector<ir::Expr> named_vars_;
   std::set<std::string> used_names_;
   std::map<const ir::BufferNode*, FragmentInfo> fragments_;
@@ -384,19 +408,35 @@ class Generator : public LowerContext {
 
   // ---- names ---------------------------------------------------------------------------------
 
+  // The identifier of `key` (a buffer, variable or the kernel) in the source: `wanted` as a valid
+  // identifier, unique, clear of reserved names (names.h); the thread index alone is `tx`.
   std::string name_of(const void* key, const std::string& wanted) {
     if (auto it = names_.find(key); it != names_.end()) return it->second;
+    if (key == thread_var_.get()) {  // named first: the body declares `const int tx = threadIdx.x`
+      TS_ICHECK(used_names_.insert("tx").second, "the thread index's name tx is taken in ", func_->name);
+      return names_[key] = "tx";
+    }
+    return names_[key] = claim(wanted);
+  }
+
+  // A fresh identifier like `wanted`: other characters become '_', and a suffix _1, _2... is added
+  // while it is taken or reserved. Every name in the source (user names, strides, fresh names)
+  // passes here once, so none can collide with another.
+  std::string claim(const std::string& wanted) {
     std::string base;
     for (char ch : wanted) base += std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' ? ch : '_';
     if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0]))) base = "v_" + base;
     std::string n = base;
-    for (int k = 1; used_names_.count(n) || n == "smem" || n == "tx" || n == ops::kCudaDistContext; ++k) n = cat(base, "_", k);
-    if (wanted == "tx" && !used_names_.count("tx")) n = "tx";
+    for (int k = 1; used_names_.count(n) || reserved_identifier(n); ++k) n = cat(base, "_", k);
     used_names_.insert(n);
-    return names_[key] = n;
+    return n;
   }
 
-  std::string stride_name(const ir::BufferNode& b, int d) { return cat(name_of(&b, b.name), "_stride", d); }
+  std::string stride_name(const ir::BufferNode& b, int d) {
+    auto [it, fresh] = stride_names_.try_emplace({&b, d});
+    if (fresh) it->second = claim(cat(name_of(&b, b.name), "_stride", d));
+    return it->second;
+  }
 
   // ---- annotations -----------------------------------------------------------------------------
 
@@ -808,8 +848,8 @@ class Generator : public LowerContext {
     if (b.scope == ir::Scope::Fragment) {
       const FragmentInfo& f = fragment(b);
       open(cat("for (int r = 0; r < ", f.registers, "; ++r)"));
-      line(cat("printf(\"[block (%d, %d, %d) thread %d] %s: ", b.name, " register %d = %f\\n\", blockIdx.x, blockIdx.y, blockIdx.z, tx, ",
-               quoted(p.message), ", r, (double)tl::cast<float>(", pointer(b), "[r]));"));
+      line(cat("printf(\"[block (%d, %d, %d) thread %d] %s: %s register %d = %f\\n\", blockIdx.x, blockIdx.y, blockIdx.z, tx, ",
+               quoted(p.message), ", ", quoted(b.name), ", r, (double)tl::cast<float>(", pointer(b), "[r]));"));
       close();
       return;
     }
@@ -820,18 +860,17 @@ class Generator : public LowerContext {
       n *= *c;
     }
     open("if (tx == 0)");
-    open(cat("for (int e = 0; e < ", n, "; ++e)"));
+    ir::Var e = fresh_var("e");
+    const std::string en = name_of(e.get(), e->name);
+    open(cat("for (int ", en, " = 0; ", en, " < ", n, "; ++", en, ")"));
     std::vector<ir::Expr> idx;
-    ir::Var e = ir::make_var("e");
-    named_vars_.push_back(e);
-    name_of(e.get(), "e");
     std::int64_t stride = n;
     for (int d = 0; d < b.rank(); ++d) {
       stride /= *ir::as_const_int(b.shape[d]);
       idx.push_back(ir::make_binary(ir::BinaryOp::Mod, ir::make_binary(ir::BinaryOp::Div, e, ir::make_int(stride)), b.shape[d]));
     }
-    line(cat("printf(\"[block (%d, %d, %d)] %s: ", b.name, "[%d] = %f\\n\", blockIdx.x, blockIdx.y, blockIdx.z, ", quoted(p.message),
-             ", e, (double)tl::cast<float>(", element(b, idx), "));"));
+    line(cat("printf(\"[block (%d, %d, %d)] %s: %s[%d] = %f\\n\", blockIdx.x, blockIdx.y, blockIdx.z, ", quoted(p.message),
+             ", ", quoted(b.name), ", ", en, ", (double)tl::cast<float>(", element(b, idx), "));"));
     close();
     close();
   }

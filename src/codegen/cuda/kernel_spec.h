@@ -38,7 +38,8 @@ struct TensorMapSpec {
 };
 
 struct KernelSpec {
-  std::string name;              // the extern "C" symbol
+  std::string name;              // the prim_func's name, for messages
+  std::string symbol;            // the extern "C" __global__ function: name as an unreserved identifier (names.h)
   std::string source;            // CUDA C++; includes only device/tilescale/*.h headers
   ir::PrimFunc func;             // the signature: params and symbolic dims (for argument checks)
   std::vector<ir::Expr> grid;    // 3 extents, in terms of the symbolic dims

@@ -25,8 +25,9 @@ struct Target {
   bool tma = true;
   std::string arch() const;  // "sm_80", "sm_90a"
 };
-// The target of an arch name ("sm_80", "sm_86", "sm_90a"); CompileError for anything else or older
-// than sm_80.
+// The target of an arch name: sm_80, sm_86, sm_87, sm_89, sm_90 or sm_90a (both give sm_90a code).
+// CompileError naming the reason for anything else: older than sm_80, newer than sm_90a (sm_100a
+// and later lack wgmma), not an architecture, or not of the form sm_XX[a].
 Target target_for_arch(const std::string& arch);
 
 // The family of a fragment's layout, as the layout-inference pass recorded it.
@@ -46,7 +47,10 @@ class LowerContext {
   virtual void line(const std::string& text) = 0;
   virtual void open(const std::string& text) = 0;  // `text {`, then indent
   virtual void close() = 0;                        // dedent, `}`
+  // A new identifier "<prefix>_<n>", distinct from every other name in the source.
   virtual std::string fresh(const std::string& prefix) = 0;
+  // A new int32 variable whose name in the source is fresh(prefix).
+  virtual ir::Var fresh_var(const std::string& prefix) = 0;
 
   // Values and types.
   virtual std::string expr(const ir::Expr& e) = 0;

@@ -11,6 +11,7 @@
 #include "jit/hash.h"
 #include "runtime/cuda/driver.h"
 #include "runtime/cuda/hang_report.h"
+#include "support/env.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::cuda {
@@ -45,10 +46,7 @@ int function_attribute(CUfunction f, CUfunction_attribute a, const std::string& 
   return v;
 }
 
-bool sync_launch() {
-  const char* v = std::getenv("TILESCALE_SYNC_LAUNCH");
-  return v && *v && std::string(v) != "0";
-}
+bool sync_launch() { return env_switch("TILESCALE_SYNC_LAUNCH", false); }
 
 // One kernel argument, stored so cuLaunchKernel can take its address.
 struct alignas(8) Slot {
@@ -122,9 +120,9 @@ std::shared_ptr<const LoadedKernel> LoadedKernel::load(const KernelSpec& spec, c
 
   CUmodule module = module_for(device, cubin, spec);
   set_current_device(device);
-  CUresult r = d.ModuleGetFunction(&k->function_, module, spec.name.c_str());
+  CUresult r = d.ModuleGetFunction(&k->function_, module, spec.symbol.c_str());
   if (r == CUDA_ERROR_NOT_FOUND)
-    throw InternalError(cat("the cubin compiled for kernel ", spec.name, " has no function of that name (is it extern \"C\"?)"));
+    throw InternalError(cat("the cubin compiled for kernel ", spec.name, " has no function ", spec.symbol, " (is it extern \"C\"?)"));
   check(r, "cuModuleGetFunction", spec.name);
   CUfunction f = k->function_;
   k->registers_ = function_attribute(f, CU_FUNC_ATTRIBUTE_NUM_REGS, spec.name);

@@ -1,7 +1,10 @@
 // tilescale::dist (include/tilescale/dist.h) over the sim transport.
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "runtime/dist/sim.h"
+#include "support/checked.h"
 #include "tilescale/dist.h"
 #include "tilescale/errors.h"
 
@@ -20,15 +23,15 @@ std::string describe(const std::vector<std::int64_t>& shape, DataType dtype) {
 }  // namespace
 
 Tensor SymmetricHeap::empty(std::vector<std::int64_t> shape, DataType dtype) const {
-  std::int64_t numel = 1;
-  for (auto d : shape) {
+  for (auto d : shape)
     if (d < 0)
       throw RuntimeError(cat("cannot allocate ", describe(shape, dtype), " in the symmetric heap because dimensions are 0 "
                              "or more"));
-    numel *= d;
-  }
-  const auto bytes_needed = static_cast<std::size_t>(numel) * static_cast<std::size_t>(bytes(dtype));
-  const std::size_t offset = world_->allocate(*self_, bytes_needed, describe(shape, dtype));
+  const auto bytes_needed = checked_product(shape, bytes(dtype));
+  if (!bytes_needed)
+    throw RuntimeError(cat("cannot allocate ", describe(shape, dtype), " in the symmetric heap because its size in bytes "
+                           "exceeds 2^63-1; use smaller extents"));
+  const std::size_t offset = world_->allocate(*self_, static_cast<std::size_t>(*bytes_needed), describe(shape, dtype));
   return Tensor::wrap(world_->heap(rank_) + offset, std::move(shape), dtype);
 }
 
@@ -64,16 +67,45 @@ World World::sim(int ranks, const WorldOptions& options) {
                            "per-wait budget is a number of milliseconds, 0 for none or -1 for TILESCALE_WAIT_TIMEOUT_MS; ",
                            "use one of those"));
   const std::int64_t timeout = options.wait_timeout_ms == -1 ? sim::wait_timeout_from_environment() : options.wait_timeout_ms;
-  return World(std::make_shared<sim::World>(sim::Options{ranks, options.heap_bytes, timeout}));
+  try {
+    return World(std::make_shared<sim::World>(sim::Options{ranks, options.heap_bytes, timeout}));
+  } catch (...) {
+    detail::rethrow_as_error(cat("create a sim world of ", ranks, " ranks with ", options.heap_bytes, "-byte heaps"));
+  }
 }
 
 int World::size() const { return impl_->size(); }
 
 void World::run(const std::function<void(Rank&)>& fn) const {
+  if (sim::current_participant())
+    throw RuntimeError("cannot call World::run from inside World::run (from a rank's code) because runs do not nest: "
+                       "the calling rank would stop taking part in its own world's barriers and allocations; call it "
+                       "after the outer run returns");
+  static std::mutex mu;
+  static std::set<const sim::World*> running;
   sim::World* w = impl_.get();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!running.insert(w).second)
+      throw RuntimeError("cannot run a World while another thread runs it; wait for that World::run to return");
+  }
+  struct Done {
+    sim::World* w;
+    ~Done() {
+      std::lock_guard<std::mutex> lock(mu);
+      running.erase(w);
+    }
+  } done{w};
   w->run([&](int r) {
     Rank rank(w, r, sim::current_participant());
-    fn(rank);
+    try {
+      fn(rank);
+    } catch (const std::exception&) {
+      throw;
+    } catch (...) {
+      throw RuntimeError(cat("rank ", r, " threw an exception that is not a std::exception, so the run stopped; throw "
+                             "types derived from std::exception from rank code"));
+    }
   });
 }
 

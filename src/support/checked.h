@@ -1,0 +1,41 @@
+// Overflow-checked size arithmetic: element counts and byte counts of tensors and buffers.
+//
+//   auto n = checked_product(shape, bytes(dtype));   // nullopt when it exceeds 2^63-1
+//   if (!n) throw RuntimeError(cat("cannot make a tensor of ", describe(shape), " because ..."));
+//
+// Every place that multiplies extents into a count goes through these, so that a huge size is a
+// clear error naming the value instead of a wrapped count and a short buffer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace tilescale {
+
+// a * b, or nullopt when it does not fit in int64.
+inline std::optional<std::int64_t> checked_mul(std::int64_t a, std::int64_t b) {
+  std::int64_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out)) return std::nullopt;
+  return out;
+}
+
+// a + b, or nullopt when it does not fit in int64.
+inline std::optional<std::int64_t> checked_add(std::int64_t a, std::int64_t b) {
+  std::int64_t out = 0;
+  if (__builtin_add_overflow(a, b, &out)) return std::nullopt;
+  return out;
+}
+
+// scale times the product of `extents` (each >= 0), or nullopt when any step exceeds int64. A zero
+// extent makes the product 0 whatever the others are.
+inline std::optional<std::int64_t> checked_product(const std::vector<std::int64_t>& extents, std::int64_t scale = 1) {
+  for (std::int64_t e : extents)
+    if (e == 0) return 0;
+  std::optional<std::int64_t> n = scale;
+  for (std::int64_t e : extents)
+    if (!(n = checked_mul(*n, e))) return std::nullopt;
+  return n;
+}
+
+}  // namespace tilescale

@@ -1,0 +1,110 @@
+// The `tilescale` program as a user runs it: exit codes (0 success, 1 an error in the program or
+// its run, 2 a bad command line, 3 an internal error) and messages, never a crash.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+namespace {
+
+struct Result {
+  int status = -1;     // exit status; -1 when the process did not exit normally
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `tilescale <args>` through the shell (args are shell words), with `env` (VAR=value ...)
+// before it.
+Result tilescale(const std::string& args, const std::string& env = "") {
+  const std::string command = env + " '" TILESCALE_CLI "' " + args + " 2>&1";
+  Result r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return r;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) r.output.append(buf, n);
+  const int status = pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (WIFSIGNALED(status)) r.output += "\n[killed by signal " + std::to_string(WTERMSIG(status)) + "]";
+  return r;
+}
+
+::testing::AssertionResult fails_with(const Result& r, int status, std::initializer_list<std::string> parts) {
+  if (r.status != status)
+    return ::testing::AssertionFailure() << "exit status " << r.status << ", expected " << status << ":\n" << r.output;
+  for (const auto& p : parts)
+    if (r.output.find(p) == std::string::npos)
+      return ::testing::AssertionFailure() << "output lacks \"" << p << "\":\n" << r.output;
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace
+
+#define EXPECT_EXIT_WITH(result, status, ...) EXPECT_TRUE(fails_with(result, status, {__VA_ARGS__}))
+
+// ------------------------------------------------------------------------------------------------
+// Sizes: every value is checked, never wrapped or saturated into a short buffer (issue 12, item 5)
+
+TEST(CliSizes, ValueBeyond64BitsIsABadCommandLine) {
+  EXPECT_EXIT_WITH(tilescale("run gemm --target cpu --size M=99999999999999999999999"), 2,
+                   "cannot parse sizes", "99999999999999999999999", "does not fit in 64 bits");
+}
+
+TEST(CliSizes, SizeWhoseBytesOverflowIsAnErrorNotACrash) {
+  EXPECT_EXIT_WITH(tilescale("run gemm --target cpu --size M=9223372036854775807"), 1, "cannot create T::Tensor A",
+                   "9223372036854775807", "exceeds 2^63-1");
+  EXPECT_EXIT_WITH(tilescale("dump elementwise_add --size 9223372036854775807"), 1, "exceeds 2^63-1");
+}
+
+TEST(CliSizes, SizeGivenTwiceIsRefused) {
+  EXPECT_EXIT_WITH(tilescale("dump gemm --size M=64,M=128"), 2, "sets M more than once");
+}
+
+TEST(CliSizes, SeedBeyond64BitsIsRefused) {
+  EXPECT_EXIT_WITH(tilescale("run elementwise_add --target cpu --seed 99999999999999999999999"), 2, "--seed");
+}
+
+// ------------------------------------------------------------------------------------------------
+// Failures of the environment are errors with context, exit 1, not aborts (issue 12, item 6)
+
+TEST(CliEnvironment, UnwritableDumpDirectoryIsAnError) {
+  EXPECT_EXIT_WITH(tilescale("dump gemm --after simplify", "TILESCALE_DUMP_IR=/proc/nonexistent/x"), 1,
+                   "cannot write the IR of gemm", "/proc/nonexistent/x", "TILESCALE_DUMP_IR");
+}
+
+TEST(CliEnvironment, JunkSwitchValueIsRefused) {
+  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_90a", "TILESCALE_TMA=flase"), 1, "TILESCALE_TMA=flase",
+                   "1 or 0");
+  // The spellings a switch understands are honoured: false is off, so no TMA descriptors.
+  const Result off = tilescale("dump gemm --cuda --arch sm_90a", "TILESCALE_TMA=false");
+  ASSERT_EQ(off.status, 0) << off.output;
+  EXPECT_EQ(off.output.find("TmaDescriptor"), std::string::npos);
+  const Result on = tilescale("dump gemm --cuda --arch sm_90a", "TILESCALE_TMA=1");
+  ASSERT_EQ(on.status, 0) << on.output;
+  EXPECT_NE(on.output.find("TmaDescriptor"), std::string::npos);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Flags that would be silently ignored, and architectures, are refused (issue 12, item 6)
+
+TEST(CliFlags, DumpFlagsThatHaveNoEffectAreRefused) {
+  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --ptx"), 2, "--cuda and --ptx");
+  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --after simplify"), 2, "--cuda prints the generated code", "drop --after");
+  EXPECT_EXIT_WITH(tilescale("dump gemm --ptx --target cuda"), 2, "--ptx always generates CUDA", "drop --target");
+  EXPECT_EXIT_WITH(tilescale("dump gemm --target cuda"), 2, "without --after", "drop --target");
+  EXPECT_EXIT_WITH(tilescale("dump gemm --arch sm_80"), 2, "--arch applies to");
+  EXPECT_EXIT_WITH(tilescale("dump gemm --after simplify --target cpu --arch sm_80"), 2, "--arch applies to");
+  EXPECT_EXIT_WITH(tilescale("dump allgather_push --cuda --target cpu"), 2, "drop --target");
+}
+
+TEST(CliFlags, ArchNewerThanSupportedSaysSo) {
+  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_100a"), 2, "sm_100a", "newer than", "sm_90a");
+  const Result r = tilescale("dump gemm --cuda --arch sm_100a");
+  EXPECT_EQ(r.output.find("sm_80 or newer"), std::string::npos) << r.output;
+}
+
+TEST(CliFlags, ArchThatDoesNotExistIsRefusedNotTruncated) {
+  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_999"), 2, "sm_999", "no CUDA architecture");
+  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_86a"), 2, "sm_86a", "use sm_86");
+  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_7"), 2, "sm_7", "form sm_XX");
+}
