@@ -79,9 +79,7 @@ struct MemoryAccess : ir::Visitor {
     for (size_t i = 0; i < op->regions.size(); ++i) {
       const auto* b = op->regions[i].buffer.get();
       if (!block_visible(b)) continue;
-      // Written: copy/reduce/cumsum destination, fill and atomic_add target; the rest are read.
-      const bool written = (op->op == "fill" || op->op == "atomic_add") ? i == 0 : (op->op != "gemm" && i == 1);
-      (written ? writes : reads).insert(b);
+      (ops::writes_region(*op, i) ? writes : reads).insert(b);
       if (op->op == "atomic_add" && i == 0) reads.insert(b);
     }
     Visitor::visit(op);
