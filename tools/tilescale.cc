@@ -17,8 +17,9 @@
 
 #include "distributed/distributed_example.h"
 #include "example.h"
-#include "ir/printer.h"
 #include "codegen/cuda/lower_context.h"
+#include "ir/printer.h"
+#include "ops/thread_level.h"
 #include "pipeline.h"
 #include "runtime/cuda/driver.h"
 #include "tilescale/tilescale.h"
@@ -63,8 +64,10 @@ void print_usage(std::FILE* out) {
                "      plain C++ reference; exit 1 when the error exceeds the tolerance. Distributed\n"
                "      examples run N ranks (default: the most their tests use) on the sim transport\n"
                "  tilescale dump <example> [--size SPEC] [--after PASS] [--target cpu|cuda] [--arch sm_80|sm_90a] [--ranks N]\n"
+               "                 [--thread-level]\n"
                "      print the example's IR as built, or after pipeline pass PASS (every kernel of a\n"
-               "      distributed example, built for N ranks)\n"
+               "      distributed example, built for N ranks); --thread-level marks the statements each\n"
+               "      thread runs for itself (# per thread) and the branches and loops that diverge\n"
                "  tilescale dump <example> --cuda|--ptx [--arch sm_80|sm_90a] [--size SPEC]\n"
                "      print the CUDA C++ tilescale generates, or the PTX NVRTC makes of it (no GPU needed)\n"
 #ifdef TILESCALE_HAVE_BENCH
@@ -300,6 +303,8 @@ void check_dump_flags(const Flags& flags, bool arch_planned) {
   if ((cuda || ptx) && flags.get("after"))
     throw UsageError{std::string(code) + " prints the generated code, which comes after the whole pipeline; drop --after, "
                      "or drop " + code + " to print the IR after a pass"};
+  if ((cuda || ptx) && flags.get("thread-level"))
+    throw UsageError{std::string(code) + " prints the generated code; --thread-level marks the IR: give one of them"};
   if ((cuda || ptx) && flags.get("target"))
     throw UsageError{std::string(code) + " always generates CUDA (for --arch); drop --target"};
   if (!cuda && !ptx && !flags.get("after") && flags.get("target"))
@@ -308,6 +313,11 @@ void check_dump_flags(const Flags& flags, bool arch_planned) {
   if (!cuda && !ptx && !arch_planned && flags.get("arch"))
     throw UsageError{"--arch applies to --cuda, --ptx and --after with --target cuda; what this prints does not depend on "
                      "it: drop --arch"};
+}
+
+// The IR, with the thread-level analysis's marks when --thread-level asks for them.
+std::string print_ir(const Flags& flags, const ts::ir::PrimFunc& f) {
+  return flags.get("thread-level") ? ts::ops::print_thread_level(f) : ts::ir::print(f);
 }
 
 // Every kernel of a distributed example: its IR (after --after PASS), or its CUDA / PTX.
@@ -330,14 +340,14 @@ int cmd_dump_distributed(const Flags& flags, const ex::DistributedExample& examp
       if (!known) throw UsageError{"unknown pass '" + *after + "' for target cpu; passes: " + join(names)};
       f = ts::run_pipeline(f, ts::PipelineOptions{ts::Target::CPU, *after});
     }
-    std::cout << ts::ir::print(f);
+    std::cout << print_ir(flags, f);
   }
   std::cout << std::flush;
   return 0;
 }
 
 int cmd_dump(const std::vector<std::string>& args) {
-  const Flags flags = parse_flags("dump", args, {"target", "size", "after", "arch", "ranks"}, {"cuda", "ptx"});
+  const Flags flags = parse_flags("dump", args, {"target", "size", "after", "arch", "ranks"}, {"cuda", "ptx", "thread-level"});
   if (const auto* distributed = ex::find_distributed_example(flags.example)) return cmd_dump_distributed(flags, *distributed);
   const ex::Example& example = lookup_example(flags.example);
   if (flags.get("ranks")) throw UsageError{"--ranks applies to distributed examples; " + example.name + " runs on one device"};
@@ -363,7 +373,7 @@ int cmd_dump(const std::vector<std::string>& args) {
     // The CUDA passes plan for the arch (wgmma on sm_90a).
     func = ts::run_pipeline(func, ts::PipelineOptions{target, *after, ts::cuda::target_for_arch(arch).sm});
   }
-  std::cout << ts::ir::print(func) << std::flush;
+  std::cout << print_ir(flags, func) << std::flush;
   return 0;
 }
 

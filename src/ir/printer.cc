@@ -79,6 +79,8 @@ bool is_zero(const Expr& e) { return as_const_int(e) == 0; }
 
 class Printer {
  public:
+  explicit Printer(const StmtNote* note = nullptr) : note_(note) {}
+
   std::string func(const PrimFunc& f) {
     line(0, "@T.prim_func");
     std::string head = "def " + f->name + "(";
@@ -92,6 +94,7 @@ class Printer {
   }
 
   void stmt(const Stmt& s, int indent) {
+    if (note_) pending_note_ = (*note_)(*s);
     switch (s->kind) {
 #define TS_X(K) \
   case StmtKind::K: return print(static_cast<const K##Node*>(s.get()), indent);
@@ -131,7 +134,13 @@ class Printer {
   }
   std::string name(const Var& v) { return name(v.get(), v->name); }
 
-  void line(int indent, const std::string& s) { out_ << std::string(4 * indent, ' ') << s << '\n'; }
+  // A statement's note goes at the end of its first line.
+  void line(int indent, const std::string& s) {
+    out_ << std::string(4 * indent, ' ') << s;
+    if (!pending_note_.empty()) out_ << "  # " << pending_note_;
+    pending_note_.clear();
+    out_ << '\n';
+  }
 
   std::string list(const std::vector<Expr>& es) {
     std::string out;
@@ -312,6 +321,8 @@ class Printer {
     return out + ")";
   }
 
+  const StmtNote* note_;
+  std::string pending_note_;
   std::ostringstream out_;
   std::unordered_map<const void*, std::string> names_;
   std::set<std::string> used_;
@@ -320,6 +331,7 @@ class Printer {
 }  // namespace
 
 std::string print(const PrimFunc& f) { return Printer().func(f); }
+std::string print(const PrimFunc& f, const StmtNote& note) { return Printer(&note).func(f); }
 std::string print(const Stmt& s) {
   Printer p;
   p.stmt(s, 0);

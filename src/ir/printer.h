@@ -33,6 +33,7 @@
 //    first appearance, so every printed name denotes one object.
 #pragma once
 
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -41,6 +42,10 @@
 namespace tilescale::ir {
 
 std::string print(const PrimFunc& f);  // ends with a newline
+// With a note per statement (empty for none), printed as a `# comment` at the end of its first
+// line: `tilescale dump --thread-level` marks thread-level statements so.
+using StmtNote = std::function<std::string(const StmtNode&)>;
+std::string print(const PrimFunc& f, const StmtNote& note);
 std::string print(const Stmt& s);      // one line per statement, each ending with a newline
 std::string print(const Expr& e);
 std::string print(const Region& r);

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 
 #include "ir/printer.h"
 #include "ir/visitor.h"
@@ -254,6 +255,40 @@ bool ThreadLevel::has_varying_break(const ir::Stmt& body) const {
   } f(*this);
   f.visit_stmt(body);
   return f.found;
+}
+
+std::string print_thread_level(const ir::PrimFunc& func) {
+  // Statements inside T::Parallel loops, and the kernels' analyses.
+  struct Context : ir::Visitor {
+    std::set<const ir::StmtNode*> in_parallel;
+    std::vector<std::unique_ptr<ThreadLevel>> kernels;
+    int parallel = 0;
+    void visit(const ir::KernelNode* op) override {
+      kernels.push_back(std::make_unique<ThreadLevel>(*op));
+      Visitor::visit(op);
+    }
+    void visit(const ir::ForNode* op) override {
+      note(op);
+      const bool p = op->for_kind == ir::ForKind::Parallel;
+      parallel += p;
+      Visitor::visit(op);
+      parallel -= p;
+    }
+    void visit(const ir::StoreNode* op) override { note(op); }
+    void visit(const ir::EvaluateNode* op) override { note(op); }
+    void visit(const ir::IfNode* op) override { note(op), Visitor::visit(op); }
+    void visit(const ir::WhileNode* op) override { note(op), Visitor::visit(op); }
+    void note(const ir::StmtNode* s) {
+      if (parallel) in_parallel.insert(s);
+    }
+  } c;
+  c.visit_stmt(func->body);
+  return ir::print(func, [&](const ir::StmtNode& s) -> std::string {
+    if (c.kernels.empty() || c.in_parallel.count(&s)) return "";
+    const ThreadLevel& tl = *c.kernels.back();  // a prim_func holds one kernel
+    if (tl.diverges(s)) return "diverges";
+    return tl.is_thread_level(s) ? "per thread" : "";
+  });
 }
 
 ThreadLevelDecision decision(const ir::StmtNode& s, bool diverges) {

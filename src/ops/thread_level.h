@@ -71,6 +71,11 @@ class ThreadLevel {
   friend struct VaryingCause;
 };
 
+// `func` printed with the analysis's decisions as notes: `# diverges` on For, If and While
+// statements that diverge (everything under them runs per thread), `# per thread` on the other
+// thread-level statements. `tilescale dump --thread-level` shows this.
+std::string print_thread_level(const ir::PrimFunc& func);
+
 // What a backend decided for one For, If or While it compiled: whether it treated it as diverging.
 // The backends can keep a record of these, so that a test checks they agree
 // (TILESCALE_CHECK_THREAD_LEVEL, src/runtime/kernel.cc).

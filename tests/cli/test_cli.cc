@@ -108,3 +108,13 @@ TEST(CliFlags, ArchThatDoesNotExistIsRefusedNotTruncated) {
   EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_86a"), 2, "sm_86a", "use sm_86");
   EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_7"), 2, "sm_7", "form sm_XX");
 }
+
+// ------------------------------------------------------------------------------------------------
+// The thread-level decisions are visible (ops/thread_level.h)
+
+TEST(CliDump, ThreadLevelMarksDivergingAndPerThreadStatements) {
+  const Result r = tilescale("dump allgather_push --thread-level");
+  EXPECT_EXIT_WITH(r, 0, "if tx == 0:  # diverges",
+                   "old[0] = T.atom_add(arrived[T.get_rank()], 1, by, scope=\"sys\", sem=\"release\")  # per thread");
+  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --thread-level"), 2, "--thread-level marks the IR");
+}
