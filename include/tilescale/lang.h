@@ -321,7 +321,10 @@ void gemm(const TileRef& A, const TileRef& B, const TileRef& C, bool transpose_A
           GemmWarpPolicy policy = GemmWarpPolicy::Square, bool clear_accum = false);
 
 // dst = reduction of src along `dim` (dst has src's shape without that dimension); with
-// clear=false the result is combined with dst's previous contents.
+// clear=false the result is combined with dst's previous contents. Integer reductions (src and dst
+// integers) are exact: they compute in 32 bits, or 64 when src or dst has 64 (unsigned when src
+// is), wrapping around as integer hardware does (|lowest| wraps to itself); others compute in
+// float32, or float64 when either side has 64 bits. The result is converted to dst's dtype.
 void reduce_sum(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
 void reduce_max(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
 void reduce_min(const TileRef& src, const TileRef& dst, int dim, bool clear = true);

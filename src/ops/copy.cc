@@ -33,6 +33,9 @@ void verify(const ir::TileOpNode& op) {
 }
 
 void run_cpu(const ir::TileOpNode&, const std::vector<RegionView>& r, const std::vector<double>&) {
+  // Integers move exactly (through double, 64-bit values beyond 2^53 would lose their low bits).
+  if (!is_float(r[0].dtype()) && !is_float(r[1].dtype()))
+    return for_each_matching_index(r[0], r[1], [&](const std::int64_t* si, const std::int64_t* di) { r[1].store_int(di, r[0].load_int(si)); });
   for_each_matching_index(r[0], r[1], [&](const std::int64_t* si, const std::int64_t* di) { r[1].store(di, r[0].load(si)); });
 }
 

@@ -122,13 +122,4 @@ std::string convert(const std::string& value, DataType from, DataType to) {
   return from == to ? value : cat("tl::cast<", c_type(to), ">(", value, ")");
 }
 
-Reduction reduction(const std::string& kind) {
-  if (kind == "sum") return {"tl::SumOp", "0.0f", false};
-  if (kind == "abssum") return {"tl::SumOp", "0.0f", true};
-  if (kind == "max") return {"tl::MaxOp", "-__int_as_float(0x7f800000)", false};
-  if (kind == "absmax") return {"tl::MaxOp", "0.0f", true};
-  if (kind == "min") return {"tl::MinOp", "__int_as_float(0x7f800000)", false};
-  throw InternalError(cat("unknown reduction ", kind));
-}
-
 }  // namespace tilescale::ops::cuda_lowering
