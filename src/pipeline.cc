@@ -17,6 +17,7 @@
 #include "passes/plan_gemm_warps.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/simplify.h"
+#include "passes/widen_indices.h"
 
 namespace tilescale {
 
@@ -33,6 +34,8 @@ std::vector<Pass> passes_for(Target target, int sm) {
   std::vector<Pass> list;
   // Fold index arithmetic first: every later pass and the dumps see the simplest form.
   list.push_back({"simplify", [](const ir::PrimFunc& f) { return passes::simplify(f); }});
+  // Both backends: which elements an index reaches must not depend on the target.
+  list.push_back({"widen_indices", passes::widen_indices});
   if (target == Target::CUDA) {
     // Warp arrangements first: the accumulator layouts that inference starts from depend on them.
     list.push_back({"plan_gemm_warps", [sm](const ir::PrimFunc& f) { return passes::plan_gemm_warps(f, sm); }});

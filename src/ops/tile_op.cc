@@ -4,6 +4,7 @@
 
 #include "ir/equality.h"
 #include "ir/printer.h"
+#include "ir/widen.h"
 
 namespace tilescale::ops {
 
@@ -24,7 +25,7 @@ ir::Region to_region(const Operand& o, const char* op) {
   ir::Region r{o.buffer, o.base, {}};
   for (int d = 0; d < o.buffer->rank(); ++d) {
     auto base = ir::as_const_int(o.base[d]);
-    r.extent.push_back(base == 0 ? o.buffer->shape[d] : ir::make_binary(ir::BinaryOp::Sub, o.buffer->shape[d], o.base[d]));
+    r.extent.push_back(base == 0 ? o.buffer->shape[d] : ir::widening_binary(ir::BinaryOp::Sub, o.buffer->shape[d], o.base[d]));
   }
   return r;
 }

@@ -34,6 +34,10 @@ Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>
     for (int d = 0; d < p.rank(); ++d) {
       const std::int64_t got = t.shape(d);
       if (auto* v = ir::as<ir::VarNode>(p.shape[d])) {
+        if (wrap_to(v->dtype, got) != got)
+          throw RuntimeError(cat("cannot call with ", where, " because its dim ", d, " is ", got, ", beyond the range of ",
+                                 name(v->dtype), ", the type of the symbolic dimension ", v->name, "; declare it with T::dynamic(\"",
+                                 v->name, "\", T::int64)"));
         auto [it, fresh] = bound.emplace(v, got);
         if (fresh) {
           bound_by[v] = cat(p.name, " dim ", d);

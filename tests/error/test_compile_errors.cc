@@ -1227,5 +1227,39 @@ TEST(ThreadErrors, TileOpUnderThreadDependentBranch) {
   EXPECT_COMPILE_ERROR(compile(f, Target::CPU), "T::copy", "op_per_thread", "thread");
 }
 
+// 64-bit safety: a constant is never cut silently to fit a narrower type.
+TEST(WideErrors, ConstantThatTheDestinationCannotHold) {
+  auto build = [] {
+    T::prim_func("narrow_store", [] {
+      auto A = T::Tensor("A", {4}, T::int32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { A(0) = T::Expr(4294967297LL); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot use the constant 4294967297", "as a value of type int32", "holds only [-2147483648, 2147483647]",
+                       "T::cast(4294967297, T::int32) wraps it deliberately");
+}
+
+TEST(WideErrors, NoIntegerTypeHoldsBothOperands) {
+  auto build = [] {
+    T::prim_func("u64_minus_one", [] {
+      auto A = T::Tensor("A", {4}, T::uint64);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { A(0) = A(1) + (-1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot combine A[1] of type uint64 with the constant -1", "no integer type holds both",
+                       "T::cast one of them");
+}
+
+TEST(WideErrors, GridExtentBeyondCudaLimit) {
+  auto build = [] {
+    T::prim_func("huge_grid", [] {
+      auto A = T::Tensor("A", {4}, T::int32);
+      T::Kernel(T::Expr(3'000'000'000LL), T::threads(32), [&](T::Expr) { A(0) = 1; });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot launch the kernel of huge_grid with grid extent 3000000000", "2147483647 blocks along x",
+                       "use larger tiles");
+}
+
 }  // namespace
 }  // namespace tilescale::test

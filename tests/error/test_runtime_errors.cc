@@ -71,6 +71,19 @@ TEST(ArgumentErrors, SymbolicDimensionBoundInconsistently) {
                        "already bound it to 32");
 }
 
+// A symbolic int32 dimension cannot hold 3e9 (the kernel would see it cut to 32 bits).
+TEST(ArgumentErrors, SymbolicDimensionBeyondItsType) {
+  T::Expr N = T::dynamic("N");
+  auto f = T::prim_func("long_vector", [&] {
+    auto X = T::Tensor("X", {N}, T::int8);
+    T::Kernel(1, T::threads(32), [&](T::Expr) { X(0) = 1; });
+  });
+  std::int8_t x = 0;
+  Tensor X = Tensor::wrap(&x, {3'000'000'000}, DataType::Int8, {0});
+  EXPECT_RUNTIME_ERROR(cpu(f)(X), "argument 0 (X)", "long_vector", "dim 0 is 3000000000", "beyond the range of int32",
+                       "symbolic dimension N", "T::dynamic(\"N\", T::int64)");
+}
+
 TEST(ArgumentErrors, DerivedDimensionMismatch) {
   T::Expr N = T::dynamic("N");
   auto f = T::prim_func("pairs", [&] {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <random>
 
+#include "ir/IR.h"
 #include "jit/nvrtc.h"
 #include "runtime/cuda/driver.h"
 #include "tilescale/tilescale.h"
@@ -150,6 +151,71 @@ TEST(GpuWide, Int32AndInt64ReductionsAllKindsAreExact) {
   for (Types t : {Types{DataType::Int32, DataType::Int32}, Types{DataType::Int64, DataType::Int64},
                   Types{DataType::Int32, DataType::Int64}, Types{DataType::UInt64, DataType::UInt64}})
     for (int threads : {32, 128}) check_reductions(t.src, t.dst, {16, 128, threads, true, true}, fill_bits);
+}
+
+// B = A + 1 element-wise and C = A + 1 through tile copies, over a 1-D int8 tensor of n elements,
+// with the program's indices in int32 arithmetic (bx * 1024 + i), as users write them.
+T::PrimFunc add_one_1d(const T::Expr& n) {
+  return T::prim_func("add_one_1d", [&] {
+    auto A = T::Tensor("A", {n}, T::int8);
+    auto B = T::Tensor("B", {n}, T::int8);
+    auto C = T::Tensor("C", {n}, T::int8);
+    T::Kernel(T::ceildiv(n, 1024), T::threads(128), [&](T::Expr bx) {
+      T::Parallel(1024, [&](T::Expr i) { T::If(bx * 1024 + i < n, [&] { B(bx * 1024 + i) = A(bx * 1024 + i) + 1; }); });
+      auto F = T::alloc_fragment({1024}, T::int8, "F");
+      T::copy(A(bx * 1024), F);
+      T::Parallel(1024, [&](T::Expr i) { F(i) = F(i) + 1; });
+      T::copy(F, C(bx * 1024));
+    });
+  });
+}
+
+// A 1-D int8 tensor of 3e9 elements (3 GB, and 6 GB more for the two results) whose indices once
+// wrapped at 2^31 (an illegal address). The inputs are written and the outputs poisoned on the
+// GPU; the results are read back in windows across 2^31, 2^32 and the end, straight from device
+// memory, and compared with the formula the inputs follow. The extent is a constant, then a
+// symbolic int64 dimension.
+TEST(GpuWide, Int8TensorBeyond2To31Elements) {
+  SKIP_WITHOUT_GPU();
+  const std::int64_t N = 3'000'000'077, seed = static_cast<std::int64_t>(fresh_seed() % 251);
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  auto value = [&](std::int64_t i) { return static_cast<std::int8_t>((i + seed) % 251 - 125); };
+  auto init = T::prim_func("init", [&] {
+    auto A = T::Tensor("A", {N}, T::int8);
+    auto B = T::Tensor("B", {N}, T::int8);
+    auto C = T::Tensor("C", {N}, T::int8);
+    T::Kernel(T::ceildiv(N, 1024), T::threads(128), [&](T::Expr bx) {
+      T::Parallel(1024, [&](T::Expr i) {
+        T::Expr at = T::cast(bx, T::int64) * 1024 + i;
+        T::If(at < N, [&] {
+          A(at) = T::cast((at + seed) % 251 - 125, T::int8);
+          B(at) = -77;
+          C(at) = -77;
+        });
+      });
+    });
+  });
+  std::vector<Tensor> args;
+  for (int k = 0; k < 3; ++k) args.push_back(Tensor::empty({N}, DataType::Int8, Device::cuda()));
+  const std::int64_t window = 8192, two31 = std::int64_t(1) << 31;
+  for (const T::Expr& n : {T::Expr(N), T::dynamic("N", T::int64)}) {
+    SCOPED_TRACE(ir::as_const_int(n.node()) ? "constant extent" : "symbolic int64 extent");
+    compile(init, Target::CUDA).call(args);
+    compile(add_one_1d(n), Target::CUDA).call(args);
+    for (std::int64_t start : {std::int64_t(0), two31 - window / 2, 2 * two31 - window / 2, N - window}) {
+      for (int out : {1, 2}) {
+        auto* p = static_cast<std::int8_t*>(args[out].data()) + start;
+        const Tensor back = Tensor::wrap(p, {window}, DataType::Int8, {}, Device::cuda()).to(Device::cpu());
+        int wrong = 0;
+        for (std::int64_t k = 0; k < window; ++k) {
+          const auto got = static_cast<const std::int8_t*>(back.data())[k];
+          const auto want = static_cast<std::int8_t>(value(start + k) + 1);
+          if (got != want && wrong++ < 5)
+            ADD_FAILURE() << (out == 1 ? "B" : "C") << "[" << start + k << "] = " << int(got) << ", expected " << int(want);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

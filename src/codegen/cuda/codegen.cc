@@ -558,6 +558,8 @@ class Generator : public LowerContext {
       }
       case ir::ExprKind::Cast: {
         const auto* c = ir::as<ir::CastNode>(e);
+        // Between integers tl::cast is the C conversion: spelled as one, index arithmetic stays readable.
+        if (is_integer(e->dtype) && is_integer(c->value->dtype)) return cat("(", c_type(e->dtype), ")", print(c->value, 11));
         return cat("tl::cast<", c_type(e->dtype), ">(", print(c->value, 0), ")");
       }
       case ir::ExprKind::Call: return call(*ir::as<ir::CallNode>(e));
