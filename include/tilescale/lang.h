@@ -337,7 +337,8 @@ void reduce_min(const TileRef& src, const TileRef& dst, int dim, bool clear = tr
 void reduce_abssum(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
 void reduce_absmax(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
 
-// Inclusive prefix sum along `dim` (from the end when `reverse`).
+// Inclusive prefix sum along `dim` (from the end when `reverse`); the running sum has dst's dtype
+// at every step (between integers exactly, wrapping around).
 void cumsum(const TileRef& src, const TileRef& dst, int dim = 0, bool reverse = false);
 
 // dst += value atomically: element-wise for a scalar value, tile-wise for a tile.

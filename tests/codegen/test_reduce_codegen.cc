@@ -86,5 +86,25 @@ TEST(IntegerReduceCodegen, Float64AccumulatesInDouble) {
   EXPECT_NE(source.find("double part_"), std::string::npos);
 }
 
+// Integer prefix sums too: in the integer type, no float on the way.
+TEST(IntegerReduceCodegen, CumsumStaysInteger) {
+  SKIP_WITHOUT_NVRTC();
+  for (DataType dt : {DataType::Int32, DataType::Int64, DataType::UInt64}) {
+    auto f = T::prim_func("int_cumsum", [&] {
+      auto X = T::Tensor("X", {8, 100}, dt);
+      auto Y = T::Tensor("Y", {8, 100}, dt);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto S = T::alloc_shared({8, 100}, dt, "S");
+        T::copy(X, S);
+        T::cumsum(S, Y, 1, true);
+      });
+    });
+    const std::string source = generate_cuda(f, "sm_80");
+    EXPECT_EQ(source.find("float"), std::string::npos) << source;
+    EXPECT_NE(source.find("= tl::SumOp()(run_"), std::string::npos) << source;
+    EXPECT_FALSE(jit::compile_nvrtc(source, f.name(), "sm_80", {}).cubin.empty());
+  }
+}
+
 }  // namespace
 }  // namespace tilescale

@@ -274,5 +274,35 @@ TEST(CumsumInPlace, OneDimensional) {
   EXPECT_TRUE(equal(Y, expected));
 }
 
+// Integer prefix sums are exact, wrapping in dst's type (int64 sums went through double and lost
+// their low bits beyond 2^53).
+TEST(CumsumInteger, Int64IsExactAndWraps) {
+  const std::int64_t R = 4, C = 40;
+  for (bool reverse : {false, true}) {
+    auto f = T::prim_func("cumsum_int64", [&] {
+      auto X = T::Tensor("X", {R, C}, T::int64);
+      auto Y = T::Tensor("Y", {R, C}, T::int64);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        auto S = T::alloc_shared({R, C}, T::int64, "S");
+        auto P = T::alloc_shared({R, C}, T::int64, "P");
+        T::copy(X, S);
+        T::cumsum(S, P, 1, reverse);
+        T::copy(P, Y);
+      });
+    });
+    Tensor X = Tensor::empty({R, C}, DataType::Int64), Y = poisoned({R, C}, DataType::Int64);
+    fill_bits<std::int64_t>(X, 44);
+    cpu(f)(X, Y);
+    for (std::int64_t r = 0; r < R; ++r) {
+      std::uint64_t run = 0;
+      for (std::int64_t k = 0; k < C; ++k) {
+        const std::int64_t c = reverse ? C - 1 - k : k;
+        run += static_cast<std::uint64_t>(raw<std::int64_t>(X, r * C + c));
+        EXPECT_EQ(raw<std::int64_t>(Y, r * C + c), static_cast<std::int64_t>(run)) << r << ", " << c << (reverse ? " reverse" : "");
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tilescale::test

@@ -218,5 +218,30 @@ TEST(GpuWide, Int8TensorBeyond2To31Elements) {
   }
 }
 
+// Integer prefix sums on the GPU (they went through float32): int32 and int64 random bits, both
+// directions, from global memory into shared and from shared into global.
+TEST(GpuWide, IntegerCumsumIsExact) {
+  SKIP_WITHOUT_GPU();
+  for (DataType dt : {DataType::Int32, DataType::Int64})
+    for (bool reverse : {false, true}) {
+      const std::uint64_t seed = fresh_seed();
+      SCOPED_TRACE(std::string(name(dt)) + (reverse ? " reverse" : "") + ", seed " + std::to_string(seed));
+      auto f = T::prim_func("int_cumsum", [&] {
+        auto X = T::Tensor("X", {12, 100}, dt);
+        auto Y = T::Tensor("Y", {12, 100}, dt);
+        auto Z = T::Tensor("Z", {12, 100}, dt);
+        T::Kernel(1, T::threads(128), [&](T::Expr) {
+          auto S = T::alloc_shared({12, 100}, dt, "S");
+          T::cumsum(X, S, 1, reverse);
+          T::copy(S, Y);
+          T::cumsum(S, Z, 0, reverse);
+        });
+      });
+      std::vector<Tensor> args = {Tensor::empty({12, 100}, dt), Tensor::empty({12, 100}, dt), Tensor::empty({12, 100}, dt)};
+      fill_bits(args[0], seed);
+      expect_gpu_equals_cpu(f, args, {false, true, true});
+    }
+}
+
 }  // namespace
 }  // namespace tilescale
