@@ -106,5 +106,35 @@ TEST(IntegerReduceCodegen, CumsumStaysInteger) {
   }
 }
 
+// Rows of an int8 gemm's int32 accumulator (the mma-rows lowering: quad shuffles, then warps
+// through shared memory) reduce in int.
+TEST(IntegerReduceCodegen, Int32AccumulatorRows) {
+  SKIP_WITHOUT_NVRTC();
+  auto f = T::prim_func("int8_gemm_rows", [&] {
+    auto A = T::Tensor("A", {64, 32}, T::int8);
+    auto B = T::Tensor("B", {64, 32}, T::int8);
+    auto O = T::Tensor("O", {64}, T::int32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto As = T::alloc_shared({64, 32}, T::int8, "As");
+      auto Bs = T::alloc_shared({64, 32}, T::int8, "Bs");
+      auto C = T::alloc_fragment({64, 64}, T::int32, "C");
+      auto R = T::alloc_fragment({64}, T::int32, "R");
+      T::copy(A, As);
+      T::copy(B, Bs);
+      T::gemm(As, Bs, C, false, true, T::GemmWarpPolicy::FullCol, true);
+      T::reduce_max(C, R, 1);
+      T::copy(R, O);
+    });
+  });
+  for (const char* arch : {"sm_80", "sm_90a"}) {
+    const std::string source = generate_cuda(f, arch);
+    EXPECT_NE(source.find("int part_"), std::string::npos) << arch;
+    EXPECT_NE(source.find("tl::lane_allreduce<3, tl::MaxOp>"), std::string::npos) << arch;
+    EXPECT_NE(source.find("int* ws_"), std::string::npos) << arch;
+    EXPECT_EQ(source.find("float"), std::string::npos) << arch;
+    EXPECT_FALSE(jit::compile_nvrtc(source, f.name(), arch, {}).cubin.empty()) << arch;
+  }
+}
+
 }  // namespace
 }  // namespace tilescale
