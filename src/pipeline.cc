@@ -18,6 +18,7 @@
 #include "passes/plan_gemm_warps.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/simplify.h"
+#include "passes/widen_indices.h"
 #include "support/env.h"
 
 namespace tilescale {
@@ -35,6 +36,8 @@ std::vector<Pass> passes_for(Target target, int sm) {
   std::vector<Pass> list;
   // Fold index arithmetic first: every later pass and the dumps see the simplest form.
   list.push_back({"simplify", [](const ir::PrimFunc& f) { return passes::simplify(f); }});
+  // Both backends: which elements an index reaches must not depend on the target.
+  list.push_back({"widen_indices", passes::widen_indices});
   if (target == Target::CUDA) {
     // Before any search: a buffer that cannot fit stops here, not minutes later in layout inference
     // or NVRTC.

@@ -64,8 +64,13 @@ inline constexpr DataType float8_e4m3 = DataType::Float8E4M3, float8_e5m2 = Data
 // Expressions
 
 // A typed expression. C++ numbers convert implicitly into "weak" constants: next to a typed
-// operand they take its type (`x * 2` with x float16 is a float16 product). Otherwise integers are
-// int32 (int64 when they do not fit) and floating-point numbers float32.
+// operand they take its type when it holds them (`x * 2` with x float16 is a float16 product).
+// Otherwise integers are int32 (int64 when they do not fit, uint64 beyond 2^63 - 1) and
+// floating-point numbers float32. Nothing is cut to fit silently: an integer constant that the
+// other operand's type cannot hold promotes both sides to a type that holds both (bx < 4294967297
+// compares in int64; CompileError when no type does), an int32 operand promoted to int64 is
+// computed in int64 throughout (by * 32 + i < M, M int64, cannot wrap at 2^31), and a constant
+// stored into a type that cannot hold it is a CompileError (T::cast wraps deliberately).
 class Expr {
  public:
   Expr(int v);
@@ -133,7 +138,8 @@ Expr infinity(DataType t);   // +inf of a float type; -T::infinity(t) for -inf
 Expr max_value(DataType t);  // largest finite value
 Expr min_value(DataType t);  // lowest finite value
 
-// A symbolic dimension, bound from the shapes of the arguments at call time.
+// A symbolic dimension, bound from the shapes of the arguments at call time (a shape beyond t's
+// range is a RuntimeError: declare int64 for more than 2^31 - 1 elements).
 Expr dynamic(const std::string& name, DataType t = int32);
 
 // ------------------------------------------------------------------------------------------------
@@ -321,14 +327,18 @@ void gemm(const TileRef& A, const TileRef& B, const TileRef& C, bool transpose_A
           GemmWarpPolicy policy = GemmWarpPolicy::Square, bool clear_accum = false);
 
 // dst = reduction of src along `dim` (dst has src's shape without that dimension); with
-// clear=false the result is combined with dst's previous contents.
+// clear=false the result is combined with dst's previous contents. Integer reductions (src and dst
+// integers) are exact: they compute in 32 bits, or 64 when src or dst has 64 (unsigned when src
+// is), wrapping around as integer hardware does (|lowest| wraps to itself); others compute in
+// float32, or float64 when either side has 64 bits. The result is converted to dst's dtype.
 void reduce_sum(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
 void reduce_max(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
 void reduce_min(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
 void reduce_abssum(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
 void reduce_absmax(const TileRef& src, const TileRef& dst, int dim, bool clear = true);
 
-// Inclusive prefix sum along `dim` (from the end when `reverse`).
+// Inclusive prefix sum along `dim` (from the end when `reverse`); the running sum has dst's dtype
+// at every step (between integers exactly, wrapping around).
 void cumsum(const TileRef& src, const TileRef& dst, int dim = 0, bool reverse = false);
 
 // dst += value atomically: element-wise for a scalar value, tile-wise for a tile.

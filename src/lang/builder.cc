@@ -7,6 +7,7 @@
 #include "ir/IR.h"
 #include "ir/verifier.h"
 #include "ir/printer.h"
+#include "ir/widen.h"
 #include "lang/builder.h"
 #include "layout/layout.h"
 #include "ops/tile_op.h"
@@ -90,29 +91,69 @@ DataType common_type(DataType a, DataType b) {
   return is_signed(a) ? b : a;  // same width: unsigned wins, as in C
 }
 
+// The range of values of an integer (or bool) type, and of an integer constant, as 128-bit integers.
+struct Range {
+  __int128 lo, hi;
+};
+Range range_of(DataType t) {
+  if (is_bool(t)) return {0, 1};
+  const int b = bits(t);
+  if (!is_signed(t)) return {0, (__int128(1) << b) - 1};
+  return {-(__int128(1) << (b - 1)), (__int128(1) << (b - 1)) - 1};
+}
+Range range_of(const ir::IntImmNode& c) {
+  const __int128 v = c.dtype == DataType::UInt64 ? __int128(static_cast<std::uint64_t>(c.value)) : __int128(c.value);
+  return {v, v};
+}
+bool holds(DataType t, Range r) { return range_of(t).lo <= r.lo && r.hi <= range_of(t).hi; }
+// The constant as a user wrote it (the printer adds the type: T.int64(4294967297)).
+std::string spelled(const ir::IntImmNode& c) {
+  return c.dtype == DataType::UInt64 ? std::to_string(static_cast<std::uint64_t>(c.value)) : std::to_string(c.value);
+}
+
 // Brings a and b to one type: a weak constant takes the other side's type (an integer constant
-// next to a float becomes that float; a float constant next to an integer makes both float32).
+// next to a float becomes that float; a float constant next to an integer makes both float32),
+// unless it is an integer that the type cannot hold: then both sides are promoted to a type that
+// holds the other side's values and the constant (x + 4294967297 with x int32 is an int64 sum),
+// and a CompileError says when no integer type does.
 std::pair<ir::Expr, ir::Expr> unify(ir::Expr a, ir::Expr b) {
   if (a->dtype == b->dtype) return {a, b};
   const bool ia = is_imm(a), ib = is_imm(b);
   if (ia != ib) {
     ir::Expr& imm = ia ? a : b;
     ir::Expr& other = ia ? b : a;
+    const auto* c = ir::as<ir::IntImmNode>(imm);
     if (is_float(imm->dtype) && !is_float(other->dtype)) {
       other = ir::make_cast(DataType::Float32, other);
       imm = retype_imm(imm, DataType::Float32);
+    } else if (c && !is_float(other->dtype) && !holds(other->dtype, range_of(*c))) {
+      const Range both{std::min(range_of(other->dtype).lo, range_of(*c).lo), std::max(range_of(other->dtype).hi, range_of(*c).hi)};
+      DataType t = common_type(other->dtype, imm->dtype);
+      if (!holds(t, both)) t = DataType::Int64;
+      if (!holds(t, both))
+        throw CompileError(cat("cannot combine ", ir::print(other), " of type ", name(other->dtype), " with the constant ",
+                               spelled(*c), " because no integer type holds both; T::cast one of them to the type meant"));
+      other = ir::widen_or_cast(other, t);
+      imm = retype_imm(imm, t);
     } else {
       imm = retype_imm(imm, other->dtype);
     }
     return {a, b};
   }
   const DataType t = common_type(a->dtype, b->dtype);
-  return {ir::make_cast(t, a), ir::make_cast(t, b)};
+  // Widened without wrap-around: an int32 index compared with an int64 extent is computed in int64.
+  return {ir::widen_or_cast(a, t), ir::widen_or_cast(b, t)};
 }
 
-// `value` as a `t`: constants re-typed, other expressions cast.
+// `value` as a `t`: constants re-typed, other expressions cast. An integer constant that t cannot
+// hold is a CompileError rather than a silent wrap-around.
 ir::Expr typed(const ir::Expr& value, DataType t) {
   if (value->dtype == t) return value;
+  if (const auto* c = ir::as<ir::IntImmNode>(value); c && !is_float(t) && !holds(t, range_of(*c)))
+    throw CompileError(cat("cannot use the constant ", spelled(*c), " as a value of type ", name(t),
+                           " because ", name(t), " holds only [", static_cast<long long>(range_of(t).lo), ", ",
+                           static_cast<unsigned long long>(range_of(t).hi), "]; T::cast(", spelled(*c), ", T::", name(t),
+                           ") wraps it deliberately"));
   return is_imm(value) ? retype_imm(value, t) : ir::make_cast(t, value);
 }
 
@@ -233,8 +274,10 @@ Expr::Expr(long long v)
                 ? ir::make_int(v)
                 : ir::make_int(v, DataType::Int64)) {}
 Expr::Expr(unsigned v) : Expr(static_cast<long long>(v)) {}
-Expr::Expr(unsigned long v) : Expr(static_cast<long long>(v)) {}
-Expr::Expr(unsigned long long v) : Expr(static_cast<long long>(v)) {}
+Expr::Expr(unsigned long v) : Expr(static_cast<unsigned long long>(v)) {}
+Expr::Expr(unsigned long long v)
+    : node_(v <= std::uint64_t(std::numeric_limits<std::int64_t>::max()) ? Expr(static_cast<long long>(v)).node()
+                                                                          : ir::make_int(static_cast<std::int64_t>(v), DataType::UInt64)) {}
 Expr::Expr(float v) : node_(ir::make_float(v)) {}
 Expr::Expr(double v) : node_(ir::make_float(v)) {}
 Expr::Expr(bool v) : node_(ir::make_int(v, DataType::Bool)) {}
@@ -458,11 +501,13 @@ void kernel(std::vector<Expr> grid, Threads t, const std::function<void(const st
   for (const auto& g : grid) {
     ir::Expr e = node(g);
     if (!is_integer(e->dtype)) throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", ir::print(e), " of type ", name(e->dtype), "; use integers"));
-    if (auto c = ir::as_const_int(e); c && *c > std::numeric_limits<std::int32_t>::max())
-      throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", *c, " in dim ",
-                             "xyz"[extents.size()], " because grid extents are 32-bit (at most 2147483647 blocks); use "
-                             "larger tiles or smaller sizes"));
-    extents.push_back(ir::make_cast(DataType::Int32, e));
+    // A 64-bit extent keeps its type, so that the launch checks its value against CUDA's limits
+    // instead of a value wrapped to 32 bits.
+    if (const auto* c = ir::as<ir::IntImmNode>(e); c && bits(e->dtype) == 64 && !holds(DataType::Int32, range_of(*c)))
+      throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", spelled(*c), " in dim ",
+                             "xyz"[extents.size()], " because a grid has at most ", std::numeric_limits<std::int32_t>::max(),
+                             " blocks along x (65535 along y and z); use larger tiles or smaller sizes"));
+    extents.push_back(bits(e->dtype) == 64 ? e : ir::make_cast(DataType::Int32, e));
   }
   b.kernel = scope;
   ir::Stmt s;

@@ -33,6 +33,9 @@ void verify(const ir::TileOpNode& op) {
 }
 
 void run_cpu(const ir::TileOpNode&, const std::vector<RegionView>& r, const std::vector<double>&) {
+  // Integers move exactly (through double, 64-bit values beyond 2^53 would lose their low bits).
+  if (!is_float(r[0].dtype()) && !is_float(r[1].dtype()))
+    return for_each_matching_index(r[0], r[1], [&](const std::int64_t* si, const std::int64_t* di) { r[1].store_int(di, r[0].load_int(si)); });
   for_each_matching_index(r[0], r[1], [&](const std::int64_t* si, const std::int64_t* di) { r[1].store(di, r[0].load(si)); });
 }
 
@@ -54,9 +57,8 @@ std::int64_t vector_width(const ir::Region& src, const ir::Region& dst, const st
 // launch). Null when nothing needs checking.
 ir::Expr vector_ok(cuda::LowerContext& ctx, const ir::Region& r, std::int64_t vec) {
   if (r.buffer->scope != ir::Scope::Global) return nullptr;
-  auto multiple = [&](const ir::Expr& e) {
-    return ir::make_binary(ir::BinaryOp::EQ, ir::make_binary(ir::BinaryOp::Mod, ir::make_cast(DataType::Int32, e), ir::make_int(vec)),
-                           ir::make_int(0));
+  auto multiple = [&](const ir::Expr& e) {  // in e's own type: a 64-bit extent or base is not cut to 32 bits
+    return ir::make_binary(ir::BinaryOp::EQ, ir::make_binary(ir::BinaryOp::Mod, e, ir::make_int(vec, e->dtype)), ir::make_int(0, e->dtype));
   };
   std::vector<ir::Expr> conds{multiple(ctx.extent(*r.buffer, r.rank() - 1)), multiple(r.base.back())};
   std::vector<ir::Expr> kept;

@@ -10,7 +10,16 @@ using ir::BinaryOp;
 
 namespace {
 ir::Expr i32(const ir::Expr& e) { return ir::make_cast(DataType::Int32, e); }
-ir::Expr add(const ir::Expr& a, const ir::Expr& b) { return ir::make_binary(BinaryOp::Add, i32(a), i32(b)); }
+// Tile arithmetic is int32 unless an operand is 64-bit: a base that widen_indices made 64-bit (or
+// a 64-bit extent) keeps the index and its bound check 64-bit. The other operand (a coordinate
+// inside the tile, a constant, an extent) never wraps in 32 bits, so it is converted as it is and
+// its own arithmetic (v / 32, v % 32) stays 32-bit.
+ir::Expr index_op(BinaryOp op, const ir::Expr& a, const ir::Expr& b) {
+  if (bits(a->dtype) == 64 || bits(b->dtype) == 64)
+    return ir::make_binary(op, ir::make_cast(DataType::Int64, a), ir::make_cast(DataType::Int64, b));
+  return ir::make_binary(op, i32(a), i32(b));
+}
+ir::Expr add(const ir::Expr& a, const ir::Expr& b) { return index_op(BinaryOp::Add, a, b); }
 ir::Expr c(std::int64_t v) { return ir::make_int(v); }
 }  // namespace
 
@@ -38,7 +47,7 @@ std::vector<ir::Expr> region_index(const ir::Region& r, const std::vector<ir::Ex
   size_t k = 0;
   for (int d = 0; d < r.rank(); ++d) {
     const bool unit = ir::as_const_int(r.extent[d]) == 1;
-    idx.push_back(unit ? i32(r.base[d]) : add(r.base[d], tile.at(k++)));
+    idx.push_back(unit ? (bits(r.base[d]->dtype) == 64 ? r.base[d] : i32(r.base[d])) : add(r.base[d], tile.at(k++)));
   }
   TS_ICHECK(k == tile.size(), "tile index of rank ", tile.size(), " for ", ir::print(r));
   return idx;
@@ -56,7 +65,7 @@ ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<
   std::vector<ir::Expr> conds;
   for (int d = 0; d < r.rank(); ++d) {
     ir::Expr last = d == r.rank() - 1 && vec > 1 ? add(idx[d], c(vec - 1)) : idx[d];
-    ir::Expr bound = ir::make_binary(BinaryOp::LT, last, i32(ctx.extent(*r.buffer, d)));
+    ir::Expr bound = index_op(BinaryOp::LT, last, ctx.extent(*r.buffer, d));
     // Provably inside for every block, thread and iteration: no test.
     if (ctx.provably(bound)) continue;
     conds.push_back(bound);
@@ -120,15 +129,6 @@ void for_each_register(cuda::LowerContext& ctx, const ir::BufferNode& b,
 
 std::string convert(const std::string& value, DataType from, DataType to) {
   return from == to ? value : cat("tl::cast<", c_type(to), ">(", value, ")");
-}
-
-Reduction reduction(const std::string& kind) {
-  if (kind == "sum") return {"tl::SumOp", "0.0f", false};
-  if (kind == "abssum") return {"tl::SumOp", "0.0f", true};
-  if (kind == "max") return {"tl::MaxOp", "-__int_as_float(0x7f800000)", false};
-  if (kind == "absmax") return {"tl::MaxOp", "0.0f", true};
-  if (kind == "min") return {"tl::MinOp", "__int_as_float(0x7f800000)", false};
-  throw InternalError(cat("unknown reduction ", kind));
 }
 
 }  // namespace tilescale::ops::cuda_lowering

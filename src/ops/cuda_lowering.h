@@ -44,12 +44,4 @@ void require_whole_fragment(const ir::Region& r, const char* op);
 // C++ for `value` converted to dtype `to` (`value` written in dtype `from`).
 std::string convert(const std::string& value, DataType from, DataType to);
 
-// "tl::SumOp" etc. for a reduction kind, its identity and whether it takes absolute values.
-struct Reduction {
-  std::string op;        // functor name
-  std::string identity;  // C++ float literal
-  bool absolute;
-};
-Reduction reduction(const std::string& kind);
-
 }  // namespace tilescale::ops::cuda_lowering

@@ -1,5 +1,7 @@
 // cumsum(src, dst, dim, reverse): inclusive prefix sum of src along dim into dst (same extents),
-// from the end of the dimension when reverse.
+// from the end of the dimension when reverse. The running sum is dst's type at every step: between
+// integers exactly (wrapping as integer hardware does), otherwise added in double on the CPU and in
+// float (double when src or dst has 64 bits) on CUDA.
 #include "ops/cuda_lowering.h"
 #include "ops/tile_op.h"
 
@@ -34,20 +36,28 @@ void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const s
   std::vector<std::int64_t> outer = src.extent;
   outer[dim] = 1;
   std::vector<std::int64_t> i(src.rank());
+  const bool integers = !is_float(src.dtype()) && !is_float(dst.dtype());
+  const DataType t = dst.dtype();
   for_each_index(outer, [&](const std::int64_t* idx) {
     std::copy(idx, idx + src.rank(), i.begin());
     double run = 0;
+    std::int64_t int_run = 0;  // through double, 64-bit sums would lose their low bits beyond 2^53
     const std::int64_t n = src.extent[dim];
     for (std::int64_t k = 0; k < n; ++k) {
       i[dim] = reverse ? n - 1 - k : k;
-      run = round_to(dst.dtype(), run + src.load(i.data()));
-      dst.store(i.data(), run);
+      if (integers) {
+        int_run = wrap_to(t, std::int64_t(std::uint64_t(int_run) + std::uint64_t(wrap_to(t, src.load_int(i.data())))));
+        dst.store_int(i.data(), int_run);
+      } else {
+        run = round_to(t, run + src.load(i.data()));
+        dst.store(i.data(), run);
+      }
     }
   });
 }
 
-// Each thread scans whole lines (all indices but `dim`) sequentially, rounding to dst's dtype at
-// every step as the CPU reference does.
+// Each thread scans whole lines (all indices but `dim`) sequentially, in dst's dtype at every step
+// as the CPU reference does.
 void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   using namespace cuda_lowering;
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
@@ -61,6 +71,8 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   std::vector<std::int64_t> lines = extent;
   lines[dim] = 1;
   const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
+  const bool integers = !is_float(st) && !is_float(dt);
+  const DataType sum_t = integers ? dt : bits(st) == 64 || bits(dt) == 64 ? DataType::Float64 : DataType::Float32;
   for_each_vector(ctx, lines, 1, [&](const std::vector<ir::Expr>& line) {
     // `line` has an entry per dimension of `lines` (unit `dim` included, as squeezing would lose it).
     const std::string run = ctx.fresh("run");
@@ -74,8 +86,10 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     for (size_t d = 0; d < extent.size(); ++d)
       if (extent[d] != 1) tile.push_back(full[d]);
     ir::Expr in = inside(ctx, src, tile);
-    const std::string x = convert(ctx.element(*src.buffer, region_index(src, tile)), st, DataType::Float32);
-    ctx.line(cat(run, " = tl::cast<", c_type(dt), ">(tl::cast<float>(", run, ") + ", in ? cat("(", ctx.expr(in), " ? ", x, " : 0.0f)") : x, ");"));
+    const std::string x = convert(ctx.element(*src.buffer, region_index(src, tile)), st, sum_t);
+    const std::string term = in ? cat("(", ctx.expr(in), " ? ", x, " : (", c_type(sum_t), ")0)") : x;
+    if (integers) ctx.line(cat(run, " = tl::SumOp()(", run, ", ", term, ");"));  // wraps, without signed-overflow UB
+    else ctx.line(cat(run, " = ", convert(cat(convert(run, dt, sum_t), " + ", term), sum_t, dt), ";"));
     ir::Expr out = inside(ctx, dst, tile);
     if (out) ctx.open(cat("if (", ctx.expr(out), ")"));
     ctx.line(cat(ctx.element(*dst.buffer, region_index(dst, tile)), " = ", run, ";"));

@@ -1,5 +1,6 @@
 // reduce_{sum,max,min,abssum,absmax}(src, dst, dim, clear): dst = reduction of src along dim.
 // dst has src's extent without `dim`; with clear=false the result is combined with dst's contents.
+// Both backends accumulate in accumulator(src dtype, dst dtype) (see lang.h), integers exactly.
 #include <cmath>
 #include <limits>
 
@@ -11,10 +12,6 @@ namespace tilescale::ops {
 
 using tilescale::detail::cat;
 
-namespace {
-constexpr const char* kKinds[] = {"sum", "max", "min", "abssum", "absmax"};
-}
-
 ir::Stmt make_reduce(const std::string& kind, const Operand& src, const Operand& dst, int dim, bool clear) {
   return ir::make_tile_op("reduce", {to_region(src, "reduce"), to_region(dst, "reduce")}, {},
                           {{"kind", kind}, {"dim", std::int64_t(dim)}, {"clear", std::int64_t(clear)}});
@@ -23,6 +20,16 @@ ir::Stmt make_reduce(const std::string& kind, const Operand& src, const Operand&
 namespace {
 
 const std::string& kind_of(const ir::TileOpNode& op) { return std::get<std::string>(op.attrs.at("kind")); }
+
+// The one type a reduction computes in, on both backends: 64 bits when src or dst has 64, else 32;
+// an integer type (signed unless src is unsigned) when neither side is a float, else a float type.
+DataType accumulator(DataType src, DataType dst) {
+  const bool wide = bits(src) == 64 || bits(dst) == 64;
+  if (is_float(src) || is_float(dst)) return wide ? DataType::Float64 : DataType::Float32;
+  const bool is_unsigned = is_integer(src) && !is_signed(src);
+  if (wide) return is_unsigned ? DataType::UInt64 : DataType::Int64;
+  return is_unsigned ? DataType::UInt32 : DataType::Int32;
+}
 
 void verify(const ir::TileOpNode& op) {
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
@@ -40,21 +47,14 @@ void verify(const ir::TileOpNode& op) {
                            "; give ", dst.buffer->name, " the extent of ", src.buffer->name, " without dim ", dim));
 }
 
-void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const std::vector<double>&) {
-  const RegionView &src = r[0], &dst = r[1];
-  const std::string& kind = kind_of(op);
+// Folds src along `dim` into every dst element with values of type V: load(view, index) reads an
+// element as V, fold(acc, x) combines one element (taking |x| where the kind says so), merge(old,
+// acc) combines with dst's previous value (clear=false) and store writes the result.
+template <class V, class Load, class Fold, class Merge, class Store>
+void reduce_on_cpu(const ir::TileOpNode& op, const RegionView& src, const RegionView& dst, V init, Load load, Fold fold,
+                   Merge merge, Store store) {
   const int dim = static_cast<int>(op.int_attr("dim"));
   const bool clear = op.int_attr("clear");
-  const bool is_abs = kind == "abssum" || kind == "absmax";
-  const bool is_sum = kind == "sum" || kind == "abssum";
-  const double init = is_sum || kind == "absmax" ? 0.0
-                      : kind == "max"            ? -std::numeric_limits<double>::infinity()
-                                                 : std::numeric_limits<double>::infinity();
-  auto combine = [&](double acc, double x) {
-    if (is_abs) x = std::fabs(x);
-    if (is_sum) return acc + x;
-    return kind == "min" ? std::min(acc, x) : std::max(acc, x);
-  };
   std::vector<std::int64_t> outer = src.extent;
   outer[dim] = 1;
   // dst indices are src indices without `dim` (unit dims of dst matched by position of non-unit ones).
@@ -64,33 +64,97 @@ void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const s
   std::vector<std::int64_t> di(dst.rank(), 0), si(src.rank());
   for_each_index(outer, [&](const std::int64_t* idx) {
     std::copy(idx, idx + src.rank(), si.begin());
-    double acc = init;
+    V acc = init;
     for (std::int64_t k = 0; k < src.extent[dim]; ++k) {
       si[dim] = k;
-      acc = combine(acc, src.load(si.data()));
+      acc = fold(acc, load(src, si.data()));
     }
     size_t n = 0;
     for (int d = 0; d < src.rank(); ++d)
       if (d != dim && src.extent[d] != 1 && n < dst_dims.size()) di[dst_dims[n++]] = idx[d];
-    if (!clear) acc = is_sum ? dst.load(di.data()) + acc : combine(dst.load(di.data()), acc);
-    dst.store(di.data(), acc);
+    if (!clear) acc = merge(load(dst, di.data()), acc);
+    store(dst, di.data(), acc);
   });
+}
+
+void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const std::vector<double>&) {
+  const RegionView &src = r[0], &dst = r[1];
+  const std::string& kind = kind_of(op);
+  const bool is_abs = kind == "abssum" || kind == "absmax";
+  const bool is_sum = kind == "sum" || kind == "abssum";
+  const DataType t = accumulator(src.dtype(), dst.dtype());
+  if (is_float(t)) {
+    const double init = is_sum || kind == "absmax" ? 0.0
+                        : kind == "max"            ? -std::numeric_limits<double>::infinity()
+                                                   : std::numeric_limits<double>::infinity();
+    auto combine = [&](double acc, double x) { return kind == "min" ? std::min(acc, x) : std::max(acc, x); };
+    reduce_on_cpu<double>(
+        op, src, dst, init, [](const RegionView& v, const std::int64_t* i) { return v.load(i); },
+        [&](double acc, double x) {
+          if (is_abs) x = std::fabs(x);
+          return is_sum ? acc + x : combine(acc, x);
+        },
+        [&](double old, double acc) { return is_sum ? old + acc : combine(old, acc); },
+        [](const RegionView& v, const std::int64_t* i, double x) { v.store(i, x); });
+    return;
+  }
+  // Integers: exact, in t's width, wrapping as the GPU's integer instructions do. Values of t live
+  // in int64 bits (uint64 ones too, hence the unsigned comparisons).
+  const bool u64 = t == DataType::UInt64;
+  const std::int64_t lowest = !is_signed(t) ? 0 : bits(t) == 64 ? std::numeric_limits<std::int64_t>::min() : std::numeric_limits<std::int32_t>::min();
+  const std::int64_t largest = !is_signed(t) ? wrap_to(t, -1) : bits(t) == 64 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int32_t>::max();
+  const std::int64_t init = kind == "max" ? lowest : kind == "min" ? largest : 0;
+  auto combine = [&](std::int64_t a, std::int64_t b) {
+    const bool a_less = u64 ? std::uint64_t(a) < std::uint64_t(b) : a < b;
+    if (kind == "min") return a_less ? a : b;
+    return a_less ? b : a;
+  };
+  auto add = [t](std::int64_t a, std::int64_t b) { return wrap_to(t, std::int64_t(std::uint64_t(a) + std::uint64_t(b))); };
+  reduce_on_cpu<std::int64_t>(
+      op, src, dst, init, [t](const RegionView& v, const std::int64_t* i) { return wrap_to(t, v.load_int(i)); },
+      [&](std::int64_t acc, std::int64_t x) {
+        if (is_abs && is_signed(t) && x < 0) x = wrap_to(t, std::int64_t(0 - std::uint64_t(x)));
+        return is_sum ? add(acc, x) : combine(acc, x);
+      },
+      [&](std::int64_t old, std::int64_t acc) { return is_sum ? add(old, acc) : combine(old, acc); },
+      [](const RegionView& v, const std::int64_t* i, std::int64_t x) { v.store_int(i, x); });
 }
 
 using namespace cuda_lowering;
 
-// One element folded into an accumulator: "acc = Op()(acc, fabsf(x))".
+// A reduction as generated code spells it: its functor (device/tilescale/reduce.h), the
+// accumulator type and whether it folds absolute values.
+struct Reduction {
+  std::string op;
+  DataType acc;
+  bool absolute;
+  std::string type() const { return c_type(acc); }
+  // Absolute values are never below 0, so absmax starts from 0 (SumOp's identity).
+  std::string identity() const { return cat(absolute ? "tl::SumOp" : op, "::identity<", type(), ">()"); }
+  // A value of dtype `from` as an accumulator value.
+  std::string value(const std::string& x, DataType from) const { return convert(x, from, acc); }
+};
+
+Reduction reduction(const ir::TileOpNode& op) {
+  const std::string& kind = kind_of(op);
+  const DataType acc = accumulator(op.regions[0].buffer->dtype, op.regions[1].buffer->dtype);
+  if (kind == "sum" || kind == "abssum") return {"tl::SumOp", acc, kind == "abssum"};
+  if (kind == "max" || kind == "absmax") return {"tl::MaxOp", acc, kind == "absmax"};
+  if (kind == "min") return {"tl::MinOp", acc, false};
+  throw InternalError(cat("unknown reduction ", kind));
+}
+
+// One element (already an accumulator value) folded into an accumulator: "acc = Op()(acc, tl::absolute(x))".
 std::string fold(const Reduction& red, const std::string& acc, const std::string& x) {
-  return cat(acc, " = ", red.op, "()(", acc, ", ", red.absolute ? cat("fabsf(", x, ")") : x, ");");
+  return cat(acc, " = ", red.op, "()(", acc, ", ", red.absolute ? cat("tl::absolute(", x, ")") : x, ");");
 }
 
 // The reduced value stored into dst register `reg`, combined with its old value unless clear.
 void store_result(cuda::LowerContext& ctx, const ir::TileOpNode& op, const Reduction& red, const ir::BufferNode& dst,
                   const std::string& dst_elem, const std::string& value) {
   // `value` already holds absolute values where the reduction takes them.
-  const std::string old = convert(dst_elem, dst.dtype, DataType::Float32);
-  const std::string combined = op.int_attr("clear") ? value : cat(red.op, "()(", old, ", ", value, ")");
-  ctx.line(cat(dst_elem, " = ", convert(combined, DataType::Float32, dst.dtype), ";"));
+  const std::string combined = op.int_attr("clear") ? value : cat(red.op, "()(", red.value(dst_elem, dst.dtype), ", ", value, ")");
+  ctx.line(cat(dst_elem, " = ", convert(combined, red.acc, dst.dtype), ";"));
 }
 
 // Accumulator rows: per thread, fold the row's registers, then the quad's 4 lanes by shuffles, then
@@ -101,19 +165,19 @@ void lower_mma_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Red
   const std::int64_t N = *ir::as_const_int(src.shape[1]);
   const std::int64_t NI = N / f.warps_n / 8, MI = f.M / f.warps_m / 16;
   const std::string part = ctx.fresh("part");
-  ctx.line(cat("float ", part, "[", MI * 2, "];"));
+  ctx.line(cat(red.type(), " ", part, "[", MI * 2, "];"));
   for (std::int64_t mi = 0; mi < MI; ++mi)
     for (std::int64_t h = 0; h < 2; ++h) {
       const std::string acc = cat(part, "[", mi * 2 + h, "]");
-      ctx.line(cat(acc, " = ", red.identity, ";"));
+      ctx.line(cat(acc, " = ", red.identity(), ";"));
       for (std::int64_t ni = 0; ni < NI; ++ni)
         for (std::int64_t c = 0; c < 2; ++c)
-          ctx.line(fold(red, acc, convert(ctx.fragment_register(src, (mi * NI + ni) * 4 + h * 2 + c), src.dtype, DataType::Float32)));
+          ctx.line(fold(red, acc, red.value(ctx.fragment_register(src, (mi * NI + ni) * 4 + h * 2 + c), src.dtype)));
       ctx.line(cat(acc, " = tl::lane_allreduce<3, ", red.op, ">(", acc, ");"));
     }
   if (f.warps_n > 1) {
     const std::string ws = ctx.fresh("ws");
-    ctx.line(cat("float* ", ws, " = reinterpret_cast<float*>(", ctx.workspace(f.warps_n * f.M * 4), ");"));
+    ctx.line(cat(red.type(), "* ", ws, " = reinterpret_cast<", red.type(), "*>(", ctx.workspace(f.warps_n * f.M * bytes(red.acc)), ");"));
     const std::string warp = cat("(tx / 32)"), row0 = cat("(", warp, " % ", f.warps_m, ") * ", f.M / f.warps_m, " + (tx % 32) / 4");
     ctx.open("if (tx % 4 == 0)");
     for (std::int64_t r = 0; r < MI * 2; ++r)
@@ -122,7 +186,7 @@ void lower_mma_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Red
     ctx.line(ctx.barrier());
     for (std::int64_t r = 0; r < MI * 2; ++r) {
       const std::string acc = cat(part, "[", r, "]");
-      ctx.line(cat(acc, " = ", red.identity, ";"));
+      ctx.line(cat(acc, " = ", red.identity(), ";"));
       for (int w = 0; w < f.warps_n; ++w)
         ctx.line(cat(acc, " = ", red.op, "()(", acc, ", ", ws, "[", w * f.M, " + ", row0, " + ", (r / 2) * 16 + (r % 2) * 8, "]);"));
     }
@@ -139,24 +203,24 @@ void lower_partition_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, con
   const std::int64_t R = *ir::as_const_int(src.shape[0]), C = *ir::as_const_int(src.shape[1]);
   const std::int64_t per_row = C / ctx.threads(), warps = ctx.threads() / 32;
   const std::string part = ctx.fresh("part");
-  ctx.line(cat("float ", part, "[", R, "];"));
+  ctx.line(cat(red.type(), " ", part, "[", R, "];"));
   for (std::int64_t row = 0; row < R; ++row) {
     const std::string acc = cat(part, "[", row, "]");
-    ctx.line(cat(acc, " = ", red.identity, ";"));
+    ctx.line(cat(acc, " = ", red.identity(), ";"));
     for (std::int64_t j = 0; j < per_row; ++j)
-      ctx.line(fold(red, acc, convert(ctx.fragment_register(src, row * per_row + j), src.dtype, DataType::Float32)));
+      ctx.line(fold(red, acc, red.value(ctx.fragment_register(src, row * per_row + j), src.dtype)));
     ctx.line(cat(acc, " = tl::lane_allreduce<31, ", red.op, ">(", acc, ");"));
   }
   if (warps > 1) {
     const std::string ws = ctx.fresh("ws");
-    ctx.line(cat("float* ", ws, " = reinterpret_cast<float*>(", ctx.workspace(warps * R * 4), ");"));
+    ctx.line(cat(red.type(), "* ", ws, " = reinterpret_cast<", red.type(), "*>(", ctx.workspace(warps * R * bytes(red.acc)), ");"));
     ctx.open("if (tx % 32 == 0)");
     for (std::int64_t row = 0; row < R; ++row) ctx.line(cat(ws, "[(tx / 32) * ", R, " + ", row, "] = ", part, "[", row, "];"));
     ctx.close();
     ctx.line(ctx.barrier());
     for (std::int64_t row = 0; row < R; ++row) {
       const std::string acc = cat(part, "[", row, "]");
-      ctx.line(cat(acc, " = ", red.identity, ";"));
+      ctx.line(cat(acc, " = ", red.identity(), ";"));
       for (std::int64_t w = 0; w < warps; ++w) ctx.line(cat(acc, " = ", red.op, "()(", acc, ", ", ws, "[", w * R + row, "]);"));
     }
     ctx.line(ctx.barrier());
@@ -181,12 +245,12 @@ void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Redu
   if (src.buffer->scope == ir::Scope::Fragment) {
     require_whole_fragment(src, "reduce");
     ws = ctx.fresh("ws");
-    ctx.line(cat("float* ", ws, " = reinterpret_cast<float*>(", ctx.workspace(numel * 4), ");"));
+    ctx.line(cat(red.type(), "* ", ws, " = reinterpret_cast<", red.type(), "*>(", ctx.workspace(numel * bytes(red.acc)), ");"));
     for_each_register(ctx, *src.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
       ir::Expr flat = ir::make_int(0);
       for (size_t d = 0; d < t.size(); ++d)
         flat = ir::make_binary(ir::BinaryOp::Add, flat, ir::make_binary(ir::BinaryOp::Mul, ir::make_cast(DataType::Int32, t[d]), ir::make_int(strides[d])));
-      ctx.line(cat(ws, "[", ctx.expr(flat), "] = ", convert(ctx.fragment_register(*src.buffer, reg), src.buffer->dtype, DataType::Float32), ";"));
+      ctx.line(cat(ws, "[", ctx.expr(flat), "] = ", red.value(ctx.fragment_register(*src.buffer, reg), src.buffer->dtype), ";"));
     });
     ctx.line(ctx.barrier());
   } else if (src.buffer->scope != ir::Scope::Shared) {
@@ -197,7 +261,7 @@ void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Redu
     const std::string acc = ctx.fresh("acc");
     const ir::Var kv = ctx.fresh_var("k");
     const std::string k = ctx.expr(kv);
-    ctx.line(cat("float ", acc, " = ", red.identity, ";"));
+    ctx.line(cat(red.type(), " ", acc, " = ", red.identity(), ";"));
     ctx.open(cat("for (int ", k, " = 0; ", k, " < ", shape[dim], "; ++", k, ")"));
     std::string flat = cat(k, " * ", strides[dim]);
     for (size_t d = 0, j = 0; d < shape.size(); ++d) {
@@ -213,7 +277,7 @@ void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Redu
         if (shape[d] == 1) continue;
         t.push_back(static_cast<int>(d) == dim ? ir::Expr(kv) : dst_tile.at(j++));
       }
-      ctx.line(fold(red, acc, convert(ctx.element(*src.buffer, region_index(src, t)), src.buffer->dtype, DataType::Float32)));
+      ctx.line(fold(red, acc, red.value(ctx.element(*src.buffer, region_index(src, t)), src.buffer->dtype)));
     }
     ctx.close();
     store_result(ctx, op, red, *dst.buffer, dst_elem, acc);
@@ -247,7 +311,7 @@ bool rows_are_register_blocks(cuda::LowerContext& ctx, const ir::BufferNode& src
 }
 
 void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
-  const Reduction red = reduction(std::get<std::string>(op.attrs.at("kind")));
+  const Reduction red = reduction(op);
   const auto &src = *op.regions[0].buffer, &dst = *op.regions[1].buffer;
   const bool frags = src.scope == ir::Scope::Fragment && dst.scope == ir::Scope::Fragment;
   if (frags) require_whole_fragment(op.regions[0], "reduce"), require_whole_fragment(op.regions[1], "reduce");

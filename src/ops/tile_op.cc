@@ -4,6 +4,7 @@
 
 #include "ir/equality.h"
 #include "ir/printer.h"
+#include "ir/widen.h"
 #include "ir/visitor.h"
 #include "ops/builtin.h"
 
@@ -26,7 +27,7 @@ ir::Region to_region(const Operand& o, const char* op) {
   ir::Region r{o.buffer, o.base, {}};
   for (int d = 0; d < o.buffer->rank(); ++d) {
     auto base = ir::as_const_int(o.base[d]);
-    r.extent.push_back(base == 0 ? o.buffer->shape[d] : ir::make_binary(ir::BinaryOp::Sub, o.buffer->shape[d], o.base[d]));
+    r.extent.push_back(base == 0 ? o.buffer->shape[d] : ir::widening_binary(ir::BinaryOp::Sub, o.buffer->shape[d], o.base[d]));
   }
   return r;
 }
@@ -59,18 +60,26 @@ bool RegionView::in_tensor(const std::int64_t* index) const {
   return true;
 }
 
-double RegionView::load(const std::int64_t* index) const {
-  if (!in_tensor(index)) return 0.0;
+std::byte* RegionView::address(const std::int64_t* index) const {
   std::int64_t off = 0;
   for (int d = 0; d < rank(); ++d) off += index[d] * strides[d];
-  return load_as_double(dtype(), data + off * bytes(dtype()));
+  return data + off * bytes(dtype());
+}
+
+double RegionView::load(const std::int64_t* index) const {
+  return in_tensor(index) ? load_as_double(dtype(), address(index)) : 0.0;
 }
 
 void RegionView::store(const std::int64_t* index, double value) const {
-  if (!in_tensor(index)) return;
-  std::int64_t off = 0;
-  for (int d = 0; d < rank(); ++d) off += index[d] * strides[d];
-  store_double(dtype(), value, data + off * bytes(dtype()));
+  if (in_tensor(index)) store_double(dtype(), value, address(index));
+}
+
+std::int64_t RegionView::load_int(const std::int64_t* index) const {
+  return in_tensor(index) ? load_as_int(dtype(), address(index)) : 0;
+}
+
+void RegionView::store_int(const std::int64_t* index, std::int64_t value) const {
+  if (in_tensor(index)) tilescale::store_int(dtype(), value, address(index));
 }
 
 void for_each_index(const std::vector<std::int64_t>& extent, const std::function<void(const std::int64_t*)>& fn) {

@@ -58,6 +58,10 @@ struct RegionView {
   bool in_tensor(const std::int64_t* index) const;
   double load(const std::int64_t* index) const;               // 0 outside the tensor
   void store(const std::int64_t* index, double value) const;  // dropped outside the tensor
+  // The same for integer values, exactly (uint64 values in int64 bits): load_as_int / store_int.
+  std::int64_t load_int(const std::int64_t* index) const;
+  void store_int(const std::int64_t* index, std::int64_t value) const;
+  std::byte* address(const std::int64_t* index) const;  // of an element inside the tensor
 };
 
 // Calls fn(index) for every index of `extent`, row-major.

@@ -34,10 +34,11 @@ struct Checker : ir::Visitor {
     if (b.scope == ir::Scope::Fragment) {
       const std::int64_t per_thread = (numel + threads - 1) / threads;
       const std::int64_t registers = (per_thread * bytes(b.dtype) + 3) / 4;
-      if (registers > kRegistersPerThread)
+      if (registers > kFragmentRegisterBudget)
         throw CompileError(cat("cannot allocate ", what, " because it needs at least ", registers,
-                               " registers in each of the block's ", threads, " threads and a thread has ",
-                               kRegistersPerThread, "; use smaller tiles or more threads"));
+                               " registers in each of the block's ", threads, " threads, more than the ",
+                               kFragmentRegisterBudget, " a fragment may take (a thread holds 255; the rest spills "
+                               "to local memory); use smaller tiles or more threads"));
     }
   }
 

@@ -1119,8 +1119,8 @@ TEST(KernelErrors, GridExtentBeyond32Bits) {
       T::Kernel(T::ceildiv(M, 128), T::threads(128), [&](T::Expr bx) { T::fill(A(bx * 128), 1); });
     });
   };
-  EXPECT_COMPILE_ERROR(build(), "cannot launch the kernel of huge_grid with grid extent 7812500000 in dim x because grid "
-                                "extents are 32-bit", "larger tiles or smaller sizes");
+  EXPECT_COMPILE_ERROR(build(), "cannot launch the kernel of huge_grid with grid extent 7812500000 in dim x because a grid "
+                                "has at most 2147483647 blocks along x", "larger tiles or smaller sizes");
 }
 
 TEST(ParameterErrors, TwoTensorsWithTheSameName) {
@@ -1286,7 +1286,7 @@ TEST(BudgetErrors, FragmentTooLargeForTheThreadsRegisters) {
   });
   const auto start = std::chrono::steady_clock::now();
   EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_90a"), "cannot allocate fragment F [256, 256] float32 in huge_fragment",
-                       "at least 2048 registers in each of the block's 32 threads", "a thread has 255",
+                       "at least 2048 registers in each of the block's 32 threads", "more than the 1024 a fragment may take",
                        "smaller tiles or more threads");
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
   EXPECT_NO_THROW(compile(f, Target::CPU));  // registers are a GPU matter
@@ -1321,18 +1321,18 @@ TEST(BudgetErrors, GemmTilesTooLargeForSharedMemory) {
 // of a reduction over a partitioned fragment are replicated).
 TEST(BudgetErrors, ReplicatedFragmentTooLargeForTheRegisters) {
   auto f = T::prim_func("replicated_fragment", [] {
-    auto A = T::Tensor("A", {1024, 2}, T::float32);
-    auto Y = T::Tensor("Y", {1024}, T::float32);
+    auto A = T::Tensor("A", {2048, 2}, T::float32);
+    auto Y = T::Tensor("Y", {2048}, T::float32);
     T::Kernel(1, T::threads(128), [&](T::Expr) {
-      auto F = T::alloc_fragment({1024, 2}, T::float32, "F");
-      auto R = T::alloc_fragment({1024}, T::float32, "R");
+      auto F = T::alloc_fragment({2048, 2}, T::float32, "F");
+      auto R = T::alloc_fragment({2048}, T::float32, "R");
       T::copy(A, F);
       T::reduce_sum(F, R, 1);
       T::copy(R, Y);
     });
   });
   EXPECT_COMPILE_ERROR(generate_cuda(f, "sm_90a"), "cannot allocate fragment R in replicated_fragment",
-                       "(replicated) gives each thread 1024 elements", "a thread has 255");
+                       "(replicated) gives each thread 2048 elements", "more than the 1024 a fragment may take");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1355,6 +1355,40 @@ TEST(TargetErrors, CudaTargetNotAvailable) {
   EXPECT_COMPILE_ERROR(compile(f, Target::CUDA), "needs_cuda", "cuda", why);
   // Auto falls back to the CPU backend instead.
   EXPECT_EQ(compile(f, Target::Auto).target(), Target::CPU);
+}
+
+// 64-bit safety: a constant is never cut silently to fit a narrower type.
+TEST(WideErrors, ConstantThatTheDestinationCannotHold) {
+  auto build = [] {
+    T::prim_func("narrow_store", [] {
+      auto A = T::Tensor("A", {4}, T::int32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { A(0) = T::Expr(4294967297LL); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot use the constant 4294967297", "as a value of type int32", "holds only [-2147483648, 2147483647]",
+                       "T::cast(4294967297, T::int32) wraps it deliberately");
+}
+
+TEST(WideErrors, NoIntegerTypeHoldsBothOperands) {
+  auto build = [] {
+    T::prim_func("u64_minus_one", [] {
+      auto A = T::Tensor("A", {4}, T::uint64);
+      T::Kernel(1, T::threads(32), [&](T::Expr) { A(0) = A(1) + (-1); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot combine A[1] of type uint64 with the constant -1", "no integer type holds both",
+                       "T::cast one of them");
+}
+
+TEST(WideErrors, GridExtentBeyondCudaLimit) {
+  auto build = [] {
+    T::prim_func("huge_grid", [] {
+      auto A = T::Tensor("A", {4}, T::int32);
+      T::Kernel(T::Expr(3'000'000'000LL), T::threads(32), [&](T::Expr) { A(0) = 1; });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot launch the kernel of huge_grid with grid extent 3000000000 in dim x",
+                       "2147483647 blocks along x", "use larger tiles");
 }
 
 }  // namespace

@@ -588,6 +588,8 @@ class Generator : public LowerContext {
       }
       case ir::ExprKind::Cast: {
         const auto* c = ir::as<ir::CastNode>(e);
+        // Between integers tl::cast is the C conversion: spelled as one, index arithmetic stays readable.
+        if (is_integer(e->dtype) && is_integer(c->value->dtype)) return cat("(", c_type(e->dtype), ")", print(c->value, 11));
         return cat("tl::cast<", c_type(e->dtype), ">(", print(c->value, 0), ")");
       }
       case ir::ExprKind::Call: return call(*ir::as<ir::CallNode>(e));
@@ -887,11 +889,11 @@ class Generator : public LowerContext {
       case ir::Scope::Fragment: {
         // check_budgets counted the fragment spread evenly; its layout may replicate elements.
         const std::int64_t elements = fragment(b).registers, registers = (elements * bytes(b.dtype) + 3) / 4;
-        if (registers > passes::kRegistersPerThread)
+        if (registers > passes::kFragmentRegisterBudget)
           throw CompileError(cat("cannot allocate fragment ", b.name, " in ", func_->name, " because its layout (",
                                  fragment(b).family, ") gives each thread ", elements, " elements, ", registers,
-                                 " registers, and a thread has ", passes::kRegistersPerThread,
-                                 "; use smaller tiles or more threads"));
+                                 " registers, more than the ", passes::kFragmentRegisterBudget,
+                                 " a fragment may take; use smaller tiles or more threads"));
         return line(cat(t, " ", n, "[", elements, "];"));
       }
       case ir::Scope::Local:

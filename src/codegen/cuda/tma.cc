@@ -1,5 +1,7 @@
 #include "codegen/cuda/tma.h"
 
+#include <limits>
+
 #include "ir/eval.h"
 #include "tilescale/errors.h"
 
@@ -37,6 +39,11 @@ std::optional<TmaCopy> plan_tma_copy(const ir::PrimFunc& func, const ir::TileOpN
   if (param < 0) return no(cat(g.name, " is not a parameter"));
   if (g.dtype != s.dtype) return no("it converts between dtypes");
   if (g.rank() > 5) return no(cat(g.name, " has more than 5 dimensions"));
+  for (int d = 0; d < g.rank(); ++d) {
+    const auto v = ir::as_const_int(g.shape[d]);
+    if (v ? *v > std::numeric_limits<std::int32_t>::max() : bits(g.shape[d]->dtype) == 64)
+      return no(cat(g.name, " may have more than 2^31-1 elements along dim ", d, ", beyond the TMA's 32-bit coordinates"));
+  }
   std::vector<std::int64_t> extent, shape;
   for (const auto& e : global.extent) {
     auto v = ir::as_const_int(e);
@@ -78,7 +85,8 @@ std::vector<ir::Expr> tma_box_coords(const ir::Region& global, const TmaCopy& pl
   std::vector<ir::Expr> coords;
   for (int d = global.rank() - 1; d >= 0; --d) {
     ir::Expr c = global.base[d];
-    if (d == global.rank() - 1 && panel > 0) c = ir::make_binary(ir::BinaryOp::Add, c, ir::make_int(panel * plan.panel_cols));
+    if (d == global.rank() - 1 && panel > 0) c = ir::make_binary(ir::BinaryOp::Add, c, ir::make_int(panel * plan.panel_cols, c->dtype));
+    // A 64-bit base (widen_indices) fits: plan_tma_copy refuses dimensions beyond 2^31-1.
     coords.push_back(ir::make_cast(DataType::Int32, c));
   }
   return coords;
