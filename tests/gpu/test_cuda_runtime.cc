@@ -91,7 +91,7 @@ cuda::KernelSpec scale_spec(std::size_t shared_bytes = 0) {
   Buffer A = make_buffer("A", {M, N}, DataType::Float32, Scope::Global);
   Buffer B = make_buffer("B", {M, N}, DataType::Float32, Scope::Global);
   cuda::KernelSpec spec;
-  spec.name = "scale_rows";
+  spec.name = spec.symbol = "scale_rows";
   spec.source = kScaleSource;
   spec.func = make_prim_func("scale_rows", {A, B}, make_seq({}));
   // ceildiv(N, 128), M, 1
@@ -207,7 +207,7 @@ void launch_faulting_kernel() {
   using namespace ir;
   Var N = make_var("N");
   cuda::KernelSpec spec;
-  spec.name = "bad_write";
+  spec.name = spec.symbol = "bad_write";
   spec.source = R"(extern "C" __global__ void bad_write(float* A, int N) { A[threadIdx.x + (1ll << 40)] = 1.0f; })";
   spec.func = make_prim_func("bad_write", {make_buffer("A", {N}, DataType::Float32, Scope::Global)}, make_seq({}));
   spec.grid = {make_int(1), make_int(1), make_int(1)};
@@ -238,7 +238,7 @@ void launch_hanging_kernel() {
   using namespace ir;
   Var N = make_var("N");
   cuda::KernelSpec spec;
-  spec.name = "waits_forever";
+  spec.name = spec.symbol = "waits_forever";
   spec.source = R"(#define TL_MBARRIER_TIMEOUT_NS 200000000ull
 #include "tilescale/mbarrier.h"
 extern "C" __global__ void waits_forever(float* A, int N) {

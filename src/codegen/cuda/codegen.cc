@@ -1003,7 +1003,12 @@ class Generator : public LowerContext {
       const bool guarded = owned.valid != nullptr;
       if (guarded) open(cat("if (", print(owned.valid, 0), ")"));
       else open("");
+      // The elements of a Parallel loop are independent and each thread visits only its own (under
+      // guards on them): no barrier between or inside them. The one after the loop comes from the
+      // accesses of the loop as a whole.
+      ++divergent_depth_;
       emit_stmt(body);
+      --divergent_depth_;
       close();
     }
     loop_values_.clear();

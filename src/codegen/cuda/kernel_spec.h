@@ -3,7 +3,8 @@
 //
 // Parameter ABI of every generated kernel, in order:
 //   1. one pointer per tensor parameter (`const T* __restrict__` when the kernel only reads it);
-//   2. one `int` per symbolic dimension, in PrimFuncNode::symbolic_dims() order;
+//   2. one `int` (`long long` when declared T::int64) per symbolic dimension, in
+//      PrimFuncNode::symbolic_dims() order;
 //   3. per tensor parameter, one `long long` stride (in elements) for each dimension but the last;
 //   4. distributed kernels only (those that call builtins, src/ops/builtin.h): one
 //      `const tl::dist::Context ts_dist`, passed by value (device/tilescale/dist.h):

@@ -211,9 +211,13 @@ void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindin
   for (const auto& v : dims) {
     auto it = bindings.find(v.get());
     TS_ICHECK(it != bindings.end(), "symbolic dimension ", v->name, " of kernel ", name_, " is not bound by the arguments");
-    if (it->second > std::numeric_limits<std::int32_t>::max() || it->second < std::numeric_limits<std::int32_t>::min())
-      throw RuntimeError(cat("cannot launch kernel ", name_, " because dimension ", v->name, " = ", it->second,
-                             " does not fit in 32 bits; split the problem"));
+    // The kernel takes each dimension in its declared type; the argument checks made sure it fits.
+    if (bits(v->dtype) == 64) {
+      put(static_cast<std::int64_t>(it->second));
+      continue;
+    }
+    TS_ICHECK(wrap_to(v->dtype, it->second) == it->second, "dimension ", v->name, " = ", it->second, " of kernel ", name_,
+              " passed the argument checks but does not fit ", tilescale::name(v->dtype));
     put(static_cast<std::int32_t>(it->second));
   }
   for (const auto& t : args)
