@@ -170,14 +170,14 @@ T::PrimFunc add_one_1d(const T::Expr& n) {
   });
 }
 
-// A 1-D int8 tensor of 3e9 elements (3 GB, and 6 GB more for the two results) whose indices once
-// wrapped at 2^31 (an illegal address). The inputs are written and the outputs poisoned on the
+// A 1-D int8 tensor of 4.4e9 elements (4.4 GB, and 8.8 GB more for the two results) whose indices
+// once wrapped at 2^31 (an illegal address). The inputs are written and the outputs poisoned on the
 // GPU; the results are read back in windows across 2^31, 2^32 and the end, straight from device
 // memory, and compared with the formula the inputs follow. The extent is a constant, then a
 // symbolic int64 dimension.
 TEST(GpuWide, Int8TensorBeyond2To31Elements) {
   SKIP_WITHOUT_GPU();
-  const std::int64_t N = 3'000'000'077, seed = static_cast<std::int64_t>(fresh_seed() % 251);
+  const std::int64_t N = 4'400'000'077, seed = static_cast<std::int64_t>(fresh_seed() % 251);
   SCOPED_TRACE("seed " + std::to_string(seed));
   auto value = [&](std::int64_t i) { return static_cast<std::int8_t>((i + seed) % 251 - 125); };
   auto init = T::prim_func("init", [&] {
