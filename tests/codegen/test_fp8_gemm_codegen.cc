@@ -8,16 +8,12 @@
 #include "jit/nvrtc.h"
 #include "pipeline.h"
 #include "tilescale/tilescale.h"
+#include "skips.h"
 
 namespace tilescale {
 namespace {
 
 namespace T = tilescale::lang;
-
-#define SKIP_WITHOUT_NVRTC()                                                               \
-  do {                                                                                     \
-    if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
 
 T::PrimFunc fp8_gemm(const std::string& knobs) {
   const auto* ex = examples::find_example("gemm");

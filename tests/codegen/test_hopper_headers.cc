@@ -12,17 +12,13 @@
 #include <string>
 
 #include "jit/nvrtc.h"
+#include "skips.h"
 #include "tilescale/errors.h"
 
 namespace tilescale {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define SKIP_WITHOUT_NVRTC()                                                                  \
-  do {                                                                                        \
-    if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
 
 using HopperHeaders = TempCache;
 

@@ -6,16 +6,14 @@
 #include "example.h"
 #include "jit/nvrtc.h"
 #include "tilescale/tilescale.h"
+#include "skips.h"
+#include "wide_programs.h"
 
 namespace tilescale {
 namespace {
 
 namespace T = tilescale::lang;
-
-#define SKIP_WITHOUT_NVRTC()                                                                  \
-  do {                                                                                        \
-    if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
+using test::wide::add_one_1d;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
@@ -37,23 +35,6 @@ TEST(IndexWidthCodegen, ElementwiseAddWithRowsBeyondInt32) {
   EXPECT_TRUE(contains(source, "C[((long long)by * 32LL + (long long)(tx / 128)) * C_stride0 + bx * 128 + (tx % 128)]"));
   EXPECT_TRUE(contains(source, "B[bx * 128 + (tx % 128)]"));  // N = 64: int32 indices
   expect_compiles(f);
-}
-
-// A 1-D int8 tensor of 3e9 elements, element-wise and through tile copies: the index, the bound
-// check and the vector addresses are 64-bit.
-T::PrimFunc add_one_1d(const T::Expr& n) {
-  return T::prim_func("add_one_1d", [&] {
-    auto A = T::Tensor("A", {n}, T::int8);
-    auto B = T::Tensor("B", {n}, T::int8);
-    auto C = T::Tensor("C", {n}, T::int8);
-    T::Kernel(T::ceildiv(n, 1024), T::threads(128), [&](T::Expr bx) {
-      T::Parallel(1024, [&](T::Expr i) { T::If(bx * 1024 + i < n, [&] { B(bx * 1024 + i) = A(bx * 1024 + i) + 1; }); });
-      auto F = T::alloc_fragment({1024}, T::int8, "F");
-      T::copy(A(bx * 1024), F);
-      T::Parallel(1024, [&](T::Expr i) { F(i) = F(i) + 1; });
-      T::copy(F, C(bx * 1024));
-    });
-  });
 }
 
 TEST(IndexWidthCodegen, OneDimensionalTensorBeyond2To31) {

@@ -19,16 +19,12 @@
 #include "runtime/cuda/driver.h"
 #include "tilescale/errors.h"
 #include "tilescale/tensor.h"
+#include "skips.h"
 
 namespace tilescale {
 namespace {
 
 namespace fs = std::filesystem;
-
-#define SKIP_WITHOUT_NVRTC()                                                              \
-  do {                                                                                    \
-    if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
 
 
 std::string read_file(const fs::path& p) {

@@ -8,16 +8,12 @@
 
 #include "jit/nvrtc.h"
 #include "tilescale/tilescale.h"
+#include "skips.h"
 
 namespace tilescale {
 namespace {
 
 namespace T = tilescale::lang;
-
-#define SKIP_WITHOUT_NVRTC()                                                                  \
-  do {                                                                                        \
-    if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
 
 // Every reduce kind over the three CUDA lowerings: rows held by the threads of one warp (shuffles
 // only), the same rows over 4 warps (shuffles, then a shared workspace), and columns (through

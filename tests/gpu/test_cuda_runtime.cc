@@ -18,15 +18,10 @@
 #include "runtime/cuda/module.h"
 #include "tilescale/errors.h"
 #include "tilescale/tensor.h"
+#include "skips.h"
 
 namespace tilescale {
 namespace {
-
-#define SKIP_WITHOUT_GPU()                                                                    \
-  do {                                                                                        \
-    if (std::string why = cuda::cuda_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-    if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
 
 template <typename F>
 std::string error_of(F&& f) {

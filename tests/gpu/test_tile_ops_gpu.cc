@@ -12,17 +12,12 @@
 #include "tilescale/tilescale.h"
 #include "thread_level_programs.h"
 #include "warp_specialized_kernels.h"
+#include "skips.h"
 
 namespace tilescale {
 namespace {
 
 namespace T = tilescale::lang;
-
-#define SKIP_WITHOUT_GPU()                                                                    \
-  do {                                                                                        \
-    if (std::string why = cuda::cuda_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-    if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
 
 struct Arg {
   std::vector<std::int64_t> shape;

@@ -13,17 +13,13 @@
 #include "jit/nvrtc.h"
 #include "runtime/cuda/driver.h"
 #include "tilescale/tilescale.h"
+#include "skips.h"
+#include "wide_programs.h"
 
 namespace tilescale {
 namespace {
 
 namespace T = tilescale::lang;
-
-#define SKIP_WITHOUT_GPU()                                                                    \
-  do {                                                                                        \
-    if (std::string why = cuda::cuda_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-    if (std::string why = jit::nvrtc_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
-  } while (0)
 
 std::uint64_t fresh_seed() { return std::random_device{}(); }
 
@@ -153,23 +149,6 @@ TEST(GpuWide, Int32AndInt64ReductionsAllKindsAreExact) {
     for (int threads : {32, 128}) check_reductions(t.src, t.dst, {16, 128, threads, true, true}, fill_bits);
 }
 
-// B = A + 1 element-wise and C = A + 1 through tile copies, over a 1-D int8 tensor of n elements,
-// with the program's indices in int32 arithmetic (bx * 1024 + i), as users write them.
-T::PrimFunc add_one_1d(const T::Expr& n) {
-  return T::prim_func("add_one_1d", [&] {
-    auto A = T::Tensor("A", {n}, T::int8);
-    auto B = T::Tensor("B", {n}, T::int8);
-    auto C = T::Tensor("C", {n}, T::int8);
-    T::Kernel(T::ceildiv(n, 1024), T::threads(128), [&](T::Expr bx) {
-      T::Parallel(1024, [&](T::Expr i) { T::If(bx * 1024 + i < n, [&] { B(bx * 1024 + i) = A(bx * 1024 + i) + 1; }); });
-      auto F = T::alloc_fragment({1024}, T::int8, "F");
-      T::copy(A(bx * 1024), F);
-      T::Parallel(1024, [&](T::Expr i) { F(i) = F(i) + 1; });
-      T::copy(F, C(bx * 1024));
-    });
-  });
-}
-
 // A 1-D int8 tensor of 4.4e9 elements (4.4 GB, and 8.8 GB more for the two results) whose indices
 // once wrapped at 2^31 (an illegal address). The inputs are written and the outputs poisoned on the
 // GPU; the results are read back in windows across 2^31, 2^32 and the end, straight from device
@@ -201,7 +180,7 @@ TEST(GpuWide, Int8TensorBeyond2To31Elements) {
   for (const T::Expr& n : {T::Expr(N), T::dynamic("N", T::int64)}) {
     SCOPED_TRACE(ir::as_const_int(n.node()) ? "constant extent" : "symbolic int64 extent");
     compile(init, Target::CUDA).call(args);
-    compile(add_one_1d(n), Target::CUDA).call(args);
+    compile(test::wide::add_one_1d(n), Target::CUDA).call(args);
     for (std::int64_t start : {std::int64_t(0), two31 - window / 2, 2 * two31 - window / 2, N - window}) {
       for (int out : {0, 1, 2}) {  // A as init wrote it, then the results
         auto* p = static_cast<std::int8_t*>(args[out].data()) + start;
