@@ -13,9 +13,9 @@
 //
 // Distributed kernels (they call builtins: src/ops/builtin.h) run as the rank of the calling thread
 // on the sim transport (src/runtime/dist/sim.h): remote operands go to the peer's symmetric heap.
-// A kernel that can wait (waits, barriers, T::ld spin loops) runs each block on its own thread, as a participant of
-// the sim world, so that a block spinning on a flag does not stop the block that will set it;
-// outside a world, such a kernel runs in a world of one rank of its own. Other kernels run their
+// A kernel that can wait (waits, barriers, spin loops over T::ld) runs each block on its own thread,
+// as a participant of the sim world, so that a block spinning on a flag does not stop the block that
+// will set it; outside a world, such a kernel runs in a world of one rank of its own. Other kernels run their
 // blocks one after another on the calling thread.
 //
 // Every access is bounds-checked: a load or store outside a buffer is a RuntimeError naming the
