@@ -334,8 +334,9 @@ TEST(RendezvousErrors, BarrierNamesTheRankThatNeverArrives) {
     if (rdv.rank() != 3) rdv.barrier("setup");
   });
   for (int r = 0; r < 3; ++r)
-    EXPECT_TRUE(contains(errors[r], "cannot pass rendezvous barrier 'setup' because rank 3 did not arrive within 300 "
-                                    "ms; check that every rank gets there (a rank that failed or ended early never does)"))
+    EXPECT_TRUE(contains(errors[r], "cannot pass rendezvous barrier 'setup' because rank 3 did not arrive within "
+                                    "300 ms; check that every rank gets there (a rank that failed or ended early "
+                                    "never does)"))
         << "rank " << r;
   EXPECT_EQ(errors[3], "");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
@@ -367,8 +368,8 @@ TEST(RendezvousErrors, KeySetTwice) {
                        "cannot set rendezvous key 'k' because it is already set; use a new key for each value");
   rdv.all_gather("g", {1});
   EXPECT_RUNTIME_ERROR(rdv.all_gather("g", {1}),
-                       "cannot all_gather rendezvous key 'g' because this rank has already used that key; use a new key "
-                       "for each all_gather");
+                       "cannot all_gather rendezvous key 'g' because this rank has already used that key; use a "
+                       "new key for each all_gather");
 }
 
 TEST(RendezvousErrors, NoServer) {
@@ -423,7 +424,8 @@ TEST(RendezvousErrors, RankZeroEnds) {
   EXPECT_RUNTIME_ERROR(rank_1.get("never"), "cannot get rendezvous key 'never' because the connection to " + server +
                                                 " was lost; rank 0 has probably failed or ended: see its output");
   EXPECT_RUNTIME_ERROR(rank_1.barrier("after"),
-                       "cannot pass rendezvous barrier 'after' because an earlier call lost the connection to " + server);
+                       "cannot pass rendezvous barrier 'after' because an earlier call lost the connection to " +
+                           server);
   end_rank_0.join();
 }
 

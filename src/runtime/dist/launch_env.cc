@@ -110,7 +110,9 @@ LaunchEnv read(const Reader& r, const Launcher& l, const char* present) {
   const auto addr = r.get("MASTER_ADDR");
   const auto port = r.get("MASTER_PORT");
   if (env.world_size > 1 && (!addr || !port)) {
-    const char* missing = !addr && !port ? "MASTER_ADDR and MASTER_PORT are" : !addr ? "MASTER_ADDR is" : "MASTER_PORT is";
+    const char* missing = !addr && !port ? "MASTER_ADDR and MASTER_PORT are"
+                          : !addr        ? "MASTER_ADDR is"
+                                         : "MASTER_PORT is";
     throw RuntimeError(r.failure(cat(missing, " not set and the world has ", env.world_size, " ranks"),
                                  cat("set MASTER_ADDR to rank 0's host and MASTER_PORT to a free port on it (",
                                      l.master_hint, ")")));

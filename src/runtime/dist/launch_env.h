@@ -21,12 +21,15 @@
 // MASTER_PORT (1 to 65535). torchrun sets them; under mpirun and srun the user does. A one-rank
 // world needs neither (127.0.0.1 and port 0, any free port, stand in).
 //
-// A launcher is chosen when any of its variables is set (an empty value counts as unset); then all
-// of them must be set. Every value is checked: a number that is not a whole decimal number in its
-// range (rank below the world size, local rank below the local world size, local world size at
-// most the world size, port 1 to 65535), a variable missing, or MASTER_ADDR / MASTER_PORT missing
-// in a world of more than one rank is a RuntimeError naming the variable, its value and what was
-// expected, e.g.
+// A launcher is chosen when any of its rank and size variables above is set (an empty value counts
+// as unset); then all of them must be. Slurm sets its variables inside an sbatch script too: a
+// program started there without srun takes itself for rank 0 of SLURM_NTASKS ranks and its
+// rendezvous times out naming the others, so start it under srun.
+//
+// Every value is checked: a number that is not a whole decimal number in its range (rank below the
+// world size, local rank below the local world size, local world size at most the world size, port
+// 1 to 65535), a variable missing, or MASTER_ADDR / MASTER_PORT missing in a world of more than one
+// rank is a RuntimeError naming the variable, its value and what was expected, e.g.
 //   cannot read the launch environment of torchrun (or tilescale launch) because RANK=4 is not a
 //   whole number from 0 to 3 (WORLD_SIZE=4); set RANK to a value in that range
 #pragma once

@@ -41,6 +41,8 @@ struct Malformed {};  // a message that is not of this protocol
 class Writer {
  public:
   Writer& u8(std::uint8_t v) { out.push_back(v); return *this; }
+  Writer& op(Op v) { return u8(static_cast<std::uint8_t>(v)); }
+  Writer& status(Status v) { return u8(static_cast<std::uint8_t>(v)); }
   Writer& u32(std::uint32_t v) {
     for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::uint8_t>(v >> s));
     return *this;
@@ -194,8 +196,8 @@ int connect_to(const std::string& addr, int port, std::chrono::milliseconds time
     if (Clock::now() + std::chrono::milliseconds(20) >= deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  throw RuntimeError(cat("cannot connect to the rendezvous server at ", addr, ":", port, " because nothing accepted the "
-                         "connection within ", timeout.count(), " ms (", last_error, "); is rank 0 running? is "
+  throw RuntimeError(cat("cannot connect to the rendezvous server at ", addr, ":", port, " because nothing accepted "
+                         "the connection within ", timeout.count(), " ms (", last_error, "); is rank 0 running? is "
                          "MASTER_PORT free? start rank 0 with the same MASTER_ADDR and MASTER_PORT as this rank"));
 }
 
@@ -317,11 +319,11 @@ class Rendezvous::Server {
     else if (rank < 0 || rank >= world_size_ || joined_[rank])
       refused = cat("rank ", rank, " has already joined; launch every rank with a distinct rank");
     if (!refused.empty()) {
-      reply.u8(static_cast<std::uint8_t>(Status::Error)).str(refused);
+      reply.status(Status::Error).str(refused);
       return -1;
     }
     joined_[rank] = true;
-    reply.u8(static_cast<std::uint8_t>(Status::Ok));
+    reply.status(Status::Ok);
     return rank;
   }
 
@@ -329,12 +331,12 @@ class Rendezvous::Server {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!store_.emplace(key, std::move(value)).second) {
-        reply.u8(static_cast<std::uint8_t>(Status::AlreadySet));
+        reply.status(Status::AlreadySet);
         return;
       }
     }
     cv_.notify_all();
-    reply.u8(static_cast<std::uint8_t>(Status::Ok));
+    reply.status(Status::Ok);
   }
 
   void wait(const std::vector<std::string>& keys, Clock::time_point deadline, Writer& reply) {
@@ -347,13 +349,13 @@ class Rendezvous::Server {
     // When the server stops, the reply goes nowhere: the connection is shut down.
     cv_.wait_until(lock, deadline, [&] { return stopping_ || all_set(); });
     if (all_set()) {
-      reply.u8(static_cast<std::uint8_t>(Status::Ok)).u32(static_cast<std::uint32_t>(keys.size()));
+      reply.status(Status::Ok).u32(static_cast<std::uint32_t>(keys.size()));
       for (const auto& k : keys) reply.bytes(store_[k].data(), store_[k].size());
     } else {
       std::vector<std::uint32_t> missing;
       for (std::size_t i = 0; i < keys.size(); ++i)
         if (!store_.count(keys[i])) missing.push_back(static_cast<std::uint32_t>(i));
-      reply.u8(static_cast<std::uint8_t>(Status::Missing)).u32(static_cast<std::uint32_t>(missing.size()));
+      reply.status(Status::Missing).u32(static_cast<std::uint32_t>(missing.size()));
       for (auto i : missing) reply.u32(i);
     }
   }
@@ -374,7 +376,8 @@ class Rendezvous::Server {
 
 Rendezvous::Rendezvous(const LaunchEnv& env, std::chrono::milliseconds timeout)
     : rank_(env.rank), world_size_(env.world_size), addr_(env.master_addr), port_(env.master_port), timeout_(timeout) {
-  TS_ICHECK(env.world_size >= 1 && env.rank >= 0 && env.rank < env.world_size, "rank ", env.rank, " of ", env.world_size);
+  TS_ICHECK(env.world_size >= 1 && env.rank >= 0 && env.rank < env.world_size, "rank ", env.rank, " of ",
+            env.world_size);
   TS_ICHECK(env.master_port > 0 || env.rank == 0, "only rank 0 can take any free port");
   if (rank_ == 0) {
     server_ = std::make_unique<Server>(port_, world_size_);
@@ -383,7 +386,7 @@ Rendezvous::Rendezvous(const LaunchEnv& env, std::chrono::milliseconds timeout)
   fd_ = connect_to(addr_, port_, timeout_);
   try {
     Writer hello;
-    hello.u8(static_cast<std::uint8_t>(Op::Hello)).str(kMagic).u32(rank_).u32(world_size_);
+    hello.op(Op::Hello).str(kMagic).u32(rank_).u32(world_size_);
     call(hello.out, cat("join the rendezvous at ", addr_, ":", port_));
   } catch (...) {
     if (fd_ >= 0) ::close(fd_);
@@ -393,7 +396,7 @@ Rendezvous::Rendezvous(const LaunchEnv& env, std::chrono::milliseconds timeout)
 
 Rendezvous::~Rendezvous() {
   if (fd_ >= 0) {
-    send_message(fd_, Writer().u8(static_cast<std::uint8_t>(Op::Bye)).out, Clock::now() + timeout_);
+    send_message(fd_, Writer().op(Op::Bye).out, Clock::now() + timeout_);
     ::close(fd_);
   }
   if (server_) server_->wait_for_departures(Clock::now() + timeout_);
@@ -422,9 +425,12 @@ Bytes Rendezvous::call(const Bytes& request, const std::string& doing) {
     throw disconnect(doing, not_ours);
   }
   const int err = errno;
-  if (io == Io::TimedOut) throw disconnect(doing, cat(server, " did not answer within ", timeout_.count() + 1000, " ms"));
+  if (io == Io::TimedOut)
+    throw disconnect(doing, cat(server, " did not answer within ", timeout_.count() + 1000, " ms; rank 0 may be stuck: "
+                                "see its output"));
   if (io == Io::Closed) throw disconnect(doing, cat("the connection to ", server, " was lost", ended));
-  if (io == Io::Failed) throw disconnect(doing, cat("the connection to ", server, " failed (", std::strerror(err), ")", ended));
+  if (io == Io::Failed)
+    throw disconnect(doing, cat("the connection to ", server, " failed (", std::strerror(err), ")", ended));
   if (reply.empty() || reply[0] > static_cast<std::uint8_t>(Status::Error)) throw disconnect(doing, not_ours);
   if (reply[0] == static_cast<std::uint8_t>(Status::Error)) {
     Reader in(reply);
@@ -443,7 +449,7 @@ Bytes Rendezvous::call(const Bytes& request, const std::string& doing) {
 std::vector<Bytes> Rendezvous::wait_for(const std::vector<std::string>& keys, std::vector<int>& missing,
                                         const std::string& doing) {
   Writer request;
-  request.u8(static_cast<std::uint8_t>(Op::Wait))
+  request.op(Op::Wait)
       .u32(static_cast<std::uint32_t>(std::min<long long>(timeout_.count(), UINT32_MAX)))
       .u32(static_cast<std::uint32_t>(keys.size()));
   for (const auto& k : keys) request.str(k);
@@ -466,11 +472,14 @@ std::vector<Bytes> Rendezvous::wait_for(const std::vector<std::string>& keys, st
   return values;
 }
 
+bool Rendezvous::put(const std::string& key, const Bytes& value, const std::string& doing) {
+  const Bytes reply = call(Writer().op(Op::Set).str(key).bytes(value.data(), value.size()).out, doing);
+  return reply[0] != static_cast<std::uint8_t>(Status::AlreadySet);
+}
+
 void Rendezvous::set(const std::string& key, const Bytes& value) {
   const std::string doing = cat("set rendezvous key '", key, "'");
-  const Bytes reply = call(Writer().u8(static_cast<std::uint8_t>(Op::Set)).str(key).bytes(value.data(), value.size()).out,
-                           doing);
-  if (reply[0] == static_cast<std::uint8_t>(Status::AlreadySet))
+  if (!put(key, value, doing))
     throw RuntimeError(cat("cannot ", doing, " because it is already set; use a new key for each value"));
 }
 
@@ -485,10 +494,7 @@ Bytes Rendezvous::get(const std::string& key) {
 }
 
 std::vector<Bytes> Rendezvous::gather(const std::string& key, const Bytes& mine, const std::string& doing) {
-  const Bytes reply =
-      call(Writer().u8(static_cast<std::uint8_t>(Op::Set)).str(cat(key, "/", rank_)).bytes(mine.data(), mine.size()).out,
-           doing);
-  if (reply[0] == static_cast<std::uint8_t>(Status::AlreadySet))
+  if (!put(cat(key, "/", rank_), mine, doing))
     throw RuntimeError(cat("cannot ", doing, " because this rank has already used that key; use a new key for each "
                            "all_gather"));
   std::vector<std::string> keys;

@@ -24,8 +24,8 @@
 //    names the ranks that did not arrive;
 //  * a lost connection to rank 0 (its process ended) is an error on the next call;
 //  * destruction: each client says goodbye; rank 0's destructor waits until every rank has said
-//    goodbye or closed its connection, or the timeout passes, then stops its server (answering
-//    waits still pending with an error).
+//    goodbye or closed its connection, or the timeout passes, then stops its server (the calls
+//    still pending on other ranks then fail: their connection is lost).
 // Every failure is a RuntimeError "cannot <X> because <Y>; <do Z>".
 //
 // Not built yet: authentication (any process that reaches the port can join), IPv6, and a rank 0
@@ -76,8 +76,11 @@ class Rendezvous {
   Bytes call(const Bytes& request, const std::string& doing);
   // Closes the connection, for good, and returns the error "cannot <doing> because <why>".
   RuntimeError disconnect(const std::string& doing, const std::string& why);
+  // Stores key's value; false when the key was already set.
+  bool put(const std::string& key, const Bytes& value, const std::string& doing);
   // The values of `keys`, or the positions of those still unset when the timeout ran out.
-  std::vector<Bytes> wait_for(const std::vector<std::string>& keys, std::vector<int>& missing, const std::string& doing);
+  std::vector<Bytes> wait_for(const std::vector<std::string>& keys, std::vector<int>& missing,
+                              const std::string& doing);
   std::vector<Bytes> gather(const std::string& key, const Bytes& mine, const std::string& doing);
 
   int rank_;
