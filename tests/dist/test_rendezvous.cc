@@ -158,7 +158,10 @@ TEST(LaunchEnvErrors, LocalRankNotBelowLocalWorldSize) {
   EXPECT_RUNTIME_ERROR(env_of(with(kTorchrun, {{"LOCAL_RANK", "4"}})),
                        "because LOCAL_RANK=4 is not a whole number from 0 to 3 (LOCAL_WORLD_SIZE=4)");
   EXPECT_RUNTIME_ERROR(env_of(with(kSrun, {{"SLURM_LOCALID", "4"}})),
-                       "because SLURM_LOCALID=4 is not a whole number from 0 to 3 (tasks per node=4)");
+                       "because SLURM_LOCALID=4 is not a whole number from 0 to 3 (4 tasks per node: "
+                       "SLURM_NTASKS=8 over SLURM_NNODES=2)");
+  EXPECT_RUNTIME_ERROR(env_of(with(kSrun, {{"SLURM_NTASKS_PER_NODE", "2"}})),
+                       "because SLURM_LOCALID=2 is not a whole number from 0 to 1 (SLURM_NTASKS_PER_NODE=2)");
 }
 
 TEST(LaunchEnvErrors, LocalWorldSizeAboveWorldSize) {

@@ -85,11 +85,14 @@ LaunchEnv read(const Reader& r, const Launcher& l, const char* present) {
   const std::string world = r.require(l.world_size, present);
   env.world_size = r.number(l.world_size, world, 1, INT_MAX, "");
   const std::string world_bound = cat(l.world_size, "=", world);
+  std::string local_bound;  // where the local world size came from, for messages
   if (l.local_world_size) {
-    env.local_world_size =
-        r.number(l.local_world_size, r.require(l.local_world_size, present), 1, env.world_size, world_bound);
+    const std::string local = r.require(l.local_world_size, present);
+    env.local_world_size = r.number(l.local_world_size, local, 1, env.world_size, world_bound);
+    local_bound = cat(l.local_world_size, "=", local);
   } else if (auto per_node = r.get("SLURM_NTASKS_PER_NODE")) {
     env.local_world_size = r.number("SLURM_NTASKS_PER_NODE", *per_node, 1, env.world_size, world_bound);
+    local_bound = cat("SLURM_NTASKS_PER_NODE=", *per_node);
   } else if (auto nodes = r.get("SLURM_NNODES")) {
     const int n = r.number("SLURM_NNODES", *nodes, 1, env.world_size, world_bound);
     if (env.world_size % n != 0)
@@ -97,13 +100,12 @@ LaunchEnv read(const Reader& r, const Launcher& l, const char* present) {
                                        " nodes and SLURM_NTASKS_PER_NODE is not set"),
                                    "launch with srun --ntasks-per-node=<tasks per node>"));
     env.local_world_size = env.world_size / n;
+    local_bound = cat(env.local_world_size, " tasks per node: ", world_bound, " over SLURM_NNODES=", n);
   } else {
     throw RuntimeError(r.failure("neither SLURM_NTASKS_PER_NODE nor SLURM_NNODES is set",
                                  "launch with srun --ntasks-per-node=<tasks per node>"));
   }
   env.rank = r.number(l.rank, r.require(l.rank, present), 0, env.world_size - 1, world_bound);
-  const std::string local_bound =
-      cat(l.local_world_size ? l.local_world_size : "tasks per node", "=", env.local_world_size);
   env.local_rank =
       r.number(l.local_rank, r.require(l.local_rank, present), 0, env.local_world_size - 1, local_bound);
 
