@@ -432,6 +432,25 @@ TEST(RendezvousErrors, RankZeroEnds) {
   end_rank_0.join();
 }
 
+TEST(Rendezvous, ServerHangsUpOnAStranger) {
+  Rendezvous rdv(world(0, 1, 0), 2s);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<std::uint16_t>(rdv.port()));
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const timeval two_seconds{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
+  const char request[] = "GET / HTTP/1.1\r\n\r\n";
+  ::send(fd, request, sizeof request - 1, MSG_NOSIGNAL);
+  char c = 0;
+  EXPECT_EQ(::recv(fd, &c, 1, 0), 0);  // hung up
+  ::close(fd);
+  rdv.set("k", {1});
+  EXPECT_EQ(rdv.get("k"), Bytes{1});
+}
+
 TEST(RendezvousErrors, NotARendezvousServer) {
   auto [fd, port] = listening_socket();
   std::thread http([fd = fd] {

@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 
@@ -71,6 +72,12 @@ class Reader {
     Bytes out(in_.begin() + pos_, in_.begin() + pos_ + n);
     pos_ += n;
     return out;
+  }
+  // A count of items that follow, each at least a byte: no more than the bytes left.
+  std::uint32_t count() {
+    const std::uint32_t n = u32();
+    need(n);
+    return n;
   }
   std::string str() {
     const Bytes b = bytes();
@@ -245,8 +252,8 @@ class Rendezvous::Server {
 
   int port() const { return port_; }
 
-  // Returns once every rank that joined has said goodbye or gone, and every rank has joined, or at
-  // the deadline.
+  // Returns once every rank has joined and left again (said goodbye or closed its connection), or
+  // at the deadline.
   void wait_for_departures(Clock::time_point deadline) {
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_until(lock, deadline, [&] { return departed_ == world_size_; });
@@ -293,7 +300,7 @@ class Rendezvous::Server {
           set(key, std::move(value), reply);
         } else if (op == Op::Wait) {
           const auto timeout = std::chrono::milliseconds(in.u32());
-          std::vector<std::string> keys(in.u32());
+          std::vector<std::string> keys(in.count());
           for (auto& k : keys) k = in.str();
           wait(keys, Clock::now() + timeout, reply);
         } else {
@@ -301,8 +308,10 @@ class Rendezvous::Server {
         }
         if (send_message(fd, reply.out, std::nullopt) != Io::Ok) break;
       }
-    } catch (const Malformed&) {
+    } catch (const Malformed&) {  // not one of our clients: hang up
+    } catch (const std::bad_alloc&) {
     }
+    ::shutdown(fd, SHUT_RDWR);  // the client sees the hang-up; ~Server closes the fd
     std::lock_guard<std::mutex> lock(mu_);
     if (rank >= 0) ++departed_;
     cv_.notify_all();
@@ -457,7 +466,7 @@ std::vector<Bytes> Rendezvous::wait_for(const std::vector<std::string>& keys, st
   std::vector<Bytes> values;
   try {
     const auto status = static_cast<Status>(in.u8());
-    const std::uint32_t n = in.u32();
+    const std::uint32_t n = in.count();
     for (std::uint32_t i = 0; i < n; ++i) {
       if (status == Status::Ok)
         values.push_back(in.bytes());
