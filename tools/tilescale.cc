@@ -19,6 +19,7 @@
 #include "example.h"
 #include "codegen/cuda/lower_context.h"
 #include "ir/printer.h"
+#include "launch.h"
 #include "ops/thread_level.h"
 #include "pipeline.h"
 #include "runtime/cuda/driver.h"
@@ -70,6 +71,10 @@ void print_usage(std::FILE* out) {
                "      thread runs for itself (# per thread) and the branches and loops that diverge\n"
                "  tilescale dump <example> --cuda|--ptx [--arch sm_80|sm_90a] [--size SPEC]\n"
                "      print the CUDA C++ tilescale generates, or the PTX NVRTC makes of it (no GPU needed)\n"
+               "  tilescale launch -n N <program> [args]   (or GPUS=N tilescale launch <program> [args])\n"
+               "      run N processes of <program> as the ranks of one run (RANK, WORLD_SIZE, LOCAL_RANK,\n"
+               "      MASTER_ADDR, MASTER_PORT set as torchrun does), output prefixed with the rank; when one\n"
+               "      rank fails, stop the others and exit 1 naming it\n"
 #ifdef TILESCALE_HAVE_BENCH
                "  tilescale bench <gemm|softmax|layernorm> [--size SPEC] [--knobs SPEC] [--quick] [--compile] [--tune]\n"
                "      time an example on the GPU against a peer (cuBLAS, copy bandwidth); --tune autotunes\n"
@@ -377,6 +382,30 @@ int cmd_dump(const std::vector<std::string>& args) {
   return 0;
 }
 
+// tilescale launch [-n N] <program> [args...]: N from -n, else from GPUS.
+int cmd_launch(const std::vector<std::string>& args) {
+  ts::launcher::Options o;
+  std::size_t i = 0;
+  std::string n;
+  if (!args.empty() && args[0] == "-n") {
+    if (args.size() < 2) throw UsageError{"-n wants a number of ranks"};
+    n = args[1];
+    i = 2;
+  } else if (const char* gpus = std::getenv("GPUS"); gpus && *gpus) {
+    n = gpus;
+  } else {
+    throw UsageError{"launch needs the number of ranks: tilescale launch -n N <program> [args], or GPUS=N tilescale launch <program>"};
+  }
+  char* end = nullptr;
+  const long ranks = std::strtol(n.c_str(), &end, 10);
+  if (n.empty() || *end != '\0' || ranks < 1 || ranks > 64)
+    throw UsageError{"launch wants a number of ranks from 1 to 64, not '" + n + "'"};
+  o.ranks = static_cast<int>(ranks);
+  o.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
+  if (o.command.empty()) throw UsageError{"launch needs a program to run: tilescale launch -n N <program> [args]"};
+  return ts::launcher::launch(o);
+}
+
 #ifdef TILESCALE_HAVE_BENCH
 // This program's own path, for commands that start it again in a new process.
 std::string self_path(const char* argv0) {
@@ -393,6 +422,7 @@ int dispatch(const std::vector<std::string>& args, const char* argv0) {
   }
   const std::string& command = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "launch") return cmd_launch(rest);  // the program's own arguments may be --help
   for (const auto& a : rest)
     if (a == "--help" || a == "-h") {
       print_usage(stdout);
@@ -406,10 +436,10 @@ int dispatch(const std::vector<std::string>& args, const char* argv0) {
   if (command == "dump") return cmd_dump(rest);
 #ifdef TILESCALE_HAVE_BENCH
   if (command == "bench") return ts::bench::bench_command(rest, self_path(argv0));
-  throw UsageError{"unknown command '" + command + "'; commands: list, run, dump, bench"};
+  throw UsageError{"unknown command '" + command + "'; commands: list, run, dump, launch, bench"};
 #else
   (void)argv0;
-  throw UsageError{"unknown command '" + command + "'; commands: list, run, dump"};
+  throw UsageError{"unknown command '" + command + "'; commands: list, run, dump, launch"};
 #endif
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -117,4 +118,42 @@ TEST(CliDump, ThreadLevelMarksDivergingAndPerThreadStatements) {
   EXPECT_EXIT_WITH(r, 0, "if tx == 0:  # diverges",
                    "old[0] = T.atom_add(arrived[T.get_rank()], 1, by, scope=\"sys\", sem=\"release\")  # per thread");
   EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --thread-level"), 2, "--thread-level marks the IR");
+}
+
+// ------------------------------------------------------------------------------------------------
+// tilescale launch: N processes as the ranks of one run (tools/launch.h)
+
+TEST(CliLaunch, SetsTheRankEnvironmentAndPrefixesOutput) {
+  const Result r = tilescale(
+      "launch -n 3 sh -c 'echo rank $RANK of $WORLD_SIZE local $LOCAL_RANK/$LOCAL_WORLD_SIZE at $MASTER_ADDR; echo to-stderr >&2'",
+      "MASTER_PORT=29555");
+  EXPECT_EXIT_WITH(r, 0, "[rank 0] rank 0 of 3 local 0/3 at 127.0.0.1", "[rank 1] rank 1 of 3 local 1/3",
+                   "[rank 2] rank 2 of 3 local 2/3", "[rank 2] to-stderr");
+  EXPECT_EXIT_WITH(tilescale("launch -n 2 sh -c 'echo port $MASTER_PORT'", "MASTER_PORT=29555"), 0, "[rank 1] port 29555");
+  EXPECT_EXIT_WITH(tilescale("launch echo hi --help", "GPUS=2"), 0, "[rank 0] hi --help", "[rank 1] hi --help");
+}
+
+TEST(CliLaunch, AFailingRankStopsTheOthersAndIsNamed) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EXIT_WITH(tilescale("launch -n 3 sh -c 'if [ \"$RANK\" = 1 ]; then echo boom >&2; exit 3; fi; sleep 60'"), 1,
+                   "error: rank 1 of 3 failed (exit status 3; its last output: \"boom\")",
+                   "the ranks still running were stopped");
+  // A rank that ignores SIGTERM is killed after the grace period.
+  EXPECT_EXIT_WITH(tilescale("launch -n 2 sh -c 'trap \"\" TERM; if [ \"$RANK\" = 1 ]; then exit 5; fi; sleep 60'"), 1,
+                   "rank 1 of 2 failed (exit status 5)");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+TEST(CliLaunch, ARankKilledOrThatCannotStartIsNamed) {
+  EXPECT_EXIT_WITH(tilescale("launch -n 2 sh -c 'if [ \"$RANK\" = 0 ]; then kill -9 $$; fi; sleep 60'"), 1,
+                   "rank 0 of 2 failed (killed by signal 9");
+  EXPECT_EXIT_WITH(tilescale("launch -n 2 /nonexistent/program"), 1, "failed (exit status 127",
+                   "cannot run '/nonexistent/program': No such file or directory");
+}
+
+TEST(CliLaunch, BadCommandLines) {
+  EXPECT_EXIT_WITH(tilescale("launch true", "env -u GPUS"), 2, "launch needs the number of ranks", "GPUS=N");
+  EXPECT_EXIT_WITH(tilescale("launch -n 0 true"), 2, "number of ranks from 1 to 64, not '0'");
+  EXPECT_EXIT_WITH(tilescale("launch -n 2"), 2, "launch needs a program to run");
+  EXPECT_EXIT_WITH(tilescale("launch -n 2 true", "MASTER_PORT=http"), 1, "MASTER_PORT=http", "from 1 to 65535");
 }
