@@ -157,3 +157,17 @@ TEST(CliLaunch, BadCommandLines) {
   EXPECT_EXIT_WITH(tilescale("launch -n 2"), 2, "launch needs a program to run");
   EXPECT_EXIT_WITH(tilescale("launch -n 2 true", "MASTER_PORT=http"), 1, "MASTER_PORT=http", "from 1 to 65535");
 }
+
+// The launcher, the launch environment and the rendezvous store together, across processes: every
+// rank gathers every rank's greeting; a rank that fails before the rendezvous stops the run instead
+// of leaving the others waiting.
+TEST(CliLaunch, RanksMeetAtTheRendezvousAcrossProcesses) {
+  const Result r = tilescale("launch -n 4 '" RENDEZVOUS_PROBE "'");
+  for (int rank = 0; rank < 4; ++rank)
+    EXPECT_EXIT_WITH(r, 0, "[rank " + std::to_string(rank) + "] rank " + std::to_string(rank) +
+                               " of 4 gathered: hello from 0, hello from 1, hello from 2, hello from 3");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EXIT_WITH(tilescale("launch -n 4 '" RENDEZVOUS_PROBE "'", "PROBE_FAIL_RANK=2"), 1,
+                   "rank 2 of 4 failed (exit status 3; its last output: \"failing on purpose\")");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+}
