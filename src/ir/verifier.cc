@@ -241,8 +241,7 @@ class Verifier : public Visitor {
     if (!in_kernel_)
       throw CompileError(cat("cannot run ", ops::describe(*op), " outside T::Kernel because tile ops are executed by a "
                              "block; move it into the kernel body"));
-    const bool element_atomic = op->op == "atomic_add" && op->regions.size() == 1;
-    if (parallel_depth_ > 0 && !element_atomic)
+    if (parallel_depth_ > 0 && !ops::is_element_atomic_add(*op))
       throw CompileError(cat("cannot run ", ops::describe(*op), " inside a T::Parallel loop because tile ops are "
                              "executed by the whole block; move it out of the loop"));
     const std::string name = ops::user_op_name(*op);

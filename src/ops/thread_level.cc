@@ -19,18 +19,10 @@ bool is_private(const ir::BufferNode& b) {
   return b.scope == ir::Scope::Local || b.scope == ir::Scope::Var || b.scope == ir::Scope::Fragment;
 }
 
-// The element-wise T::atomic_add: any thread may run it alone.
-bool is_element_op(const ir::TileOpNode& op) {
-  if (op.op != "atomic_add" || op.regions.size() != 1) return false;
-  for (const auto& e : op.regions[0].extent)
-    if (ir::as_const_int(e) != 1) return false;
-  return true;
-}
-
-// Regions a tile op only writes (the destination of a copy or fill): varying per-thread storage may
-// be overwritten by the block, as every thread then holds the same tile.
+// Regions a tile op writes without reading them (the destination of a copy or fill): varying
+// per-thread storage may be overwritten by the block, as every thread then holds the same tile.
 bool only_written(const ir::TileOpNode& op, std::size_t region) {
-  return (op.op == "copy" && region == 1) || (op.op == "fill" && region == 0);
+  return writes_region(op, region) && (op.op == "copy" || op.op == "fill");
 }
 
 }  // namespace
@@ -145,7 +137,7 @@ struct ThreadLevelWalk {
   }
 
   void tile_op(const ir::TileOpNode& op) {
-    if (grow || parallel || is_element_op(op)) return;  // the verifier refuses tile ops in T::Parallel loops
+    if (grow || parallel || is_element_atomic_add(op)) return;  // the verifier refuses tile ops in T::Parallel loops
     const std::string what = describe(op);
     if (diverging > 0)
       throw CompileError(cat("cannot run ", what, " in ", func,
@@ -225,7 +217,7 @@ bool ThreadLevel::is_thread_level(const ir::StmtNode& s) const {
     case ir::StmtKind::TileOp: {
       // Only the element-wise atomic_add gets here with varying operands (the rules refuse others).
       const auto* op = static_cast<const ir::TileOpNode*>(&s);
-      if (!is_element_op(*op)) return false;
+      if (!is_element_atomic_add(*op)) return false;
       for (const auto& e : op->regions[0].base)
         if (varies(e)) return true;
       for (const auto& a : op->args)

@@ -192,6 +192,13 @@ void check_same_extents(const char* op, const ir::Region& a, const ir::Region& b
                            " because their extents differ; make both tiles the same shape"));
 }
 
+bool is_element_atomic_add(const ir::TileOpNode& op) {
+  if (op.op != "atomic_add" || op.regions.size() != 1) return false;
+  for (const auto& e : op.regions[0].extent)
+    if (ir::as_const_int(e) != 1) return false;
+  return true;
+}
+
 bool writes_region(const ir::TileOpNode& op, std::size_t i) {
   if (op.op == "fill" || op.op == "atomic_add") return i == 0;
   if (op.op == "gemm") return i == 2;

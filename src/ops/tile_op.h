@@ -84,6 +84,9 @@ struct TileOpDef {
 // The definition of a registered op; InternalError for an unknown name.
 const TileOpDef& tile_op(const std::string& name);
 
+// The element-wise T::atomic_add (one scalar into one element): the one tile op any thread may run
+// alone, under thread-dependent control flow or inside a T::Parallel loop.
+bool is_element_atomic_add(const ir::TileOpNode& op);
 // Whether `op` writes its region `i`: the destination of copy, reduce and cumsum, the target of
 // fill and atomic_add, gemm's C.
 bool writes_region(const ir::TileOpNode& op, std::size_t i);

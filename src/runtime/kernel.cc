@@ -177,13 +177,10 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
   if (target == Target::CPU) {
     impl->lowered = run_pipeline(func.node(), PipelineOptions{target, ""});
     impl->written = written_params(*impl->lowered);
-    if (!checking_thread_level()) {
-      impl->cpu = cpu::Executable::build(impl->lowered);
-      return Kernel(impl);
-    }
+    const bool check = checking_thread_level();
     ops::ThreadLevelLog log;
-    impl->cpu = cpu::Executable::build(impl->lowered, &log);
-    check_thread_level_agreement(func, log);
+    impl->cpu = cpu::Executable::build(impl->lowered, check ? &log : nullptr);
+    if (check) check_thread_level_agreement(func, log);
     return Kernel(impl);
   }
   const std::string reason = why_not_cuda();

@@ -476,20 +476,11 @@ class Generator : public LowerContext {
 
   void emit_signature(const ir::KernelNode& k) {
     // Which tensors the kernel writes, to mark the rest const.
-    struct Writes : ir::Visitor {
-      std::set<const ir::BufferNode*> written;
-      void visit(const ir::StoreNode* op) override { written.insert(op->buffer.get()), Visitor::visit(op); }
-      void visit(const ir::TileOpNode* op) override {
-        if (op->op == "gemm") return;
-        const size_t dst = (op->op == "fill" || op->op == "atomic_add") ? 0 : 1;
-        if (dst < op->regions.size()) written.insert(op->regions[dst].buffer.get());
-      }
-    } w;
-    w.visit_stmt(k.body);
+    const std::set<const ir::BufferNode*> written = ops::written_buffers(k.body);
     const bool dist = is_distributed(func_);  // peers write the tensors: plain pointers (dist.h)
     std::vector<std::string> params;
     for (const auto& p : func_->params) {
-      const bool ro = !w.written.count(p.get()) && !dist;
+      const bool ro = !written.count(p.get()) && !dist;
       params.push_back(cat(ro ? "const " : "", c_type(p->dtype), dist ? "* " : "* __restrict__ ", name_of(p.get(), p->name)));
     }
     for (const auto& v : func_->symbolic_dims()) params.push_back(cat(c_type(v->dtype), " ", name_of(v.get(), v->name)));
@@ -791,7 +782,7 @@ class Generator : public LowerContext {
       case ir::StmtKind::Kernel: throw InternalError("nested kernel");
       case ir::StmtKind::TileOp: {
         const auto* op = ir::as<ir::TileOpNode>(s);
-        TS_ICHECK(divergent_depth_ == 0 || (op->op == "atomic_add" && op->regions.size() == 1),
+        TS_ICHECK(divergent_depth_ == 0 || ops::is_element_atomic_add(*op),
                   "T::", op->op, " under diverging control flow passed the verifier");
         const ops::TileOpDef& def = ops::tile_op(op->op);
         // Each op in its own scope, so its temporaries stay local; but a stage-overlap prologue
