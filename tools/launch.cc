@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "support/checked.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::launcher {
@@ -117,12 +118,11 @@ int launch(const Options& o) {
   const std::string addr = addr_env && *addr_env ? addr_env : "127.0.0.1";
   int port = 0;
   if (port_env && *port_env) {
-    char* end = nullptr;
-    const long v = std::strtol(port_env, &end, 10);
-    if (*end != '\0' || v < 1 || v > 65535)
+    const auto v = parse_integer(port_env, 1, 65535);
+    if (!v)
       throw RuntimeError(cat("cannot launch the ranks with MASTER_PORT=", port_env,
                              " because a port is a whole number from 1 to 65535; set another, or unset it for a free one"));
-    port = static_cast<int>(v);
+    port = static_cast<int>(*v);
   } else {
     port = free_port();
   }

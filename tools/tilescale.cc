@@ -22,6 +22,7 @@
 #include "launch.h"
 #include "ops/thread_level.h"
 #include "pipeline.h"
+#include "support/checked.h"
 #include "runtime/cuda/driver.h"
 #include "tilescale/tilescale.h"
 #ifdef TILESCALE_HAVE_BENCH
@@ -164,11 +165,10 @@ const ex::Example& lookup_example(const std::string& name) {
 int parse_ranks_flag(const Flags& flags, const ex::DistributedExample& example, const ex::Sizes& sizes) {
   int ranks = example.test_ranks.back();
   if (auto r = flags.get("ranks")) {
-    char* end = nullptr;
-    const long v = std::strtol(r->c_str(), &end, 10);
-    if (r->empty() || *end != '\0' || v < 1 || v > ts::dist::kMaxRanks)
+    const auto v = ts::parse_integer(*r, 1, ts::dist::kMaxRanks);
+    if (!v)
       throw UsageError{"--ranks wants a number of ranks from 1 to " + std::to_string(ts::dist::kMaxRanks) + ", not '" + *r + "'"};
-    ranks = static_cast<int>(v);
+    ranks = static_cast<int>(*v);
   }
   if (std::string why = example.unsupported(sizes, ranks); !why.empty())
     throw UsageError{example.name + " cannot run with " + std::to_string(ranks) + (ranks == 1 ? " rank: " : " ranks: ") + why};
@@ -396,11 +396,10 @@ int cmd_launch(const std::vector<std::string>& args) {
   } else {
     throw UsageError{"launch needs the number of ranks: tilescale launch -n N <program> [args], or GPUS=N tilescale launch <program>"};
   }
-  char* end = nullptr;
-  const long ranks = std::strtol(n.c_str(), &end, 10);
-  if (n.empty() || *end != '\0' || ranks < 1 || ranks > 64)
-    throw UsageError{"launch wants a number of ranks from 1 to 64, not '" + n + "'"};
-  o.ranks = static_cast<int>(ranks);
+  const auto ranks = ts::parse_integer(n, 1, ts::dist::kMaxRanks);
+  if (!ranks)
+    throw UsageError{"launch wants a number of ranks from 1 to " + std::to_string(ts::dist::kMaxRanks) + ", not '" + n + "'"};
+  o.ranks = static_cast<int>(*ranks);
   o.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (o.command.empty()) throw UsageError{"launch needs a program to run: tilescale launch -n N <program> [args]"};
   return ts::launcher::launch(o);

@@ -1,4 +1,5 @@
-// Overflow-checked size arithmetic: element counts and byte counts of tensors and buffers.
+// Overflow-checked size arithmetic (element counts and byte counts of tensors and buffers) and the
+// one parse of a whole number from text (command lines, environment variables).
 //
 //   auto n = checked_product(shape, bytes(dtype));   // nullopt when it exceeds 2^63-1
 //   if (!n) throw RuntimeError(cat("cannot make a tensor of ", describe(shape), " because ..."));
@@ -7,8 +8,10 @@
 // clear error naming the value instead of a wrapped count and a short buffer.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace tilescale {
@@ -36,6 +39,16 @@ inline std::optional<std::int64_t> checked_product(const std::vector<std::int64_
   for (std::int64_t e : extents)
     if (!(n = checked_mul(*n, e))) return std::nullopt;
   return n;
+}
+
+// `text` as a whole decimal number from lo to hi, or nullopt: empty, not a number, trailing
+// characters (spaces and a leading '+' included), or out of range.
+inline std::optional<std::int64_t> parse_integer(std::string_view text, std::int64_t lo, std::int64_t hi) {
+  std::int64_t v = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end || v < lo || v > hi) return std::nullopt;
+  return v;
 }
 
 }  // namespace tilescale

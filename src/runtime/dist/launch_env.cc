@@ -1,9 +1,9 @@
 #include "runtime/dist/launch_env.h"
 
-#include <charconv>
 #include <climits>
 #include <cstdlib>
 
+#include "support/checked.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::dist {
@@ -54,14 +54,12 @@ class Reader {
   // `value`, the value of `name`, as a whole decimal number from lo to hi; `bound` says where a
   // bound came from ("WORLD_SIZE=4"), or is empty.
   int number(const char* name, const std::string& value, int lo, int hi, const std::string& bound) const {
-    int out = 0;
-    const char* end = value.data() + value.size();
-    const auto [ptr, ec] = std::from_chars(value.data(), end, out);
-    if (ec != std::errc() || ptr != end || out < lo || out > hi)
+    const std::optional<std::int64_t> out = parse_integer(value, lo, hi);
+    if (!out)
       throw RuntimeError(cat("cannot read the launch environment of ", launcher_.description, " because ", name, "=",
                              value, " is not a whole number from ", lo, " to ", hi,
                              bound.empty() ? "" : cat(" (", bound, ")"), "; set ", name, " to a value in that range"));
-    return out;
+    return static_cast<int>(*out);
   }
 
   std::string failure(const std::string& reason, const std::string& fix) const {
