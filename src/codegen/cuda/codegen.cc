@@ -980,7 +980,6 @@ class Generator : public LowerContext {
         }
     }
     const std::int64_t regs = anchor->register_count();
-    const ir::Var r = ir::make_var("r");
 
     // For every register: the loop variables' values, and each fragment access's register, checked
     // over all threads.
