@@ -158,6 +158,15 @@ int launch(const Options& o) {
     if (!fds.empty() && poll(fds.data(), fds.size(), 50) > 0) {
       for (std::size_t i = 0; i < fds.size(); ++i)
         if (fds[i].revents) drain(owner[i], ranks[owner[i]]);
+    } else if (live == 0) {
+      // Every rank has ended and 50 ms passed without output: what still holds a pipe open is a
+      // process a rank left behind, which the launcher does not wait for.
+      for (int r = 0; r < o.ranks; ++r)
+        if (ranks[r].out >= 0) {
+          if (!ranks[r].partial.empty()) print_line(r, ranks[r], ranks[r].partial);
+          close(ranks[r].out);
+          ranks[r].out = -1;
+        }
     } else if (fds.empty()) {
       usleep(20000);
     }

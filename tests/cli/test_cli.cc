@@ -151,6 +151,13 @@ TEST(CliLaunch, ARankKilledOrThatCannotStartIsNamed) {
                    "cannot run '/nonexistent/program': No such file or directory");
 }
 
+// A rank that leaves a process behind holding its output open does not keep the launcher waiting.
+TEST(CliLaunch, DoesNotWaitForWhatARankLeftBehind) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EXIT_WITH(tilescale("launch -n 2 sh -c '(sleep 30 &) ; echo started'"), 0, "[rank 0] started", "[rank 1] started");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
 TEST(CliLaunch, BadCommandLines) {
   EXPECT_EXIT_WITH(tilescale("launch true", "env -u GPUS"), 2, "launch needs the number of ranks", "GPUS=N");
   EXPECT_EXIT_WITH(tilescale("launch -n 0 true"), 2, "number of ranks from 1 to 64, not '0'");
