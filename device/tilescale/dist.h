@@ -26,9 +26,16 @@ namespace dist {
 
 constexpr int kMaxRanks = 64;
 
+// Mapped host memory shared by one rank's kernels and its host code: the host's request to stop
+// waiting (another rank failed) and the report of a wait that ran out of budget. Its fields are
+// defined with the bounded waits below; the runtime allocates one per rank (null: no control).
+struct WaitControl;
+
 struct Context {
   int rank;
   int num_ranks;
+  unsigned long long wait_budget_ns;  // a wait gives up after this long (globaltimer); 0: never
+  WaitControl* control;               // null, or this rank's wait control (mapped host memory)
   unsigned long long base[kMaxRanks];
 };
 
@@ -219,7 +226,7 @@ TL_DEVICE bool holds(T v, T expected) {
 
 namespace detail {
 template <int R, class T, class Load>
-TL_DEVICE void wait(const T* p, T expected, int rank, Load load) {
+TL_DEVICE void wait(const T* p, T expected, const Context& c, Load load) {
 #ifdef TL_DIST_WAIT_BUDGET
   const long long start = clock64();
 #endif
@@ -228,7 +235,7 @@ TL_DEVICE void wait(const T* p, T expected, int rank, Load load) {
 #ifdef TL_DIST_WAIT_BUDGET
     if (clock64() - start > (long long)(TL_DIST_WAIT_BUDGET)) {
       printf("tilescale: wait over budget: rank %d block (%d, %d, %d) thread %d address %p expected %lld observed %lld\n",
-             rank, blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, (const void*)p, (long long)expected, (long long)v);
+             c.rank, blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, (const void*)p, (long long)expected, (long long)v);
       __trap();
     }
 #endif
@@ -238,16 +245,16 @@ TL_DEVICE void wait(const T* p, T expected, int rank, Load load) {
 }  // namespace detail
 
 template <int R, class T>
-TL_DEVICE void wait_acquire_gpu(const T* p, T expected, int rank) {
-  detail::wait<R>(p, expected, rank, [](const T* q) { return ld_acquire_gpu(q); });
+TL_DEVICE void wait_acquire_gpu(const T* p, T expected, const Context& c) {
+  detail::wait<R>(p, expected, c, [](const T* q) { return ld_acquire_gpu(q); });
 }
 template <int R, class T>
-TL_DEVICE void wait_acquire_sys(const T* p, T expected, int rank) {
-  detail::wait<R>(p, expected, rank, [](const T* q) { return ld_acquire_sys(q); });
+TL_DEVICE void wait_acquire_sys(const T* p, T expected, const Context& c) {
+  detail::wait<R>(p, expected, c, [](const T* q) { return ld_acquire_sys(q); });
 }
 template <int R, class T>
-TL_DEVICE void wait_volatile(const T* p, T expected, int rank) {
-  detail::wait<R>(p, expected, rank, [](const T* q) { return ld_volatile(q); });
+TL_DEVICE void wait_volatile(const T* p, T expected, const Context& c) {
+  detail::wait<R>(p, expected, c, [](const T* q) { return ld_volatile(q); });
 }
 
 // ---- barriers ---------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ std::string lower(const ir::BuiltinNode& call, cuda::LowerContext& ctx) {
   std::string rel = relation(call);
   for (char& c : rel) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return cat("tl::dist::", fn, "<tl::dist::", rel, ", ", c_type(call.args[1]->dtype), ">(",
-             cuda_remote_pointer(call, 0, call.args[2], ctx), ", ", ctx.expr(call.args[1]), ", ", kCudaDistContext, ".rank)");
+             cuda_remote_pointer(call, 0, call.args[2], ctx), ", ", ctx.expr(call.args[1]), ", ", kCudaDistContext, ")");
 }
 
 BuiltinDef def(const char* name) { return {name, BuiltinScope::Uniform, false, true, false, is_address, verify, run, lower}; }

@@ -10,6 +10,8 @@
 //      `const tl::dist::Context ts_dist`, passed by value (device/tilescale/dist.h):
 //        int rank;                      // this rank
 //        int num_ranks;                 // ranks in the run, at most tl::dist::kMaxRanks (64)
+//        unsigned long long wait_budget_ns;  // a wait gives up after this long; 0: never
+//        WaitControl* control;          // this rank's stop request and wait report (mapped host memory)
 //        unsigned long long base[64];   // base[p]: where rank p's symmetric heap is mapped here
 //      filled per launch by the rank's transport; a remote address is base[p] + (a - base[rank]).
 //      Distributed kernels take their tensors as plain pointers (no const, no __restrict__).
