@@ -11,10 +11,19 @@
 //     rank.barrier();                                         // every rank's puts have landed
 //   });
 //
-// A World is a set of ranks with a transport; `sim` is the CPU backend's, N ranks in one process
-// (src/runtime/dist/sim.h): each rank's host code runs on its own thread, kernels compiled once
-// (for Target::CPU) are called by every rank with that rank's tensors, and run as that rank (get_rank,
-// remote addresses, waits). A watchdog stops a deadlocked run with a report (every waiter's rank,
+// A World is a set of ranks with a transport (docs/03_distributed.md §4):
+//   sim    N ranks simulated in one process by the CPU backend (src/runtime/dist/sim.h): kernels
+//          compile for Target::CPU.
+//   local  N ranks driven by one process on its GPUs (rank r on visible device r % devices), each
+//          rank's kernels on a stream of its own: kernels compile for Target::CUDA.
+//   ipc    one process per rank (World::from_env, under `tilescale launch`, torchrun, mpirun or
+//          srun), several processes may share a GPU; kernels compile for Target::CUDA.
+// In every world each rank's host code runs on its own thread (World::run runs the ranks this
+// process drives: all of them, or its one rank under ipc); a kernel called there runs as that rank
+// (get_rank, remote addresses, waits) with that rank's tensors. The code of a program does not
+// change between transports: compile for world.target(), allocate in rank.heap().
+//
+// sim A watchdog stops a deadlocked run with a report (every waiter's rank,
 // block, thread, address, expected and observed value) raised as RuntimeError on every rank; it
 // reports only when no thread of the run can ever move again, never because the machine is slow
 // (docs/03_distributed.md §3.5 states the rule). A hand-written spin loop over T::ld is not a wait
@@ -36,17 +45,21 @@
 
 #include "tilescale/tensor.h"
 
-namespace tilescale::sim {
-class World;
-class Participant;
-}  // namespace tilescale::sim
+namespace tilescale {
+enum class Target;  // tilescale/runtime.h
+}
 
 namespace tilescale::dist {
+
+class Transport;  // src/runtime/dist/transport.h
 
 inline constexpr int kMaxRanks = 64;  // the remote-base table of a CUDA kernel holds this many
 
 struct WorldOptions {
   std::size_t heap_bytes = std::size_t(256) << 20;  // symmetric heap per rank
+  // ipc: how long setting up may wait for the other ranks (the rendezvous, every collective step)
+  // before it fails naming the ranks that did not arrive.
+  std::int64_t setup_timeout_ms = 120000;
   // Per-wait time budget in milliseconds: a wait (T::wait_*, a barrier, a host collective) that
   // lasts longer, or a spin loop whose T::ld loads keep finding the same values for longer, stops
   // the run with a RuntimeError naming it (rank, block, thread, address, observed value).
@@ -68,10 +81,10 @@ class SymmetricHeap {
 
  private:
   friend class Rank;
-  SymmetricHeap(sim::World* world, int rank, sim::Participant* self) : world_(world), rank_(rank), self_(self) {}
-  sim::World* world_;
+  Tensor allocate(std::vector<std::int64_t> shape, DataType dtype, bool zero) const;
+  SymmetricHeap(Transport* transport, int rank) : transport_(transport), rank_(rank) {}
+  Transport* transport_;
   int rank_;
-  sim::Participant* self_;
 };
 
 // What a rank's host code sees: its rank, the heap, the host barrier.
@@ -80,15 +93,20 @@ class Rank {
   int rank() const { return rank_; }
   int size() const;
   const SymmetricHeap& heap() const { return heap_; }
-  // Returns when every rank has called it (as often as this rank).
+  // Where this rank's heap and kernels live: Device::cpu() on sim, its GPU otherwise.
+  Device device() const;
+  // The CUstream this rank's kernels run on (null on sim). Kernel calls from this rank's code go
+  // there unless given a stream.
+  void* stream() const;
+  // Returns when every rank has called it (as often as this rank), and, on a GPU, every kernel
+  // this rank launched before it has finished: what they wrote is visible to every rank.
   void barrier() const;
 
  private:
   friend class World;
-  Rank(sim::World* world, int rank, sim::Participant* self) : world_(world), rank_(rank), self_(self), heap_(world, rank, self) {}
-  sim::World* world_;
+  Rank(Transport* transport, int rank) : transport_(transport), rank_(rank), heap_(transport, rank) {}
+  Transport* transport_;
   int rank_;
-  sim::Participant* self_;
   SymmetricHeap heap_;
 };
 
@@ -96,7 +114,20 @@ class World {
  public:
   // The sim transport with `ranks` ranks (1 to kMaxRanks); RuntimeError otherwise.
   static World sim(int ranks, const WorldOptions& options = {});
+  // The local transport: `ranks` ranks (1 to kMaxRanks) in this process on its visible CUDA
+  // devices, rank r on device r % devices. RuntimeError when there is no CUDA device or the heaps
+  // cannot be made.
+  static World local(int ranks, const WorldOptions& options = {});
+  // The ipc transport: this process is one rank of the world its launcher describes
+  // (runtime/dist/launch_env.h: tilescale launch, torchrun, mpirun, srun), on device LOCAL_RANK %
+  // devices; a process started without a launcher is the one rank of a world of one. Collective:
+  // every rank of the world must call it; a setup error on any rank is raised on every rank.
+  static World from_env(const WorldOptions& options = {});
+
   int size() const;
+  const char* transport() const;        // "sim", "local", "ipc"
+  Target target() const;                // what its kernels compile for: CPU on sim, CUDA otherwise
+  std::vector<int> local_ranks() const;  // the ranks this process drives, in order
   // Runs fn on every rank, each on its own thread; returns when all have returned. When a rank
   // throws, the others' waits stop and run() rethrows the first error raised (an exception that is
   // not a std::exception as a RuntimeError naming the rank). Runs do not nest: RuntimeError when
@@ -104,8 +135,8 @@ class World {
   void run(const std::function<void(Rank&)>& fn) const;
 
  private:
-  explicit World(std::shared_ptr<sim::World> impl) : impl_(std::move(impl)) {}
-  std::shared_ptr<sim::World> impl_;
+  explicit World(std::shared_ptr<Transport> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<Transport> impl_;
 };
 
 }  // namespace tilescale::dist

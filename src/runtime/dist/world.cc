@@ -1,9 +1,11 @@
-// tilescale::dist (include/tilescale/dist.h) over the sim transport.
+// tilescale::dist (include/tilescale/dist.h): World, Rank and SymmetricHeap over a Transport.
 #include <cstring>
 #include <mutex>
 #include <set>
 
 #include "runtime/dist/sim.h"
+#include "runtime/dist/sim_transport.h"
+#include "runtime/dist/transport.h"
 #include "support/checked.h"
 #include "tilescale/dist.h"
 #include "tilescale/errors.h"
@@ -22,7 +24,10 @@ std::string describe(const std::vector<std::int64_t>& shape, DataType dtype) {
 
 }  // namespace
 
-Tensor SymmetricHeap::empty(std::vector<std::int64_t> shape, DataType dtype) const {
+Tensor SymmetricHeap::empty(std::vector<std::int64_t> shape, DataType dtype) const { return allocate(std::move(shape), dtype, false); }
+Tensor SymmetricHeap::zeros(std::vector<std::int64_t> shape, DataType dtype) const { return allocate(std::move(shape), dtype, true); }
+
+Tensor SymmetricHeap::allocate(std::vector<std::int64_t> shape, DataType dtype, bool zero) const {
   for (auto d : shape)
     if (d < 0)
       throw RuntimeError(cat("cannot allocate ", describe(shape, dtype), " in the symmetric heap because dimensions are 0 "
@@ -31,73 +36,88 @@ Tensor SymmetricHeap::empty(std::vector<std::int64_t> shape, DataType dtype) con
   if (!bytes_needed)
     throw RuntimeError(cat("cannot allocate ", describe(shape, dtype), " in the symmetric heap because its size in bytes "
                            "exceeds 2^63-1; use smaller extents"));
-  const std::size_t offset = world_->allocate(*self_, static_cast<std::size_t>(*bytes_needed), describe(shape, dtype));
-  return Tensor::wrap(world_->heap(rank_) + offset, std::move(shape), dtype);
-}
-
-Tensor SymmetricHeap::zeros(std::vector<std::int64_t> shape, DataType dtype) const {
-  Tensor t = empty(std::move(shape), dtype);
-  std::memset(t.data(), 0, static_cast<std::size_t>(t.numel()) * static_cast<std::size_t>(bytes(dtype)));
-  return t;
+  void* p = transport_->allocate(rank_, static_cast<std::size_t>(*bytes_needed), describe(shape, dtype), zero);
+  return Tensor::wrap(p, std::move(shape), dtype, {}, transport_->device(rank_));
 }
 
 Tensor SymmetricHeap::peer(const Tensor& local, int pe) const {
-  if (pe < 0 || pe >= world_->size())
+  if (pe < 0 || pe >= transport_->size())
     throw RuntimeError(cat("cannot view ", local.describe(), " on rank ", pe, " because the world has ranks 0 to ",
-                           world_->size() - 1));
-  const auto* p = static_cast<const std::byte*>(local.data());
-  const std::byte* base = world_->heap(rank_);
-  if (p < base || p >= base + world_->heap_bytes())
-    throw RuntimeError(cat("cannot view ", local.describe(), " on rank ", pe, " because it is not in rank ", rank_,
-                           "'s symmetric heap; allocate it with rank.heap().empty/zeros"));
-  return Tensor::wrap(world_->heap(pe) + (p - base), local.shape(), local.dtype(), local.strides());
+                           transport_->size() - 1));
+  const std::size_t span = static_cast<std::size_t>(local.numel()) * static_cast<std::size_t>(bytes(local.dtype()));
+  void* p = transport_->peer(rank_, local.data(), span, pe, local.describe());
+  return Tensor::wrap(p, local.shape(), local.dtype(), local.strides(), transport_->device(rank_));
 }
 
-std::size_t SymmetricHeap::capacity() const { return world_->heap_bytes(); }
-std::size_t SymmetricHeap::used() const { return world_->heap_used(); }
+std::size_t SymmetricHeap::capacity() const { return transport_->heap_bytes(); }
+std::size_t SymmetricHeap::used() const { return transport_->heap_used(rank_); }
 
-int Rank::size() const { return world_->size(); }
-void Rank::barrier() const { world_->host_barrier(*self_); }
+int Rank::size() const { return transport_->size(); }
+Device Rank::device() const { return transport_->device(rank_); }
+void* Rank::stream() const { return transport_->stream(rank_); }
+void Rank::barrier() const { transport_->barrier(rank_); }
 
-World World::sim(int ranks, const WorldOptions& options) {
+std::int64_t checked_wait_timeout(const WorldOptions& options, const char* transport) {
+  if (options.wait_timeout_ms < -1)
+    throw RuntimeError(cat("cannot create a ", transport, " world with wait_timeout_ms = ", options.wait_timeout_ms,
+                           " because the per-wait budget is a number of milliseconds, 0 for none or -1 for "
+                           "TILESCALE_WAIT_TIMEOUT_MS; use one of those"));
+  return options.wait_timeout_ms == -1 ? sim::wait_timeout_from_environment() : options.wait_timeout_ms;
+}
+
+void check_rank_count(int ranks) {
   if (ranks < 1 || ranks > kMaxRanks)
     throw RuntimeError(cat("cannot create a world of ", ranks, " ranks; tilescale runs 1 to ", kMaxRanks, " ranks"));
-  if (options.wait_timeout_ms < -1)
-    throw RuntimeError(cat("cannot create a world with wait_timeout_ms = ", options.wait_timeout_ms, " because the ",
-                           "per-wait budget is a number of milliseconds, 0 for none or -1 for TILESCALE_WAIT_TIMEOUT_MS; ",
-                           "use one of those"));
-  const std::int64_t timeout = options.wait_timeout_ms == -1 ? sim::wait_timeout_from_environment() : options.wait_timeout_ms;
+}
+
+World World::local(int, const WorldOptions&) { throw RuntimeError("local: not yet"); }
+World World::from_env(const WorldOptions&) { throw RuntimeError("ipc: not yet"); }
+
+World World::sim(int ranks, const WorldOptions& options) {
+  check_rank_count(ranks);
+  const std::int64_t timeout = checked_wait_timeout(options, "sim");
   try {
-    return World(std::make_shared<sim::World>(sim::Options{ranks, options.heap_bytes, timeout}));
+    return World(make_sim_transport(ranks, options.heap_bytes, timeout));
   } catch (...) {
     detail::rethrow_as_error(cat("create a sim world of ", ranks, " ranks with ", options.heap_bytes, "-byte heaps"));
   }
 }
 
 int World::size() const { return impl_->size(); }
+const char* World::transport() const { return impl_->name(); }
+Target World::target() const { return impl_->target(); }
+std::vector<int> World::local_ranks() const { return impl_->local_ranks(); }
+
+namespace {
+thread_local bool in_run = false;  // this thread runs a rank's code
+}  // namespace
 
 void World::run(const std::function<void(Rank&)>& fn) const {
-  if (sim::current_participant())
+  if (in_run || sim::current_participant())
     throw RuntimeError("cannot call World::run from inside World::run (from a rank's code) because runs do not nest: "
                        "the calling rank would stop taking part in its own world's barriers and allocations; call it "
                        "after the outer run returns");
   static std::mutex mu;
-  static std::set<const sim::World*> running;
-  sim::World* w = impl_.get();
+  static std::set<const Transport*> running;
+  Transport* t = impl_.get();
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (!running.insert(w).second)
+    if (!running.insert(t).second)
       throw RuntimeError("cannot run a World while another thread runs it; wait for that World::run to return");
   }
   struct Done {
-    sim::World* w;
+    Transport* t;
     ~Done() {
       std::lock_guard<std::mutex> lock(mu);
-      running.erase(w);
+      running.erase(t);
     }
-  } done{w};
-  w->run([&](int r) {
-    Rank rank(w, r, sim::current_participant());
+  } done{t};
+  t->run([&](int r) {
+    in_run = true;
+    struct Leave {
+      ~Leave() { in_run = false; }
+    } leave;
+    Rank rank(t, r);
     try {
       fn(rank);
     } catch (const std::exception&) {
