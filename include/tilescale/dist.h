@@ -57,9 +57,6 @@ inline constexpr int kMaxRanks = 64;  // the remote-base table of a CUDA kernel 
 
 struct WorldOptions {
   std::size_t heap_bytes = std::size_t(256) << 20;  // symmetric heap per rank
-  // ipc: how long setting up may wait for the other ranks (the rendezvous, every collective step)
-  // before it fails naming the ranks that did not arrive.
-  std::int64_t setup_timeout_ms = 120000;
   // Per-wait time budget in milliseconds: a wait (T::wait_*, a barrier, a host collective) that
   // lasts longer, or a spin loop whose T::ld loads keep finding the same values for longer, stops
   // the run with a RuntimeError naming it (rank, block, thread, address, observed value).
@@ -67,6 +64,9 @@ struct WorldOptions {
   // anything else is a RuntimeError naming it); 0: none. Below -1 is a RuntimeError; budgets beyond
   // about 292 years (whose nanoseconds overflow an int64) are that long.
   std::int64_t wait_timeout_ms = -1;
+  // ipc: how long setting up may wait for the other ranks (the rendezvous, every collective step)
+  // before it fails naming the ranks that did not arrive.
+  std::int64_t setup_timeout_ms = 120000;
 };
 
 class SymmetricHeap {

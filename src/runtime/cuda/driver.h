@@ -51,7 +51,24 @@ namespace tilescale::cuda {
   X(MemcpyDtoH, cuMemcpyDtoH_v2, nullptr)                                 \
   X(MemcpyDtoD, cuMemcpyDtoD_v2, nullptr)                                 \
   X(MemsetD8, cuMemsetD8_v2, nullptr)                                     \
+  X(StreamCreate, cuStreamCreate, nullptr)                                \
+  X(StreamDestroy, cuStreamDestroy_v2, "cuStreamDestroy")                 \
   X(StreamSynchronize, cuStreamSynchronize, nullptr)                      \
+  X(MemsetD8Async, cuMemsetD8Async, nullptr)                              \
+  X(MemGetAllocationGranularity, cuMemGetAllocationGranularity, nullptr)  \
+  X(MemCreate, cuMemCreate, nullptr)                                      \
+  X(MemRelease, cuMemRelease, nullptr)                                    \
+  X(MemAddressReserve, cuMemAddressReserve, nullptr)                      \
+  X(MemAddressFree, cuMemAddressFree, nullptr)                            \
+  X(MemMap, cuMemMap, nullptr)                                            \
+  X(MemUnmap, cuMemUnmap, nullptr)                                        \
+  X(MemSetAccess, cuMemSetAccess, nullptr)                                \
+  X(MemExportToShareableHandle, cuMemExportToShareableHandle, nullptr)    \
+  X(MemImportFromShareableHandle, cuMemImportFromShareableHandle, nullptr) \
+  X(IpcGetMemHandle, cuIpcGetMemHandle, nullptr)                          \
+  X(IpcOpenMemHandle, cuIpcOpenMemHandle_v2, "cuIpcOpenMemHandle")        \
+  X(IpcCloseMemHandle, cuIpcCloseMemHandle, nullptr)                      \
+  X(DeviceCanAccessPeer, cuDeviceCanAccessPeer, nullptr)                  \
   X(EventCreate, cuEventCreate, nullptr)                                  \
   X(EventRecord, cuEventRecord, nullptr)                                  \
   X(EventSynchronize, cuEventSynchronize, nullptr)                        \

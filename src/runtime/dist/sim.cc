@@ -1,5 +1,7 @@
 #include "runtime/dist/sim.h"
 
+#include "runtime/dist/symmetric_allocation.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -17,7 +19,6 @@ namespace {
 thread_local RankView current_rank_view;
 thread_local Participant* current_participant_ptr = nullptr;
 
-constexpr std::size_t kHeapAlignment = 256;  // every symmetric allocation starts on this boundary
 constexpr auto kWatchdogPeriod = std::chrono::milliseconds(10);
 constexpr std::int64_t kPollsPerClockRead = 64;  // polling reads the clock once per this many loads
 
@@ -296,26 +297,13 @@ std::size_t World::allocate(Participant& self, std::size_t bytes, const std::str
     if (round->requests.empty()) round->requests.resize(size());
     round->requests[rank] = std::make_pair(bytes, what);
     if (++round->arrived == size()) {
-      const auto& first = *round->requests[0];
-      bool same = true;
-      for (const auto& r : round->requests) same &= r->first == first.first && r->second == first.second;
-      if (!same) {
-        std::string asked;
-        for (int r = 0; r < size(); ++r)
-          asked += cat(r ? ", " : "", "rank ", r, " asked for ", round->requests[r]->second, " (",
-                       round->requests[r]->first, " bytes)");
-        round->error = cat("cannot make symmetric allocation #", k, " because the ranks asked for different things: ",
-                           asked, "; every rank must make the same allocations (shapes and dtypes) in the same order");
-      } else {
-        const std::size_t offset = (heap_top_ + kHeapAlignment - 1) / kHeapAlignment * kHeapAlignment;
-        if (offset + bytes > options_.heap_bytes) {
-          round->error = cat("cannot make symmetric allocation #", k, " of ", what, " (", bytes,
-                             " bytes) because the symmetric heap holds ", options_.heap_bytes, " bytes per rank and ",
-                             heap_top_, " are in use; raise dist::WorldOptions::heap_bytes");
-        } else {
-          round->offset = offset;
-          heap_top_ = offset + bytes;
-        }
+      std::vector<dist::AllocationRequest> requests;
+      for (const auto& r : round->requests) requests.push_back({r->first, r->second});
+      const dist::AllocationDecision decision = dist::decide_allocation(k, requests, heap_top_, options_.heap_bytes);
+      round->error = decision.error;
+      if (decision.error.empty()) {
+        round->offset = decision.offset;
+        heap_top_ = decision.offset + bytes;
       }
       round->decided.store(true, std::memory_order_release);
     }
