@@ -14,7 +14,7 @@
 //
 // Filling the Context of a rank's launch:
 //   auto control = cuda::WaitControl::create(rank);     // once per rank, kept while it launches
-//   context.wait_budget_ns = cuda::wait_budget_ns(sim::wait_timeout_from_environment());
+//   context.wait_budget_ns = cuda::wait_budget_ns(timeout_ms);  // the world's, after -1 -> environment
 //   context.control = control->device_pointer();
 // and when another rank fails: control->request_stop().
 #pragma once
