@@ -9,7 +9,8 @@
 //   * TL_DEVICE / TL_HOST_DEVICE, the function decorations of these headers;
 //   * tl::ceildiv;
 //   * tl::cast<To>(from), the one conversion between element types that generated code uses;
-//   * tl::fast_exp2(x), T::exp2 in float (hardware ex2: ~2^-22 relative, subnormal results -> 0).
+//   * tl::fast_exp2(x), T::exp2 in float (hardware ex2: ~2^-22 relative, subnormal results -> 0);
+//   * tl::globaltimer(), the GPU's nanosecond clock (%globaltimer), which timed-out waits measure.
 //
 // tl::cast semantics (From, To any of the types above):
 //   * same type: the value itself;
@@ -50,6 +51,12 @@ namespace tl {
 template <class T>
 TL_HOST_DEVICE constexpr T ceildiv(T a, T b) {
   return (a + b - 1) / b;
+}
+
+TL_DEVICE uint64_t globaltimer() {
+  uint64_t ns;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(ns));
+  return ns;
 }
 
 // Minimal type traits: NVRTC has no <type_traits>.

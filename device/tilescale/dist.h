@@ -1,9 +1,10 @@
 // tilescale device headers — dist.h: the distributed operators of generated kernels.
 //
 // A kernel that calls distributed builtins (src/ops/builtin.h) receives a Context as its last
-// parameter (src/codegen/cuda/kernel_spec.h): its rank, the number of ranks and the remote-base
-// table, base[p] = where rank p's symmetric heap is mapped in this process. The address on rank p
-// of a symmetric object at address a on this rank is base[p] + (a - base[rank]) (remote()).
+// parameter (src/codegen/cuda/kernel_spec.h): its rank, the number of ranks, the budget and the
+// control of its waits (Bounded waits, below) and the remote-base table, base[p] = where rank p's
+// symmetric heap is mapped in this process. The address on rank p of a symmetric object at address
+// a on this rank is base[p] + (a - base[rank]) (remote()).
 //
 // Loads and stores with memory semantics are inline PTX, one function per (semantics, scope,
 // cache hint), each for 2-, 4-, 8- and 16-byte values:
@@ -15,8 +16,23 @@
 // The rest: waits (spinning on an acquire or volatile load), atomic add with semantics and scope,
 // fences, the cross-rank block barrier, the grid barrier, warp votes and elections, and warp- and
 // block-wide copies (put_warp/get_warp/put_block/get_block all go through copy_warp/copy_block
-// with remote() applied to the remote side). With TL_DIST_WAIT_BUDGET defined (clock cycles), a
-// wait that spins longer prints rank, block, thread, address, expected and observed values and traps.
+// with remote() applied to the remote side).
+//
+// Bounded waits. Every spin here (wait_*, barrier_blocks, sync_grid; NVSHMEM's signal waits in
+// dist_shmem.h through bounded_wait) is bounded: a spin that does not end at once reads
+// %globaltimer, and every kWaitCheckNs (20 us) of spinning it looks at the rank's WaitControl
+// (c.control, mapped host memory: the one read that crosses to the host) and at the clock:
+//   * control->stop set by the host (another rank failed, src/runtime/cuda/wait_control.h):
+//     the kernel traps;
+//   * spinning for c.wait_budget_ns or longer (0: never; TILESCALE_WAIT_TIMEOUT_MS): the first
+//     waiter of the rank to give up claims control's report (atomicCAS, system scope), writes who
+//     waited on what into it (rank, block, thread, kind of wait, address, expected and observed
+//     value, how long), makes it visible to the host (fence.sc.sys) and traps; a waiter that finds
+//     the report being written spins on until that trap ends the kernel.
+// The trap fails the launch and leaves the CUDA context unusable; the host's error for it quotes
+// the report. With no budget and no control (null) a spin costs a timer read per iteration once it
+// has missed once. No printf and no function call: either would make ptxas serialize the wgmma of
+// a kernel that also waits (mbarrier.h, "Hang reports").
 #pragma once
 
 #include "tilescale/common.h"
@@ -26,10 +42,32 @@ namespace dist {
 
 constexpr int kMaxRanks = 64;
 
-// Mapped host memory shared by one rank's kernels and its host code: the host's request to stop
-// waiting (another rank failed) and the report of a wait that ran out of budget. Its fields are
-// defined with the bounded waits below; the runtime allocates one per rank (null: no control).
-struct WaitControl;
+// What a wait that gave up was waiting in. A flag wait or signal wait records its relation too.
+enum WaitKind : unsigned {
+  FLAG_WAIT = 0,            // wait_eq, wait_ne, wait_ge, wait_le, wait_gt, wait_lt
+  BARRIER_BLOCKS_WAIT = 1,  // barrier_blocks / sync_blocks: a slot of the array still above 0
+  SYNC_GRID_WAIT = 2,       // sync_grid: bit 31 of the counter not flipped yet
+  SIGNAL_WAIT = 3,          // signal_wait_until (dist_shmem.h)
+};
+
+// Mapped host memory shared by one rank's kernels and its host code (one per rank, allocated by
+// the runtime: src/runtime/cuda/wait_control.h mirrors this layout, byte for byte): the host's
+// request to stop waiting and the report of the first wait of the rank that ran out of budget.
+struct WaitControl {
+  volatile unsigned stop;       // set by the host: every spinning wait of the rank traps
+  unsigned reported;            // 0: no report; 1: a waiter is writing it; 2: written (atomicCAS)
+  unsigned kind;                // WaitKind
+  unsigned relation;            // Relation the wait waited for (FLAG_WAIT, SIGNAL_WAIT)
+  int rank;
+  int block[3];
+  int thread;
+  unsigned value_signed;        // 1: expected and observed are signed integers
+  unsigned long long address;   // the word waited on (generic address)
+  unsigned long long expected;  // sign- or zero-extended to 64 bits
+  unsigned long long observed;  // the last value loaded
+  unsigned long long waited_ns;
+};
+static_assert(sizeof(WaitControl) == 72, "WaitControl's layout is fixed: src/runtime/cuda/wait_control.h reads it");
 
 struct Context {
   int rank;
@@ -224,37 +262,92 @@ TL_DEVICE bool holds(T v, T expected) {
   else return v < expected;
 }
 
+constexpr unsigned long long kWaitCheckNs = 20000;
+
 namespace detail {
-template <int R, class T, class Load>
-TL_DEVICE void wait(const T* p, T expected, const Context& c, Load load) {
-#ifdef TL_DIST_WAIT_BUDGET
-  const long long start = clock64();
-#endif
-  T v = load(p);
-  while (!holds<R>(v, expected)) {
-#ifdef TL_DIST_WAIT_BUDGET
-    if (clock64() - start > (long long)(TL_DIST_WAIT_BUDGET)) {
-      printf("tilescale: wait over budget: rank %d block (%d, %d, %d) thread %d address %p expected %lld observed %lld\n",
-             c.rank, blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, (const void*)p, (long long)expected, (long long)v);
-      __trap();
+constexpr unsigned kReportWriting = 1, kReportWritten = 2;
+
+// What a spinning wait waits for, as its report would name it.
+struct WaitSite {
+  WaitKind kind;
+  int relation;
+  const void* address;
+  unsigned long long expected;
+  bool value_signed;
+};
+
+template <class T>
+TL_DEVICE unsigned long long widen(T v) {
+  if constexpr (T(-1) < T(0)) return static_cast<unsigned long long>(static_cast<long long>(v));
+  else return static_cast<unsigned long long>(v);
+}
+
+// The wait at `site` ran out of budget: report it unless another waiter is doing so, then trap.
+TL_DEVICE void give_up(const Context& c, const WaitSite& site, unsigned long long observed, unsigned long long waited_ns) {
+  if (WaitControl* w = c.control) {
+    const unsigned claim = atomicCAS_system(&w->reported, 0u, kReportWriting);
+    if (claim == kReportWriting) return;  // the writer's trap ends this kernel
+    if (claim == 0) {
+      w->kind = site.kind;
+      w->relation = static_cast<unsigned>(site.relation);
+      w->rank = c.rank;
+      w->block[0] = blockIdx.x;
+      w->block[1] = blockIdx.y;
+      w->block[2] = blockIdx.z;
+      w->thread = threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z);
+      w->value_signed = site.value_signed;
+      w->address = reinterpret_cast<unsigned long long>(site.address);
+      w->expected = site.expected;
+      w->observed = observed;
+      w->waited_ns = waited_ns;
+      __threadfence_system();
+      *static_cast<volatile unsigned*>(&w->reported) = kReportWritten;
+      __threadfence_system();
     }
-#endif
-    v = load(p);
+  }
+  __trap();
+}
+
+// Spins until poll(observed) is true, bounded as the top of this file says.
+template <class Poll>
+TL_DEVICE void bounded_spin(const Context& c, const WaitSite& site, Poll poll) {
+  unsigned long long observed;
+  if (poll(observed)) return;
+  const unsigned long long start = globaltimer();
+  unsigned long long next_check = start + kWaitCheckNs;
+  while (!poll(observed)) {
+    const unsigned long long now = globaltimer();
+    if (now < next_check) continue;
+    next_check = now + kWaitCheckNs;
+    if (c.control && c.control->stop) __trap();
+    if (c.wait_budget_ns && now - start >= c.wait_budget_ns) give_up(c, site, observed, now - start);
   }
 }
 }  // namespace detail
 
+// Spins until load(p) stands in relation R to `expected`, bounded (top of file); a report names
+// the wait as `kind`. The one wait every spinning wait of the distributed headers goes through.
+template <int R, class T, class Load>
+TL_DEVICE void bounded_wait(WaitKind kind, const T* p, T expected, const Context& c, Load load) {
+  const detail::WaitSite site{kind, R, p, detail::widen(expected), T(-1) < T(0)};
+  detail::bounded_spin(c, site, [&](unsigned long long& observed) {
+    const T v = load(p);
+    observed = detail::widen(v);
+    return holds<R>(v, expected);
+  });
+}
+
 template <int R, class T>
 TL_DEVICE void wait_acquire_gpu(const T* p, T expected, const Context& c) {
-  detail::wait<R>(p, expected, c, [](const T* q) { return ld_acquire_gpu(q); });
+  bounded_wait<R>(FLAG_WAIT, p, expected, c, [](const T* q) { return ld_acquire_gpu(q); });
 }
 template <int R, class T>
 TL_DEVICE void wait_acquire_sys(const T* p, T expected, const Context& c) {
-  detail::wait<R>(p, expected, c, [](const T* q) { return ld_acquire_sys(q); });
+  bounded_wait<R>(FLAG_WAIT, p, expected, c, [](const T* q) { return ld_acquire_sys(q); });
 }
 template <int R, class T>
 TL_DEVICE void wait_volatile(const T* p, T expected, const Context& c) {
-  detail::wait<R>(p, expected, c, [](const T* q) { return ld_volatile(q); });
+  bounded_wait<R>(FLAG_WAIT, p, expected, c, [](const T* q) { return ld_volatile(q); });
 }
 
 // ---- barriers ---------------------------------------------------------------------------------
@@ -271,15 +364,15 @@ TL_DEVICE void barrier_blocks(const Context& c, int* bar, bool fence) {
     atomicAdd_system(remote(c, bar + c.rank, p), -1);
   }
   for (int p = threadIdx.x; p < c.num_ranks; p += blockDim.x)
-    while (ld_acquire_sys(bar + p) > 0) {
-    }
+    bounded_wait<LE>(BARRIER_BLOCKS_WAIT, bar + p, 0, c, [](const int* q) { return ld_acquire_sys(q); });
   __syncthreads();
 }
 
 // Barrier of every block of the grid over a global unsigned counter, zero before its first use
 // (the algorithm of cooperative groups' grid sync: block 0 adds 2^31 - (blocks - 1), the others 1,
-// so every barrier flips bit 31). Every block of the grid must be resident.
-TL_DEVICE void sync_grid(unsigned* counter) {
+// so every barrier flips bit 31). Every block of the grid must be resident. A report gives bit 31's
+// awaited value (0x80000000 or 0) as expected and the counter as observed.
+TL_DEVICE void sync_grid(const Context& c, unsigned* counter) {
   __syncthreads();
   if (threadIdx.x == 0) {
     const unsigned blocks = gridDim.x * gridDim.y * gridDim.z;
@@ -287,8 +380,12 @@ TL_DEVICE void sync_grid(unsigned* counter) {
     const unsigned inc = first ? 0x80000000u - (blocks - 1) : 1u;
     fence_gpu();
     const unsigned old = atomicAdd(counter, inc);
-    while (((ld_acquire_gpu(counter) ^ old) & 0x80000000u) == 0) {
-    }
+    const detail::WaitSite site{SYNC_GRID_WAIT, 0, counter, (old ^ 0x80000000u) & 0x80000000u, false};
+    detail::bounded_spin(c, site, [&](unsigned long long& observed) {
+      const unsigned v = ld_acquire_gpu(counter);
+      observed = v;
+      return ((v ^ old) & 0x80000000u) != 0;
+    });
   }
   __syncthreads();
 }

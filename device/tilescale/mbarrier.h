@@ -118,12 +118,6 @@ TL_DEVICE uint32_t mbar_addr(const void* p) { return static_cast<uint32_t>(__cvt
 
 extern __shared__ __align__(16) unsigned char dynamic_smem[];  // every extern __shared__ array starts here
 
-TL_DEVICE uint64_t globaltimer() {
-  uint64_t ns;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(ns));
-  return ns;
-}
-
 // Records this wait in tl_hang_report and stops the kernel. Kept small: it is inlined into every
 // wait, and a longer cold path next to a pipeline's hot waits measurably slowed them.
 TL_DEVICE void report_hang(const uint64_t* bar, uint32_t parity, uint64_t waited_ns) {
@@ -193,7 +187,7 @@ TL_DEVICE void mbarrier_wait(uint64_t* bar, uint32_t parity) {
       ++spins;
       continue;
     }
-    const uint64_t now = detail::globaltimer();
+    const uint64_t now = globaltimer();
     if (since == 0) since = now;
     else if (now - since > TL_MBARRIER_TIMEOUT_NS) detail::report_hang(bar, parity, now - since);
     __nanosleep(sleep_ns);

@@ -92,7 +92,7 @@ std::string lower_barrier(const ir::BuiltinNode& call, cuda::LowerContext& ctx) 
 }
 
 std::string lower_grid(const ir::BuiltinNode& call, cuda::LowerContext& ctx) {
-  return cat("tl::dist::sync_grid(", cuda_pointer(call, 0, ctx), ")");
+  return cat("tl::dist::sync_grid(", kCudaDistContext, ", ", cuda_pointer(call, 0, ctx), ")");
 }
 
 }  // namespace

@@ -241,5 +241,29 @@ TEST(BuiltinCodegen, LoadsAndStoresUseThePtxOfTheirSemantics) {
   EXPECT_EQ(ptx.find("ld.weak"), std::string::npos);
 }
 
+// Waits are bounded (device/tilescale/dist.h, "Bounded waits"): a wait_eq, a barrier_blocks and a
+// sync_grid, each alone in its kernel, read %globaltimer, claim the report with a system-scope CAS
+// and trap; they compile for sm_80 and sm_90a.
+TEST(BuiltinCodegen, EveryWaitIsBoundedByItsBudgetAndTheHostsStop) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  for (const std::string name : {"wait_eq", "barrier_blocks", "sync_grid"}) {
+    SCOPED_TRACE(name);
+    const auto f = T::prim_func("bounded_" + name, [&] {
+      auto flag = T::Tensor("flag", {1}, T::int64);
+      auto bar = T::Tensor("bar", {8}, T::int32);
+      auto counter = T::Tensor("counter", {1}, T::uint32);
+      T::Kernel(2, T::threads(64), [&](T::Expr) {
+        if (name == "wait_eq") T::wait_eq(flag(0), 1);
+        else if (name == "barrier_blocks") T::barrier_blocks(bar(0));
+        else T::sync_grid(counter(0));
+      });
+    });
+    for (const char* arch : {"sm_90a", "sm_80"}) compile_for(f, arch);
+    const std::string ptx = generate_ptx(f, "sm_90a");
+    for (const char* s : {"%globaltimer", "atom.global.sys.cas.b32", "trap;"}) EXPECT_NE(ptx.find(s), std::string::npos) << s;
+  }
+}
+
 }  // namespace
 }  // namespace tilescale

@@ -5,7 +5,7 @@
 #include <mutex>
 #include <vector>
 
-#include "runtime/cuda/hang_report.h"
+#include "runtime/cuda/trap_reports.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::cuda {
@@ -125,7 +125,7 @@ void check(CUresult r, std::string_view call, std::string_view kernel) {
   std::string msg = cat("CUDA error ", describe(r), " in ", call);
   if (!kernel.empty()) msg += cat(" of kernel ", kernel);
   if (is_sticky(r)) {
-    if (const std::string hang = hang_diagnosis(); !hang.empty()) msg += cat("; ", hang);
+    if (const std::string reports = trap_reports(); !reports.empty()) msg += cat("; ", reports);
     msg += "; the CUDA context is unusable from here on (restart the process). Rerun with "
            "TILESCALE_SYNC_LAUNCH=1 to find the kernel at fault, or under compute-sanitizer to find the access";
   }

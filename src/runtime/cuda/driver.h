@@ -46,6 +46,7 @@ namespace tilescale::cuda {
   X(MemAlloc, cuMemAlloc_v2, nullptr)                                     \
   X(MemFree, cuMemFree_v2, nullptr)                                       \
   X(MemHostAlloc, cuMemHostAlloc, nullptr)                                \
+  X(MemFreeHost, cuMemFreeHost, nullptr)                                  \
   X(MemHostGetDevicePointer, cuMemHostGetDevicePointer_v2, nullptr)       \
   X(MemcpyHtoD, cuMemcpyHtoD_v2, nullptr)                                 \
   X(MemcpyDtoH, cuMemcpyDtoH_v2, nullptr)                                 \

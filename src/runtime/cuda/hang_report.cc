@@ -1,9 +1,7 @@
 #include "runtime/cuda/hang_report.h"
 
-#include <mutex>
-#include <vector>
-
 #include "runtime/cuda/driver.h"
+#include "runtime/cuda/trap_reports.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::cuda {
@@ -16,22 +14,6 @@ namespace {
 struct HangReport {
   std::uint64_t where, what;
 };
-
-struct Attached {
-  volatile HangReport* report;  // mapped host memory the device writes
-  std::string kernel;
-  PipelineBarriers barriers;
-};
-
-std::mutex& mutex() {
-  static std::mutex mu;
-  return mu;
-}
-
-std::vector<Attached>& attached() {
-  static std::vector<Attached> all;
-  return all;
-}
 
 }  // namespace
 
@@ -50,8 +32,15 @@ void attach_hang_report(CUmodule module, const std::string& kernel, PipelineBarr
   CUdeviceptr mapped = 0;
   check(d.MemHostGetDevicePointer(&mapped, host, 0), "cuMemHostGetDevicePointer(hang report)", kernel);
   check(d.MemcpyHtoD(global, &mapped, sizeof(mapped)), "cuMemcpyHtoD(tl_hang_report)", kernel);
-  std::lock_guard<std::mutex> lock(mutex());
-  attached().push_back({static_cast<volatile HangReport*>(host), kernel, barriers});  // kept for the process
+  const volatile HangReport* report = static_cast<volatile HangReport*>(host);  // kept for the process
+  add_trap_report_source([report, kernel, barriers]() -> std::string {
+    const std::uint64_t where = report->where, what = report->what;
+    if (!(what >> 31 & 1)) return "";  // not reported
+    const int block[3] = {static_cast<int>(where & 0xffffffffu), static_cast<int>(where >> 32 & 0xffff),
+                          static_cast<int>(where >> 48)};
+    return describe_hang(kernel, block, static_cast<int>(what & 0x3ff), static_cast<unsigned>(what >> 11 & 0xfffff),
+                         static_cast<unsigned>(what >> 10 & 1), static_cast<unsigned>(what >> 32), barriers);
+  });
 }
 
 std::string describe_hang(const std::string& kernel, const int block[3], int thread, unsigned barrier, unsigned parity,
@@ -71,21 +60,6 @@ std::string describe_hang(const std::string& kernel, const int block[3], int thr
              " waited ", waited_ms / 1000.0, " s on ", which, " (phase parity ", parity, ") and stopped the kernel: ", why,
              ". This is a bug in tilescale's pipeline code, or in a hand-written device wait: please report it with the "
              "program and its sizes");
-}
-
-std::string hang_diagnosis() {
-  std::lock_guard<std::mutex> lock(mutex());
-  std::string all;
-  for (const auto& a : attached()) {
-    const std::uint64_t where = a.report->where, what = a.report->what;
-    if (!(what >> 31 & 1)) continue;  // not reported
-    const int block[3] = {static_cast<int>(where & 0xffffffffu), static_cast<int>(where >> 32 & 0xffff),
-                          static_cast<int>(where >> 48)};
-    all += (all.empty() ? "" : "; ") + describe_hang(a.kernel, block, static_cast<int>(what & 0x3ff),
-                                                     static_cast<unsigned>(what >> 11 & 0xfffff), static_cast<unsigned>(what >> 10 & 1),
-                                                     static_cast<unsigned>(what >> 32), a.barriers);
-  }
-  return all;
 }
 
 }  // namespace tilescale::cuda

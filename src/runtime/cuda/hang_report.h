@@ -4,8 +4,8 @@
 // reports": 10 s) writes its block, thread, barrier and parity into *tl_hang_report and traps. The
 // runtime gives every module it loads that defines tl_hang_report a report of its own in mapped
 // host memory (attach_hang_report, once per module), because the trap leaves the CUDA context
-// unusable and only host memory can still be read. cuda::check() appends hang_diagnosis() to the
-// error of the call that sees the failed launch:
+// unusable and only host memory can still be read. Each report is a source of trap_reports.h, so
+// cuda::check() appends its sentence to the error of the call that sees the failed launch:
 //
 //   kernel flash_attention: block (3, 1, 0) thread 256 waited 10.001 s on mbarrier empty[1] of the
 //   warp-specialized pipeline (phase parity 1) and stopped the kernel: the consumers never
@@ -30,9 +30,6 @@ struct PipelineBarriers {
 // Gives `module` (one kernel, `kernel`) a report buffer when it defines tl_hang_report; nothing
 // otherwise. RuntimeError when the driver cannot map the buffer.
 void attach_hang_report(CUmodule module, const std::string& kernel, PipelineBarriers barriers);
-
-// What the kernels that stopped on a barrier wait reported, one sentence each; "" when none did.
-std::string hang_diagnosis();
 
 // The sentence for one report (exposed for tests).
 std::string describe_hang(const std::string& kernel, const int block[3], int thread, unsigned barrier, unsigned parity,
