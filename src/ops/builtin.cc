@@ -83,7 +83,7 @@ bool uses_builtins(const ir::Stmt& s) {
 bool uses_blocking_builtins(const ir::Stmt& s) {
   return any_builtin(s, [](const BuiltinDef& d) { return d.blocks; });
 }
-bool uses_nvshmem(const ir::Stmt& s) {
+bool uses_nvshmem_builtins(const ir::Stmt& s) {
   return any_builtin(s, [](const BuiltinDef& d) { return d.nvshmem; });
 }
 
@@ -154,6 +154,20 @@ std::string cuda_pointer(const ir::BuiltinNode& call, std::size_t arg, cuda::Low
 std::string cuda_remote_pointer(const ir::BuiltinNode& call, std::size_t arg, const ir::Expr& pe, cuda::LowerContext& ctx) {
   if (ir::as_const_int(pe) == -1) return cuda_pointer(call, arg, ctx);
   return cat("tl::dist::remote(", kCudaDistContext, ", ", cuda_pointer(call, arg, ctx), ", ", ctx.expr(pe), ")");
+}
+
+std::string cuda_shmem_call(const ir::BuiltinNode& call, const cuda::LowerContext& ctx, const std::vector<std::string>& args) {
+  std::string callee, list;
+  if (ctx.target().nvshmem_calls) {
+    const bool x = call.op.find("_warp") != std::string::npos || call.op.find("_block") != std::string::npos ||
+                   call.op == "signal_op";
+    callee = cat(x ? "nvshmemx_" : "nvshmem_", call.op);
+  } else {
+    callee = cat("tl::dist::", call.op);
+    list = kCudaDistContext;
+  }
+  for (const auto& a : args) list += cat(list.empty() ? "" : ", ", a);
+  return cat(callee, "(", list, ")");
 }
 
 std::int64_t checked_bytes(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, const CpuAddress& a, std::int64_t count) {

@@ -20,8 +20,9 @@
 // operands (Loads naming the element meant), what a well-formed use is (verify: CompileError naming
 // the op and the buffer), how the CPU backend runs it (run_cpu, with the sim transport for ranks,
 // remote addresses and waits), and the CUDA expression it becomes (lower_cuda; device code in
-// device/tilescale/dist.h, or an NVSHMEM device call). Every builtin the language exposes lowers on
-// both backends.
+// device/tilescale/dist.h, and for the NVSHMEM-level builtins in device/tilescale/dist_shmem.h, or
+// NVSHMEM's device calls when the target asks for them: cuda::Target::nvshmem_calls). Every builtin
+// the language exposes lowers on both backends.
 //
 // Ranks and remote addresses. A `pe` argument names a rank; -1 (or the own rank) means this rank.
 // A memory operand accessed on another rank must be a global tensor in the symmetric heap: its
@@ -98,7 +99,10 @@ struct BuiltinDef {
   BuiltinScope scope;
   bool returns_value;
   bool blocks;   // may wait for other blocks or ranks: the CPU backend runs every block on its own thread
-  bool nvshmem;  // lowers to an NVSHMEM device call (the kernel includes nvshmem.h, compiles relocatable)
+  // An NVSHMEM-level builtin (the nvshmem_*.cc families): lowers to tl::dist's implementation over
+  // the Context (dist_shmem.h), or, when the target calls NVSHMEM (cuda::Target::nvshmem_calls), to
+  // NVSHMEM's device call of the same name (the kernel then includes nvshmem.h, compiles relocatable).
+  bool nvshmem;
   // Whether argument `arg` is a memory operand (a Load naming the element meant).
   bool (*is_address)(const ir::BuiltinNode& call, std::size_t arg);
   // CompileError when the call is malformed (dtypes, scopes, semantics, constant counts).
@@ -141,10 +145,10 @@ void verify_builtin(const ir::BuiltinNode& call, const BuiltinPlace& place);
 // Thread- and warp-scope builtins give each thread (warp) its own value, like an expression of the
 // thread index: the thread-level analysis (ops/thread_level.h) follows them.
 // Whether a program calls builtins at all; blocking ones (the CPU backend then runs each block on
-// its own thread); NVSHMEM ones.
+// its own thread); NVSHMEM-level ones.
 bool uses_builtins(const ir::Stmt& s);
 bool uses_blocking_builtins(const ir::Stmt& s);
-bool uses_nvshmem(const ir::Stmt& s);
+bool uses_nvshmem_builtins(const ir::Stmt& s);
 
 // ------------------------------------------------------------------------------------------------
 // Shared by the definitions.
@@ -172,6 +176,11 @@ void check_peer(const ir::BuiltinNode& call, BuiltinCpuCall& cpu, std::int64_t p
 inline constexpr const char* kCudaDistContext = "ts_dist";
 std::string cuda_pointer(const ir::BuiltinNode& call, std::size_t arg, cuda::LowerContext& ctx);
 std::string cuda_remote_pointer(const ir::BuiltinNode& call, std::size_t arg, const ir::Expr& pe, cuda::LowerContext& ctx);
+// CUDA for a call of NVSHMEM-level builtin `call` with arguments `args` (C++ expressions): when the
+// target calls NVSHMEM (cuda::Target::nvshmem_calls), NVSHMEM's device function `nvshmem_<op>(args)`
+// (`nvshmemx_` for the _warp and _block forms and signal_op); else tl::dist's own,
+// `tl::dist::<op>(ts_dist, args)` (device/tilescale/dist_shmem.h).
+std::string cuda_shmem_call(const ir::BuiltinNode& call, const cuda::LowerContext& ctx, const std::vector<std::string>& args);
 
 // CPU: the bytes of `count` elements of memory operand `address` (RuntimeError naming the op when
 // they run past the end of its buffer), and the same bytes on rank `pe`.

@@ -8,9 +8,11 @@
 // global tensor or a shared buffer. pe is a rank (0 to get_num_ranks() - 1; NVSHMEM has no "this
 // rank" shorthand). Blocking forms return when the local side may be reused (a put) or holds the
 // data (a get); _nbi forms return at once and complete at T::quiet (or a barrier). The plain forms
-// are thread-scope, _warp and _block forms warp- and block-scope. On CUDA each is the NVSHMEM
-// device call of the same name (nvshmem_ or nvshmemx_); the CPU backend copies at once, so _nbi
-// transfers have completed when they return.
+// are thread-scope, _warp and _block forms warp- and block-scope. On CUDA each is tl::dist's
+// function of the same name (device/tilescale/dist_shmem.h: plain copies with the remote side
+// translated, int_p a relaxed store, so _nbi transfers have completed when they return), or, when
+// the target calls NVSHMEM, NVSHMEM's device call (nvshmem_ or nvshmemx_). The CPU backend copies
+// at once too.
 #include <cstring>
 
 #include "ir/printer.h"
@@ -81,16 +83,11 @@ CpuValue run(const ir::BuiltinNode& call, BuiltinCpuCall& cpu) {
   return {};
 }
 
-std::string device_name(const ir::BuiltinNode& call) {
-  const bool x = call.op.find("_warp") != std::string::npos || call.op.find("_block") != std::string::npos;
-  return cat(x ? "nvshmemx_" : "nvshmem_", call.op);
-}
-
 std::string lower(const ir::BuiltinNode& call, cuda::LowerContext& ctx) {
   if (is_int_p(call))
-    return cat("nvshmem_int_p(", cuda_pointer(call, 0, ctx), ", ", ctx.expr(call.args[1]), ", ", ctx.expr(call.args[2]), ")");
-  return cat(device_name(call), "(", cuda_pointer(call, 0, ctx), ", ", cuda_pointer(call, 1, ctx), ", (size_t)(",
-             ctx.expr(call.args[2]), "), ", ctx.expr(call.args[3]), ")");
+    return cuda_shmem_call(call, ctx, {cuda_pointer(call, 0, ctx), ctx.expr(call.args[1]), ctx.expr(call.args[2])});
+  return cuda_shmem_call(call, ctx, {cuda_pointer(call, 0, ctx), cuda_pointer(call, 1, ctx),
+                                     cat("(unsigned long long)(", ctx.expr(call.args[2]), ")"), ctx.expr(call.args[3])});
 }
 
 BuiltinDef def(const char* name) {

@@ -10,7 +10,10 @@
 //
 // sig is an element of a global uint64 tensor in the symmetric heap. The CPU backend copies the
 // data, then updates the signal with a release store or add; signal_op is a relaxed atomic;
-// signal_wait_until spins on acquire loads as a sim wait (deadlock report, timeout).
+// signal_wait_until spins on acquire loads as a sim wait (deadlock report, timeout). On CUDA each
+// is tl::dist's function of the same name (device/tilescale/dist_shmem.h), which does the same at
+// system scope (a put's data is fenced before its signal; the wait is dist.h's acquire wait), or,
+// when the target calls NVSHMEM, NVSHMEM's device call.
 #include <cstring>
 
 #include "ir/printer.h"
@@ -84,23 +87,28 @@ CpuValue run(const ir::BuiltinNode& call, BuiltinCpuCall& cpu) {
   return {};
 }
 
-std::string sig_op(const ir::BuiltinNode& call) {
-  return call.str_attr("sig_op") == "set" ? "NVSHMEM_SIGNAL_SET" : "NVSHMEM_SIGNAL_ADD";
+// The constant naming the signal operation: NVSHMEM's, or tl::dist's (dist_shmem.h).
+std::string sig_op(const ir::BuiltinNode& call, const cuda::LowerContext& ctx) {
+  return cat(ctx.target().nvshmem_calls ? "NVSHMEM_" : "tl::dist::",
+             call.str_attr("sig_op") == "set" ? "SIGNAL_SET" : "SIGNAL_ADD");
 }
 
 std::string lower(const ir::BuiltinNode& call, cuda::LowerContext& ctx) {
   if (is_wait(call)) {
     std::string cmp = call.str_attr("cmp");
     for (char& c : cmp) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return cat("nvshmem_signal_wait_until(", cuda_pointer(call, 0, ctx), ", NVSHMEM_CMP_", cmp, ", ", ctx.expr(call.args[1]), ")");
+    // NVSHMEM takes the comparison as an argument; tl::dist's wait (dist.h's Relation) as a template argument.
+    if (ctx.target().nvshmem_calls)
+      return cuda_shmem_call(call, ctx, {cuda_pointer(call, 0, ctx), cat("NVSHMEM_CMP_", cmp), ctx.expr(call.args[1])});
+    return cat("tl::dist::signal_wait_until<tl::dist::", cmp, ">(", kCudaDistContext, ", ", cuda_pointer(call, 0, ctx), ", ",
+               ctx.expr(call.args[1]), ")");
   }
   if (is_signal_op(call))
-    return cat("nvshmemx_signal_op(", cuda_pointer(call, 0, ctx), ", ", ctx.expr(call.args[1]), ", ", sig_op(call), ", ",
-               ctx.expr(call.args[2]), ")");
-  const bool x = call.op.find("_warp") != std::string::npos || call.op.find("_block") != std::string::npos;
-  return cat(x ? "nvshmemx_" : "nvshmem_", call.op, "(", cuda_pointer(call, 0, ctx), ", ", cuda_pointer(call, 1, ctx),
-             ", (size_t)(", ctx.expr(call.args[2]), "), ", cuda_pointer(call, 3, ctx), ", ", ctx.expr(call.args[4]), ", ",
-             sig_op(call), ", ", ctx.expr(call.args[5]), ")");
+    return cuda_shmem_call(call, ctx,
+                           {cuda_pointer(call, 0, ctx), ctx.expr(call.args[1]), sig_op(call, ctx), ctx.expr(call.args[2])});
+  return cuda_shmem_call(call, ctx, {cuda_pointer(call, 0, ctx), cuda_pointer(call, 1, ctx),
+                                     cat("(unsigned long long)(", ctx.expr(call.args[2]), ")"), cuda_pointer(call, 3, ctx),
+                                     ctx.expr(call.args[4]), sig_op(call, ctx), ctx.expr(call.args[5])});
 }
 
 BuiltinDef def(const char* name) {

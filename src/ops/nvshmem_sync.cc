@@ -9,7 +9,10 @@
 // A barrier takes exactly one call per rank: from one thread (barrier_all), one warp (_warp) or
 // one block (_block). The CPU backend's transfers complete when issued, so quiet and fence are
 // sequentially consistent fences there; its barriers count one arrival per rank and raise an
-// error naming both callers when a rank calls twice before the others arrive.
+// error naming both callers when a rank calls twice before the others arrive. On CUDA each is
+// tl::dist's function of the same name (device/tilescale/dist_shmem.h: quiet and fence are
+// fence.acq_rel.sys, the barriers fence and then count arrivals in memory the runtime reserves at
+// the start of every rank's heap), or, when the target calls NVSHMEM, NVSHMEM's device call.
 #include <atomic>
 
 #include "ops/builtin.h"
@@ -17,8 +20,6 @@
 
 namespace tilescale::ops {
 namespace {
-
-using tilescale::detail::cat;
 
 bool no_address(const ir::BuiltinNode&, std::size_t) { return false; }
 void verify(const ir::BuiltinNode&) {}
@@ -37,10 +38,7 @@ CpuValue run_barrier(const ir::BuiltinNode& call, BuiltinCpuCall& cpu) {
   return {};
 }
 
-std::string lower(const ir::BuiltinNode& call, cuda::LowerContext&) {
-  const bool x = call.op.find("_warp") != std::string::npos || call.op.find("_block") != std::string::npos;
-  return cat(x ? "nvshmemx_" : "nvshmem_", call.op, "()");
-}
+std::string lower(const ir::BuiltinNode& call, cuda::LowerContext& ctx) { return cuda_shmem_call(call, ctx, {}); }
 
 BuiltinDef def(const char* name) {
   const std::string n = name;

@@ -1,31 +1,48 @@
-// The generated CUDA of every distributed example compiles with NVRTC for sm_90a (no GPU needed);
-// kernels that call NVSHMEM compile as relocatable code against NVSHMEM's headers (the pip wheel
-// nvidia-nvshmem-cu13, or NVSHMEM_HOME), and are skipped, saying why, when those are absent.
+// The generated CUDA of every distributed example compiles with NVRTC for sm_90a and sm_80 (no GPU
+// needed) without NVSHMEM: the NVSHMEM-level builtins lower to tl::dist's own functions
+// (device/tilescale/dist_shmem.h). Their other form, NVSHMEM's device calls (the `nvshmem`
+// transport's, cuda::Target::nvshmem_calls), compiles as relocatable code against NVSHMEM's headers
+// (the pip wheel nvidia-nvshmem-cu13, or NVSHMEM_HOME); those tests are skipped, saying why, when
+// the headers are absent.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <set>
 
+#include "codegen/cuda/codegen.h"
 #include "distributed/distributed_example.h"
 #include "ir/visitor.h"
 #include "jit/nvrtc.h"
 #include "jit/nvshmem.h"
 #include "ops/builtin.h"
+#include "pipeline.h"
 #include "tilescale/tilescale.h"
 
 namespace tilescale {
 namespace {
 
-// Compiles `func` for `arch`; skips (returns false) when NVRTC or NVSHMEM's headers are missing.
+// The kernel `func` becomes for `arch`, the NVSHMEM-level builtins lowered to NVSHMEM's device calls
+// when `nvshmem_calls`.
+cuda::KernelSpec generate_for(const lang::PrimFunc& func, const std::string& arch, bool nvshmem_calls) {
+  cuda::Target target = cuda::target_for_arch(arch);
+  target.nvshmem_calls = nvshmem_calls;
+  return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", target.sm}), target);
+}
+
+// Whether `source` includes NVSHMEM's headers or calls NVSHMEM (nvshmem_*, nvshmemx_*, NVSHMEM_*).
+bool mentions_nvshmem(const std::string& source) {
+  static const std::regex nvshmem("<nvshmem|(^|[^A-Za-z0-9_])(nvshmemx?|NVSHMEM)_");
+  return std::regex_search(source, nvshmem);
+}
+
+// Compiles `func` for `arch` as generate_cuda gives it: a distributed kernel that needs no NVSHMEM.
 void compile_for(const lang::PrimFunc& func, const std::string& arch) {
-  const std::string source = generate_cuda(func, arch);
-  EXPECT_NE(source.find("const tl::dist::Context ts_dist"), std::string::npos) << "no distributed context parameter";
-  std::vector<std::string> options;
-  if (source.find("#include <nvshmem.h>") != std::string::npos) {
-    const std::string why = jit::nvshmem_unavailable_reason();
-    if (!why.empty()) GTEST_SKIP() << func.name() << " calls NVSHMEM and " << why;
-    options = jit::nvshmem_options();
-  }
-  const auto bin = jit::compile_nvrtc(source, func.name(), arch, options);
+  const cuda::KernelSpec spec = generate_for(func, arch, false);
+  EXPECT_EQ(spec.source, generate_cuda(func, arch));
+  EXPECT_NE(spec.source.find("const tl::dist::Context ts_dist"), std::string::npos) << "no distributed context parameter";
+  EXPECT_FALSE(mentions_nvshmem(spec.source)) << func.name() << " includes or calls NVSHMEM";
+  EXPECT_FALSE(spec.nvshmem);
+  const auto bin = jit::compile_nvrtc(spec.source, func.name(), arch, {});
   EXPECT_FALSE(bin.cubin.empty());
 }
 
@@ -36,13 +53,13 @@ struct Case {
 
 class DistributedCodegen : public testing::TestWithParam<Case> {};
 
-TEST_P(DistributedCodegen, CompilesWithNvrtcForSm90a) {
+TEST_P(DistributedCodegen, CompilesWithNvrtcForSm90aAndSm80WithoutNvshmem) {
   const std::string why = jit::nvrtc_unavailable_reason();
   if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
   const auto* ex = examples::find_distributed_example(GetParam().example);
   ASSERT_NE(ex, nullptr);
   const auto kernels = ex->build(ex->test_sizes, ex->test_ranks.back());
-  compile_for(kernels.at(GetParam().kernel), "sm_90a");
+  for (const char* arch : {"sm_90a", "sm_80"}) compile_for(kernels.at(GetParam().kernel), arch);
 }
 
 std::vector<Case> cases() {
@@ -222,10 +239,71 @@ TEST(BuiltinCodegen, EveryCoreBuiltinCompilesForSm90aAndSm80) {
   for (const char* arch : {"sm_90a", "sm_80"}) compile_for(f, arch);
 }
 
-TEST(BuiltinCodegen, EveryNvshmemBuiltinCompilesForSm90a) {
+TEST(BuiltinCodegen, EveryNvshmemBuiltinCompilesForSm90aAndSm80WithoutNvshmem) {
   const std::string why = jit::nvrtc_unavailable_reason();
   if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
-  compile_for(every_nvshmem_builtin(), "sm_90a");
+  const auto f = every_nvshmem_builtin();
+  for (const char* arch : {"sm_90a", "sm_80"}) compile_for(f, arch);
+}
+
+// The NVSHMEM-level builtins: their names, as the families register them.
+std::vector<std::string> nvshmem_level_builtins() {
+  std::vector<std::string> out;
+  for (const auto* family : {&ops::nvshmem_rma_builtins(), &ops::nvshmem_signal_builtins(), &ops::nvshmem_sync_builtins()})
+    for (const auto& d : *family) out.push_back(d.name);
+  return out;
+}
+
+TEST(BuiltinCodegen, EveryNvshmemBuiltinLowersToTheTlDistFunctionOfItsName) {
+  const std::string source = generate_for(every_nvshmem_builtin(), "sm_90a", false).source;
+  EXPECT_NE(source.find("#include \"tilescale/dist_shmem.h\""), std::string::npos);
+  for (const auto& op : nvshmem_level_builtins()) {
+    const std::string call =
+        op == "signal_wait_until" ? "tl::dist::signal_wait_until<tl::dist::" : "tl::dist::" + op + "(ts_dist";
+    EXPECT_NE(source.find(call), std::string::npos) << op << " does not lower to " << call;
+  }
+  for (const char* cmp : {"EQ", "NE", "GT", "GE", "LT", "LE"})
+    EXPECT_NE(source.find(std::string("tl::dist::signal_wait_until<tl::dist::") + cmp + ">"), std::string::npos) << cmp;
+  for (const char* op : {"tl::dist::SIGNAL_SET", "tl::dist::SIGNAL_ADD"}) EXPECT_NE(source.find(op), std::string::npos) << op;
+}
+
+// tl::dist's NVSHMEM-level functions have the semantics of the CPU backend's, at system scope: a
+// put's signal is a release store or add after a fence, signal_op relaxed, int_p a relaxed store,
+// signal_wait_until acquire loads, quiet/fence/barriers fence.acq_rel.sys.
+TEST(BuiltinCodegen, NvshmemBuiltinsUseThePtxOfTheirSemantics) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  const std::string ptx = generate_ptx(every_nvshmem_builtin(), "sm_90a");
+  for (const char* s : {"st.release.sys.global.b64", "atom.release.sys.global.add.u64", "st.relaxed.sys.global.b64",
+                        "atom.relaxed.sys.global.add.u64", "st.relaxed.sys.global.b32", "ld.acquire.sys.global.b64",
+                        "fence.acq_rel.sys", "atom.sys.add.u32", "ld.acquire.sys.global.b32"})
+    EXPECT_NE(ptx.find(s), std::string::npos) << s;
+}
+
+TEST(BuiltinCodegen, DistributedKernelsWithoutNvshmemBuiltinsIncludeOnlyDistH) {
+  const std::string source = generate_for(every_core_builtin(), "sm_90a", true).source;
+  EXPECT_NE(source.find("#include \"tilescale/dist.h\""), std::string::npos);
+  EXPECT_EQ(source.find("dist_shmem.h"), std::string::npos);
+  EXPECT_FALSE(mentions_nvshmem(source));
+}
+
+// The `nvshmem` transport's form: NVSHMEM's device calls, relocatable code against its headers.
+TEST(BuiltinCodegen, EveryNvshmemBuiltinLowersToNvshmemCallsWhenTheTargetAsks) {
+  const cuda::KernelSpec spec = generate_for(every_nvshmem_builtin(), "sm_90a", true);
+  EXPECT_TRUE(spec.nvshmem);
+  EXPECT_TRUE(mentions_nvshmem(spec.source));
+  EXPECT_NE(spec.source.find("#include <nvshmem.h>"), std::string::npos);
+  EXPECT_EQ(spec.source.find("tl::dist::putmem"), std::string::npos);
+  for (const auto& op : nvshmem_level_builtins()) {
+    const bool x = op.find("_warp") != std::string::npos || op.find("_block") != std::string::npos || op == "signal_op";
+    const std::string call = (x ? "nvshmemx_" : "nvshmem_") + op + "(";
+    EXPECT_NE(spec.source.find(call), std::string::npos) << op << " does not lower to " << call;
+  }
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  const std::string no_nvshmem = jit::nvshmem_unavailable_reason();
+  if (!no_nvshmem.empty()) GTEST_SKIP() << "the NVSHMEM-call form is not compiled because " << no_nvshmem;
+  EXPECT_FALSE(jit::compile_nvrtc(spec.source, spec.name, "sm_90a", jit::nvshmem_options()).cubin.empty());
 }
 
 // The PTX of the loads and stores is what REFERENCE.md §2 says assembles; a weak load has no scope.

@@ -201,7 +201,7 @@ class Generator : public LowerContext {
       header << "#include \"tilescale/" << h << "\"\n";
     if (target_.sm >= 90) header << "#include \"tilescale/gemm_sm90.h\"\n";
     if (ws_ || !tma_stores_.empty()) header << "#include \"tilescale/tma.h\"\n";
-    header << dist_includes(func_) << "\n";
+    header << dist_includes(func_, target_) << "\n";
 
     emit_signature(*kernel);
     indent_ = 1;
@@ -235,7 +235,7 @@ class Generator : public LowerContext {
       for (const auto& l : ws_->loads) spec.tensor_maps.push_back(l.second.map);
     for (const auto* copy : tma_store_order_) spec.tensor_maps.push_back(tma_stores_.at(copy).plan.map);
     spec.distributed = is_distributed(func_);
-    spec.nvshmem = uses_nvshmem(func_);
+    spec.nvshmem = calls_nvshmem(func_, target_);
     spec.persistent = persistent_;
     if (ws_) spec.pipeline_barriers = shared_total_, spec.pipeline_stages = ws_->loop->pipeline.num_stages;
     if (spec.shared_bytes > shared_limit(target_))

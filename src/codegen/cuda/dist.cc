@@ -7,13 +7,15 @@ namespace tilescale::cuda {
 using tilescale::detail::cat;
 
 bool is_distributed(const ir::PrimFunc& func) { return ops::uses_builtins(func->body); }
-bool uses_nvshmem(const ir::PrimFunc& func) { return ops::uses_nvshmem(func->body); }
+bool calls_nvshmem(const ir::PrimFunc& func, const Target& target) {
+  return target.nvshmem_calls && ops::uses_nvshmem_builtins(func->body);
+}
 
-std::string dist_includes(const ir::PrimFunc& func) {
+std::string dist_includes(const ir::PrimFunc& func, const Target& target) {
   if (!is_distributed(func)) return "";
   std::string out = "#include \"tilescale/dist.h\"\n";
-  if (uses_nvshmem(func)) out += "#include <nvshmem.h>\n#include <nvshmemx.h>\n";
-  return out;
+  if (!ops::uses_nvshmem_builtins(func->body)) return out;
+  return out + (target.nvshmem_calls ? "#include <nvshmem.h>\n#include <nvshmemx.h>\n" : "#include \"tilescale/dist_shmem.h\"\n");
 }
 
 std::string dist_context_param() { return cat("const tl::dist::Context ", ops::kCudaDistContext); }

@@ -15,7 +15,8 @@
 //        unsigned long long base[64];   // base[p]: where rank p's symmetric heap is mapped here
 //      filled per launch by the rank's transport; a remote address is base[p] + (a - base[rank]).
 //      Distributed kernels take their tensors as plain pointers (no const, no __restrict__).
-//      A kernel that calls NVSHMEM (spec.nvshmem) is relocatable device code: it compiles with
+//      A kernel that calls NVSHMEM (spec.nvshmem: it uses NVSHMEM-level builtins and was generated
+//      for a target with nvshmem_calls, lower_context.h) is relocatable device code: it compiles with
 //      jit::nvshmem_options() and links with libnvshmem_device before loading, and the module needs
 //      nvshmemx_cumodule_init.
 //   5. one `const __grid_constant__ tl::TmaDescriptor` per entry of tensor_maps, in order: the
@@ -49,7 +50,7 @@ struct KernelSpec {
   int threads = 0;               // block size (a warp-specialized kernel's includes its producer warpgroup)
   std::size_t shared_bytes = 0;  // dynamic shared memory
   bool distributed = false;      // takes the distributed context parameter (4. above)
-  bool nvshmem = false;          // calls NVSHMEM (relocatable, see above)
+  bool nvshmem = false;          // calls NVSHMEM (Target::nvshmem_calls; relocatable, see above)
   std::vector<TensorMapSpec> tensor_maps;  // 5. above; empty unless the kernel loads tiles by TMA
   // T::persistent: launched with grid (min(points, SMs * blocks per SM), 1, 1), each block walking
   // the points of `grid` (which the kernel computes from its parameters itself).

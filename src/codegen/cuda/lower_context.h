@@ -23,6 +23,11 @@ struct Target {
   // sm_90: pipelined loops whose tile loads qualify (tma.h) load by TMA from a producer warpgroup
   // (warp specialization). False gives the cp.async variant the runtime falls back to.
   bool tma = true;
+  // The NVSHMEM-level builtins (ops/builtin.h) become NVSHMEM's device calls, as the `nvshmem`
+  // transport needs (the kernel includes nvshmem.h, compiles relocatable and links with
+  // libnvshmem_device: kernel_spec.h). False: tl::dist's own over the Context
+  // (device/tilescale/dist_shmem.h), for every transport that maps the peers' heaps (local, ipc).
+  bool nvshmem_calls = false;
   std::string arch() const;  // "sm_80", "sm_90a"
 };
 // The target of an arch name: sm_80, sm_86, sm_87, sm_89, sm_90 or sm_90a (both give sm_90a code).
