@@ -39,7 +39,8 @@ std::string why_not_cuda();
 struct CompileInfo {
   std::string arch;         // "sm_90a"
   double codegen_ms = 0;    // passes and code generation are in compile(); this is the generator
-  double jit_ms = 0;        // NVRTC compile on a cache miss, reading the cache entry on a hit
+  double jit_ms = 0;        // NVRTC compile on a cache miss; on a hit, reading the cache entry (and
+                            // waiting for another process or thread that was compiling it)
   bool cache_hit = false;
   std::string cache_path;   // the on-disk cache entry
 };

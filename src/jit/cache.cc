@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "jit/device_headers.h"
+#include "jit/entry_lock.h"
 #include "jit/hash.h"
 #include "jit/nvcc.h"
 #include "jit/nvrtc.h"
@@ -239,16 +240,22 @@ JitResult compile_cached(const JitRequest& req) {
   JitResult result;
   std::string key;
   fs::path path;
+  auto hit = [&](std::vector<char> cubin) {
+    result.cubin = std::move(cubin);
+    result.cache_hit = true;
+    result.cache_path = path.string();
+    result.compile_ms = elapsed_ms();
+    return std::move(result);
+  };
+  std::optional<EntryLock> lock;  // held from the second look until the entry is written
   if (cache_enabled()) {
     key = cache_key(req);
     path = cache_entry_path(key);
-    if (auto cubin = read_entry(path, key)) {
-      result.cubin = std::move(*cubin);
-      result.cache_hit = true;
-      result.cache_path = path.string();
-      result.compile_ms = elapsed_ms();
-      return result;
-    }
+    if (auto cubin = read_entry(path, key)) return hit(std::move(*cubin));
+    // Another process or thread may be compiling this entry: wait for it, then look again.
+    lock.emplace(path.string());
+    if (lock->held())
+      if (auto cubin = read_entry(path, key)) return hit(std::move(*cubin));
   }
   CompiledBinary bin = req.backend == Backend::NVCC ? compile_nvcc(req.source, req.name, req.arch, req.options)
                                                     : compile_nvrtc(req.source, req.name, req.arch, req.options);

@@ -12,6 +12,14 @@
 // temporary file in the same directory and are renamed into place, so a reader sees a whole entry
 // or none; an entry that fails its checks is deleted and recompiled, never trusted.
 //
+// Compile once: when several processes (the ranks of a distributed run) or threads ask for the same
+// missing entry at the same time, one compiles and the others wait for it and then read what it
+// wrote (their results are hits). A miss takes the entry's lock (entry_lock.h: flock on
+// <dir>/kernels/<key>.cubin.lock, deleted again when released) and looks again before compiling; the
+// lock is dropped when the entry is written, or when its holder fails or dies. When the lock cannot
+// be taken (a read-only cache directory, a file system without flock) the kernel is compiled without
+// it: never an error, at worst two compiles of the same entry.
+//
 // Environment:
 //   TILESCALE_CACHE_DIR   the directory (default $XDG_CACHE_HOME/tilescale, else ~/.cache/tilescale)
 //   TILESCALE_CACHE=0     compile every time and write nothing (a switch: support/env.h)
@@ -40,13 +48,16 @@ struct JitRequest {
 struct JitResult {
   std::vector<char> cubin;
   bool cache_hit = false;
-  double compile_ms = 0;   // wall time of compile_cached: the compile on a miss, the read on a hit
+  // Wall time of compile_cached: the compile on a miss; the read on a hit, with the wait for another
+  // process or thread that was compiling the entry.
+  double compile_ms = 0;
   std::string cache_path;  // the entry's file ("" when caching is off or the directory is unusable)
 };
 
 // The cubin for `req`, from the cache when a valid entry exists, else compiled (with the backend's
-// CompileError on failure) and stored. Anything at the entry's path that is not a valid entry file
-// (a corrupt entry, a directory) is never trusted: the kernel is compiled.
+// CompileError on failure) and stored, under the entry's lock (above). Anything at the entry's path
+// that is not a valid entry file (a corrupt entry, a directory) is never trusted: the kernel is
+// compiled.
 JitResult compile_cached(const JitRequest& req);
 
 // What decides the binary besides the request itself; each field goes into the key.

@@ -1,12 +1,16 @@
 // The `tilescale` program as a user runs it: exit codes (0 success, 1 an error in the program or
 // its run, 2 a bad command line, 3 an internal error) and messages, never a crash.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <string>
+
+#include "skips.h"
 
 namespace {
 
@@ -17,7 +21,7 @@ struct Result {
 
 // Runs `tilescale <args>` through the shell (args are shell words), with `env` (VAR=value ...)
 // before it.
-Result tilescale(const std::string& args, const std::string& env = "") {
+Result run_cli(const std::string& args, const std::string& env = "") {
   const std::string command = env + " '" TILESCALE_CLI "' " + args + " 2>&1";
   Result r;
   FILE* pipe = popen(command.c_str(), "r");
@@ -47,40 +51,40 @@ Result tilescale(const std::string& args, const std::string& env = "") {
 // Sizes: every value is checked, never wrapped or saturated into a short buffer (issue 12, item 5)
 
 TEST(CliSizes, ValueBeyond64BitsIsABadCommandLine) {
-  EXPECT_EXIT_WITH(tilescale("run gemm --target cpu --size M=99999999999999999999999"), 2,
+  EXPECT_EXIT_WITH(run_cli("run gemm --target cpu --size M=99999999999999999999999"), 2,
                    "cannot parse sizes", "99999999999999999999999", "does not fit in 64 bits");
 }
 
 TEST(CliSizes, SizeWhoseBytesOverflowIsAnErrorNotACrash) {
-  EXPECT_EXIT_WITH(tilescale("run gemm --target cpu --size M=9223372036854775807"), 1, "cannot create T::Tensor A",
+  EXPECT_EXIT_WITH(run_cli("run gemm --target cpu --size M=9223372036854775807"), 1, "cannot create T::Tensor A",
                    "9223372036854775807", "exceeds 2^63-1");
-  EXPECT_EXIT_WITH(tilescale("dump elementwise_add --size 9223372036854775807"), 1, "exceeds 2^63-1");
+  EXPECT_EXIT_WITH(run_cli("dump elementwise_add --size 9223372036854775807"), 1, "exceeds 2^63-1");
 }
 
 TEST(CliSizes, SizeGivenTwiceIsRefused) {
-  EXPECT_EXIT_WITH(tilescale("dump gemm --size M=64,M=128"), 2, "sets M more than once");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --size M=64,M=128"), 2, "sets M more than once");
 }
 
 TEST(CliSizes, SeedBeyond64BitsIsRefused) {
-  EXPECT_EXIT_WITH(tilescale("run elementwise_add --target cpu --seed 99999999999999999999999"), 2, "--seed");
+  EXPECT_EXIT_WITH(run_cli("run elementwise_add --target cpu --seed 99999999999999999999999"), 2, "--seed");
 }
 
 // ------------------------------------------------------------------------------------------------
 // Failures of the environment are errors with context, exit 1, not aborts (issue 12, item 6)
 
 TEST(CliEnvironment, UnwritableDumpDirectoryIsAnError) {
-  EXPECT_EXIT_WITH(tilescale("dump gemm --after simplify", "TILESCALE_DUMP_IR=/proc/nonexistent/x"), 1,
+  EXPECT_EXIT_WITH(run_cli("dump gemm --after simplify", "TILESCALE_DUMP_IR=/proc/nonexistent/x"), 1,
                    "cannot write the IR of gemm", "/proc/nonexistent/x", "TILESCALE_DUMP_IR");
 }
 
 TEST(CliEnvironment, JunkSwitchValueIsRefused) {
-  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_90a", "TILESCALE_TMA=flase"), 1, "TILESCALE_TMA=flase",
+  EXPECT_EXIT_WITH(run_cli("dump gemm --cuda --arch sm_90a", "TILESCALE_TMA=flase"), 1, "TILESCALE_TMA=flase",
                    "1 or 0");
   // The spellings a switch understands are honoured: false is off, so no TMA descriptors.
-  const Result off = tilescale("dump gemm --cuda --arch sm_90a", "TILESCALE_TMA=false");
+  const Result off = run_cli("dump gemm --cuda --arch sm_90a", "TILESCALE_TMA=false");
   ASSERT_EQ(off.status, 0) << off.output;
   EXPECT_EQ(off.output.find("TmaDescriptor"), std::string::npos);
-  const Result on = tilescale("dump gemm --cuda --arch sm_90a", "TILESCALE_TMA=1");
+  const Result on = run_cli("dump gemm --cuda --arch sm_90a", "TILESCALE_TMA=1");
   ASSERT_EQ(on.status, 0) << on.output;
   EXPECT_NE(on.output.find("TmaDescriptor"), std::string::npos);
 }
@@ -89,92 +93,123 @@ TEST(CliEnvironment, JunkSwitchValueIsRefused) {
 // Flags that would be silently ignored, and architectures, are refused (issue 12, item 6)
 
 TEST(CliFlags, DumpFlagsThatHaveNoEffectAreRefused) {
-  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --ptx"), 2, "--cuda and --ptx");
-  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --after simplify"), 2, "--cuda prints the generated code", "drop --after");
-  EXPECT_EXIT_WITH(tilescale("dump gemm --ptx --target cuda"), 2, "--ptx always generates CUDA", "drop --target");
-  EXPECT_EXIT_WITH(tilescale("dump gemm --target cuda"), 2, "without --after", "drop --target");
-  EXPECT_EXIT_WITH(tilescale("dump gemm --arch sm_80"), 2, "--arch applies to");
-  EXPECT_EXIT_WITH(tilescale("dump gemm --after simplify --target cpu --arch sm_80"), 2, "--arch applies to");
-  EXPECT_EXIT_WITH(tilescale("dump allgather_push --cuda --target cpu"), 2, "drop --target");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --cuda --ptx"), 2, "--cuda and --ptx");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --cuda --after simplify"), 2, "--cuda prints the generated code", "drop --after");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --ptx --target cuda"), 2, "--ptx always generates CUDA", "drop --target");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --target cuda"), 2, "without --after", "drop --target");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --arch sm_80"), 2, "--arch applies to");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --after simplify --target cpu --arch sm_80"), 2, "--arch applies to");
+  EXPECT_EXIT_WITH(run_cli("dump allgather_push --cuda --target cpu"), 2, "drop --target");
 }
 
 TEST(CliFlags, ArchNewerThanSupportedSaysSo) {
-  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_100a"), 2, "sm_100a", "newer than", "sm_90a");
-  const Result r = tilescale("dump gemm --cuda --arch sm_100a");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --cuda --arch sm_100a"), 2, "sm_100a", "newer than", "sm_90a");
+  const Result r = run_cli("dump gemm --cuda --arch sm_100a");
   EXPECT_EQ(r.output.find("sm_80 or newer"), std::string::npos) << r.output;
 }
 
 TEST(CliFlags, ArchThatDoesNotExistIsRefusedNotTruncated) {
-  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_999"), 2, "sm_999", "no CUDA architecture");
-  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_86a"), 2, "sm_86a", "use sm_86");
-  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --arch sm_7"), 2, "sm_7", "form sm_XX");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --cuda --arch sm_999"), 2, "sm_999", "no CUDA architecture");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --cuda --arch sm_86a"), 2, "sm_86a", "use sm_86");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --cuda --arch sm_7"), 2, "sm_7", "form sm_XX");
 }
 
 // ------------------------------------------------------------------------------------------------
 // The thread-level decisions are visible (ops/thread_level.h)
 
 TEST(CliDump, ThreadLevelMarksDivergingAndPerThreadStatements) {
-  const Result r = tilescale("dump allgather_push --thread-level");
+  const Result r = run_cli("dump allgather_push --thread-level");
   EXPECT_EXIT_WITH(r, 0, "if tx == 0:  # diverges",
                    "old[0] = T.atom_add(arrived[T.get_rank()], 1, by, scope=\"sys\", sem=\"release\")  # per thread");
-  EXPECT_EXIT_WITH(tilescale("dump gemm --cuda --thread-level"), 2, "--thread-level marks the IR");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --cuda --thread-level"), 2, "--thread-level marks the IR");
 }
 
 // ------------------------------------------------------------------------------------------------
 // tilescale launch: N processes as the ranks of one run (tools/launch.h)
 
 TEST(CliLaunch, SetsTheRankEnvironmentAndPrefixesOutput) {
-  const Result r = tilescale(
+  const Result r = run_cli(
       "launch -n 3 sh -c 'echo rank $RANK of $WORLD_SIZE local $LOCAL_RANK/$LOCAL_WORLD_SIZE at $MASTER_ADDR; echo to-stderr >&2'",
       "MASTER_PORT=29555");
   EXPECT_EXIT_WITH(r, 0, "[rank 0] rank 0 of 3 local 0/3 at 127.0.0.1", "[rank 1] rank 1 of 3 local 1/3",
                    "[rank 2] rank 2 of 3 local 2/3", "[rank 2] to-stderr");
-  EXPECT_EXIT_WITH(tilescale("launch -n 2 sh -c 'echo port $MASTER_PORT'", "MASTER_PORT=29555"), 0, "[rank 1] port 29555");
-  EXPECT_EXIT_WITH(tilescale("launch echo hi --help", "GPUS=2"), 0, "[rank 0] hi --help", "[rank 1] hi --help");
+  EXPECT_EXIT_WITH(run_cli("launch -n 2 sh -c 'echo port $MASTER_PORT'", "MASTER_PORT=29555"), 0, "[rank 1] port 29555");
+  EXPECT_EXIT_WITH(run_cli("launch echo hi --help", "GPUS=2"), 0, "[rank 0] hi --help", "[rank 1] hi --help");
 }
 
 TEST(CliLaunch, AFailingRankStopsTheOthersAndIsNamed) {
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EXIT_WITH(tilescale("launch -n 3 sh -c 'if [ \"$RANK\" = 1 ]; then echo boom >&2; exit 3; fi; sleep 60'"), 1,
+  EXPECT_EXIT_WITH(run_cli("launch -n 3 sh -c 'if [ \"$RANK\" = 1 ]; then echo boom >&2; exit 3; fi; sleep 60'"), 1,
                    "error: rank 1 of 3 failed (exit status 3; its last output: \"boom\")",
                    "the ranks still running were stopped");
   // A rank that ignores SIGTERM is killed after the grace period.
-  EXPECT_EXIT_WITH(tilescale("launch -n 2 sh -c 'trap \"\" TERM; if [ \"$RANK\" = 1 ]; then exit 5; fi; sleep 60'"), 1,
+  EXPECT_EXIT_WITH(run_cli("launch -n 2 sh -c 'trap \"\" TERM; if [ \"$RANK\" = 1 ]; then exit 5; fi; sleep 60'"), 1,
                    "rank 1 of 2 failed (exit status 5)");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
 }
 
 TEST(CliLaunch, ARankKilledOrThatCannotStartIsNamed) {
-  EXPECT_EXIT_WITH(tilescale("launch -n 2 sh -c 'if [ \"$RANK\" = 0 ]; then kill -9 $$; fi; sleep 60'"), 1,
+  EXPECT_EXIT_WITH(run_cli("launch -n 2 sh -c 'if [ \"$RANK\" = 0 ]; then kill -9 $$; fi; sleep 60'"), 1,
                    "rank 0 of 2 failed (killed by signal 9");
-  EXPECT_EXIT_WITH(tilescale("launch -n 2 /nonexistent/program"), 1, "failed (exit status 127",
+  EXPECT_EXIT_WITH(run_cli("launch -n 2 /nonexistent/program"), 1, "failed (exit status 127",
                    "cannot run '/nonexistent/program': No such file or directory");
 }
 
 // A rank that leaves a process behind holding its output open does not keep the launcher waiting.
 TEST(CliLaunch, DoesNotWaitForWhatARankLeftBehind) {
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EXIT_WITH(tilescale("launch -n 2 sh -c '(sleep 30 &) ; echo started'"), 0, "[rank 0] started", "[rank 1] started");
+  EXPECT_EXIT_WITH(run_cli("launch -n 2 sh -c '(sleep 30 &) ; echo started'"), 0, "[rank 0] started", "[rank 1] started");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
 }
 
 TEST(CliLaunch, BadCommandLines) {
-  EXPECT_EXIT_WITH(tilescale("launch true", "env -u GPUS"), 2, "launch needs the number of ranks", "GPUS=N");
-  EXPECT_EXIT_WITH(tilescale("launch -n 0 true"), 2, "number of ranks from 1 to 64, not '0'");
-  EXPECT_EXIT_WITH(tilescale("launch -n 2"), 2, "launch needs a program to run");
-  EXPECT_EXIT_WITH(tilescale("launch -n 2 true", "MASTER_PORT=http"), 1, "MASTER_PORT=http", "from 1 to 65535");
+  EXPECT_EXIT_WITH(run_cli("launch true", "env -u GPUS"), 2, "launch needs the number of ranks", "GPUS=N");
+  EXPECT_EXIT_WITH(run_cli("launch -n 0 true"), 2, "number of ranks from 1 to 64, not '0'");
+  EXPECT_EXIT_WITH(run_cli("launch -n 2"), 2, "launch needs a program to run");
+  EXPECT_EXIT_WITH(run_cli("launch -n 2 true", "MASTER_PORT=http"), 1, "MASTER_PORT=http", "from 1 to 65535");
 }
 
 // The launcher, the launch environment and the rendezvous store together, across processes: every
 // rank gathers every rank's greeting; a rank that fails before the rendezvous stops the run instead
 // of leaving the others waiting.
 TEST(CliLaunch, RanksMeetAtTheRendezvousAcrossProcesses) {
-  const Result r = tilescale("launch -n 4 '" RENDEZVOUS_PROBE "'");
+  const Result r = run_cli("launch -n 4 '" RENDEZVOUS_PROBE "'");
   for (int rank = 0; rank < 4; ++rank)
     EXPECT_EXIT_WITH(r, 0, "[rank " + std::to_string(rank) + "] rank " + std::to_string(rank) +
                                " of 4 gathered: hello from 0, hello from 1, hello from 2, hello from 3");
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EXIT_WITH(tilescale("launch -n 4 '" RENDEZVOUS_PROBE "'", "PROBE_FAIL_RANK=2"), 1,
+  EXPECT_EXIT_WITH(run_cli("launch -n 4 '" RENDEZVOUS_PROBE "'", "PROBE_FAIL_RANK=2"), 1,
                    "rank 2 of 4 failed (exit status 3; its last output: \"failing on purpose\")");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+}
+
+// Issue 13, item 5: four ranks that compile the same kernel at the same moment run NVRTC once; the
+// other three wait for the cache entry it writes and load it (cache hits), all the same binary.
+TEST(CliLaunch, RanksCompilingTheSameKernelRunTheCompilerOnce) {
+  SKIP_WITHOUT_NVRTC();
+  std::string dir = (std::filesystem::temp_directory_path() / "tilescale-test-compile-once-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  const Result r = run_cli("launch -n 4 '" COMPILE_ONCE_PROBE "'",
+                             "env -u TILESCALE_CACHE -u TILESCALE_JIT TILESCALE_CACHE_DIR='" + dir + "'");
+  ASSERT_EQ(r.status, 0) << r.output;
+  int hits = 0, misses = 0;
+  std::set<std::string> cubins;
+  for (std::size_t at = 0; (at = r.output.find(": cache ", at)) != std::string::npos; ++at) {
+    const std::string outcome = r.output.substr(at + 8, 4);
+    hits += outcome == "hit,";
+    misses += outcome == "miss";
+    const std::size_t cubin = r.output.find("cubin ", at) + 6;
+    cubins.insert(r.output.substr(cubin, r.output.find('\n', cubin) - cubin));
+  }
+  EXPECT_EQ(misses, 1) << r.output;
+  EXPECT_EQ(hits, 3) << r.output;
+  EXPECT_EQ(cubins.size(), 1u) << r.output;
+  // The entry is all that is left in the cache: no lock file, no temporary file.
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(dir) / "kernels")) {
+    ++files;
+    EXPECT_EQ(e.path().extension(), ".cubin") << e.path();
+  }
+  EXPECT_EQ(files, 1);
+  std::filesystem::remove_all(dir);
 }

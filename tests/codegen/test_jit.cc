@@ -3,16 +3,22 @@
 #include <gtest/gtest.h>
 
 #include "codegen/temp_cache.h"
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "jit/cache.h"
 #include "jit/device_headers.h"
+#include "jit/entry_lock.h"
 #include "jit/hash.h"
 #include "jit/nvcc.h"
 #include "jit/nvrtc.h"
@@ -391,6 +397,80 @@ TEST_F(TempCache, CacheCanBeTurnedOff) {
   EXPECT_FALSE(b.cache_hit);
   EXPECT_TRUE(a.cache_path.empty());
   EXPECT_FALSE(fs::exists(dir_ / "kernels"));
+}
+
+// Issue 13, item 5: threads of one process that miss the same entry at the same moment compile it
+// once; the others wait for the entry's lock, find the entry written and report a hit.
+TEST_F(TempCache, ThreadsMissingTheSameEntryCompileItOnce) {
+  SKIP_WITHOUT_NVRTC();
+  const jit::JitRequest req{"cached", with_header("p[threadIdx.x] = sqrtf(p[threadIdx.x]) + 7.0f;"), "sm_90a", {}};
+  const std::string entry = jit::cache_entry_path(jit::cache_key(req));  // NVRTC loaded before the race
+  constexpr int kThreads = 4;
+  std::vector<jit::JitResult> results(kThreads);
+  std::vector<std::string> errors(kThreads);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (ready.load() < kThreads) std::this_thread::yield();
+      try {
+        results[t] = jit::compile_cached(req);
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  int misses = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(errors[t], "");
+    misses += !results[t].cache_hit;
+    EXPECT_TRUE(is_elf(results[t].cubin));
+    EXPECT_EQ(results[t].cubin, results[0].cubin);
+    EXPECT_EQ(results[t].cache_path, entry);
+  }
+  EXPECT_EQ(misses, 1);
+  EXPECT_FALSE(fs::exists(entry + ".lock"));
+}
+
+// A process that dies holding an entry's lock leaves nothing stale behind: the kernel drops its lock,
+// the next compile takes it, compiles, and deletes the lock file the dead process left.
+TEST_F(TempCache, LockOfAProcessThatDiedIsTakenOver) {
+  SKIP_WITHOUT_NVRTC();
+  const jit::JitRequest req{"cached", with_header("p[threadIdx.x] = 11.0f;"), "sm_80", {}};
+  const std::string entry = jit::cache_entry_path(jit::cache_key(req));
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const auto* held = new jit::EntryLock(entry);  // never released: the process dies holding it
+    if (held->held()) ::kill(::getpid(), SIGKILL);
+    ::_exit(1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the child could not take the lock (exit status " << WEXITSTATUS(status) << ")";
+  ASSERT_TRUE(fs::exists(entry + ".lock"));
+  const jit::JitResult r = jit::compile_cached(req);
+  EXPECT_FALSE(r.cache_hit);
+  EXPECT_EQ(r.cache_path, entry);
+  EXPECT_FALSE(fs::exists(entry + ".lock"));
+  EXPECT_TRUE(jit::compile_cached(req).cache_hit);
+}
+
+// Locking is best effort: where no lock file can be made (here, a cache directory that cannot be
+// created) the kernel is compiled without the lock and without caching, never an error.
+TEST_F(TempCache, CompilesWithoutTheLockWhereNoLockFileCanBeMade) {
+  SKIP_WITHOUT_NVRTC();
+  ::setenv("TILESCALE_CACHE_DIR", "/proc/tilescale-cache-cannot-exist", 1);
+  const jit::JitRequest req{"cached", with_header("p[threadIdx.x] = 13.0f;"), "sm_90a", {}};
+  EXPECT_FALSE(jit::EntryLock(jit::cache_entry_path(jit::cache_key(req))).held());
+  for (int i = 0; i < 2; ++i) {
+    jit::JitResult r;
+    ASSERT_NO_THROW(r = jit::compile_cached(req));
+    EXPECT_TRUE(is_elf(r.cubin));
+    EXPECT_FALSE(r.cache_hit);
+    EXPECT_TRUE(r.cache_path.empty());
+  }
 }
 
 TEST_F(TempCache, UnknownJitBackendIsAClearError) {
