@@ -325,16 +325,19 @@ TL_DEVICE void bounded_spin(const Context& c, const WaitSite& site, Poll poll) {
 }
 }  // namespace detail
 
-// Spins until load(p) stands in relation R to `expected`, bounded (top of file); a report names
-// the wait as `kind`. The one wait every spinning wait of the distributed headers goes through.
+// Spins until load(p) stands in relation R to `expected`, bounded (top of file), and returns the
+// value that did; a report names the wait as `kind`. The one wait every spinning wait of the
+// distributed headers goes through.
 template <int R, class T, class Load>
-TL_DEVICE void bounded_wait(WaitKind kind, const T* p, T expected, const Context& c, Load load) {
+TL_DEVICE T bounded_wait(WaitKind kind, const T* p, T expected, const Context& c, Load load) {
   const detail::WaitSite site{kind, R, p, detail::widen(expected), T(-1) < T(0)};
+  T seen;
   detail::bounded_spin(c, site, [&](unsigned long long& observed) {
-    const T v = load(p);
-    observed = detail::widen(v);
-    return holds<R>(v, expected);
+    seen = load(p);
+    observed = detail::widen(seen);
+    return holds<R>(seen, expected);
   });
+  return seen;
 }
 
 template <int R, class T>
@@ -356,15 +359,23 @@ TL_DEVICE void wait_volatile(const T* p, T expected, const Context& c) {
 // rank r is (barriers r entered) - (barriers p entered), and r may leave once no bar[p] is above 0.
 // The array is back at zero after every barrier. With `fence`, a fence.acq_rel.sys first makes
 // the block's earlier writes visible to the peers that pass the barrier.
-TL_DEVICE void barrier_blocks(const Context& c, int* bar, bool fence) {
-  __syncthreads();
-  if (fence) fence_sys();
-  for (int p = threadIdx.x; p < c.num_ranks; p += blockDim.x) {
+namespace detail {
+// The counting of the barrier above, done by `members` threads together: thread `member` takes
+// ranks member, member + members, ... The callers fence and synchronise their threads around it.
+TL_DEVICE void count_rank_barrier(const Context& c, int* bar, int member, int members) {
+  for (int p = member; p < c.num_ranks; p += members) {
     atomicAdd_system(bar + p, 1);
     atomicAdd_system(remote(c, bar + c.rank, p), -1);
   }
-  for (int p = threadIdx.x; p < c.num_ranks; p += blockDim.x)
+  for (int p = member; p < c.num_ranks; p += members)
     bounded_wait<LE>(BARRIER_BLOCKS_WAIT, bar + p, 0, c, [](const int* q) { return ld_acquire_sys(q); });
+}
+}  // namespace detail
+
+TL_DEVICE void barrier_blocks(const Context& c, int* bar, bool fence) {
+  __syncthreads();
+  if (fence) fence_sys();
+  detail::count_rank_barrier(c, bar, threadIdx.x, blockDim.x);
   __syncthreads();
 }
 

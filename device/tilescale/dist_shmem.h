@@ -94,15 +94,6 @@ TL_DEVICE void signal_after_put(const Context& c, uint64_t* sig, uint64_t signal
 // The rank barrier's counters: int[num_ranks] at the start of this rank's heap (reserved).
 TL_DEVICE int* rank_barrier_counters(const Context& c) { return reinterpret_cast<int*>(c.base[c.rank]); }
 
-// barrier_blocks's counting (dist.h), done by `members` threads together: thread `member` takes
-// ranks member, member + members, ... Its waits are dist.h's acquire waits. The callers fence and
-// synchronise their threads around it.
-TL_DEVICE void count_rank_barrier(const Context& c, int member, int members) {
-  int* bar = rank_barrier_counters(c);
-  for (int p = member; p < c.num_ranks; p += members) {
-    atomicAdd_system(bar + p, 1);
-    atomicAdd_system(remote(c, bar + c.rank, p), -1);
-  }
   for (int p = member; p < c.num_ranks; p += members) wait_acquire_sys<LE>(bar + p, 0, c);
 }
 
@@ -184,15 +175,10 @@ TL_DEVICE void signal_op(const Context& c, uint64_t* sig, uint64_t signal, int o
   else atom_add_relaxed_sys(target, signal);
 }
 
-// dist.h's wait, repeated in the rare case that the value changes again between the wait's last
-// load and the one whose value is returned (so the value returned satisfies the relation).
+// dist.h's bounded wait, reported as a signal wait; returns the value that satisfied it.
 template <int R>
 TL_DEVICE uint64_t signal_wait_until(const Context& c, uint64_t* sig, uint64_t value) {
-  for (;;) {
-    wait_acquire_sys<R>(sig, value, c);
-    const uint64_t seen = ld_acquire_sys(sig);
-    if (holds<R>(seen, value)) return seen;
-  }
+  return bounded_wait<R>(SIGNAL_WAIT, sig, value, c, [](const uint64_t* q) { return ld_acquire_sys(q); });
 }
 
 // ---- ordering and barriers --------------------------------------------------------------------
@@ -201,12 +187,12 @@ TL_DEVICE void fence(const Context&) { fence_sys(); }
 
 TL_DEVICE void barrier_all(const Context& c) {
   fence_sys();
-  detail::count_rank_barrier(c, 0, 1);
+  detail::count_rank_barrier(c, detail::rank_barrier_counters(c), 0, 1);
 }
 TL_DEVICE void barrier_all_warp(const Context& c) {
   __syncwarp();
   fence_sys();
-  detail::count_rank_barrier(c, threadIdx.x & 31, 32);
+  detail::count_rank_barrier(c, detail::rank_barrier_counters(c), threadIdx.x & 31, 32);
   __syncwarp();
 }
 TL_DEVICE void barrier_all_block(const Context& c) { barrier_blocks(c, detail::rank_barrier_counters(c), true); }

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 
 #include "codegen/cpu/executor.h"
@@ -15,6 +16,7 @@
 #include "runtime/arguments.h"
 #include "runtime/cuda/driver.h"
 #include "runtime/cuda/module.h"
+#include "runtime/dist/gpu_transport.h"
 #include "support/env.h"
 #include "tilescale/runtime.h"
 
@@ -100,28 +102,43 @@ struct Kernel::Impl {
   Target target;
   std::shared_ptr<const cpu::Executable> cpu;
   cuda::KernelSpec spec;
-  std::shared_ptr<const cuda::LoadedKernel> gpu;
   CompileInfo info;
-  // A kernel that loads tiles by TMA runs its cp.async variant, built on first need, for arguments
-  // whose tensor maps cannot be built (strides that are not multiples of 16 bytes).
+  // A CUDA kernel: its binary (loaded on device 0 by compile, on other devices when first called
+  // there) and, for a kernel that loads tiles by TMA, its cp.async variant, built on first need,
+  // for arguments whose tensor maps cannot be built (strides that are not multiples of 16 bytes).
+  struct Binary {
+    cuda::KernelSpec spec;
+    std::vector<char> cubin;
+    std::map<int, std::shared_ptr<const cuda::LoadedKernel>> loaded;  // by device
+  };
   cuda::Target gpu_target;
   std::vector<std::string> compiler_options;
   std::vector<bool> written;  // per parameter: the kernel writes it (ops::written_buffers)
-  mutable std::once_flag fallback_once;
-  mutable std::shared_ptr<const cuda::LoadedKernel> fallback;
+  mutable std::mutex mu;      // guards the binaries' loaded kernels and the fallback
+  mutable Binary binary;
+  mutable std::unique_ptr<Binary> fallback;
 
-  const cuda::LoadedKernel& kernel_for(const std::vector<Tensor>& args) const {
+  const cuda::LoadedKernel& kernel_for(const std::vector<Tensor>& args, int device) const {
+    std::lock_guard<std::mutex> lock(mu);
     std::string why;
-    if (gpu->tensor_maps_buildable(args, why)) return *gpu;
-    std::call_once(fallback_once, [&] {
+    if (loaded(binary, device).tensor_maps_buildable(args, why)) return loaded(binary, device);
+    if (!fallback) {
       cuda::Target without_tma = gpu_target;
       without_tma.tma = false;
-      const cuda::KernelSpec s = cuda::generate(lowered, without_tma);
-      fallback = cuda::LoadedKernel::load(s, jit::compile_cached({s.name, s.source, info.arch, compiler_options}).cubin, gpu->device());
+      cuda::KernelSpec s = cuda::generate(lowered, without_tma);
+      std::vector<char> cubin = jit::compile_cached({s.name, s.source, info.arch, compiler_options}).cubin;
+      fallback = std::make_unique<Binary>(Binary{std::move(s), std::move(cubin), {}});
       std::fprintf(stderr, "tilescale: %s runs without TMA for these arguments because %s (TMA needs strides that are multiples of 16 bytes)\n",
-                   s.name.c_str(), why.c_str());
-    });
-    return *fallback;
+                   fallback->spec.name.c_str(), why.c_str());
+    }
+    return loaded(*fallback, device);
+  }
+
+ private:
+  static const cuda::LoadedKernel& loaded(Binary& b, int device) {
+    auto& k = b.loaded[device];
+    if (!k) k = cuda::LoadedKernel::load(b.spec, b.cubin, device);
+    return *k;
   }
 };
 
@@ -144,11 +161,22 @@ std::vector<ParamInfo> Kernel::params() const {
 void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
   try {
     const bool cpu = impl_->target == Target::CPU;
-    const runtime::Bindings b = runtime::check_arguments(
-        *impl_->lowered, args, cpu ? Device::cpu() : Device::cuda(impl_->gpu->device()), impl_->written);
+    const dist::LaunchRank* rank = nullptr;
+    if (!cpu && impl_->spec.distributed) {
+      rank = dist::current_launch_rank();
+      if (!rank)
+        throw RuntimeError(cat("cannot call distributed kernel ", name(), " here because it runs as a rank of a GPU "
+                               "world; call it from the code that World::run runs for each rank of a local or ipc "
+                               "world (tilescale/dist.h)"));
+    }
+    const int device = rank ? rank->device : 0;
+    const runtime::Bindings b =
+        runtime::check_arguments(*impl_->lowered, args, cpu ? Device::cpu() : Device::cuda(device), impl_->written);
     runtime::check_grid(*impl_->lowered, b);
     if (cpu) return impl_->cpu->run(args);
-    impl_->kernel_for(args).launch(args, b, static_cast<CUstream>(stream));
+    const cuda::LoadedKernel& k = impl_->kernel_for(args, device);
+    if (!rank) return k.launch(args, b, static_cast<CUstream>(stream));
+    k.launch(args, b, stream ? static_cast<CUstream>(stream) : rank->stream, &rank->context, rank->ranks_sharing_device);
   } catch (...) {
     detail::rethrow_as_error(cat("call kernel ", name()));
   }
@@ -167,11 +195,6 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
   Target target = options.target;
   const bool distributed = ops::uses_builtins(func.node()->body);
   if (target == Target::Auto) target = why_not_cuda().empty() && !distributed ? Target::CUDA : Target::CPU;
-  if (target == Target::CUDA && distributed)
-    throw CompileError(cat("cannot compile ", func.name(), " for target cuda because it is a distributed kernel (it "
-                           "calls distributed operators) and launching one needs a GPU transport (local, ipc or "
-                           "nvshmem), which this build does not have yet; run it on the sim transport with target cpu "
-                           "(tilescale/dist.h), or get its CUDA with tilescale::generate_cuda"));
   auto impl = std::make_shared<Kernel::Impl>();
   impl->target = target;
   if (target == Target::CPU) {
@@ -194,7 +217,8 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
   impl->spec = cuda::generate(impl->lowered, gpu);
   const double codegen_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   const jit::JitResult bin = jit::compile_cached({impl->spec.name, impl->spec.source, arch, options.compiler_options});
-  impl->gpu = cuda::LoadedKernel::load(impl->spec, bin.cubin, 0);
+  impl->binary = Kernel::Impl::Binary{impl->spec, bin.cubin, {}};
+  impl->binary.loaded[0] = cuda::LoadedKernel::load(impl->spec, bin.cubin, 0);
   impl->info = CompileInfo{arch, codegen_ms, bin.compile_ms, bin.cache_hit, bin.cache_path};
   impl->gpu_target = gpu;
   impl->compiler_options = options.compiler_options;

@@ -10,28 +10,17 @@
 #include <set>
 #include <string>
 
+#include "run_command.h"
 #include "skips.h"
 
 namespace {
 
-struct Result {
-  int status = -1;     // exit status; -1 when the process did not exit normally
-  std::string output;  // stdout and stderr together
-};
+using Result = tilescale::testing::CommandResult;
 
 // Runs `tilescale <args>` through the shell (args are shell words), with `env` (VAR=value ...)
 // before it.
 Result run_cli(const std::string& args, const std::string& env = "") {
-  const std::string command = env + " '" TILESCALE_CLI "' " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) r.output.append(buf, n);
-  const int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (WIFSIGNALED(status)) r.output += "\n[killed by signal " + std::to_string(WTERMSIG(status)) + "]";
-  return r;
+  return tilescale::testing::run_command(env + " '" TILESCALE_CLI "' " + args);
 }
 
 ::testing::AssertionResult fails_with(const Result& r, int status, std::initializer_list<std::string> parts) {

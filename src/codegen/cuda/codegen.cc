@@ -236,6 +236,7 @@ class Generator : public LowerContext {
     for (const auto* copy : tma_store_order_) spec.tensor_maps.push_back(tma_stores_.at(copy).plan.map);
     spec.distributed = is_distributed(func_);
     spec.nvshmem = calls_nvshmem(func_, target_);
+    spec.waits = ops::uses_blocking_builtins(func_->body);
     spec.persistent = persistent_;
     if (ws_) spec.pipeline_barriers = shared_total_, spec.pipeline_stages = ws_->loop->pipeline.num_stages;
     if (spec.shared_bytes > shared_limit(target_))

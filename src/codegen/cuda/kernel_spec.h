@@ -51,6 +51,9 @@ struct KernelSpec {
   std::size_t shared_bytes = 0;  // dynamic shared memory
   bool distributed = false;      // takes the distributed context parameter (4. above)
   bool nvshmem = false;          // calls NVSHMEM (Target::nvshmem_calls; relocatable, see above)
+  // Calls a builtin that waits for other blocks or ranks (ops::uses_blocking_builtins): every block
+  // it waits for must be resident at the same time.
+  bool waits = false;
   std::vector<TensorMapSpec> tensor_maps;  // 5. above; empty unless the kernel loads tiles by TMA
   // T::persistent: launched with grid (min(points, SMs * blocks per SM), 1, 1), each block walking
   // the points of `grid` (which the kernel computes from its parameters itself).

@@ -146,11 +146,15 @@ std::shared_ptr<const LoadedKernel> LoadedKernel::load(const KernelSpec& spec, c
       check(d.FuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, static_cast<int>(spec.shared_bytes)),
             "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)", spec.name);
   }
-  if (spec.persistent) {
+  k->distributed_ = spec.distributed;
+  k->waits_ = spec.waits;
+  if (spec.persistent || spec.waits) {
     int per_sm = 0;
     check(d.OccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, f, spec.threads, spec.shared_bytes),
           "cuOccupancyMaxActiveBlocksPerMultiprocessor", spec.name);
-    k->persistent_blocks_ = static_cast<std::int64_t>(std::max(per_sm, 1)) * device_attribute(device, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+    const std::int64_t sms = device_attribute(device, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+    k->resident_blocks_ = per_sm * sms;
+    if (spec.persistent) k->persistent_blocks_ = std::max(per_sm, 1) * sms;
   }
   return k;
 }
@@ -166,7 +170,10 @@ std::array<std::int64_t, 3> LoadedKernel::grid(const runtime::Bindings& bindings
   return g;
 }
 
-void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindings& bindings, CUstream stream) const {
+void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindings& bindings, CUstream stream,
+                          const DistContext* dist, int ranks_sharing_device) const {
+  TS_ICHECK(distributed_ == (dist != nullptr), "kernel ", name_, distributed_ ? " is distributed but got no context"
+                                                                          : " is not distributed but got a context");
   const auto& params = func_->params;
   if (args.size() != params.size())
     throw RuntimeError(cat("cannot launch kernel ", name_, " with ", args.size(), " tensors because it takes ",
@@ -195,6 +202,15 @@ void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindin
     throw RuntimeError(cat("cannot launch kernel ", name_, " because its grid (", g[0], ", ", g[1], ", ", g[2],
                            ") exceeds the CUDA limits (2^31-1, 65535, 65535); use smaller inputs or larger tiles"));
 
+  const std::int64_t blocks = g[0] * g[1] * g[2];
+  if (waits_ && blocks * ranks_sharing_device > resident_blocks_) {
+    const std::string ranks = ranks_sharing_device > 1 ? cat(ranks_sharing_device, " ranks sharing ", here.to_string(), " × ") : "";
+    throw RuntimeError(cat("cannot launch kernel ", name_, " because its blocks wait for each other", ranks_sharing_device > 1 ? " and for the other ranks'" : "",
+                           ", so all of them must be resident at once: that takes ", ranks, blocks, " blocks, but ",
+                           device_name(device_), " holds ", resident_blocks_, " of them (", threads_, " threads and ",
+                           shared_bytes_, " bytes of shared memory each); use fewer or smaller blocks",
+                           ranks_sharing_device > 1 ? ", or fewer ranks per GPU (the ipc transport time-slices ranks of separate processes)" : ""));
+  }
   const auto dims = func_->symbolic_dims();
   size_t count = args.size() + dims.size();
   for (const auto& t : args) count += t.rank() > 0 ? t.rank() - 1 : 0;
@@ -223,6 +239,7 @@ void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindin
   for (const auto& t : args)
     for (int d = 0; d + 1 < t.rank(); ++d) put(static_cast<long long>(t.strides()[d]));
   TS_ICHECK(n == count);
+  if (dist) pointers.push_back(const_cast<DistContext*>(dist));
   std::vector<CUtensorMap> maps;
   for (const auto& m : tensor_maps_) maps.push_back(encode_tensor_map(m, args.at(static_cast<size_t>(m.param)), name_));
   for (auto& m : maps) pointers.push_back(&m);

@@ -18,7 +18,7 @@
 // aligned to 16 bytes; each failure is a RuntimeError naming the kernel and the parameter. A kernel
 // that loads tiles by TMA also gets the tensor maps of spec.tensor_maps, built from the arguments'
 // shapes and strides for every launch (tensor_maps_buildable says beforehand whether they can be).
-// With TILESCALE_SYNC_LAUNCH=1 it waits for the kernel and reports an execution error as this
+// A distributed kernel gets its rank's DistContext after the strides. With TILESCALE_SYNC_LAUNCH=1 it waits for the kernel and reports an execution error as this
 // kernel's.
 #pragma once
 
@@ -35,13 +35,29 @@
 
 namespace tilescale::cuda {
 
+// The host image of tl::dist::Context (device/tilescale/dist.h), the last parameter of a
+// distributed kernel but its tensor maps (kernel_spec.h), passed by value.
+struct DistContext {
+  std::int32_t rank = 0;
+  std::int32_t num_ranks = 1;
+  std::uint64_t wait_budget_ns = 0;  // 0: waits never give up
+  std::uint64_t control = 0;         // a tl::dist::WaitControl* (wait_control.h), or 0
+  std::uint64_t base[64] = {};       // base[p]: where rank p's symmetric heap is mapped here
+};
+static_assert(sizeof(DistContext) == 24 + 64 * 8, "DistContext must match tl::dist::Context");
+
 class LoadedKernel {
  public:
   // CompileError when the kernel cannot run on `device` as specified (shared memory or block size
   // beyond the device's limits); RuntimeError for driver failures (a cubin for another arch...).
   static std::shared_ptr<const LoadedKernel> load(const KernelSpec& spec, const std::vector<char>& cubin, int device);
 
-  void launch(const std::vector<Tensor>& args, const runtime::Bindings& bindings, CUstream stream = nullptr) const;
+  // A distributed kernel needs `dist`, its rank's context. When it waits (spec.waits) and
+  // `ranks_sharing_device` ranks of this process launch it together on this device, all their
+  // blocks must be resident at once: RuntimeError (how many blocks were needed, how many fit)
+  // instead of a launch that would hang.
+  void launch(const std::vector<Tensor>& args, const runtime::Bindings& bindings, CUstream stream = nullptr,
+              const DistContext* dist = nullptr, int ranks_sharing_device = 1) const;
 
   // Whether every tensor map of the kernel can be built for `args`: TMA needs each dimension in
   // [1, 2^32] and each stride but the last a multiple of 16 bytes below 2^40. Otherwise `why` names
@@ -65,6 +81,9 @@ class LoadedKernel {
   std::size_t shared_bytes_ = 0;
   std::vector<TensorMapSpec> tensor_maps_;
   std::int64_t persistent_blocks_ = 0;  // T::persistent: the blocks that fit on the device at once
+  bool distributed_ = false;
+  bool waits_ = false;
+  std::int64_t resident_blocks_ = 0;  // kernels that wait: the blocks that fit on the device at once
   int device_ = 0;
   CUfunction function_ = nullptr;
   int registers_ = 0;

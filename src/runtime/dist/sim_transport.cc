@@ -1,5 +1,5 @@
 // The sim transport behind World::sim: the CPU backend's simulation (sim.h), all ranks here.
-#include "runtime/dist/sim_transport.h"
+#include "runtime/dist/transport.h"
 
 #include <cstring>
 #include <numeric>

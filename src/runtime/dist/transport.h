@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,13 @@ class Transport {
   virtual std::size_t heap_bytes() const = 0;
   virtual std::size_t heap_used(int rank) const = 0;
 };
+
+// The transports, made by World's factories with checked arguments: `ranks` ranks (local), or this
+// process's rank of the world its launcher describes (ipc); heaps of `heap_bytes` usable bytes;
+// `wait_timeout_ms` the per-wait budget (0: none).
+std::shared_ptr<Transport> make_sim_transport(int ranks, std::size_t heap_bytes, std::int64_t wait_timeout_ms);
+std::shared_ptr<Transport> make_local_transport(int ranks, std::size_t heap_bytes, std::int64_t wait_timeout_ms);
+std::shared_ptr<Transport> make_ipc_transport(std::size_t heap_bytes, std::int64_t wait_timeout_ms, std::int64_t setup_timeout_ms);
 
 // Shared by the World factories: RuntimeError for a rank count outside 1 to kMaxRanks; the
 // per-wait budget of `options` in milliseconds (0: none), RuntimeError for a value below -1.

@@ -4,7 +4,6 @@
 #include <set>
 
 #include "runtime/dist/sim.h"
-#include "runtime/dist/sim_transport.h"
 #include "runtime/dist/transport.h"
 #include "support/checked.h"
 #include "tilescale/dist.h"
@@ -70,8 +69,27 @@ void check_rank_count(int ranks) {
     throw RuntimeError(cat("cannot create a world of ", ranks, " ranks; tilescale runs 1 to ", kMaxRanks, " ranks"));
 }
 
-World World::local(int, const WorldOptions&) { throw RuntimeError("local: not yet"); }
-World World::from_env(const WorldOptions&) { throw RuntimeError("ipc: not yet"); }
+World World::local(int ranks, const WorldOptions& options) {
+  check_rank_count(ranks);
+  const std::int64_t timeout = checked_wait_timeout(options, "local");
+  try {
+    return World(make_local_transport(ranks, options.heap_bytes, timeout));
+  } catch (...) {
+    detail::rethrow_as_error(cat("create a local world of ", ranks, " ranks with ", options.heap_bytes, "-byte heaps"));
+  }
+}
+
+World World::from_env(const WorldOptions& options) {
+  const std::int64_t timeout = checked_wait_timeout(options, "ipc");
+  if (options.setup_timeout_ms < 1)
+    throw RuntimeError(cat("cannot create an ipc world with setup_timeout_ms = ", options.setup_timeout_ms,
+                           " because the ranks need time to meet; give it a positive number of milliseconds"));
+  try {
+    return World(make_ipc_transport(options.heap_bytes, timeout, options.setup_timeout_ms));
+  } catch (...) {
+    detail::rethrow_as_error(cat("create an ipc world with ", options.heap_bytes, "-byte heaps"));
+  }
+}
 
 World World::sim(int ranks, const WorldOptions& options) {
   check_rank_count(ranks);
