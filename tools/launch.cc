@@ -85,6 +85,15 @@ std::string how_it_ended(int status) {
   return cat("exit status ", WEXITSTATUS(status));
 }
 
+// The i-th GPU of the launcher's CUDA_VISIBLE_DEVICES ("i" when unset or empty).
+std::string visible_device(int i) {
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  if (!visible || !*visible) return std::to_string(i);
+  std::string list = visible;
+  for (int k = 0; k < i; ++k) list = list.substr(list.find(',') + 1);
+  return list.substr(0, list.find(','));
+}
+
 pid_t start(const Options& o, int r, int port, const std::string& addr, int out) {
   const pid_t pid = fork();
   if (pid < 0) fail("fork()");
@@ -102,6 +111,7 @@ pid_t start(const Options& o, int r, int port, const std::string& addr, int out)
   setenv("LOCAL_WORLD_SIZE", n.c_str(), 1);
   setenv("MASTER_ADDR", addr.c_str(), 1);
   setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+  if (o.gpus > 0) setenv("CUDA_VISIBLE_DEVICES", visible_device(r % o.gpus).c_str(), 1);
   std::vector<char*> argv;
   for (const auto& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

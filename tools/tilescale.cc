@@ -5,6 +5,7 @@
 // the environment (out of memory, a file that cannot be written), 2 a bad command line or a target
 // this build cannot run, 3 an internal error. Nothing escapes main: every failure is one of these.
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -72,10 +73,10 @@ void print_usage(std::FILE* out) {
                "      thread runs for itself (# per thread) and the branches and loops that diverge\n"
                "  tilescale dump <example> --cuda|--ptx [--arch sm_80|sm_90a] [--size SPEC]\n"
                "      print the CUDA C++ tilescale generates, or the PTX NVRTC makes of it (no GPU needed)\n"
-               "  tilescale launch -n N <program> [args]   (or GPUS=N tilescale launch <program> [args])\n"
+               "  tilescale launch -n N [--gpus G] <program> [args]   (or GPUS=N tilescale launch <program> [args])\n"
                "      run N processes of <program> as the ranks of one run (RANK, WORLD_SIZE, LOCAL_RANK,\n"
                "      MASTER_ADDR, MASTER_PORT set as torchrun does), output prefixed with the rank; when one\n"
-               "      rank fails, stop the others and exit 1 naming it\n"
+               "      rank fails, stop the others and exit 1 naming it. --gpus G: rank r sees only GPU r %% G\n"
 #ifdef TILESCALE_HAVE_BENCH
                "  tilescale bench <gemm|softmax|layernorm> [--size SPEC] [--knobs SPEC] [--quick] [--compile] [--tune]\n"
                "      time an example on the GPU against a peer (cuBLAS, copy bandwidth); --tune autotunes\n"
@@ -400,6 +401,17 @@ int cmd_launch(const std::vector<std::string>& args) {
   if (!ranks)
     throw UsageError{"launch wants a number of ranks from 1 to " + std::to_string(ts::dist::kMaxRanks) + ", not '" + n + "'"};
   o.ranks = static_cast<int>(*ranks);
+  if (i + 1 < args.size() && args[i] == "--gpus") {
+    const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+    const std::string listed = visible ? visible : "";
+    const int available = listed.empty() ? ts::dist::kMaxRanks : 1 + static_cast<int>(std::count(listed.begin(), listed.end(), ','));
+    const auto gpus = ts::parse_integer(args[i + 1], 1, available);
+    if (!gpus)
+      throw UsageError{"--gpus wants a number of GPUs from 1 to " + std::to_string(available) +
+                       (listed.empty() ? "" : " (the entries of CUDA_VISIBLE_DEVICES=" + listed + ")") + ", not '" + args[i + 1] + "'"};
+    o.gpus = static_cast<int>(*gpus);
+    i += 2;
+  }
   o.command.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (o.command.empty()) throw UsageError{"launch needs a program to run: tilescale launch -n N <program> [args]"};
   return ts::launcher::launch(o);

@@ -202,3 +202,13 @@ TEST(CliLaunch, RanksCompilingTheSameKernelRunTheCompilerOnce) {
   EXPECT_EQ(files, 1);
   std::filesystem::remove_all(dir);
 }
+
+// Issue 13, item 3: `launch --gpus G` gives rank r the GPU r % G of the launcher's visible ones.
+TEST(CliLaunch, GpusGiveEachRankOneOfTheVisibleDevices) {
+  const Result r = run_cli("launch -n 3 --gpus 2 sh -c 'echo visible=$CUDA_VISIBLE_DEVICES'", "CUDA_VISIBLE_DEVICES=3,5");
+  EXPECT_EXIT_WITH(r, 0, "[rank 0] visible=3", "[rank 1] visible=5", "[rank 2] visible=3");
+  EXPECT_EXIT_WITH(run_cli("launch -n 2 --gpus 2 sh -c 'echo visible=$CUDA_VISIBLE_DEVICES'", "env -u CUDA_VISIBLE_DEVICES"), 0,
+                   "[rank 0] visible=0", "[rank 1] visible=1");
+  EXPECT_EXIT_WITH(run_cli("launch -n 2 --gpus 3 true", "CUDA_VISIBLE_DEVICES=3,5"), 2,
+                   "--gpus wants a number of GPUs from 1 to 2 (the entries of CUDA_VISIBLE_DEVICES=3,5), not '3'");
+}
