@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "distributed_example.h"
 #include "run_command.h"
 #include "skips.h"
 
@@ -84,6 +85,38 @@ TEST(GpuWorlds, LaunchStopsTheOthersWhenARankDiesAndNamesIt) {
   EXPECT_ENDS_WITH(launch(3, "die"), 1, "rank 1 of 3", "signal 9");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
 }
+
+// Every distributed example against its host reference on the GPU, with 2 and 4 ranks, on local
+// (one process) and on ipc (one process per rank under tilescale launch, sharing the GPU).
+struct ExampleRun {
+  std::string example;
+  int ranks;
+  std::string transport;
+};
+
+class DistributedExamplesOnGpu : public ::testing::TestWithParam<ExampleRun> {};
+
+TEST_P(DistributedExamplesOnGpu, PassAgainstTheHostReference) {
+  SKIP_WITHOUT_GPU();
+  const ExampleRun& run = GetParam();
+  const CommandResult r = testing::run_command("'" TILESCALE_CLI "' run " + run.example + " --ranks " + std::to_string(run.ranks) +
+                                               " --target cuda --transport " + run.transport);
+  EXPECT_ENDS_WITH(r, 0, "on " + run.transport + " with " + std::to_string(run.ranks) + " ranks", "PASS");
+}
+
+std::vector<ExampleRun> example_runs() {
+  std::vector<ExampleRun> runs;
+  for (const auto& e : examples::distributed_examples())
+    for (int ranks : {2, 4})
+      if (e.unsupported(e.default_sizes, ranks).empty())
+        for (const char* transport : {"local", "ipc"}) runs.push_back({e.name, ranks, transport});
+  return runs;
+}
+
+INSTANTIATE_TEST_SUITE_P(All, DistributedExamplesOnGpu, ::testing::ValuesIn(example_runs()),
+                         [](const ::testing::TestParamInfo<ExampleRun>& info) {
+                           return info.param.example + "_" + std::to_string(info.param.ranks) + "_ranks_" + info.param.transport;
+                         });
 
 }  // namespace
 }  // namespace tilescale
