@@ -24,8 +24,8 @@
 namespace tilescale {
 
 enum class Target {
-  Auto,  // CUDA when a CUDA device and backend are available, the CPU backend otherwise (and for
-         // distributed kernels, which run on the sim transport: tilescale/dist.h)
+  Auto,  // CUDA when a CUDA device and backend are available, the CPU backend otherwise; the CPU
+         // backend for distributed kernels (compile those for world.target(): tilescale/dist.h)
   CPU,   // the reference executor
   CUDA,
 };
@@ -65,8 +65,10 @@ class Kernel {
   std::vector<ParamInfo> params() const;
   const CompileInfo& compile_info() const;
 
-  // Runs the kernel; on CUDA it is launched on `stream` (a CUstream; null: the default stream)
-  // and returns without waiting for it.
+  // Runs the kernel; on CUDA it is launched on `stream` (a CUstream; null: the default stream, or
+  // for a distributed kernel the calling rank's stream) and returns without waiting for it. A
+  // distributed CUDA kernel runs as the rank whose code calls it (inside World::run of a local or
+  // ipc world; RuntimeError elsewhere).
   void call(const std::vector<Tensor>& args, void* stream = nullptr) const;
   template <typename... Tensors>
   void operator()(const Tensors&... args) const {
