@@ -208,10 +208,11 @@ int cmd_run_distributed(const Flags& flags, const ex::DistributedExample& exampl
   const int ranks = parse_ranks_flag(flags, example, sizes);
   const std::uint64_t seed = parse_seed_flag(flags);
   const auto start = std::chrono::steady_clock::now();
-  const ex::CheckResult result = ex::run_distributed_example(example.name, ranks, sizes, seed);
+  const auto world = ts::dist::World::sim(ranks);
+  const ex::CheckResult result = ex::run_distributed_example(example.name, world, sizes, seed);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%s [%s] on sim with %d ranks: max relative error %.1e (tolerance %.1e) %s\n", example.name.c_str(),
-              ex::format_sizes(sizes).c_str(), ranks, result.max_relative_error, result.tolerance,
+  std::printf("%s [%s] on %s with %d ranks: max relative error %.1e (tolerance %.1e) %s\n", example.name.c_str(),
+              ex::format_sizes(sizes).c_str(), world.transport(), ranks, result.max_relative_error, result.tolerance,
               result.passed() ? "PASS" : "FAIL");
   std::printf("wall time %.3f s (build, compile, run on every rank and reference)\n", seconds);
   return result.passed() ? 0 : kExitFail;

@@ -136,39 +136,53 @@ std::vector<int> routing(const Dims& d, std::uint64_t seed, int rank) {
   return out;
 }
 
-CheckResult run_all_to_all(const Sizes& sizes, int P, std::uint64_t seed) {
+// Rank `rank`'s routing as an int32 [T, K] tensor on the host.
+Tensor routing_tensor(const Dims& d, std::uint64_t seed, int rank) {
+  const std::vector<int> route = routing(d, seed, rank);
+  Tensor t = Tensor::empty({d.T, d.K}, DataType::Int32);
+  for (std::int64_t i = 0; i < d.T * d.K; ++i) t.set_flat(i, route[i]);
+  return t;
+}
+
+// Every rank's inputs come from the seed, so the reference regenerates the tokens and routing of
+// all ranks on the host.
+CheckResult run_all_to_all(const Sizes& sizes, const dist::World& world, std::uint64_t seed) {
+  const int P = world.size();
   const Dims d = dims(sizes, P);
-  const Kernel splits_k = compile(splits_program(d, P), Target::CPU);
-  const Kernel dispatch_k = compile(dispatch_program(d, P), Target::CPU);
-  const Kernel combine_k = compile(combine_program(d, P), Target::CPU);
-  std::vector<Tensor> x(P), topk(P), weights(P), recv(P), out(P);
-  std::vector<std::vector<int>> route(P);
-  auto world = dist::World::sim(P);
+  const Kernel splits_k = compile(splits_program(d, P), world.target());
+  const Kernel dispatch_k = compile(dispatch_program(d, P), world.target());
+  const Kernel combine_k = compile(combine_program(d, P), world.target());
+  std::vector<Tensor> recv(P), out(P);  // per local rank, on the host
   world.run([&](dist::Rank& rank) {
     const int r = rank.rank();
-    route[r] = routing(d, seed, r);
-    x[r] = symmetric_random(rank, {d.T, d.H}, DataType::Float16, seed, 0);
-    weights[r] = symmetric_random(rank, {d.T, d.K}, DataType::Float32, seed, 1, 0.0, 1.0);
-    topk[r] = rank.heap().empty({d.T, d.K}, DataType::Int32);
-    for (std::int64_t i = 0; i < d.T * d.K; ++i) topk[r].set_flat(i, route[r][i]);
+    Tensor x = symmetric_random(rank, {d.T, d.H}, DataType::Float16, seed, 0);
+    Tensor weights = symmetric_random(rank, {d.T, d.K}, DataType::Float32, seed, 1, 0.0, 1.0);
+    Tensor topk = symmetric_copy(rank, routing_tensor(d, seed, r));
     Tensor splits = symmetric_poisoned(rank, {P, d.E}, DataType::Int32);
     Tensor ready = rank.heap().zeros({P}, DataType::Int32);
-    recv[r] = symmetric_poisoned(rank, {d.R, d.H}, DataType::Float16);
+    Tensor received = symmetric_poisoned(rank, {d.R, d.H}, DataType::Float16);
     Tensor arrived = rank.heap().zeros({P, d.El}, DataType::UInt64);
     Tensor slot = symmetric_poisoned(rank, {d.T, d.K}, DataType::Int32);
     Tensor gathered = symmetric_poisoned(rank, {d.T, d.K, d.H}, DataType::Float16);
-    out[r] = symmetric_poisoned(rank, {d.T, d.H}, DataType::Float16);
+    Tensor combined = symmetric_poisoned(rank, {d.T, d.H}, DataType::Float16);
     rank.barrier();
-    splits_k(topk[r], splits, ready);
-    dispatch_k(x[r], topk[r], splits, recv[r], arrived, slot);
+    splits_k(topk, splits, ready);
+    dispatch_k(x, topk, splits, received, arrived, slot);
     rank.barrier();  // every expert's tokens have arrived (the experts would run here)
-    combine_k(topk[r], weights[r], recv[r], slot, gathered, out[r]);
+    combine_k(topk, weights, received, slot, gathered, combined);
     rank.barrier();
+    recv[r] = received.to(Device::cpu());
+    out[r] = combined.to(Device::cpu());
   });
 
-  std::vector<CheckResult> checks;
-  // Dispatch: rank q's buffer holds, per local expert, rank 0's tokens in order, then rank 1's...
-  for (int q = 0; q < P; ++q) {
+  std::vector<Tensor> x(P);
+  std::vector<std::vector<int>> route(P);
+  for (int p = 0; p < P; ++p) {
+    x[p] = host_random({d.T, d.H}, DataType::Float16, seed, p, 0);
+    route[p] = routing(d, seed, p);
+  }
+  return check_local_ranks(world, [&](int q) {
+    // Dispatch: rank q's buffer holds, per local expert, rank 0's tokens in order, then rank 1's...
     std::vector<double> expected;
     for (std::int64_t el = 0; el < d.El; ++el)
       for (int p = 0; p < P; ++p)
@@ -179,20 +193,18 @@ CheckResult run_all_to_all(const Sizes& sizes, int P, std::uint64_t seed) {
     const std::int64_t rows = static_cast<std::int64_t>(expected.size()) / d.H;
     Tensor got = Tensor::empty({rows, d.H}, DataType::Float16);
     for (std::int64_t i = 0; i < rows * d.H; ++i) got.set_flat(i, recv[q].get_flat(i));
-    checks.push_back(compare(got, expected, kExactTolerance));
-  }
-  // Combine: out[t] = sum_k w[t, k] (e_k + 1) x[t].
-  for (int r = 0; r < P; ++r) {
-    std::vector<double> expected;
+    const CheckResult dispatch = compare(got, expected, kExactTolerance);
+    // Combine: out[t] = sum_k w[t, k] (e_k + 1) x[t].
+    const Tensor weights = host_random({d.T, d.K}, DataType::Float32, seed, q, 1, 0.0, 1.0);
+    std::vector<double> combined;
     for (std::int64_t t = 0; t < d.T; ++t)
       for (std::int64_t h = 0; h < d.H; ++h) {
         double s = 0;
-        for (std::int64_t k = 0; k < d.K; ++k) s += weights[r].get({t, k}) * (route[r][t * d.K + k] + 1) * x[r].get({t, h});
-        expected.push_back(s);
+        for (std::int64_t k = 0; k < d.K; ++k) s += weights.get({t, k}) * (route[q][t * d.K + k] + 1) * x[q].get({t, h});
+        combined.push_back(s);
       }
-    checks.push_back(compare(out[r], expected, kFloat16OutputTolerance));
-  }
-  return worst(checks);
+    return worst({dispatch, compare(out[q], combined, kFloat16OutputTolerance)});
+  });
 }
 
 }  // namespace

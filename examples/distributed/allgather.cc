@@ -47,33 +47,31 @@ T::PrimFunc pull_program(const Sizes& sizes, int P) {
   });
 }
 
-CheckResult run_allgather(const Sizes& sizes, int ranks, std::uint64_t seed, bool push) {
+CheckResult run_allgather(const Sizes& sizes, const dist::World& world, std::uint64_t seed, bool push) {
+  const int P = world.size();
   const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N");
-  const Kernel kernel = compile(push ? push_program(sizes, ranks) : pull_program(sizes, ranks), Target::CPU);
-  std::vector<Tensor> a(ranks), out(ranks);
-  auto world = dist::World::sim(ranks);
+  const Kernel kernel = compile(push ? push_program(sizes, P) : pull_program(sizes, P), world.target());
+  std::vector<Tensor> out(P);  // per local rank, on the host
   world.run([&](dist::Rank& rank) {
-    const int r = rank.rank();
-    a[r] = symmetric_random(rank, {M, N}, DataType::Float16, seed, 0);
-    out[r] = symmetric_poisoned(rank, {ranks * M, N}, DataType::Float16);
+    Tensor a = symmetric_random(rank, {M, N}, DataType::Float16, seed, 0);
+    Tensor gathered = symmetric_poisoned(rank, {P * M, N}, DataType::Float16);
     if (push) {
-      Tensor arrived = rank.heap().zeros({ranks}, DataType::Int32);
+      Tensor arrived = rank.heap().zeros({P}, DataType::Int32);
       rank.barrier();
-      kernel(a[r], out[r], arrived);
+      kernel(a, gathered, arrived);
     } else {
       rank.barrier();
-      kernel(a[r], out[r]);
+      kernel(a, gathered);
     }
     rank.barrier();
+    out[rank.rank()] = gathered.to(Device::cpu());
   });
   std::vector<double> expected;
-  for (int p = 0; p < ranks; ++p) {
-    const auto v = values(a[p]);
+  for (int p = 0; p < P; ++p) {
+    const auto v = values(host_random({M, N}, DataType::Float16, seed, p, 0));
     expected.insert(expected.end(), v.begin(), v.end());
   }
-  std::vector<CheckResult> checks;
-  for (int r = 0; r < ranks; ++r) checks.push_back(compare(out[r], expected, kExactTolerance));
-  return worst(checks);
+  return check_local_ranks(world, [&](int r) { return compare(out[r], expected, kExactTolerance); });
 }
 
 DistributedExample allgather(bool push) {
@@ -86,7 +84,7 @@ DistributedExample allgather(bool push) {
       .test_ranks = {2, 4},
       .unsupported = [](const Sizes&, int) { return std::string(); },
       .build = [push](const Sizes& s, int p) { return std::vector<lang::PrimFunc>{push ? push_program(s, p) : pull_program(s, p)}; },
-      .run = [push](const Sizes& s, int p, std::uint64_t seed) { return run_allgather(s, p, seed, push); },
+      .run = [push](const Sizes& s, const dist::World& w, std::uint64_t seed) { return run_allgather(s, w, seed, push); },
   };
 }
 

@@ -48,30 +48,31 @@ T::PrimFunc allgather_gemm_program(const Sizes& sizes, int P) {
   });
 }
 
-CheckResult run_allgather_gemm(const Sizes& sizes, int P, std::uint64_t seed) {
+CheckResult run_allgather_gemm(const Sizes& sizes, const dist::World& world, std::uint64_t seed) {
+  const int P = world.size();
   const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N"), K = size_of(sizes, "K");
-  const Kernel kernel = compile(allgather_gemm_program(sizes, P), Target::CPU);
-  std::vector<Tensor> a(P), b(P), c(P);
-  auto world = dist::World::sim(P);
+  const Kernel kernel = compile(allgather_gemm_program(sizes, P), world.target());
+  std::vector<Tensor> c(P);  // per local rank, on the host
   world.run([&](dist::Rank& rank) {
-    const int r = rank.rank();
-    a[r] = symmetric_random(rank, {M, K}, DataType::Float16, seed, 0);
-    b[r] = symmetric_random(rank, {K, N}, DataType::Float16, seed, 1);
+    Tensor a = symmetric_random(rank, {M, K}, DataType::Float16, seed, 0);
+    Tensor b = symmetric_random(rank, {K, N}, DataType::Float16, seed, 1);
     Tensor gathered = symmetric_poisoned(rank, {P * M, K}, DataType::Float16);
     Tensor signal = rank.heap().zeros({P}, DataType::Int32);
-    c[r] = symmetric_poisoned(rank, {P * M, N}, DataType::Float16);
+    Tensor product = symmetric_poisoned(rank, {P * M, N}, DataType::Float16);
     rank.barrier();
-    kernel(a[r], b[r], gathered, signal, c[r]);
+    kernel(a, b, gathered, signal, product);
     rank.barrier();
+    c[rank.rank()] = product.to(Device::cpu());
   });
   std::vector<double> all_a;
   for (int p = 0; p < P; ++p) {
-    const auto v = values(a[p]);
+    const auto v = values(host_random({M, K}, DataType::Float16, seed, p, 0));
     all_a.insert(all_a.end(), v.begin(), v.end());
   }
-  std::vector<CheckResult> checks;
-  for (int r = 0; r < P; ++r) checks.push_back(compare(c[r], matmul(all_a, values(b[r]), P * M, N, K), kFloat16OutputTolerance));
-  return worst(checks);
+  return check_local_ranks(world, [&](int r) {
+    const auto b = values(host_random({K, N}, DataType::Float16, seed, r, 1));
+    return compare(c[r], matmul(all_a, b, P * M, N, K), kFloat16OutputTolerance);
+  });
 }
 
 }  // namespace

@@ -98,34 +98,36 @@ T::PrimFunc program(Kind k, const Sizes& s, int P) {
   return pre_program(s, P);
 }
 
-// The host reference moves elements one by one: in[] is every rank's input, indexed [rank][...].
-CheckResult run(Kind kind, const Sizes& sizes, int P, std::uint64_t seed) {
+// The host reference moves elements one by one: in[] is every rank's input, indexed [rank][...],
+// regenerated on the host from the seed.
+CheckResult run(Kind kind, const Sizes& sizes, const dist::World& world, std::uint64_t seed) {
+  const int P = world.size();
   const Dims d = dims(sizes, P);
-  const Kernel kernel = compile(program(kind, sizes, P), Target::CPU);
+  const Kernel kernel = compile(program(kind, sizes, P), world.target());
   const bool post = kind == Kind::PostTranspose;
   const std::vector<std::int64_t> in_shape = kind == Kind::Pre ? std::vector<std::int64_t>{d.B, d.H, d.Sp, d.D}
                                              : post            ? std::vector<std::int64_t>{d.B, d.Hp, d.S, d.D}
                                                                : std::vector<std::int64_t>{d.B, d.Sp, d.H, d.D};
   const std::vector<std::int64_t> out_shape = post ? std::vector<std::int64_t>{d.B, d.Sp, d.H, d.D}
                                                    : std::vector<std::int64_t>{d.B, d.Hp, d.S, d.D};
-  std::vector<Tensor> in(P), out(P);
-  auto world = dist::World::sim(P);
+  std::vector<Tensor> out(P);  // per local rank, on the host
   world.run([&](dist::Rank& rank) {
-    const int r = rank.rank();
-    in[r] = symmetric_random(rank, in_shape, DataType::Float16, seed, 0);
-    out[r] = symmetric_poisoned(rank, out_shape, DataType::Float16);
+    Tensor x = symmetric_random(rank, in_shape, DataType::Float16, seed, 0);
+    Tensor y = symmetric_poisoned(rank, out_shape, DataType::Float16);
     if (post) {
       rank.barrier();
-      kernel(in[r], out[r]);
+      kernel(x, y);
     } else {
       Tensor arrived = rank.heap().zeros({P}, DataType::Int32);
       rank.barrier();
-      kernel(in[r], out[r], arrived);
+      kernel(x, y, arrived);
     }
     rank.barrier();
+    out[rank.rank()] = y.to(Device::cpu());
   });
-  std::vector<CheckResult> checks;
-  for (int r = 0; r < P; ++r) {
+  std::vector<Tensor> in(P);
+  for (int p = 0; p < P; ++p) in[p] = host_random(in_shape, DataType::Float16, seed, p, 0);
+  return check_local_ranks(world, [&](int r) {
     std::vector<double> expected;
     for (std::int64_t b = 0; b < d.B; ++b)
       for (std::int64_t i = 0; i < out_shape[1]; ++i)
@@ -139,9 +141,8 @@ CheckResult run(Kind kind, const Sizes& sizes, int P, std::uint64_t seed) {
               expected.push_back(kind == Kind::Pre ? in[p].get({b, h, s % d.Sp, e}) : in[p].get({b, s % d.Sp, h, e}));
             }
           }
-    checks.push_back(compare(out[r], expected, kExactTolerance));
-  }
-  return worst(checks);
+    return compare(out[r], expected, kExactTolerance);
+  });
 }
 
 DistributedExample make(Kind kind, const char* name, const char* description) {
@@ -153,7 +154,7 @@ DistributedExample make(Kind kind, const char* name, const char* description) {
       .test_ranks = {2, 4},
       .unsupported = unsupported,
       .build = [kind](const Sizes& s, int p) { return std::vector<lang::PrimFunc>{program(kind, s, p)}; },
-      .run = [kind](const Sizes& s, int p, std::uint64_t seed) { return run(kind, s, p, seed); },
+      .run = [kind](const Sizes& s, const dist::World& w, std::uint64_t seed) { return run(kind, s, w, seed); },
   };
 }
 

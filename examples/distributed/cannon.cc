@@ -69,29 +69,32 @@ T::PrimFunc cannon_program(const Sizes& sizes, int P) {
   });
 }
 
-CheckResult run_cannon(const Sizes& sizes, int P, std::uint64_t seed) {
-  const int q = mesh_side(P);
+CheckResult run_cannon(const Sizes& sizes, const dist::World& world, std::uint64_t seed) {
+  const int P = world.size(), q = mesh_side(P);
   const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N"), K = size_of(sizes, "K");
   const std::int64_t Mb = M / q, Nb = N / q, Kb = K / q;
-  const Kernel kernel = compile(cannon_program(sizes, P), Target::CPU);
+  const Kernel kernel = compile(cannon_program(sizes, P), world.target());
   const std::vector<double> a = values(random_input({M, K}, DataType::Float16, seed, 0));
   const std::vector<double> b = values(random_input({K, N}, DataType::Float16, seed, 1));
-  std::vector<Tensor> c(P);
-  auto world = dist::World::sim(P);
+  std::vector<Tensor> c(P);  // per local rank, on the host
   world.run([&](dist::Rank& rank) {
     const int r = rank.rank(), i = r / q, j = r % q;
-    Tensor abuf = symmetric_poisoned(rank, {2, Mb, Kb}, DataType::Float16);
-    Tensor bbuf = symmetric_poisoned(rank, {2, Kb, Nb}, DataType::Float16);
-    store_values(abuf, 0, block_of(a, K, i, (i + j) % q, Mb, Kb));
-    store_values(bbuf, 0, block_of(b, N, (i + j) % q, j, Kb, Nb));
+    // Buffer 0 holds the skewed starting blocks; buffer 1 stays poisoned until the first shift.
+    Tensor a_start = poisoned_output({2, Mb, Kb}, DataType::Float16);
+    Tensor b_start = poisoned_output({2, Kb, Nb}, DataType::Float16);
+    store_values(a_start, 0, block_of(a, K, i, (i + j) % q, Mb, Kb));
+    store_values(b_start, 0, block_of(b, N, (i + j) % q, j, Kb, Nb));
+    Tensor abuf = symmetric_copy(rank, a_start);
+    Tensor bbuf = symmetric_copy(rank, b_start);
     std::vector<Tensor> flags;
     for (int f = 0; f < 4; ++f) flags.push_back(rank.heap().zeros({q}, DataType::Int32));
-    c[r] = symmetric_poisoned(rank, {Mb, Nb}, DataType::Float32);
+    Tensor block = symmetric_poisoned(rank, {Mb, Nb}, DataType::Float32);
     rank.barrier();
-    kernel(abuf, bbuf, flags[0], flags[1], flags[2], flags[3], c[r]);
+    kernel(abuf, bbuf, flags[0], flags[1], flags[2], flags[3], block);
     rank.barrier();
+    c[r] = block.to(Device::cpu());
   });
-  return check_mesh_product(c, a, b, M, N, K, q);
+  return check_mesh_product(world, c, a, b, M, N, K, q);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
-// The distributed example programs: each builds its kernels for a number of ranks, runs them on the
-// sim transport (tilescale/dist.h) on random inputs, and checks every rank's outputs against a
-// reference computed on the host with plain loops from all ranks' inputs. `tilescale run <name>
-// --ranks N` and the tests (tests/dist) use this registry; registry.cc lists them in order.
+// The distributed example programs: each builds its kernels for a number of ranks, runs them in a
+// World of any transport (tilescale/dist.h) on random inputs, and checks the outputs of the ranks
+// this process drives against a reference computed on the host with plain loops from every rank's
+// inputs, which the host regenerates from the seed (support.h). `tilescale run <name> --ranks N`
+// and the tests (tests/dist) use this registry; registry.cc lists them in order.
 #pragma once
 
 #include <cstdint>
@@ -23,15 +24,18 @@ struct DistributedExample {
   std::function<std::string(const Sizes& sizes, int ranks)> unsupported;
   // Its kernels, built for `ranks` ranks (for dumps and the NVRTC compile tests).
   std::function<std::vector<lang::PrimFunc>(const Sizes& sizes, int ranks)> build;
-  // Runs it on a sim world of `ranks` ranks (inputs from `seed`) and compares with the reference.
-  std::function<CheckResult(const Sizes& sizes, int ranks, std::uint64_t seed)> run;
+  // Runs it on every rank of `world` (kernels compiled for world.target(), inputs from `seed`) and
+  // compares the outputs of world.local_ranks() with the reference. Call it from outside
+  // world.run, on every process of the world.
+  std::function<CheckResult(const Sizes& sizes, const dist::World& world, std::uint64_t seed)> run;
 };
 
 const std::vector<DistributedExample>& distributed_examples();
 const DistributedExample* find_distributed_example(const std::string& name);  // null when unknown
 
-// What `tilescale run <name> --ranks N [--size SPEC] [--seed S]` does: RuntimeError naming the
-// problem when the example is unknown or `ranks` does not suit it at `sizes`.
-CheckResult run_distributed_example(const std::string& name, int ranks, const Sizes& sizes, std::uint64_t seed = 1);
+// What `tilescale run <name> --ranks N [--size SPEC] [--seed S]` does, in `world`: RuntimeError
+// naming the problem when the example is unknown or world.size() ranks do not suit it at `sizes`.
+CheckResult run_distributed_example(const std::string& name, const dist::World& world, const Sizes& sizes,
+                                    std::uint64_t seed = 1);
 
 }  // namespace tilescale::examples

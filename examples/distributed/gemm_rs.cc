@@ -62,34 +62,33 @@ T::PrimFunc gemm_rs_program(const Sizes& sizes, int P) {
   });
 }
 
-CheckResult run_gemm_rs(const Sizes& sizes, int P, std::uint64_t seed) {
+CheckResult run_gemm_rs(const Sizes& sizes, const dist::World& world, std::uint64_t seed) {
+  const int P = world.size();
   const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N"), K = size_of(sizes, "K"), Mq = M / P;
-  const Kernel kernel = compile(gemm_rs_program(sizes, P), Target::CPU);
-  std::vector<Tensor> a(P), b(P), out(P);
-  auto world = dist::World::sim(P);
+  const Kernel kernel = compile(gemm_rs_program(sizes, P), world.target());
+  std::vector<Tensor> out(P);  // per local rank, on the host
   world.run([&](dist::Rank& rank) {
-    const int r = rank.rank();
-    a[r] = symmetric_random(rank, {M, K}, DataType::Float16, seed, 0);
-    b[r] = symmetric_random(rank, {K, N}, DataType::Float16, seed, 1);
+    Tensor a = symmetric_random(rank, {M, K}, DataType::Float16, seed, 0);
+    Tensor b = symmetric_random(rank, {K, N}, DataType::Float16, seed, 1);
     Tensor partial = symmetric_poisoned(rank, {M, N}, DataType::Float32);
     Tensor stage = symmetric_poisoned(rank, {P, Mq, N}, DataType::Float32);
     Tensor count = rank.heap().zeros({Mq / kBM, N / kBN}, DataType::Int32);
-    out[r] = symmetric_poisoned(rank, {Mq, N}, DataType::Float32);
+    Tensor mine = symmetric_poisoned(rank, {Mq, N}, DataType::Float32);
     rank.barrier();
-    kernel(a[r], b[r], partial, stage, count, out[r]);
+    kernel(a, b, partial, stage, count, mine);
     rank.barrier();
+    out[rank.rank()] = mine.to(Device::cpu());
   });
   std::vector<double> total(M * N, 0.0);
   for (int p = 0; p < P; ++p) {
-    const auto c = matmul(values(a[p]), values(b[p]), M, N, K);
+    const auto c = matmul(values(host_random({M, K}, DataType::Float16, seed, p, 0)),
+                          values(host_random({K, N}, DataType::Float16, seed, p, 1)), M, N, K);
     for (std::int64_t i = 0; i < M * N; ++i) total[i] += c[i];
   }
-  std::vector<CheckResult> checks;
-  for (int q = 0; q < P; ++q) {
+  return check_local_ranks(world, [&](int q) {
     const std::vector<double> mine(total.begin() + q * Mq * N, total.begin() + (q + 1) * Mq * N);
-    checks.push_back(compare(out[q], mine, kFloat32SumTolerance));
-  }
-  return worst(checks);
+    return compare(out[q], mine, kFloat32SumTolerance);
+  });
 }
 
 }  // namespace

@@ -41,19 +41,19 @@ inline std::vector<double> block_of(const std::vector<double>& m, std::int64_t c
   return out;
 }
 
-// Sets the elements of `t` (contiguous, from `offset`) to `v`.
+// Sets the elements of the CPU tensor `t` (contiguous, from `offset`) to `v`.
 inline void store_values(const Tensor& t, std::int64_t offset, const std::vector<double>& v) {
   for (std::size_t i = 0; i < v.size(); ++i) t.set_flat(offset + static_cast<std::int64_t>(i), v[i]);
 }
 
-// The check of a mesh GEMM: each rank's C block against its block of A·B, computed in double.
-inline CheckResult check_mesh_product(const std::vector<Tensor>& c, const std::vector<double>& a, const std::vector<double>& b,
-                                      std::int64_t M, std::int64_t N, std::int64_t K, int q) {
+// The check of a mesh GEMM: the C block of each rank of world.local_ranks() (c[r], on the host)
+// against its block of A·B, computed in double.
+inline CheckResult check_mesh_product(const dist::World& world, const std::vector<Tensor>& c, const std::vector<double>& a,
+                                      const std::vector<double>& b, std::int64_t M, std::int64_t N, std::int64_t K, int q) {
   const std::vector<double> full = matmul(a, b, M, N, K);
-  std::vector<CheckResult> checks;
-  for (int r = 0; r < static_cast<int>(c.size()); ++r)
-    checks.push_back(compare(c[r], block_of(full, N, r / q, r % q, M / q, N / q), kFloat32SumTolerance));
-  return worst(checks);
+  return check_local_ranks(world, [&](int r) {
+    return compare(c[r], block_of(full, N, r / q, r % q, M / q, N / q), kFloat32SumTolerance);
+  });
 }
 
 }  // namespace tilescale::examples

@@ -37,27 +37,27 @@ T::PrimFunc reduce_scatter_program(const Sizes& sizes, int P) {
   });
 }
 
-CheckResult run_reduce_scatter(const Sizes& sizes, int P, std::uint64_t seed) {
+CheckResult run_reduce_scatter(const Sizes& sizes, const dist::World& world, std::uint64_t seed) {
+  const int P = world.size();
   const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N");
-  const Kernel kernel = compile(reduce_scatter_program(sizes, P), Target::CPU);
-  std::vector<Tensor> x(P), out(P);
-  auto world = dist::World::sim(P);
+  const Kernel kernel = compile(reduce_scatter_program(sizes, P), world.target());
+  std::vector<Tensor> out(P);  // per local rank, on the host
   world.run([&](dist::Rank& rank) {
-    const int r = rank.rank();
-    x[r] = symmetric_random(rank, {P * M, N}, DataType::Float32, seed, 0);
-    out[r] = symmetric_poisoned(rank, {M, N}, DataType::Float32);
+    Tensor x = symmetric_random(rank, {P * M, N}, DataType::Float32, seed, 0);
+    Tensor mine = symmetric_poisoned(rank, {M, N}, DataType::Float32);
     rank.barrier();
-    kernel(x[r], out[r]);
+    kernel(x, mine);
     rank.barrier();
+    out[rank.rank()] = mine.to(Device::cpu());
   });
-  std::vector<CheckResult> checks;
-  for (int r = 0; r < P; ++r) {
+  std::vector<Tensor> x(P);
+  for (int p = 0; p < P; ++p) x[p] = host_random({P * M, N}, DataType::Float32, seed, p, 0);
+  return check_local_ranks(world, [&](int r) {
     std::vector<double> expected(M * N, 0.0);
     for (int p = 0; p < P; ++p)
       for (std::int64_t i = 0; i < M * N; ++i) expected[i] += x[p].get_flat(r * M * N + i);
-    checks.push_back(compare(out[r], expected, kFloat32SumTolerance));
-  }
-  return worst(checks);
+    return compare(out[r], expected, kFloat32SumTolerance);
+  });
 }
 
 }  // namespace

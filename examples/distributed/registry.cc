@@ -29,19 +29,19 @@ const DistributedExample* find_distributed_example(const std::string& name) {
   return nullptr;
 }
 
-CheckResult run_distributed_example(const std::string& name, int ranks, const Sizes& sizes, std::uint64_t seed) {
+CheckResult run_distributed_example(const std::string& name, const dist::World& world, const Sizes& sizes,
+                                    std::uint64_t seed) {
   const DistributedExample* ex = find_distributed_example(name);
   if (!ex) {
     std::string names;
     for (const auto& e : distributed_examples()) names += (names.empty() ? "" : ", ") + e.name;
     throw RuntimeError(cat("cannot run distributed example ", name, " because there is none of that name; use one of ", names));
   }
-  if (ranks < 1 || ranks > dist::kMaxRanks)
-    throw RuntimeError(cat("cannot run ", name, " with ", ranks, " ranks; use 1 to ", dist::kMaxRanks));
+  const int ranks = world.size();
   if (std::string why = ex->unsupported(sizes, ranks); !why.empty())
     throw RuntimeError(cat("cannot run ", name, " with ", ranks, ranks == 1 ? " rank" : " ranks", " at sizes ",
                            format_sizes(sizes), " because ", why));
-  return ex->run(sizes, ranks, seed);
+  return ex->run(sizes, world, seed);
 }
 
 }  // namespace tilescale::examples

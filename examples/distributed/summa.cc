@@ -51,31 +51,33 @@ T::PrimFunc summa_program(const Sizes& sizes, int P) {
   });
 }
 
-CheckResult run_summa(const Sizes& sizes, int P, std::uint64_t seed) {
-  const int q = mesh_side(P);
+CheckResult run_summa(const Sizes& sizes, const dist::World& world, std::uint64_t seed) {
+  const int P = world.size(), q = mesh_side(P);
   const std::int64_t M = size_of(sizes, "M"), N = size_of(sizes, "N"), K = size_of(sizes, "K");
   const std::int64_t Mb = M / q, Nb = N / q, Kb = K / q;
-  const Kernel kernel = compile(summa_program(sizes, P), Target::CPU);
+  const Kernel kernel = compile(summa_program(sizes, P), world.target());
   const std::vector<double> a = values(random_input({M, K}, DataType::Float16, seed, 0));
   const std::vector<double> b = values(random_input({K, N}, DataType::Float16, seed, 1));
-  std::vector<Tensor> c(P);
-  auto world = dist::World::sim(P);
+  std::vector<Tensor> c(P);  // per local rank, on the host
   world.run([&](dist::Rank& rank) {
     const int r = rank.rank(), i = r / q, j = r % q;
-    Tensor a_block = rank.heap().empty({Mb, Kb}, DataType::Float16);
-    Tensor b_block = rank.heap().empty({Kb, Nb}, DataType::Float16);
-    store_values(a_block, 0, block_of(a, K, i, j, Mb, Kb));
-    store_values(b_block, 0, block_of(b, N, i, j, Kb, Nb));
+    Tensor a_own = Tensor::empty({Mb, Kb}, DataType::Float16);
+    Tensor b_own = Tensor::empty({Kb, Nb}, DataType::Float16);
+    store_values(a_own, 0, block_of(a, K, i, j, Mb, Kb));
+    store_values(b_own, 0, block_of(b, N, i, j, Kb, Nb));
+    Tensor a_block = symmetric_copy(rank, a_own);
+    Tensor b_block = symmetric_copy(rank, b_own);
     Tensor a_panel = symmetric_poisoned(rank, {q, Mb, Kb}, DataType::Float16);
     Tensor b_panel = symmetric_poisoned(rank, {q, Kb, Nb}, DataType::Float16);
     Tensor a_signal = rank.heap().zeros({q}, DataType::UInt64);
     Tensor b_signal = rank.heap().zeros({q}, DataType::UInt64);
-    c[r] = symmetric_poisoned(rank, {Mb, Nb}, DataType::Float32);
+    Tensor block = symmetric_poisoned(rank, {Mb, Nb}, DataType::Float32);
     rank.barrier();
-    kernel(a_block, b_block, a_panel, b_panel, a_signal, b_signal, c[r]);
+    kernel(a_block, b_block, a_panel, b_panel, a_signal, b_signal, block);
     rank.barrier();
+    c[r] = block.to(Device::cpu());
   });
-  return check_mesh_product(c, a, b, M, N, K, q);
+  return check_mesh_product(world, c, a, b, M, N, K, q);
 }
 
 }  // namespace

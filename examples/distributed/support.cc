@@ -1,23 +1,34 @@
 #include "support.h"
 
-#include <limits>
-
 namespace tilescale::examples {
 
 using tilescale::detail::cat;
 
-Tensor symmetric_random(const dist::Rank& rank, const std::vector<std::int64_t>& shape, DataType dtype,
-                        std::uint64_t seed, int stream, double lo, double hi) {
-  Tensor t = rank.heap().empty(shape, dtype);
-  t.fill_random(derive_seed(seed, 64 * rank.rank() + stream), lo, hi);
+Tensor host_random(const std::vector<std::int64_t>& shape, DataType dtype, std::uint64_t seed, int rank, int stream,
+                   double lo, double hi) {
+  TS_ICHECK(stream >= 0 && stream < 64, "input stream ", stream, " of a distributed example");
+  return random_input(shape, dtype, seed, 64 * rank + stream, lo, hi);
+}
+
+Tensor symmetric_copy(const dist::Rank& rank, const Tensor& host) {
+  Tensor t = rank.heap().empty(host.shape(), host.dtype());
+  t.copy_from(host);
   return t;
 }
 
+Tensor symmetric_random(const dist::Rank& rank, const std::vector<std::int64_t>& shape, DataType dtype,
+                        std::uint64_t seed, int stream, double lo, double hi) {
+  return symmetric_copy(rank, host_random(shape, dtype, seed, rank.rank(), stream, lo, hi));
+}
+
 Tensor symmetric_poisoned(const dist::Rank& rank, const std::vector<std::int64_t>& shape, DataType dtype) {
-  Tensor t = rank.heap().empty(shape, dtype);
-  if (is_float(dtype)) t.fill(std::numeric_limits<double>::quiet_NaN());
-  else t.fill(static_cast<double>((std::int64_t{1} << (bits(dtype) - 1)) - 1));
-  return t;
+  return symmetric_copy(rank, poisoned_output(shape, dtype));
+}
+
+CheckResult check_local_ranks(const dist::World& world, const std::function<CheckResult(int rank)>& check) {
+  std::vector<CheckResult> checks;
+  for (int r : world.local_ranks()) checks.push_back(check(r));
+  return worst(checks);
 }
 
 CheckResult worst(const std::vector<CheckResult>& checks) {

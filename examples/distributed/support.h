@@ -1,8 +1,16 @@
-// Helpers shared by the distributed examples' runs: per-rank inputs in the symmetric heap,
-// gathering results, combining the checks of all ranks.
+// Helpers shared by the distributed examples' runs: per-rank inputs in the symmetric heap, the same
+// inputs regenerated on the host, and combining the checks of the ranks this process drives.
+//
+// A run works on any transport (tilescale/dist.h): on GPUs the heap is device memory the host cannot
+// read or write element by element, and under ipc this process drives one rank and cannot read the
+// others' tensors. So every input is a host tensor copied into the heap (symmetric_copy), every
+// rank's inputs can be regenerated on the host from (seed, rank, stream) (host_random), and each
+// local rank copies its outputs to host tensors after its last barrier; the references read only
+// those.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,12 +26,24 @@ namespace tilescale::examples {
 // missing, doubled or taken from the wrong rank (of the order of the values themselves) does not.
 inline constexpr double kFloat32SumTolerance = 5e-4;
 
-// A tensor of rank `rank`'s symmetric heap with uniform random values in [lo, hi) from (seed, rank,
-// stream): every rank's inputs differ, and the host can recompute them.
+// Rank `rank`'s input number `stream` (0 to 63): a CPU tensor of uniform random values in [lo, hi)
+// from (seed, rank, stream), rounded to `dtype`. Every rank's inputs differ, and any process can
+// compute any rank's inputs without reading that rank's memory.
+Tensor host_random(const std::vector<std::int64_t>& shape, DataType dtype, std::uint64_t seed, int rank, int stream,
+                   double lo = -1.0, double hi = 1.0);
+
+// A tensor of `rank`'s symmetric heap (a collective allocation) holding the values of the CPU
+// tensor `host`, on the heap's device.
+Tensor symmetric_copy(const dist::Rank& rank, const Tensor& host);
+// The heap tensor holding exactly host_random(shape, dtype, seed, rank.rank(), stream, lo, hi).
 Tensor symmetric_random(const dist::Rank& rank, const std::vector<std::int64_t>& shape, DataType dtype,
                         std::uint64_t seed, int stream, double lo = -1.0, double hi = 1.0);
-// A tensor of the symmetric heap poisoned like poisoned_output (NaN, or the largest integer).
+// A heap tensor poisoned like poisoned_output (NaN, or the largest integer).
 Tensor symmetric_poisoned(const dist::Rank& rank, const std::vector<std::int64_t>& shape, DataType dtype);
+
+// The worst of check(r) over the ranks this process drives (world.local_ranks()): the only ranks
+// whose outputs it holds.
+CheckResult check_local_ranks(const dist::World& world, const std::function<CheckResult(int rank)>& check);
 
 // The worst of several checks (the largest error relative to its tolerance).
 CheckResult worst(const std::vector<CheckResult>& checks);

@@ -693,18 +693,18 @@ TEST(DistErrors, TooManyBlocksToSimulate) {
 }
 
 TEST(DistErrors, RunningADistributedExampleAsAsked) {
-  EXPECT_RUNTIME_ERROR(examples::run_distributed_example("nope", 2, {}), "cannot run distributed example nope",
+  EXPECT_RUNTIME_ERROR(examples::run_distributed_example("nope", dist::World::sim(2), {}), "cannot run distributed example nope",
                        "use one of simple_shift, allgather_push");
   const auto* cannon = examples::find_distributed_example("cannon");
   ASSERT_NE(cannon, nullptr);
-  EXPECT_RUNTIME_ERROR(examples::run_distributed_example("cannon", 2, cannon->test_sizes),
+  EXPECT_RUNTIME_ERROR(examples::run_distributed_example("cannon", dist::World::sim(2), cannon->test_sizes),
                        "cannot run cannon with 2 ranks", "2 ranks do not form a square mesh");
-  EXPECT_RUNTIME_ERROR(examples::run_distributed_example("cannon", 0, cannon->test_sizes), "cannot run cannon with 0 ranks");
   const auto* gemm_rs = examples::find_distributed_example("gemm_rs");
-  EXPECT_RUNTIME_ERROR(examples::run_distributed_example("gemm_rs", 4, examples::parse_sizes("M=96", gemm_rs->test_sizes)),
+  EXPECT_RUNTIME_ERROR(examples::run_distributed_example("gemm_rs", dist::World::sim(4),
+                                                         examples::parse_sizes("M=96", gemm_rs->test_sizes)),
                        "M=96 is not a multiple of 4 ranks x the tile 32");
   const auto* pre = examples::find_distributed_example("pre_attn_all2all");
-  EXPECT_RUNTIME_ERROR(examples::run_distributed_example("pre_attn_all2all", 3, pre->test_sizes),
+  EXPECT_RUNTIME_ERROR(examples::run_distributed_example("pre_attn_all2all", dist::World::sim(3), pre->test_sizes),
                        "H=8 is not a multiple of the 3 ranks");
 }
 

@@ -99,7 +99,7 @@ TEST(DistStress, EveryExampleOnFourAndEightRanksReportsNoDeadlockOnABusyMachine)
   for (int round = 0; round == 0 || Clock::now() - start < std::chrono::seconds(20); ++round)
     for (const Case& c : cases) {
       if (round > 0 && Clock::now() - start > std::chrono::seconds(20)) break;
-      const auto r = examples::run_distributed_example(c.example->name, c.ranks, c.sizes, round + 1);
+      const auto r = examples::run_distributed_example(c.example->name, dist::World::sim(c.ranks), c.sizes, round + 1);
       ASSERT_TRUE(r.passed()) << c.example->name << " with " << c.ranks << " ranks, round " << round;
       ++runs;
     }
@@ -135,7 +135,7 @@ TEST(DistStress, AllgatherPushOnFourRanksPasses200RunsInARowOnABusyMachine) {
   BusyThreads busy(4);
   const auto start = Clock::now();
   for (int run = 0; run < 200; ++run) {
-    const auto r = examples::run_distributed_example("allgather_push", 4, sizes, run + 1);
+    const auto r = examples::run_distributed_example("allgather_push", dist::World::sim(4), sizes, run + 1);
     ASSERT_TRUE(r.passed()) << "run " << run << ": max relative error " << r.max_relative_error;
   }
   std::printf("200 runs in %.1f s\n", std::chrono::duration<double>(Clock::now() - start).count());
