@@ -25,6 +25,7 @@
 #include "pipeline.h"
 #include "support/checked.h"
 #include "runtime/cuda/driver.h"
+#include "runtime/dist/launch_env.h"
 #include "tilescale/tilescale.h"
 #ifdef TILESCALE_HAVE_BENCH
 #include "bench.h"
@@ -63,9 +64,12 @@ void print_usage(std::FILE* out) {
                "  tilescale list\n"
                "      list the examples\n"
                "  tilescale run <example> [--target auto|cpu|cuda] [--size SPEC] [--seed N] [--ranks N]\n"
+               "                [--transport sim|local|ipc]\n"
                "      build and compile the example, run it on random inputs and compare with a\n"
                "      plain C++ reference; exit 1 when the error exceeds the tolerance. Distributed\n"
-               "      examples run N ranks (default: the most their tests use) on the sim transport\n"
+               "      examples run N ranks (default: the most their tests use) on the sim transport (CPU),\n"
+               "      local (N ranks in this process on the GPUs: the default with a GPU) or ipc (N\n"
+               "      processes under tilescale launch)\n"
                "  tilescale dump <example> [--size SPEC] [--after PASS] [--target cpu|cuda] [--arch sm_80|sm_90a] [--ranks N]\n"
                "                 [--thread-level]\n"
                "      print the example's IR as built, or after pipeline pass PASS (every kernel of a\n"
@@ -196,24 +200,60 @@ std::uint64_t parse_seed_flag(const Flags& flags) {
   return seed;
 }
 
-// Distributed examples run on the sim transport (the CPU backend); --target can only say so.
-void require_sim_target(const Flags& flags, const std::string& name) {
-  if (auto t = flags.get("target"); t && *t != "cpu" && *t != "auto")
-    throw UsageError{name + " is a distributed example: it runs on the sim transport of the CPU backend (--target cpu)"};
+// The transport of a distributed example: --transport sim (the CPU backend), local (N ranks in this
+// process on its GPUs) or ipc (N processes under tilescale launch); without it, sim for --target
+// cpu, local for --target cuda, and for auto local when a CUDA device is usable, else sim.
+std::string parse_transport_flag(const Flags& flags, const std::string& name) {
+  const auto target = flags.get("target").value_or("auto");
+  if (target != "auto" && target != "cpu" && target != "cuda")
+    throw UsageError{"unknown target '" + target + "'; targets: auto, cpu, cuda"};
+  const auto transport = flags.get("transport");
+  if (!transport) return target == "cpu" || (target == "auto" && !ts::why_not_cuda().empty()) ? "sim" : "local";
+  if (*transport != "sim" && *transport != "local" && *transport != "ipc")
+    throw UsageError{"unknown transport '" + *transport + "'; transports: sim, local, ipc"};
+  if (*transport == "sim" && target == "cuda")
+    throw UsageError{"the sim transport runs " + name + " on the CPU backend; use --target cpu (or auto) with it, or --transport local or ipc"};
+  if (*transport != "sim" && target == "cpu")
+    throw UsageError{"the " + *transport + " transport runs " + name + " on GPUs; use --target cuda (or auto) with it, or --transport sim"};
+  return *transport;
 }
 
-int cmd_run_distributed(const Flags& flags, const ex::DistributedExample& example) {
-  require_sim_target(flags, example.name);
+// The world of a distributed example's run: RuntimeError when the transport cannot be set up;
+// --transport ipc outside a launch environment runs this command again under `tilescale launch`.
+int cmd_run_distributed(const Flags& flags, const ex::DistributedExample& example, const std::vector<std::string>& args,
+                        const std::string& self) {
+  const std::string transport = parse_transport_flag(flags, example.name);
   const ex::Sizes sizes = parse_distributed_sizes(flags, example);
   const int ranks = parse_ranks_flag(flags, example, sizes);
   const std::uint64_t seed = parse_seed_flag(flags);
+  if (transport != "sim") {
+    if (std::string why = ts::why_not_cuda(); !why.empty()) {
+      std::fprintf(stderr, "error: cannot run %s on the %s transport because %s; use --target cpu (the sim transport)\n",
+                   example.name.c_str(), transport.c_str(), why.c_str());
+      return kExitUsage;
+    }
+  }
+  if (transport == "ipc" && !ts::dist::launch_env()) {
+    ts::launcher::Options o;
+    o.ranks = ranks;
+    o.command = {self, "run"};
+    o.command.insert(o.command.end(), args.begin(), args.end());
+    return ts::launcher::launch(o);
+  }
   const auto start = std::chrono::steady_clock::now();
-  const auto world = ts::dist::World::sim(ranks);
+  const ts::dist::World world = transport == "sim"     ? ts::dist::World::sim(ranks)
+                                : transport == "local" ? ts::dist::World::local(ranks)
+                                                       : ts::dist::World::from_env();
+  if (world.size() != ranks)
+    throw UsageError{"--ranks " + std::to_string(ranks) + " but the launch environment has " + std::to_string(world.size()) +
+                     " ranks; give --ranks the launcher's number of ranks"};
   const ex::CheckResult result = ex::run_distributed_example(example.name, world, sizes, seed);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%s [%s] on %s with %d ranks: max relative error %.1e (tolerance %.1e) %s\n", example.name.c_str(),
-              ex::format_sizes(sizes).c_str(), world.transport(), ranks, result.max_relative_error, result.tolerance,
-              result.passed() ? "PASS" : "FAIL");
+  std::string checked;
+  if (transport == "ipc") checked = " (rank " + std::to_string(world.local_ranks().front()) + "'s outputs)";
+  std::printf("%s [%s] on %s with %d ranks%s: max relative error %.1e (tolerance %.1e) %s\n", example.name.c_str(),
+              ex::format_sizes(sizes).c_str(), world.transport(), ranks, checked.c_str(), result.max_relative_error,
+              result.tolerance, result.passed() ? "PASS" : "FAIL");
   std::printf("wall time %.3f s (build, compile, run on every rank and reference)\n", seconds);
   return result.passed() ? 0 : kExitFail;
 }
@@ -247,9 +287,11 @@ int cmd_list() {
   return 0;
 }
 
-int cmd_run(const std::vector<std::string>& args) {
-  const Flags flags = parse_flags("run", args, {"target", "size", "seed", "ranks"});
-  if (const auto* distributed = ex::find_distributed_example(flags.example)) return cmd_run_distributed(flags, *distributed);
+int cmd_run(const std::vector<std::string>& args, const std::string& self) {
+  const Flags flags = parse_flags("run", args, {"target", "size", "seed", "ranks", "transport"});
+  if (const auto* distributed = ex::find_distributed_example(flags.example))
+    return cmd_run_distributed(flags, *distributed, args, self);
+  if (flags.get("transport")) throw UsageError{"--transport applies to distributed examples; " + flags.example + " runs on one device"};
   const ex::Example& example = lookup_example(flags.example);
   if (flags.get("ranks")) throw UsageError{"--ranks applies to distributed examples; " + example.name + " runs on one device"};
   const ts::Target target = parse_target_flag(flags, ts::Target::Auto);
@@ -327,26 +369,42 @@ std::string print_ir(const Flags& flags, const ts::ir::PrimFunc& f) {
   return flags.get("thread-level") ? ts::ops::print_thread_level(f) : ts::ir::print(f);
 }
 
+// The IR of `func` after pipeline pass `after` for `target` (a bad pass name is a bad command line).
+ts::ir::PrimFunc after_pass(ts::ir::PrimFunc func, const std::string& after, ts::Target target, const std::string& arch) {
+  const auto names = ts::pipeline_pass_names(target);
+  bool known = false;
+  for (const auto& n : names) known |= n == after;
+  if (!known) throw UsageError{"unknown pass '" + after + "' for target " + ts::name(target) + "; passes: " + join(names)};
+  // The CUDA passes plan for the arch (wgmma on sm_90a).
+  return ts::run_pipeline(func, ts::PipelineOptions{target, after, ts::cuda::target_for_arch(arch).sm});
+}
+
+// --target of dump: cpu by default; auto is cuda when a CUDA device is usable.
+ts::Target dump_target(const Flags& flags) {
+  const ts::Target target = parse_target_flag(flags, ts::Target::CPU);
+  if (target != ts::Target::Auto) return target;
+  return ts::why_not_cuda().empty() ? ts::Target::CUDA : ts::Target::CPU;
+}
+
+// The arch of generated code (none needs a GPU): the device's by default, else sm_90a.
+std::string dump_arch(const Flags& flags) {
+  return parse_arch_flag(flags, ts::why_not_cuda().empty() ? ts::cuda::arch_for_device(0) : "sm_90a");
+}
+
 // Every kernel of a distributed example: its IR (after --after PASS), or its CUDA / PTX.
 int cmd_dump_distributed(const Flags& flags, const ex::DistributedExample& example) {
-  require_sim_target(flags, example.name);
-  check_dump_flags(flags, false);
+  const ts::Target target = dump_target(flags);
+  check_dump_flags(flags, flags.get("after") && target == ts::Target::CUDA);
   const ex::Sizes sizes = parse_distributed_sizes(flags, example);
   const int ranks = parse_ranks_flag(flags, example, sizes);
-  const std::string arch = parse_arch_flag(flags, "sm_90a");
+  const std::string arch = dump_arch(flags);
   for (const auto& func : example.build(sizes, ranks)) {
     if (flags.get("cuda") || flags.get("ptx")) {
       std::cout << (flags.get("ptx") ? ts::generate_ptx(func, arch) : ts::generate_cuda(func, arch));
       continue;
     }
     ts::ir::PrimFunc f = func.node();
-    if (auto after = flags.get("after")) {
-      const auto names = ts::pipeline_pass_names(ts::Target::CPU);
-      bool known = false;
-      for (const auto& n : names) known |= n == *after;
-      if (!known) throw UsageError{"unknown pass '" + *after + "' for target cpu; passes: " + join(names)};
-      f = ts::run_pipeline(f, ts::PipelineOptions{ts::Target::CPU, *after});
-    }
+    if (auto after = flags.get("after")) f = after_pass(f, *after, target, arch);
     std::cout << print_ir(flags, f);
   }
   std::cout << std::flush;
@@ -358,28 +416,17 @@ int cmd_dump(const std::vector<std::string>& args) {
   if (const auto* distributed = ex::find_distributed_example(flags.example)) return cmd_dump_distributed(flags, *distributed);
   const ex::Example& example = lookup_example(flags.example);
   if (flags.get("ranks")) throw UsageError{"--ranks applies to distributed examples; " + example.name + " runs on one device"};
-  ts::Target target = parse_target_flag(flags, ts::Target::CPU);
-  if (target == ts::Target::Auto) target = ts::why_not_cuda().empty() ? ts::Target::CUDA : ts::Target::CPU;
+  const ts::Target target = dump_target(flags);
   check_dump_flags(flags, flags.get("after") && target == ts::Target::CUDA);
   const ex::Sizes sizes = parse_size_flag(flags, example);
-
-  // Generated code needs no GPU: the arch defaults to the device's, else sm_90a.
-  const std::string arch = parse_arch_flag(flags, ts::why_not_cuda().empty() ? ts::cuda::arch_for_device(0) : "sm_90a");
+  const std::string arch = dump_arch(flags);
   if (flags.get("cuda") || flags.get("ptx")) {
     const auto func = example.build(sizes);
     std::cout << (flags.get("ptx") ? ts::generate_ptx(func, arch) : ts::generate_cuda(func, arch)) << std::flush;
     return 0;
   }
   ts::ir::PrimFunc func = example.build(sizes).node();
-  if (auto after = flags.get("after")) {
-    const auto names = ts::pipeline_pass_names(target);
-    bool known = false;
-    for (const auto& n : names) known |= n == *after;
-    if (!known)
-      throw UsageError{"unknown pass '" + *after + "' for target " + ts::name(target) + "; passes: " + join(names)};
-    // The CUDA passes plan for the arch (wgmma on sm_90a).
-    func = ts::run_pipeline(func, ts::PipelineOptions{target, *after, ts::cuda::target_for_arch(arch).sm});
-  }
+  if (auto after = flags.get("after")) func = after_pass(func, *after, target, arch);
   std::cout << print_ir(flags, func) << std::flush;
   return 0;
 }
@@ -418,14 +465,12 @@ int cmd_launch(const std::vector<std::string>& args) {
   return ts::launcher::launch(o);
 }
 
-#ifdef TILESCALE_HAVE_BENCH
 // This program's own path, for commands that start it again in a new process.
 std::string self_path(const char* argv0) {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(argv0) : p.string();
 }
-#endif
 
 int dispatch(const std::vector<std::string>& args, const char* argv0) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
@@ -444,7 +489,7 @@ int dispatch(const std::vector<std::string>& args, const char* argv0) {
     if (!rest.empty()) throw UsageError{"'list' takes no arguments"};
     return cmd_list();
   }
-  if (command == "run") return cmd_run(rest);
+  if (command == "run") return cmd_run(rest, self_path(argv0));
   if (command == "dump") return cmd_dump(rest);
 #ifdef TILESCALE_HAVE_BENCH
   if (command == "bench") return ts::bench::bench_command(rest, self_path(argv0));

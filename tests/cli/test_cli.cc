@@ -11,6 +11,7 @@
 #include <string>
 
 #include "run_command.h"
+#include "tilescale/runtime.h"
 #include "skips.h"
 
 namespace {
@@ -211,4 +212,26 @@ TEST(CliLaunch, GpusGiveEachRankOneOfTheVisibleDevices) {
                    "[rank 0] visible=0", "[rank 1] visible=1");
   EXPECT_EXIT_WITH(run_cli("launch -n 2 --gpus 3 true", "CUDA_VISIBLE_DEVICES=3,5"), 2,
                    "--gpus wants a number of GPUs from 1 to 2 (the entries of CUDA_VISIBLE_DEVICES=3,5), not '3'");
+}
+
+// Issue 13, item 3: the transport of a distributed example's run, and what does not fit together.
+TEST(CliTransport, DistributedExamplesPickTheirTransport) {
+  EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --target cpu"), 0, "on sim with 2 ranks", "PASS");
+  EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --transport warp"), 2,
+                   "unknown transport 'warp'; transports: sim, local, ipc");
+  EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --transport sim --target cuda"), 2,
+                   "the sim transport runs simple_shift on the CPU backend; use --target cpu (or auto) with it, or "
+                   "--transport local or ipc");
+  EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --transport ipc --target cpu"), 2,
+                   "the ipc transport runs simple_shift on GPUs; use --target cuda (or auto) with it, or --transport sim");
+  EXPECT_EXIT_WITH(run_cli("run gemm --transport local"), 2,
+                   "--transport applies to distributed examples; gemm runs on one device");
+}
+
+TEST(CliTransport, GpuTransportWithoutAGpuSaysWhy) {
+  if (tilescale::why_not_cuda().empty()) GTEST_SKIP() << "a CUDA device is present";
+  for (const char* transport : {"local", "ipc"})
+    EXPECT_EXIT_WITH(run_cli(std::string("run simple_shift --ranks 2 --transport ") + transport), 2,
+                     std::string("cannot run simple_shift on the ") + transport + " transport because ",
+                     "; use --target cpu (the sim transport)");
 }

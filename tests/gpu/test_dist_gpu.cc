@@ -7,7 +7,7 @@
 #include <chrono>
 #include <string>
 
-#include "distributed_example.h"
+#include "distributed/distributed_example.h"
 #include "run_command.h"
 #include "skips.h"
 
