@@ -310,7 +310,7 @@ TEST(DistErrors, AWaitOutOfItsTimeBudget) {
     T::Kernel(1, T::threads(32), [&](T::Expr) { T::wait_eq(flag(0), 1); });
   });
   Kernel k = cpu(f);
-  auto world = dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 50});
+  auto world = dist::World::sim(2, dist::WorldOptions{.heap_bytes = std::size_t(1) << 20, .wait_timeout_ms = 50});
   std::atomic<bool> done{false};
   EXPECT_RUNTIME_ERROR(world.run([&](Rank& r) {
                          Tensor flag = r.heap().zeros({1}, DataType::Int32);
@@ -359,7 +359,7 @@ TEST(DistErrors, ASpinLoopOverLdIsReleasedByAnotherBlockOfItsKernel) {
 
 TEST(DistErrors, ASpinLoopOverLdOutOfItsTimeBudget) {
   Kernel k = cpu(spin_on_flag());
-  auto world = dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 100});
+  auto world = dist::World::sim(2, dist::WorldOptions{.heap_bytes = std::size_t(1) << 20, .wait_timeout_ms = 100});
   std::atomic<bool> done{false};
   const auto start = std::chrono::steady_clock::now();
   EXPECT_RUNTIME_ERROR(world.run([&](Rank& r) {
@@ -393,7 +393,7 @@ TEST(DistErrors, ASpinLoopOverSeveralPlacesAndVectorsOutOfItsTimeBudget) {
   Kernel k = cpu(f);
   std::atomic<bool> done{false};
   const std::string m = message_of([&] {
-    dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 100}).run([&](Rank& r) {
+    dist::World::sim(2, dist::WorldOptions{.heap_bytes = std::size_t(1) << 20, .wait_timeout_ms = 100}).run([&](Rank& r) {
       Tensor flag = r.heap().zeros({8}, DataType::Int32);
       rank_0_while_rank_1_runs(r, done, [&] { k(flag); });
     });
@@ -415,7 +415,7 @@ TEST(DistErrors, ASpinLoopOverSeveralPlacesAndVectorsOutOfItsTimeBudget) {
 // A spin loop that is released within the budget is no timeout.
 TEST(DistErrors, ASpinLoopReleasedInTimeIsNoTimeout) {
   Kernel k = cpu(spin_on_flag());
-  auto world = dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 10000});
+  auto world = dist::World::sim(2, dist::WorldOptions{.heap_bytes = std::size_t(1) << 20, .wait_timeout_ms = 10000});
   world.run([&](Rank& r) {
     Tensor flag = r.heap().zeros({4}, DataType::Int32);
     r.barrier();
@@ -432,7 +432,7 @@ TEST(DistErrors, ASpinLoopReleasedInTimeIsNoTimeout) {
 TEST(DistErrors, ASpinLoopStopsWhenAnotherRankFails) {
   Kernel k = cpu(spin_on_flag());
   std::string spinner;
-  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 0}).run([&](Rank& r) {
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{.heap_bytes = std::size_t(1) << 20, .wait_timeout_ms = 0}).run([&](Rank& r) {
                          Tensor flag = r.heap().zeros({4}, DataType::Int32);
                          r.barrier();
                          if (r.rank() == 1) {
@@ -503,13 +503,13 @@ TEST(DistErrors, HugeWaitTimeoutsMeanTheLargestBudget) {
   };
   WaitTimeoutVariable v("10000000000000");
   run(dist::World::sim(2));
-  run(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, 10000000000000}));
-  run(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, INT64_MAX}));
+  run(dist::World::sim(2, dist::WorldOptions{.heap_bytes = std::size_t(1) << 20, .wait_timeout_ms = 10000000000000}));
+  run(dist::World::sim(2, dist::WorldOptions{.heap_bytes = std::size_t(1) << 20, .wait_timeout_ms = INT64_MAX}));
 }
 
 TEST(DistErrors, WaitTimeoutOptionBelowMinusOne) {
-  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 20, -5}),
-                       "cannot create a world with wait_timeout_ms = -5 because the per-wait budget is a number of "
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{.heap_bytes = std::size_t(1) << 20, .wait_timeout_ms = -5}),
+                       "cannot create a sim world with wait_timeout_ms = -5 because the per-wait budget is a number of "
                        "milliseconds, 0 for none or -1 for TILESCALE_WAIT_TIMEOUT_MS; use one of those");
 }
 
@@ -546,7 +546,7 @@ TEST(DistErrors, AnAllocationOneRankNeverMakesIsADeadlock) {
 }
 
 TEST(DistErrors, TheSymmetricHeapRunsOut) {
-  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{4096, 0}).run([&](Rank& r) {
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{.heap_bytes = 4096, .wait_timeout_ms = 0}).run([&](Rank& r) {
                          for (int i = 0; i < 3; ++i) r.heap().empty({512}, DataType::Int32);
                        }),
                        "cannot make symmetric allocation #2 of int32[512] (2048 bytes) because the symmetric heap holds "
@@ -727,7 +727,7 @@ TEST(DistErrors, ARankThrowingANonStdExceptionIsARuntimeError) {
 }
 
 TEST(DistErrors, AHeapThatCannotBeAllocatedIsARuntimeError) {
-  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{std::size_t(1) << 62, 0}),
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{.heap_bytes = std::size_t(1) << 62, .wait_timeout_ms = 0}),
                        "cannot create a sim world of 2 ranks with 4611686018427387904-byte heaps because memory ran out");
 }
 
