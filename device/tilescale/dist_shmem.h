@@ -94,9 +94,6 @@ TL_DEVICE void signal_after_put(const Context& c, uint64_t* sig, uint64_t signal
 // The rank barrier's counters: int[num_ranks] at the start of this rank's heap (reserved).
 TL_DEVICE int* rank_barrier_counters(const Context& c) { return reinterpret_cast<int*>(c.base[c.rank]); }
 
-  for (int p = member; p < c.num_ranks; p += members) wait_acquire_sys<LE>(bar + p, 0, c);
-}
-
 }  // namespace detail
 
 // ---- puts and gets ----------------------------------------------------------------------------
