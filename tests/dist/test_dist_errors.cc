@@ -238,10 +238,8 @@ TEST(DistErrors, NvshmemOperands) {
                        "cannot call T::signal_op with rank -1 because NVSHMEM calls name a rank");
 }
 
-TEST(DistErrors, DistributedKernelsDoNotCompileForCudaYet) {
+TEST(DistErrors, AutoCompilesDistributedKernelsForTheCpuBackend) {
   auto f = kernel_with([](Bufs& b) { b.flag(0) = T::get_rank(); });
-  EXPECT_COMPILE_ERROR(compile(f, Target::CUDA), "cannot compile k for target cuda because it is a distributed kernel",
-                       "run it on the sim transport with target cpu");
   EXPECT_EQ(compile(f, Target::Auto).target(), Target::CPU);
 }
 

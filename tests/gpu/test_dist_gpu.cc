@@ -9,6 +9,8 @@
 
 #include "distributed/distributed_example.h"
 #include "run_command.h"
+#include "test_util.h"
+#include "tilescale/tilescale.h"
 #include "skips.h"
 
 namespace tilescale {
@@ -84,6 +86,19 @@ TEST(GpuWorlds, LaunchStopsTheOthersWhenARankDiesAndNamesIt) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_ENDS_WITH(launch(3, "die"), 1, "rank 1 of 3", "signal 9");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+}
+
+TEST(GpuWorlds, DistributedKernelCalledOutsideAWorldSaysWhereToCallIt) {
+  SKIP_WITHOUT_GPU();
+  namespace T = tilescale::lang;
+  auto f = T::prim_func("outside", [] {
+    auto flag = T::Tensor("flag", {4}, T::int32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) { T::st(flag(0), T::get_rank(), T::MemScope::GPU, T::MemSem::Relaxed); });
+  });
+  const Kernel k = compile(f, Target::CUDA);
+  const Tensor flag = Tensor::zeros({4}, DataType::Int32, Device::cuda());
+  EXPECT_RUNTIME_ERROR(k(flag), "cannot call distributed kernel outside here because it runs as a rank of a GPU world; call it "
+                                "from the code that World::run runs for each rank of a local or ipc world");
 }
 
 // Every distributed example against its host reference on the GPU, with 2 and 4 ranks, on local
