@@ -51,43 +51,33 @@ double gather_error(const dist::Rank& rank, const Tensor& a, const Tensor& out) 
   return 0;
 }
 
-std::vector<Row> measure_size(int P, std::int64_t mib, const Nccl& nccl) {
+// One variant ("push" or "pull") at `mib` MiB per rank.
+Row measure(const std::string& name, const std::string& variant, int P, std::int64_t mib, const Nccl& nccl) {
   const std::int64_t M = rows_per_rank(P), N = mib * kMiB / (M * 2);
   const examples::Sizes sizes{{"M", M}, {"N", N}};
-  const Kernel push = compile(examples::find_distributed_example("allgather_push")->build(sizes, P).at(0), Target::CUDA);
-  const Kernel pull = compile(examples::find_distributed_example("allgather_pull")->build(sizes, P).at(0), Target::CUDA);
-  const std::size_t heap = heap_bytes_of({M, N}, DataType::Float16) * (1 + 3 * P) + heap_bytes_of({P}, DataType::Int32);
+  const Kernel kernel = compile(examples::find_distributed_example("allgather_" + variant)->build(sizes, P).at(0), Target::CUDA);
+  const bool push = variant == "push";
+  const std::size_t heap = heap_bytes_of({M, N}, DataType::Float16) * (1 + 2 * P) + heap_bytes_of({P}, DataType::Int32);
   const dist::World world = bench_world(P, heap);
   const auto timings = time_on_ranks(world, [&](dist::Rank& rank) {
     const int r = rank.rank();
     const auto stream = static_cast<CUstream>(rank.stream());
     const Tensor a = rank.heap().empty({M, N}, DataType::Float16);
     a.copy_from(random_host({M, N}, DataType::Float16, 1000 + r));
-    const Tensor out_push = rank.heap().empty({P * M, N}, DataType::Float16);
-    const Tensor out_pull = rank.heap().empty({P * M, N}, DataType::Float16);
+    const Tensor out = rank.heap().empty({P * M, N}, DataType::Float16);
     const Tensor out_peer = rank.heap().empty({P * M, N}, DataType::Float16);
     const Tensor arrived = rank.heap().zeros({P}, DataType::Int32);
-    for (const Tensor& out : {out_push, out_pull})  // NaN until written
-      TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(out.data()), 0xff, out.numel() * 2, stream);
-    std::function<void()> peer;
-    if (nccl.available()) peer = [&nccl, r, a, out_peer, stream] { nccl.all_gather(r, a, out_peer, stream); };
-    RankCase push_case{
-        .reset = [arrived, stream] { TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(arrived.data()), 0, arrived.numel() * 4, stream); },
-        .ours = [=] { push(a, out_push, arrived); },
-        .peer = peer,
-        .check = [&rank, a, out_push] { return gather_error(rank, a, out_push); },
+    TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(out.data()), 0xff, out.numel() * 2, stream);  // NaN until written
+    RankCase c{
+        .ours = [=] { push ? kernel(a, out, arrived) : kernel(a, out); },
+        .check = [&rank, a, out] { return gather_error(rank, a, out); },
     };
-    RankCase pull_case{
-        .ours = [=] { pull(a, out_pull); },
-        .peer = peer,
-        .check = [&rank, a, out_pull] { return gather_error(rank, a, out_pull); },
-    };
-    return std::vector<RankCase>{push_case, pull_case};
+    if (push) c.reset = [arrived, stream] { TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(arrived.data()), 0, arrived.numel() * 4, stream); };
+    if (nccl.available()) c.peer = [&nccl, r, a, out_peer, stream] { nccl.all_gather(r, a, out_peer, stream); };
+    return std::vector<RankCase>{c};
   });
   // Bus bandwidth: (P-1)/P of the P·part bytes every rank ends up holding.
-  const double bus_bytes = double(P - 1) * double(M * N * 2);
-  return {timed_row(cat("push ", mib, " MiB/rank"), timings[0], bus_bytes, true),
-          timed_row(cat("pull ", mib, " MiB/rank"), timings[1], bus_bytes, true)};
+  return timed_row(name, timings[0], double(P - 1) * double(M * N * 2), true);
 }
 
 std::vector<std::int64_t> sizes_mib(const DistBenchOptions& o, int P) {
@@ -115,10 +105,12 @@ int allgather_bench(const DistBenchOptions& o) {
   std::printf("\nallgather of float16 rows, %d ranks: bus bandwidth = (P-1)/P x gathered bytes / time\n", P);
   print_setup(P, nccl.available() ? nccl.description() : "none: " + nccl.why_not());
   std::vector<Row> rows;
-  for (const std::int64_t mib : sizes_mib(o, P)) {
-    const auto both = rows_or_skipped(cat("push+pull ", mib, " MiB/rank"), [&] { return measure_size(P, mib, nccl); });
-    rows.insert(rows.end(), both.begin(), both.end());
-  }
+  for (const char* variant : {"push", "pull"})
+    for (const std::int64_t mib : sizes_mib(o, P)) {
+      const std::string name = cat(variant, " ", mib, " MiB/rank");
+      const auto row = rows_or_skipped(name, [&] { return std::vector<Row>{measure(name, variant, P, mib, nccl)}; });
+      rows.insert(rows.end(), row.begin(), row.end());
+    }
   print_table(cat("allgather_push / allgather_pull vs ncclAllGather, ", P, " ranks (GB/s: bus bandwidth)"), "NCCL", rows);
   return exit_status(rows);
 }

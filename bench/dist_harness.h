@@ -35,10 +35,10 @@ namespace tilescale::bench {
 // enqueues its GPU work on rank.stream(). Reset may also copy with Tensor::copy_from or cuMemcpy*
 // (the legacy stream): the harness waits for those before the barrier that starts a run.
 struct RankCase {
-  std::function<void()> reset;    // untimed, before each run of ours (zero flags and counters); may be empty
-  std::function<void()> ours;
-  std::function<void()> peer;     // empty on every rank or on none
-  std::function<double()> check;  // after the first runs: ours' largest relative error on this rank
+  std::function<void()> reset{};  // untimed, before each run of ours (zero flags and counters); may be empty
+  std::function<void()> ours{};
+  std::function<void()> peer{};   // empty on every rank or on none
+  std::function<double()> check{};  // after the first runs: ours' largest relative error on this rank
   double tolerance = 0;           // the check passes at or below it
 };
 

@@ -61,7 +61,7 @@ std::vector<fs::path> site_packages_dirs() {
   if (const char* home = std::getenv("HOME")) prefixes.push_back(fs::path(home) / ".local");
   std::vector<fs::path> out;
   for (const auto& prefix : prefixes)
-    for (const fs::path lib : {prefix / "lib", prefix / "local" / "lib"}) {
+    for (const fs::path& lib : {prefix / "lib", prefix / "local" / "lib"}) {
       for (const auto& entry : fs::directory_iterator(lib, ec))
         if (entry.path().filename().string().rfind("python3", 0) == 0)
           for (const char* leaf : {"site-packages", "dist-packages"})
