@@ -10,6 +10,25 @@
 //   tilescale bench gemm --tune          autotune the gemm example per shape of the sweep, bench the winners
 //   tilescale bench gemm --tune --size S autotune one shape over the full knob grid, bench the winner
 //   tilescale bench gemm_fp8             fp8 e4m3 GEMM (4096³, 8192³; --quick: 8192³) vs cuBLASLt fp8
+//
+// The distributed benchmarks (bench/dist_harness.h: P ranks in one process on the local transport,
+// --ranks P, default the number of GPUs if more than one, else 2; each run timed on every rank, the
+// slowest counted; ranks sharing a GPU give correctness only, and the output says so; a case the
+// machine cannot run, e.g. a launch whose waiting blocks cannot all be resident, prints as skipped
+// with the reason; the exit status is 1 when a result was wrong):
+//   tilescale bench allgather [--ranks P] [--size MiB;...] [--quick]
+//                                        allgather_push/pull at 1 MiB..1 GiB per rank (--quick: 1, 64,
+//                                        1024; ranks sharing a GPU: 1, 4, 16) vs ncclAllGather, bus GB/s
+//   tilescale bench all_to_all [--ranks P] [--size T=..,H=..,E=..,K=..]
+//                                        MoE dispatch and combine (4096 tokens, hidden 7168, 256
+//                                        experts, top-8, float16) in GB/s, beside DeepEP's published
+//                                        329 / 287 GB/s (8×H100)
+//   tilescale bench allgather_gemm|gemm_rs [--ranks P] [--size M=..,N=..,K=..]
+//                                        M=8192 N=28672 K=8192 float16 (then smaller sizes) vs cuBLAS
+//                                        GEMM + ncclAllGather / ncclReduceScatter one after the other
+//   tilescale bench cannon|summa [--ranks P] [--size M=..,N=..,K=..]
+//                                        16384³ float16 on a √P×√P mesh (default P: 4, or the largest
+//                                        square up to the GPUs), TFLOP/s vs P × one GPU's cuBLAS
 #pragma once
 
 #include <functional>
@@ -40,14 +59,19 @@ struct Row {
   double work = 0;          // flops (for TFLOP/s) or bytes moved (for GB/s)
   bool is_bytes = false;
   double max_rel_error = 0; // ours against the peer
+  std::string note;         // printed under the row: why it (or its peer) did not run, or that it is wrong
+  bool wrong = false;       // ours gave a wrong result (and was not timed)
 };
 
-// Prints the table: case, ours ms, peer ms, ours/peer speed ratio, achieved TFLOP/s or GB/s.
+// Prints the table: case, ours ms, peer ms, ours/peer speed ratio, achieved TFLOP/s or GB/s. A row
+// with no time of ours (skipped, wrong) prints its note in place of the numbers; one without the
+// peer's time prints "-" in the peer's columns.
 void print_table(const std::string& title, const std::string& peer, const std::vector<Row>& rows);
 
-// cuBLAS's C = A · B for row-major float16/bfloat16 CUDA tensors (cublasGemmEx, float32
-// accumulation, the default algorithm; one handle for the process).
-void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C);
+// cuBLAS's C = A · B for row-major CUDA tensors, A and B float16 or bfloat16, C of their type or
+// float32 (cublasGemmEx, float32 accumulation, the default algorithm), enqueued on `stream` (a
+// CUstream on the tensors' device; null: the legacy default stream). One handle per thread and device.
+void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C, void* stream = nullptr);
 // One GEMM row: the gemm example at `sizes` (M, N, K, bf16 and the knobs) against cuBLAS.
 Row gemm_case(const examples::Sizes& sizes);
 // The GEMM sweep's shapes: M=N=K in {1024..8192}, two skinny shapes, 4096x4096x16384 and
@@ -79,11 +103,29 @@ std::vector<Row> memory_bound(const std::string& example, const std::string& siz
 // cached load.
 void compile_times(const std::string& example, const std::string& self_path);
 
+// Spec lists separated by ';' ("M=256;M=512" → {"M=256", "M=512"}; "" → {""}).
+std::vector<std::string> split_specs(const std::string& specs);
+
+// What the distributed benchmarks take from the command line.
+struct DistBenchOptions {
+  int ranks = 0;     // 0: each benchmark's default
+  std::string size;  // ';'-separated specs replacing the benchmark's sizes; "" for its own
+  bool quick = false;
+};
+// The distributed benchmarks (the list at the top of this file); each prints its table and returns
+// the exit status. Their files: allgather_bench.cc, all_to_all_bench.cc, allgather_gemm_bench.cc,
+// gemm_rs_bench.cc, mesh_gemm_bench.cc (`which`: "cannon" or "summa").
+int allgather_bench(const DistBenchOptions& options);
+int all_to_all_bench(const DistBenchOptions& options);
+int allgather_gemm_bench(const DistBenchOptions& options);
+int gemm_rs_bench(const DistBenchOptions& options);
+int mesh_gemm_bench(const std::string& which, const DistBenchOptions& options);
+
 }  // namespace tilescale::bench
 
 namespace tilescale::bench {
 
-// `tilescale bench <example> [--size SPEC] [--knobs SPEC] [--quick] [--compile] [--tune]`: the command
+// `tilescale bench <example> [--size SPEC] [--knobs SPEC] [--quick] [--compile] [--tune] [--ranks P]`: the command
 // line's bench command (args after "bench"; self_path re-runs the program for --compile).
 int bench_command(const std::vector<std::string>& args, const std::string& self_path);
 

@@ -1,11 +1,27 @@
 #include <cstdio>
 
 #include "bench.h"
+#include "tilescale/dist.h"
 
 namespace tilescale::bench {
 
+namespace {
+constexpr const char* kNames = "gemm, gemm_fp8, softmax, layernorm, allgather, all_to_all, allgather_gemm, gemm_rs, cannon or summa";
+}  // namespace
+
+std::vector<std::string> split_specs(const std::string& specs) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = specs.find(';', start);
+    out.push_back(specs.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) return out;
+    start = end + 1;
+  }
+}
+
 int bench_command(const std::vector<std::string>& args, const std::string& self_path) {
-  std::string example, size, knobs;
+  std::string example, size, knobs, ranks;
   bool quick = false, compile_only = false, tune = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -18,15 +34,29 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
     else if (a == "--quick") quick = true;
     else if (a == "--compile") compile_only = true;
     else if (a == "--tune") tune = true;
+    else if (a == "--ranks") ranks = value();
     else if (!a.empty() && a[0] == '-')
-      throw RuntimeError(detail::cat("bench: unknown flag ", a, "; use --size, --knobs, --quick, --compile or --tune"));
+      throw RuntimeError(detail::cat("bench: unknown flag ", a, "; use --size, --knobs, --quick, --compile, --tune or --ranks"));
     else if (example.empty()) example = a;
     else throw RuntimeError(detail::cat("bench: unexpected argument ", a));
   }
-  if (example.empty()) throw RuntimeError("bench: name an example: gemm, softmax or layernorm");
+  if (example.empty()) throw RuntimeError(detail::cat("bench: name a benchmark: ", kNames));
   if (tune && example != "gemm") throw RuntimeError(detail::cat("bench: --tune works for gemm only, not ", example));
+  const bool distributed = example == "allgather" || example == "all_to_all" || example == "allgather_gemm" ||
+                           example == "gemm_rs" || example == "cannon" || example == "summa";
+  DistBenchOptions dist_options{.size = size, .quick = quick};
+  if (!ranks.empty()) {
+    if (!distributed) throw RuntimeError(detail::cat("bench: --ranks is for the distributed benchmarks, not ", example));
+    std::size_t used = 0;
+    try {
+      dist_options.ranks = std::stoi(ranks, &used);
+    } catch (const std::exception&) {
+    }
+    if (used != ranks.size() || dist_options.ranks < 1 || dist_options.ranks > dist::kMaxRanks)
+      throw RuntimeError(detail::cat("bench: --ranks ", ranks, " is not a rank count; use 1 to ", dist::kMaxRanks));
+  }
   if (!why_not_cuda().empty()) {
-    std::fprintf(stderr, "bench needs a CUDA device: %s\n", why_not_cuda().c_str());
+    std::fprintf(stderr, "cannot bench %s because there is no CUDA device: %s\n", example.c_str(), why_not_cuda().c_str());
     return 2;
   }
   if (tune) {
@@ -38,34 +68,29 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
     compile_times(example, self_path);
     return 0;
   }
+  if (example == "allgather") return allgather_bench(dist_options);
+  if (example == "all_to_all") return all_to_all_bench(dist_options);
+  if (example == "allgather_gemm") return allgather_gemm_bench(dist_options);
+  if (example == "gemm_rs") return gemm_rs_bench(dist_options);
+  if (example == "cannon" || example == "summa") return mesh_gemm_bench(example, dist_options);
   // --knobs and --size take several specs separated by ';', each measured in turn.
-  auto split = [](const std::string& specs) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t end = specs.find(';', start);
-      out.push_back(specs.substr(start, end == std::string::npos ? std::string::npos : end - start));
-      if (end == std::string::npos) return out;
-      start = end + 1;
-    }
-  };
   if (example == "gemm") {
-    for (const auto& k : split(knobs))
+    for (const auto& k : split_specs(knobs))
       print_table(detail::cat("GEMM (tilescale gemm example", k.empty() ? "" : ", " + k, ") vs cuBLAS"), "cuBLAS", gemm_sweep(k, quick));
     return 0;
   }
   if (example == "gemm_fp8") {
-    for (const auto& k : split(knobs)) gemm_fp8_bench(k, quick);
+    for (const auto& k : split_specs(knobs)) gemm_fp8_bench(k, quick);
     return 0;
   }
   if (example == "softmax" || example == "layernorm") {
     std::vector<Row> rows;
-    for (const auto& sz : split(size))
+    for (const auto& sz : split_specs(size))
       for (auto& r : memory_bound(example, sz)) rows.push_back(r);
     print_table(detail::cat(example, " vs device-to-device copy of the same bytes"), "copy", rows);
     return 0;
   }
-  throw RuntimeError(detail::cat("bench: no benchmark for ", example, "; use gemm, softmax or layernorm"));
+  throw RuntimeError(detail::cat("bench: no benchmark for ", example, "; use ", kNames));
 }
 
 }  // namespace tilescale::bench

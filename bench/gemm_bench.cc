@@ -2,6 +2,7 @@
 #include <cublas_v2.h>
 
 #include <cmath>
+#include <map>
 #include <cstdio>
 #include <tuple>
 
@@ -19,16 +20,24 @@ void check_cublas(cublasStatus_t s, const char* what) {
 }  // namespace
 
 // Row-major C[M,N] = A[M,K] · B[K,N] is column-major Cᵀ = Bᵀ · Aᵀ.
-void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C) {
-  static const cublasHandle_t h = [] {
-    cublasHandle_t handle;
-    check_cublas(cublasCreate(&handle), "cublasCreate");
-    return handle;  // kept for the process
-  }();
+void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C, void* stream) {
+  // A handle per thread and device (a handle must not serve two threads at once, nor two streams
+  // at once: its workspace would be shared), destroyed when the thread ends.
+  struct Handles {
+    std::map<int, cublasHandle_t> by_device;
+    ~Handles() {
+      for (auto& [device, h] : by_device) cublasDestroy(h);
+    }
+  };
+  thread_local Handles handles;
+  cublasHandle_t& h = handles.by_device[C.device().index];
+  if (!h) check_cublas(cublasCreate(&h), "cublasCreate");
+  check_cublas(cublasSetStream(h, static_cast<cudaStream_t>(stream)), "cublasSetStream");
   const int M = static_cast<int>(A.shape(0)), K = static_cast<int>(A.shape(1)), N = static_cast<int>(B.shape(1));
   const cudaDataType t = A.dtype() == DataType::BFloat16 ? CUDA_R_16BF : CUDA_R_16F;
+  const cudaDataType tc = C.dtype() == DataType::Float32 ? CUDA_R_32F : t;
   const float one = 1, zero = 0;
-  check_cublas(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B.data(), t, N, A.data(), t, K, &zero, C.data(), t, N,
+  check_cublas(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B.data(), t, N, A.data(), t, K, &zero, C.data(), tc, N,
                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                "cublasGemmEx");
 }

@@ -57,11 +57,20 @@ void print_table(const std::string& title, const std::string& peer, const std::v
   std::printf("%-34s %12s %12s %10s %14s %14s %10s\n", "case", "tilescale ms", (peer + " ms").c_str(), "ours/peer",
               "ours", peer.c_str(), "rel.err");
   for (const auto& r : rows) {
+    if (r.ours_ms <= 0) {
+      std::printf("%-34s %s\n", r.case_name.c_str(), r.note.c_str());
+      continue;
+    }
     const double scale = r.is_bytes ? 1e-9 : 1e-12;  // GB/s or TFLOP/s
     const char* unit = r.is_bytes ? "GB/s" : "TFLOP/s";
-    std::printf("%-34s %12.4f %12.4f %9.1f%% %9.1f %-4s %9.1f %-4s %10.2e\n", r.case_name.c_str(), r.ours_ms, r.peer_ms,
-                100.0 * r.peer_ms / r.ours_ms, r.work / (r.ours_ms * 1e-3) * scale, unit, r.work / (r.peer_ms * 1e-3) * scale,
-                unit, r.max_rel_error);
+    if (r.peer_ms > 0)
+      std::printf("%-34s %12.4f %12.4f %9.1f%% %9.1f %-4s %9.1f %-4s %10.2e\n", r.case_name.c_str(), r.ours_ms, r.peer_ms,
+                  100.0 * r.peer_ms / r.ours_ms, r.work / (r.ours_ms * 1e-3) * scale, unit, r.work / (r.peer_ms * 1e-3) * scale,
+                  unit, r.max_rel_error);
+    else
+      std::printf("%-34s %12.4f %12s %10s %9.1f %-4s %14s %10.2e\n", r.case_name.c_str(), r.ours_ms, "-", "-",
+                  r.work / (r.ours_ms * 1e-3) * scale, unit, "-", r.max_rel_error);
+    if (!r.note.empty()) std::printf("    %s\n", r.note.c_str());
   }
   std::fflush(stdout);
 }
