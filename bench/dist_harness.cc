@@ -1,10 +1,12 @@
 #include "dist_harness.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "distributed/support.h"
 #include "runtime/cuda/driver.h"
 #include "runtime/dist/symmetric_allocation.h"
 #include "tilescale/errors.h"
@@ -215,6 +217,10 @@ std::size_t heap_bytes_of(const std::vector<std::int64_t>& shape, DataType dtype
   std::size_t n = static_cast<std::size_t>(bytes(dtype));
   for (const std::int64_t d : shape) n *= static_cast<std::size_t>(d);
   return (n + dist::kHeapAlignment - 1) / dist::kHeapAlignment * dist::kHeapAlignment;
+}
+
+double float32_gemm_tolerance(std::int64_t K) {
+  return std::max(examples::kFloat32SumTolerance, 4 * std::sqrt(static_cast<double>(K)) * std::ldexp(1.0, -24) / 1e-3);
 }
 
 }  // namespace tilescale::bench

@@ -83,6 +83,13 @@ int exit_status(const std::vector<Row>& rows);
 // A host tensor (float16, bfloat16 or float32) of values uniform in [-1, 1) from `seed`, made fast
 // (each element one of a table of 4096 such values, picked by a SplitMix64 stream): inputs of a
 // gigabyte in a second, where Tensor::fill_random would take tens.
+// The tolerance of a float32 GEMM over K products against another float32 GEMM (cuBLAS): each
+// sums K roundings of about 2^-24 of its partial sum, which add up like a random walk, to about
+// sqrt(K) 2^-24 of the largest output; max_relative_error divides by a floor of 1e-3 of that, so
+// the two may differ by sqrt(K) 6e-5 (4x that allowed; at K = 8192 about 2%, while a missing or
+// doubled term is of the order of the values themselves). Never below kFloat32SumTolerance.
+double float32_gemm_tolerance(std::int64_t K);
+
 Tensor random_host(const std::vector<std::int64_t>& shape, DataType dtype, std::uint64_t seed);
 
 // The shape of `kernel`'s parameter `name` (for the flags and counters whose shape an example's

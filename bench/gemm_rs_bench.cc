@@ -72,7 +72,7 @@ std::vector<Row> measure(const std::string& name, int P, const examples::Sizes& 
         .reset = [count, stream] { TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(count.data()), 0, count.numel() * 4, stream); },
         .ours = [=] { kernel(A, B, partial, stage, count, out); },
         .check = [out, expected] { return max_relative_error(out.to(Device::cpu()), expected); },
-        .tolerance = examples::kFloat32SumTolerance,
+        .tolerance = float32_gemm_tolerance(K),
     };
     if (nccl.available()) {
       const Tensor peer_C = Tensor::empty({M, N}, f32, rank.device()), peer_out = Tensor::empty({Mq, N}, f32, rank.device());

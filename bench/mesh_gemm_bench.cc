@@ -89,7 +89,7 @@ std::vector<Row> measure(const std::string& which, const std::string& name, int 
     RankCase c = rank_case(which, kernel, rank, A, B, Mb, Nb, Kb, q, C);
     const Tensor expected = block(C_full, rank.rank() / q, rank.rank() % q, Mb, Nb);
     c.check = [C, expected] { return max_relative_error(C.to(Device::cpu()), expected); };
-    c.tolerance = examples::kFloat32SumTolerance;
+    c.tolerance = float32_gemm_tolerance(K);
     if (rank.rank() == 0) c.peer = [=, stream = rank.stream()] { cublas_gemm(A_dev, B_dev, C_dev, stream); };
     else c.peer = [] {};
     return std::vector<RankCase>{c};
