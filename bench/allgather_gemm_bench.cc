@@ -84,13 +84,9 @@ int allgather_gemm_bench(const DistBenchOptions& o) {
               "ranks; float16 (the example has no bfloat16 variant); TFLOP/s of all ranks together\n", P);
   print_setup(P, nccl.available() ? "ncclAllGather then cuBLAS GEMM, one after the other; " + nccl.description()
                                   : "none: " + nccl.why_not());
-  std::vector<Row> rows;
-  for (const auto& spec : split_specs(o.size.empty() ? kSizes : o.size)) {
-    const examples::Sizes total = examples::parse_sizes(spec, {{"M", 8192}, {"N", 28672}, {"K", 8192}});
-    const std::string name = cat("M=", total.at("M"), " N=", total.at("N"), " K=", total.at("K"));
-    const auto r = rows_or_skipped(name, [&] { return measure(name, P, total, nccl); });
-    rows.insert(rows.end(), r.begin(), r.end());
-  }
+  const std::vector<Row> rows = gemm_size_sweep(o.size.empty() ? kSizes : o.size, [&](const std::string& name, const examples::Sizes& total) {
+    return measure(name, P, total, nccl);
+  });
   print_table(cat("allgather_gemm vs ncclAllGather + cuBLAS, ", P, " ranks"), "NCCL+cuBLAS", rows);
   return exit_status(rows);
 }

@@ -219,6 +219,18 @@ std::size_t heap_bytes_of(const std::vector<std::int64_t>& shape, DataType dtype
   return (n + dist::kHeapAlignment - 1) / dist::kHeapAlignment * dist::kHeapAlignment;
 }
 
+std::vector<Row> gemm_size_sweep(const std::string& specs,
+                                 const std::function<std::vector<Row>(const std::string&, const examples::Sizes&)>& measure) {
+  std::vector<Row> rows;
+  for (const auto& spec : split_specs(specs)) {
+    const examples::Sizes sizes = examples::parse_sizes(spec, {{"M", 8192}, {"N", 28672}, {"K", 8192}});
+    const std::string name = cat("M=", sizes.at("M"), " N=", sizes.at("N"), " K=", sizes.at("K"));
+    const auto r = rows_or_skipped(name, [&] { return measure(name, sizes); });
+    rows.insert(rows.end(), r.begin(), r.end());
+  }
+  return rows;
+}
+
 double float32_gemm_tolerance(std::int64_t K) {
   return std::max(examples::kFloat32SumTolerance, 4 * std::sqrt(static_cast<double>(K)) * std::ldexp(1.0, -24) / 1e-3);
 }

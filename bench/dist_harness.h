@@ -83,6 +83,12 @@ int exit_status(const std::vector<Row>& rows);
 // A host tensor (float16, bfloat16 or float32) of values uniform in [-1, 1) from `seed`, made fast
 // (each element one of a table of 4096 such values, picked by a SplitMix64 stream): inputs of a
 // gigabyte in a second, where Tensor::fill_random would take tens.
+// The rows of a GEMM benchmark over the M,N,K sizes of `specs` (';'-separated size specs, e.g.
+// "M=8192,N=28672,K=8192;M=512,N=512,K=8192"): measure(name, sizes) for each, named "M=.. N=.. K=..",
+// a failure a skipped row (rows_or_skipped).
+std::vector<Row> gemm_size_sweep(const std::string& specs,
+                                 const std::function<std::vector<Row>(const std::string& name, const examples::Sizes& sizes)>& measure);
+
 // The tolerance of a float32 GEMM over K products against another float32 GEMM (cuBLAS): each
 // sums K roundings of about 2^-24 of its partial sum, which add up like a random walk, to about
 // sqrt(K) 2^-24 of the largest output; max_relative_error divides by a floor of 1e-3 of that, so

@@ -95,13 +95,9 @@ int gemm_rs_bench(const DistBenchOptions& o) {
               "(the example has no bfloat16 variant), float32 output; TFLOP/s of all ranks together\n", P);
   print_setup(P, nccl.available() ? "cuBLAS GEMM (float32 out) then ncclReduceScatter (float32), one after the other; " + nccl.description()
                                   : "none: " + nccl.why_not());
-  std::vector<Row> rows;
-  for (const auto& spec : split_specs(o.size.empty() ? kSizes : o.size)) {
-    const examples::Sizes total = examples::parse_sizes(spec, {{"M", 8192}, {"N", 28672}, {"K", 8192}});
-    const std::string name = cat("M=", total.at("M"), " N=", total.at("N"), " K=", total.at("K"));
-    const auto r = rows_or_skipped(name, [&] { return measure(name, P, total, nccl); });
-    rows.insert(rows.end(), r.begin(), r.end());
-  }
+  const std::vector<Row> rows = gemm_size_sweep(o.size.empty() ? kSizes : o.size, [&](const std::string& name, const examples::Sizes& total) {
+    return measure(name, P, total, nccl);
+  });
   print_table(cat("gemm_rs vs cuBLAS + ncclReduceScatter, ", P, " ranks"), "cuBLAS+NCCL", rows);
   return exit_status(rows);
 }

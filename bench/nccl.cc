@@ -1,5 +1,7 @@
 #include "nccl.h"
 
+#include "support/python_module.h"
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -73,14 +75,8 @@ std::vector<fs::path> site_packages_dirs() {
 
 // Where `python3 -c 'import nvidia.nccl'` finds the wheel's library, "" when it does not.
 std::string wheel_from_python() {
-  FILE* p = popen("python3 -c 'import nvidia.nccl; print(nvidia.nccl.__path__[0])' 2>/dev/null", "r");
-  if (!p) return "";
-  char buf[4096];
-  std::string out;
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out.empty() ? "" : cat(out, "/lib/", kLibrary);
+  const std::string dir = python_module_dir("nvidia.nccl");
+  return dir.empty() ? "" : cat(dir, "/lib/", kLibrary);
 }
 
 Api load() {

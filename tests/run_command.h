@@ -4,7 +4,10 @@
 
 #include <sys/wait.h>
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 
 namespace tilescale::testing {
@@ -26,4 +29,17 @@ inline CommandResult run_command(const std::string& command) {
   return r;
 }
 
+// Success when `r` exited with `status` and printed every one of `parts`; else what differed, with
+// the whole output.
+inline ::testing::AssertionResult exited_with(const CommandResult& r, int status, std::initializer_list<std::string> parts) {
+  if (r.status != status)
+    return ::testing::AssertionFailure() << "exit status " << r.status << ", expected " << status << ":\n" << r.output;
+  for (const auto& p : parts)
+    if (r.output.find(p) == std::string::npos)
+      return ::testing::AssertionFailure() << "output lacks \"" << p << "\":\n" << r.output;
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace tilescale::testing
+
+#define EXPECT_EXIT_WITH(result, status, ...) EXPECT_TRUE(::tilescale::testing::exited_with(result, status, {__VA_ARGS__}))

@@ -1,5 +1,7 @@
 #include "jit/nvshmem.h"
 
+#include "support/python_module.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -20,14 +22,8 @@ bool has_header(const std::string& dir) {
 
 // <nvidia.__path__[0]>/nvshmem/include from the python3 on PATH, "" when it has no such package.
 std::string from_python() {
-  FILE* p = popen("python3 -c 'import nvidia; print(nvidia.__path__[0])' 2>/dev/null", "r");
-  if (!p) return "";
-  char buf[4096];
-  std::string out;
-  while (std::fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out.empty() ? "" : out + "/nvshmem/include";
+  const std::string dir = python_module_dir("nvidia");
+  return dir.empty() ? "" : dir + "/nvshmem/include";
 }
 
 std::string find() {

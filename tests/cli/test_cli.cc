@@ -24,18 +24,9 @@ Result run_cli(const std::string& args, const std::string& env = "") {
   return tilescale::testing::run_command(env + " '" TILESCALE_CLI "' " + args);
 }
 
-::testing::AssertionResult fails_with(const Result& r, int status, std::initializer_list<std::string> parts) {
-  if (r.status != status)
-    return ::testing::AssertionFailure() << "exit status " << r.status << ", expected " << status << ":\n" << r.output;
-  for (const auto& p : parts)
-    if (r.output.find(p) == std::string::npos)
-      return ::testing::AssertionFailure() << "output lacks \"" << p << "\":\n" << r.output;
-  return ::testing::AssertionSuccess();
-}
 
 }  // namespace
 
-#define EXPECT_EXIT_WITH(result, status, ...) EXPECT_TRUE(fails_with(result, status, {__VA_ARGS__}))
 
 // ------------------------------------------------------------------------------------------------
 // Sizes: every value is checked, never wrapped or saturated into a short buffer (issue 12, item 5)
