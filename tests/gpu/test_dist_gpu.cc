@@ -61,6 +61,24 @@ TEST(GpuWorlds, AllocationMismatchIsReportedOnEveryRank) {
   EXPECT_EXIT_WITH(local(3, "mismatch"), 1, "error: " + what);
 }
 
+TEST(GpuWorlds, SetupErrorOnOneRankIsRaisedOnEveryRank) {
+  SKIP_WITHOUT_GPU();
+  const CommandResult oom = launch(3, "oom");
+  for (int r = 0; r < 3; ++r)
+    EXPECT_EXIT_WITH(oom, 1, "[rank " + std::to_string(r) + "] error: cannot set up the ipc world (heaps) because a rank failed: rank 1: ");
+  const CommandResult sizes = launch(2, "sizes");
+  for (int r = 0; r < 2; ++r)
+    EXPECT_EXIT_WITH(sizes, 1, "[rank " + std::to_string(r) + "] error: cannot set up the ipc world because the ranks asked for "
+                               "symmetric heaps of different sizes (rank 0 268435456, rank 1 67108864 bytes); give every rank the same WorldOptions::heap_bytes");
+}
+
+TEST(GpuWorlds, LocalRankThatThrowsStopsTheKernelsWaitingForIt) {
+  SKIP_WITHOUT_GPU();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EXIT_WITH(local(2, "abandon"), 1, "error: rank 1 gives up before setting rank 0's flag");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
+}
+
 TEST(GpuWorlds, PlantedHangIsReportedWithRankAndAddress) {
   SKIP_WITHOUT_GPU();
   for (const bool on_ipc : {true, false}) {

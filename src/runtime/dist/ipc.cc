@@ -106,15 +106,28 @@ class IpcTransport final : public GpuTransport {
         const std::string socket = fd_socket_name(std::to_string(env.master_port), rank_, ::getpid());
         const UniqueFd fd(mine_->export_fd());
         if (n > 1) server.emplace(socket, fd.get(), n - 1, timeout);
-        status = cat("ok vmm ", mine_->bytes(), " ", socket);
+        status = cat("ok ", heap_bytes, " vmm ", mine_->bytes(), " ", socket);
       } else {
         const CUipcMemHandle h = mine_->export_ipc_handle();
-        status = cat("ok legacy ", mine_->bytes(), " ", hex(&h, sizeof(h)));
+        status = cat("ok ", heap_bytes, " legacy ", mine_->bytes(), " ", hex(&h, sizeof(h)));
       }
     } catch (const std::exception& e) {
       status = cat("error ", e.what());
     }
-    const std::vector<std::string> heaps = agree(collective(), rank_, "heaps", status);
+    std::vector<std::string> heaps = agree(collective(), rank_, "heaps", status);
+    // Every rank's usable heap size first: allocations are decided by each rank alone, so they must agree.
+    std::string sizes;
+    bool same = true;
+    for (int p = 0; p < n; ++p) {
+      const std::size_t space = heaps[p].find(' ');
+      const std::string usable = heaps[p].substr(0, space);
+      heaps[p] = heaps[p].substr(space + 1);
+      same &= usable == std::to_string(heap_bytes);
+      sizes += cat(p ? ", " : "", "rank ", p, " ", usable);
+    }
+    if (!same)
+      throw RuntimeError(cat("cannot set up the ipc world because the ranks asked for symmetric heaps of different sizes (",
+                             sizes, " bytes); give every rank the same WorldOptions::heap_bytes"));
     // 2. Every other rank's heap, mapped here.
     std::vector<std::byte*> bases(static_cast<size_t>(n), nullptr);
     bases[rank_] = mine_->base();

@@ -7,6 +7,9 @@
 //   hang      rank 0 waits for a flag nobody sets (give it TILESCALE_WAIT_TIMEOUT_MS); it prints the
 //             flag's address first
 //   die       rank 1 kills itself (SIGKILL) once the world is set up; the others wait at a barrier
+//   abandon   rank 0's kernel waits for a flag that rank 1 would set, but rank 1 throws instead
+//   oom       rank 1 asks for a 1 PiB heap (the world cannot be set up; every rank must say so)
+//   sizes     rank 1 asks for a 64 MiB heap, the others for the default
 // Errors are printed ("error: ...") and make the exit status 1.
 #include <signal.h>
 
@@ -15,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/dist/launch_env.h"
 #include "tilescale/tilescale.h"
 
 namespace ts = tilescale;
@@ -80,6 +84,17 @@ void hang(const ts::dist::World& world) {
   });
 }
 
+void abandon(const ts::dist::World& world) {
+  const ts::Kernel k = ts::compile(hang_program(), world.target());
+  world.run([&](ts::dist::Rank& rank) {
+    ts::Tensor flag = rank.heap().zeros({4}, ts::DataType::Int32);
+    rank.barrier();
+    if (rank.rank() == 1) throw ts::RuntimeError("rank 1 gives up before setting rank 0's flag");
+    k(flag);
+    rank.barrier();
+  });
+}
+
 void die(const ts::dist::World& world) {
   world.run([&](ts::dist::Rank& rank) {
     if (rank.rank() == 1) ::raise(SIGKILL);
@@ -94,13 +109,19 @@ int main(int argc, char** argv) {
   try {
     if (args.empty()) throw ts::RuntimeError("usage: dist_probe shift|mismatch|hang|die [--local N]");
     const bool local = args.size() == 3 && args[1] == "--local";
-    const ts::dist::World world = local ? ts::dist::World::local(std::atoi(args[2].c_str())) : ts::dist::World::from_env();
+    ts::dist::WorldOptions options;
+    if (ts::dist::launch_env() && ts::dist::launch_env()->rank == 1) {
+      if (args[0] == "oom") options.heap_bytes = std::size_t(1) << 50;
+      if (args[0] == "sizes") options.heap_bytes = std::size_t(64) << 20;
+    }
+    const ts::dist::World world = local ? ts::dist::World::local(std::atoi(args[2].c_str()), options) : ts::dist::World::from_env(options);
     std::printf("%s world of %d ranks\n", world.transport(), world.size());
     if (args[0] == "shift") shift(world);
     else if (args[0] == "mismatch") mismatch(world);
     else if (args[0] == "hang") hang(world);
     else if (args[0] == "die") die(world);
-    else throw ts::RuntimeError("unknown probe " + args[0]);
+    else if (args[0] == "abandon") abandon(world);
+    else if (args[0] != "oom" && args[0] != "sizes") throw ts::RuntimeError("unknown probe " + args[0]);
     return 0;
   } catch (const std::exception& e) {
     std::printf("error: %s\n", e.what());
