@@ -173,6 +173,15 @@ TEST(LaunchEnvErrors, LocalWorldSizeAboveWorldSize) {
                        "because SLURM_NNODES=9 is not a whole number from 1 to 8 (SLURM_NTASKS=8)");
 }
 
+// torchrun's agent serves its own store on MASTER_PORT: the rendezvous takes the next port.
+TEST(LaunchEnv, TorchrunAgentStoreMovesTheRendezvousToTheNextPort) {
+  EXPECT_EQ(env_of(with(kTorchrun, {{"TORCHELASTIC_USE_AGENT_STORE", "True"}}))->master_port, 29501);
+  EXPECT_EQ(env_of(with(kTorchrun, {{"TORCHELASTIC_USE_AGENT_STORE", "False"}}))->master_port, 29500);
+  EXPECT_RUNTIME_ERROR(env_of(with(kTorchrun, {{"TORCHELASTIC_USE_AGENT_STORE", "True"}, {"MASTER_PORT", "65535"}})),
+                       "because MASTER_PORT=65535 is torchrun's own store and the rendezvous takes the port after it; "
+                       "give torchrun a lower --master-port");
+}
+
 TEST(LaunchEnvErrors, PortOutsideOneTo65535) {
   for (const char* port : {"0", "65536", "http"})
     EXPECT_RUNTIME_ERROR(env_of(with(kTorchrun, {{"MASTER_PORT", port}})),

@@ -119,6 +119,13 @@ LaunchEnv read(const Reader& r, const Launcher& l, const char* present) {
   }
   if (addr) env.master_addr = *addr;
   if (port) env.master_port = r.number("MASTER_PORT", *port, 1, 65535, "");
+  // torchrun's agent serves its own store on MASTER_PORT (and says so): take the next port.
+  if (const auto agent = r.get("TORCHELASTIC_USE_AGENT_STORE"); port && agent && (*agent == "True" || *agent == "true" || *agent == "1")) {
+    if (env.master_port == 65535)
+      throw RuntimeError(r.failure("MASTER_PORT=65535 is torchrun's own store and the rendezvous takes the port after it",
+                                   "give torchrun a lower --master-port"));
+    ++env.master_port;
+  }
   return env;
 }
 

@@ -18,7 +18,8 @@
 //   srun (Slurm)                     SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, and
 //                                    SLURM_NTASKS_PER_NODE or else SLURM_NTASKS / SLURM_NNODES
 // and, for every launcher, MASTER_ADDR (rank 0's host: an IPv4 address or a host name) and
-// MASTER_PORT (1 to 65535). torchrun sets them; under mpirun and srun the user does. A one-rank
+// MASTER_PORT (1 to 65535). torchrun's agent serves its own store on MASTER_PORT when it sets
+// TORCHELASTIC_USE_AGENT_STORE=True: the rendezvous then takes MASTER_PORT + 1. torchrun sets them; under mpirun and srun the user does. A one-rank
 // world needs neither (127.0.0.1 and port 0, any free port, stand in).
 //
 // A launcher is chosen when any of its rank and size variables above is set (an empty value counts
@@ -46,7 +47,7 @@ struct LaunchEnv {
   int local_rank = 0;        // rank among the processes of this host
   int local_world_size = 1;  // processes on this host
   std::string master_addr = "127.0.0.1";
-  int master_port = 0;  // 0 only in a one-rank world: any free port
+  int master_port = 0;  // the rendezvous's; 0 only in a one-rank world: any free port
   std::string launcher;  // "torchrun", "mpirun" or "srun"
 };
 
