@@ -2,7 +2,11 @@
 // everything it printed (stdout and stderr together).
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -27,6 +31,25 @@ inline CommandResult run_command(const std::string& command) {
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (WIFSIGNALED(status)) r.output += "\n[killed by signal " + std::to_string(WTERMSIG(status)) + "]";
   return r;
+}
+
+// `ranks` processes of `command` started by the shell with torchrun's variables (MASTER_PORT a
+// free port), each run to its end (tilescale launch would stop the others when the first fails),
+// "[rank r] " before each line of theirs; the status is the shell's (0).
+inline CommandResult run_every_rank(int ranks, const std::string& command) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t n = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  const std::string port = std::to_string(ntohs(a.sin_port));
+  ::close(fd);
+  const std::string size = std::to_string(ranks);
+  return run_command("sh -c 'for r in $(seq 0 " + std::to_string(ranks - 1) + "); do RANK=$r LOCAL_RANK=$r WORLD_SIZE=" + size +
+                     " LOCAL_WORLD_SIZE=" + size + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " " + command +
+                     " 2>&1 | sed \"s/^/[rank $r] /\" & done; wait'");
 }
 
 // Success when `r` exited with `status` and printed every one of `parts`; else what differed, with

@@ -226,3 +226,15 @@ TEST(CliTransport, GpuTransportWithoutAGpuSaysWhy) {
                      std::string("cannot run simple_shift on the ") + transport + " transport because ",
                      "; use --target cpu (the sim transport)");
 }
+
+// Issue 13, item 4: a setup error of the ipc transport (here: no GPU on this machine) reaches every
+// rank through the rendezvous, none waits for the others: each says which ranks failed and why.
+TEST(CliTransport, IpcSetupErrorReachesEveryRank) {
+  if (tilescale::why_not_cuda().empty()) GTEST_SKIP() << "a CUDA device is present (tests/gpu checks setup errors there)";
+  const auto start = std::chrono::steady_clock::now();
+  const Result r = tilescale::testing::run_every_rank(3, "'" DIST_PROBE "' shift");
+  for (int rank = 0; rank < 3; ++rank)
+    EXPECT_EXIT_WITH(r, 0, "[rank " + std::to_string(rank) + "] error: cannot set up the ipc world (heaps) because ranks failed: "
+                           "rank 0: no CUDA device: ", "; rank 2: no CUDA device: ");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}

@@ -2,11 +2,7 @@
 // each, sharing this machine's GPU, under `tilescale launch`) and of a local world (one process),
 // run by tests/cli/probe/dist_probe.cc in child processes, because a failed kernel leaves its
 // process's CUDA context unusable.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <string>
@@ -65,24 +61,7 @@ TEST(GpuWorlds, AllocationMismatchIsReportedOnEveryRank) {
   EXPECT_EXIT_WITH(local(3, "mismatch"), 1, "error: " + what);
 }
 
-// `ranks` processes of the probe started by the shell with torchrun's variables, each run to its
-// end (tilescale launch would stop the others when the first fails): their output, "[rank r] "
-// before each line.
-CommandResult every_rank(int ranks, const std::string& probe) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t n = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-  const std::string port = std::to_string(ntohs(a.sin_port));
-  ::close(fd);
-  const std::string n_ranks = std::to_string(ranks);
-  return testing::run_command("sh -c 'for r in $(seq 0 " + std::to_string(ranks - 1) + "); do RANK=$r LOCAL_RANK=$r WORLD_SIZE=" +
-                              n_ranks + " LOCAL_WORLD_SIZE=" + n_ranks + " MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " \"" DIST_PROBE "\" " +
-                              probe + " 2>&1 | sed \"s/^/[rank $r] /\" & done; wait'");
-}
+CommandResult every_rank(int ranks, const std::string& probe) { return testing::run_every_rank(ranks, "\"" DIST_PROBE "\" " + probe); }
 
 TEST(GpuWorlds, SetupErrorOnOneRankIsRaisedOnEveryRank) {
   SKIP_WITHOUT_GPU();
