@@ -10,6 +10,7 @@
 #include <map>
 
 #include "jit/cache.h"
+#include "jit/toolkit_library.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::jit {
@@ -55,28 +56,10 @@ std::string identity_of(const std::string& version, const void* symbol) {
              static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec, ")");
 }
 
-std::vector<std::string> library_candidates() {
-  const char* names[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"};
-  std::vector<std::string> out(std::begin(names), std::end(names));
-  for (const char* env : {"CUDA_HOME", "CUDA_PATH"})
-    if (const char* root = std::getenv(env); root && *root)
-      for (const char* n : names) out.push_back(cat(root, "/lib64/", n));
-  for (const char* n : names) out.push_back(cat("/usr/local/cuda/lib64/", n));
-  return out;
-}
-
 Nvrtc load() {
   Nvrtc api;
-  void* lib = nullptr;
   std::string first_error;
-  for (const auto& path : library_candidates()) {
-    lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    if (lib) break;
-    if (first_error.empty()) {
-      const char* e = dlerror();
-      first_error = e ? e : path;
-    }
-  }
+  void* lib = open_toolkit_library({"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"}, first_error);
   if (!lib) {
     api.why_not = cat("libnvrtc could not be loaded (", first_error,
                       "); install the CUDA toolkit's NVRTC or set CUDA_HOME to the toolkit");
