@@ -1,5 +1,5 @@
-// The `tilescale` command-line program: list the examples, run one against its C++ reference, or
-// print its IR before or after any pass of the pipeline.
+// The `tilescale` command-line program: list the examples, run one against its C++ reference,
+// print its IR before or after any pass of the pipeline, or say what this machine offers (doctor).
 //
 // Exit codes: 0 success, 1 a failed check, a user error (CompileError, RuntimeError) or a failure of
 // the environment (out of memory, a file that cannot be written), 2 a bad command line or a target
@@ -20,6 +20,9 @@
 #include "example.h"
 #include "codegen/cuda/lower_context.h"
 #include "ir/printer.h"
+#include "jit/nvrtc.h"
+#include "jit/nvshmem.h"
+#include "jit/nvshmem_installation.h"
 #include "launch.h"
 #include "ops/thread_level.h"
 #include "pipeline.h"
@@ -77,6 +80,9 @@ void print_usage(std::FILE* out) {
                "      thread runs for itself (# per thread) and the branches and loops that diverge\n"
                "  tilescale dump <example> --cuda|--ptx [--arch sm_80|sm_90a] [--size SPEC]\n"
                "      print the CUDA C++ tilescale generates, or the PTX NVRTC makes of it (no GPU needed)\n"
+               "  tilescale doctor\n"
+               "      say what this machine offers, one line each: the CUDA driver and devices, NVRTC, and\n"
+               "      NVSHMEM (where it was found, its version and libraries), or why each is unusable\n"
                "  tilescale launch -n N [--gpus G] <program> [args]   (or GPUS=N tilescale launch <program> [args])\n"
                "      run N processes of <program> as the ranks of one run (RANK, WORLD_SIZE, LOCAL_RANK,\n"
                "      MASTER_ADDR, MASTER_PORT set as torchrun does), output prefixed with the rank; when one\n"
@@ -290,6 +296,26 @@ int cmd_list() {
   return 0;
 }
 
+int cmd_doctor() {
+  std::string cuda = ts::cuda::cuda_unavailable_reason();
+  if (cuda.empty()) {
+    std::vector<std::string> devices;
+    for (int d = 0; d < ts::cuda::driver().device_count; ++d)
+      devices.push_back(std::to_string(d) + " " + ts::cuda::device_name(d) + " (" + ts::cuda::arch_for_device(d) + ")");
+    cuda = join(devices);
+  } else {
+    cuda = "unusable: " + cuda;
+  }
+  const std::string no_nvrtc = ts::jit::nvrtc_unavailable_reason();
+  const std::string nvrtc = no_nvrtc.empty() ? ts::jit::nvrtc_version() : "unusable: " + no_nvrtc;
+  const ts::jit::NvshmemSearch& search = ts::jit::find_nvshmem();
+  std::string nvshmem = search.installation ? ts::jit::describe(*search.installation) : "not found: " + search.why_not;
+  if (const std::string why = ts::jit::nvshmem_unavailable_reason(); search.installation && !why.empty())
+    nvshmem += "; kernels that call it cannot compile because " + why;
+  std::printf("CUDA: %s\nNVRTC: %s\nNVSHMEM: %s\n", cuda.c_str(), nvrtc.c_str(), nvshmem.c_str());
+  return 0;
+}
+
 int cmd_run(const std::vector<std::string>& args, const std::string& self) {
   const Flags flags = parse_flags("run", args, {"target", "size", "seed", "ranks", "transport"});
   if (const auto* distributed = ex::find_distributed_example(flags.example))
@@ -492,14 +518,18 @@ int dispatch(const std::vector<std::string>& args, const char* argv0) {
     if (!rest.empty()) throw UsageError{"'list' takes no arguments"};
     return cmd_list();
   }
+  if (command == "doctor") {
+    if (!rest.empty()) throw UsageError{"'doctor' takes no arguments"};
+    return cmd_doctor();
+  }
   if (command == "run") return cmd_run(rest, self_path(argv0));
   if (command == "dump") return cmd_dump(rest);
 #ifdef TILESCALE_HAVE_BENCH
   if (command == "bench") return ts::bench::bench_command(rest, self_path(argv0));
-  throw UsageError{"unknown command '" + command + "'; commands: list, run, dump, launch, bench"};
+  throw UsageError{"unknown command '" + command + "'; commands: list, run, dump, doctor, launch, bench"};
 #else
   (void)argv0;
-  throw UsageError{"unknown command '" + command + "'; commands: list, run, dump, launch"};
+  throw UsageError{"unknown command '" + command + "'; commands: list, run, dump, doctor, launch"};
 #endif
 }
 

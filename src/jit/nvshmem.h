@@ -1,7 +1,5 @@
-// Finding NVSHMEM's device headers, for compiling kernels that call NVSHMEM (KernelSpec::nvshmem).
-//
-// Discovery order: $NVSHMEM_HOME/include, then the pip wheel nvidia-nvshmem-cu13 (the nvidia
-// package of `python3`: <nvidia.__path__[0]>/nvshmem/include). NVSHMEM's device headers include
+// Compiling kernels that call NVSHMEM (KernelSpec::nvshmem): the NVRTC options that point at the
+// headers of the installation jit/nvshmem_installation.h finds. NVSHMEM's device headers include
 // libcu++ (<cuda/std/cstdint>), which NVRTC finds under the toolkit's include/cccl.
 #pragma once
 
@@ -10,12 +8,12 @@
 
 namespace tilescale::jit {
 
-// The include directory holding nvshmem.h, or "" when none is found. Looked up once.
-std::string nvshmem_include_dir();
-// Why NVSHMEM's headers cannot be used ("" when they can).
+// Why a kernel that calls NVSHMEM cannot be compiled ("" when it can): NVSHMEM not found (the
+// search's why_not), or a CUDA toolkit without include/cccl. Never throws.
 std::string nvshmem_unavailable_reason();
 // NVRTC options for a kernel that calls NVSHMEM: relocatable device code and the include paths.
-// CompileError when the headers are not found.
+// CompileError "cannot compile a kernel that calls NVSHMEM because <nvshmem_unavailable_reason()>"
+// when it cannot be compiled.
 std::vector<std::string> nvshmem_options();
 
 }  // namespace tilescale::jit

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -237,4 +238,24 @@ TEST(CliTransport, IpcSetupErrorReachesEveryRank) {
     EXPECT_EXIT_WITH(r, 0, "[rank " + std::to_string(rank) + "] error: cannot set up the ipc world (heaps) because ranks failed: "
                            "rank 0: no CUDA device: ", "; rank 2: no CUDA device: ");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+// ------------------------------------------------------------------------------------------------
+// tilescale doctor: what this machine offers and why, one line each (issue 14, item 1)
+
+TEST(CliDoctor, PrintsTheCudaDriverNvrtcAndNvshmemOneLineEach) {
+  const Result r = run_cli("doctor");
+  EXPECT_EXIT_WITH(r, 0, "\nNVRTC: ", "\nNVSHMEM: ");
+  EXPECT_EQ(r.output.rfind("CUDA: ", 0), 0u) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 3) << r.output;
+}
+
+TEST(CliDoctor, SaysWhyNvshmemIsNotUsable) {
+  EXPECT_EXIT_WITH(run_cli("doctor", "NVSHMEM_HOME=/nonexistent/nvshmem"), 0,
+                   "\nNVSHMEM: not found: NVSHMEM_HOME=/nonexistent/nvshmem does not exist; point NVSHMEM_HOME at an "
+                   "NVSHMEM installation");
+}
+
+TEST(CliDoctor, TakesNoArguments) {
+  EXPECT_EXIT_WITH(run_cli("doctor gemm"), 2, "'doctor' takes no arguments");
 }
