@@ -105,9 +105,7 @@ std::vector<char> link_device_code(const std::vector<LinkInput>& inputs, const s
     nvJitLinkResult r = NVJITLINK_SUCCESS;
     switch (in.kind) {
       case LinkInput::Kind::Cubin:
-      case LinkInput::Kind::LtoIr:
-        r = api.AddData(link.h, in.kind == LinkInput::Kind::Cubin ? NVJITLINK_INPUT_CUBIN : NVJITLINK_INPUT_LTOIR,
-                        in.data.data(), in.data.size(), in.name.c_str());
+        r = api.AddData(link.h, NVJITLINK_INPUT_CUBIN, in.data.data(), in.data.size(), in.name.c_str());
         break;
       case LinkInput::Kind::Library:
         r = api.AddFile(link.h, NVJITLINK_INPUT_ANY, in.name.c_str());

@@ -21,16 +21,14 @@ namespace tilescale::jit {
 struct LinkInput {
   enum class Kind {
     Cubin,    // relocatable device code (NVRTC with -rdc=true)
-    LtoIr,    // NVRTC with -dlto: linked with -lto
-    Library,  // a static device library or LTO bitcode file, by path (libnvshmem_device.a / .bc)
+    Library,  // a static device library (libnvshmem_device.a), by path
   };
   Kind kind;
   std::string name;        // for messages; for Library, the file's path
-  std::vector<char> data;  // Cubin and LtoIr
+  std::vector<char> data;  // Cubin
 };
 
-// The linked cubin of `inputs` for `arch` ("sm_90a"); `options` are nvJitLink's (e.g. "-lto",
-// which LtoIr inputs need). CompileError when nvJitLink cannot be loaded or the link fails.
+// The linked cubin of `inputs` for `arch` ("sm_90a"); `options` are nvJitLink's. CompileError when nvJitLink cannot be loaded or the link fails.
 std::vector<char> link_device_code(const std::vector<LinkInput>& inputs, const std::string& arch,
                                    const std::vector<std::string>& options);
 

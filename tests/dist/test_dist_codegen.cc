@@ -13,6 +13,8 @@
 #include "distributed/distributed_example.h"
 #include "ir/visitor.h"
 #include "jit/nvrtc.h"
+#include "jit/nvjitlink.h"
+#include "skips.h"
 #include "jit/nvshmem.h"
 #include "ops/builtin.h"
 #include "pipeline.h"
@@ -304,6 +306,21 @@ TEST(BuiltinCodegen, EveryNvshmemBuiltinLowersToNvshmemCallsWhenTheTargetAsks) {
   const std::string no_nvshmem = jit::nvshmem_unavailable_reason();
   if (!no_nvshmem.empty()) GTEST_SKIP() << "the NVSHMEM-call form is not compiled because " << no_nvshmem;
   EXPECT_FALSE(jit::compile_nvrtc(spec.source, spec.name, "sm_90a", jit::nvshmem_options()).cubin.empty());
+}
+
+// And links, without nvcc: NVRTC's relocatable code and NVSHMEM's device library, by nvJitLink
+// (simple_shift: putmem_nbi_block and quiet; put-with-signal does not link against NVSHMEM 3.8's
+// archive yet, jit/nvshmem.h).
+TEST(BuiltinCodegen, NvshmemCallFormLinksWithTheDeviceLibrary) {
+  SKIP_WITHOUT_NVRTC();
+  if (std::string why = jit::nvshmem_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  if (std::string why = jit::nvjitlink_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  const auto* ex = examples::find_distributed_example("simple_shift");
+  const cuda::KernelSpec spec = generate_for(ex->build(ex->test_sizes, 2).at(0), "sm_90a", true);
+  ASSERT_TRUE(spec.nvshmem);
+  const std::vector<char> cubin = jit::compile_nvshmem_kernel(spec.source, spec.name, "sm_90a");
+  ASSERT_GT(cubin.size(), 4u);
+  EXPECT_EQ(std::string(cubin.data(), 4), "\x7f" "ELF");
 }
 
 // The PTX of the loads and stores is what REFERENCE.md §2 says assembles; a weak load has no scope.
