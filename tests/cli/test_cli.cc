@@ -259,3 +259,13 @@ TEST(CliDoctor, SaysWhyNvshmemIsNotUsable) {
 TEST(CliDoctor, TakesNoArguments) {
   EXPECT_EXIT_WITH(run_cli("doctor gemm"), 2, "'doctor' takes no arguments");
 }
+
+// Issue 14, item 5: `dump --ptx` works for the examples that use NVSHMEM-level operators (they
+// lower to tilescale's own device code, so NVRTC needs no NVSHMEM headers).
+TEST(CliDump, PtxOfEveryDistributedExample) {
+  SKIP_WITHOUT_NVRTC();
+  for (const char* example : {"simple_shift", "allgather_pull", "all_to_all", "summa"}) {
+    const Result r = run_cli(std::string("dump ") + example + " --ptx --arch sm_90a --ranks 4");
+    EXPECT_EXIT_WITH(r, 0, ".entry", ".target sm_90a");
+  }
+}
