@@ -54,9 +54,12 @@ namespace tilescale::dist {
 class Transport;  // src/runtime/dist/transport.h
 
 inline constexpr int kMaxRanks = 64;  // the remote-base table of a CUDA kernel holds this many
+// The largest symmetric heap a world makes (2^52 bytes): a RuntimeError beyond, never a size that
+// wraps when the runtime adds its reserved bytes or rounds to the allocation granularity.
+inline constexpr std::size_t kMaxHeapBytes = std::size_t(1) << 52;
 
 struct WorldOptions {
-  std::size_t heap_bytes = std::size_t(256) << 20;  // symmetric heap per rank
+  std::size_t heap_bytes = std::size_t(256) << 20;  // symmetric heap per rank, at most kMaxHeapBytes
   // Per-wait time budget in milliseconds: a wait (T::wait_*, a barrier, a host collective) that
   // lasts longer, or a spin loop whose T::ld loads keep finding the same values for longer, stops
   // the run with a RuntimeError naming it (rank, block, thread, address, observed value).

@@ -511,6 +511,16 @@ TEST(DistErrors, WaitTimeoutOptionBelowMinusOne) {
                        "milliseconds, 0 for none or -1 for TILESCALE_WAIT_TIMEOUT_MS; use one of those");
 }
 
+// A heap size that would wrap once the runtime adds its reserved bytes is refused by every factory
+// (local and ipc check it before looking for a GPU).
+TEST(DistErrors, HeapBeyondTwoToThe52Bytes) {
+  const dist::WorldOptions huge{.heap_bytes = SIZE_MAX - 100};
+  const std::string why = "-byte heaps because a symmetric heap holds at most 2^52 bytes; use a smaller WorldOptions::heap_bytes";
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2, huge), "cannot create a sim world with ", why);
+  EXPECT_RUNTIME_ERROR(dist::World::local(2, huge), "cannot create a local world with ", why);
+  EXPECT_RUNTIME_ERROR(dist::World::from_env(huge), "cannot create an ipc world with ", why);
+}
+
 TEST(DistErrors, MismatchedSymmetricAllocationsRaiseOnEveryRank) {
   std::vector<std::string> messages(3);
   dist::World::sim(3).run([&](Rank& r) {

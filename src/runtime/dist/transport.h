@@ -59,6 +59,7 @@ std::shared_ptr<Transport> make_ipc_transport(std::size_t heap_bytes, std::int64
 // Shared by the World factories: RuntimeError for a rank count outside 1 to kMaxRanks; the
 // per-wait budget of `options` in milliseconds (0: none), RuntimeError for a value below -1.
 void check_rank_count(int ranks);
+void check_heap_bytes(const WorldOptions& options, const char* transport);  // at most kMaxHeapBytes
 std::int64_t checked_wait_timeout(const WorldOptions& options, const char* transport);
 
 }  // namespace tilescale::dist

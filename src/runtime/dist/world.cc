@@ -64,6 +64,12 @@ std::int64_t checked_wait_timeout(const WorldOptions& options, const char* trans
   return options.wait_timeout_ms == -1 ? sim::wait_timeout_from_environment() : options.wait_timeout_ms;
 }
 
+void check_heap_bytes(const WorldOptions& options, const char* transport) {
+  if (options.heap_bytes > kMaxHeapBytes)
+    throw RuntimeError(cat("cannot create ", std::string(transport) == "ipc" ? "an " : "a ", transport, " world with ", options.heap_bytes, "-byte heaps because a "
+                           "symmetric heap holds at most 2^52 bytes; use a smaller WorldOptions::heap_bytes"));
+}
+
 void check_rank_count(int ranks) {
   if (ranks < 1 || ranks > kMaxRanks)
     throw RuntimeError(cat("cannot create a world of ", ranks, " ranks; tilescale runs 1 to ", kMaxRanks, " ranks"));
@@ -72,6 +78,7 @@ void check_rank_count(int ranks) {
 World World::local(int ranks, const WorldOptions& options) {
   check_rank_count(ranks);
   const std::int64_t timeout = checked_wait_timeout(options, "local");
+  check_heap_bytes(options, "local");
   try {
     return World(make_local_transport(ranks, options.heap_bytes, timeout));
   } catch (...) {
@@ -81,6 +88,7 @@ World World::local(int ranks, const WorldOptions& options) {
 
 World World::from_env(const WorldOptions& options) {
   const std::int64_t timeout = checked_wait_timeout(options, "ipc");
+  check_heap_bytes(options, "ipc");
   if (options.setup_timeout_ms < 1)
     throw RuntimeError(cat("cannot create an ipc world with setup_timeout_ms = ", options.setup_timeout_ms,
                            " because the ranks need time to meet; give it a positive number of milliseconds"));
@@ -94,6 +102,7 @@ World World::from_env(const WorldOptions& options) {
 World World::sim(int ranks, const WorldOptions& options) {
   check_rank_count(ranks);
   const std::int64_t timeout = checked_wait_timeout(options, "sim");
+  check_heap_bytes(options, "sim");
   try {
     return World(make_sim_transport(ranks, options.heap_bytes, timeout));
   } catch (...) {
