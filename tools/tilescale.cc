@@ -290,7 +290,7 @@ int cmd_list() {
   for (const auto& e : ex::distributed_examples()) width = std::max(width, e.name.size());
   for (const auto& e : ex::all_examples())
     std::printf("%-*s  %s\n", static_cast<int>(width), e.name.c_str(), e.description.c_str());
-  std::printf("\ndistributed (run on the sim transport: tilescale run <name> --ranks N):\n");
+  std::printf("\ndistributed (tilescale run <name> --ranks N [--transport sim|local|ipc]):\n");
   for (const auto& e : ex::distributed_examples())
     std::printf("%-*s  %s\n", static_cast<int>(width), e.name.c_str(), e.description.c_str());
   return 0;

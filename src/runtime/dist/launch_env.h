@@ -6,9 +6,8 @@
 //     ...
 //   }
 //
-// This is a building block of the GPU transports of issue 13 (`ipc`, `nvshmem`: one process per
-// rank, ARCHITECTURE.md §5). No transport reads it yet; `tilescale launch` does not exist yet either
-// (it will set the torchrun variables below).
+// World::from_env (the `ipc` transport, one process per rank) reads it; `tilescale launch` sets the
+// torchrun variables below.
 //
 // Launchers, in order of precedence (the first whose variables are set wins; a torchrun inside an
 // srun allocation is torchrun):

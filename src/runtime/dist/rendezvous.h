@@ -7,9 +7,8 @@
 //   std::vector<Bytes> handles = rdv.all_gather("heap", my_handle);  // one per rank, rank order
 //   rdv.barrier("heap-mapped");                                 // every rank has got this far
 //
-// This is a building block of the GPU transports of issue 13, which run one process per rank: the
-// `ipc` transport will exchange its heaps' export metadata through it, `nvshmem` its unique id. No
-// transport uses it yet.
+// The `ipc` transport (runtime/dist/ipc.cc) sets up through it: every setup step, every symmetric
+// allocation and every host barrier is a call here.
 //
 // Rank 0 serves the store on MASTER_PORT (all IPv4 interfaces, SO_REUSEADDR) from a thread of its
 // own, one more thread per connection; every rank, rank 0 included, connects to MASTER_ADDR as a
