@@ -44,6 +44,9 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
   if (tune && example != "gemm") throw RuntimeError(detail::cat("bench: --tune works for gemm only, not ", example));
   const bool distributed = example == "allgather" || example == "all_to_all" || example == "allgather_gemm" ||
                            example == "gemm_rs" || example == "cannon" || example == "summa";
+  if (distributed && (compile_only || !knobs.empty()))
+    throw RuntimeError(detail::cat("bench: ", example, " takes --ranks, --size and --quick; --compile and --knobs apply to "
+                                   "the single-GPU benchmarks"));
   DistBenchOptions dist_options{.size = size, .quick = quick};
   if (!ranks.empty()) {
     if (!distributed) throw RuntimeError(detail::cat("bench: --ranks is for the distributed benchmarks, not ", example));

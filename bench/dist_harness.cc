@@ -68,6 +68,7 @@ std::vector<RankTiming> time_on_ranks(const dist::World& world, const std::funct
       reset(c);
       rank.barrier();
       c.ours();
+      rank.barrier();  // our kernels end (or fail) on every rank before any rank queues a collective peer
       if (c.peer) c.peer();
       rank.barrier();
       errors[r].push_back(c.check());

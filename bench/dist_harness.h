@@ -80,9 +80,6 @@ std::vector<Row> rows_or_skipped(const std::string& name, const std::function<st
 // 1 when a row's result was wrong, else 0: the benchmark's exit status.
 int exit_status(const std::vector<Row>& rows);
 
-// A host tensor (float16, bfloat16 or float32) of values uniform in [-1, 1) from `seed`, made fast
-// (each element one of a table of 4096 such values, picked by a SplitMix64 stream): inputs of a
-// gigabyte in a second, where Tensor::fill_random would take tens.
 // The rows of a GEMM benchmark over the M,N,K sizes of `specs` (';'-separated size specs, e.g.
 // "M=8192,N=28672,K=8192;M=512,N=512,K=8192"): measure(name, sizes) for each, named "M=.. N=.. K=..",
 // a failure a skipped row (rows_or_skipped).
@@ -96,6 +93,9 @@ std::vector<Row> gemm_size_sweep(const std::string& specs,
 // doubled term is of the order of the values themselves). Never below kFloat32SumTolerance.
 double float32_gemm_tolerance(std::int64_t K);
 
+// A host tensor (float16, bfloat16 or float32) of values uniform in [-1, 1) from `seed`, made fast
+// (each element one of a table of 4096 such values, picked by a SplitMix64 stream): inputs of a
+// gigabyte in a second, where Tensor::fill_random would take tens.
 Tensor random_host(const std::vector<std::int64_t>& shape, DataType dtype, std::uint64_t seed);
 
 // The shape of `kernel`'s parameter `name` (for the flags and counters whose shape an example's

@@ -269,3 +269,11 @@ TEST(CliDump, PtxOfEveryDistributedExample) {
     EXPECT_EXIT_WITH(r, 0, ".entry", ".target sm_90a");
   }
 }
+
+// The distributed benchmarks refuse the single-GPU benchmarks' flags instead of ignoring them.
+TEST(CliBench, DistributedBenchmarksRefuseSingleGpuFlags) {
+  const Result r = run_cli("bench allgather --compile");
+  if (r.output.find("unknown command 'bench'") != std::string::npos) GTEST_SKIP() << "built without the benchmarks (no cuBLAS)";
+  EXPECT_EXIT_WITH(r, 1, "bench: allgather takes --ranks, --size and --quick; --compile and --knobs apply to the single-GPU benchmarks");
+  EXPECT_EXIT_WITH(run_cli("bench cannon --knobs BM=64"), 1, "bench: cannon takes --ranks, --size and --quick");
+}
