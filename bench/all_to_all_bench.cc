@@ -106,12 +106,12 @@ std::vector<Row> measure(int P, const examples::Sizes& sizes) {
     const Tensor slot = rank.heap().empty({T, K}, i32), gathered = rank.heap().empty({T, K, H}, f16);
     const Tensor out = rank.heap().empty({T, H}, f16);
     for (const Tensor& t : {recv, out})  // NaN until written
-      TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(t.data()), 0xff, t.numel() * 2, stream);
+      fill_bytes(t, 0xff, stream);
     RankCase dispatch{
         .reset =
             [=] {
-              TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(ready.data()), 0, ready.numel() * 4, stream);
-              TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(arrived.data()), 0, arrived.numel() * 8, stream);
+              fill_bytes(ready, 0, stream);
+              fill_bytes(arrived, 0, stream);
             },
         .ours =
             [=] {

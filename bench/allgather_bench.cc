@@ -67,12 +67,12 @@ Row measure(const std::string& name, const std::string& variant, int P, std::int
     const Tensor out = rank.heap().empty({P * M, N}, DataType::Float16);
     const Tensor out_peer = rank.heap().empty({P * M, N}, DataType::Float16);
     const Tensor arrived = rank.heap().zeros({P}, DataType::Int32);
-    TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(out.data()), 0xff, out.numel() * 2, stream);  // NaN until written
+    fill_bytes(out, 0xff, stream);  // NaN until written
     RankCase c{
         .ours = [=] { push ? kernel(a, out, arrived) : kernel(a, out); },
         .check = [&rank, a, out] { return gather_error(rank, a, out); },
     };
-    if (push) c.reset = [arrived, stream] { TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(arrived.data()), 0, arrived.numel() * 4, stream); };
+    if (push) c.reset = [arrived, stream] { fill_bytes(arrived, 0, stream); };
     if (nccl.available()) c.peer = [&nccl, r, a, out_peer, stream] { nccl.all_gather(r, a, out_peer, stream); };
     return std::vector<RankCase>{c};
   });

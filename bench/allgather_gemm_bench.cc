@@ -48,7 +48,7 @@ std::vector<Row> measure(const std::string& name, int P, const examples::Sizes& 
     const Tensor gathered = rank.heap().empty({M, K}, f16);
     const Tensor signal = rank.heap().zeros({P}, DataType::Int32);
     const Tensor C = rank.heap().empty({M, Nr}, f16);
-    TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(C.data()), 0xff, C.numel() * 2, stream);  // NaN until written
+    fill_bytes(C, 0xff, stream);  // NaN until written
     // The reference: every rank's A copied here from its heap, then cuBLAS.
     rank.barrier();  // every rank's A is filled
     const Tensor all_A = Tensor::empty({M, K}, f16, rank.device()), C_ref = Tensor::empty({M, Nr}, f16, rank.device());
@@ -58,7 +58,7 @@ std::vector<Row> measure(const std::string& name, int P, const examples::Sizes& 
     TS_CU(StreamSynchronize, nullptr);
     cublas_gemm(all_A, B, C_ref, stream);
     RankCase c{
-        .reset = [signal, stream] { TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(signal.data()), 0, signal.numel() * 4, stream); },
+        .reset = [signal, stream] { fill_bytes(signal, 0, stream); },
         .ours = [=] { kernel(A, B, gathered, signal, C); },
         .check = [C, C_ref] { return max_relative_error(C.to(Device::cpu()), C_ref.to(Device::cpu())); },
         .tolerance = kTolerance,

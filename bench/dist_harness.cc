@@ -232,6 +232,11 @@ std::vector<Row> gemm_size_sweep(const std::string& specs,
   return rows;
 }
 
+void fill_bytes(const Tensor& t, unsigned char byte, CUstream stream) {
+  TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(t.data()), byte,
+        static_cast<std::size_t>(t.numel()) * static_cast<std::size_t>(bytes(t.dtype())), stream);
+}
+
 double float32_gemm_tolerance(std::int64_t K) {
   return std::max(examples::kFloat32SumTolerance, 4 * std::sqrt(static_cast<double>(K)) * std::ldexp(1.0, -24) / 1e-3);
 }

@@ -21,6 +21,8 @@
 // only (sharing_note says so).
 #pragma once
 
+#include <cuda.h>
+
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -85,6 +87,10 @@ int exit_status(const std::vector<Row>& rows);
 // a failure a skipped row (rows_or_skipped).
 std::vector<Row> gemm_size_sweep(const std::string& specs,
                                  const std::function<std::vector<Row>(const std::string& name, const examples::Sizes& sizes)>& measure);
+
+// Queues on `stream` the filling of every byte of `t` (a contiguous CUDA tensor) with `byte`:
+// 0 zeroes flags and counters, 0xff poisons outputs (NaN for floats) until a kernel writes them.
+void fill_bytes(const Tensor& t, unsigned char byte, CUstream stream);
 
 // The tolerance of a float32 GEMM over K products against another float32 GEMM (cuBLAS): each
 // sums K roundings of about 2^-24 of its partial sum, which add up like a random walk, to about

@@ -65,11 +65,11 @@ std::vector<Row> measure(const std::string& name, int P, const examples::Sizes& 
     const Tensor partial = rank.heap().empty({M, N}, f32), stage = rank.heap().empty({P, Mq, N}, f32);
     const Tensor count = rank.heap().zeros(count_shape, DataType::Int32);
     const Tensor out = rank.heap().empty({Mq, N}, f32);
-    TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(out.data()), 0xff, out.numel() * 4, stream);  // NaN until written
+    fill_bytes(out, 0xff, stream);  // NaN until written
     rank.barrier();  // every rank's inputs are filled
     const Tensor expected = reference_rows(rank, A, B, Mq);
     RankCase c{
-        .reset = [count, stream] { TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(count.data()), 0, count.numel() * 4, stream); },
+        .reset = [count, stream] { fill_bytes(count, 0, stream); },
         .ours = [=] { kernel(A, B, partial, stage, count, out); },
         .check = [out, expected] { return max_relative_error(out.to(Device::cpu()), expected); },
         .tolerance = float32_gemm_tolerance(K),

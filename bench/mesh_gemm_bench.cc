@@ -26,10 +26,6 @@ Tensor block(const Tensor& m, std::int64_t bi, std::int64_t bj, std::int64_t br,
   return out;
 }
 
-void zero(const Tensor& t, CUstream stream) {
-  TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(t.data()), 0, t.numel() * bytes(t.dtype()), stream);
-}
-
 // The rank's inputs and the case: cannon starts from the skewed blocks in buffer 0 of its double
 // buffers (restored before every run: the blocks travel), summa from its own blocks.
 RankCase rank_case(const std::string& which, const Kernel& kernel, dist::Rank& rank, const Tensor& A, const Tensor& B,
@@ -47,7 +43,7 @@ RankCase rank_case(const std::string& which, const Kernel& kernel, dist::Rank& r
     c.reset = [=] {
       TS_CU(MemcpyDtoD, reinterpret_cast<CUdeviceptr>(abuf.data()), reinterpret_cast<CUdeviceptr>(a0.data()), Mb * Kb * 2);
       TS_CU(MemcpyDtoD, reinterpret_cast<CUdeviceptr>(bbuf.data()), reinterpret_cast<CUdeviceptr>(b0.data()), Kb * Nb * 2);
-      for (const Tensor& f : flags) zero(f, stream);
+      for (const Tensor& f : flags) fill_bytes(f, 0, stream);
     };
     c.ours = [=] { kernel(abuf, bbuf, flags[0], flags[1], flags[2], flags[3], C); };
   } else {
@@ -58,8 +54,8 @@ RankCase rank_case(const std::string& which, const Kernel& kernel, dist::Rank& r
     const Tensor a_signal = rank.heap().zeros(param_shape(kernel, "a_signal"), DataType::UInt64);
     const Tensor b_signal = rank.heap().zeros(param_shape(kernel, "b_signal"), DataType::UInt64);
     c.reset = [=] {
-      zero(a_signal, stream);
-      zero(b_signal, stream);
+      fill_bytes(a_signal, 0, stream);
+      fill_bytes(b_signal, 0, stream);
     };
     c.ours = [=] { kernel(a, b, a_panel, b_panel, a_signal, b_signal, C); };
   }
@@ -85,7 +81,7 @@ std::vector<Row> measure(const std::string& which, const std::string& name, int 
   const dist::World world = bench_world(P, heap);
   auto timings = time_on_ranks(world, [&](dist::Rank& rank) {
     const Tensor C = rank.heap().empty({Mb, Nb}, f32);
-    TS_CU(MemsetD8Async, reinterpret_cast<CUdeviceptr>(C.data()), 0xff, C.numel() * 4, static_cast<CUstream>(rank.stream()));
+    fill_bytes(C, 0xff, static_cast<CUstream>(rank.stream()));
     RankCase c = rank_case(which, kernel, rank, A, B, Mb, Nb, Kb, q, C);
     const Tensor expected = block(C_full, rank.rank() / q, rank.rank() % q, Mb, Nb);
     c.check = [C, expected] { return max_relative_error(C.to(Device::cpu()), expected); };
