@@ -42,37 +42,6 @@ struct Api {
 
 constexpr const char* kLibrary = "libnccl.so.2";
 
-// <prefix>/lib/python3*/{site,dist}-packages and <prefix>/lib/python3/dist-packages for the prefix
-// of every python3 on PATH (the PATH entry's parent, and the parent of where a symlinked python3
-// really lives), then ~/.local.
-std::vector<fs::path> site_packages_dirs() {
-  std::vector<fs::path> prefixes;
-  std::error_code ec;
-  if (const char* path = std::getenv("PATH")) {
-    const std::string all = path;
-    for (std::size_t start = 0; start <= all.size();) {
-      const std::size_t end = std::min(all.find(':', start), all.size());
-      const fs::path dir = all.substr(start, end - start);
-      start = end + 1;
-      if (dir.empty() || !fs::exists(dir / "python3", ec)) continue;
-      prefixes.push_back(dir.parent_path());
-      const fs::path real = fs::canonical(dir / "python3", ec);
-      if (!ec) prefixes.push_back(real.parent_path().parent_path());
-    }
-  }
-  if (const char* home = std::getenv("HOME")) prefixes.push_back(fs::path(home) / ".local");
-  std::vector<fs::path> out;
-  for (const auto& prefix : prefixes)
-    for (const fs::path& lib : {prefix / "lib", prefix / "local" / "lib"}) {
-      for (const auto& entry : fs::directory_iterator(lib, ec))
-        if (entry.path().filename().string().rfind("python3", 0) == 0)
-          for (const char* leaf : {"site-packages", "dist-packages"})
-            if (const fs::path dir = entry.path() / leaf; std::find(out.begin(), out.end(), dir) == out.end()) out.push_back(dir);
-      ec.clear();
-    }
-  return out;
-}
-
 // Where `python3 -c 'import nvidia.nccl'` finds the wheel's library, "" when it does not.
 std::string wheel_from_python() {
   const std::string dir = python_module_dir("nvidia.nccl");
@@ -96,7 +65,7 @@ Api load() {
   open(cat("/usr/local/cuda/lib/", kLibrary));
   std::error_code ec;
   if (!lib)
-    for (const auto& dir : site_packages_dirs())
+    for (const auto& [dir, found_by] : python_site_packages([](const char* name) { return std::getenv(name); }))
       if (const fs::path p = dir / "nvidia" / "nccl" / "lib" / kLibrary; fs::exists(p, ec)) open(p.string());
   if (!lib)
     if (const std::string p = wheel_from_python(); !p.empty()) open(p);

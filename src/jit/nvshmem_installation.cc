@@ -32,16 +32,6 @@ bool is_there(const fs::path& p) {
   return fs::exists(p, ec);
 }
 
-// The entries of `dir` whose whole name matches `re`, in name order; none when `dir` cannot be read.
-std::vector<fs::path> entries_matching(const fs::path& dir, const std::regex& re) {
-  std::vector<fs::path> out;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (std::regex_match(it->path().filename().string(), re)) out.push_back(it->path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // The value of `#define <name> <number>` in `text`, or -1.
 int defined_number(const std::string& text, const std::string& name) {
   std::smatch m;
@@ -75,7 +65,7 @@ std::vector<std::string> probe(const fs::path& root, NvshmemInstallation& found)
 
   const fs::path lib = root / "lib";
   int host_abi = -1;  // the N of libnvshmem_host.so.N; 0 for a bare libnvshmem_host.so
-  for (const auto& p : entries_matching(lib, std::regex("libnvshmem_host\\.so(\\.[0-9]+)?"))) {
+  for (const auto& p : directory_entries_matching(lib, std::regex("libnvshmem_host\\.so(\\.[0-9]+)?"))) {
     const std::string ext = p.filename().string().substr(std::string("libnvshmem_host.so").size());
     const int n = ext.empty() ? 0 : std::stoi(ext.substr(1));
     if (n > host_abi) host_abi = n, found.host_library = p.string();
@@ -84,7 +74,7 @@ std::vector<std::string> probe(const fs::path& root, NvshmemInstallation& found)
 
   if (is_there(lib / "libnvshmem_device.a")) found.device_archive = (lib / "libnvshmem_device.a").string();
   if (is_there(lib / "libnvshmem_device.bc")) found.device_bitcode = (lib / "libnvshmem_device.bc").string();
-  for (const auto& p : entries_matching(lib, std::regex("libnvshmem_device_sm_[0-9]+\\.bc"))) {
+  for (const auto& p : directory_entries_matching(lib, std::regex("libnvshmem_device_sm_[0-9]+\\.bc"))) {
     const std::string name = p.filename().string();
     found.device_bitcode_sms.push_back(std::stoi(name.substr(std::string("libnvshmem_device_sm_").size())));
   }
@@ -92,31 +82,6 @@ std::vector<std::string> probe(const fs::path& root, NvshmemInstallation& found)
   if (found.device_archive.empty() && found.device_bitcode.empty() && found.device_bitcode_sms.empty())
     missing.push_back("device library (lib/libnvshmem_device.a, .bc or _sm_XX.bc)");
   return missing;
-}
-
-// The site-packages directories where a wheel may be, each with how it was found, in search order.
-std::vector<std::pair<fs::path, std::string>> site_packages(const std::function<const char*(const char*)>& getenv) {
-  std::vector<std::pair<fs::path, std::string>> out;
-  const std::regex python("python3(\\.[0-9]+)?"), versioned("python3\\.[0-9]+");
-  auto add_each_version = [&](const fs::path& lib, const char* leaf, const std::string& found_by) {
-    for (const auto& dir : entries_matching(lib, versioned)) out.emplace_back(dir / leaf, found_by);
-  };
-  const char* path = getenv("PATH");
-  std::stringstream entries(path ? path : "");
-  for (std::string entry; std::getline(entries, entry, ':');) {
-    if (entry.empty()) continue;
-    const std::vector<fs::path> pythons = entries_matching(entry, python);
-    if (pythons.empty()) continue;
-    const fs::path prefix = fs::path(entry) / "..";
-    const std::string found_by = "the site-packages of " + pythons.front().string();
-    add_each_version(prefix / "lib", "site-packages", found_by);
-    add_each_version(prefix / "lib", "dist-packages", found_by);
-    out.emplace_back(prefix / "lib/python3/dist-packages", found_by);
-    add_each_version(prefix / "local/lib", "dist-packages", found_by);
-  }
-  if (const char* home = getenv("HOME"); home && *home)
-    add_each_version(fs::path(home) / ".local/lib", "site-packages", "the user site-packages (~/.local)");
-  return out;
 }
 
 }  // namespace
@@ -146,7 +111,7 @@ NvshmemSearch find_nvshmem_from(const std::function<const char*(const char*)>& g
     passed_over.push_back(cat(root.string(), " (it has no ", join(missing, ", no "), ")"));
     return false;
   };
-  for (const auto& [dir, found_by] : site_packages(getenv)) {
+  for (const auto& [dir, found_by] : python_site_packages(getenv)) {
     if (!is_there(dir)) continue;
     searched.push_back(fs::weakly_canonical(dir).string());
     if (try_place(dir / "nvidia/nvshmem", found_by)) return {found, ""};
