@@ -735,8 +735,8 @@ TEST(DistErrors, ARankThrowingANonStdExceptionIsARuntimeError) {
 }
 
 TEST(DistErrors, AHeapThatCannotBeAllocatedIsARuntimeError) {
-  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{.heap_bytes = std::size_t(1) << 62, .wait_timeout_ms = 0}),
-                       "cannot create a sim world of 2 ranks with 4611686018427387904-byte heaps because memory ran out");
+  EXPECT_RUNTIME_ERROR(dist::World::sim(2, dist::WorldOptions{.heap_bytes = dist::kMaxHeapBytes, .wait_timeout_ms = 0}),
+                       "cannot create a sim world of 2 ranks with 4503599627370496-byte heaps because memory ran out");
 }
 
 TEST(DistErrors, WorldRunInsideWorldRun) {
