@@ -38,7 +38,7 @@ std::vector<Pass> passes_for(Target target, int sm) {
   list.push_back({"simplify", [](const ir::PrimFunc& f) { return passes::simplify(f); }});
   // Both backends: which elements an index reaches must not depend on the target.
   list.push_back({"widen_indices", passes::widen_indices});
-  if (target == Target::CUDA) {
+  if (target == Target::CUDA || target == Target::NVSHMEM) {
     // Before any search: a buffer that cannot fit stops here, not minutes later in layout inference
     // or NVRTC.
     list.push_back({"check_budgets", [sm](const ir::PrimFunc& f) { return passes::check_budgets(f, sm); }});

@@ -6,7 +6,9 @@
 
 #include <string>
 
+#include "jit/nvjitlink.h"
 #include "jit/nvrtc.h"
+#include "jit/nvshmem.h"
 #include "runtime/cuda/driver.h"
 
 #define SKIP_WITHOUT_NVRTC()                                                                              \
@@ -18,4 +20,11 @@
   do {                                                                                                    \
     if (std::string why = ::tilescale::cuda::cuda_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
     SKIP_WITHOUT_NVRTC();                                                                                 \
+  } while (0)
+
+// Kernels that call NVSHMEM need NVSHMEM (found as `tilescale doctor` shows) and nvJitLink.
+#define SKIP_WITHOUT_NVSHMEM()                                                                                \
+  do {                                                                                                        \
+    if (std::string why = ::tilescale::jit::nvshmem_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;   \
+    if (std::string why = ::tilescale::jit::nvjitlink_unavailable_reason(); !why.empty()) GTEST_SKIP() << why; \
   } while (0)

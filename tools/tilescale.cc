@@ -66,13 +66,14 @@ void print_usage(std::FILE* out) {
                "usage:\n"
                "  tilescale list\n"
                "      list the examples\n"
-               "  tilescale run <example> [--target auto|cpu|cuda] [--size SPEC] [--seed N] [--ranks N]\n"
-               "                [--transport sim|local|ipc]\n"
+               "  tilescale run <example> [--target auto|cpu|cuda|nvshmem] [--size SPEC] [--seed N] [--ranks N]\n"
+               "                [--transport sim|local|ipc|nvshmem]\n"
                "      build and compile the example, run it on random inputs and compare with a\n"
                "      plain C++ reference; exit 1 when the error exceeds the tolerance. Distributed\n"
                "      examples run N ranks (default: the most their tests use) on the sim transport (CPU),\n"
-               "      local (N ranks in this process on the GPUs: the default with a GPU) or ipc (N\n"
-               "      processes under tilescale launch)\n"
+               "      local (N ranks in this process on the GPUs: the default with a GPU), ipc (N\n"
+               "      processes under tilescale launch) or nvshmem (N NVSHMEM PEs under tilescale launch;\n"
+               "      the default for --target nvshmem)\n"
                "  tilescale dump <example> [--size SPEC] [--after PASS] [--target cpu|cuda] [--arch sm_80|sm_90a] [--ranks N]\n"
                "                 [--thread-level]\n"
                "      print the example's IR as built, or after pipeline pass PASS (every kernel of a\n"
@@ -80,6 +81,8 @@ void print_usage(std::FILE* out) {
                "      thread runs for itself (# per thread) and the branches and loops that diverge\n"
                "  tilescale dump <example> --cuda|--ptx [--arch sm_80|sm_90a] [--size SPEC]\n"
                "      print the CUDA C++ tilescale generates, or the PTX NVRTC makes of it (no GPU needed)\n"
+               "  tilescale dump <example> --info [--target auto|cpu|cuda|nvshmem] [--arch sm_80|sm_90a]\n"
+               "      say, for each kernel, the target compile takes, why, and how it is built\n"
                "  tilescale doctor\n"
                "      say what this machine offers, one line each: the CUDA driver and devices, NVRTC, and\n"
                "      NVSHMEM (where it was found, its version and libraries), or why each is unusable\n"
@@ -98,7 +101,8 @@ void print_usage(std::FILE* out) {
 #endif
                "\n"
                "  SPEC is NAME=VALUE[,NAME=VALUE...] (e.g. M=256,N=128) or one number for every size.\n"
-               "  --target auto (default) uses CUDA when a device and backend are present, else the CPU.\n"
+               "  --target auto (default) uses CUDA when a device and backend are present, else the CPU;\n"
+               "  nvshmem is CUDA whose NVSHMEM-level builtins call NVSHMEM (ranks of an nvshmem world).\n"
                "\n"
                "passes (in order) for cpu:  %s\n"
                "passes (in order) for cuda: %s\n"
@@ -210,20 +214,28 @@ std::uint64_t parse_seed_flag(const Flags& flags) {
 }
 
 // The transport of a distributed example: --transport sim (the CPU backend), local (N ranks in this
-// process on its GPUs) or ipc (N processes under tilescale launch); without it, sim for --target
-// cpu, local for --target cuda, and for auto local when a CUDA device is usable, else sim.
+// process on its GPUs), ipc or nvshmem (N processes under tilescale launch); without it, sim for
+// --target cpu, nvshmem for --target nvshmem, local for --target cuda, and for auto local when a
+// CUDA device is usable, else sim.
 std::string parse_transport_flag(const Flags& flags, const std::string& name) {
   const auto target = flags.get("target").value_or("auto");
-  if (target != "auto" && target != "cpu" && target != "cuda")
-    throw UsageError{"unknown target '" + target + "'; targets: auto, cpu, cuda"};
+  if (target != "auto" && target != "cpu" && target != "cuda" && target != "nvshmem")
+    throw UsageError{"unknown target '" + target + "'; targets: auto, cpu, cuda, nvshmem"};
   const auto transport = flags.get("transport");
-  if (!transport) return target == "cpu" || (target == "auto" && !ts::why_not_cuda().empty()) ? "sim" : "local";
-  if (*transport != "sim" && *transport != "local" && *transport != "ipc")
-    throw UsageError{"unknown transport '" + *transport + "'; transports: sim, local, ipc"};
-  if (*transport == "sim" && target == "cuda")
-    throw UsageError{"the sim transport runs " + name + " on the CPU backend; use --target cpu (or auto) with it, or --transport local or ipc"};
+  if (!transport) {
+    if (target == "nvshmem") return "nvshmem";
+    return target == "cpu" || (target == "auto" && !ts::why_not_cuda().empty()) ? "sim" : "local";
+  }
+  if (*transport != "sim" && *transport != "local" && *transport != "ipc" && *transport != "nvshmem")
+    throw UsageError{"unknown transport '" + *transport + "'; transports: sim, local, ipc, nvshmem"};
+  if (*transport == "sim" && target != "cpu" && target != "auto")
+    throw UsageError{"the sim transport runs " + name + " on the CPU backend; use --target cpu (or auto) with it, or --transport local, ipc or nvshmem"};
   if (*transport != "sim" && target == "cpu")
     throw UsageError{"the " + *transport + " transport runs " + name + " on GPUs; use --target cuda (or auto) with it, or --transport sim"};
+  if (*transport != "nvshmem" && target == "nvshmem")
+    throw UsageError{"--target nvshmem makes kernels that call NVSHMEM, which run on the nvshmem transport only; use --transport nvshmem (or drop it)"};
+  if (*transport == "nvshmem" && target == "cuda")
+    throw UsageError{"the nvshmem transport compiles " + name + " for target nvshmem; use --target nvshmem (or auto) with it"};
   return *transport;
 }
 
@@ -242,7 +254,7 @@ int cmd_run_distributed(const Flags& flags, const ex::DistributedExample& exampl
       return kExitUsage;
     }
   }
-  if (transport == "ipc" && !ts::dist::launch_env()) {
+  if ((transport == "ipc" || transport == "nvshmem") && !ts::dist::launch_env()) {
     ts::launcher::Options o;
     o.ranks = ranks;
     o.command = {self, "run"};
@@ -252,14 +264,15 @@ int cmd_run_distributed(const Flags& flags, const ex::DistributedExample& exampl
   const auto start = std::chrono::steady_clock::now();
   const ts::dist::World world = transport == "sim"     ? ts::dist::World::sim(ranks)
                                 : transport == "local" ? ts::dist::World::local(ranks)
-                                                       : ts::dist::World::from_env();
+                                : transport == "ipc"   ? ts::dist::World::from_env()
+                                                       : ts::dist::World::nvshmem();
   if (world.size() != ranks)
     throw UsageError{"--ranks " + std::to_string(ranks) + " but the launch environment has " + std::to_string(world.size()) +
                      " ranks; give --ranks the launcher's number of ranks"};
   const ex::CheckResult result = ex::run_distributed_example(example.name, world, sizes, seed);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::string checked;
-  if (transport == "ipc") checked = " (rank " + std::to_string(world.local_ranks().front()) + "'s outputs)";
+  if (transport == "ipc" || transport == "nvshmem") checked = " (rank " + std::to_string(world.local_ranks().front()) + "'s outputs)";
   std::printf("%s [%s] on %s with %d ranks%s: max relative error %.1e (tolerance %.1e) %s\n", example.name.c_str(),
               ex::format_sizes(sizes).c_str(), world.transport(), ranks, checked.c_str(), result.max_relative_error,
               result.tolerance, result.passed() ? "PASS" : "FAIL");
@@ -273,7 +286,8 @@ ts::Target parse_target_flag(const Flags& flags, ts::Target fallback) {
   if (*t == "auto") return ts::Target::Auto;
   if (*t == "cpu") return ts::Target::CPU;
   if (*t == "cuda") return ts::Target::CUDA;
-  throw UsageError{"unknown target '" + *t + "'; targets: auto, cpu, cuda"};
+  if (*t == "nvshmem") return ts::Target::NVSHMEM;
+  throw UsageError{"unknown target '" + *t + "'; targets: auto, cpu, cuda, nvshmem"};
 }
 
 ex::Sizes parse_size_flag(const Flags& flags, const ex::Example& example) {
@@ -290,7 +304,7 @@ int cmd_list() {
   for (const auto& e : ex::distributed_examples()) width = std::max(width, e.name.size());
   for (const auto& e : ex::all_examples())
     std::printf("%-*s  %s\n", static_cast<int>(width), e.name.c_str(), e.description.c_str());
-  std::printf("\ndistributed (tilescale run <name> --ranks N [--transport sim|local|ipc]):\n");
+  std::printf("\ndistributed (tilescale run <name> --ranks N [--transport sim|local|ipc|nvshmem]):\n");
   for (const auto& e : ex::distributed_examples())
     std::printf("%-*s  %s\n", static_cast<int>(width), e.name.c_str(), e.description.c_str());
   return 0;
@@ -376,6 +390,12 @@ std::string parse_arch_flag(const Flags& flags, const std::string& fallback) {
 // plans for the arch.
 void check_dump_flags(const Flags& flags, bool arch_planned) {
   const bool cuda = flags.get("cuda").has_value(), ptx = flags.get("ptx").has_value();
+  if (flags.get("info")) {
+    for (const char* other : {"cuda", "ptx", "after", "thread-level"})
+      if (flags.get(other))
+        throw UsageError{std::string("--info says how each kernel is compiled; --") + other + " prints something else: give one of them"};
+    return;
+  }
   if (cuda && ptx) throw UsageError{"--cuda and --ptx ask for different outputs; give one of them"};
   const char* code = cuda ? "--cuda" : "--ptx";
   if ((cuda || ptx) && flags.get("after"))
@@ -408,9 +428,11 @@ ts::ir::PrimFunc after_pass(ts::ir::PrimFunc func, const std::string& after, ts:
   return ts::run_pipeline(func, ts::PipelineOptions{target, after, ts::cuda::target_for_arch(arch).sm});
 }
 
-// --target of dump: cpu by default; auto is cuda when a CUDA device is usable.
+// --target of dump: cpu by default; auto is cuda when a CUDA device is usable; nvshmem runs the
+// CUDA pipeline (the targets differ in code generation only).
 ts::Target dump_target(const Flags& flags) {
   const ts::Target target = parse_target_flag(flags, ts::Target::CPU);
+  if (target == ts::Target::NVSHMEM) return ts::Target::CUDA;
   if (target != ts::Target::Auto) return target;
   return ts::why_not_cuda().empty() ? ts::Target::CUDA : ts::Target::CPU;
 }
@@ -420,7 +442,13 @@ std::string dump_arch(const Flags& flags) {
   return parse_arch_flag(flags, ts::why_not_cuda().empty() ? ts::cuda::arch_for_device(0) : "sm_90a");
 }
 
-// Every kernel of a distributed example: its IR (after --after PASS), or its CUDA / PTX.
+// --info: each kernel's line of explain_target, for --target (auto by default).
+void print_info(const Flags& flags, const ts::lang::PrimFunc& func, const std::string& arch) {
+  const std::string explained = ts::explain_target(func, parse_target_flag(flags, ts::Target::Auto), arch);
+  std::cout << func.name() << ": " << explained << "\n";
+}
+
+// Every kernel of a distributed example: its IR (after --after PASS), its CUDA / PTX, or --info.
 int cmd_dump_distributed(const Flags& flags, const ex::DistributedExample& example) {
   const ts::Target target = dump_target(flags);
   check_dump_flags(flags, flags.get("after") && target == ts::Target::CUDA);
@@ -428,6 +456,10 @@ int cmd_dump_distributed(const Flags& flags, const ex::DistributedExample& examp
   const int ranks = parse_ranks_flag(flags, example, sizes);
   const std::string arch = dump_arch(flags);
   for (const auto& func : example.build(sizes, ranks)) {
+    if (flags.get("info")) {
+      print_info(flags, func, arch);
+      continue;
+    }
     if (flags.get("cuda") || flags.get("ptx")) {
       std::cout << (flags.get("ptx") ? ts::generate_ptx(func, arch) : ts::generate_cuda(func, arch));
       continue;
@@ -441,7 +473,7 @@ int cmd_dump_distributed(const Flags& flags, const ex::DistributedExample& examp
 }
 
 int cmd_dump(const std::vector<std::string>& args) {
-  const Flags flags = parse_flags("dump", args, {"target", "size", "after", "arch", "ranks"}, {"cuda", "ptx", "thread-level"});
+  const Flags flags = parse_flags("dump", args, {"target", "size", "after", "arch", "ranks"}, {"cuda", "ptx", "thread-level", "info"});
   if (const auto* distributed = ex::find_distributed_example(flags.example)) return cmd_dump_distributed(flags, *distributed);
   const ex::Example& example = lookup_example(flags.example);
   if (flags.get("ranks")) throw UsageError{"--ranks applies to distributed examples; " + example.name + " runs on one device"};
@@ -449,6 +481,11 @@ int cmd_dump(const std::vector<std::string>& args) {
   check_dump_flags(flags, flags.get("after") && target == ts::Target::CUDA);
   const ex::Sizes sizes = parse_size_flag(flags, example);
   const std::string arch = dump_arch(flags);
+  if (flags.get("info")) {
+    print_info(flags, example.build(sizes), arch);
+    std::cout << std::flush;
+    return 0;
+  }
   if (flags.get("cuda") || flags.get("ptx")) {
     const auto func = example.build(sizes);
     std::cout << (flags.get("ptx") ? ts::generate_ptx(func, arch) : ts::generate_cuda(func, arch)) << std::flush;

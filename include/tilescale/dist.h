@@ -18,6 +18,9 @@
 //          rank's kernels on a stream of its own: kernels compile for Target::CUDA.
 //   ipc    one process per rank (World::from_env, under `tilescale launch`, torchrun, mpirun or
 //          srun), several processes may share a GPU; kernels compile for Target::CUDA.
+//   nvshmem  one process per rank as under ipc, each a PE of NVSHMEM (World::nvshmem, or
+//          World::from_env with TILESCALE_TRANSPORT=nvshmem), the heap from nvshmem_malloc; kernels
+//          compile for Target::NVSHMEM (NVSHMEM-level builtins call NVSHMEM; docs/03 §3.10).
 // In every world each rank's host code runs on its own thread (World::run runs the ranks this
 // process drives: all of them, or its one rank under ipc); a kernel called there runs as that rank
 // (get_rank, remote addresses, waits) with that rank's tensors. The code of a program does not
@@ -125,11 +128,22 @@ class World {
   // (runtime/dist/launch_env.h: tilescale launch, torchrun, mpirun, srun), on device LOCAL_RANK %
   // devices; a process started without a launcher is the one rank of a world of one. Collective:
   // every rank of the world must call it; a setup error on any rank is raised on every rank.
+  // TILESCALE_TRANSPORT=nvshmem makes it World::nvshmem (unset or "ipc": ipc; anything else is a
+  // RuntimeError), so that one program runs on either.
   static World from_env(const WorldOptions& options = {});
+  // The nvshmem transport: this process is PE RANK of the world its launcher describes (as
+  // from_env), on device LOCAL_RANK % devices. NVSHMEM (found as `tilescale doctor` shows: the
+  // nvidia-nvshmem-cu13 wheel or NVSHMEM_HOME) is loaded at run time and bootstrapped with a unique
+  // id passed through the launcher's rendezvous, or by NVSHMEM's own bootstrap when NVSHMEM_BOOTSTRAP
+  // is set (MPI, PMI...). NVSHMEM_DISABLE_NVLS=1 always; on one node NVSHMEM_REMOTE_TRANSPORT=none
+  // and the loopback interface unless set (runtime/dist/nvshmem_environment.h). Every rank must
+  // reach every other by loads and stores (one node). One nvshmem world per process at a time.
+  // Collective, with the same error on every rank as from_env.
+  static World nvshmem(const WorldOptions& options = {});
 
   int size() const;
-  const char* transport() const;        // "sim", "local", "ipc"
-  Target target() const;                // what its kernels compile for: CPU on sim, CUDA otherwise
+  const char* transport() const;        // "sim", "local", "ipc", "nvshmem"
+  Target target() const;                // what its kernels compile for: CPU on sim, NVSHMEM on nvshmem, else CUDA
   std::vector<int> local_ranks() const;  // the ranks this process drives, in order
   // Runs fn on every rank, each on its own thread; returns when all have returned. When a rank
   // throws, the others' waits stop and run() rethrows the first error raised (an exception that is

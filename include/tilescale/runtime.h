@@ -24,13 +24,20 @@
 namespace tilescale {
 
 enum class Target {
-  Auto,  // CUDA when a CUDA device and backend are available, the CPU backend otherwise; the CPU
-         // backend for distributed kernels (compile those for world.target(): tilescale/dist.h)
-  CPU,   // the reference executor
-  CUDA,
+  Auto,     // On the thread of a rank inside World::run of a GPU world: that world's target
+            // (world.target()). Elsewhere CUDA when a CUDA device and backend are available, else
+            // the CPU backend; the CPU backend for distributed kernels. TILESCALE_TARGET (cpu, cuda
+            // or nvshmem) overrides this choice; an explicit target overrides TILESCALE_TARGET.
+  CPU,      // the reference executor
+  CUDA,     // NVRTC (nvcc with TILESCALE_JIT=nvcc); distributed kernels run on the ranks of local,
+            // ipc and nvshmem worlds, their NVSHMEM-level builtins by tilescale's own implementation
+            // over the mapped peer heaps (device/tilescale/dist_shmem.h)
+  NVSHMEM,  // CUDA whose NVSHMEM-level builtins are NVSHMEM's device calls: relocatable code linked
+            // with NVSHMEM's device library by nvJitLink; a kernel that calls NVSHMEM runs only on
+            // the ranks of an nvshmem world (one without NVSHMEM-level builtins is a CUDA kernel)
 };
 const char* name(Target t);
-Target parse_target(const std::string& s);  // "auto", "cpu", "cuda"; CompileError otherwise
+Target parse_target(const std::string& s);  // "auto", "cpu", "cuda", "nvshmem"; CompileError otherwise
 
 // Why Target::Auto resolves to the CPU backend here ("" when it resolves to CUDA).
 std::string why_not_cuda();
@@ -62,13 +69,15 @@ class Kernel {
   // The program as the backend received it, after the pipeline.
   std::string lowered_ir() const;
   const std::string& cuda_source() const;  // "" for the CPU backend
+  // The target it was compiled for, why, and how it was built: explain_target's text.
+  const std::string& target_reason() const;
   std::vector<ParamInfo> params() const;
   const CompileInfo& compile_info() const;
 
   // Runs the kernel; on CUDA it is launched on `stream` (a CUstream; null: the default stream, or
   // for a distributed kernel the calling rank's stream) and returns without waiting for it. A
-  // distributed CUDA kernel runs as the rank whose code calls it (inside World::run of a local or
-  // ipc world; RuntimeError elsewhere).
+  // distributed CUDA kernel runs as the rank whose code calls it (inside World::run of a GPU world;
+  // RuntimeError elsewhere, and for a kernel that calls NVSHMEM on a world that is not nvshmem).
   void call(const std::vector<Tensor>& args, void* stream = nullptr) const;
   template <typename... Tensors>
   void operator()(const Tensors&... args) const {
@@ -85,6 +94,14 @@ struct CompileOptions {
 };
 Kernel compile(const lang::PrimFunc& func, const CompileOptions& options = {});
 inline Kernel compile(const lang::PrimFunc& func, Target target) { return compile(func, CompileOptions{target}); }
+
+// What compile(func, asked) takes, without compiling: the target, why, and how the kernel is built
+// for `arch`, e.g.
+//   nvshmem: auto chose it (the target of the world of the calling rank 1); NVRTC (relocatable) +
+//   nvJitLink with NVSHMEM 3.4.5's device library for sm_90a, nvshmemx_cumodule_init when loaded
+//   cpu: auto chose it (no CUDA device: ...); the CPU backend
+// CompileError for a TILESCALE_TARGET that is not a target. `tilescale dump <example> --info`.
+std::string explain_target(const lang::PrimFunc& func, Target asked, const std::string& arch);
 
 // The CUDA C++ tilescale generates for `func` for `arch` ("sm_80", "sm_90a"), and the PTX NVRTC makes
 // of it. Neither needs a GPU. TILESCALE_TMA=0 applies as it does to compile().

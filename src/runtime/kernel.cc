@@ -10,6 +10,8 @@
 #include "ir/printer.h"
 #include "jit/cache.h"
 #include "jit/nvrtc.h"
+#include "jit/nvshmem.h"
+#include "jit/nvshmem_installation.h"
 #include "ops/builtin.h"
 #include "ops/tile_op.h"
 #include "pipeline.h"
@@ -29,6 +31,7 @@ const char* name(Target t) {
     case Target::Auto: return "auto";
     case Target::CPU: return "cpu";
     case Target::CUDA: return "cuda";
+    case Target::NVSHMEM: return "nvshmem";
   }
   return "?";
 }
@@ -37,7 +40,8 @@ Target parse_target(const std::string& s) {
   if (s == "auto") return Target::Auto;
   if (s == "cpu") return Target::CPU;
   if (s == "cuda") return Target::CUDA;
-  throw CompileError(cat("cannot compile for target '", s, "' because it is unknown; use auto, cpu or cuda"));
+  if (s == "nvshmem") return Target::NVSHMEM;
+  throw CompileError(cat("cannot compile for target '", s, "' because it is unknown; use auto, cpu, cuda or nvshmem"));
 }
 
 std::string why_not_cuda() {
@@ -97,9 +101,20 @@ std::string generate_ptx(const lang::PrimFunc& func, const std::string& arch) {
   }
 }
 
+// The cubin of `spec`: relocatable code linked with NVSHMEM's device library when it calls NVSHMEM.
+jit::JitResult build(const cuda::KernelSpec& spec, const std::string& arch, const std::vector<std::string>& options) {
+  if (!spec.nvshmem) return jit::compile_cached({spec.name, spec.source, arch, options});
+  const auto start = std::chrono::steady_clock::now();
+  jit::JitResult out;
+  out.cubin = jit::compile_nvshmem_kernel(spec.source, spec.name, arch, options);
+  out.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
 struct Kernel::Impl {
   ir::PrimFunc lowered;
   Target target;
+  std::string target_reason;
   std::shared_ptr<const cpu::Executable> cpu;
   cuda::KernelSpec spec;
   CompileInfo info;
@@ -126,7 +141,7 @@ struct Kernel::Impl {
       cuda::Target without_tma = gpu_target;
       without_tma.tma = false;
       cuda::KernelSpec s = cuda::generate(lowered, without_tma);
-      std::vector<char> cubin = jit::compile_cached({s.name, s.source, info.arch, compiler_options}).cubin;
+      std::vector<char> cubin = build(s, info.arch, compiler_options).cubin;
       fallback = std::make_unique<Binary>(Binary{std::move(s), std::move(cubin), {}});
       std::fprintf(stderr, "tilescale: %s runs without TMA for these arguments because %s (TMA needs strides that are multiples of 16 bytes)\n",
                    fallback->spec.name.c_str(), why.c_str());
@@ -144,6 +159,7 @@ struct Kernel::Impl {
 
 const std::string& Kernel::name() const { return impl_->lowered->name; }
 Target Kernel::target() const { return impl_->target; }
+const std::string& Kernel::target_reason() const { return impl_->target_reason; }
 std::string Kernel::lowered_ir() const { return ir::print(impl_->lowered); }
 const std::string& Kernel::cuda_source() const { return impl_->spec.source; }
 const CompileInfo& Kernel::compile_info() const { return impl_->info; }
@@ -166,8 +182,12 @@ void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
       rank = dist::current_launch_rank();
       if (!rank)
         throw RuntimeError(cat("cannot call distributed kernel ", name(), " here because it runs as a rank of a GPU "
-                               "world; call it from the code that World::run runs for each rank of a local or ipc "
-                               "world (tilescale/dist.h)"));
+                               "world; call it from the code that World::run runs for each rank of a local, ipc or "
+                               "nvshmem world (tilescale/dist.h)"));
+      if (impl_->spec.nvshmem && rank->target != Target::NVSHMEM)
+        throw RuntimeError(cat("cannot call kernel ", name(), " on rank ", rank->rank, " because it calls NVSHMEM (compiled "
+                               "for target nvshmem) and this world is not an nvshmem world; compile it for "
+                               "world.target() (or Target::Auto inside World::run)"));
     }
     const int device = rank ? rank->device : 0;
     const runtime::Bindings b =
@@ -191,10 +211,41 @@ std::vector<bool> written_params(const ir::PrimFuncNode& f) {
   return out;
 }
 
+// The concrete target `asked` resolves to for a kernel (distributed or not), and why.
+std::pair<Target, std::string> resolve_target(Target asked, bool distributed) {
+  if (asked != Target::Auto) return {asked, "asked for"};
+  if (const char* env = std::getenv("TILESCALE_TARGET"); env && *env) {
+    const std::string value = env;
+    if (value != "cpu" && value != "cuda" && value != "nvshmem")
+      throw CompileError(cat("cannot use TILESCALE_TARGET=", value, " because it is not a target; use cpu, cuda or nvshmem, "
+                             "or unset it to let auto choose"));
+    return {parse_target(value), cat("TILESCALE_TARGET=", value)};
+  }
+  if (const dist::LaunchRank* rank = dist::current_launch_rank())
+    return {rank->target, cat("auto chose it (the target of the world of the calling rank ", rank->rank, ")")};
+  if (distributed)
+    return {Target::CPU, "auto chose it (a distributed kernel compiled outside World::run of a GPU world: the sim "
+                         "transport's; compile for world.target() to run it on a GPU world)"};
+  if (std::string why = why_not_cuda(); !why.empty()) return {Target::CPU, cat("auto chose it (", why, ")")};
+  return {Target::CUDA, cat("auto chose it (a CUDA device and ", jit::name(jit::default_backend()), " are present)")};
+}
+
+// How a kernel of `body` is built for `target` on `arch`.
+std::string build_route(const ir::Stmt& body, Target target, const std::string& arch) {
+  if (target == Target::CPU) return "the CPU backend";
+  const std::string compiler = cat(jit::default_backend() == jit::Backend::NVCC ? "nvcc" : "NVRTC");
+  if (target == Target::CUDA) return cat(compiler, " for ", arch);
+  if (!ops::uses_nvshmem_builtins(body)) return cat(compiler, " for ", arch, " (it has no NVSHMEM-level builtins: nothing to link)");
+  const jit::NvshmemSearch& nvshmem = jit::find_nvshmem();
+  const std::string library = nvshmem.installation ? cat("NVSHMEM ", nvshmem.installation->version, "'s") : "NVSHMEM's";
+  std::string route = cat(compiler, " (relocatable) + nvJitLink with ", library, " device library for ", arch,
+                          ", nvshmemx_cumodule_init when loaded");
+  if (const std::string why = jit::nvshmem_unavailable_reason(); !why.empty()) route += cat(" (cannot here: ", why, ")");
+  return route;
+}
+
 Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& options) {
-  Target target = options.target;
-  const bool distributed = ops::uses_builtins(func.node()->body);
-  if (target == Target::Auto) target = why_not_cuda().empty() && !distributed ? Target::CUDA : Target::CPU;
+  const auto [target, reason] = resolve_target(options.target, ops::uses_builtins(func.node()->body));
   auto impl = std::make_shared<Kernel::Impl>();
   impl->target = target;
   if (target == Target::CPU) {
@@ -204,28 +255,43 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
     ops::ThreadLevelLog log;
     impl->cpu = cpu::Executable::build(impl->lowered, check ? &log : nullptr);
     if (check) check_thread_level_agreement(func, log);
+    impl->target_reason = cat(name(target), ": ", reason, "; ", build_route(func.node()->body, target, ""));
     return Kernel(impl);
   }
-  const std::string reason = why_not_cuda();
-  if (!reason.empty())
-    throw CompileError(cat("cannot compile ", func.name(), " for target cuda because ", reason, "; use target cpu (or auto)"));
+  const std::string why = why_not_cuda();
+  if (!why.empty())
+    throw CompileError(cat("cannot compile ", func.name(), " for target ", name(target), " because ", why,
+                           "; use target cpu (or auto)"));
   const std::string arch = cuda::arch_for_device(0);
-  const cuda::Target gpu = cuda_target(arch);
-  impl->lowered = run_pipeline(func.node(), PipelineOptions{target, "", gpu.sm});
+  cuda::Target gpu = cuda_target(arch);
+  gpu.nvshmem_calls = target == Target::NVSHMEM;
+  impl->lowered = run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", gpu.sm});
   impl->written = written_params(*impl->lowered);
   const auto start = std::chrono::steady_clock::now();
   impl->spec = cuda::generate(impl->lowered, gpu);
   const double codegen_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  const jit::JitResult bin = jit::compile_cached({impl->spec.name, impl->spec.source, arch, options.compiler_options});
+  const jit::JitResult bin = build(impl->spec, arch, options.compiler_options);
   impl->binary = Kernel::Impl::Binary{impl->spec, bin.cubin, {}};
-  impl->binary.loaded[0] = cuda::LoadedKernel::load(impl->spec, bin.cubin, 0);
+  // A kernel that calls NVSHMEM loads on its rank's device when first called there: its module
+  // needs NVSHMEM initialised (nvshmemx_cumodule_init).
+  if (!impl->spec.nvshmem) impl->binary.loaded[0] = cuda::LoadedKernel::load(impl->spec, bin.cubin, 0);
   impl->info = CompileInfo{arch, codegen_ms, bin.compile_ms, bin.cache_hit, bin.cache_path};
   impl->gpu_target = gpu;
   impl->compiler_options = options.compiler_options;
+  impl->target_reason = cat(name(target), ": ", reason, "; ", build_route(func.node()->body, target, arch));
   return Kernel(impl);
 }
 
 }  // namespace
+
+std::string explain_target(const lang::PrimFunc& func, Target asked, const std::string& arch) {
+  try {
+    const auto [target, reason] = resolve_target(asked, ops::uses_builtins(func.node()->body));
+    return cat(name(target), ": ", reason, "; ", build_route(func.node()->body, target, arch));
+  } catch (...) {
+    detail::rethrow_as_error(cat("explain the target of ", func.name()));
+  }
+}
 
 Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   try {

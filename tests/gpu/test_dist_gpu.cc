@@ -46,6 +46,18 @@ TEST(GpuWorlds, EveryRankPutsIntoTheNextOnIpcAndLocal) {
   }
 }
 
+// NVSHMEM's PEs (World::from_env with TILESCALE_TRANSPORT=nvshmem): the heap from nvshmem_malloc,
+// the peers reached through nvshmem_ptr.
+TEST(GpuWorlds, EveryPePutsIntoTheNextOnNvshmem) {
+  SKIP_WITHOUT_GPU();
+  SKIP_WITHOUT_NVSHMEM();
+  for (int ranks : {1, 2}) {
+    const CommandResult r = launch(ranks, "shift", "TILESCALE_TRANSPORT=nvshmem");
+    EXPECT_EXIT_WITH(r, 0, "nvshmem world of " + std::to_string(ranks) + " ranks", "rank 0: shift ok",
+                     "rank " + std::to_string(ranks - 1) + ": shift ok");
+  }
+}
+
 TEST(GpuWorlds, LegacyCudaIpcHandlesWhereVmmIsNotUsed) {
   SKIP_WITHOUT_GPU();
   EXPECT_EXIT_WITH(launch(2, "shift", "TILESCALE_IPC_HANDLES=legacy"), 0, "rank 0: shift ok", "rank 1: shift ok");
@@ -110,11 +122,12 @@ TEST(GpuWorlds, DistributedKernelCalledOutsideAWorldSaysWhereToCallIt) {
   const Kernel k = compile(f, Target::CUDA);
   const Tensor flag = Tensor::zeros({4}, DataType::Int32, Device::cuda());
   EXPECT_RUNTIME_ERROR(k(flag), "cannot call distributed kernel outside here because it runs as a rank of a GPU world; call it "
-                                "from the code that World::run runs for each rank of a local or ipc world");
+                                "from the code that World::run runs for each rank of a local, ipc or nvshmem world");
 }
 
 // Every distributed example against its host reference on the GPU, with 2 and 4 ranks, on local
-// (one process) and on ipc (one process per rank under tilescale launch, sharing the GPU).
+// (one process) and on ipc (one process per rank under tilescale launch, sharing the GPU), and with
+// 1 and 2 PEs on nvshmem (its kernels compiled for target nvshmem: NVSHMEM-level builtins call NVSHMEM).
 struct ExampleRun {
   std::string example;
   int ranks;
@@ -126,17 +139,21 @@ class DistributedExamplesOnGpu : public ::testing::TestWithParam<ExampleRun> {};
 TEST_P(DistributedExamplesOnGpu, PassAgainstTheHostReference) {
   SKIP_WITHOUT_GPU();
   const ExampleRun& run = GetParam();
+  if (run.transport == "nvshmem") SKIP_WITHOUT_NVSHMEM();
   const CommandResult r = testing::run_command("'" TILESCALE_CLI "' run " + run.example + " --ranks " + std::to_string(run.ranks) +
-                                               " --target cuda --transport " + run.transport);
+                                               " --transport " + run.transport);
   EXPECT_EXIT_WITH(r, 0, "on " + run.transport + " with " + std::to_string(run.ranks) + " ranks", "PASS");
 }
 
 std::vector<ExampleRun> example_runs() {
   std::vector<ExampleRun> runs;
-  for (const auto& e : examples::distributed_examples())
+  for (const auto& e : examples::distributed_examples()) {
     for (int ranks : {2, 4})
       if (e.unsupported(e.default_sizes, ranks).empty())
         for (const char* transport : {"local", "ipc"}) runs.push_back({e.name, ranks, transport});
+    for (int ranks : {1, 2})
+      if (e.unsupported(e.default_sizes, ranks).empty()) runs.push_back({e.name, ranks, "nvshmem"});
+  }
   return runs;
 }
 

@@ -10,6 +10,7 @@
 #include "ir/eval.h"
 #include "jit/hash.h"
 #include "runtime/cuda/driver.h"
+#include "runtime/cuda/nvshmem_host.h"
 #include "runtime/cuda/hang_report.h"
 #include "support/env.h"
 #include "tilescale/errors.h"
@@ -35,6 +36,7 @@ CUmodule module_for(int device, const std::vector<char>& cubin, const KernelSpec
   set_current_device(device);
   CUmodule m = nullptr;
   check(driver().ModuleLoadData(&m, cubin.data()), "cuModuleLoadData", kernel);
+  if (spec.nvshmem) nvshmem_host().init_module(m, kernel);
   attach_hang_report(m, kernel, PipelineBarriers{spec.pipeline_barriers, spec.pipeline_stages});
   modules.emplace(std::make_pair(device, key), m);
   return m;

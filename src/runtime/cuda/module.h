@@ -18,8 +18,9 @@
 // aligned to 16 bytes; each failure is a RuntimeError naming the kernel and the parameter. A kernel
 // that loads tiles by TMA also gets the tensor maps of spec.tensor_maps, built from the arguments'
 // shapes and strides for every launch (tensor_maps_buildable says beforehand whether they can be).
-// A distributed kernel gets its rank's DistContext after the strides. With TILESCALE_SYNC_LAUNCH=1 it waits for the kernel and reports an execution error as this
-// kernel's.
+// A distributed kernel gets its rank's DistContext after the strides. The module of a kernel that
+// calls NVSHMEM (spec.nvshmem) gets nvshmemx_cumodule_init when loaded (nvshmem_host.h).
+// With TILESCALE_SYNC_LAUNCH=1 it waits for the kernel and reports an execution error as this kernel's.
 #pragma once
 
 #include <cuda.h>

@@ -43,6 +43,7 @@ void GpuTransport::add_local_rank(int rank, int device, int ranks_sharing_device
   r->launch.rank = rank;
   r->launch.device = device;
   r->launch.ranks_sharing_device = ranks_sharing_device;
+  r->launch.target = target();
   cuda::set_current_device(device);
   // Non-blocking: the legacy default stream (synchronous copies) must not wait for a kernel that
   // spins until another rank's kernel, launched later, arrives.
@@ -77,6 +78,7 @@ std::vector<int> GpuTransport::local_ranks() const {
 }
 
 void GpuTransport::stop_all(const std::string& why) {
+  failed_ = true;
   collective_->stop(why);
   for (auto& r : ranks_) r->control->request_stop();
 }

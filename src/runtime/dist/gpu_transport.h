@@ -1,4 +1,4 @@
-// What the GPU transports (local, ipc) share: ranks with a device, a stream and a symmetric heap
+// What the GPU transports (local, ipc, nvshmem) share: ranks with a device, a stream and a symmetric heap
 // mapped in this process, collective allocation, host barriers, and what a kernel launch needs.
 //
 // A GpuTransport holds this process's ranks (all of a local world, one of an ipc world) and the
@@ -55,6 +55,7 @@ struct LaunchRank {
   int device = 0;
   CUstream stream = nullptr;
   int ranks_sharing_device = 1;  // this process's ranks whose kernels must be resident together
+  Target target = Target::CUDA;  // the world's: NVSHMEM on an nvshmem world, whose kernels may call NVSHMEM
   cuda::DistContext context{};
 };
 // Null outside the rank threads of a GPU world's run().
@@ -91,6 +92,9 @@ class GpuTransport : public Transport {
 
   std::size_t mapped_heap_bytes() const { return heap_bytes_ + kReservedHeapBytes; }
   Collective& collective() { return *collective_; }
+  // Whether a run failed (its ranks were stopped): collective teardown would wait for ranks that
+  // may never come.
+  bool failed() const { return failed_; }
 
  private:
   struct RankState {
@@ -109,6 +113,7 @@ class GpuTransport : public Transport {
   std::unique_ptr<Collective> collective_;
   std::vector<std::unique_ptr<RankState>> ranks_;  // this process's, in rank order
   std::vector<std::byte*> bases_;
+  std::atomic<bool> failed_{false};
 };
 
 }  // namespace tilescale::dist

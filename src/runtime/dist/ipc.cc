@@ -15,7 +15,7 @@
 #include "runtime/cuda/driver.h"
 #include "runtime/cuda/shared_memory.h"
 #include "runtime/dist/fd_passing.h"
-#include "runtime/dist/gpu_transport.h"
+#include "runtime/dist/rendezvous_collective.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::dist {
@@ -24,64 +24,9 @@ using tilescale::detail::cat;
 
 namespace {
 
-class RendezvousCollective final : public Collective {
- public:
-  explicit RendezvousCollective(std::unique_ptr<Rendezvous> rdv) : rdv_(std::move(rdv)) {}
-  std::vector<Bytes> all_gather(int, const std::string& key, const Bytes& mine) override {
-    check();
-    return rdv_->all_gather(key, mine);
-  }
-  void barrier(int) override {
-    check();
-    rdv_->barrier("host");
-  }
-  void stop(const std::string& why) override { stopped_ = "cannot go on because " + why; }
-
- private:
-  void check() const {
-    if (!stopped_.empty()) throw RuntimeError(stopped_);
-  }
-  std::unique_ptr<Rendezvous> rdv_;
-  std::string stopped_;
-};
-
-Bytes to_bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
-std::string to_string(const Bytes& b) { return std::string(b.begin(), b.end()); }
-
-// One step of the setup: every rank's status ("ok ..." or "error <message>"); the payloads after
-// "ok " when every rank is fine, else the same RuntimeError on every rank.
-std::vector<std::string> agree(Collective& collective, int rank, const std::string& step, const std::string& status) {
-  std::vector<std::string> payloads, errors;
-  const auto all = collective.all_gather(rank, cat("setup:", step), to_bytes(status));
-  for (std::size_t r = 0; r < all.size(); ++r) {
-    const std::string s = to_string(all[r]);
-    if (s.rfind("ok", 0) == 0) payloads.push_back(s.size() > 3 ? s.substr(3) : "");
-    else errors.push_back(cat("rank ", r, ": ", s.substr(6)));
-  }
-  if (!errors.empty()) {
-    std::string list;
-    for (const auto& e : errors) list += (list.empty() ? "" : "; ") + e;
-    throw RuntimeError(cat("cannot set up the ipc world (", step, ") because ", errors.size() == 1 ? "a rank" : "ranks",
-                           " failed: ", list));
-  }
-  return payloads;
-}
-
-std::string hex(const void* data, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto b = static_cast<const unsigned char*>(data)[i];
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
-
-CUipcMemHandle unhex(const std::string& s) {
+CUipcMemHandle ipc_handle(const std::string& hex) {
   CUipcMemHandle h;
-  TS_ICHECK(s.size() == 2 * sizeof(h), "malformed IPC handle");
-  for (std::size_t i = 0; i < sizeof(h); ++i) h.reserved[i] = static_cast<char>(std::stoi(s.substr(2 * i, 2), nullptr, 16));
+  from_hex(hex, &h, sizeof(h));
   return h;
 }
 
@@ -109,25 +54,13 @@ class IpcTransport final : public GpuTransport {
         status = cat("ok ", heap_bytes, " vmm ", mine_->bytes(), " ", socket);
       } else {
         const CUipcMemHandle h = mine_->export_ipc_handle();
-        status = cat("ok ", heap_bytes, " legacy ", mine_->bytes(), " ", hex(&h, sizeof(h)));
+        status = cat("ok ", heap_bytes, " legacy ", mine_->bytes(), " ", to_hex(&h, sizeof(h)));
       }
     } catch (const std::exception& e) {
       status = cat("error ", e.what());
     }
-    std::vector<std::string> heaps = agree(collective(), rank_, "heaps", status);
-    // Every rank's usable heap size first: allocations are decided by each rank alone, so they must agree.
-    std::string sizes;
-    bool same = true;
-    for (int p = 0; p < n; ++p) {
-      const std::size_t space = heaps[p].find(' ');
-      const std::string usable = heaps[p].substr(0, space);
-      heaps[p] = heaps[p].substr(space + 1);
-      same &= usable == std::to_string(heap_bytes);
-      sizes += cat(p ? ", " : "", "rank ", p, " ", usable);
-    }
-    if (!same)
-      throw RuntimeError(cat("cannot set up the ipc world because the ranks asked for symmetric heaps of different sizes (",
-                             sizes, " bytes); give every rank the same WorldOptions::heap_bytes"));
+    std::vector<std::string> heaps = agree(collective(), rank_, "ipc", "heaps", status);
+    check_same_heap_bytes(heaps, heap_bytes, "ipc");
     // 2. Every other rank's heap, mapped here.
     std::vector<std::byte*> bases(static_cast<size_t>(n), nullptr);
     bases[rank_] = mine_->base();
@@ -142,7 +75,7 @@ class IpcTransport final : public GpuTransport {
           const UniqueFd fd = receive_fd(where, timeout);
           peers_.push_back(cuda::DeviceHeap::import_fd(fd.get(), bytes, {device}));
         } else {
-          peers_.push_back(cuda::DeviceHeap::import_ipc(unhex(where), device));
+          peers_.push_back(cuda::DeviceHeap::import_ipc(ipc_handle(where), device));
         }
         bases[p] = peers_.back()->base();
       }
@@ -151,7 +84,7 @@ class IpcTransport final : public GpuTransport {
     } catch (const std::exception& e) {
       status = cat("error ", e.what());
     }
-    agree(collective(), rank_, "mapping every rank's heap", status);
+    agree(collective(), rank_, "ipc", "mapping every rank's heap", status);
     set_bases(bases);
   }
   const char* name() const override { return "ipc"; }

@@ -4,10 +4,11 @@
 // ipc), their symmetric heaps and host barriers. World and Rank forward to it; the rank-level
 // calls come from the thread of that rank, inside run().
 //
-//   sim    runtime/dist/sim_transport.cc   the CPU backend's simulation (sim.h)
-//   local  runtime/dist/local.cc           N ranks in this process on its GPUs
-//   ipc    runtime/dist/ipc.cc             one process per rank (World::from_env)
-// local and ipc share their rank-level logic (gpu_transport.h).
+//   sim      runtime/dist/sim_transport.cc   the CPU backend's simulation (sim.h)
+//   local    runtime/dist/local.cc           N ranks in this process on its GPUs
+//   ipc      runtime/dist/ipc.cc             one process per rank (World::from_env)
+//   nvshmem  runtime/dist/nvshmem.cc         one process per rank, each a PE of NVSHMEM (World::nvshmem)
+// local, ipc and nvshmem share their rank-level logic (gpu_transport.h).
 #pragma once
 
 #include <cstddef>
@@ -55,6 +56,8 @@ class Transport {
 std::shared_ptr<Transport> make_sim_transport(int ranks, std::size_t heap_bytes, std::int64_t wait_timeout_ms);
 std::shared_ptr<Transport> make_local_transport(int ranks, std::size_t heap_bytes, std::int64_t wait_timeout_ms);
 std::shared_ptr<Transport> make_ipc_transport(std::size_t heap_bytes, std::int64_t wait_timeout_ms, std::int64_t setup_timeout_ms);
+std::shared_ptr<Transport> make_nvshmem_transport(std::size_t heap_bytes, std::int64_t wait_timeout_ms,
+                                                  std::int64_t setup_timeout_ms);
 
 // Shared by the World factories: RuntimeError for a rank count outside 1 to kMaxRanks; the
 // per-wait budget of `options` in milliseconds (0: none), RuntimeError for a value below -1.

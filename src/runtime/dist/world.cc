@@ -1,4 +1,5 @@
 // tilescale::dist (include/tilescale/dist.h): World, Rank and SymmetricHeap over a Transport.
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -14,6 +15,8 @@ namespace tilescale::dist {
 using tilescale::detail::cat;
 
 namespace {
+
+const char* article(const std::string& transport) { return transport == "ipc" ? "an" : "a"; }
 
 std::string describe(const std::vector<std::int64_t>& shape, DataType dtype) {
   std::string out = cat(name(dtype), "[");
@@ -66,7 +69,7 @@ std::int64_t checked_wait_timeout(const WorldOptions& options, const char* trans
 
 void check_heap_bytes(const WorldOptions& options, const char* transport) {
   if (options.heap_bytes > kMaxHeapBytes)
-    throw RuntimeError(cat("cannot create ", std::string(transport) == "ipc" ? "an " : "a ", transport, " world with ", options.heap_bytes, "-byte heaps because a "
+    throw RuntimeError(cat("cannot create ", article(transport), " ", transport, " world with ", options.heap_bytes, "-byte heaps because a "
                            "symmetric heap holds at most 2^52 bytes; use a smaller WorldOptions::heap_bytes"));
 }
 
@@ -86,17 +89,38 @@ World World::local(int ranks, const WorldOptions& options) {
   }
 }
 
-World World::from_env(const WorldOptions& options) {
-  const std::int64_t timeout = checked_wait_timeout(options, "ipc");
-  check_heap_bytes(options, "ipc");
+namespace {
+
+// The ipc and nvshmem factories' checks and error context.
+std::shared_ptr<Transport> one_process_per_rank(const WorldOptions& options, const char* transport,
+                           std::shared_ptr<Transport> (*make)(std::size_t, std::int64_t, std::int64_t)) {
+  const std::int64_t timeout = checked_wait_timeout(options, transport);
+  check_heap_bytes(options, transport);
   if (options.setup_timeout_ms < 1)
-    throw RuntimeError(cat("cannot create an ipc world with setup_timeout_ms = ", options.setup_timeout_ms,
+    throw RuntimeError(cat("cannot create ", article(transport), " ", transport, " world with setup_timeout_ms = ",
+                           options.setup_timeout_ms,
                            " because the ranks need time to meet; give it a positive number of milliseconds"));
   try {
-    return World(make_ipc_transport(options.heap_bytes, timeout, options.setup_timeout_ms));
+    return make(options.heap_bytes, timeout, options.setup_timeout_ms);
   } catch (...) {
-    detail::rethrow_as_error(cat("create an ipc world with ", options.heap_bytes, "-byte heaps"));
+    detail::rethrow_as_error(cat("create ", article(transport), " ", transport, " world with ", options.heap_bytes, "-byte heaps"));
   }
+}
+
+}  // namespace
+
+World World::from_env(const WorldOptions& options) {
+  const char* chosen = std::getenv("TILESCALE_TRANSPORT");
+  const std::string transport = chosen && *chosen ? chosen : "ipc";
+  if (transport == "nvshmem") return nvshmem(options);
+  if (transport != "ipc")
+    throw RuntimeError(cat("cannot create a world from the environment with TILESCALE_TRANSPORT=", transport,
+                           " because World::from_env makes ipc or nvshmem worlds; set it to ipc or nvshmem, or unset it"));
+  return World(one_process_per_rank(options, "ipc", make_ipc_transport));
+}
+
+World World::nvshmem(const WorldOptions& options) {
+  return World(one_process_per_rank(options, "nvshmem", make_nvshmem_transport));
 }
 
 World World::sim(int ranks, const WorldOptions& options) {
