@@ -210,19 +210,26 @@ TEST(CliLaunch, GpusGiveEachRankOneOfTheVisibleDevices) {
 TEST(CliTransport, DistributedExamplesPickTheirTransport) {
   EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --target cpu"), 0, "on sim with 2 ranks", "PASS");
   EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --transport warp"), 2,
-                   "unknown transport 'warp'; transports: sim, local, ipc");
+                   "unknown transport 'warp'; transports: sim, local, ipc, nvshmem");
   EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --transport sim --target cuda"), 2,
                    "the sim transport runs simple_shift on the CPU backend; use --target cpu (or auto) with it, or "
-                   "--transport local or ipc");
+                   "--transport local, ipc or nvshmem");
   EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --transport ipc --target cpu"), 2,
                    "the ipc transport runs simple_shift on GPUs; use --target cuda (or auto) with it, or --transport sim");
   EXPECT_EXIT_WITH(run_cli("run gemm --transport local"), 2,
                    "--transport applies to distributed examples; gemm runs on one device");
+  // Issue 14, item 5: kernels that call NVSHMEM run on the nvshmem transport only.
+  EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --transport local --target nvshmem"), 2,
+                   "--target nvshmem makes kernels that call NVSHMEM, which run on the nvshmem transport only; use "
+                   "--transport nvshmem (or drop it)");
+  EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --transport nvshmem --target cuda"), 2,
+                   "the nvshmem transport compiles simple_shift for target nvshmem; use --target nvshmem (or auto) with it");
+  EXPECT_EXIT_WITH(run_cli("run simple_shift --ranks 2 --target tpu"), 2, "unknown target 'tpu'; targets: auto, cpu, cuda, nvshmem");
 }
 
 TEST(CliTransport, GpuTransportWithoutAGpuSaysWhy) {
   if (tilescale::why_not_cuda().empty()) GTEST_SKIP() << "a CUDA device is present";
-  for (const char* transport : {"local", "ipc"})
+  for (const char* transport : {"local", "ipc", "nvshmem"})
     EXPECT_EXIT_WITH(run_cli(std::string("run simple_shift --ranks 2 --transport ") + transport), 2,
                      std::string("cannot run simple_shift on the ") + transport + " transport because ",
                      "; use --target cpu (the sim transport)");
@@ -238,6 +245,20 @@ TEST(CliTransport, IpcSetupErrorReachesEveryRank) {
     EXPECT_EXIT_WITH(r, 0, "[rank " + std::to_string(rank) + "] error: cannot set up the ipc world (heaps) because ranks failed: "
                            "rank 0: no CUDA device: ", "; rank 2: no CUDA device: ");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+// Issue 14, item 2: the nvshmem transport's setup error (no NVSHMEM, or no GPU) reaches every rank.
+TEST(CliTransport, NvshmemSetupErrorReachesEveryRank) {
+  if (tilescale::why_not_cuda().empty()) GTEST_SKIP() << "a CUDA device is present (tests/gpu runs the nvshmem transport there)";
+  const Result missing = tilescale::testing::run_every_rank(
+      2, "TILESCALE_TRANSPORT=nvshmem NVSHMEM_HOME=/nonexistent/nvshmem '" DIST_PROBE "' shift");
+  for (int rank = 0; rank < 2; ++rank)
+    EXPECT_EXIT_WITH(missing, 0, "[rank " + std::to_string(rank) + "] error: cannot set up the nvshmem world (device) because "
+                                 "ranks failed: rank 0: cannot load NVSHMEM's host library because NVSHMEM_HOME=/nonexistent/nvshmem "
+                                 "does not exist");
+  const Result bogus = tilescale::testing::run_every_rank(1, "TILESCALE_TRANSPORT=mpi '" DIST_PROBE "' shift");
+  EXPECT_EXIT_WITH(bogus, 0, "error: cannot create a world from the environment with TILESCALE_TRANSPORT=mpi because "
+                             "World::from_env makes ipc or nvshmem worlds; set it to ipc or nvshmem, or unset it");
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -268,6 +289,23 @@ TEST(CliDump, PtxOfEveryDistributedExample) {
     const Result r = run_cli(std::string("dump ") + example + " --ptx --arch sm_90a --ranks 4");
     EXPECT_EXIT_WITH(r, 0, ".entry", ".target sm_90a");
   }
+}
+
+// Issue 14, item 5: the target each kernel takes, why, and how it is built, without a GPU.
+TEST(CliDump, InfoSaysTheTargetWhyAndHow) {
+  const Result dist = run_cli("dump simple_shift --info --target nvshmem --arch sm_90a");
+  EXPECT_EXIT_WITH(dist, 0, "simple_shift: nvshmem: asked for; ",
+                   "(relocatable) + nvJitLink with NVSHMEM", "device library for sm_90a, nvshmemx_cumodule_init when loaded");
+  EXPECT_EXIT_WITH(run_cli("dump simple_shift --info --target cuda --arch sm_80"), 0, "simple_shift: cuda: asked for; NVRTC for sm_80");
+  EXPECT_EXIT_WITH(run_cli("dump allgather_push --info --target nvshmem --arch sm_90a --ranks 2"), 0,
+                   "nvshmem: asked for; NVRTC for sm_90a (it has no NVSHMEM-level builtins: nothing to link)");
+  EXPECT_EXIT_WITH(run_cli("dump simple_shift --info"), 0,
+                   "simple_shift: cpu: auto chose it (a distributed kernel compiled outside World::run of a GPU world");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --info", "TILESCALE_TARGET=cpu"), 0, "gemm: cpu: TILESCALE_TARGET=cpu; the CPU backend");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --info", "TILESCALE_TARGET=gpu"), 1,
+                   "error: cannot use TILESCALE_TARGET=gpu because it is not a target; use cpu, cuda or nvshmem, or unset "
+                   "it to let auto choose");
+  EXPECT_EXIT_WITH(run_cli("dump gemm --info --cuda"), 2, "--info says how each kernel is compiled; --cuda prints something else");
 }
 
 // The distributed benchmarks refuse the single-GPU benchmarks' flags instead of ignoring them.
