@@ -127,7 +127,8 @@ TEST(GpuWorlds, DistributedKernelCalledOutsideAWorldSaysWhereToCallIt) {
 
 // Every distributed example against its host reference on the GPU, with 2 and 4 ranks, on local
 // (one process) and on ipc (one process per rank under tilescale launch, sharing the GPU), and with
-// 1 and 2 PEs on nvshmem (its kernels compiled for target nvshmem: NVSHMEM-level builtins call NVSHMEM).
+// 1 and 2 PEs on nvshmem (4 for the mesh examples; kernels compiled for target nvshmem:
+// NVSHMEM-level builtins call NVSHMEM).
 struct ExampleRun {
   std::string example;
   int ranks;
@@ -151,8 +152,11 @@ std::vector<ExampleRun> example_runs() {
     for (int ranks : {2, 4})
       if (e.unsupported(e.default_sizes, ranks).empty())
         for (const char* transport : {"local", "ipc"}) runs.push_back({e.name, ranks, transport});
+    bool on_nvshmem = false;
     for (int ranks : {1, 2})
-      if (e.unsupported(e.default_sizes, ranks).empty()) runs.push_back({e.name, ranks, "nvshmem"});
+      if (e.unsupported(e.default_sizes, ranks).empty()) runs.push_back({e.name, ranks, "nvshmem"}), on_nvshmem = true;
+    // The mesh examples (cannon, summa) need a square number of ranks: 4 PEs.
+    if (!on_nvshmem && e.unsupported(e.default_sizes, 4).empty()) runs.push_back({e.name, 4, "nvshmem"});
   }
   return runs;
 }
