@@ -164,7 +164,9 @@ std::string cache_dir() {
   return (fs::temp_directory_path() / "tilescale-cache").string();
 }
 
-std::string cache_entry_path(const std::string& key) { return (fs::path(cache_dir()) / "kernels" / (key + ".cubin")).string(); }
+std::string cache_entry_path(const std::string& key, const std::string& suffix) {
+  return (fs::path(cache_dir()) / "kernels" / (key + suffix)).string();
+}
 
 std::string hash_include_dir(const std::string& dir) {
   Hasher h;
@@ -232,39 +234,44 @@ std::string cache_key(const JitRequest& req, const CompilerIdentity& id) {
 
 std::string cache_key(const JitRequest& req) { return cache_key(req, compiler_identity(req)); }
 
+CachedBytes cached_entry(const std::string& path, const std::string& key,
+                         const std::function<std::vector<char>()>& produce) {
+  CachedBytes out;
+  std::optional<EntryLock> lock;  // held from the second look until the entry is written
+  if (!path.empty()) {
+    auto hit = [&](std::vector<char> bytes) {
+      out.bytes = std::move(bytes);
+      out.hit = true;
+      out.path = path;
+      return std::move(out);
+    };
+    if (auto bytes = read_entry(path, key)) return hit(std::move(*bytes));
+    // Another process or thread may be producing this entry: wait for it, then look again.
+    lock.emplace(path);
+    if (lock->held())
+      if (auto bytes = read_entry(path, key)) return hit(std::move(*bytes));
+  }
+  out.bytes = produce();
+  if (!path.empty() && write_entry(path, key, out.bytes)) out.path = path;
+  return out;
+}
+
 JitResult compile_cached(const JitRequest& req) {
   const auto start = std::chrono::steady_clock::now();
-  auto elapsed_ms = [&] {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  };
+  const std::string key = cache_enabled() ? cache_key(req) : "";
+  CachedBytes entry = cached_entry(key.empty() ? "" : cache_entry_path(key), key, [&] {
+    CompiledBinary bin = req.backend == Backend::NVCC ? compile_nvcc(req.source, req.name, req.arch, req.options)
+                                                      : compile_nvrtc(req.source, req.name, req.arch, req.options);
+    if (bin.cubin.empty())
+      throw CompileError(cat("cannot cache kernel ", req.name, " for ", req.arch,
+                             " because the compiler produced no cubin; compile_cached needs a real architecture (sm_XX)"));
+    return std::move(bin.cubin);
+  });
   JitResult result;
-  std::string key;
-  fs::path path;
-  auto hit = [&](std::vector<char> cubin) {
-    result.cubin = std::move(cubin);
-    result.cache_hit = true;
-    result.cache_path = path.string();
-    result.compile_ms = elapsed_ms();
-    return std::move(result);
-  };
-  std::optional<EntryLock> lock;  // held from the second look until the entry is written
-  if (cache_enabled()) {
-    key = cache_key(req);
-    path = cache_entry_path(key);
-    if (auto cubin = read_entry(path, key)) return hit(std::move(*cubin));
-    // Another process or thread may be compiling this entry: wait for it, then look again.
-    lock.emplace(path.string());
-    if (lock->held())
-      if (auto cubin = read_entry(path, key)) return hit(std::move(*cubin));
-  }
-  CompiledBinary bin = req.backend == Backend::NVCC ? compile_nvcc(req.source, req.name, req.arch, req.options)
-                                                    : compile_nvrtc(req.source, req.name, req.arch, req.options);
-  if (bin.cubin.empty())
-    throw CompileError(cat("cannot cache kernel ", req.name, " for ", req.arch,
-                           " because the compiler produced no cubin; compile_cached needs a real architecture (sm_XX)"));
-  result.cubin = std::move(bin.cubin);
-  if (!key.empty() && write_entry(path, key, result.cubin)) result.cache_path = path.string();
-  result.compile_ms = elapsed_ms();
+  result.cubin = std::move(entry.bytes);
+  result.cache_hit = entry.hit;
+  result.cache_path = entry.path;
+  result.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

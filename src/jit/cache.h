@@ -7,7 +7,7 @@
 // the embedded device headers' hash, the target arch, every compile option, and the compiler's
 // identity (CompilerIdentity below): the backend (nvrtc or nvcc) in its exact build, the options it
 // always gets, the toolkit headers it reads and tilescale's own source revision. An entry is one
-// file, <dir>/kernels/<key>.cubin:
+// file, <dir>/kernels/<key>.cubin (NVSHMEM's wrappers: <key>.ltoir, jit/nvshmem.h):
 // an 8-byte magic, the payload length, a checksum of key and payload, then the cubin. Writes go to a
 // temporary file in the same directory and are renamed into place, so a reader sees a whole entry
 // or none; an entry that fails its checks is deleted and recompiled, never trusted.
@@ -27,6 +27,7 @@
 // When the directory cannot be created or written, kernels are compiled without caching.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ struct JitResult {
   // process or thread that was compiling the entry.
   double compile_ms = 0;
   std::string cache_path;  // the entry's file ("" when caching is off or the directory is unusable)
+  // compile_nvshmem_cached (jit/nvshmem.h) only: this call compiled NVSHMEM's wrappers (they were
+  // not in the cache); false when it took them from the cache, or when the kernel was a hit.
+  bool compiled_wrappers = false;
 };
 
 // The cubin for `req`, from the cache when a valid entry exists, else compiled (with the backend's
@@ -99,8 +103,20 @@ bool cache_enabled();
 // Writes `bytes` to `target` atomically (a temporary file in the same directory, then rename),
 // creating the directory; false when that fails.
 bool write_atomic(const std::string& target, const std::string& bytes);
-// The file compile_cached uses for `key` (whether or not it exists).
-std::string cache_entry_path(const std::string& key);
+// The file compile_cached uses for `key` (whether or not it exists): <dir>/kernels/<key><suffix>.
+std::string cache_entry_path(const std::string& key, const std::string& suffix = ".cubin");
+
+// The entry protocol of compile_cached, for every binary the JIT keeps (kernels, NVSHMEM's
+// wrappers): the payload of the valid entry at `path` for `key`, else produce()'s, written there
+// under the entry's lock (above). With caching off (an empty `path`), produce()'s, written nowhere.
+struct CachedBytes {
+  std::vector<char> bytes;
+  bool hit = false;
+  std::string path;  // the entry's file when it was read or written, else ""
+};
+// `path` is cache_entry_path(key, ...) or "" (caching off); produce() throws to fail.
+CachedBytes cached_entry(const std::string& path, const std::string& key,
+                         const std::function<std::vector<char>()>& produce);
 
 // Saves a failed compilation for the user to inspect: <cache dir>/failed/<hash>.cu (the source as
 // compiled, so the log's line numbers match) and .log (the command or options, then the log).

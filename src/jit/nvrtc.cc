@@ -2,8 +2,8 @@
 
 #include <dlfcn.h>
 #include <nvrtc.h>
-#include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -30,7 +30,9 @@ namespace {
   X(nvrtcGetPTXSize)           \
   X(nvrtcGetPTX)               \
   X(nvrtcGetCUBINSize)         \
-  X(nvrtcGetCUBIN)
+  X(nvrtcGetCUBIN)             \
+  X(nvrtcGetLTOIRSize)         \
+  X(nvrtcGetLTOIR)
 
 struct Nvrtc {
 #define TILESCALE_NVRTC_MEMBER(symbol) decltype(&::symbol) symbol = nullptr;
@@ -40,21 +42,6 @@ struct Nvrtc {
   std::string version;   // "13.0"
   std::string identity;  // the version and the library file that was loaded (see nvrtc_identity)
 };
-
-// "libnvrtc 13.0 at <path> (<size> bytes, modified <ns since epoch>)": which build of NVRTC this is,
-// beyond the version number (two 13.0 updates differ in their files).
-std::string identity_of(const std::string& version, const void* symbol) {
-  std::string out = "libnvrtc " + version;
-  Dl_info info{};
-  if (!dladdr(symbol, &info) || !info.dli_fname) return out + " (library file unknown)";
-  std::error_code ec;
-  const std::filesystem::path file = std::filesystem::canonical(info.dli_fname, ec);
-  const std::string path = ec ? std::string(info.dli_fname) : file.string();
-  struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) return cat(out, " at ", path);
-  return cat(out, " at ", path, " (", st.st_size, " bytes, modified ",
-             static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec, ")");
-}
 
 Nvrtc load() {
   Nvrtc api;
@@ -80,7 +67,7 @@ Nvrtc load() {
   int major = 0, minor = 0;
   api.nvrtcVersion(&major, &minor);
   api.version = cat(major, ".", minor);
-  api.identity = identity_of(api.version, reinterpret_cast<const void*>(api.nvrtcVersion));
+  api.identity = loaded_library_identity("libnvrtc " + api.version, reinterpret_cast<const void*>(api.nvrtcVersion));
   return api;
 }
 
@@ -186,6 +173,13 @@ CompiledBinary compile_nvrtc(const std::string& source, const std::string& name,
     throw CompileError(failed_compile_message("NVRTC", name, arch, saved, out.log));
   }
 
+  if (std::find(options.begin(), options.end(), "-dlto") != options.end()) {
+    size_t n = 0;
+    check(api.nvrtcGetLTOIRSize(prog.p, &n), "nvrtcGetLTOIRSize");
+    out.ltoir.resize(n);
+    if (n) check(api.nvrtcGetLTOIR(prog.p, out.ltoir.data()), "nvrtcGetLTOIR");
+    return out;
+  }
   if (!is_virtual(arch)) {
     size_t n = 0;
     check(api.nvrtcGetCUBINSize(prog.p, &n), "nvrtcGetCUBINSize");

@@ -29,13 +29,14 @@
 namespace tilescale::jit {
 
 struct CompiledBinary {
-  std::vector<char> cubin;  // empty when `arch` was a virtual architecture ("compute_90a")
+  std::vector<char> cubin;  // empty when `arch` was a virtual architecture ("compute_90a") or with -dlto
+  std::vector<char> ltoir;  // with -dlto (and -rdc=true): the LTO IR that nvJitLink links (nvjitlink.h)
   std::string ptx;          // the PTX, when the compiler produced it (always for compute_XX)
   std::string log;          // warnings, if any
 };
 
 // Compiles `source` for `arch`: "sm_80", "sm_90a" (cubin, plus PTX where NVRTC keeps it) or
-// "compute_90a" (PTX only). `name` is the kernel's name, for messages. `extra_headers` are handed to
+// "compute_90a" (PTX only); with the option -dlto, LTO IR instead of a cubin. `name` is the kernel's name, for messages. `extra_headers` are handed to
 // NVRTC beside the embedded device headers (tests use them); the caller keeps them alive.
 // CompileError when NVRTC rejects the source or cannot be loaded.
 CompiledBinary compile_nvrtc(const std::string& source, const std::string& name, const std::string& arch,

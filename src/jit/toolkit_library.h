@@ -12,4 +12,10 @@ namespace tilescale::jit {
 // does, with `why` the first loader error.
 void* open_toolkit_library(std::initializer_list<const char*> names, std::string& why);
 
+// Which build of a loaded library this is, beyond its version number (two 13.0 updates differ in
+// their files), for cache keys: "<label> at <path> (<size> bytes, modified <ns since epoch>)", the
+// file that holds `symbol` (any of its entry points). "<label> (library file unknown)" when the
+// loader cannot say.
+std::string loaded_library_identity(const std::string& label, const void* symbol);
+
 }  // namespace tilescale::jit

@@ -157,15 +157,10 @@ std::string cuda_remote_pointer(const ir::BuiltinNode& call, std::size_t arg, co
 }
 
 std::string cuda_shmem_call(const ir::BuiltinNode& call, const cuda::LowerContext& ctx, const std::vector<std::string>& args) {
-  std::string callee, list;
-  if (ctx.target().nvshmem_calls) {
-    const bool x = call.op.find("_warp") != std::string::npos || call.op.find("_block") != std::string::npos ||
-                   call.op == "signal_op";
-    callee = cat(x ? "nvshmemx_" : "nvshmem_", call.op);
-  } else {
-    callee = cat("tl::dist::", call.op);
-    list = kCudaDistContext;
-  }
+  // nvshmem_calls.h names each wrapper ts_nvshmem_<op> and says which NVSHMEM call it makes.
+  const bool nvshmem = ctx.target().nvshmem_calls;
+  const std::string callee = cat(nvshmem ? "ts_nvshmem_" : "tl::dist::", call.op);
+  std::string list = nvshmem ? "" : kCudaDistContext;
   for (const auto& a : args) list += cat(list.empty() ? "" : ", ", a);
   return cat(callee, "(", list, ")");
 }

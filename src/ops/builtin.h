@@ -21,8 +21,8 @@
 // the op and the buffer), how the CPU backend runs it (run_cpu, with the sim transport for ranks,
 // remote addresses and waits), and the CUDA expression it becomes (lower_cuda; device code in
 // device/tilescale/dist.h, and for the NVSHMEM-level builtins in device/tilescale/dist_shmem.h, or
-// NVSHMEM's device calls when the target asks for them: cuda::Target::nvshmem_calls). Every builtin
-// the language exposes lowers on both backends.
+// NVSHMEM's device calls, through nvshmem_calls.h's wrappers, when the target asks for them:
+// cuda::Target::nvshmem_calls). Every builtin the language exposes lowers on both backends.
 //
 // Ranks and remote addresses. A `pe` argument names a rank; -1 (or the own rank) means this rank.
 // A memory operand accessed on another rank must be a global tensor in the symmetric heap: its
@@ -101,7 +101,7 @@ struct BuiltinDef {
   bool blocks;   // may wait for other blocks or ranks: the CPU backend runs every block on its own thread
   // An NVSHMEM-level builtin (the nvshmem_*.cc families): lowers to tl::dist's implementation over
   // the Context (dist_shmem.h), or, when the target calls NVSHMEM (cuda::Target::nvshmem_calls), to
-  // NVSHMEM's device call of the same name (the kernel then includes nvshmem.h, compiles relocatable).
+  // the wrapper of NVSHMEM's device call of the same name (device/tilescale/nvshmem_calls.h).
   bool nvshmem;
   // Whether argument `arg` is a memory operand (a Load naming the element meant).
   bool (*is_address)(const ir::BuiltinNode& call, std::size_t arg);
@@ -177,8 +177,8 @@ inline constexpr const char* kCudaDistContext = "ts_dist";
 std::string cuda_pointer(const ir::BuiltinNode& call, std::size_t arg, cuda::LowerContext& ctx);
 std::string cuda_remote_pointer(const ir::BuiltinNode& call, std::size_t arg, const ir::Expr& pe, cuda::LowerContext& ctx);
 // CUDA for a call of NVSHMEM-level builtin `call` with arguments `args` (C++ expressions): when the
-// target calls NVSHMEM (cuda::Target::nvshmem_calls), NVSHMEM's device function `nvshmem_<op>(args)`
-// (`nvshmemx_` for the _warp and _block forms and signal_op); else tl::dist's own,
+// target calls NVSHMEM (cuda::Target::nvshmem_calls), the wrapper of NVSHMEM's device call,
+// `ts_nvshmem_<op>(args)` (device/tilescale/nvshmem_calls.h); else tl::dist's own,
 // `tl::dist::<op>(ts_dist, args)` (device/tilescale/dist_shmem.h).
 std::string cuda_shmem_call(const ir::BuiltinNode& call, const cuda::LowerContext& ctx, const std::vector<std::string>& args);
 

@@ -11,8 +11,8 @@
 // are thread-scope, _warp and _block forms warp- and block-scope. On CUDA each is tl::dist's
 // function of the same name (device/tilescale/dist_shmem.h: plain copies with the remote side
 // translated, int_p a relaxed store, so _nbi transfers have completed when they return), or, when
-// the target calls NVSHMEM, NVSHMEM's device call (nvshmem_ or nvshmemx_). The CPU backend copies
-// at once too.
+// the target calls NVSHMEM, the wrapper of NVSHMEM's device call (nvshmem_calls.h). The CPU
+// backend copies at once too.
 #include <cstring>
 
 #include "ir/printer.h"

@@ -13,7 +13,7 @@
 // signal_wait_until spins on acquire loads as a sim wait (deadlock report, timeout). On CUDA each
 // is tl::dist's function of the same name (device/tilescale/dist_shmem.h), which does the same at
 // system scope (a put's data is fenced before its signal; the wait is dist.h's acquire wait), or,
-// when the target calls NVSHMEM, NVSHMEM's device call.
+// when the target calls NVSHMEM, the wrapper of NVSHMEM's device call (nvshmem_calls.h).
 #include <cstring>
 
 #include "ir/printer.h"
@@ -87,10 +87,12 @@ CpuValue run(const ir::BuiltinNode& call, BuiltinCpuCall& cpu) {
   return {};
 }
 
-// The constant naming the signal operation: NVSHMEM's, or tl::dist's (dist_shmem.h).
+// The namespace of the constants (signal operations, comparisons): tl::nvshmem's, which have
+// NVSHMEM's values (nvshmem_calls.h), or tl::dist's (dist_shmem.h).
+const char* constants(const cuda::LowerContext& ctx) { return ctx.target().nvshmem_calls ? "tl::nvshmem::" : "tl::dist::"; }
+
 std::string sig_op(const ir::BuiltinNode& call, const cuda::LowerContext& ctx) {
-  return cat(ctx.target().nvshmem_calls ? "NVSHMEM_" : "tl::dist::",
-             call.str_attr("sig_op") == "set" ? "SIGNAL_SET" : "SIGNAL_ADD");
+  return cat(constants(ctx), call.str_attr("sig_op") == "set" ? "SIGNAL_SET" : "SIGNAL_ADD");
 }
 
 std::string lower(const ir::BuiltinNode& call, cuda::LowerContext& ctx) {
@@ -99,7 +101,7 @@ std::string lower(const ir::BuiltinNode& call, cuda::LowerContext& ctx) {
     for (char& c : cmp) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     // NVSHMEM takes the comparison as an argument; tl::dist's wait (dist.h's Relation) as a template argument.
     if (ctx.target().nvshmem_calls)
-      return cuda_shmem_call(call, ctx, {cuda_pointer(call, 0, ctx), cat("NVSHMEM_CMP_", cmp), ctx.expr(call.args[1])});
+      return cuda_shmem_call(call, ctx, {cuda_pointer(call, 0, ctx), cat(constants(ctx), "CMP_", cmp), ctx.expr(call.args[1])});
     return cat("tl::dist::signal_wait_until<tl::dist::", cmp, ">(", kCudaDistContext, ", ", cuda_pointer(call, 0, ctx), ", ",
                ctx.expr(call.args[1]), ")");
   }

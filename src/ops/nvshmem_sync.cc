@@ -12,7 +12,7 @@
 // error naming both callers when a rank calls twice before the others arrive. On CUDA each is
 // tl::dist's function of the same name (device/tilescale/dist_shmem.h: quiet and fence are
 // fence.acq_rel.sys, the barriers fence and then count arrivals in memory the runtime reserves at
-// the start of every rank's heap), or, when the target calls NVSHMEM, NVSHMEM's device call.
+// the start of every rank's heap), or, when the target calls NVSHMEM, the wrapper of NVSHMEM's device call (nvshmem_calls.h).
 #include <atomic>
 
 #include "ops/builtin.h"

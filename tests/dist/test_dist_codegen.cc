@@ -1,21 +1,26 @@
 // The generated CUDA of every distributed example compiles with NVRTC for sm_90a and sm_80 (no GPU
 // needed) without NVSHMEM: the NVSHMEM-level builtins lower to tl::dist's own functions
 // (device/tilescale/dist_shmem.h). Their other form, NVSHMEM's device calls (the `nvshmem`
-// transport's, cuda::Target::nvshmem_calls), compiles as relocatable code against NVSHMEM's headers
-// (the pip wheel nvidia-nvshmem-cu13, or NVSHMEM_HOME); those tests are skipped, saying why, when
-// the headers are absent.
+// transport's, cuda::Target::nvshmem_calls), calls the wrappers of device/tilescale/nvshmem_calls.h
+// and is linked with them and NVSHMEM's device library (jit/nvshmem.h: the pip wheel
+// nvidia-nvshmem-cu13, or NVSHMEM_HOME); the tests that link are skipped, saying why, when NVSHMEM
+// or nvJitLink is absent.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <regex>
 #include <set>
 
 #include "codegen/cuda/codegen.h"
+#include "codegen/temp_cache.h"
 #include "distributed/distributed_example.h"
 #include "ir/visitor.h"
-#include "jit/nvrtc.h"
+#include "jit/nvcc.h"
 #include "jit/nvjitlink.h"
-#include "skips.h"
+#include "jit/nvrtc.h"
 #include "jit/nvshmem.h"
+#include "skips.h"
+#include "test_util.h"
 #include "ops/builtin.h"
 #include "pipeline.h"
 #include "tilescale/tilescale.h"
@@ -31,9 +36,12 @@ cuda::KernelSpec generate_for(const lang::PrimFunc& func, const std::string& arc
   return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", target.sm}), target);
 }
 
-// Whether `source` includes NVSHMEM's headers or calls NVSHMEM (nvshmem_*, nvshmemx_*, NVSHMEM_*).
+bool is_elf(const std::vector<char>& bin) { return bin.size() > 4 && std::string(bin.data(), 4) == "\x7f" "ELF"; }
+
+// Whether `source` includes NVSHMEM's headers or our wrappers' (nvshmem_calls.h), or calls NVSHMEM
+// (nvshmem_*, nvshmemx_*, NVSHMEM_*) or the wrappers (ts_nvshmem_*, tl::nvshmem::).
 bool mentions_nvshmem(const std::string& source) {
-  static const std::regex nvshmem("<nvshmem|(^|[^A-Za-z0-9_])(nvshmemx?|NVSHMEM)_");
+  static const std::regex nvshmem("<nvshmem|nvshmem_calls\\.h|ts_nvshmem_|tl::nvshmem::|(^|[^A-Za-z0-9_])(nvshmemx?|NVSHMEM)_");
   return std::regex_search(source, nvshmem);
 }
 
@@ -289,38 +297,121 @@ TEST(BuiltinCodegen, DistributedKernelsWithoutNvshmemBuiltinsIncludeOnlyDistH) {
   EXPECT_FALSE(mentions_nvshmem(source));
 }
 
-// The `nvshmem` transport's form: NVSHMEM's device calls, relocatable code against its headers.
+// The `nvshmem` transport's form: the wrappers of NVSHMEM's device calls (nvshmem_calls.h), one per
+// builtin, with tl::nvshmem's constants; it compiles to LTO IR without NVSHMEM's headers.
 TEST(BuiltinCodegen, EveryNvshmemBuiltinLowersToNvshmemCallsWhenTheTargetAsks) {
   const cuda::KernelSpec spec = generate_for(every_nvshmem_builtin(), "sm_90a", true);
   EXPECT_TRUE(spec.nvshmem);
   EXPECT_TRUE(mentions_nvshmem(spec.source));
-  EXPECT_NE(spec.source.find("#include <nvshmem.h>"), std::string::npos);
+  EXPECT_NE(spec.source.find("#include \"tilescale/nvshmem_calls.h\""), std::string::npos);
+  EXPECT_EQ(spec.source.find("<nvshmem"), std::string::npos);
   EXPECT_EQ(spec.source.find("tl::dist::putmem"), std::string::npos);
-  for (const auto& op : nvshmem_level_builtins()) {
-    const bool x = op.find("_warp") != std::string::npos || op.find("_block") != std::string::npos || op == "signal_op";
-    const std::string call = (x ? "nvshmemx_" : "nvshmem_") + op + "(";
-    EXPECT_NE(spec.source.find(call), std::string::npos) << op << " does not lower to " << call;
-  }
-  const std::string why = jit::nvrtc_unavailable_reason();
-  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
-  const std::string no_nvshmem = jit::nvshmem_unavailable_reason();
-  if (!no_nvshmem.empty()) GTEST_SKIP() << "the NVSHMEM-call form is not compiled because " << no_nvshmem;
-  EXPECT_FALSE(jit::compile_nvrtc(spec.source, spec.name, "sm_90a", jit::nvshmem_options()).cubin.empty());
+  for (const auto& op : nvshmem_level_builtins())
+    EXPECT_NE(spec.source.find("ts_nvshmem_" + op + "("), std::string::npos) << op << " does not lower to ts_nvshmem_" << op;
+  for (const char* constant : {"SIGNAL_SET", "SIGNAL_ADD", "CMP_EQ", "CMP_NE", "CMP_GT", "CMP_GE", "CMP_LT", "CMP_LE"})
+    EXPECT_NE(spec.source.find(std::string("tl::nvshmem::") + constant), std::string::npos) << constant;
+  SKIP_WITHOUT_NVRTC();
+  EXPECT_FALSE(jit::compile_nvrtc(spec.source, spec.name, "sm_90a", {"-rdc=true", "-dlto"}).ltoir.empty());
 }
 
-// And links, without nvcc: NVRTC's relocatable code and NVSHMEM's device library, by nvJitLink
-// (simple_shift: putmem_nbi_block and quiet; put-with-signal does not link against NVSHMEM 3.8's
-// archive yet, jit/nvshmem.h).
-TEST(BuiltinCodegen, NvshmemCallFormLinksWithTheDeviceLibrary) {
-  SKIP_WITHOUT_NVRTC();
-  if (std::string why = jit::nvshmem_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
-  if (std::string why = jit::nvjitlink_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
-  const auto* ex = examples::find_distributed_example("simple_shift");
-  const cuda::KernelSpec spec = generate_for(ex->build(ex->test_sizes, 2).at(0), "sm_90a", true);
+// Linking kernels that call NVSHMEM (jit/nvshmem.h), each test with a fresh cache directory.
+class NvshmemLink : public TempCache {
+ protected:
+  void SetUp() override {
+    TempCache::SetUp();
+    SKIP_WITHOUT_NVRTC();
+    if (std::string why = jit::nvshmem_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  }
+  static cuda::KernelSpec simple_shift() {
+    const auto* ex = examples::find_distributed_example("simple_shift");
+    return generate_for(ex->build(ex->test_sizes, 2).at(0), "sm_90a", true);
+  }
+};
+
+// Put with signal included: it links against NVSHMEM 3.4's and 3.8's device library alike.
+TEST_F(NvshmemLink, EveryNvshmemBuiltinLinksForSm80AndSm90aThroughTheLtoRoute) {
+  for (const char* arch : {"sm_80", "sm_90a"}) {
+    SCOPED_TRACE(arch);
+    const cuda::KernelSpec spec = generate_for(every_nvshmem_builtin(), arch, true);
+    const jit::JitResult r = jit::compile_nvshmem_cached({spec.name, spec.source, arch, {}, jit::Backend::NVRTC});
+    EXPECT_TRUE(is_elf(r.cubin));
+    EXPECT_FALSE(r.cache_hit);
+    EXPECT_TRUE(r.compiled_wrappers);
+  }
+}
+
+TEST_F(NvshmemLink, ASecondKernelReusesTheCachedWrappersAndTheSameKernelIsAHit) {
+  const cuda::KernelSpec first = simple_shift(), second = generate_for(every_nvshmem_builtin(), "sm_90a", true);
+  const jit::JitResult a = jit::compile_nvshmem_cached({first.name, first.source, "sm_90a", {}, jit::Backend::NVRTC});
+  EXPECT_TRUE(a.compiled_wrappers);
+  EXPECT_FALSE(a.cache_hit);
+  const jit::JitResult b = jit::compile_nvshmem_cached({second.name, second.source, "sm_90a", {}, jit::Backend::NVRTC});
+  EXPECT_FALSE(b.compiled_wrappers);
+  EXPECT_FALSE(b.cache_hit);
+  EXPECT_TRUE(is_elf(b.cubin));
+  const jit::JitResult c = jit::compile_nvshmem_cached({first.name, first.source, "sm_90a", {}, jit::Backend::NVRTC});
+  EXPECT_TRUE(c.cache_hit);
+  EXPECT_EQ(c.cubin, a.cubin);
+  EXPECT_EQ(c.cache_path, a.cache_path);
+  EXPECT_TRUE(std::filesystem::exists(c.cache_path));
+}
+
+// The uncached form: the kernel compiled every time, the wrappers from the cache.
+TEST_F(NvshmemLink, CompileNvshmemKernelGivesALoadableCubin) {
+  const cuda::KernelSpec spec = simple_shift();
   ASSERT_TRUE(spec.nvshmem);
-  const std::vector<char> cubin = jit::compile_nvshmem_kernel(spec.source, spec.name, "sm_90a");
-  ASSERT_GT(cubin.size(), 4u);
-  EXPECT_EQ(std::string(cubin.data(), 4), "\x7f" "ELF");
+  EXPECT_TRUE(is_elf(jit::compile_nvshmem_kernel(spec.source, spec.name, "sm_90a")));
+}
+
+TEST_F(NvshmemLink, AFunctionNoInputDefinesIsAnErrorNamingTheKernelAndTheFunction) {
+  const std::string source = "#include \"tilescale/nvshmem_calls.h\"\n"
+                             "extern \"C\" __device__ void not_a_wrapper(int* p);\n"
+                             "extern \"C\" __global__ void calls_nothing(int* p) { not_a_wrapper(p); ts_nvshmem_quiet(); }\n";
+  EXPECT_COMPILE_ERROR(jit::compile_nvshmem_kernel(source, "calls_nothing", "sm_90a"), "cannot link calls_nothing",
+                       "because nothing defines not_a_wrapper");
+}
+
+// nvcc, when asked for: the kernel and its wrappers as one unit, linked with the device library.
+TEST_F(NvshmemLink, NvccRouteLinksEveryNvshmemBuiltin) {
+  if (jit::nvcc_path().empty()) GTEST_SKIP() << "no nvcc found";
+  const cuda::KernelSpec spec = generate_for(every_nvshmem_builtin(), "sm_90a", true);
+  const jit::JitResult r = jit::compile_nvshmem_cached({spec.name, spec.source, "sm_90a", {}, jit::Backend::NVCC});
+  EXPECT_TRUE(is_elf(r.cubin));
+  EXPECT_FALSE(r.compiled_wrappers);
+  EXPECT_TRUE(jit::compile_nvshmem_cached({spec.name, spec.source, "sm_90a", {}, jit::Backend::NVCC}).cache_hit);
+}
+
+TEST(NvshmemCacheKey, ChangesWithTheNvshmemVersionLibraryAndLinker) {
+  const jit::JitRequest req{"k", "extern \"C\" __global__ void k() {}", "sm_90a", {}, jit::Backend::NVRTC};
+  const jit::CompilerIdentity id{"libnvrtc 13.0 at /fake", {"-std=c++17"}, "headers", "0.1.0+abc"};
+  const jit::NvshmemIdentity nvshmem{"3.4.5", "libnvshmem_device.a hash 1", "libnvJitLink 13.0 at /fake"};
+  const std::string key = jit::nvshmem_cache_key(req, id, nvshmem);
+  EXPECT_EQ(key.size(), 32u);
+  EXPECT_EQ(key, jit::nvshmem_cache_key(req, id, nvshmem));
+  EXPECT_NE(key, jit::cache_key(req, id));
+  jit::NvshmemIdentity other = nvshmem;
+  other.version = "3.8.0";
+  EXPECT_NE(key, jit::nvshmem_cache_key(req, id, other));
+  other = nvshmem;
+  other.device_library = "libnvshmem_device.a hash 2";
+  EXPECT_NE(key, jit::nvshmem_cache_key(req, id, other));
+  other = nvshmem;
+  other.linker = "libnvJitLink 13.1 at /fake";
+  EXPECT_NE(key, jit::nvshmem_cache_key(req, id, other));
+  jit::JitRequest arch = req;
+  arch.arch = "sm_80";
+  EXPECT_NE(key, jit::nvshmem_cache_key(arch, id, nvshmem));
+  jit::JitRequest option = req;
+  option.options = {"-lineinfo"};
+  EXPECT_NE(key, jit::nvshmem_cache_key(option, id, nvshmem));
+}
+
+// Where NVSHMEM is missing, the error says so for the kernel, with the search's reason and remedy.
+TEST(NvshmemLinkErrors, MissingNvshmemIsACompileErrorNamingTheKernel) {
+  const std::string why = jit::nvshmem_unavailable_reason();
+  if (why.empty()) GTEST_SKIP() << "NVSHMEM and nvJitLink are here; this test runs where one is missing";
+  EXPECT_COMPILE_ERROR(jit::compile_nvshmem_kernel("", "shift", "sm_90a"), "cannot compile kernel shift, which calls NVSHMEM, because",
+                       why);
 }
 
 // The PTX of the loads and stores is what REFERENCE.md §2 says assembles; a weak load has no scope.

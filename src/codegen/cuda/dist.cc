@@ -15,10 +15,7 @@ std::string dist_includes(const ir::PrimFunc& func, const Target& target) {
   if (!is_distributed(func)) return "";
   std::string out = "#include \"tilescale/dist.h\"\n";
   if (!ops::uses_nvshmem_builtins(func->body)) return out;
-  // NVSHMEM's headers (3.4) name std::is_integral and the like, which NVRTC has only as cuda::std.
-  constexpr const char* kNvshmemHeaders =
-      "#include <cuda/std/type_traits>\nnamespace std { using namespace cuda::std; }\n#include <nvshmem.h>\n#include <nvshmemx.h>\n";
-  return out + (target.nvshmem_calls ? kNvshmemHeaders : "#include \"tilescale/dist_shmem.h\"\n");
+  return out + (target.nvshmem_calls ? "#include \"tilescale/nvshmem_calls.h\"\n" : "#include \"tilescale/dist_shmem.h\"\n");
 }
 
 std::string dist_context_param() { return cat("const tl::dist::Context ", ops::kCudaDistContext); }

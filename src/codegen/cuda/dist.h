@@ -3,8 +3,9 @@
 // the lowering of each builtin lives with its definition.
 //
 //  * the includes: tilescale/dist.h, and for the NVSHMEM-level builtins tilescale/dist_shmem.h, or
-//    <nvshmem.h> + <nvshmemx.h> when the target calls NVSHMEM (Target::nvshmem_calls: such a kernel
-//    compiles as relocatable device code against NVSHMEM's headers: jit/nvshmem.h);
+//    tilescale/nvshmem_calls.h when the target calls NVSHMEM (Target::nvshmem_calls: the kernel
+//    calls NVSHMEM's wrappers, declared there, and is linked with them and NVSHMEM's device
+//    library: jit/nvshmem.h);
 //  * the signature: tensor parameters are plain pointers (no const, no __restrict__: peers write
 //    them during the kernel, so loads must not be cached on the read-only path or hoisted), and a
 //    last parameter `const tl::dist::Context ts_dist` (rank, number of ranks, remote-base table;

@@ -24,8 +24,8 @@ struct Target {
   // (warp specialization). False gives the cp.async variant the runtime falls back to.
   bool tma = true;
   // The NVSHMEM-level builtins (ops/builtin.h) become NVSHMEM's device calls, as the `nvshmem`
-  // transport needs (the kernel includes nvshmem.h, compiles relocatable and links with
-  // libnvshmem_device: kernel_spec.h). False: tl::dist's own over the Context
+  // transport needs (through the wrappers of device/tilescale/nvshmem_calls.h; the kernel is linked
+  // with them and libnvshmem_device: kernel_spec.h). False: tl::dist's own over the Context
   // (device/tilescale/dist_shmem.h), for every transport that maps the peers' heaps (local, ipc).
   bool nvshmem_calls = false;
   std::string arch() const;  // "sm_80", "sm_90a"
