@@ -102,6 +102,10 @@ std::vector<Row> memory_bound(const std::string& example, const std::string& siz
 // Prints the cold compile time of `example` (fresh cache directory) and, from a new process, the
 // cached load.
 void compile_times(const std::string& example, const std::string& self_path);
+// Cold compiles of kernels that call NVSHMEM (Target::NVSHMEM) into a fresh cache directory: every
+// distributed example's kernels that use NVSHMEM-level builtins, in order, each line saying whether
+// that compile also built tilescale's NVSHMEM wrappers (the first does; src/jit/nvshmem.h).
+void nvshmem_compile_times();
 
 // Spec lists separated by ';' ("M=256;M=512" → {"M=256", "M=512"}; "" → {""}).
 std::vector<std::string> split_specs(const std::string& specs);

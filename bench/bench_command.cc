@@ -6,7 +6,8 @@
 namespace tilescale::bench {
 
 namespace {
-constexpr const char* kNames = "gemm, gemm_fp8, softmax, layernorm, allgather, all_to_all, allgather_gemm, gemm_rs, cannon or summa";
+constexpr const char* kNames =
+    "gemm, gemm_fp8, softmax, layernorm, allgather, all_to_all, allgather_gemm, gemm_rs, cannon, summa or nvshmem_compile";
 }  // namespace
 
 std::vector<std::string> split_specs(const std::string& specs) {
@@ -69,6 +70,10 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
   }
   if (compile_only) {
     compile_times(example, self_path);
+    return 0;
+  }
+  if (example == "nvshmem_compile") {
+    nvshmem_compile_times();
     return 0;
   }
   if (example == "allgather") return allgather_bench(dist_options);

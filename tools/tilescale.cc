@@ -98,6 +98,8 @@ void print_usage(std::FILE* out) {
                "  tilescale bench <allgather|all_to_all|allgather_gemm|gemm_rs|cannon|summa> [--ranks P] [--size SPEC] [--quick]\n"
                "      a distributed kernel on P ranks of this process (default: one per GPU, or 2 on one GPU)\n"
                "      against NCCL, cuBLAS + NCCL, or P x one GPU's cuBLAS; ranks sharing a GPU: correctness only\n"
+               "  tilescale bench nvshmem_compile\n"
+               "      cold compile times of the distributed examples' kernels for target nvshmem (fresh cache)\n"
 #endif
                "\n"
                "  SPEC is NAME=VALUE[,NAME=VALUE...] (e.g. M=256,N=128) or one number for every size.\n"

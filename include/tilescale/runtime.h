@@ -50,6 +50,9 @@ struct CompileInfo {
                             // waiting for another process or thread that was compiling it)
   bool cache_hit = false;
   std::string cache_path;   // the on-disk cache entry
+  // A kernel that calls NVSHMEM (Target::NVSHMEM): jit_ms includes compiling tilescale's NVSHMEM
+  // wrappers, which happens once per NVSHMEM and arch (then cached).
+  bool compiled_nvshmem_wrappers = false;
 };
 
 // A parameter of a compiled kernel; symbolic dimensions have extent -1.

@@ -103,12 +103,8 @@ std::string generate_ptx(const lang::PrimFunc& func, const std::string& arch) {
 
 // The cubin of `spec`: relocatable code linked with NVSHMEM's device library when it calls NVSHMEM.
 jit::JitResult build(const cuda::KernelSpec& spec, const std::string& arch, const std::vector<std::string>& options) {
-  if (!spec.nvshmem) return jit::compile_cached({spec.name, spec.source, arch, options});
-  const auto start = std::chrono::steady_clock::now();
-  jit::JitResult out;
-  out.cubin = jit::compile_nvshmem_kernel(spec.source, spec.name, arch, options);
-  out.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  return out;
+  const jit::JitRequest req{spec.name, spec.source, arch, options};
+  return spec.nvshmem ? jit::compile_nvshmem_cached(req) : jit::compile_cached(req);
 }
 
 struct Kernel::Impl {
@@ -238,8 +234,8 @@ std::string build_route(const ir::Stmt& body, Target target, const std::string& 
   if (!ops::uses_nvshmem_builtins(body)) return cat(compiler, " for ", arch, " (it has no NVSHMEM-level builtins: nothing to link)");
   const jit::NvshmemSearch& nvshmem = jit::find_nvshmem();
   const std::string library = nvshmem.installation ? cat("NVSHMEM ", nvshmem.installation->version, "'s") : "NVSHMEM's";
-  std::string route = cat(compiler, " (relocatable) + nvJitLink with ", library, " device library for ", arch,
-                          ", nvshmemx_cumodule_init when loaded");
+  std::string route = cat(compiler, " (relocatable, against tilescale's NVSHMEM wrappers) + nvJitLink with ", library,
+                          " device library for ", arch, ", nvshmemx_cumodule_init when loaded");
   if (const std::string why = jit::nvshmem_unavailable_reason(); !why.empty()) route += cat(" (cannot here: ", why, ")");
   return route;
 }
@@ -275,7 +271,7 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
   // A kernel that calls NVSHMEM loads on its rank's device when first called there: its module
   // needs NVSHMEM initialised (nvshmemx_cumodule_init).
   if (!impl->spec.nvshmem) impl->binary.loaded[0] = cuda::LoadedKernel::load(impl->spec, bin.cubin, 0);
-  impl->info = CompileInfo{arch, codegen_ms, bin.compile_ms, bin.cache_hit, bin.cache_path};
+  impl->info = CompileInfo{arch, codegen_ms, bin.compile_ms, bin.cache_hit, bin.cache_path, bin.compiled_wrappers};
   impl->gpu_target = gpu;
   impl->compiler_options = options.compiler_options;
   impl->target_reason = cat(name(target), ": ", reason, "; ", build_route(func.node()->body, target, arch));

@@ -295,7 +295,7 @@ TEST(CliDump, PtxOfEveryDistributedExample) {
 TEST(CliDump, InfoSaysTheTargetWhyAndHow) {
   const Result dist = run_cli("dump simple_shift --info --target nvshmem --arch sm_90a");
   EXPECT_EXIT_WITH(dist, 0, "simple_shift: nvshmem: asked for; ",
-                   "(relocatable) + nvJitLink with NVSHMEM", "device library for sm_90a, nvshmemx_cumodule_init when loaded");
+                   "(relocatable, against tilescale's NVSHMEM wrappers) + nvJitLink with NVSHMEM", "device library for sm_90a, nvshmemx_cumodule_init when loaded");
   EXPECT_EXIT_WITH(run_cli("dump simple_shift --info --target cuda --arch sm_80"), 0, "simple_shift: cuda: asked for; NVRTC for sm_80");
   EXPECT_EXIT_WITH(run_cli("dump allgather_push --info --target nvshmem --arch sm_90a --ranks 2"), 0,
                    "nvshmem: asked for; NVRTC for sm_90a (it has no NVSHMEM-level builtins: nothing to link)");
