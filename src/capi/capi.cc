@@ -59,7 +59,7 @@ const ts::ParamInfo* param(const ts_kernel* k, int index) {
 
 std::string describe(const ex::Sizes& sizes, const std::string& example, const ts::Kernel& kernel) {
   std::string out = ts::detail::cat(example, " [", ex::format_sizes(sizes), "] on ", ts::name(kernel.target()));
-  if (kernel.target() == ts::Target::CUDA) {
+  if (kernel.target() != ts::Target::CPU) {
     const ts::CompileInfo& info = kernel.compile_info();
     out += ts::detail::cat(" (", info.arch, "), ", info.cache_hit ? "cache hit " : "NVRTC ", info.jit_ms, " ms");
   }
@@ -130,7 +130,7 @@ int ts_kernel_call(const ts_kernel* kernel, void* const* args, int num_args, voi
         if (num_args > 0 && !args)
           throw ts::RuntimeError(ts::detail::cat("cannot call ", kernel->kernel.name(), " because args is null; pass an "
                                                  "array of ", num_args, " pointers (", param_names(params), ")"));
-        const ts::Device device = kernel->kernel.target() == ts::Target::CUDA ? ts::Device::cuda() : ts::Device::cpu();
+        const ts::Device device = kernel->kernel.target() != ts::Target::CPU ? ts::Device::cuda() : ts::Device::cpu();
         std::vector<ts::Tensor> tensors;
         for (int i = 0; i < num_args; ++i) {
           const ts::ParamInfo& p = params[i];

@@ -76,7 +76,7 @@ std::string cache_key(const std::string& program, Target target, const std::vect
                       const std::vector<Tensor>& inputs, const TuneOptions& options) {
   jit::Hasher h;
   h.add("tilescale-autotune-v1").add(TILESCALE_VERSION).add(program);
-  h.add(target == Target::CUDA ? cuda::device_name(0) + " " + cuda::arch_for_device(0) : std::string("cpu"));
+  h.add(target != Target::CPU ? cuda::device_name(0) + " " + cuda::arch_for_device(0) : std::string("cpu"));
   h.add(static_cast<std::uint64_t>(inputs.size()));
   for (const Tensor& t : inputs) {
     h.add(static_cast<std::uint64_t>(t.dtype())).add(static_cast<std::uint64_t>(t.rank()));
@@ -189,7 +189,7 @@ TuneResult autotune(const std::function<lang::PrimFunc(const Config&)>& builder,
     for (auto& t : pool) t.join();
   }
 
-  const auto timer = options.timer ? options.timer : target == Target::CUDA ? time_on_cuda : time_on_cpu;
+  const auto timer = options.timer ? options.timer : target != Target::CPU ? time_on_cuda : time_on_cpu;
   TuneResult result;
   result.best_ms = std::numeric_limits<double>::quiet_NaN();
   for (std::size_t i = 0; i < n; ++i) {
@@ -197,7 +197,7 @@ TuneResult autotune(const std::function<lang::PrimFunc(const Config&)>& builder,
     if (kernels[i]) {
       try {
         kernels[i]->call(inputs);
-        if (target == Target::CUDA) TS_CU(CtxSynchronize);
+        if (target != Target::CPU) TS_CU(CtxSynchronize);
         if (options.check && !options.check(inputs)) why[i] = "its result failed the check";
         else ms = timer(*kernels[i], inputs);
       } catch (const std::exception& e) {
