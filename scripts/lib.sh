@@ -52,52 +52,21 @@ ts_apt_install() {
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
 }
 
-# The build needs the CUDA toolkit's cuda.h and nvrtc.h (for the driver's and NVRTC's types; the
-# libraries themselves are loaded at run time, so no GPU or driver is needed). Without a toolkit,
-# they come from NVIDIA's pip wheels (nvidia-cuda-runtime-cu12 has cuda.h, nvidia-cuda-nvrtc-cu12
-# nvrtc.h and libnvrtc), unpacked into $TS_BUILD/_deps/cuda, which then serves as CUDA_HOME: the
-# build finds the headers there and the NVRTC compile-only tests find libnvrtc.
+# The build needs the CUDA toolkit's headers only (cmake/cuda_headers.cmake): without a toolkit,
+# CMake fetches them, with libnvrtc and libnvJitLink, from NVIDIA's pip wheels into
+# $TS_BUILD/_deps/cuda, which then serves as CUDA_HOME for the NVRTC compile-only tests.
 # TILESCALE_CUDA_FROM_PIP=1 takes the wheels even when a toolkit is installed.
-TS_CUDA_DEPS="$TS_BUILD/_deps/cuda"
-TS_CMAKE_CUDA_ARGS=()
-
-ts_has_cuda_headers() {
-  local d
-  for d in "${CUDA_HOME:-}" "${CUDA_PATH:-}" /usr/local/cuda /usr; do
-    [ -n "$d" ] && [ -f "$d/include/cuda.h" ] && [ -f "$d/include/nvrtc.h" ] && return 0
-  done
-  return 1
+ts_ensure_cuda_headers() {
+  python3 -m pip --version >/dev/null 2>&1 || ts_apt_install python3 python3-pip
 }
 
-ts_ensure_cuda_headers() {
-  if [ "${TILESCALE_CUDA_FROM_PIP:-0}" = 0 ] && ts_has_cuda_headers; then return 0; fi
-  if [ ! -f "$TS_CUDA_DEPS/include/cuda.h" ] || [ ! -f "$TS_CUDA_DEPS/include/nvrtc.h" ]; then
-    ts_say "no CUDA toolkit headers found: fetching cuda.h, nvrtc.h and libnvrtc from NVIDIA's pip wheels"
-    python3 -m pip --version >/dev/null 2>&1 || ts_apt_install python3 python3-pip
-    local wheels="$TS_BUILD/_deps/wheels"
-    rm -rf "$wheels" && mkdir -p "$wheels"
-    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
-      --dest "$wheels" "nvidia-cuda-runtime-cu12==12.*" "nvidia-cuda-nvrtc-cu12==12.*" ||
-      ts_die "could not download the CUDA header wheels; install the CUDA toolkit (or set CUDA_HOME) and run again"
-    rm -rf "$TS_CUDA_DEPS"
-    python3 - "$wheels" "$TS_CUDA_DEPS" <<'PY' || ts_die "could not unpack the CUDA header wheels"
-import pathlib, sys, zipfile
-wheels, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-for wheel in sorted(wheels.glob("*.whl")):
-    with zipfile.ZipFile(wheel) as z:
-        for name in z.namelist():
-            parts = pathlib.PurePosixPath(name).parts  # nvidia/<component>/{include,lib}/...
-            if len(parts) < 4 or parts[0] != "nvidia" or parts[2] not in ("include", "lib"):
-                continue
-            out = dest / ("include" if parts[2] == "include" else "lib64") / pathlib.Path(*parts[3:])
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(z.read(name))
-PY
-    rm -rf "$wheels"
+# After configuring: the fetched CUDA libraries serve the JIT when CMake took the wheels.
+ts_use_fetched_cuda() {
+  if [ -f "$TS_BUILD/_deps/cuda/include/cuda.h" ] &&
+     grep -q "^TILESCALE_CUDA_INCLUDE_DIR:PATH=$TS_BUILD/_deps/cuda/include$" "$TS_BUILD/CMakeCache.txt"; then
+    export CUDA_HOME="$TS_BUILD/_deps/cuda"
+    ts_say "using CUDA headers and NVRTC from $CUDA_HOME (NVIDIA's pip wheels)"
   fi
-  export CUDA_HOME="$TS_CUDA_DEPS"
-  TS_CMAKE_CUDA_ARGS=(-DTILESCALE_CUDA_INCLUDE_DIR="$TS_CUDA_DEPS/include")
-  ts_say "using CUDA headers and NVRTC from $TS_CUDA_DEPS"
 }
 
 # ts_configure [cmake args...]: configures the Release build in $TS_BUILD (Ninja on first use).
@@ -116,7 +85,10 @@ ts_ensure_nvshmem_headers() {
 ts_configure() {
   local generator=()
   [ -f "$TS_BUILD/CMakeCache.txt" ] || generator=(-G Ninja)
-  cmake -S "$TS_ROOT" -B "$TS_BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "${TS_CMAKE_CUDA_ARGS[@]}" "$@" \
+  local from_pip=OFF
+  [ "${TILESCALE_CUDA_FROM_PIP:-0}" = 0 ] || from_pip=ON
+  cmake -S "$TS_ROOT" -B "$TS_BUILD" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DTILESCALE_CUDA_FROM_PIP=$from_pip "$@" \
     >/dev/null ||
     ts_die "cmake failed to configure $TS_BUILD"
+  ts_use_fetched_cuda
 }
