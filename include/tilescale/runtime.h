@@ -95,12 +95,15 @@ struct CompileOptions {
   Target target = Target::Auto;
   std::vector<std::string> compiler_options = {};  // extra NVRTC/nvcc options, e.g. "--use_fast_math"
 };
+// Compiling a program again in the same process (the same program, structurally, for the same
+// resolved target, options and switches) returns the kernel compiled the first time, without
+// running the pipeline (the last 256 are kept); a new process finds the binary in the disk cache.
 Kernel compile(const lang::PrimFunc& func, const CompileOptions& options = {});
 inline Kernel compile(const lang::PrimFunc& func, Target target) { return compile(func, CompileOptions{target}); }
 
 // What compile(func, asked) takes, without compiling: the target, why, and how the kernel is built
 // for `arch`, e.g.
-//   nvshmem: auto chose it (the target of the world of the calling rank 1); NVRTC (relocatable) +
+//   nvshmem: auto chose it (the target of the calling rank's world); NVRTC (relocatable) +
 //   nvJitLink with NVSHMEM 3.4.5's device library for sm_90a, nvshmemx_cumodule_init when loaded
 //   cpu: auto chose it (no CUDA device: ...); the CPU backend
 // CompileError for a TILESCALE_TARGET that is not a target. `tilescale dump <example> --info`.

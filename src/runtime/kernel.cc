@@ -2,11 +2,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <list>
 #include <map>
+#include <optional>
 #include <mutex>
 
 #include "codegen/cpu/executor.h"
 #include "codegen/cuda/codegen.h"
+#include "ir/equality.h"
 #include "ir/printer.h"
 #include "jit/cache.h"
 #include "jit/nvrtc.h"
@@ -218,7 +221,7 @@ std::pair<Target, std::string> resolve_target(Target asked, bool distributed) {
     return {parse_target(value), cat("TILESCALE_TARGET=", value)};
   }
   if (const dist::LaunchRank* rank = dist::current_launch_rank())
-    return {rank->target, cat("auto chose it (the target of the world of the calling rank ", rank->rank, ")")};
+    return {rank->target, "auto chose it (the target of the calling rank's world)"};
   if (distributed)
     return {Target::CPU, "auto chose it (a distributed kernel compiled outside World::run of a GPU world: the sim "
                          "transport's; compile for world.target() to run it on a GPU world)"};
@@ -289,9 +292,64 @@ std::string explain_target(const lang::PrimFunc& func, Target asked, const std::
   }
 }
 
+namespace {
+
+// Kernels compiled in this process, by what decides the result: the program as printed (checked
+// with structural_equal, so a printer that omitted something could not make two programs share an
+// entry), the resolved target, the compiler options and the switches the code generator and JIT
+// read. At most kCompiledKernels, the least recently used dropped first.
+class CompiledKernels {
+ public:
+  static constexpr std::size_t kCompiledKernels = 256;
+
+  std::optional<Kernel> find(const std::string& key, const lang::PrimFunc& func) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->key == key && ir::structural_equal(it->func.node(), func.node())) {
+        entries_.splice(entries_.begin(), entries_, it);
+        return entries_.front().kernel;
+      }
+    return std::nullopt;
+  }
+
+  void add(std::string key, const lang::PrimFunc& func, const Kernel& kernel) {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.push_front(Entry{std::move(key), func, kernel});
+    if (entries_.size() > kCompiledKernels) entries_.pop_back();
+  }
+
+ private:
+  struct Entry {
+    std::string key;
+    lang::PrimFunc func;
+    Kernel kernel;
+  };
+  std::mutex mu_;
+  std::list<Entry> entries_;
+};
+
+CompiledKernels& compiled_kernels() {
+  static CompiledKernels* cache = new CompiledKernels();  // used until exit, by any thread
+  return *cache;
+}
+
+std::string memo_key(const lang::PrimFunc& func, const CompileOptions& options) {
+  const auto [target, reason] = resolve_target(options.target, ops::uses_builtins(func.node()->body));
+  std::string key = cat(name(target), "\n", reason, "\n", env_switch("TILESCALE_TMA", true), checking_thread_level(), "\n",
+                        jit::name(jit::default_backend()), "\n");
+  for (const auto& o : options.compiler_options) key += o + "\n";
+  return key + ir::print(func.node());
+}
+
+}  // namespace
+
 Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   try {
-    return compile_unguarded(func, options);
+    const std::string key = memo_key(func, options);
+    if (std::optional<Kernel> k = compiled_kernels().find(key, func)) return *k;
+    Kernel k = compile_unguarded(func, options);
+    compiled_kernels().add(key, func, k);
+    return k;
   } catch (...) {
     detail::rethrow_as_error(cat("compile ", func.name()));
   }

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
 #include "codegen/cuda/kernel_spec.h"
+#include "example.h"
 #include "ir/IR.h"
 #include "jit/cache.h"
 #include "jit/nvrtc.h"
@@ -18,6 +20,7 @@
 #include "runtime/cuda/module.h"
 #include "tilescale/errors.h"
 #include "tilescale/tensor.h"
+#include "tilescale/tilescale.h"
 #include "skips.h"
 
 namespace tilescale {
@@ -281,6 +284,32 @@ TEST(CudaDriver, ReportsTheDevice) {
     EXPECT_EQ(cuda::arch_for_device(0), "sm_90a");
   }
   EXPECT_NE(error_of([] { cuda::device_handle(999); }).find("cuda:999"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tilescale
+
+namespace tilescale {
+namespace {
+
+// Issue 15: compiling the GEMM example again in the same process (its CUDA pipeline: warp plans,
+// layout inference, shared-memory planning, code generation) returns the first kernel in at most a
+// millisecond, without running the pipeline.
+TEST(CudaCompileMemo, ARepeatOfTheGemmExampleTakesAtMostAMillisecond) {
+  SKIP_WITHOUT_GPU();
+  const examples::Example* gemm = examples::find_example("gemm");
+  using Clock = std::chrono::steady_clock;
+  auto start = Clock::now();
+  const Kernel first = compile(gemm->build(gemm->default_sizes), Target::CUDA);
+  const double first_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  const lang::PrimFunc rebuilt = gemm->build(gemm->default_sizes);
+  start = Clock::now();
+  const Kernel again = compile(rebuilt, Target::CUDA);
+  const double repeat_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  EXPECT_EQ(&first.compile_info(), &again.compile_info());
+  EXPECT_LE(repeat_ms, 1.0);
+  std::printf("gemm on CUDA: first compile() %.1f ms (disk cache %s), repeat %.3f ms\n", first_ms,
+              first.compile_info().cache_hit ? "hit" : "miss", repeat_ms);
 }
 
 }  // namespace
