@@ -106,6 +106,9 @@ void compile_times(const std::string& example, const std::string& self_path);
 // distributed example's kernels that use NVSHMEM-level builtins, in order, each line saying whether
 // that compile also built tilescale's NVSHMEM wrappers (the first does; src/jit/nvshmem.h).
 void nvshmem_compile_times();
+// Host time per Kernel::call of a 3-tensor kernel beside a raw cuLaunchKernel of the same function
+// (bench/call_overhead_bench.cc).
+void call_overhead_bench();
 
 // Spec lists separated by ';' ("M=256;M=512" → {"M=256", "M=512"}; "" → {""}).
 std::vector<std::string> split_specs(const std::string& specs);

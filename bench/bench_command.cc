@@ -7,7 +7,7 @@ namespace tilescale::bench {
 
 namespace {
 constexpr const char* kNames =
-    "gemm, gemm_fp8, softmax, layernorm, allgather, all_to_all, allgather_gemm, gemm_rs, cannon, summa or nvshmem_compile";
+    "gemm, gemm_fp8, softmax, layernorm, allgather, all_to_all, allgather_gemm, gemm_rs, cannon, summa, nvshmem_compile or call_overhead";
 }  // namespace
 
 std::vector<std::string> split_specs(const std::string& specs) {
@@ -74,6 +74,10 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
   }
   if (example == "nvshmem_compile") {
     nvshmem_compile_times();
+    return 0;
+  }
+  if (example == "call_overhead") {
+    call_overhead_bench();
     return 0;
   }
   if (example == "allgather") return allgather_bench(dist_options);

@@ -100,6 +100,8 @@ void print_usage(std::FILE* out) {
                "      against NCCL, cuBLAS + NCCL, or P x one GPU's cuBLAS; ranks sharing a GPU: correctness only\n"
                "  tilescale bench nvshmem_compile\n"
                "      cold compile times of the distributed examples' kernels for target nvshmem (fresh cache)\n"
+               "  tilescale bench call_overhead\n"
+               "      host time per call of a 3-tensor kernel against a raw cuLaunchKernel\n"
 #endif
                "\n"
                "  SPEC is NAME=VALUE[,NAME=VALUE...] (e.g. M=256,N=128) or one number for every size.\n"
