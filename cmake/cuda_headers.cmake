@@ -4,7 +4,7 @@
 #
 # Found under $CUDA_HOME, $CUDA_PATH or /usr/local/cuda. Without a toolkit (or with
 # -DTILESCALE_CUDA_FROM_PIP=ON) they come from NVIDIA's CUDA 13.0 pip wheels (nvidia-cuda-runtime,
-# nvidia-cuda-nvrtc, nvidia-nvjitlink), fetched with `python3 -m pip download` and unpacked into
+# nvidia-cuda-nvrtc, nvidia-nvjitlink, and nvidia-cuda-cccl for NVSHMEM's headers), fetched with `python3 -m pip download` and unpacked into
 # <build>/_deps/cuda: include/ for the build, lib64/ (libnvrtc, libnvJitLink) for the JIT at run
 # time (point CUDA_HOME there). That needs python3 with pip and the network, once per build directory.
 option(TILESCALE_CUDA_FROM_PIP "take the CUDA headers from NVIDIA's pip wheels even where a toolkit is installed" OFF)
@@ -29,6 +29,7 @@ function(tilescale_fetch_cuda_headers)
   execute_process(
     COMMAND ${Python3_EXECUTABLE} -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all:
             --dest ${wheels} nvidia-cuda-runtime==13.0.* nvidia-cuda-nvrtc==13.0.* nvidia-nvjitlink==13.0.*
+            nvidia-cuda-cccl==13.0.*
     RESULT_VARIABLE rc ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "could not download the CUDA header wheels (${err}); install the CUDA 13 toolkit or set "
