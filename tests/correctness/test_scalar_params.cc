@@ -86,6 +86,11 @@ TEST(ScalarParams, ArePrintedInTheSignature) {
       << ir;
   // The capped T::Parallel loops over the tile, its body guarded.
   EXPECT_NE(ir.find("T.Parallel(512)"), std::string::npos) << ir;
+  // Every pass keeps the parameters.
+  const std::string lowered = cpu(scalar_params::masked_scale(64)).lowered_ir();
+  EXPECT_NE(lowered.find("valid_len: T.int32, B: T.Tensor((64,), \"float32\"), scale: T.float32, bias: T.float32):"),
+            std::string::npos)
+      << lowered;
 }
 
 }  // namespace
