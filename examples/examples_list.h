@@ -12,5 +12,6 @@ Example layernorm_example();        // layernorm.cc
 Example elementwise_add_example();  // elementwise_add.cc
 Example transpose_example();        // transpose.cc
 Example flash_attention_example();  // flash_attention.cc
+Example masked_scale_example();     // masked_scale.cc
 
 }  // namespace tilescale::examples

@@ -47,16 +47,18 @@ Tensor poisoned_output(const std::vector<std::int64_t>& shape, DataType dtype) {
   return t;
 }
 
-void run_kernel(const Kernel& kernel, const std::vector<Tensor>& host_args) {
+void run_kernel(const Kernel& kernel, const std::vector<Arg>& host_args) {
   if (kernel.target() == Target::CPU) {
     kernel.call(host_args);
     return;
   }
-  // On the GPU: every argument (outputs poisoned too) goes to the device and comes back.
-  std::vector<Tensor> device_args;
-  for (const auto& t : host_args) device_args.push_back(t.to(Device::cuda()));
+  // On the GPU: every tensor (outputs poisoned too) goes to the device and comes back.
+  std::vector<Arg> device_args;
+  for (const auto& a : host_args)
+    device_args.push_back(a.kind() == Arg::Kind::Tensor ? Arg(a.tensor().to(Device::cuda())) : a);
   kernel.call(device_args);
-  for (size_t i = 0; i < host_args.size(); ++i) host_args[i].copy_from(device_args[i]);
+  for (size_t i = 0; i < host_args.size(); ++i)
+    if (host_args[i].kind() == Arg::Kind::Tensor) host_args[i].tensor().copy_from(device_args[i].tensor());
 }
 
 std::vector<double> values(const Tensor& t) {

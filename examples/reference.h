@@ -4,7 +4,7 @@
 // A check follows one recipe:
 //   Tensor A = random_input({M, K}, DataType::Float16, seed, 0);  // stream 0, 1...: one per input
 //   Tensor C = poisoned_output({M, N}, DataType::Float16);        // NaN until the kernel writes it
-//   run_kernel(kernel, {A, B, C});                                 // on the kernel's device
+//   run_kernel(kernel, {A, B, C});                                 // on the kernel's device (scalars too)
 //   std::vector<double> a = values(A), ...;  // inputs as stored (already rounded to float16)
 //   ... plain loops over doubles ...
 //   return compare(C, expected, tolerance);
@@ -34,10 +34,9 @@ Tensor random_input(const std::vector<std::int64_t>& shape, DataType dtype, std:
 // that an element the kernel forgets to write fails the comparison.
 Tensor poisoned_output(const std::vector<std::int64_t>& shape, DataType dtype);
 
-// Calls `kernel` on host tensors: on the CPU backend directly; for a CUDA kernel the arguments go to
-// the device and back around the call. (tensor.h has no host<->device copy yet, so a CUDA kernel
-// raises RuntimeError here; this is the one place to wire it.)
-void run_kernel(const Kernel& kernel, const std::vector<Tensor>& host_args);
+// Calls `kernel` on host tensors (and scalars): on the CPU backend directly; for a CUDA kernel the
+// tensors go to the device and back around the call.
+void run_kernel(const Kernel& kernel, const std::vector<Arg>& host_args);
 
 // The elements of `t` in row-major order of its logical shape.
 std::vector<double> values(const Tensor& t);

@@ -18,6 +18,7 @@ const std::vector<Example>& all_examples() {
       elementwise_add_example(),
       transpose_example(),
       flash_attention_example(),
+      masked_scale_example(),
   };
   return examples;
 }

@@ -14,7 +14,10 @@
 // (ts_kernel_param_*); ts_kernel_call wraps each pointer as a contiguous tensor of exactly that
 // parameter's shape and dtype, on cuda:0 for a CUDA kernel and in host memory for a CPU one. It
 // cannot see what the pointer really holds: the caller checks shapes, dtypes, contiguity and device
-// before calling. A CUDA kernel is launched on `stream` (a CUstream/cudaStream_t; null: the legacy
+// before calling. A scalar parameter (ts_kernel_param_is_scalar) takes a pointer to its value in
+// host memory, of the parameter's dtype: an int32_t for "int32", an int64_t for "int64", a float for
+// "float32"; the value is read during the call, e.g. from Python
+//   n = ctypes.c_int32(100); ptrs[3] = ctypes.cast(ctypes.pointer(n), ctypes.c_void_p) A CUDA kernel is launched on `stream` (a CUstream/cudaStream_t; null: the legacy
 // default stream) in the device's primary context, the one the CUDA runtime (and so torch) uses,
 // and the call returns without waiting for it.
 //
@@ -45,10 +48,12 @@ typedef struct ts_kernel ts_kernel;  // a compiled program; opaque
 TS_CAPI_EXPORT ts_kernel* ts_example_create(const char* example, const char* sizes, const char* target);
 
 // The kernel's parameters, in call order: name ("Q"), dtype ("bfloat16", as tilescale names types),
-// rank and extents. Out-of-range indices give null / -1.
+// whether it is a scalar (1) or a tensor (0), rank and extents (a scalar has rank 0). Out-of-range
+// indices give null / -1.
 TS_CAPI_EXPORT int ts_kernel_num_params(const ts_kernel* kernel);
 TS_CAPI_EXPORT const char* ts_kernel_param_name(const ts_kernel* kernel, int index);
 TS_CAPI_EXPORT const char* ts_kernel_param_dtype(const ts_kernel* kernel, int index);
+TS_CAPI_EXPORT int ts_kernel_param_is_scalar(const ts_kernel* kernel, int index);
 TS_CAPI_EXPORT int ts_kernel_param_rank(const ts_kernel* kernel, int index);
 TS_CAPI_EXPORT int64_t ts_kernel_param_dim(const ts_kernel* kernel, int index, int dim);
 
@@ -56,7 +61,8 @@ TS_CAPI_EXPORT int64_t ts_kernel_param_dim(const ts_kernel* kernel, int index, i
 // "cache hit ... ms", or "on cpu").
 TS_CAPI_EXPORT const char* ts_kernel_describe(const ts_kernel* kernel);
 
-// Calls the kernel on `num_args` pointers, one per parameter in order (see "What a call trusts").
+// Calls the kernel on `num_args` pointers, one per parameter in order: a tensor's data, or a scalar's
+// value (see "What a call trusts").
 // Returns 0 on success (the launch was queued, for CUDA), non-zero on error.
 TS_CAPI_EXPORT int ts_kernel_call(const ts_kernel* kernel, void* const* args, int num_args, void* stream);
 

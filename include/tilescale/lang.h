@@ -228,6 +228,17 @@ using Shape = std::vector<Expr>;
 
 // A global-memory tensor: a parameter of the prim_func, in order of creation.
 Buffer Tensor(const std::string& name, Shape shape, DataType dtype);
+// A scalar parameter, passed by value at each call: TileLang's `valid_len: T.int32`. `dtype` is
+// int32, int64 or float32. Tensors and scalars are parameters in the one order of their creation
+// (before the T::Kernel), which is the order of the call's arguments:
+//
+//   auto A = T::Tensor("A", {N}, T::float32);
+//   T::Expr valid_len = T::ScalarParam("valid_len", T::int32);   // k(A, 100, 0.5f)
+//   T::Expr scale = T::ScalarParam("scale", T::float32);
+//
+// The result is an expression like any other: in loop extents and T::Kernel grids (integer ones),
+// conditions, arithmetic, stores. A scalar cannot give a tensor's shape (use T::dynamic).
+Expr ScalarParam(const std::string& name, DataType dtype);
 Buffer alloc_shared(Shape shape, DataType dtype, const std::string& name = "shared");
 Buffer alloc_fragment(Shape shape, DataType dtype, const std::string& name = "frag");
 Buffer alloc_local(Shape shape, DataType dtype, const std::string& name = "local");
@@ -272,7 +283,9 @@ void Kernel(const Expr& gx, const Expr& gy, const Expr& gz, Threads t,
 Expr get_thread_binding(int dim = 0);  // the thread index inside the block (threads are 1-D)
 Expr get_block_binding(int dim = 0);   // bx, by or bz
 
-// An element-wise loop nest over the whole tile, executed collectively by the block.
+// An element-wise loop nest over the whole tile, executed collectively by the block. Extents are
+// constants, or capped by one: T::Parallel(T::min(valid_len, 512), ...) loops over 512 elements and
+// runs the body where i < min(valid_len, 512).
 void Parallel(const Expr& e0, const std::function<void(Expr)>& body);
 void Parallel(const Expr& e0, const Expr& e1, const std::function<void(Expr, Expr)>& body);
 void Parallel(const Expr& e0, const Expr& e1, const Expr& e2, const std::function<void(Expr, Expr, Expr)>& body);

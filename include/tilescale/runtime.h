@@ -2,20 +2,26 @@
 //
 //   tilescale::Kernel k = tilescale::compile(func, tilescale::Target::Auto);
 //   k(A, B, C);                       // tensors in the order of the prim_func's parameters
+//   k(A, B, 100, 0.5f);               // a kernel that also takes scalars (T::ScalarParam)
 //
 // compile runs the pass pipeline (src/pipeline.cc) for the target and returns a callable kernel.
-// A call checks every argument against the signature (count, dtype, rank, shape, symbolic
-// dimensions bound consistently and fitting their type, device, no stride 0 in a tensor the kernel
-// writes) and the grid the shapes give (no negative extent), and raises RuntimeError naming the
-// parameter or grid dimension before anything runs, the same on every backend.
+// A call checks every argument against the signature (count, a tensor for each tensor parameter and
+// a number for each scalar one; tensors: dtype, rank, shape, symbolic dimensions bound consistently
+// and fitting their type, device, no stride 0 in a tensor the kernel writes; scalars: the kind and
+// range of the declared type) and the grid the arguments give (no negative extent), and raises
+// RuntimeError naming the parameter or grid dimension before anything runs, the same on every
+// backend.
 //
 // compile, a call, generate_cuda and generate_ptx raise only tilescale::Error (errors.h): what the
 // environment throws (out of memory, a failed file operation) arrives as a RuntimeError saying what
 // was being done (detail::rethrow_as_error).
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tilescale/lang.h"
@@ -55,11 +61,42 @@ struct CompileInfo {
   bool compiled_nvshmem_wrappers = false;
 };
 
-// A parameter of a compiled kernel; symbolic dimensions have extent -1.
+// A parameter of a compiled kernel: a tensor (symbolic dimensions have extent -1) or a scalar
+// (T::ScalarParam: int32, int64 or float32, no shape).
 struct ParamInfo {
   std::string name;
   std::vector<std::int64_t> shape;
   DataType dtype;
+  bool scalar = false;
+};
+
+// One argument of a call: a Tensor for a tensor parameter, a number for a scalar parameter. C++
+// numbers convert implicitly, so a call reads k(A, B, n, 0.5f). The value is checked against the
+// parameter when the kernel is called (RuntimeError naming it): an integer for int32 and int64, in
+// the type's range; for float32 a floating-point value (rounded to float32; a finite one beyond
+// float32's range is refused) or an integer that float32 holds exactly.
+class Arg {
+ public:
+  enum class Kind { Tensor, Int, Float };
+  Arg(Tensor t) : kind_(Kind::Tensor), tensor_(std::move(t)) {}  // NOLINT
+  template <typename I, std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int> = 0>
+  Arg(I v) : kind_(Kind::Int), int_(static_cast<std::int64_t>(v)), above_int64_(std::is_unsigned_v<I> && int_ < 0) {}  // NOLINT
+  Arg(float v) : kind_(Kind::Float), float_(v) {}   // NOLINT
+  Arg(double v) : kind_(Kind::Float), float_(v) {}  // NOLINT
+
+  Kind kind() const { return kind_; }
+  const Tensor& tensor() const { return tensor_; }      // Kind::Tensor
+  std::int64_t int_value() const { return int_; }       // Kind::Int (see above_int64)
+  bool above_int64() const { return above_int64_; }     // an unsigned value beyond 2^63 - 1
+  double float_value() const { return float_; }         // Kind::Float
+  std::string describe() const;  // "float16[256, 128] on cpu", "the integer 7", "the float 0.5"
+
+ private:
+  Kind kind_;
+  Tensor tensor_;
+  std::int64_t int_ = 0;
+  bool above_int64_ = false;
+  double float_ = 0;
 };
 
 class Kernel {
@@ -81,10 +118,12 @@ class Kernel {
   // for a distributed kernel the calling rank's stream) and returns without waiting for it. A
   // distributed CUDA kernel runs as the rank whose code calls it (inside World::run of a GPU world;
   // RuntimeError elsewhere, and for a kernel that calls NVSHMEM on a world that is not nvshmem).
-  void call(const std::vector<Tensor>& args, void* stream = nullptr) const;
-  template <typename... Tensors>
-  void operator()(const Tensors&... args) const {
-    call(std::vector<Tensor>{args...});
+  void call(const std::vector<Arg>& args, void* stream = nullptr) const;
+  void call(std::initializer_list<Arg> args, void* stream = nullptr) const { call(std::vector<Arg>(args), stream); }
+  void call(const std::vector<Tensor>& args, void* stream = nullptr) const;  // a tensor-only call
+  template <typename... Args>
+  void operator()(const Args&... args) const {
+    call(std::vector<Arg>{Arg(args)...});
   }
 
  private:

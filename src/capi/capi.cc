@@ -2,6 +2,7 @@
 // into a return value plus ts_last_error().
 #include "tilescale/capi.h"
 
+#include <cstdint>
 #include <exception>
 #include <string>
 #include <vector>
@@ -57,6 +58,16 @@ const ts::ParamInfo* param(const ts_kernel* k, int index) {
   return &k->params[index];
 }
 
+// The value of a scalar parameter of type `dtype` (int32, int64 or float32) that `value` points to.
+ts::Arg scalar_at(const void* value, ts::DataType dtype) {
+  switch (dtype) {
+    case ts::DataType::Int32: return *static_cast<const std::int32_t*>(value);
+    case ts::DataType::Int64: return *static_cast<const std::int64_t*>(value);
+    case ts::DataType::Float32: return *static_cast<const float*>(value);
+    default: throw ts::InternalError(ts::detail::cat("scalar parameter of type ", ts::name(dtype)));
+  }
+}
+
 std::string describe(const ex::Sizes& sizes, const std::string& example, const ts::Kernel& kernel) {
   std::string out = ts::detail::cat(example, " [", ex::format_sizes(sizes), "] on ", ts::name(kernel.target()));
   if (kernel.target() != ts::Target::CPU) {
@@ -104,6 +115,11 @@ const char* ts_kernel_param_dtype(const ts_kernel* kernel, int index) {
   return p ? ts::name(p->dtype) : nullptr;
 }
 
+int ts_kernel_param_is_scalar(const ts_kernel* kernel, int index) {
+  const ts::ParamInfo* p = param(kernel, index);
+  return p ? static_cast<int>(p->scalar) : -1;
+}
+
 int ts_kernel_param_rank(const ts_kernel* kernel, int index) {
   const ts::ParamInfo* p = param(kernel, index);
   return p ? static_cast<int>(p->shape.size()) : -1;
@@ -131,21 +147,26 @@ int ts_kernel_call(const ts_kernel* kernel, void* const* args, int num_args, voi
           throw ts::RuntimeError(ts::detail::cat("cannot call ", kernel->kernel.name(), " because args is null; pass an "
                                                  "array of ", num_args, " pointers (", param_names(params), ")"));
         const ts::Device device = kernel->kernel.target() != ts::Target::CPU ? ts::Device::cuda() : ts::Device::cpu();
-        std::vector<ts::Tensor> tensors;
+        std::vector<ts::Arg> values;
         for (int i = 0; i < num_args; ++i) {
           const ts::ParamInfo& p = params[i];
+          if (!args[i])
+            throw ts::RuntimeError(ts::detail::cat("cannot call ", kernel->kernel.name(), " because the pointer for parameter ",
+                                                   p.name, " (argument ", i, ") is null; pass ",
+                                                   p.scalar ? "a pointer to its value" : "its tensor's data pointer"));
+          if (p.scalar) {
+            values.push_back(scalar_at(args[i], p.dtype));
+            continue;
+          }
           for (std::int64_t extent : p.shape)
             if (extent < 0)
               throw ts::RuntimeError(ts::detail::cat(
                   "cannot call ", kernel->kernel.name(), " through the C ABI because parameter ", p.name,
                   " has a symbolic dimension, and a bare pointer does not say its extent; build the program with "
                   "constant shapes"));
-          if (!args[i])
-            throw ts::RuntimeError(ts::detail::cat("cannot call ", kernel->kernel.name(), " because the pointer for parameter ",
-                                                   p.name, " (argument ", i, ") is null; pass its tensor's data pointer"));
-          tensors.push_back(ts::Tensor::wrap(args[i], p.shape, p.dtype, {}, device));
+          values.push_back(ts::Tensor::wrap(args[i], p.shape, p.dtype, {}, device));
         }
-        kernel->kernel.call(tensors, stream);
+        kernel->kernel.call(values, stream);
         return 0;
       },
       1);

@@ -258,18 +258,27 @@ Stmt make_evaluate(Expr value) {
   return std::make_shared<EvaluateNode>(std::move(value));
 }
 
-PrimFunc make_prim_func(std::string name, std::vector<Buffer> params, Stmt body) {
+bool is_scalar_param_type(DataType t) { return t == DataType::Int32 || t == DataType::Int64 || t == DataType::Float32; }
+
+PrimFunc make_prim_func(std::string name, std::vector<Param> params, Stmt body) {
   TS_ICHECK(body, "function ", name, " has no body");
-  for (const auto& p : params) TS_ICHECK(p && p->scope == Scope::Global, "parameter of ", name, " is not a global tensor");
+  for (const auto& p : params) {
+    TS_ICHECK(!p.tensor != !p.scalar, "parameter of ", name, " is neither a tensor nor a scalar, or both");
+    TS_ICHECK(!p.tensor || p.tensor->scope == Scope::Global, "tensor parameter ", p.name(), " of ", name, " is not global");
+    TS_ICHECK(!p.scalar || is_scalar_param_type(p.scalar->dtype), "scalar parameter ", p.name(), " of ", name, " is ",
+              tilescale::name(p.scalar->dtype));
+  }
   return std::make_shared<PrimFuncNode>(std::move(name), std::move(params), std::move(body));
 }
 
 std::vector<Var> PrimFuncNode::symbolic_dims() const {
   std::vector<Var> out;
   std::set<const VarNode*> seen;
-  for (const auto& p : params)
-    for (const auto& d : p->shape)
+  for (const auto& p : params) {
+    if (!p.tensor) continue;
+    for (const auto& d : p.tensor->shape)
       if (auto* v = as<VarNode>(d); v && seen.insert(v).second) out.push_back(std::static_pointer_cast<const VarNode>(d));
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The tilescale IR.
 //
-// A tile program is a PrimFunc: global-memory tensors as parameters and a statement tree as body.
+// A tile program is a PrimFunc: global-memory tensors and scalars (int32, int64, float32 values
+// passed by the caller) as parameters and a statement tree as body.
 // The body usually holds one Kernel statement, which opens the launch scope: grid extents, the
 // block's thread count, the block index variables and the thread index variable. Everything inside
 // a Kernel is executed by every block of the grid.
@@ -134,7 +135,7 @@ struct FloatImmNode : ExprNode {
   const double value;
 };
 
-// A variable: loop index, block/thread index, or a symbolic tensor dimension.
+// A variable: loop index, block/thread index, a symbolic tensor dimension, or a scalar parameter.
 struct VarNode : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Var;
   VarNode(DataType t, std::string n) : ExprNode(kKind, t), name(std::move(n)) {}
@@ -433,16 +434,32 @@ Stmt make_evaluate(Expr value);  // value must be a Builtin call
 // ----------------------------------------------------------------------------------------------
 // Functions
 
+// A parameter of a PrimFunc: a global tensor, or a scalar passed by value (T::ScalarParam): a Var of
+// type int32, int64 or float32 that the body uses like any other value. Exactly one of the two is set.
+struct Param {
+  Param(Buffer t) : tensor(std::move(t)) {}  // NOLINT: tensor lists convert
+  Param(Var s) : scalar(std::move(s)) {}     // NOLINT
+  Buffer tensor;
+  Var scalar;
+  const std::string& name() const { return tensor ? tensor->name : scalar->name; }
+  DataType dtype() const { return tensor ? tensor->dtype : scalar->dtype; }
+};
+bool is_scalar_param_type(DataType t);  // int32, int64, float32
+
+// Parameters are one list, tensors and scalars interleaved in call order (the order the program
+// declared them): an argument's position is its index in `params` on every backend and in the
+// runtime. Scalar parameters are bound by the caller's values; symbolic dimensions by the tensors'
+// shapes.
 struct PrimFuncNode {
-  PrimFuncNode(std::string n, std::vector<Buffer> p, Stmt b) : name(std::move(n)), params(std::move(p)), body(std::move(b)) {}
+  PrimFuncNode(std::string n, std::vector<Param> p, Stmt b) : name(std::move(n)), params(std::move(p)), body(std::move(b)) {}
   const std::string name;
-  const std::vector<Buffer> params;  // global tensors, in call order
+  const std::vector<Param> params;  // in call order
   const Stmt body;
-  // The symbolic dimensions of the parameters' shapes, in order of first appearance.
+  // The symbolic dimensions of the tensor parameters' shapes, in order of first appearance.
   std::vector<Var> symbolic_dims() const;
 };
 using PrimFunc = std::shared_ptr<const PrimFuncNode>;
 
-PrimFunc make_prim_func(std::string name, std::vector<Buffer> params, Stmt body);
+PrimFunc make_prim_func(std::string name, std::vector<Param> params, Stmt body);
 
 }  // namespace tilescale::ir

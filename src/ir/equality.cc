@@ -43,8 +43,11 @@ class Equal {
     if (da.size() != db.size()) return false;
     for (size_t i = 0; i < da.size(); ++i)
       if (!bind_var(da[i], db[i])) return false;
-    for (size_t i = 0; i < a->params.size(); ++i)
-      if (!bind_buffer(a->params[i], b->params[i])) return false;
+    for (size_t i = 0; i < a->params.size(); ++i) {
+      const Param &x = a->params[i], &y = b->params[i];
+      if (!x.scalar != !y.scalar) return false;
+      if (x.scalar ? !bind_var(x.scalar, y.scalar) : !bind_buffer(x.tensor, y.tensor)) return false;
+    }
     return stmt(a->body, b->body);
   }
 

@@ -85,8 +85,13 @@ class Printer {
     line(0, "@T.prim_func");
     std::string head = "def " + f->name + "(";
     for (size_t i = 0; i < f->params.size(); ++i) {
-      const Buffer& p = f->params[i];
-      head += (i ? ", " : "") + name(p.get(), p->name) + ": T.Tensor(" + tuple(p->shape) + ", " + quote(tilescale::name(p->dtype)) + ")";
+      head += i ? ", " : "";
+      if (const Var& v = f->params[i].scalar) {
+        head += name(v) + ": T." + tilescale::name(v->dtype);
+        continue;
+      }
+      const Buffer& p = f->params[i].tensor;
+      head += name(p.get(), p->name) + ": T.Tensor(" + tuple(p->shape) + ", " + quote(tilescale::name(p->dtype)) + ")";
     }
     line(0, head + "):");
     stmt(f->body, 1);

@@ -39,13 +39,24 @@ class Verifier : public Visitor {
 
   void run() {
     check_unique_param_names();
+    std::set<const VarNode*> scalars;
+    for (const auto& p : func_.params)
+      if (p.scalar) scalars.insert(p.scalar.get());
     for (const auto& p : func_.params) {
-      buffers_.insert(p.get());
-      for (const auto& d : p->shape) for_each_expr(d, [&](const Expr& e) {
-        if (auto* v = as<VarNode>(e)) vars_.insert(v);
+      if (!p.tensor) continue;
+      buffers_.insert(p.tensor.get());
+      for (const auto& d : p.tensor->shape) for_each_expr(d, [&](const Expr& e) {
+        auto* v = as<VarNode>(e);
+        if (v && scalars.count(v))
+          throw CompileError(cat("cannot use scalar parameter ", v->name, " in the shape of T::Tensor ", p.name(), " in ",
+                                 func_.name, " because a tensor's shape comes from the tensor passed; declare the "
+                                 "dimension with T::dynamic and compare it with ", v->name, " in the program"));
+        if (v) vars_.insert(v);
       });
     }
     check_symbolic_dims();
+    vars_.insert(scalars.begin(), scalars.end());
+    scalars_ = scalars;
     visit_stmt(func_.body);
     if (kernels_ != 1)
       throw CompileError(cat("cannot compile ", func_.name, " because it launches ", kernels_,
@@ -56,6 +67,7 @@ class Verifier : public Visitor {
   const PrimFuncNode& func_;
   std::set<const VarNode*> vars_;
   std::set<const BufferNode*> buffers_;
+  std::set<const VarNode*> scalars_;  // the scalar parameters
   int kernels_ = 0;
   bool in_kernel_ = false;
   int parallel_depth_ = 0;
@@ -67,11 +79,12 @@ class Verifier : public Visitor {
   void check_unique_param_names() {
     std::map<std::string, size_t> first;
     for (size_t i = 0; i < func_.params.size(); ++i) {
-      auto [it, fresh] = first.emplace(func_.params[i]->name, i);
+      const Param& p = func_.params[i];
+      auto [it, fresh] = first.emplace(p.name(), i);
       if (!fresh)
-        throw CompileError(cat("cannot create T::Tensor ", func_.params[i]->name, " (parameter ", i, ") in ", func_.name,
-                               " because parameter ", it->second, " is already named ", func_.params[i]->name,
-                               "; give every tensor parameter a distinct name"));
+        throw CompileError(cat("cannot create ", p.tensor ? "T::Tensor " : "T::ScalarParam ", p.name(), " (parameter ", i,
+                               ") in ", func_.name, " because parameter ", it->second, " is already named ", p.name(),
+                               "; give every parameter a distinct name"));
     }
   }
 
@@ -160,14 +173,22 @@ class Verifier : public Visitor {
                              " or fewer and give each thread more work"));
     for (size_t d = 0; d < op->grid.size(); ++d) {
       visit_expr(op->grid[d]);
+      for_each_expr(op->grid[d], [&](const Expr& e) {
+        auto* v = as<VarNode>(e);
+        if (v && is_float(v->dtype) && scalars_.count(v))
+          throw CompileError(cat("cannot launch the kernel of ", func_.name, " with grid extent ", print(op->grid[d]),
+                                 " in dim ", "xyz"[d < 3 ? d : 2], " because it uses the ", name(v->dtype),
+                                 " scalar parameter ", v->name, " and grids are computed from integers before the "
+                                 "launch; pass an integer scalar for the grid"));
+      });
       auto g = eval_int(op->grid[d]);
       if (g && *g <= 0) {
         // A grid computed from sizes has folded to a number by now: name the empty tensor dimensions
         // it most likely came from.
         std::string empty;
         for (const auto& p : func_.params)
-          for (int i = 0; i < p->rank(); ++i)
-            if (auto e = as_const_int(p->shape[i]); e && *e <= 0) empty += cat(empty.empty() ? "" : ", ", p->name, " dim ", i);
+          for (int i = 0; p.tensor && i < p.tensor->rank(); ++i)
+            if (auto e = as_const_int(p.tensor->shape[i]); e && *e <= 0) empty += cat(empty.empty() ? "" : ", ", p.name(), " dim ", i);
         throw CompileError(cat("cannot launch the kernel of ", func_.name, " with grid extent ", *g, " in dim ",
                                "xyz"[d < 3 ? d : 2], " because a grid has at least one block along every dimension",
                                empty.empty() ? "; use 1 or more"

@@ -5,7 +5,8 @@
 // failure there is the pass's bug). What it checks:
 //  * exactly one Kernel, at the top level; threads a positive multiple of 32, at most 1024;
 //    constant grid extents positive;
-//  * parameters (global tensors) named uniquely;
+//  * parameters (global tensors and scalars) named uniquely; scalar parameters outside tensor shapes
+//    and, when float32, outside grid extents (grids are computed from integers before the launch);
 //  * shared/fragment/local/var buffers allocated inside the Kernel with constant positive shapes
 //    (shared and fragment of rank 1 or more), used only where their Alloc is in scope: an Alloc in a
 //    loop, branch or kernel body goes out of scope at the body's end; global tensors are parameters;

@@ -28,7 +28,7 @@ struct KernelScope {
 
 struct FunctionBuilder {
   std::string name;
-  std::vector<ir::Buffer> params;
+  std::vector<ir::Param> params;
   std::vector<std::vector<ir::Stmt>> scopes;
   std::optional<KernelScope> kernel;
 };
@@ -254,11 +254,26 @@ void parallel_nest(std::vector<Expr> extents, const std::function<void(const std
     for (const auto& v : vars) idx.push_back(Expr(v));
     body(idx);
   });
-  for (int d = static_cast<int>(extents.size()) - 1; d >= 0; --d) {
+  // An extent capped by a constant (T::min(valid_len, 512)) loops over the cap with the body guarded
+  // (one guard, innermost, so that the nest stays perfect for partitioning over the threads).
+  std::vector<ir::Expr> loop_extents;
+  ir::Expr guard;
+  for (size_t d = 0; d < extents.size(); ++d) {
     ir::Expr ext = node(extents[d]);
     if (is_float(ext->dtype)) throw CompileError("cannot loop T::Parallel over a float extent; use integers");
-    s = ir::make_for(vars[d], ir::make_int(0, ext->dtype), ext, ir::ForKind::Parallel, s);
+    const auto* m = ir::as<ir::BinaryNode>(ext);
+    const ir::Expr cap = !m || m->op != ir::BinaryOp::Min || ir::as_const_int(ext) ? nullptr
+                         : ir::as_const_int(m->a)                                 ? m->a
+                         : ir::as_const_int(m->b)                                 ? m->b
+                                                                                  : nullptr;
+    loop_extents.push_back(cap ? cap : ext);
+    if (!cap) continue;
+    ir::Expr in = ir::make_binary(ir::BinaryOp::LT, vars[d], ext);
+    guard = guard ? ir::make_binary(ir::BinaryOp::And, guard, in) : in;
   }
+  if (guard) s = ir::make_if(guard, s);
+  for (int d = static_cast<int>(extents.size()) - 1; d >= 0; --d)
+    s = ir::make_for(vars[d], ir::make_int(0, loop_extents[d]->dtype), loop_extents[d], ir::ForKind::Parallel, s);
   emit("Parallel", s);
 }
 
@@ -443,6 +458,18 @@ Buffer Tensor(const std::string& name, Shape shape, DataType dtype) {
   ir::Buffer t = ir::make_buffer(name, std::move(dims), dtype, ir::Scope::Global);
   b.params.push_back(t);
   return Buffer(t);
+}
+
+Expr ScalarParam(const std::string& name, DataType dtype) {
+  auto& b = builder("ScalarParam");
+  if (b.kernel)
+    throw CompileError(cat("cannot create T::ScalarParam ", name, " inside T::Kernel; create the kernel's parameters before it"));
+  if (!ir::is_scalar_param_type(dtype))
+    throw CompileError(cat("cannot create T::ScalarParam ", name, " of type ", tilescale::name(dtype),
+                           " because scalar parameters are int32, int64 or float32; declare one of those and T::cast it"));
+  ir::Var v = ir::make_var(name, dtype);
+  b.params.push_back(v);
+  return Expr(v);
 }
 
 Buffer alloc_shared(Shape shape, DataType dtype, const std::string& name) {

@@ -1,8 +1,23 @@
 #include "runtime/arguments.h"
 
+#include <cmath>
+
 #include "ir/eval.h"
 #include "ir/printer.h"
 #include "ir/visitor.h"
+
+namespace tilescale {
+
+std::string Arg::describe() const {
+  switch (kind_) {
+    case Kind::Tensor: return tensor_.describe();
+    case Kind::Int: return above_int64_ ? detail::cat("the integer ", static_cast<std::uint64_t>(int_)) : detail::cat("the integer ", int_);
+    case Kind::Float: return detail::cat("the float ", float_);
+  }
+  return "?";
+}
+
+}  // namespace tilescale
 
 namespace tilescale::runtime {
 
@@ -41,25 +56,66 @@ void check_grid(const ir::PrimFuncNode& func, const Bindings& bindings) {
     const ir::Expr& e = ir::as<ir::CastNode>(grid[d]) ? ir::as<ir::CastNode>(grid[d])->value : grid[d];
     throw RuntimeError(cat("cannot call kernel ", func.name, " because its grid extent in dim ", "xyz"[d < 3 ? d : 2], ", ",
                            ir::print(e), ", is ", *extent, describe(bindings),
-                           "; pass tensors for which every grid extent is 0 or more"));
+                           "; pass arguments for which every grid extent is 0 or more"));
   }
 }
 
-Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>& args, const Device& device,
+float float_argument(const Arg& arg) {
+  return arg.kind() == Arg::Kind::Int ? static_cast<float>(arg.int_value()) : static_cast<float>(arg.float_value());
+}
+
+namespace {
+
+// RuntimeError unless `arg` is a value scalar parameter `v` can take (runtime.h, Arg).
+void check_scalar(const ir::VarNode& v, const Arg& arg, const std::string& where) {
+  const std::string type = name(v.dtype), a_type = cat(is_float(v.dtype) ? "a " : "an ", type);
+  if (arg.kind() == Arg::Kind::Tensor)
+    throw RuntimeError(cat("cannot call with ", where, " because it is a tensor (", arg.tensor().describe(),
+                           ") but the parameter is ", a_type, " scalar; pass a number"));
+  if (is_float(v.dtype)) {
+    const bool fits = arg.kind() == Arg::Kind::Int
+                          ? !arg.above_int64() && std::abs(float_argument(arg)) < 0x1p63f &&
+                                static_cast<std::int64_t>(float_argument(arg)) == arg.int_value()
+                          : !std::isfinite(arg.float_value()) || std::isfinite(float_argument(arg));
+    if (!fits)
+      throw RuntimeError(cat("cannot call with ", where, " because ", arg.describe(), " is not ", a_type,
+                             arg.kind() == Arg::Kind::Int ? " exactly" : " (beyond its range)",
+                             "; pass a value float32 holds"));
+    return;
+  }
+  if (arg.kind() == Arg::Kind::Float)
+    throw RuntimeError(cat("cannot call with ", where, " because it is ", arg.describe(), " but the parameter is ", a_type,
+                           " scalar; pass an integer (convert it explicitly if truncating is meant)"));
+  if (arg.above_int64() || wrap_to(v.dtype, arg.int_value()) != arg.int_value())
+    throw RuntimeError(cat("cannot call with ", where, " because ", arg.describe(), " is outside the range of ", type,
+                           "; pass a value that fits or declare the parameter T::int64"));
+}
+
+}  // namespace
+
+Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Arg>& args, const Device& device,
                          const std::vector<bool>& written) {
   const auto& params = func.params;
   if (args.size() != params.size()) {
     std::string sig;
-    for (const auto& p : params) sig += (sig.empty() ? "" : ", ") + p->name;
+    for (const auto& p : params) sig += (sig.empty() ? "" : ", ") + p.name();
     throw RuntimeError(cat("cannot call kernel ", func.name, " with ", args.size(), " arguments because it takes ",
-                           params.size(), " (", sig, "); pass one tensor per parameter, in order"));
+                           params.size(), " (", sig, "); pass one argument per parameter, in order"));
   }
   Bindings bound;
   std::map<const ir::VarNode*, std::string> bound_by;
   for (size_t i = 0; i < params.size(); ++i) {
-    const auto& p = *params[i];
-    const Tensor& t = args[i];
-    const std::string where = cat("argument ", i, " (", p.name, ") of kernel ", func.name);
+    const std::string where = cat("argument ", i, " (", params[i].name(), ") of kernel ", func.name);
+    if (const ir::Var& v = params[i].scalar) {
+      check_scalar(*v, args[i], where);
+      if (!is_float(v->dtype)) bound.emplace(v.get(), args[i].int_value());
+      continue;
+    }
+    const auto& p = *params[i].tensor;
+    if (args[i].kind() != Arg::Kind::Tensor)
+      throw RuntimeError(cat("cannot call with ", where, " because it is ", args[i].describe(),
+                             " but the parameter is a tensor (", name(p.dtype), ", rank ", p.rank(), "); pass a Tensor"));
+    const Tensor& t = args[i].tensor();
     if (!t.defined()) throw RuntimeError(cat("cannot call with ", where, " because it is an empty Tensor handle"));
     if (t.dtype() != p.dtype)
       throw RuntimeError(cat("cannot call with ", where, " because it is ", name(t.dtype()), " but the kernel expects ",
@@ -94,7 +150,9 @@ Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>
   }
   // Second pass: dimensions given by expressions (constants or of symbolic dims).
   for (size_t i = 0; i < params.size(); ++i) {
-    const auto& p = *params[i];
+    if (!params[i].tensor) continue;
+    const auto& p = *params[i].tensor;
+    const Tensor& t = args[i].tensor();
     for (int d = 0; d < p.rank(); ++d) {
       auto want = ir::eval_int(p.shape[d], bound);
       TS_ICHECK(want, "unbound dimension ", ir::print(p.shape[d]), " of ", p.name);
@@ -102,11 +160,11 @@ Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>
         throw RuntimeError(cat("cannot call with argument ", i, " (", p.name, ") of kernel ", func.name, " because its dim ",
                                d, " is ", ir::print(p.shape[d]), ", which overflows ", name(p.shape[d]->dtype),
                                describe(bound), "; declare the symbolic dimensions T::int64 or split the problem"));
-      if (*want != args[i].shape(d))
+      if (*want != t.shape(d))
         throw RuntimeError(cat("cannot call with argument ", i, " (", p.name, ") of kernel ", func.name,
-                               " because its dim ", d, " is ", args[i].shape(d), " but the kernel expects ",
+                               " because its dim ", d, " is ", t.shape(d), " but the kernel expects ",
                                ir::as_const_int(p.shape[d]) ? cat(*want) : cat(ir::print(p.shape[d]), " = ", *want),
-                               " (tensor is ", args[i].describe(), "); pass a tensor of the declared shape"));
+                               " (tensor is ", t.describe(), "); pass a tensor of the declared shape"));
     }
   }
   return bound;

@@ -6,23 +6,28 @@
 #include <vector>
 
 #include "ir/IR.h"
-#include "tilescale/tensor.h"
+#include "tilescale/runtime.h"
 
 namespace tilescale::runtime {
 
-// Values of the symbolic dimensions, as bound by the arguments.
+// Values of the symbolic dimensions and of the integer scalar parameters, as bound by the arguments.
+// (Float scalars are read from the arguments themselves.)
 using Bindings = std::map<const ir::VarNode*, std::int64_t>;
 
-// RuntimeError naming the kernel and parameter unless: the count matches, every tensor has the
-// parameter's dtype and rank, static dimensions match, each symbolic dimension is bound to one
-// value by every tensor that uses it, and every tensor lives on `device`.
+// RuntimeError naming the kernel and parameter unless: the count matches, every tensor parameter gets
+// a tensor and every scalar one a number (Arg's rules), every tensor has the parameter's dtype and
+// rank, static dimensions match, each symbolic dimension is bound to one value by every tensor that
+// uses it, and every tensor lives on `device`.
 // Also RuntimeError when a tensor's extent does not fit the type of the symbolic dimension it binds,
 // or a dimension derived from them overflows its type, or when a parameter the kernel writes
 // (`written[i]`, from ops::written_buffers; none when empty) has stride 0 in a dimension of extent
 // above 1: its elements would share addresses, and which write lands would be undefined. Inputs may
 // (a broadcast).
-Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Tensor>& args, const Device& device,
+Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Arg>& args, const Device& device,
                          const std::vector<bool>& written = {});
+
+// What a float32 scalar parameter receives from `arg`, an argument check_arguments accepted for it.
+float float_argument(const Arg& arg);
 
 // RuntimeError naming the dimension, the extent's expression and the bindings when an extent of the
 // program's T::Kernel grid is negative for `bindings` (0 is fine: nothing runs). Both backends call

@@ -132,7 +132,7 @@ struct Kernel::Impl {
   mutable Binary binary;
   mutable std::unique_ptr<Binary> fallback;
 
-  const cuda::LoadedKernel& kernel_for(const std::vector<Tensor>& args, int device) const {
+  const cuda::LoadedKernel& kernel_for(const std::vector<Arg>& args, int device) const {
     std::lock_guard<std::mutex> lock(mu);
     std::string why;
     if (loaded(binary, device).tensor_maps_buildable(args, why)) return loaded(binary, device);
@@ -166,14 +166,19 @@ const CompileInfo& Kernel::compile_info() const { return impl_->info; }
 std::vector<ParamInfo> Kernel::params() const {
   std::vector<ParamInfo> out;
   for (const auto& p : impl_->lowered->params) {
-    ParamInfo info{p->name, {}, p->dtype};
-    for (const auto& d : p->shape) info.shape.push_back(ir::as_const_int(d).value_or(-1));
+    ParamInfo info{p.name(), {}, p.dtype(), p.scalar != nullptr};
+    if (p.tensor)
+      for (const auto& d : p.tensor->shape) info.shape.push_back(ir::as_const_int(d).value_or(-1));
     out.push_back(std::move(info));
   }
   return out;
 }
 
 void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
+  call(std::vector<Arg>(args.begin(), args.end()), stream);
+}
+
+void Kernel::call(const std::vector<Arg>& args, void* stream) const {
   try {
     const bool cpu = impl_->target == Target::CPU;
     const dist::LaunchRank* rank = nullptr;
@@ -206,7 +211,7 @@ namespace {
 std::vector<bool> written_params(const ir::PrimFuncNode& f) {
   const auto written = ops::written_buffers(f.body);
   std::vector<bool> out;
-  for (const auto& p : f.params) out.push_back(written.count(p.get()) > 0);
+  for (const auto& p : f.params) out.push_back(written.count(p.tensor.get()) > 0);
   return out;
 }
 

@@ -149,5 +149,37 @@ TEST(CApi, FlashAttentionOnCpuThroughPointers) {
   EXPECT_EQ(differ, 0);
 }
 
+// masked_scale takes two scalars after its tensors: they are described as scalars with their
+// dtype, and passed as pointers to their values.
+TEST(CApi, ScalarParametersArePointersToTheirValues) {
+  ts_kernel* k = ts_example_create("masked_scale", "M=3,N=10", "cpu");
+  ASSERT_NE(k, nullptr) << ts_last_error();
+  ASSERT_EQ(ts_kernel_num_params(k), 4);
+  const char* names[] = {"A", "B", "valid_len", "scale"};
+  const char* dtypes[] = {"float32", "float32", "int32", "float32"};
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_STREQ(ts_kernel_param_name(k, i), names[i]);
+    EXPECT_STREQ(ts_kernel_param_dtype(k, i), dtypes[i]);
+    EXPECT_EQ(ts_kernel_param_is_scalar(k, i), i >= 2 ? 1 : 0) << i;
+    EXPECT_EQ(ts_kernel_param_rank(k, i), i >= 2 ? 0 : 2) << i;
+  }
+  EXPECT_EQ(ts_kernel_param_is_scalar(k, 4), -1);
+
+  Tensor A = Tensor::empty({3, 10}, DataType::Float32), B = Tensor::zeros({3, 10}, DataType::Float32);
+  A.fill_random(5);
+  std::int32_t valid_len = 4;
+  float scale = -2.0f;
+  void* ptrs[4] = {A.data(), B.data(), &valid_len, &scale};
+  void* with_null[4] = {A.data(), B.data(), nullptr, &scale};
+  EXPECT_NE(ts_kernel_call(k, with_null, 4, nullptr), 0);
+  EXPECT_TRUE(error_mentions({"parameter valid_len (argument 2) is null; pass a pointer to its value"}));
+
+  ASSERT_EQ(ts_kernel_call(k, ptrs, 4, nullptr), 0) << ts_last_error();
+  for (std::int64_t i = 0; i < 3; ++i)
+    for (std::int64_t j = 0; j < 10; ++j)
+      EXPECT_EQ(B.get({i, j}), j < 4 ? double(float(A.get({i, j})) * -2.0f) : 0.0) << i << ", " << j;
+  ts_kernel_destroy(k);
+}
+
 }  // namespace
 }  // namespace tilescale

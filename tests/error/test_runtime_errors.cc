@@ -215,7 +215,7 @@ TEST(ArgumentErrors, NegativeGridExtentAtCallTime) {
   Kernel k = cpu(f);
   EXPECT_RUNTIME_ERROR(k(Tensor::zeros({10}, DataType::Float32)),
                        "cannot call kernel past_the_head because its grid extent in dim x, ", "M - 64", ", is -",
-                       " for M = 10; pass tensors for which every grid extent is 0 or more");
+                       " for M = 10; pass arguments for which every grid extent is 0 or more");
   // An extent of 0 runs nothing, and a positive one runs.
   Tensor empty = Tensor::zeros({64}, DataType::Float32), some = Tensor::zeros({70}, DataType::Float32);
   EXPECT_NO_THROW(k(empty));

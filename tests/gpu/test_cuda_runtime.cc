@@ -125,7 +125,7 @@ TEST(CudaLaunch, RunsAHandWrittenKernelWithTheAbi) {
   }
   Tensor b_dev = Tensor::zeros({M, N}, DataType::Float32, Device::cuda());
 
-  const std::vector<Tensor> args = {a_dev, b_dev};
+  const std::vector<Arg> args = {a_dev, b_dev};
   runtime::Bindings b = runtime::check_arguments(*spec.func, args, Device::cuda(0));
   auto g = k->grid(b);
   EXPECT_EQ(g[0], 3);
@@ -151,7 +151,7 @@ TEST(CudaLaunch, LaunchesOnTheCallersStreamAndSyncLaunchWorks) {
   auto k = load_scale(spec);
   Tensor a = Tensor::zeros({2, 8}, DataType::Float32, Device::cuda());
   Tensor b = Tensor::empty({2, 8}, DataType::Float32, Device::cuda());
-  const std::vector<Tensor> args = {a, b};
+  const std::vector<Arg> args = {a, b};
   auto bind = runtime::check_arguments(*spec.func, args, Device::cuda(0));
   ::setenv("TILESCALE_SYNC_LAUNCH", "1", 1);
   EXPECT_NO_THROW(k->launch(args, bind, nullptr));

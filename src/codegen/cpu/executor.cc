@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -17,6 +18,7 @@
 #include "ops/builtin.h"
 #include "ops/thread_level.h"
 #include "ops/tile_op.h"
+#include "runtime/arguments.h"
 #include "runtime/dist/sim.h"
 
 namespace tilescale::cpu {
@@ -38,7 +40,7 @@ struct BufferState {
 
 // The state of the block being run (one per block thread when blocks run concurrently).
 struct State {
-  std::vector<std::int64_t> vars;
+  std::vector<std::int64_t> vars;  // by var slot; a float scalar parameter holds its value's bits (std::bit_cast)
   std::vector<BufferState> buffers;
   std::int64_t tid = -1;  // the running thread in thread-level statements, -1 in uniform ones
   const std::vector<int>* block_slots = nullptr;
@@ -226,6 +228,10 @@ class Compiler {
       case ir::ExprKind::FloatImm: {
         const double v = round_float(t, ir::as<ir::FloatImmNode>(e)->value);
         return [v](State&) { return v; };
+      }
+      case ir::ExprKind::Var: {  // a float scalar parameter
+        const int slot = var_slot(ir::as<ir::VarNode>(e));
+        return [slot](State& s) { return std::bit_cast<double>(s.vars[slot]); };
       }
       case ir::ExprKind::Binary: {
         const auto* b = ir::as<ir::BinaryNode>(e);
@@ -829,14 +835,15 @@ class Compiler {
 class CpuExecutable : public Executable {
  public:
   CpuExecutable(const ir::PrimFunc& f, ops::ThreadLevelLog* log) : func_(f), compiler_(*f) {
-    for (const auto& p : f->params) param_slots_.push_back(compiler_.buffer_slot(p.get()));
+    for (const auto& p : f->params)
+      param_slots_.push_back(p.tensor ? compiler_.buffer_slot(p.tensor.get()) : compiler_.var_slot(p.scalar.get()));
     for (const auto& v : f->symbolic_dims()) dim_slots_.emplace_back(v.get(), compiler_.var_slot(v.get()));
     compiler_.log_ = log;
     body_ = compiler_.stmt(f->body);
     compiler_.log_ = nullptr;
   }
 
-  void run(const std::vector<Tensor>& args) const override {
+  void run(const std::vector<Arg>& args) const override {
     const sim::RankView rank = sim::current_rank();
     if (rank.world || !compiler_.uses_blocking_builtins()) return run_as(args, rank, sim::current_participant());
     // A kernel that waits, called outside a sim world: a world of one rank watches it.
@@ -844,7 +851,7 @@ class CpuExecutable : public Executable {
     world.run([&](int) { run_as(args, sim::current_rank(), sim::current_participant()); });
   }
 
-  void run_as(const std::vector<Tensor>& args, const sim::RankView& rank, sim::Participant* participant) const {
+  void run_as(const std::vector<Arg>& args, const sim::RankView& rank, sim::Participant* participant) const {
     State s;
     s.kernel = &func_->name;
     s.block_slots = nullptr;
@@ -853,7 +860,12 @@ class CpuExecutable : public Executable {
     s.vars.assign(compiler_.num_vars(), 0);
     s.buffers.resize(compiler_.num_buffers());
     for (size_t i = 0; i < args.size(); ++i) {
-      const Tensor& t = args[i];
+      if (const ir::Var& v = func_->params[i].scalar) {
+        s.vars[param_slots_[i]] = is_float(v->dtype) ? std::bit_cast<std::int64_t>(double(runtime::float_argument(args[i])))
+                                                     : args[i].int_value();
+        continue;
+      }
+      const Tensor& t = args[i].tensor();
       BufferState& bs = s.buffers[param_slots_[i]];
       bs.data = static_cast<std::byte*>(t.data());
       bs.shape = t.shape();
@@ -863,7 +875,7 @@ class CpuExecutable : public Executable {
       // Symbolic dimensions: the arguments were checked, so the first use binds each one.
       for (int d = 0; d < t.rank(); ++d)
         for (const auto& [var, slot] : dim_slots_)
-          if (ir::as<ir::VarNode>(func_->params[i]->shape[d]) == var) s.vars[slot] = t.shape(d);
+          if (ir::as<ir::VarNode>(func_->params[i].tensor->shape[d]) == var) s.vars[slot] = t.shape(d);
     }
     s.block_slots = &compiler_.block_slots();
     body_(s);
@@ -872,7 +884,7 @@ class CpuExecutable : public Executable {
  private:
   ir::PrimFunc func_;
   mutable Compiler compiler_;
-  std::vector<int> param_slots_;
+  std::vector<int> param_slots_;  // per parameter: a buffer slot (tensors) or a var slot (scalars)
   std::vector<std::pair<const ir::VarNode*, int>> dim_slots_;
   StmtFn body_;
 };

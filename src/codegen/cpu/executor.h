@@ -28,7 +28,7 @@
 
 #include "ir/IR.h"
 #include "ops/thread_level.h"
-#include "tilescale/tensor.h"
+#include "tilescale/runtime.h"
 
 namespace tilescale::cpu {
 
@@ -39,7 +39,7 @@ class Executable {
   static std::shared_ptr<const Executable> build(const ir::PrimFunc& func, ops::ThreadLevelLog* log = nullptr);
   virtual ~Executable() = default;
   // Arguments must already be checked against the signature (runtime/arguments.h).
-  virtual void run(const std::vector<Tensor>& args) const = 0;
+  virtual void run(const std::vector<Arg>& args) const = 0;
 };
 
 }  // namespace tilescale::cpu

@@ -481,12 +481,15 @@ class Generator : public LowerContext {
     const bool dist = is_distributed(func_);  // peers write the tensors: plain pointers (dist.h)
     std::vector<std::string> params;
     for (const auto& p : func_->params) {
-      const bool ro = !written.count(p.get()) && !dist;
-      params.push_back(cat(ro ? "const " : "", c_type(p->dtype), dist ? "* " : "* __restrict__ ", name_of(p.get(), p->name)));
+      if (!p.tensor) continue;
+      const bool ro = !written.count(p.tensor.get()) && !dist;
+      params.push_back(cat(ro ? "const " : "", c_type(p.dtype()), dist ? "* " : "* __restrict__ ", name_of(p.tensor.get(), p.name())));
     }
     for (const auto& v : func_->symbolic_dims()) params.push_back(cat(c_type(v->dtype), " ", name_of(v.get(), v->name)));
     for (const auto& p : func_->params)
-      for (int d = 0; d + 1 < p->rank(); ++d) params.push_back(cat("long long ", stride_name(*p, d)));
+      if (p.scalar) params.push_back(cat(c_type(p.dtype()), " ", name_of(p.scalar.get(), p.name())));
+    for (const auto& p : func_->params)
+      for (int d = 0; p.tensor && d + 1 < p.tensor->rank(); ++d) params.push_back(cat("long long ", stride_name(*p.tensor, d)));
     if (dist) params.push_back(dist_context_param());
     std::vector<std::string> descriptors = ws_ ? ws_->descriptors : std::vector<std::string>{};
     for (const auto* copy : tma_store_order_) descriptors.push_back(tma_stores_.at(copy).descriptor);
@@ -1272,10 +1275,12 @@ class Generator : public LowerContext {
       for (const auto& s : top->stmts) at_top |= s.get() == &f;
     if (!at_top) return;
     // The producer computes the loop bounds and the tiles' coordinates from the block indices, the
-    // symbolic dimensions and the loop variable alone.
+    // symbolic dimensions, the scalar parameters and the loop variable alone.
     std::set<const ir::VarNode*> known{f.var.get()};
     for (const auto& v : k.block_vars) known.insert(v.get());
     for (const auto& v : func_->symbolic_dims()) known.insert(v.get());
+    for (const auto& p : func_->params)
+      if (p.scalar) known.insert(p.scalar.get());
     auto producer_computable = [&](const ir::Expr& e) {
       bool ok = true;
       ir::for_each_expr(e, [&](const ir::Expr& x) {

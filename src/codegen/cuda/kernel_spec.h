@@ -2,11 +2,15 @@
 // everything needed to launch it. The runtime knows nothing of the IR beyond this.
 //
 // Parameter ABI of every generated kernel, in order:
-//   1. one pointer per tensor parameter (`const T* __restrict__` when the kernel only reads it);
+//   1. one pointer per tensor parameter (`const T* __restrict__` when the kernel only reads it), in
+//      the order of PrimFuncNode::params with the scalars left out;
 //   2. one `int` (`long long` when declared T::int64) per symbolic dimension, in
 //      PrimFuncNode::symbolic_dims() order;
-//   3. per tensor parameter, one `long long` stride (in elements) for each dimension but the last;
-//   4. distributed kernels only (those that call builtins, src/ops/builtin.h): one
+//   3. one value per scalar parameter (T::ScalarParam), passed by value as its declared type (`int`
+//      for int32, `long long` for int64, `float` for float32), in the order of PrimFuncNode::params
+//      with the tensors left out;
+//   4. per tensor parameter, one `long long` stride (in elements) for each dimension but the last;
+//   5. distributed kernels only (those that call builtins, src/ops/builtin.h): one
 //      `const tl::dist::Context ts_dist`, passed by value (device/tilescale/dist.h):
 //        int rank;                      // this rank
 //        int num_ranks;                 // ranks in the run, at most tl::dist::kMaxRanks (64)
@@ -19,7 +23,7 @@
 //      for a target with nvshmem_calls, lower_context.h) calls NVSHMEM's wrappers
 //      (device/tilescale/nvshmem_calls.h): jit::compile_nvshmem_cached links it with them and
 //      libnvshmem_device (jit/nvshmem.h), and the module needs nvshmemx_cumodule_init.
-//   5. one `const __grid_constant__ tl::TmaDescriptor` per entry of tensor_maps, in order: the
+//   6. one `const __grid_constant__ tl::TmaDescriptor` per entry of tensor_maps, in order: the
 //      tensor map of that tensor parameter, built by the runtime at launch (cuTensorMapEncodeTiled)
 //      from the tensor's shape and strides, with the given box and swizzle (tma.h).
 // The last dimension of every tensor must have stride 1 (checked before launch).
@@ -33,7 +37,7 @@
 
 namespace tilescale::cuda {
 
-// A TMA tensor map over tensor parameter `param`: boxes of `box` elements, innermost dimension
+// A TMA tensor map over tensor parameter `param` (its index in PrimFuncNode::params): boxes of `box` elements, innermost dimension
 // first (one per tensor dimension), loaded with a `swizzle_bytes` swizzle (0, 32, 64 or 128).
 struct TensorMapSpec {
   int param = 0;
@@ -49,12 +53,12 @@ struct KernelSpec {
   std::vector<ir::Expr> grid;    // 3 extents, in terms of the symbolic dims
   int threads = 0;               // block size (a warp-specialized kernel's includes its producer warpgroup)
   std::size_t shared_bytes = 0;  // dynamic shared memory
-  bool distributed = false;      // takes the distributed context parameter (4. above)
+  bool distributed = false;      // takes the distributed context parameter (5. above)
   bool nvshmem = false;          // calls NVSHMEM (Target::nvshmem_calls; relocatable, see above)
   // Calls a builtin that waits for other blocks or ranks (ops::uses_blocking_builtins): every block
   // it waits for must be resident at the same time.
   bool waits = false;
-  std::vector<TensorMapSpec> tensor_maps;  // 5. above; empty unless the kernel loads tiles by TMA
+  std::vector<TensorMapSpec> tensor_maps;  // 6. above; empty unless the kernel loads tiles by TMA
   // T::persistent: launched with grid (min(points, SMs * blocks per SM), 1, 1), each block walking
   // the points of `grid` (which the kernel computes from its parameters itself).
   bool persistent = false;

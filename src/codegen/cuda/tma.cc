@@ -35,7 +35,7 @@ std::optional<TmaCopy> plan_tma_copy(const ir::PrimFunc& func, const ir::TileOpN
     return no("it is not a copy between global and shared memory");
   int param = -1;
   for (size_t i = 0; i < func->params.size(); ++i)
-    if (func->params[i].get() == &g) param = static_cast<int>(i);
+    if (func->params[i].tensor.get() == &g) param = static_cast<int>(i);
   if (param < 0) return no(cat(g.name, " is not a parameter"));
   if (g.dtype != s.dtype) return no("it converts between dtypes");
   if (g.rank() > 5) return no(cat(g.name, " has more than 5 dimensions"));

@@ -86,10 +86,10 @@ CUtensorMap encode_tensor_map(const TensorMapSpec& spec, const Tensor& t, const 
 
 }  // namespace
 
-bool LoadedKernel::tensor_maps_buildable(const std::vector<Tensor>& args, std::string& why) const {
+bool LoadedKernel::tensor_maps_buildable(const std::vector<Arg>& args, std::string& why) const {
   for (const auto& m : tensor_maps_) {
-    const Tensor& t = args.at(static_cast<size_t>(m.param));
-    const std::string& p = func_->params[static_cast<size_t>(m.param)]->name;
+    const Tensor& t = args.at(static_cast<size_t>(m.param)).tensor();
+    const std::string& p = func_->params[static_cast<size_t>(m.param)].name();
     const std::int64_t E = bytes(t.dtype());
     for (int d = 0; d < t.rank(); ++d) {
       if (t.shape()[d] < 1 || t.shape()[d] > (std::int64_t{1} << 32)) {
@@ -172,18 +172,21 @@ std::array<std::int64_t, 3> LoadedKernel::grid(const runtime::Bindings& bindings
   return g;
 }
 
-void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindings& bindings, CUstream stream,
+void LoadedKernel::launch(const std::vector<Arg>& args, const runtime::Bindings& bindings, CUstream stream,
                           const DistContext* dist, int ranks_sharing_device) const {
   TS_ICHECK(distributed_ == (dist != nullptr), "kernel ", name_, distributed_ ? " is distributed but got no context"
                                                                           : " is not distributed but got a context");
   const auto& params = func_->params;
   if (args.size() != params.size())
-    throw RuntimeError(cat("cannot launch kernel ", name_, " with ", args.size(), " tensors because it takes ",
-                           params.size(), "; pass one tensor per parameter"));
+    throw RuntimeError(cat("cannot launch kernel ", name_, " with ", args.size(), " arguments because it takes ",
+                           params.size(), "; pass one argument per parameter"));
   const Device here = Device::cuda(device_);
+  std::vector<Tensor> tensors;  // the tensor arguments, in order
   for (size_t i = 0; i < args.size(); ++i) {
-    const Tensor& t = args[i];
-    const std::string& p = params[i]->name;
+    if (params[i].scalar) continue;
+    TS_ICHECK(args[i].kind() == Arg::Kind::Tensor, "argument ", i, " of kernel ", name_, " is not a tensor after the checks");
+    const Tensor& t = tensors.emplace_back(args[i].tensor());
+    const std::string& p = params[i].name();
     if (t.device() != here)
       throw RuntimeError(cat("cannot launch kernel ", name_, " on ", here.to_string(), " because parameter ", p, " is ",
                              t.describe(), "; copy it with .to(Device::cuda(", device_, "))"));
@@ -215,7 +218,7 @@ void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindin
   }
   const auto dims = func_->symbolic_dims();
   size_t count = args.size() + dims.size();
-  for (const auto& t : args) count += t.rank() > 0 ? t.rank() - 1 : 0;
+  for (const auto& t : tensors) count += t.rank() > 0 ? t.rank() - 1 : 0;
   std::vector<Slot> slots(count);
   std::vector<void*> pointers(count);
   size_t n = 0;
@@ -225,7 +228,7 @@ void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindin
     pointers[n] = slots[n].bytes;
     ++n;
   };
-  for (const auto& t : args) put(static_cast<CUdeviceptr>(reinterpret_cast<std::uintptr_t>(t.data())));
+  for (const auto& t : tensors) put(static_cast<CUdeviceptr>(reinterpret_cast<std::uintptr_t>(t.data())));
   for (const auto& v : dims) {
     auto it = bindings.find(v.get());
     TS_ICHECK(it != bindings.end(), "symbolic dimension ", v->name, " of kernel ", name_, " is not bound by the arguments");
@@ -238,12 +241,19 @@ void LoadedKernel::launch(const std::vector<Tensor>& args, const runtime::Bindin
               " passed the argument checks but does not fit ", tilescale::name(v->dtype));
     put(static_cast<std::int32_t>(it->second));
   }
-  for (const auto& t : args)
+  for (size_t i = 0; i < args.size(); ++i) {  // the checks made sure each value fits its type
+    const ir::Var& v = params[i].scalar;
+    if (!v) continue;
+    if (v->dtype == DataType::Float32) put(runtime::float_argument(args[i]));
+    else if (v->dtype == DataType::Int64) put(static_cast<std::int64_t>(args[i].int_value()));
+    else put(static_cast<std::int32_t>(args[i].int_value()));
+  }
+  for (const auto& t : tensors)
     for (int d = 0; d + 1 < t.rank(); ++d) put(static_cast<long long>(t.strides()[d]));
   TS_ICHECK(n == count);
   if (dist) pointers.push_back(const_cast<DistContext*>(dist));
   std::vector<CUtensorMap> maps;
-  for (const auto& m : tensor_maps_) maps.push_back(encode_tensor_map(m, args.at(static_cast<size_t>(m.param)), name_));
+  for (const auto& m : tensor_maps_) maps.push_back(encode_tensor_map(m, args.at(static_cast<size_t>(m.param)).tensor(), name_));
   for (auto& m : maps) pointers.push_back(&m);
 
   set_current_device(device_);

@@ -2,7 +2,7 @@
 //
 //   jit::JitResult bin = jit::compile_cached({spec.name, spec.source, cuda::arch_for_device(0), {}});
 //   auto k = cuda::LoadedKernel::load(spec, bin.cubin, /*device=*/0);
-//   runtime::Bindings b = runtime::check_arguments(*spec.func, args, Device::cuda(0));
+//   runtime::Bindings b = runtime::check_arguments(*spec.func, args, Device::cuda(0));  // args: Args
 //   k->launch(args, b, stream);
 //
 // A cubin is loaded (cuModuleLoadData) once per device and cubin, however many times load() is
@@ -12,7 +12,8 @@
 // and raises the function's dynamic shared memory limit.
 //
 // launch() passes the arguments in the order kernel_spec.h fixes (tensor pointers, then one int per
-// symbolic dimension, then each tensor's strides but the last as long long), with the grid
+// symbolic dimension, then the scalar parameters' values, then each tensor's strides but the last as
+// long long), with the grid
 // evaluated from spec.grid and the bindings, on the caller's stream (0: the legacy default stream).
 // Before launching it checks every tensor: on this device, last-dimension stride 1, data pointer
 // aligned to 16 bytes; each failure is a RuntimeError naming the kernel and the parameter. A kernel
@@ -57,13 +58,13 @@ class LoadedKernel {
   // `ranks_sharing_device` ranks of this process launch it together on this device, all their
   // blocks must be resident at once: RuntimeError (how many blocks were needed, how many fit)
   // instead of a launch that would hang.
-  void launch(const std::vector<Tensor>& args, const runtime::Bindings& bindings, CUstream stream = nullptr,
+  void launch(const std::vector<Arg>& args, const runtime::Bindings& bindings, CUstream stream = nullptr,
               const DistContext* dist = nullptr, int ranks_sharing_device = 1) const;
 
   // Whether every tensor map of the kernel can be built for `args`: TMA needs each dimension in
   // [1, 2^32] and each stride but the last a multiple of 16 bytes below 2^40. Otherwise `why` names
   // the parameter and the requirement. True for kernels without tensor maps.
-  bool tensor_maps_buildable(const std::vector<Tensor>& args, std::string& why) const;
+  bool tensor_maps_buildable(const std::vector<Arg>& args, std::string& why) const;
 
   // spec.grid evaluated with `bindings` (InternalError when an extent cannot be evaluated).
   std::array<std::int64_t, 3> grid(const runtime::Bindings& bindings) const;
