@@ -7,7 +7,9 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "ir/equality.h"
 #include "ir/printer.h"
+#include "passes/simplify.h"
 #include "tilescale/errors.h"
 #include "tilescale/lang.h"
 #include "tilescale/runtime.h"
@@ -101,6 +103,50 @@ tilescale::Tensor wrap(const nb::ndarray<nb::ro>& a, std::size_t index) {
                                  std::move(strides), device);
 }
 
+// An integer expression as constant + sum of coefficient * atom (atoms compared structurally), so
+// that a slice's extent (bx + 1) * 64 - bx * 64 is seen to be 64.
+struct Affine {
+  std::int64_t constant = 0;
+  std::vector<std::pair<tilescale::ir::Expr, std::int64_t>> terms;
+
+  void add(const tilescale::ir::Expr& e, std::int64_t scale) {
+    namespace ir = tilescale::ir;
+    if (auto c = ir::as_const_int(e)) {
+      constant += scale * *c;
+      return;
+    }
+    if (const auto* b = ir::as<ir::BinaryNode>(e)) {
+      if (b->op == ir::BinaryOp::Add || b->op == ir::BinaryOp::Sub) {
+        add(b->a, scale);
+        add(b->b, b->op == ir::BinaryOp::Add ? scale : -scale);
+        return;
+      }
+      if (b->op == ir::BinaryOp::Mul) {
+        if (auto c = ir::as_const_int(b->b)) return add(b->a, scale * *c);
+        if (auto c = ir::as_const_int(b->a)) return add(b->b, scale * *c);
+      }
+    }
+    for (auto& [atom, k] : terms)
+      if (ir::structural_equal(atom, e)) {
+        k += scale;
+        return;
+      }
+    terms.emplace_back(e, scale);
+  }
+};
+
+// stop - start, a constant when the two differ by one.
+T::Expr extent_between(const T::Expr& start, const T::Expr& stop) {
+  T::Expr diff = stop - start;
+  if (!tilescale::is_integer(diff.dtype())) return diff;
+  Affine a;
+  a.add(stop.node(), 1);
+  a.add(start.node(), -1);
+  for (const auto& [atom, k] : a.terms)
+    if (k != 0) return T::Expr(tilescale::passes::simplify(diff.node()));
+  return T::Expr(tilescale::ir::make_int(a.constant, diff.dtype()));
+}
+
 }  // namespace
 
 namespace nanobind::detail {
@@ -179,6 +225,7 @@ NB_MODULE(_tilescale, m) {
       .def("__abs__", [](const T::Expr& a) { return T::abs(a); })
       .def("__hash__", [](const T::Expr& a) { return reinterpret_cast<std::uintptr_t>(a.node().get()); });
   m.def("expr", [](ExprArg v) { return v.expr; }, "the value as an Expr");
+  m.def("extent_between", [](ExprArg start, ExprArg stop) { return extent_between(start.expr, stop.expr); });
   m.def("logical_and", [](ExprArg a, ExprArg b) { return a.expr && b.expr; });
   m.def("logical_or", [](ExprArg a, ExprArg b) { return a.expr || b.expr; });
   m.def("logical_not", [](ExprArg a) { return !a.expr; });

@@ -118,7 +118,8 @@ def _buffer_getitem(buf, key):
             start = 0 if k.start is None else k.start
             stop = buf.shape(d) if k.stop is None else k.stop
             base.append(start)
-            extent.append(stop - start if _is_symbolic(stop) or _is_symbolic(start) else stop - start)
+            # (bx + 1) * 64 - bx * 64 is 64: simplified, so that the copy sees a constant extent.
+            extent.append(_C.extent_between(start, stop) if _is_symbolic(stop) or _is_symbolic(start) else stop - start)
         else:
             base.append(k)
             extent.append(1)
@@ -506,7 +507,7 @@ class _Runtime:
 
         def then(self):
             if not self.symbolic:
-                return bool(self.cond)
+                return _builtins.bool(self.cond)
             _C.begin_if(self.cond)
             self.scope = _C.ScopeKind.If
             return True
@@ -546,7 +547,7 @@ class _Runtime:
                     return True
             elif _is_symbolic(c):
                 raise NotImplementedError("a while loop whose condition turns symbolic after Python iterations")
-            return bool(c)
+            return _builtins.bool(c)
 
         def __exit__(self, exc_type, exc, tb):
             if self.state is not None:
