@@ -92,3 +92,29 @@ ts_configure() {
     ts_die "cmake failed to configure $TS_BUILD"
   ts_use_fetched_cuda
 }
+
+# ts_python_tests: installs the Python package (pyproject.toml: scikit-build-core + nanobind) into a
+# venv under the build folder and runs its pytest suite. The module builds in $TS_BUILD itself (the
+# tests stay on), so the library already built there is reused rather than compiled again. pytest's
+# exit status 5 (no tests collected) counts as a failure.
+ts_python_tests() {
+  local venv="$TS_BUILD/python-venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" 2>/dev/null || { rm -rf "$venv"; ts_apt_install python3-venv && python3 -m venv "$venv"; } ||
+      ts_die "could not create a Python venv in $venv"
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check numpy pytest "nanobind>=2.0" \
+    "scikit-build-core>=0.10" || ts_die "could not install the Python package's build and test dependencies"
+  ts_say "installing the Python package into $venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps \
+    --config-settings=build-dir="$TS_BUILD" --config-settings=cmake.define.TILESCALE_BUILD_TESTS=ON \
+    "$TS_ROOT" || return 1
+  ts_say "running the Python tests"
+  local rc=0
+  (cd "$TS_BUILD" && "$venv/bin/python" -m pytest -q -rs "$TS_ROOT/python/tests") || rc=$?
+  if [ "$rc" -eq 5 ]; then
+    echo "error: pytest collected no tests; a test run with zero tests is a failure"
+    return 1
+  fi
+  return "$rc"
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Quick start, part 2: build everything (Release, tests on) and run every test with ctest, then
 # print a summary: passed / failed / skipped counts and every skipped test with its reason.
+# Then installs the Python package (python/) into a venv under the build folder and runs pytest.
 # Fails when any test fails, when no test ran at all, or when the build fails.
 # Extra arguments go to ctest, e.g. ./scripts/test.sh -R unit
 set -euo pipefail
@@ -60,6 +61,9 @@ awk '
     if (failed > 0) exit 1
   }
 ' "$junit" || { [ "$rc" -ne 0 ] || rc=1; }
+
+# The Python front end (python/): its package installed into a venv under the build folder, its tests.
+ts_python_tests || { ts_say "Python tests FAILED"; [ "$rc" -ne 0 ] || rc=1; }
 
 if [ "$rc" -ne 0 ]; then
   echo "==> FAILED (exit status $rc)"

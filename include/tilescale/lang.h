@@ -320,6 +320,48 @@ void While(const Expr& cond, const std::function<void()>& body);
 void Break();
 
 // ------------------------------------------------------------------------------------------------
+// Scopes begun and ended explicitly
+//
+// The forms above that take a body (T::Kernel, T::Parallel, the loops, T::If/Else, T::While) begin
+// a scope, run the body in it and end it. A front end that cannot pass a body as a function
+// (Python's `with` and `for`: python/tilescale/language.py) calls the two halves itself; the forms
+// with a body are written on top of them, so both behave the same:
+//
+//   std::vector<T::Expr> b = T::detail::begin_kernel({T::ceildiv(N, 64)}, T::threads(128));  // {bx}
+//   std::vector<T::Expr> ij = T::detail::begin_parallel({64, 32});                           // {i, j}
+//   C(b[0] * 64 + ij[0], ij[1]) = 0;
+//   T::detail::end_scope(T::detail::ScopeKind::Parallel);
+//   T::detail::end_scope(T::detail::ScopeKind::Kernel);
+//
+// Statements go to the innermost open scope; end_scope closes it and appends what it makes (a
+// Kernel, a nest of For loops, an If...) to the scope around it. end_scope names the kind it means
+// to close, so a front end that ends scopes out of order gets a CompileError ("cannot end the scope
+// of T::Kernel because the innermost open scope is T::Parallel's; ...") instead of a silently
+// different program, and prim_func raises CompileError when its body returns with a scope open.
+// A scope's checks (grid extents, loop bounds) run when it begins.
+namespace detail {
+enum class ScopeKind { Kernel, Parallel, Pipelined, Serial, Unroll, If, Else, While };
+const char* scope_name(ScopeKind kind);  // "T::Kernel", "T::Parallel", "T::serial"...
+
+// 1 to 3 grid extents; returns as many block indices (bx, by, bz).
+std::vector<Expr> begin_kernel(std::vector<Expr> grid, Threads threads);
+// 1 to 4 extents; returns as many loop variables (i, j, k, l), outermost first.
+std::vector<Expr> begin_parallel(std::vector<Expr> extents);
+Expr begin_pipelined(const Expr& extent, const PipelineOptions& options = {});
+Expr begin_serial(const Expr& begin, const Expr& end);
+Expr begin_unroll(const Expr& extent);
+void begin_if(const Expr& cond);
+// The else branch of the If that ended last: the If must be the last statement of the current
+// scope and have no else branch yet (`elif c:` is begin_else, begin_if(c), ..., end If, end Else).
+void begin_else();
+void begin_while(const Expr& cond);
+void end_scope(ScopeKind kind);
+// How many begun scopes are open in the prim_func being built (0 at its top level; CompileError
+// outside T::prim_func).
+std::size_t open_scopes();
+}  // namespace detail
+
+// ------------------------------------------------------------------------------------------------
 // Tile operations
 
 void copy(const TileRef& src, const TileRef& dst);

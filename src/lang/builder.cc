@@ -26,10 +26,20 @@ struct KernelScope {
   ir::Var thread_var;
 };
 
+using detail::ScopeKind;
+
+// A begun scope: its kind, and how its body becomes part of the enclosing scope (a Kernel or For
+// appends itself; an Else replaces the If before it).
+struct OpenScope {
+  ScopeKind kind;
+  std::function<void(ir::Stmt body, std::vector<ir::Stmt>& enclosing)> close;
+};
+
 struct FunctionBuilder {
   std::string name;
   std::vector<ir::Param> params;
-  std::vector<std::vector<ir::Stmt>> scopes;
+  std::vector<std::vector<ir::Stmt>> scopes;  // the prim_func's own, then one per OpenScope
+  std::vector<OpenScope> open;
   std::optional<KernelScope> kernel;
 };
 
@@ -44,19 +54,35 @@ FunctionBuilder& builder(const char* what) {
 
 void emit(const char* what, ir::Stmt s) { builder(what).scopes.back().push_back(std::move(s)); }
 
-// Runs `body` in a fresh scope and returns what it emitted as one statement.
-ir::Stmt scoped(const char* what, const std::function<void()>& body) {
-  auto& b = builder(what);
+void begin_scope(ScopeKind kind, std::function<void(ir::Stmt, std::vector<ir::Stmt>&)> close) {
+  auto& b = builder(detail::scope_name(kind) + 3);
   b.scopes.emplace_back();
+  b.open.push_back({kind, std::move(close)});
+}
+
+// An appending close: the statement `wrap` makes of the body.
+std::function<void(ir::Stmt, std::vector<ir::Stmt>&)> appending(std::function<ir::Stmt(ir::Stmt)> wrap) {
+  return [wrap = std::move(wrap)](ir::Stmt body, std::vector<ir::Stmt>& enclosing) { enclosing.push_back(wrap(std::move(body))); };
+}
+
+void drop_innermost_scope(FunctionBuilder& b) {
+  if (b.open.back().kind == ScopeKind::Kernel) b.kernel.reset();
+  b.open.pop_back();
+  b.scopes.pop_back();
+}
+
+// The forms with a body: runs it in the scope just begun, then ends that scope. When the body
+// throws, the scopes begun since are dropped, so that the builder stays consistent.
+void run_body(ScopeKind kind, const std::function<void()>& body) {
+  auto& b = builder(detail::scope_name(kind) + 3);
+  const std::size_t depth = b.open.size();
   try {
     body();
   } catch (...) {
-    b.scopes.pop_back();
+    while (b.open.size() >= depth) drop_innermost_scope(b);
     throw;
   }
-  std::vector<ir::Stmt> stmts = std::move(b.scopes.back());
-  b.scopes.pop_back();
-  return ir::make_seq(std::move(stmts));
+  detail::end_scope(kind);
 }
 
 const ir::Expr& node(const Expr& e) { return e.node(); }
@@ -234,47 +260,28 @@ Buffer allocate(Shape shape, DataType dtype, const std::string& name, ir::Scope 
   return Buffer(b);
 }
 
-void loop(const char* what, const Expr& begin, const Expr& end, ir::ForKind kind, ir::PipelineInfo info,
-          const std::function<void(Expr)>& body, const char* var_name) {
+Expr begin_loop(ScopeKind kind, const Expr& begin, const Expr& end, ir::ForKind for_kind, ir::PipelineInfo info,
+                const char* var_name) {
+  const char* what = detail::scope_name(kind) + 3;
   auto [b, e] = unify(node(begin), node(end));
   if (is_float(b->dtype)) throw CompileError(cat("cannot loop T::", what, " over ", name(b->dtype), " bounds; use integers"));
   ir::Var v = ir::make_var(var_name, b->dtype);
   ir::Expr extent = ir::as_const_int(b) == 0 ? e : ir::make_binary(ir::BinaryOp::Sub, e, b);
-  ir::Stmt s = scoped(what, [&] { body(Expr(v)); });
-  emit(what, ir::make_for(v, b, extent, kind, s, std::move(info)));
+  begin_scope(kind, appending([=](ir::Stmt body) { return ir::make_for(v, b, extent, for_kind, std::move(body), info); }));
+  return Expr(v);
+}
+
+void loop(ScopeKind kind, const Expr& begin, const Expr& end, ir::ForKind for_kind, ir::PipelineInfo info,
+          const std::function<void(Expr)>& body, const char* var_name) {
+  Expr v = begin_loop(kind, begin, end, for_kind, std::move(info), var_name);
+  run_body(kind, [&] { body(v); });
 }
 
 const char* const kParallelNames[] = {"i", "j", "k", "l"};
 
 void parallel_nest(std::vector<Expr> extents, const std::function<void(const std::vector<Expr>&)>& body) {
-  std::vector<ir::Var> vars;
-  for (size_t d = 0; d < extents.size(); ++d) vars.push_back(ir::make_var(kParallelNames[d], node(extents[d])->dtype));
-  ir::Stmt s = scoped("Parallel", [&] {
-    std::vector<Expr> idx;
-    for (const auto& v : vars) idx.push_back(Expr(v));
-    body(idx);
-  });
-  // An extent capped by a constant (T::min(valid_len, 512)) loops over the cap with the body guarded
-  // (one guard, innermost, so that the nest stays perfect for partitioning over the threads).
-  std::vector<ir::Expr> loop_extents;
-  ir::Expr guard;
-  for (size_t d = 0; d < extents.size(); ++d) {
-    ir::Expr ext = node(extents[d]);
-    if (is_float(ext->dtype)) throw CompileError("cannot loop T::Parallel over a float extent; use integers");
-    const auto* m = ir::as<ir::BinaryNode>(ext);
-    const ir::Expr cap = !m || m->op != ir::BinaryOp::Min || ir::as_const_int(ext) ? nullptr
-                         : ir::as_const_int(m->a)                                 ? m->a
-                         : ir::as_const_int(m->b)                                 ? m->b
-                                                                                  : nullptr;
-    loop_extents.push_back(cap ? cap : ext);
-    if (!cap) continue;
-    ir::Expr in = ir::make_binary(ir::BinaryOp::LT, vars[d], ext);
-    guard = guard ? ir::make_binary(ir::BinaryOp::And, guard, in) : in;
-  }
-  if (guard) s = ir::make_if(guard, s);
-  for (int d = static_cast<int>(extents.size()) - 1; d >= 0; --d)
-    s = ir::make_for(vars[d], ir::make_int(0, loop_extents[d]->dtype), loop_extents[d], ir::ForKind::Parallel, s);
-  emit("Parallel", s);
+  std::vector<Expr> vars = detail::begin_parallel(std::move(extents));
+  run_body(ScopeKind::Parallel, [&] { body(vars); });
 }
 
 }  // namespace
@@ -513,6 +520,9 @@ PrimFunc prim_func(const std::string& name, const std::function<void()>& body) {
     throw;
   }
   current = nullptr;
+  if (!b.open.empty())
+    throw CompileError(cat("cannot build T::prim_func ", name, " because the scope of ", detail::scope_name(b.open.back().kind),
+                           " begun in it is still open; end every scope begun (T::detail::end_scope)"));
   ir::PrimFunc f = ir::make_prim_func(name, b.params, ir::make_seq(std::move(b.scopes.back())));
   ir::verify(f);
   return PrimFunc(f);
@@ -520,34 +530,8 @@ PrimFunc prim_func(const std::string& name, const std::function<void()>& body) {
 
 namespace {
 void kernel(std::vector<Expr> grid, Threads t, const std::function<void(const std::vector<Expr>&)>& body) {
-  auto& b = builder("Kernel");
-  if (b.kernel) throw CompileError(cat("cannot nest T::Kernel inside T::Kernel in ", b.name));
-  while (grid.size() < 3) grid.emplace_back(1);
-  KernelScope scope{{ir::make_var("bx"), ir::make_var("by"), ir::make_var("bz")}, ir::make_var("tx")};
-  std::vector<ir::Expr> extents;
-  for (const auto& g : grid) {
-    ir::Expr e = node(g);
-    if (!is_integer(e->dtype)) throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", ir::print(e), " of type ", name(e->dtype), "; use integers"));
-    // A 64-bit extent keeps its type, so that the launch checks its value against CUDA's limits
-    // instead of a value wrapped to 32 bits.
-    if (const auto* c = ir::as<ir::IntImmNode>(e); c && bits(e->dtype) == 64 && !holds(DataType::Int32, range_of(*c)))
-      throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", spelled(*c), " in dim ",
-                             "xyz"[extents.size()], " because a grid has at most ", std::numeric_limits<std::int32_t>::max(),
-                             " blocks along x (65535 along y and z); use larger tiles or smaller sizes"));
-    extents.push_back(bits(e->dtype) == 64 ? e : ir::make_cast(DataType::Int32, e));
-  }
-  b.kernel = scope;
-  ir::Stmt s;
-  try {
-    s = scoped("Kernel", [&] {
-      body({Expr(scope.block_vars[0]), Expr(scope.block_vars[1]), Expr(scope.block_vars[2])});
-    });
-  } catch (...) {
-    b.kernel.reset();
-    throw;
-  }
-  b.kernel.reset();
-  emit("Kernel", ir::make_kernel(std::move(extents), t.count, scope.block_vars, scope.thread_var, s));
+  grid = detail::begin_kernel(std::move(grid), t);
+  run_body(ScopeKind::Kernel, [&] { body(grid); });
 }
 }  // namespace
 
@@ -594,36 +578,38 @@ void Pipelined(const Expr& extent, int num_stages, const std::function<void(Expr
   Pipelined(extent, PipelineOptions{num_stages}, body);
 }
 void Pipelined(const Expr& extent, const PipelineOptions& o, const std::function<void(Expr)>& body) {
-  loop("Pipelined", 0, extent, ir::ForKind::Pipelined, ir::PipelineInfo{o.num_stages, o.order, o.stage}, body, "k");
+  loop(ScopeKind::Pipelined, 0, extent, ir::ForKind::Pipelined, ir::PipelineInfo{o.num_stages, o.order, o.stage}, body, "k");
 }
 
 void serial(const Expr& extent, const std::function<void(Expr)>& body) { serial(0, extent, body); }
 void serial(const Expr& begin, const Expr& end, const std::function<void(Expr)>& body) {
-  loop("serial", begin, end, ir::ForKind::Serial, {}, body, "i");
+  loop(ScopeKind::Serial, begin, end, ir::ForKind::Serial, {}, body, "i");
 }
 void unroll(const Expr& extent, const std::function<void(Expr)>& body) {
-  loop("unroll", 0, extent, ir::ForKind::Unrolled, {}, body, "i");
+  loop(ScopeKind::Unroll, 0, extent, ir::ForKind::Unrolled, {}, body, "i");
 }
 
 IfThen If(const Expr& cond, const std::function<void()>& then_body) {
-  ir::Stmt t = scoped("If", then_body);
-  emit("If", ir::make_if(as_bool(node(cond)), t));
+  detail::begin_if(cond);
+  run_body(ScopeKind::If, then_body);
   return IfThen(builder("If").scopes.back().size() - 1);
 }
 
+namespace {
+const char* const kElseMisplaced =
+    "cannot attach T::Else here because it must directly follow its T::If in the same scope; "
+    "write T::If(c, then).Else(otherwise)";
+}  // namespace
+
 void IfThen::Else(const std::function<void()>& body) const {
-  auto& scope = builder("Else").scopes.back();
-  const auto* i = position_ < scope.size() ? ir::as<ir::IfNode>(scope[position_]) : nullptr;
-  if (!i || i->else_case || position_ + 1 != scope.size())
-    throw CompileError("cannot attach T::Else here because it must directly follow its T::If in the same scope; "
-                       "write T::If(c, then).Else(otherwise)");
-  ir::Stmt e = scoped("Else", body);
-  scope[position_] = ir::make_if(i->cond, i->then_case, e);
+  if (position_ + 1 != builder("Else").scopes.back().size()) throw CompileError(kElseMisplaced);
+  detail::begin_else();
+  run_body(ScopeKind::Else, body);
 }
 
 void While(const Expr& cond, const std::function<void()>& body) {
-  ir::Stmt b = scoped("While", body);
-  emit("While", ir::make_while(as_bool(node(cond)), b));
+  detail::begin_while(cond);
+  run_body(ScopeKind::While, body);
 }
 
 void Break() { emit("Break", ir::make_break()); }
@@ -716,6 +702,125 @@ void device_assert(const Expr& cond, const std::string& message) {
 // For the front end's other files (builder.h)
 
 namespace detail {
+
+const char* scope_name(ScopeKind kind) {
+  switch (kind) {
+    case ScopeKind::Kernel: return "T::Kernel";
+    case ScopeKind::Parallel: return "T::Parallel";
+    case ScopeKind::Pipelined: return "T::Pipelined";
+    case ScopeKind::Serial: return "T::serial";
+    case ScopeKind::Unroll: return "T::unroll";
+    case ScopeKind::If: return "T::If";
+    case ScopeKind::Else: return "T::Else";
+    case ScopeKind::While: return "T::While";
+  }
+  TS_ICHECK(false, "unknown scope kind ", static_cast<int>(kind));
+}
+
+std::vector<Expr> begin_kernel(std::vector<Expr> grid, Threads t) {
+  auto& b = builder("Kernel");
+  if (b.kernel) throw CompileError(cat("cannot nest T::Kernel inside T::Kernel in ", b.name));
+  if (grid.empty() || grid.size() > 3)
+    throw CompileError(cat("cannot launch the kernel of ", b.name, " with ", grid.size(),
+                           " grid extents because a grid has 1 to 3 dimensions; give 1 to 3 extents"));
+  const std::size_t given = grid.size();
+  while (grid.size() < 3) grid.emplace_back(1);
+  KernelScope scope{{ir::make_var("bx"), ir::make_var("by"), ir::make_var("bz")}, ir::make_var("tx")};
+  std::vector<ir::Expr> extents;
+  for (const auto& g : grid) {
+    ir::Expr e = node(g);
+    if (!is_integer(e->dtype)) throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", ir::print(e), " of type ", name(e->dtype), "; use integers"));
+    // A 64-bit extent keeps its type, so that the launch checks its value against CUDA's limits
+    // instead of a value wrapped to 32 bits.
+    if (const auto* c = ir::as<ir::IntImmNode>(e); c && bits(e->dtype) == 64 && !holds(DataType::Int32, range_of(*c)))
+      throw CompileError(cat("cannot launch the kernel of ", b.name, " with grid extent ", spelled(*c), " in dim ",
+                             "xyz"[extents.size()], " because a grid has at most ", std::numeric_limits<std::int32_t>::max(),
+                             " blocks along x (65535 along y and z); use larger tiles or smaller sizes"));
+    extents.push_back(bits(e->dtype) == 64 ? e : ir::make_cast(DataType::Int32, e));
+  }
+  begin_scope(ScopeKind::Kernel, appending([=, count = t.count](ir::Stmt body) {
+    return ir::make_kernel(extents, count, scope.block_vars, scope.thread_var, std::move(body));
+  }));
+  b.kernel = scope;
+  return std::vector<Expr>(scope.block_vars.begin(), scope.block_vars.begin() + given);
+}
+
+std::vector<Expr> begin_parallel(std::vector<Expr> extents) {
+  if (extents.empty() || extents.size() > std::size(kParallelNames))
+    throw CompileError(cat("cannot loop T::Parallel over ", extents.size(), " dimensions; give 1 to ",
+                           std::size(kParallelNames), " extents"));
+  std::vector<ir::Var> vars;
+  std::vector<ir::Expr> ext, loop_ext;
+  // An extent capped by a constant (T::min(valid_len, 512)) loops over the cap with the body guarded
+  // (one guard, innermost, so that the nest stays perfect for partitioning over the threads).
+  ir::Expr guard;
+  for (std::size_t d = 0; d < extents.size(); ++d) {
+    ext.push_back(node(extents[d]));
+    if (is_float(ext.back()->dtype)) throw CompileError("cannot loop T::Parallel over a float extent; use integers");
+    vars.push_back(ir::make_var(kParallelNames[d], ext.back()->dtype));
+    const auto* m = ir::as<ir::BinaryNode>(ext.back());
+    const ir::Expr cap = !m || m->op != ir::BinaryOp::Min || ir::as_const_int(ext.back()) ? nullptr
+                         : ir::as_const_int(m->a)                                        ? m->a
+                         : ir::as_const_int(m->b)                                        ? m->b
+                                                                                         : nullptr;
+    loop_ext.push_back(cap ? cap : ext.back());
+    if (!cap) continue;
+    ir::Expr in = ir::make_binary(ir::BinaryOp::LT, vars[d], ext.back());
+    guard = guard ? ir::make_binary(ir::BinaryOp::And, guard, in) : in;
+  }
+  begin_scope(ScopeKind::Parallel, appending([=](ir::Stmt s) {
+    if (guard) s = ir::make_if(guard, s);
+    for (int d = static_cast<int>(loop_ext.size()) - 1; d >= 0; --d)
+      s = ir::make_for(vars[d], ir::make_int(0, loop_ext[d]->dtype), loop_ext[d], ir::ForKind::Parallel, s);
+    return s;
+  }));
+  return std::vector<Expr>(vars.begin(), vars.end());
+}
+
+Expr begin_pipelined(const Expr& extent, const PipelineOptions& o) {
+  return begin_loop(ScopeKind::Pipelined, 0, extent, ir::ForKind::Pipelined, ir::PipelineInfo{o.num_stages, o.order, o.stage}, "k");
+}
+Expr begin_serial(const Expr& begin, const Expr& end) {
+  return begin_loop(ScopeKind::Serial, begin, end, ir::ForKind::Serial, {}, "i");
+}
+Expr begin_unroll(const Expr& extent) { return begin_loop(ScopeKind::Unroll, 0, extent, ir::ForKind::Unrolled, {}, "i"); }
+
+void begin_if(const Expr& cond) {
+  ir::Expr c = as_bool(node(cond));
+  begin_scope(ScopeKind::If, appending([c](ir::Stmt body) { return ir::make_if(c, std::move(body)); }));
+}
+
+void begin_else() {
+  auto& scope = builder("Else").scopes.back();
+  const auto* i = scope.empty() ? nullptr : ir::as<ir::IfNode>(scope.back());
+  if (!i || i->else_case) throw CompileError(kElseMisplaced);
+  begin_scope(ScopeKind::Else, [](ir::Stmt body, std::vector<ir::Stmt>& enclosing) {
+    const auto* i = ir::as<ir::IfNode>(enclosing.back());
+    enclosing.back() = ir::make_if(i->cond, i->then_case, std::move(body));
+  });
+}
+
+void begin_while(const Expr& cond) {
+  ir::Expr c = as_bool(node(cond));
+  begin_scope(ScopeKind::While, appending([c](ir::Stmt body) { return ir::make_while(c, std::move(body)); }));
+}
+
+void end_scope(ScopeKind kind) {
+  auto& b = builder("detail::end_scope");
+  if (b.open.empty())
+    throw CompileError(cat("cannot end the scope of ", scope_name(kind), " because no begun scope is open in ", b.name,
+                           "; end only the scopes begun"));
+  if (b.open.back().kind != kind)
+    throw CompileError(cat("cannot end the scope of ", scope_name(kind), " because the innermost open scope is ",
+                           scope_name(b.open.back().kind), "'s; end scopes in the reverse order of beginning them"));
+  OpenScope closing = std::move(b.open.back());
+  ir::Stmt body = ir::make_seq(std::move(b.scopes.back()));
+  drop_innermost_scope(b);
+  closing.close(std::move(body), b.scopes.back());
+}
+
+std::size_t open_scopes() { return builder("detail::open_scopes").open.size(); }
+
 void emit_statement(const char* what, ir::Stmt s) { emit(what, std::move(s)); }
 void require_kernel(const char* what) {
   if (!builder(what).kernel)

@@ -1,0 +1,365 @@
+// tilescale._tilescale: the C++ library as the Python front end (python/tilescale/) sees it. The
+// bindings stay thin: the tile language is the builder of lang.h (its begun/ended scopes for
+// Python's `with` and `for`), compile and Kernel are runtime.h's, and arrays arrive through DLPack.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/function.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "ir/equality.h"
+#include "ir/printer.h"
+#include "passes/simplify.h"
+#include "tilescale/errors.h"
+#include "tilescale/lang.h"
+#include "tilescale/runtime.h"
+#include "tilescale/tensor.h"
+
+namespace nb = nanobind;
+namespace T = tilescale::lang;
+using tilescale::DataType;
+using tilescale::detail::cat;
+
+namespace {
+
+// A value where the language takes an expression: an Expr, an element reference, an alloc_var
+// scalar, or a Python bool, int or float (weak constants, lang.h).
+struct ExprArg {
+  T::Expr expr = 0;
+};
+
+T::Expr to_expr(nb::handle h) {
+  if (nb::isinstance<T::Expr>(h)) return nb::cast<T::Expr>(h);
+  if (nb::isinstance<T::BufferRef>(h)) return nb::cast<T::BufferRef>(h);
+  if (nb::isinstance<T::Scalar>(h)) return nb::cast<T::Scalar>(h);
+  if (PyBool_Check(h.ptr())) return T::Expr(h.ptr() == Py_True);
+  if (PyLong_Check(h.ptr())) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+    if (!overflow) return T::Expr(v);
+    unsigned long long u = PyLong_AsUnsignedLongLong(h.ptr());
+    if (PyErr_Occurred()) {
+      PyErr_Clear();
+      throw nb::value_error(cat("cannot use the integer ", nb::str(h).c_str(), " in a tile program because it does not fit "
+                                "in 64 bits; use a smaller constant").c_str());
+    }
+    return T::Expr(u);
+  }
+  if (PyFloat_Check(h.ptr())) return T::Expr(PyFloat_AsDouble(h.ptr()));
+  throw nb::type_error(cat("cannot use a ", nb::type_name(h.type()).c_str(), " as a value in a tile program; "
+                           "use an expression, a buffer element, or a Python number").c_str());
+}
+
+std::vector<T::Expr> exprs(const std::vector<ExprArg>& vs) {
+  std::vector<T::Expr> out;
+  for (const auto& v : vs) out.push_back(v.expr);
+  return out;
+}
+
+DataType dtype_of(const nb::dlpack::dtype& t, std::size_t index) {
+  using Code = nb::dlpack::dtype_code;
+  const auto code = static_cast<Code>(t.code);
+  if (t.lanes == 1) switch (code) {
+      case Code::Bool: return DataType::Bool;
+      case Code::Int:
+        if (t.bits == 8) return DataType::Int8;
+        if (t.bits == 16) return DataType::Int16;
+        if (t.bits == 32) return DataType::Int32;
+        if (t.bits == 64) return DataType::Int64;
+        break;
+      case Code::UInt:
+        if (t.bits == 8) return DataType::UInt8;
+        if (t.bits == 16) return DataType::UInt16;
+        if (t.bits == 32) return DataType::UInt32;
+        if (t.bits == 64) return DataType::UInt64;
+        break;
+      case Code::Float:
+        if (t.bits == 16) return DataType::Float16;
+        if (t.bits == 32) return DataType::Float32;
+        if (t.bits == 64) return DataType::Float64;
+        break;
+      case Code::Bfloat:
+        if (t.bits == 16) return DataType::BFloat16;
+        break;
+      case Code::Float8_E4M3FN: return DataType::Float8E4M3;
+      case Code::Float8_E5M2: return DataType::Float8E5M2;
+      default: break;
+    }
+  throw tilescale::RuntimeError(cat("cannot pass argument ", index, " because its element type (DLPack code ", int(t.code),
+                                    ", ", int(t.bits), " bits, ", int(t.lanes), " lanes) is not one tilescale has; "
+                                    "pass float16, bfloat16, float32, float64, float8, integer or bool arrays"));
+}
+
+tilescale::Tensor wrap(const nb::ndarray<nb::ro>& a, std::size_t index) {
+  std::vector<std::int64_t> shape, strides;
+  for (std::size_t d = 0; d < a.ndim(); ++d) shape.push_back(a.shape(d)), strides.push_back(a.stride(d));
+  tilescale::Device device;
+  if (a.device_type() == nb::device::cuda::value)
+    device = tilescale::Device::cuda(a.device_id());
+  else if (a.device_type() != nb::device::cpu::value)
+    throw tilescale::RuntimeError(cat("cannot pass argument ", index, " because it lives on DLPack device type ",
+                                      a.device_type(), "; pass CPU (numpy) or CUDA arrays"));
+  return tilescale::Tensor::wrap(const_cast<void*>(a.data()), std::move(shape), dtype_of(a.dtype(), index),
+                                 std::move(strides), device);
+}
+
+// An integer expression as constant + sum of coefficient * atom (atoms compared structurally), so
+// that a slice's extent (bx + 1) * 64 - bx * 64 is seen to be 64.
+struct Affine {
+  std::int64_t constant = 0;
+  std::vector<std::pair<tilescale::ir::Expr, std::int64_t>> terms;
+
+  void add(const tilescale::ir::Expr& e, std::int64_t scale) {
+    namespace ir = tilescale::ir;
+    if (auto c = ir::as_const_int(e)) {
+      constant += scale * *c;
+      return;
+    }
+    if (const auto* b = ir::as<ir::BinaryNode>(e)) {
+      if (b->op == ir::BinaryOp::Add || b->op == ir::BinaryOp::Sub) {
+        add(b->a, scale);
+        add(b->b, b->op == ir::BinaryOp::Add ? scale : -scale);
+        return;
+      }
+      if (b->op == ir::BinaryOp::Mul) {
+        if (auto c = ir::as_const_int(b->b)) return add(b->a, scale * *c);
+        if (auto c = ir::as_const_int(b->a)) return add(b->b, scale * *c);
+      }
+    }
+    for (auto& [atom, k] : terms)
+      if (ir::structural_equal(atom, e)) {
+        k += scale;
+        return;
+      }
+    terms.emplace_back(e, scale);
+  }
+};
+
+// stop - start, a constant when the two differ by one.
+T::Expr extent_between(const T::Expr& start, const T::Expr& stop) {
+  T::Expr diff = stop - start;
+  if (!tilescale::is_integer(diff.dtype())) return diff;
+  Affine a;
+  a.add(stop.node(), 1);
+  a.add(start.node(), -1);
+  for (const auto& [atom, k] : a.terms)
+    if (k != 0) return T::Expr(tilescale::passes::simplify(diff.node()));
+  return T::Expr(tilescale::ir::make_int(a.constant, diff.dtype()));
+}
+
+}  // namespace
+
+namespace nanobind::detail {
+template <>
+struct type_caster<ExprArg> {
+  NB_TYPE_CASTER(ExprArg, const_name("tilescale._tilescale.Expr | int | float | bool"))
+  bool from_python(handle src, uint8_t, cleanup_list*) noexcept {
+    try {
+      value.expr = to_expr(src);
+      return true;
+    } catch (...) {
+      PyErr_Clear();
+      return false;
+    }
+  }
+  static handle from_cpp(const ExprArg& v, rv_policy policy, cleanup_list* cleanup) noexcept {
+    return make_caster<T::Expr>::from_cpp(v.expr, policy, cleanup);
+  }
+};
+}  // namespace nanobind::detail
+
+NB_MODULE(_tilescale, m) {
+  m.doc() = "tilescale's C++ library: the tile-language builder, compile and kernels (use tilescale.language)";
+
+  // Errors: tilescale.Error (a RuntimeError) and its CompileError, RuntimeError and InternalError,
+  // with the C++ message. Translators are tried newest first, so the base is registered first.
+  static nb::exception<tilescale::Error> error(m, "Error", PyExc_RuntimeError);
+  static nb::exception<tilescale::CompileError> compile_error(m, "CompileError", error);
+  static nb::exception<tilescale::RuntimeError> runtime_error(m, "RuntimeError", error);
+  static nb::exception<tilescale::InternalError> internal_error(m, "InternalError", error);
+
+  nb::enum_<DataType>(m, "DataType")
+      .value("bool", DataType::Bool).value("int8", DataType::Int8).value("int16", DataType::Int16)
+      .value("int32", DataType::Int32).value("int64", DataType::Int64).value("uint8", DataType::UInt8)
+      .value("uint16", DataType::UInt16).value("uint32", DataType::UInt32).value("uint64", DataType::UInt64)
+      .value("float16", DataType::Float16).value("bfloat16", DataType::BFloat16).value("float32", DataType::Float32)
+      .value("float64", DataType::Float64).value("float8_e4m3", DataType::Float8E4M3)
+      .value("float8_e5m2", DataType::Float8E5M2);
+  m.def("dtype_name", [](DataType t) { return std::string(tilescale::name(t)); });
+  m.def("parse_dtype", [](const std::string& s) -> nb::object {
+    auto t = tilescale::parse_dtype(s);
+    return t ? nb::cast(*t) : nb::none();
+  });
+
+  // ---------------------------------------------------------------------------------------------
+  // Expressions. Python's `%` and `//` are floor modulo and floor division, as in Python and TileLang.
+  auto expr = nb::class_<T::Expr>(m, "Expr");
+  expr.def_prop_ro("dtype", &T::Expr::dtype)
+      .def("__repr__", [](const T::Expr& e) { return tilescale::ir::print(e.node()); })
+      .def("__bool__", [](const T::Expr& e) -> bool {
+        throw nb::type_error(cat("cannot use the symbolic expression ", tilescale::ir::print(e.node()),
+                                 " as a Python bool because its value is known only when the kernel runs; "
+                                 "use it in an if/while of a @T.prim_func body, or T.if_then_else").c_str());
+      });
+#define TS_BINARY(name, op)                                                                                  \
+  expr.def("__" #name "__", [](const T::Expr& a, ExprArg b) { return T::Expr(a op b.expr); }, nb::is_operator()); \
+  expr.def("__r" #name "__", [](const T::Expr& a, ExprArg b) { return T::Expr(b.expr op a); }, nb::is_operator());
+  TS_BINARY(add, +) TS_BINARY(sub, -) TS_BINARY(mul, *) TS_BINARY(truediv, /) TS_BINARY(and, &) TS_BINARY(or, |)
+  TS_BINARY(xor, ^) TS_BINARY(lshift, <<) TS_BINARY(rshift, >>)
+#undef TS_BINARY
+  expr.def("__floordiv__", [](const T::Expr& a, ExprArg b) { return T::floordiv(a, b.expr); }, nb::is_operator())
+      .def("__rfloordiv__", [](const T::Expr& a, ExprArg b) { return T::floordiv(b.expr, a); }, nb::is_operator())
+      .def("__mod__", [](const T::Expr& a, ExprArg b) { return T::floormod(a, b.expr); }, nb::is_operator())
+      .def("__rmod__", [](const T::Expr& a, ExprArg b) { return T::floormod(b.expr, a); }, nb::is_operator())
+      .def("__pow__", [](const T::Expr& a, ExprArg b) { return T::pow(a, b.expr); }, nb::is_operator())
+      .def("__rpow__", [](const T::Expr& a, ExprArg b) { return T::pow(b.expr, a); }, nb::is_operator())
+      .def("__lt__", [](const T::Expr& a, ExprArg b) { return a < b.expr; }, nb::is_operator())
+      .def("__le__", [](const T::Expr& a, ExprArg b) { return a <= b.expr; }, nb::is_operator())
+      .def("__gt__", [](const T::Expr& a, ExprArg b) { return a > b.expr; }, nb::is_operator())
+      .def("__ge__", [](const T::Expr& a, ExprArg b) { return a >= b.expr; }, nb::is_operator())
+      .def("__eq__", [](const T::Expr& a, ExprArg b) { return a == b.expr; }, nb::is_operator())
+      .def("__ne__", [](const T::Expr& a, ExprArg b) { return a != b.expr; }, nb::is_operator())
+      .def("__neg__", [](const T::Expr& a) { return -a; })
+      .def("__pos__", [](const T::Expr& a) { return a; })
+      .def("__invert__", [](const T::Expr& a) { return ~a; })
+      .def("__abs__", [](const T::Expr& a) { return T::abs(a); })
+      .def("__hash__", [](const T::Expr& a) { return reinterpret_cast<std::uintptr_t>(a.node().get()); });
+  m.def("expr", [](ExprArg v) { return v.expr; }, "the value as an Expr");
+  m.def("extent_between", [](ExprArg start, ExprArg stop) { return extent_between(start.expr, stop.expr); });
+  m.def("logical_and", [](ExprArg a, ExprArg b) { return a.expr && b.expr; });
+  m.def("logical_or", [](ExprArg a, ExprArg b) { return a.expr || b.expr; });
+  m.def("logical_not", [](ExprArg a) { return !a.expr; });
+
+#define TS_UNARY(name) m.def(#name, [](ExprArg x) { return T::name(x.expr); });
+  TS_UNARY(exp) TS_UNARY(exp2) TS_UNARY(log) TS_UNARY(log2) TS_UNARY(sqrt) TS_UNARY(rsqrt) TS_UNARY(abs)
+  TS_UNARY(floor) TS_UNARY(ceil) TS_UNARY(sin) TS_UNARY(cos) TS_UNARY(tanh) TS_UNARY(sigmoid)
+#undef TS_UNARY
+#define TS_BINARY_FN(name) m.def(#name, [](ExprArg a, ExprArg b) { return T::name(a.expr, b.expr); });
+  TS_BINARY_FN(min) TS_BINARY_FN(max) TS_BINARY_FN(floordiv) TS_BINARY_FN(floormod) TS_BINARY_FN(ceildiv) TS_BINARY_FN(pow)
+#undef TS_BINARY_FN
+  m.def("cast", [](ExprArg v, DataType t) { return T::cast(v.expr, t); });
+  m.def("if_then_else", [](ExprArg c, ExprArg t, ExprArg f) { return T::if_then_else(c.expr, t.expr, f.expr); });
+  m.def("infinity", &T::infinity);
+  m.def("max_value", &T::max_value);
+  m.def("min_value", &T::min_value);
+  m.def("dynamic", &T::dynamic, nb::arg("name"), nb::arg("dtype") = DataType::Int32);
+
+  // ---------------------------------------------------------------------------------------------
+  // Buffers
+  nb::class_<T::BufferRef>(m, "BufferRef")
+      .def("load", [](const T::BufferRef& r) { return T::Expr(r); })
+      .def("store", [](const T::BufferRef& r, ExprArg v) { r = v.expr; })
+      .def_prop_ro("buffer", [](const T::BufferRef& r) { return T::Buffer(r.buffer()); })
+      .def("__repr__", [](const T::BufferRef& r) { return tilescale::ir::print(T::Expr(r).node()); });
+  nb::class_<T::Buffer>(m, "Buffer")
+      .def_prop_ro("name", &T::Buffer::name)
+      .def_prop_ro("dtype", &T::Buffer::dtype)
+      .def_prop_ro("rank", &T::Buffer::rank)
+      .def("shape", &T::Buffer::shape)
+      .def("at", [](const T::Buffer& b, const std::vector<ExprArg>& index) { return b.at(exprs(index)); })
+      .def("region", [](const T::Buffer& b, const std::vector<ExprArg>& base, const std::vector<ExprArg>& extent) {
+        return T::region(b, exprs(base), exprs(extent));
+      });
+  nb::class_<T::Scalar>(m, "Scalar")
+      .def("load", [](const T::Scalar& s) { return T::Expr(s); })
+      .def("store", [](const T::Scalar& s, ExprArg v) { s = v.expr; })
+      .def_prop_ro("buffer", &T::Scalar::buffer);
+  nb::class_<T::TileRef>(m, "TileRef")
+      .def(nb::init_implicit<T::Buffer>())
+      .def(nb::init_implicit<T::BufferRef>())
+      .def(nb::init_implicit<T::Scalar>());
+
+  m.def("Tensor", [](const std::string& name, const std::vector<ExprArg>& shape, DataType t) { return T::Tensor(name, exprs(shape), t); });
+  m.def("alloc_shared", [](const std::vector<ExprArg>& s, DataType t, const std::string& n) { return T::alloc_shared(exprs(s), t, n); });
+  m.def("alloc_fragment", [](const std::vector<ExprArg>& s, DataType t, const std::string& n) { return T::alloc_fragment(exprs(s), t, n); });
+  m.def("alloc_local", [](const std::vector<ExprArg>& s, DataType t, const std::string& n) { return T::alloc_local(exprs(s), t, n); });
+  m.def("alloc_var", [](DataType t, const std::string& n) { return T::alloc_var(t, n); });
+  m.def("alloc_var", [](DataType t, ExprArg init, const std::string& n) { return T::alloc_var(t, init.expr, n); });
+
+  // ---------------------------------------------------------------------------------------------
+  // Functions and scopes (lang.h: "Scopes begun and ended explicitly")
+  nb::class_<T::PrimFunc>(m, "PrimFunc")
+      .def_prop_ro("name", &T::PrimFunc::name)
+      .def("script", &T::PrimFunc::to_string)
+      .def("__str__", &T::PrimFunc::to_string);
+  m.def("prim_func", [](const std::string& name, const std::function<void()>& body) { return T::prim_func(name, body); });
+
+  nb::enum_<T::detail::ScopeKind>(m, "ScopeKind")
+      .value("Kernel", T::detail::ScopeKind::Kernel).value("Parallel", T::detail::ScopeKind::Parallel)
+      .value("Pipelined", T::detail::ScopeKind::Pipelined).value("Serial", T::detail::ScopeKind::Serial)
+      .value("Unroll", T::detail::ScopeKind::Unroll).value("If", T::detail::ScopeKind::If)
+      .value("Else", T::detail::ScopeKind::Else).value("While", T::detail::ScopeKind::While);
+  m.def("begin_kernel", [](const std::vector<ExprArg>& grid, int threads) { return T::detail::begin_kernel(exprs(grid), T::threads(threads)); });
+  m.def("begin_parallel", [](const std::vector<ExprArg>& extents) { return T::detail::begin_parallel(exprs(extents)); });
+  m.def("begin_pipelined", [](ExprArg extent, int num_stages, std::vector<int> order, std::vector<int> stage) {
+    return T::detail::begin_pipelined(extent.expr, T::PipelineOptions{num_stages, std::move(order), std::move(stage)});
+  });
+  m.def("begin_serial", [](ExprArg begin, ExprArg end) { return T::detail::begin_serial(begin.expr, end.expr); });
+  m.def("begin_unroll", [](ExprArg extent) { return T::detail::begin_unroll(extent.expr); });
+  m.def("begin_if", [](ExprArg c) { T::detail::begin_if(c.expr); });
+  m.def("begin_else", &T::detail::begin_else);
+  m.def("begin_while", [](ExprArg c) { T::detail::begin_while(c.expr); });
+  m.def("end_scope", &T::detail::end_scope);
+  m.def("open_scopes", &T::detail::open_scopes);
+  m.def("get_thread_binding", &T::get_thread_binding, nb::arg("dim") = 0);
+  m.def("get_block_binding", &T::get_block_binding, nb::arg("dim") = 0);
+  m.def("Break", &T::Break);
+
+  // ---------------------------------------------------------------------------------------------
+  // Tile operations, annotations, debugging
+  m.def("copy", &T::copy);
+  m.def("fill", [](const T::TileRef& dst, ExprArg v) { T::fill(dst, v.expr); });
+  m.def("clear", &T::clear);
+  nb::enum_<T::GemmWarpPolicy>(m, "GemmWarpPolicy")
+      .value("Square", T::GemmWarpPolicy::Square).value("FullRow", T::GemmWarpPolicy::FullRow)
+      .value("FullCol", T::GemmWarpPolicy::FullCol);
+  m.def("gemm", [](const T::TileRef& a, const T::TileRef& b, const T::TileRef& c, bool ta, bool tb, T::GemmWarpPolicy p,
+                   bool clear_accum) { T::gemm(a, b, c, T::GemmOptions{ta, tb, p, clear_accum}); });
+  m.def("reduce_sum", &T::reduce_sum);
+  m.def("reduce_max", &T::reduce_max);
+  m.def("reduce_min", &T::reduce_min);
+  m.def("reduce_abssum", &T::reduce_abssum);
+  m.def("reduce_absmax", &T::reduce_absmax);
+  m.def("cumsum", &T::cumsum);
+  m.def("atomic_add", [](const T::TileRef& dst, ExprArg v) { T::atomic_add(dst, v.expr); });
+  m.def("atomic_add_tile", [](const T::TileRef& dst, const T::Buffer& src) { T::atomic_add(dst, src); });
+  nb::class_<T::Layout>(m, "Layout");
+  m.def("make_layout", [](const std::vector<ExprArg>& shape, nb::callable fn) {
+    return T::make_layout(exprs(shape), [&](const std::vector<T::Expr>& index) {
+      std::vector<T::Expr> out;
+      for (nb::handle h : fn(*nb::cast(index))) out.push_back(to_expr(h));
+      return out;
+    });
+  });
+  m.def("annotate_layout", &T::annotate_layout);
+  m.def("use_swizzle", &T::use_swizzle);
+  m.def("min_blocks_per_sm", &T::min_blocks_per_sm);
+  m.def("persistent", &T::persistent);
+  m.def("print_value", [](const std::string& msg, ExprArg v) { T::print(msg, v.expr); });
+  m.def("print_buffer", [](const std::string& msg, const T::Buffer& b) { T::print(msg, b); });
+  m.def("device_assert", [](ExprArg c, const std::string& msg) { T::device_assert(c.expr, msg); });
+
+  // ---------------------------------------------------------------------------------------------
+  // Compiling and calling
+  nb::class_<tilescale::Kernel>(m, "Kernel")
+      .def_prop_ro("name", &tilescale::Kernel::name)
+      .def_prop_ro("target", [](const tilescale::Kernel& k) { return std::string(tilescale::name(k.target())); })
+      .def_prop_ro("target_reason", &tilescale::Kernel::target_reason)
+      .def("lowered_ir", &tilescale::Kernel::lowered_ir)
+      .def("cuda_source", &tilescale::Kernel::cuda_source)
+      .def("params", [](const tilescale::Kernel& k) {
+        nb::list out;
+        for (const auto& p : k.params()) out.append(nb::make_tuple(p.name, p.shape, p.dtype));
+        return out;
+      })
+      .def("call", [](const tilescale::Kernel& k, const std::vector<nb::ndarray<nb::ro>>& arrays, std::uintptr_t stream) {
+        std::vector<tilescale::Tensor> args;
+        for (std::size_t i = 0; i < arrays.size(); ++i) args.push_back(wrap(arrays[i], i));
+        nb::gil_scoped_release release;
+        k.call(args, reinterpret_cast<void*>(stream));
+      }, nb::arg("arrays"), nb::arg("stream") = 0);
+  m.def("compile", [](const T::PrimFunc& f, const std::string& target, const std::vector<std::string>& options) {
+    return tilescale::compile(f, tilescale::CompileOptions{tilescale::parse_target(target), options});
+  }, nb::arg("func"), nb::arg("target") = "auto", nb::arg("compiler_options") = std::vector<std::string>{});
+  m.def("why_not_cuda", &tilescale::why_not_cuda);
+}

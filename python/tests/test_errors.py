@@ -1,0 +1,116 @@
+"""Errors while building point at the user's file and line; C++ errors keep their type and message."""
+import os
+
+import numpy as np
+import pytest
+
+import tilescale
+import tilescale.language as T
+
+HERE = os.path.abspath(__file__)
+
+
+def line_of(text):
+    with open(HERE) as f:
+        for n, line in enumerate(f, 1):
+            if text in line and "line_of(" not in line:
+                return n
+    raise AssertionError(text)
+
+
+def test_compile_error_names_file_and_line():
+    with pytest.raises(tilescale.CompileError) as e:
+        @T.prim_func
+        def bad(A: T.Tensor((64, 64), "float16")):
+            with T.Kernel(1, threads=128) as bx:
+                A_shared = T.alloc_shared((32, 32), "float16")
+                T.copy(A[0, 0], A[0, 0])  # both element references: no extent to infer
+    msg = str(e.value)
+    assert f"{HERE}:{line_of('T.copy(A[0, 0], A[0, 0])')}:" in msg
+    assert "cannot infer the tile extent of T::copy from A to A" in msg
+    assert "T.copy(A[0, 0], A[0, 0])" in msg
+    assert isinstance(e.value, tilescale.Error) and isinstance(e.value, RuntimeError)
+
+
+def test_symbolic_value_as_python_bool_names_the_line():
+    with pytest.raises(TypeError) as e:
+        @T.prim_func
+        def bad(A: T.Tensor((64,), "float32")):
+            with T.Kernel(1, threads=128) as bx:
+                for i in T.Parallel(64):
+                    flag = bool(A[i] > 0)  # a symbolic value cannot become a Python bool
+    assert f"{HERE}:{line_of('flag = bool(A[i] > 0)')}:" in str(e.value)
+    assert "cannot use the symbolic expression" in str(e.value) and "T.if_then_else" in str(e.value)
+
+
+def test_unsupported_feature_is_not_implemented_with_its_name():
+    with pytest.raises(NotImplementedError) as e:
+        @T.prim_func
+        def bad(A: T.Tensor((64,), "float32")):
+            with T.Kernel(1, threads=128) as bx:
+                for i in T.vectorized(64):
+                    A[i] = 0.0
+    assert "T.vectorized" in str(e.value) and f"{HERE}:{line_of('in T.vectorized(64)')}:" in str(e.value)
+
+
+def test_continue_in_a_symbolic_loop_is_not_implemented():
+    with pytest.raises(NotImplementedError, match="continue"):
+        @T.prim_func
+        def bad(A: T.Tensor((64,), "float32")):
+            with T.Kernel(1, threads=1) as bx:
+                for i in T.serial(64):
+                    if A[i] > 0:
+                        continue
+                    A[i] = 0.0
+
+
+def test_verify_errors_name_the_prim_func():
+    with pytest.raises(tilescale.CompileError) as e:
+        @T.prim_func
+        def mismatched(A: T.Tensor((64, 64), "float16")):
+            with T.Kernel(1, threads=128) as bx:
+                A_shared = T.alloc_shared((32, 16), "float16")
+                B_shared = T.alloc_shared((16, 32), "float16")
+                T.copy(A_shared, B_shared)
+    assert "in @T.prim_func mismatched" in str(e.value) and "extents differ" in str(e.value)
+
+
+def test_missing_tensor_annotation():
+    with pytest.raises(NotImplementedError, match="parameter n is not annotated with T.Tensor"):
+        @T.prim_func
+        def bad(A: T.Tensor((64,), "float32"), n):
+            pass
+
+
+def test_unknown_dtype():
+    with pytest.raises(ValueError, match="cannot use 'float17' as a dtype"):
+        T.Tensor((4,), "float17")
+
+
+def add_kernel():
+    @T.prim_func
+    def add(A: T.Tensor((128,), "float32"), B: T.Tensor((128,), "float32")):
+        with T.Kernel(1, threads=128) as bx:
+            for i in T.Parallel(128):
+                B[i] = A[i] + 1
+    return tilescale.compile(add, out_idx=[1], target="cpu")
+
+
+def test_call_with_wrong_shape_raises_the_runtime_error():
+    with pytest.raises(tilescale.RuntimeError, match="A"):
+        add_kernel()(np.zeros(64, np.float32))
+
+
+def test_call_with_wrong_dtype_raises_the_runtime_error():
+    with pytest.raises(tilescale.RuntimeError, match="float32"):
+        add_kernel()(np.zeros(128, np.float64))
+
+
+def test_call_with_wrong_argument_count():
+    with pytest.raises(TypeError, match=r"cannot call add with 3 arguments; it takes 1 \(A\), or all 2 \(A, B\)"):
+        add_kernel()(np.zeros(128, np.float32), np.zeros(128, np.float32), np.zeros(128, np.float32))
+
+
+def test_call_with_a_list():
+    with pytest.raises(TypeError, match="cannot pass a list as A of add"):
+        add_kernel()([0.0] * 128)

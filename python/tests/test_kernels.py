@@ -1,0 +1,240 @@
+"""TileLang-style kernels, changed only in their imports, run on the CPU backend against numpy."""
+import numpy as np
+import pytest
+
+import tilescale
+import tilescale.language as T
+
+
+def matmul(M, N, K, block_M=64, block_N=64, block_K=32, dtype="float16", accum_dtype="float"):
+    @T.prim_func
+    def gemm(A: T.Tensor((M, K), dtype), B: T.Tensor((K, N), dtype), C: T.Tensor((M, N), dtype)):
+        with T.Kernel(T.ceildiv(N, block_N), T.ceildiv(M, block_M), threads=128) as (bx, by):
+            A_shared = T.alloc_shared((block_M, block_K), dtype)
+            B_shared = T.alloc_shared((block_K, block_N), dtype)
+            C_local = T.alloc_fragment((block_M, block_N), accum_dtype)
+            T.clear(C_local)
+            for k in T.Pipelined(T.ceildiv(K, block_K), num_stages=3):
+                T.copy(A[by * block_M, k * block_K], A_shared)
+                T.copy(B[k * block_K, bx * block_N], B_shared)
+                T.gemm(A_shared, B_shared, C_local)
+            T.copy(C_local, C[by * block_M, bx * block_N])
+    return gemm
+
+
+def test_gemm(rng):
+    kernel = tilescale.compile(matmul(256, 256, 256), out_idx=[2], target="cpu")
+    a = rng.standard_normal((256, 256)).astype(np.float16)
+    b = rng.standard_normal((256, 256)).astype(np.float16)
+    c = kernel(a, b)
+    assert isinstance(c, np.ndarray) and c.dtype == np.float16 and c.shape == (256, 256)
+    ref = a.astype(np.float32) @ b.astype(np.float32)
+    np.testing.assert_allclose(c.astype(np.float32), ref, rtol=1e-2, atol=1e-1)
+
+
+def test_gemm_transposed_with_policy(rng):
+    M, N, K, bM, bN, bK = 128, 64, 64, 64, 64, 32
+
+    @T.prim_func
+    def gemm_nt(A: T.Tensor((M, K), "float16"), B: T.Tensor((N, K), "float16"), C: T.Tensor((M, N), "float32")):
+        with T.Kernel(T.ceildiv(N, bN), T.ceildiv(M, bM), threads=128) as (bx, by):
+            A_shared = T.alloc_shared((bM, bK), "float16")
+            B_shared = T.alloc_shared((bN, bK), "float16")
+            C_local = T.alloc_fragment((bM, bN), "float32")
+            T.clear(C_local)
+            for k in T.Pipelined(T.ceildiv(K, bK), num_stages=2):
+                T.copy(A[by * bM, k * bK], A_shared)
+                T.copy(B[bx * bN, k * bK], B_shared)
+                T.gemm(A_shared, B_shared, C_local, transpose_B=True, policy=T.GemmWarpPolicy.FullRow)
+            T.copy(C_local, C[by * bM, bx * bN])
+
+    kernel = tilescale.compile(gemm_nt, out_idx=-1, target="cpu")
+    a = rng.standard_normal((M, K)).astype(np.float16)
+    b = rng.standard_normal((N, K)).astype(np.float16)
+    np.testing.assert_allclose(kernel(a, b), a.astype(np.float32) @ b.astype(np.float32).T, rtol=1e-3, atol=1e-3)
+
+
+def elementwise_add(N, block=256, dtype="float32"):
+    @T.prim_func
+    def add(A: T.Tensor((N,), dtype), B: T.Tensor((N,), dtype), C: T.Tensor((N,), dtype)):
+        with T.Kernel(T.ceildiv(N, block), threads=128) as bx:
+            for i in T.Parallel(block):
+                C[bx * block + i] = A[bx * block + i] + B[bx * block + i]
+    return add
+
+
+def test_elementwise_add(rng):
+    kernel = tilescale.compile(elementwise_add(1024), out_idx=[2], target="cpu")
+    a, b = rng.standard_normal(1024).astype(np.float32), rng.standard_normal(1024).astype(np.float32)
+    np.testing.assert_array_equal(kernel(a, b), a + b)
+    c = np.zeros(1024, np.float32)
+    assert kernel(a, b, c) is None  # all parameters given: the call writes C in place
+    np.testing.assert_array_equal(c, a + b)
+
+
+def softmax(M, N, block_M=4, dtype="float16", accum_dtype="float"):
+    scale = 1.44269504  # log2(e)
+
+    @T.prim_func
+    def main(X: T.Tensor((M, N), dtype), Y: T.Tensor((M, N), dtype)):
+        with T.Kernel(T.ceildiv(M, block_M), threads=128) as bx:
+            x = T.alloc_fragment((block_M, N), accum_dtype)
+            row_max = T.alloc_fragment((block_M,), accum_dtype)
+            row_sum = T.alloc_fragment((block_M,), accum_dtype)
+            T.copy(X[bx * block_M, 0], x)
+            T.reduce_max(x, row_max, dim=1)
+            for i, j in T.Parallel(block_M, N):
+                x[i, j] = T.exp2(x[i, j] * scale - row_max[i] * scale)
+            T.reduce_sum(x, row_sum, dim=-1)
+            for i, j in T.Parallel(block_M, N):
+                x[i, j] /= row_sum[i]
+            T.copy(x, Y[bx * block_M, 0])
+    return main
+
+
+def test_softmax(rng):
+    kernel = tilescale.compile(softmax(10, 128), out_idx=[1], target="cpu")
+    x = rng.uniform(-2, 2, (10, 128)).astype(np.float16)
+    e = np.exp(x.astype(np.float64) - x.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(kernel(x).astype(np.float64), e / e.sum(axis=1, keepdims=True), rtol=2e-3, atol=1e-5)
+
+
+def test_if_else_on_symbolic_condition(rng):
+    N = 512
+
+    @T.prim_func
+    def clamp_sign(A: T.Tensor((N,), "float32"), B: T.Tensor((N,), "float32")):
+        with T.Kernel(T.ceildiv(N, 128), threads=128) as bx:
+            for i in T.Parallel(128):
+                if A[bx * 128 + i] > 0.5:
+                    B[bx * 128 + i] = 1.0
+                elif A[bx * 128 + i] < -0.5 and bx >= 0:
+                    B[bx * 128 + i] = -1.0
+                else:
+                    B[bx * 128 + i] = 0.0
+
+    a = rng.standard_normal(N).astype(np.float32)
+    b = tilescale.compile(clamp_sign, out_idx=[1], target="cpu")(a)
+    np.testing.assert_array_equal(b, np.where(a > 0.5, 1.0, np.where(a < -0.5, -1.0, 0.0)).astype(np.float32))
+
+
+def test_python_if_keeps_python_semantics():
+    N = 128
+
+    def scale(double):
+        @T.prim_func
+        def main(A: T.Tensor((N,), "float32"), B: T.Tensor((N,), "float32")):
+            with T.Kernel(1, threads=128) as bx:
+                for i in T.Parallel(N):
+                    if double:  # a Python bool: only the branch taken is built
+                        B[i] = A[i] * 2
+                    else:
+                        B[i] = A[i] * 3
+        return main
+
+    a = np.arange(N, dtype=np.float32)
+    assert "3.0" not in scale(True).script()
+    np.testing.assert_array_equal(tilescale.compile(scale(True), out_idx=[1], target="cpu")(a), a * 2)
+    np.testing.assert_array_equal(tilescale.compile(scale(False), out_idx=[1], target="cpu")(a), a * 3)
+
+
+def test_slice_copy(rng):
+    B_, H, S, D, bM = 2, 3, 64, 16, 32
+
+    @T.prim_func
+    def slice_copy(Q: T.Tensor((B_, H, S, D), "float16"), O: T.Tensor((B_, H, S, D), "float16")):
+        with T.Kernel(T.ceildiv(S, bM), H, B_, threads=128) as (bx, by, bz):
+            Q_shared = T.alloc_shared((bM, D), "float16")
+            T.copy(Q[bz, by, bx * bM:(bx + 1) * bM, :], Q_shared)
+            for i, j in T.Parallel(bM, D):
+                Q_shared[i, j] = Q_shared[i, j] + 1
+            T.copy(Q_shared, O[bz, by, bx * bM:(bx + 1) * bM, :])
+
+    q = rng.standard_normal((B_, H, S, D)).astype(np.float16)
+    np.testing.assert_array_equal(tilescale.compile(slice_copy, out_idx=[1], target="cpu")(q), q + np.float16(1))
+
+
+def test_serial_loop_alloc_var_and_while_with_break():
+    N = 64
+
+    @T.prim_func
+    def prefix(A: T.Tensor((N,), "int32"), B: T.Tensor((N,), "int32"), C: T.Tensor((1,), "int32")):
+        with T.Kernel(1, threads=32) as bx:
+            acc = T.alloc_var("int32")
+            acc = 0
+            for i in range(N):
+                acc += A[i]
+                B[i] = acc
+            count = T.alloc_var("int32", 0)
+            while count < N:
+                if A[count] < 0:
+                    break
+                count = count + 1
+            if T.get_thread_binding() == 0:
+                C[0] = count
+
+    a = np.arange(N, dtype=np.int32) - 40
+    a[a < 0] = 1
+    a[50] = -1
+    b, c = tilescale.compile(prefix, out_idx=[1, 2], target="cpu")(a)
+    np.testing.assert_array_equal(b, np.cumsum(a).astype(np.int32))
+    assert c[0] == 50
+
+
+def test_reductions_cast_if_then_else_and_infinity(rng):
+    M, N = 8, 64
+
+    @T.prim_func
+    def rowstats(X: T.Tensor((M, N), "float32"), Y: T.Tensor((M,), "float32"), Z: T.Tensor((M, N), "float16")):
+        with T.Kernel(1, threads=128) as bx:
+            x = T.alloc_fragment((M, N), "float32")
+            m = T.alloc_fragment((M,), "float32")
+            T.copy(X, x)
+            T.fill(m, -T.infinity("float32"))
+            T.reduce_max(x, m, dim=1, clear=False)
+            for i, j in T.Parallel(M, N):
+                Z[i, j] = T.cast(T.if_then_else(x[i, j] > 0, x[i, j], T.max(x[i, j], -0.25)), "float16")
+            T.copy(m, Y)
+
+    x = rng.standard_normal((M, N)).astype(np.float32)
+    y, z = tilescale.compile(rowstats, out_idx=[1, 2], target="cpu")(x)
+    np.testing.assert_array_equal(y, x.max(axis=1))
+    np.testing.assert_array_equal(z, np.maximum(x, -0.25).astype(np.float16))
+
+
+def test_jit_memoizes_per_arguments(rng):
+    @tilescale.jit(out_idx=[-1], target="cpu")
+    def add(N, block=128):
+        return elementwise_add(N, block)
+
+    k1 = add(256)
+    assert add(256) is k1 and add(256, block=64) is not k1
+    a, b = rng.standard_normal(256).astype(np.float32), rng.standard_normal(256).astype(np.float32)
+    np.testing.assert_array_equal(k1(a, b), a + b)
+    assert "C" in k1.get_kernel_source()
+
+
+def test_dynamic_shapes_allocate_outputs_from_inputs(rng):
+    N = T.dynamic("N")
+
+    @T.prim_func
+    def double(A: T.Tensor((N,), "float32"), B: T.Tensor((N,), "float32")):
+        with T.Kernel(T.ceildiv(N, 128), threads=128) as bx:
+            for i in T.Parallel(128):
+                if bx * 128 + i < N:
+                    B[bx * 128 + i] = A[bx * 128 + i] * 2
+
+    kernel = tilescale.compile(double, out_idx=[1], target="cpu")
+    for n in (100, 300):
+        a = rng.standard_normal(n).astype(np.float32)
+        np.testing.assert_array_equal(kernel(a), a * 2)
+
+
+@pytest.mark.gpu
+def test_gemm_on_cuda():
+    torch = pytest.importorskip("torch")
+    kernel = tilescale.compile(matmul(256, 256, 256), out_idx=[2], target="cuda")
+    a = torch.randn(256, 256, dtype=torch.float16, device="cuda")
+    b = torch.randn(256, 256, dtype=torch.float16, device="cuda")
+    c = kernel(a, b)
+    torch.testing.assert_close(c, (a.float() @ b.float()).half(), rtol=1e-2, atol=1e-1)
