@@ -270,6 +270,7 @@ NB_MODULE(_tilescale, m) {
       .def(nb::init_implicit<T::Scalar>());
 
   m.def("Tensor", [](const std::string& name, const std::vector<ExprArg>& shape, DataType t) { return T::Tensor(name, exprs(shape), t); });
+  m.def("ScalarParam", &T::ScalarParam, nb::arg("name"), nb::arg("dtype"));
   m.def("alloc_shared", [](const std::vector<ExprArg>& s, DataType t, const std::string& n) { return T::alloc_shared(exprs(s), t, n); });
   m.def("alloc_fragment", [](const std::vector<ExprArg>& s, DataType t, const std::string& n) { return T::alloc_fragment(exprs(s), t, n); });
   m.def("alloc_local", [](const std::vector<ExprArg>& s, DataType t, const std::string& n) { return T::alloc_local(exprs(s), t, n); });
@@ -349,15 +350,32 @@ NB_MODULE(_tilescale, m) {
       .def("cuda_source", &tilescale::Kernel::cuda_source)
       .def("params", [](const tilescale::Kernel& k) {
         nb::list out;
-        for (const auto& p : k.params()) out.append(nb::make_tuple(p.name, p.shape, p.dtype));
+        for (const auto& p : k.params()) out.append(nb::make_tuple(p.name, p.shape, p.dtype, p.scalar));
         return out;
       })
-      .def("call", [](const tilescale::Kernel& k, const std::vector<nb::ndarray<nb::ro>>& arrays, std::uintptr_t stream) {
-        std::vector<tilescale::Tensor> args;
-        for (std::size_t i = 0; i < arrays.size(); ++i) args.push_back(wrap(arrays[i], i));
+      // Arguments in parameter order: arrays (DLPack / the array interface) for tensors, Python
+      // ints and floats for scalar parameters (the C++ call checks kinds and ranges).
+      .def("call", [](const tilescale::Kernel& k, const nb::list& items, std::uintptr_t stream) {
+        std::vector<tilescale::Arg> args;
+        args.reserve(items.size());
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          nb::handle h = items[i];
+          if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
+            int overflow = 0;
+            const long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+            if (overflow > 0) args.emplace_back(PyLong_AsUnsignedLongLong(h.ptr()));
+            else if (overflow < 0) throw nb::value_error(("argument " + std::to_string(i) + " is an integer below -2^63").c_str());
+            else args.emplace_back(v);
+            if (PyErr_Occurred()) throw nb::python_error();
+          } else if (PyFloat_Check(h.ptr())) {
+            args.emplace_back(PyFloat_AsDouble(h.ptr()));
+          } else {
+            args.emplace_back(wrap(nb::cast<nb::ndarray<nb::ro>>(h), i));
+          }
+        }
         nb::gil_scoped_release release;
         k.call(args, reinterpret_cast<void*>(stream));
-      }, nb::arg("arrays"), nb::arg("stream") = 0);
+      }, nb::arg("args"), nb::arg("stream") = 0);
   m.def("compile", [](const T::PrimFunc& f, const std::string& target, const std::vector<std::string>& options) {
     return tilescale::compile(f, tilescale::CompileOptions{tilescale::parse_target(target), options});
   }, nb::arg("func"), nb::arg("target") = "auto", nb::arg("compiler_options") = std::vector<std::string>{});

@@ -75,11 +75,21 @@ def test_verify_errors_name_the_prim_func():
     assert "in @T.prim_func mismatched" in str(e.value) and "extents differ" in str(e.value)
 
 
-def test_missing_tensor_annotation():
-    with pytest.raises(NotImplementedError, match="parameter n is not annotated with T.Tensor"):
+def test_missing_annotation():
+    with pytest.raises(TypeError, match=r"parameter n is not annotated with T.Tensor\(shape, dtype\) or a scalar type "
+                                        r"\(T.int32, T.int64, T.float32\)"):
         @T.prim_func
         def bad(A: T.Tensor((64,), "float32"), n):
             pass
+
+
+def test_scalar_parameter_of_an_unsupported_type():
+    with pytest.raises(tilescale.CompileError, match="float16"):
+        @T.prim_func
+        def bad(A: T.Tensor((64,), "float32"), h: T.float16):
+            with T.Kernel(1, threads=64) as bx:
+                for i in T.Parallel(64):
+                    A[i] = h
 
 
 def test_unknown_dtype():
@@ -114,3 +124,35 @@ def test_call_with_wrong_argument_count():
 def test_call_with_a_list():
     with pytest.raises(TypeError, match="cannot pass a list as A of add"):
         add_kernel()([0.0] * 128)
+
+
+def scaled_kernel():
+    @T.prim_func
+    def scaled(A: T.Tensor((128,), "float32"), n: T.int32, B: T.Tensor((128,), "float32")):
+        with T.Kernel(1, threads=128) as bx:
+            for i in T.Parallel(128):
+                B[i] = A[i] * n
+    return tilescale.compile(scaled, out_idx=[2], target="cpu")
+
+
+def test_scalar_argument_of_the_wrong_kind():
+    k = scaled_kernel()
+    a = np.ones(128, np.float32)
+    with pytest.raises(tilescale.RuntimeError, match="n"):
+        k(a, 0.5)
+    with pytest.raises(TypeError, match="cannot pass a ndarray as n of scaled; it is a scalar parameter \\(int32\\)"):
+        k(a, np.ones(2))
+    with pytest.raises(TypeError, match="cannot pass a bool as n of scaled"):
+        k(a, True)
+    with pytest.raises(tilescale.RuntimeError, match="n"):
+        k(a, 2**40)  # beyond int32
+
+
+def test_scalar_cannot_be_an_output():
+    @T.prim_func
+    def f(A: T.Tensor((128,), "float32"), n: T.int32):
+        with T.Kernel(1, threads=128) as bx:
+            for i in T.Parallel(128):
+                A[i] = n
+    with pytest.raises(ValueError, match="parameter n is a scalar; outputs are tensors"):
+        tilescale.compile(f, out_idx=[1], target="cpu")

@@ -231,6 +231,42 @@ def test_dynamic_shapes_allocate_outputs_from_inputs(rng):
 
 
 @pytest.mark.gpu
+def masked_scale(N, block=128):
+    @T.prim_func
+    def main(X: T.Tensor((N,), "float32"), valid_len: T.int32, scale: T.float32, Y: T.Tensor((N,), "float32")):
+        with T.Kernel(T.ceildiv(N, block), threads=block) as bx:
+            for i in T.Parallel(block):
+                if bx * block + i < valid_len:
+                    Y[bx * block + i] = X[bx * block + i] * scale
+                else:
+                    Y[bx * block + i] = 0
+    return main
+
+
+def test_scalar_parameters_in_conditions_and_arithmetic(rng):
+    kernel = tilescale.compile(masked_scale(512), out_idx=[3], target="cpu")
+    x = rng.standard_normal(512).astype(np.float32)
+    for valid_len in (0, 1, 200, 512, 1000, -3):
+        y = kernel(x, valid_len, 0.5)
+        expected = np.where(np.arange(512) < valid_len, x * np.float32(0.5), 0).astype(np.float32)
+        np.testing.assert_array_equal(y, expected)
+    np.testing.assert_array_equal(kernel(x, np.int32(7), np.float32(2)), np.where(np.arange(512) < 7, x * 2, 0))
+
+
+def test_scalar_in_a_capped_parallel_extent(rng):
+    @T.prim_func
+    def head(X: T.Tensor((512,), "float32"), n: T.int32, Y: T.Tensor((512,), "float32")):
+        with T.Kernel(1, threads=128) as bx:
+            for i in T.Parallel(T.min(n, 512)):
+                Y[i] = X[i] + 1
+    kernel = tilescale.compile(head, target="cpu")
+    x = rng.standard_normal(512).astype(np.float32)
+    y = np.full(512, -7, np.float32)
+    kernel(x, 100, y)
+    np.testing.assert_array_equal(y[:100], x[:100] + 1)
+    np.testing.assert_array_equal(y[100:], -7)
+
+
 def test_gemm_on_cuda():
     torch = pytest.importorskip("torch")
     kernel = tilescale.compile(matmul(256, 256, 256), out_idx=[2], target="cuda")

@@ -5,6 +5,8 @@ tilescale.RuntimeError naming the parameter; this wrapper only allocates the out
 hands arrays over through DLPack.
 """
 
+import operator
+
 from . import _tilescale as _C
 
 _NUMPY_NAMES = {"bool": "bool", "int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",
@@ -20,7 +22,7 @@ def _symbol(e):
 class JITKernel:
     def __init__(self, kernel, prim_func, out_idx):
         self.kernel, self.prim_func = kernel, prim_func
-        self.params = kernel.params()  # (name, shape with -1 for symbolic dims, DataType)
+        self.params = kernel.params()  # (name, shape with -1 for symbolic dims, DataType, scalar)
         n = len(self.params)
         if out_idx is None:
             out_idx = []
@@ -30,6 +32,9 @@ class JITKernel:
         for i in out_idx:
             if not -n <= i < n:
                 raise ValueError(f"cannot use out_idx {i} for {kernel.name} because it has {n} parameters")
+            if self.params[i % n][3]:
+                raise ValueError(f"cannot use out_idx {i} for {kernel.name} because parameter {self.params[i % n][0]} "
+                                 f"is a scalar; outputs are tensors")
             out.append(i % n)
         self.out_idx = sorted(set(out))
 
@@ -42,7 +47,7 @@ class JITKernel:
         return self.kernel.cuda_source() or self.kernel.lowered_ir()
 
     def _dim(self, param, d, inputs):
-        name, shape, _ = self.params[param]
+        name, shape, _, _ = self.params[param]
         if shape[d] >= 0:
             return shape[d]
         symbol = _symbol(self.prim_func.params[param][1].shape[d])
@@ -54,7 +59,7 @@ class JITKernel:
                                   f"({symbol}) is not a plain dimension of an input; pass {name} as an argument")
 
     def _allocate(self, i, inputs):
-        name, shape, dt = self.params[i]
+        name, shape, dt, _ = self.params[i]
         shape = [self._dim(i, d, inputs) for d in range(len(shape))]
         dtype_name = _C.dtype_name(dt)
         if self.kernel.target == "cpu":
@@ -89,9 +94,11 @@ class JITKernel:
             wanted = ", ".join(names[i] for i in range(n) if i not in outs)
             raise TypeError(f"cannot call {self.kernel.name} with {len(args)} arguments; it takes {n - len(outs)} "
                             f"({wanted})" + (f", or all {n} ({', '.join(names)})" if outs else ""))
-        for name, a in zip(names, arrays):
-            if not (hasattr(a, "__dlpack__") or hasattr(a, "__array_interface__")):
-                raise TypeError(f"cannot pass a {type(a).__name__} as {name} of {self.kernel.name}; pass a numpy "
+        for i, (param, a) in enumerate(zip(self.params, arrays)):
+            if param[3]:
+                arrays[i] = self._scalar(param, a)
+            elif not (hasattr(a, "__dlpack__") or hasattr(a, "__array_interface__")):
+                raise TypeError(f"cannot pass a {type(a).__name__} as {param[0]} of {self.kernel.name}; pass a numpy "
                                 f"array or a DLPack tensor (torch)")
         if stream is None:
             stream = self._current_stream(arrays)
@@ -99,6 +106,23 @@ class JITKernel:
         if outputs is None:
             return None
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def _scalar(self, param, a):
+        """A scalar argument as a Python int or float (numpy scalars too); the C++ call checks the rest."""
+        if isinstance(a, bool) or hasattr(a, "__len__"):
+            self._not_scalar(param, a)
+        try:
+            return operator.index(a)
+        except TypeError:
+            pass
+        try:
+            return float(a)
+        except (TypeError, ValueError):
+            self._not_scalar(param, a)
+
+    def _not_scalar(self, param, a):
+        raise TypeError(f"cannot pass a {type(a).__name__} as {param[0]} of {self.kernel.name}; it is a scalar "
+                        f"parameter ({_C.dtype_name(param[2])}): pass a Python int or float")
 
     def _current_stream(self, arrays):
         if self.kernel.target == "cpu":

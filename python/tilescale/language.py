@@ -93,6 +93,28 @@ class Tensor:
 Buffer = Tensor  # TileLang accepts both names in signatures
 
 
+class _ScalarParam:
+    """A scalar kernel parameter, from an annotation that is a type: `valid_len: T.int32`."""
+
+    shape = ()
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def __repr__(self):
+        return f"T.{_C.dtype_name(self.dtype)}"
+
+
+def _param_spec(annotation):
+    """The parameter an annotation declares: a T.Tensor, or a scalar of a type; None for neither."""
+    if isinstance(annotation, Tensor):
+        return annotation
+    try:
+        return _ScalarParam(as_dtype(annotation))
+    except (ValueError, TypeError):
+        return None
+
+
 # --------------------------------------------------------------------------------------------------
 # Buffers: indexing, element stores, and the arithmetic of elements and alloc_var scalars
 
@@ -639,10 +661,18 @@ class _Runtime:
 
 def _annotations(fn):
     ann = dict(getattr(fn, "__annotations__", {}))
-    if any(isinstance(v, str) for v in ann.values()):  # from __future__ import annotations
+    # Annotations kept as source text (from __future__ import annotations) are evaluated; a T.int32 is
+    # a str too (a dtype), and so is a plain "int32", which stays a dtype name when it names nothing.
+    if any(type(v) is str for v in ann.values()):
         scope = dict(fn.__globals__)
         scope.update(_parser._closure_values(fn))
-        ann = {k: eval(v, scope) if isinstance(v, str) else v for k, v in ann.items()}  # noqa: S307
+
+        def evaluated(v):
+            try:
+                return eval(v, scope)  # noqa: S307
+            except NameError:
+                return v
+        ann = {k: evaluated(v) if type(v) is str else v for k, v in ann.items()}
     return ann
 
 
@@ -664,18 +694,19 @@ def prim_func(fn=None, *, name=None):
     ann = _annotations(fn)
     params = []
     for p in _inspect.signature(fn).parameters.values():
-        spec = ann.get(p.name)
-        if not isinstance(spec, Tensor):
-            raise NotImplementedError(
+        spec = _param_spec(ann.get(p.name))
+        if spec is None:
+            raise TypeError(
                 f"{filename}:{first}: cannot build @T.prim_func {fn.__name__} because parameter {p.name} is not "
-                f"annotated with T.Tensor(shape, dtype); scalar parameters are not supported yet")
+                f"annotated with T.Tensor(shape, dtype) or a scalar type (T.int32, T.int64, T.float32)")
         params.append((p.name, spec))
     runtime = _Runtime()
     body_fn = _parser.rewrite(fn, runtime)
 
     def body():
-        buffers = [_C.Tensor(n, list(spec.shape), spec.dtype) for n, spec in params]
-        body_fn(*buffers)
+        values = [_C.ScalarParam(n, spec.dtype) if isinstance(spec, _ScalarParam) else
+                  _C.Tensor(n, list(spec.shape), spec.dtype) for n, spec in params]
+        body_fn(*values)
 
     try:
         func = _C.prim_func(name or fn.__name__, body)
