@@ -1,6 +1,8 @@
 #include "runtime/arguments.h"
 
 #include <cmath>
+#include <ostream>
+#include <string_view>
 
 #include "ir/eval.h"
 #include "ir/printer.h"
@@ -67,7 +69,18 @@ float float_argument(const Arg& arg) {
 namespace {
 
 // RuntimeError unless `arg` is a value scalar parameter `v` can take (runtime.h, Arg).
-void check_scalar(const ir::VarNode& v, const Arg& arg, const std::string& where) {
+// "argument 2 (B) of kernel gemm", formatted only when an error message needs it (a call checks
+// every argument, and most calls are fine).
+struct ArgumentName {
+  std::size_t index;
+  const std::string& param;
+  const std::string& kernel;
+};
+std::ostream& operator<<(std::ostream& os, const ArgumentName& a) {
+  return os << "argument " << a.index << " (" << a.param << ") of kernel " << a.kernel;
+}
+
+void check_scalar(const ir::VarNode& v, const Arg& arg, const ArgumentName& where) {
   const std::string type = name(v.dtype), a_type = cat(is_float(v.dtype) ? "a " : "an ", type);
   if (arg.kind() == Arg::Kind::Tensor)
     throw RuntimeError(cat("cannot call with ", where, " because it is a tensor (", arg.tensor().describe(),
@@ -103,9 +116,9 @@ Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Arg>& a
                            params.size(), " (", sig, "); pass one argument per parameter, in order"));
   }
   Bindings bound;
-  std::map<const ir::VarNode*, std::string> bound_by;
+  std::map<const ir::VarNode*, std::pair<std::string_view, int>> bound_by;  // the parameter and dim that bound it
   for (size_t i = 0; i < params.size(); ++i) {
-    const std::string where = cat("argument ", i, " (", params[i].name(), ") of kernel ", func.name);
+    const ArgumentName where{i, params[i].name(), func.name};
     if (const ir::Var& v = params[i].scalar) {
       check_scalar(*v, args[i], where);
       if (!is_float(v->dtype)) bound.emplace(v.get(), args[i].int_value());
@@ -139,10 +152,11 @@ Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Arg>& a
                                  "; declare it T::dynamic(\"", v->name, "\", T::int64) or split the problem"));
         auto [it, fresh] = bound.emplace(v, got);
         if (fresh) {
-          bound_by[v] = cat(p.name, " dim ", d);
+          bound_by[v] = {p.name, d};
         } else if (it->second != got) {
           throw RuntimeError(cat("cannot call with ", where, " because its dim ", d, " binds the symbolic dimension ",
-                                 v->name, " to ", got, " but ", bound_by[v], " already bound it to ", it->second,
+                                 v->name, " to ", got, " but ", bound_by[v].first, " dim ", bound_by[v].second, " already bound it to ",
+                                 it->second,
                                  "; pass tensors whose shapes agree"));
         }
       }

@@ -114,6 +114,7 @@ std::shared_ptr<const LoadedKernel> LoadedKernel::load(const KernelSpec& spec, c
   std::shared_ptr<LoadedKernel> k(new LoadedKernel());
   k->name_ = spec.name;
   k->func_ = spec.func;
+  k->symbolic_dims_ = spec.func->symbolic_dims();
   k->grid_ = spec.grid;
   k->threads_ = spec.threads;
   k->shared_bytes_ = spec.shared_bytes;
@@ -216,7 +217,7 @@ void LoadedKernel::launch(const std::vector<Arg>& args, const runtime::Bindings&
                            shared_bytes_, " bytes of shared memory each); use fewer or smaller blocks",
                            ranks_sharing_device > 1 ? ", or fewer ranks per GPU (the ipc transport time-slices ranks of separate processes)" : ""));
   }
-  const auto dims = func_->symbolic_dims();
+  const auto& dims = symbolic_dims_;
   size_t count = args.size() + dims.size();
   for (const auto& t : tensors) count += t.rank() > 0 ? t.rank() - 1 : 0;
   std::vector<Slot> slots(count);

@@ -78,6 +78,7 @@ class LoadedKernel {
   LoadedKernel() = default;
   std::string name_;
   ir::PrimFunc func_;
+  std::vector<ir::Var> symbolic_dims_;  // func_->symbolic_dims(), passed in this order
   std::vector<ir::Expr> grid_;
   int threads_ = 0;
   std::size_t shared_bytes_ = 0;
