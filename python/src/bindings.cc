@@ -370,7 +370,10 @@ NB_MODULE(_tilescale, m) {
           } else if (PyFloat_Check(h.ptr())) {
             args.emplace_back(PyFloat_AsDouble(h.ptr()));
           } else {
-            args.emplace_back(wrap(nb::cast<nb::ndarray<nb::ro>>(h), i));
+            nb::ndarray<nb::ro> array;
+            if (!nb::try_cast(h, array))
+              throw nb::type_error(("argument " + std::to_string(i) + " is neither an array nor a number").c_str());
+            args.emplace_back(wrap(array, i));
           }
         }
         nb::gil_scoped_release release;

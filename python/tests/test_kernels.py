@@ -274,3 +274,18 @@ def test_gemm_on_cuda():
     b = torch.randn(256, 256, dtype=torch.float16, device="cuda")
     c = kernel(a, b)
     torch.testing.assert_close(c, (a.float() @ b.float()).half(), rtol=1e-2, atol=1e-1)
+
+
+def test_scalar_parameters_on_cuda_on_torchs_current_stream():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device for torch")
+    kernel = tilescale.compile(masked_scale(4096), out_idx=[3], target="cuda")
+    x = torch.randn(4096, device="cuda")
+    side = torch.cuda.Stream()
+    with torch.cuda.stream(side):  # the kernel runs on torch's current stream: this one
+        for valid_len in (0, 1, 1000, 4096, 5000, -3):
+            y = kernel(x, valid_len, 0.25)
+            expected = torch.where(torch.arange(4096, device="cuda") < valid_len, x * 0.25, torch.zeros_like(x))
+            torch.testing.assert_close(y, expected, rtol=0, atol=0)
+    side.synchronize()

@@ -37,6 +37,11 @@ class JITKernel:
                                  f"is a scalar; outputs are tensors")
             out.append(i % n)
         self.out_idx = sorted(set(out))
+        # What every call needs, worked out once.
+        self._names = [p[0] for p in self.params]
+        self._inputs = [i for i in range(n) if i not in self.out_idx]
+        self._scalars = [i for i in range(n) if self.params[i][3]]
+        self._on_cpu = kernel.target == "cpu"
 
     @property
     def target(self):
@@ -77,13 +82,11 @@ class JITKernel:
         return torch.empty(shape, dtype=torch_dtype, device="cuda")
 
     def __call__(self, *args, stream=None):
-        n, outs = len(self.params), self.out_idx
-        names = [p[0] for p in self.params]
+        n, outs, names = len(self.params), self.out_idx, self._names
         if len(args) == n:
             arrays, outputs = list(args), None
-        elif len(args) == n - len(outs):
-            inputs = [i for i in range(n) if i not in outs]
-            given = dict(zip(inputs, args))
+        elif len(args) == len(self._inputs):
+            given = dict(zip(self._inputs, args))
             arrays = [None] * n
             for i, a in given.items():
                 arrays[i] = a
@@ -91,21 +94,27 @@ class JITKernel:
                 arrays[i] = self._allocate(i, given)
             outputs = [arrays[i] for i in outs]
         else:
-            wanted = ", ".join(names[i] for i in range(n) if i not in outs)
-            raise TypeError(f"cannot call {self.kernel.name} with {len(args)} arguments; it takes {n - len(outs)} "
+            wanted = ", ".join(names[i] for i in self._inputs)
+            raise TypeError(f"cannot call {self.kernel.name} with {len(args)} arguments; it takes {len(self._inputs)} "
                             f"({wanted})" + (f", or all {n} ({', '.join(names)})" if outs else ""))
-        for i, (param, a) in enumerate(zip(self.params, arrays)):
-            if param[3]:
-                arrays[i] = self._scalar(param, a)
-            elif not (hasattr(a, "__dlpack__") or hasattr(a, "__array_interface__")):
-                raise TypeError(f"cannot pass a {type(a).__name__} as {param[0]} of {self.kernel.name}; pass a numpy "
-                                f"array or a DLPack tensor (torch)")
+        for i in self._scalars:
+            arrays[i] = self._scalar(self.params[i], arrays[i])
         if stream is None:
             stream = self._current_stream(arrays)
-        self.kernel.call(arrays, stream)
+        try:
+            self.kernel.call(arrays, stream)
+        except TypeError:
+            self._check_arrays(arrays)  # says which argument is not an array
+            raise
         if outputs is None:
             return None
         return outputs[0] if len(outputs) == 1 else outputs
+
+    def _check_arrays(self, arrays):
+        for i, (param, a) in enumerate(zip(self.params, arrays)):
+            if not param[3] and not (hasattr(a, "__dlpack__") or hasattr(a, "__array_interface__")):
+                raise TypeError(f"cannot pass a {type(a).__name__} as {param[0]} of {self.kernel.name}; pass a numpy "
+                                f"array or a DLPack tensor (torch)")
 
     def _scalar(self, param, a):
         """A scalar argument as a Python int or float (numpy scalars too); the C++ call checks the rest."""
@@ -125,10 +134,16 @@ class JITKernel:
                         f"parameter ({_C.dtype_name(param[2])}): pass a Python int or float")
 
     def _current_stream(self, arrays):
-        if self.kernel.target == "cpu":
+        """torch's current stream on the device of the first torch tensor among the arguments, else 0."""
+        if self._on_cpu:
             return 0
         for a in arrays:
             if type(a).__module__.startswith("torch"):
-                import torch
-                return torch.cuda.current_stream(a.device).cuda_stream
+                return _torch_stream(a.device.index)
         return 0
+
+
+def _torch_stream(device):
+    import torch
+    raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)  # what torch.cuda.current_stream reads, cheaper
+    return raw(device) if raw else torch.cuda.current_stream(device).cuda_stream
