@@ -198,3 +198,36 @@ def test_dist_operator_argument_errors():
         def bad_addr(A: T.Tensor((4,), "int32")):
             with T.Kernel(1, threads=32):
                 T.put_block(3, A[0], 4, 0)
+
+
+def test_kernel_called_outside_a_run_is_one_rank():
+    kernel = tilescale.compile(allgather.allgather(4, 4, 2), target="cpu")
+    a, out, bar = np.zeros((4, 4), np.float16), np.zeros((8, 4), np.float16), np.zeros(2, np.int32)
+    with pytest.raises(tilescale.RuntimeError, match="because the run has 1 rank"):
+        kernel(a, out, bar)
+
+
+def test_remote_access_to_an_array_not_from_the_heap_is_an_error():
+    kernel = tilescale.compile(allgather.allgather(4, 4, 2), target="cpu")
+
+    def rank_main(rank):
+        a, out, bar = np.zeros((4, 4), np.float16), np.zeros((8, 4), np.float16), np.zeros(2, np.int32)
+        kernel(a, out, bar)
+
+    with pytest.raises(tilescale.RuntimeError, match="not in the symmetric heap"):
+        World.sim(2).run(rank_main)
+
+
+@pytest.mark.xfail(strict=False, reason="src/runtime/dist: a sim World keeps the host-barrier arrivals of a run "
+                                       "that failed, so the next run's barrier passes early or reports a second call")
+def test_world_reused_after_a_failed_run_keeps_no_stale_barrier_arrivals():
+    world = World.sim(2)
+
+    def fail_on_one(rank):
+        if rank.rank == 1:
+            raise ValueError("rank 1 gave up")
+        rank.barrier()
+
+    with pytest.raises(ValueError):
+        world.run(fail_on_one)
+    world.run(lambda rank: rank.barrier())
