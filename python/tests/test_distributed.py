@@ -148,11 +148,12 @@ def test_world_errors():
         World.sim(2).run(lambda rank: rank.heap.empty((2,), "bfloat16"))
 
 
-def test_local_world_without_a_gpu_says_why():
+def test_gpu_worlds_without_a_gpu_say_why():
     if not tilescale.why_not_cuda():
-        pytest.skip("a CUDA device is present: World.local works here")
-    with pytest.raises(tilescale.RuntimeError):
-        World.local(2)
+        pytest.skip("a CUDA device is present: the GPU worlds work here")
+    for make in (lambda: World.local(2), World.from_env, World.nvshmem):
+        with pytest.raises(tilescale.RuntimeError, match="CUDA"):
+            make()
 
 
 def test_dist_operators_reach_the_builder():
