@@ -1,6 +1,8 @@
 // tilescale._tilescale: the C++ library as the Python front end (python/tilescale/) sees it. The
 // bindings stay thin: the tile language is the builder of lang.h (its begun/ended scopes for
 // Python's `with` and `for`), compile and Kernel are runtime.h's, and arrays arrive through DLPack.
+// lang_dist_bindings.cc binds the distributed operators, dist_bindings.cc worlds and ranks;
+// bindings.h holds what the three share.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/function.h>
