@@ -1,12 +1,15 @@
 // tilescale._tilescale: the C++ library as the Python front end (python/tilescale/) sees it. The
 // bindings stay thin: the tile language is the builder of lang.h (its begun/ended scopes for
 // Python's `with` and `for`), compile and Kernel are runtime.h's, and arrays arrive through DLPack.
+// lang_dist_bindings.cc binds the distributed operators, dist_bindings.cc worlds and ranks;
+// bindings.h holds what the three share.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/function.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include "bindings.h"
 #include "ir/equality.h"
 #include "ir/printer.h"
 #include "passes/simplify.h"
@@ -20,13 +23,7 @@ namespace T = tilescale::lang;
 using tilescale::DataType;
 using tilescale::detail::cat;
 
-namespace {
-
-// A value where the language takes an expression: an Expr, an element reference, an alloc_var
-// scalar, or a Python bool, int or float (weak constants, lang.h).
-struct ExprArg {
-  T::Expr expr = 0;
-};
+namespace tilescale::python {
 
 T::Expr to_expr(nb::handle h) {
   if (nb::isinstance<T::Expr>(h)) return nb::cast<T::Expr>(h);
@@ -55,6 +52,8 @@ std::vector<T::Expr> exprs(const std::vector<ExprArg>& vs) {
   for (const auto& v : vs) out.push_back(v.expr);
   return out;
 }
+
+namespace {
 
 DataType dtype_of(const nb::dlpack::dtype& t, std::size_t index) {
   using Code = nb::dlpack::dtype_code;
@@ -90,6 +89,8 @@ DataType dtype_of(const nb::dlpack::dtype& t, std::size_t index) {
                                     "pass float16, bfloat16, float32, float64, float8, integer or bool arrays"));
 }
 
+}  // namespace
+
 tilescale::Tensor wrap(const nb::ndarray<nb::ro>& a, std::size_t index) {
   std::vector<std::int64_t> shape, strides;
   for (std::size_t d = 0; d < a.ndim(); ++d) shape.push_back(a.shape(d)), strides.push_back(a.stride(d));
@@ -102,6 +103,12 @@ tilescale::Tensor wrap(const nb::ndarray<nb::ro>& a, std::size_t index) {
   return tilescale::Tensor::wrap(const_cast<void*>(a.data()), std::move(shape), dtype_of(a.dtype(), index),
                                  std::move(strides), device);
 }
+
+}  // namespace tilescale::python
+
+using namespace tilescale::python;
+
+namespace {
 
 // An integer expression as constant + sum of coefficient * atom (atoms compared structurally), so
 // that a slice's extent (bx + 1) * 64 - bx * 64 is seen to be 64.
@@ -148,25 +155,6 @@ T::Expr extent_between(const T::Expr& start, const T::Expr& stop) {
 }
 
 }  // namespace
-
-namespace nanobind::detail {
-template <>
-struct type_caster<ExprArg> {
-  NB_TYPE_CASTER(ExprArg, const_name("tilescale._tilescale.Expr | int | float | bool"))
-  bool from_python(handle src, uint8_t, cleanup_list*) noexcept {
-    try {
-      value.expr = to_expr(src);
-      return true;
-    } catch (...) {
-      PyErr_Clear();
-      return false;
-    }
-  }
-  static handle from_cpp(const ExprArg& v, rv_policy policy, cleanup_list* cleanup) noexcept {
-    return make_caster<T::Expr>::from_cpp(v.expr, policy, cleanup);
-  }
-};
-}  // namespace nanobind::detail
 
 NB_MODULE(_tilescale, m) {
   m.doc() = "tilescale's C++ library: the tile-language builder, compile and kernels (use tilescale.language)";
@@ -383,4 +371,7 @@ NB_MODULE(_tilescale, m) {
     return tilescale::compile(f, tilescale::CompileOptions{tilescale::parse_target(target), options});
   }, nb::arg("func"), nb::arg("target") = "auto", nb::arg("compiler_options") = std::vector<std::string>{});
   m.def("why_not_cuda", &tilescale::why_not_cuda);
+
+  bind_lang_dist(m);
+  bind_dist(m);
 }

@@ -9,12 +9,14 @@
 compile(func, out_idx, target) returns a JITKernel; @tilescale.jit(out_idx=...) compiles a function
 that returns a prim_func, once per distinct arguments. Errors: tilescale.CompileError and
 tilescale.RuntimeError (both tilescale.Error, a Python RuntimeError) carry the C++ messages.
+tilescale.dist runs distributed programs (World.sim(n).run(fn), the symmetric heap).
 """
 
 import functools as _functools
 
 from . import _tilescale as _C
 from . import language
+from . import dist
 from ._kernel import JITKernel
 
 __version__ = "0.1.0"
@@ -73,5 +75,5 @@ def why_not_cuda():
     return _C.why_not_cuda()
 
 
-__all__ = ["compile", "jit", "language", "JITKernel", "Error", "CompileError", "RuntimeError", "InternalError",
+__all__ = ["compile", "jit", "language", "dist", "JITKernel", "Error", "CompileError", "RuntimeError", "InternalError",
            "why_not_cuda"]

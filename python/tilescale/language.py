@@ -720,3 +720,9 @@ def prim_func(fn=None, *, name=None):
 
 macro = _unsupported("macro", "call a plain Python function from the prim_func instead (it is rewritten too "
                               "when defined inside it)")
+
+
+# --------------------------------------------------------------------------------------------------
+# The distributed operators (lang_dist.h): T.get_rank, T.put_block, T.st, T.wait_eq, T.putmem_nbi_block...
+
+from ._lang_dist import *  # noqa: E402,F401,F403
