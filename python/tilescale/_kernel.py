@@ -143,7 +143,14 @@ class JITKernel:
         return 0
 
 
+_raw_stream = None
+
+
 def _torch_stream(device):
-    import torch
-    raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)  # what torch.cuda.current_stream reads, cheaper
-    return raw(device) if raw else torch.cuda.current_stream(device).cuda_stream
+    """torch's current CUDA stream on `device` as an integer handle (its raw getter, looked up once)."""
+    global _raw_stream
+    if _raw_stream is None:
+        import torch
+        getter = getattr(torch._C, "_cuda_getCurrentRawStream", None)  # what torch.cuda.current_stream reads
+        _raw_stream = getter or (lambda d: torch.cuda.current_stream(d).cuda_stream)
+    return _raw_stream(device)
