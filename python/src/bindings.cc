@@ -1,8 +1,12 @@
 // tilescale._tilescale: the C++ library as the Python front end (python/tilescale/) sees it. The
 // bindings stay thin: the tile language is the builder of lang.h (its begun/ended scopes for
-// Python's `with` and `for`), compile and Kernel are runtime.h's, and arrays arrive through DLPack.
+// Python's `with` and `for`), compile and Kernel are runtime.h's, and arrays arrive through DLPack
+// (torch tensors through their attributes, which is faster).
 // lang_dist_bindings.cc binds the distributed operators, dist_bindings.cc worlds and ranks;
 // bindings.h holds what the three share.
+#include <optional>
+#include <unordered_map>
+
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/function.h>
@@ -90,6 +94,49 @@ DataType dtype_of(const nb::dlpack::dtype& t, std::size_t index) {
 }
 
 }  // namespace
+
+// torch tensors, read through their attributes (data_ptr, shape, stride, dtype, get_device: about
+// 0.4 us for all of them on the H200 machine) rather than through DLPack (2.8 us per tensor). False
+// when `h` is not a torch tensor or has a dtype tilescale lacks: the DLPack path then takes it (and
+// raises the error).
+bool wrap_torch(nb::handle h, tilescale::Tensor& out) {
+  static PyObject* tensor_type = nullptr;  // torch.Tensor, once torch is imported
+  if (!tensor_type) {
+    PyObject* torch = PyImport_GetModule(nb::str("torch").ptr());
+    if (!torch) {
+      PyErr_Clear();
+      return false;
+    }
+    tensor_type = PyObject_GetAttrString(torch, "Tensor");  // kept for the life of the process
+    Py_DECREF(torch);
+    if (!tensor_type) {
+      PyErr_Clear();
+      return false;
+    }
+  }
+  if (!PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(tensor_type))) return false;
+  static std::unordered_map<PyObject*, std::optional<DataType>> dtypes;  // torch's dtypes are singletons
+  nb::object torch_dtype = h.attr("dtype");
+  auto it = dtypes.find(torch_dtype.ptr());
+  if (it == dtypes.end()) {
+    std::string name = nb::cast<std::string>(nb::str(torch_dtype));  // "torch.float16"
+    name = name.substr(name.find('.') + 1);
+    if (name == "float8_e4m3fn") name = "float8_e4m3";
+    if (name == "float8_e5m2fnuz" || name == "float8_e4m3fnuz") name.clear();
+    it = dtypes.emplace(torch_dtype.inc_ref().ptr(), name.empty() ? std::nullopt : tilescale::parse_dtype(name)).first;
+  }
+  if (!it->second) return false;
+  const nb::tuple shape = nb::borrow<nb::tuple>(h.attr("shape"));
+  const nb::tuple stride = nb::borrow<nb::tuple>(h.attr("stride")());
+  std::vector<std::int64_t> extents(shape.size()), strides(stride.size());
+  for (std::size_t d = 0; d < extents.size(); ++d) extents[d] = nb::cast<std::int64_t>(shape[d]);
+  for (std::size_t d = 0; d < strides.size(); ++d) strides[d] = nb::cast<std::int64_t>(stride[d]);
+  const auto data = nb::cast<std::uintptr_t>(h.attr("data_ptr")());
+  const int device = nb::cast<int>(h.attr("get_device")());
+  out = tilescale::Tensor::wrap(reinterpret_cast<void*>(data), std::move(extents), *it->second, std::move(strides),
+                                device < 0 ? tilescale::Device::cpu() : tilescale::Device::cuda(device));
+  return true;
+}
 
 tilescale::Tensor wrap(const nb::ndarray<nb::ro>& a, std::size_t index) {
   std::vector<std::int64_t> shape, strides;
@@ -357,6 +404,8 @@ NB_MODULE(_tilescale, m) {
             if (PyErr_Occurred()) throw nb::python_error();
           } else if (PyFloat_Check(h.ptr())) {
             args.emplace_back(PyFloat_AsDouble(h.ptr()));
+          } else if (tilescale::Tensor t; wrap_torch(h, t)) {
+            args.emplace_back(std::move(t));
           } else {
             nb::ndarray<nb::ro> array;
             if (!nb::try_cast(h, array))

@@ -289,3 +289,17 @@ def test_scalar_parameters_on_cuda_on_torchs_current_stream():
             expected = torch.where(torch.arange(4096, device="cuda") < valid_len, x * 0.25, torch.zeros_like(x))
             torch.testing.assert_close(y, expected, rtol=0, atol=0)
     side.synchronize()
+
+
+def test_torch_tensors_on_the_cpu_backend_and_their_strides(rng):
+    torch = pytest.importorskip("torch")
+    kernel = tilescale.compile(elementwise_add(1024), target="cpu")
+    a, b = torch.randn(1024), torch.randn(1024)
+    c = torch.full((1024,), float("nan"))
+    kernel(a, b, c)
+    torch.testing.assert_close(c, a + b, rtol=0, atol=0)
+    strided = torch.randn(2048)[::2]  # stride 2: the CPU backend reads it as it is
+    kernel(strided, b, c)
+    torch.testing.assert_close(c, strided + b, rtol=0, atol=0)
+    with pytest.raises(tilescale.RuntimeError, match="float64"):
+        kernel(a.double(), b, c)
