@@ -219,8 +219,6 @@ def test_remote_access_to_an_array_not_from_the_heap_is_an_error():
         World.sim(2).run(rank_main)
 
 
-@pytest.mark.xfail(strict=False, reason="src/runtime/dist: a sim World keeps the host-barrier arrivals of a run "
-                                       "that failed, so the next run's barrier passes early or reports a second call")
 def test_world_reused_after_a_failed_run_keeps_no_stale_barrier_arrivals():
     world = World.sim(2)
 

@@ -57,6 +57,28 @@ T::PrimFunc kernel_with(const std::function<void(Bufs&)>& body) {
   });
 }
 
+// A sim world stays usable after a run that failed: the barrier arrivals and the allocation that
+// the failed run left half done are forgotten, what it allocated in full stays.
+TEST(DistErrors, ASimWorldRunsAgainAfterARunThatFailed) {
+  const dist::World world = dist::World::sim(2);
+  EXPECT_THROW(world.run([](dist::Rank& rank) {
+    rank.heap().zeros({4}, DataType::Int32);  // allocation #0: both ranks make it
+    if (rank.rank() == 1) throw std::runtime_error("rank 1 gave up");
+    rank.heap().zeros({8}, DataType::Int32);  // allocation #1: rank 0 alone
+    rank.barrier();
+  }), std::runtime_error);
+  std::atomic<int> ran{0};
+  world.run([&](dist::Rank& rank) {
+    EXPECT_EQ(rank.heap().used(), 16u);  // allocation #0 alone: int32[4]
+    rank.barrier();
+    const Tensor t = rank.heap().zeros({16}, DataType::Int32);  // the next one, on the next 256-byte boundary
+    rank.barrier();
+    EXPECT_EQ(rank.heap().used(), 256u + 64u);
+    ++ran;
+  });
+  EXPECT_EQ(ran, 2);
+}
+
 TEST(DistErrors, PersistentDistributedKernelsAreCompileErrorsForCuda) {
   const auto f = kernel_with([&](Bufs& b) {
     T::persistent();

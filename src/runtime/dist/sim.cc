@@ -203,6 +203,7 @@ void World::run(const std::function<void(int rank)>& fn) {
     stopped_.store(false);
     stop_message_.clear();
     watchdog_quit_ = false;
+    forget_unfinished_collectives();
   }
   watchdog_ = std::thread([this] { watchdog(); });
 
@@ -320,6 +321,17 @@ std::size_t World::allocate(Participant& self, std::size_t bytes, const std::str
   std::lock_guard<std::mutex> lock(mu_);
   if (!round->error.empty()) throw RuntimeError(round->error);
   return *round->offset;
+}
+
+void World::forget_unfinished_collectives() {
+  for (Barrier* b : {&host_barrier_, &rank_barrier_}) {
+    b->count = 0;
+    b->arrived.assign(size(), false);
+    b->where.assign(size(), "");
+  }
+  for (auto it = rounds_.begin(); it != rounds_.end();)
+    it = it->second.decided.load() ? std::next(it) : rounds_.erase(it);
+  allocations_.assign(size(), static_cast<int>(rounds_.size()));
 }
 
 void World::barrier_wait(Barrier& b, Participant& self, const std::string& what, const std::string& where) {

@@ -193,6 +193,9 @@ class World {
   bool deadlocked() const;
   std::string deadlock_report() const;
   void barrier_wait(Barrier& b, Participant& self, const std::string& what, const std::string& where);
+  // At the start of a run, with mu_ held: what a failed run left half done (barrier arrivals, an
+  // allocation some ranks made and others never reached) is forgotten; finished allocations stay.
+  void forget_unfinished_collectives();
 
   const Options options_;
   const std::chrono::nanoseconds wait_budget_;  // 0: none
