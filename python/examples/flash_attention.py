@@ -131,17 +131,8 @@ def check_cuda(batch=1, heads=4, seq_len=512, dim=64, is_causal=False):
     return kernel
 
 
-def cuda_available():
-    """Whether main() runs on the GPU: torch importable, a CUDA device, and tilescale targets it."""
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available() and not tilescale.why_not_cuda()
-
-
 def main():
-    if cuda_available():
+    if tilescale.torch_cuda_available():
         check_cuda()
         check_cuda(is_causal=True)
         print("flash_attention: [1, 4, 512, 64] on CUDA matches torch (causal and not)")

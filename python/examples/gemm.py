@@ -58,17 +58,8 @@ def check_cuda(M=1024, N=1024, K=1024):
     return kernel
 
 
-def cuda_available():
-    """Whether main() runs on the GPU: torch importable, a CUDA device, and tilescale targets it."""
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available() and not tilescale.why_not_cuda()
-
-
 def main():
-    if cuda_available():
+    if tilescale.torch_cuda_available():
         check_cuda()
         print("gemm: 1024x1024x1024 on CUDA matches torch")
     else:

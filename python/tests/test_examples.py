@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+import tilescale
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 
 EXAMPLES = ["gemm", "softmax", "layernorm", "flash_attention"]
@@ -40,8 +42,8 @@ def test_example_main_runs(name, capsys):
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_on_cuda_against_torch(name):
     pytest.importorskip("torch")
-    if not _example(name).cuda_available():
-        pytest.skip("torch sees no CUDA device")
+    if not tilescale.torch_cuda_available():
+        pytest.skip(f"no CUDA for torch and tilescale here: {tilescale.why_not_cuda() or 'torch sees no CUDA device'}")
     _example(name).check_cuda()
 
 

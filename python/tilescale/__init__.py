@@ -75,5 +75,15 @@ def why_not_cuda():
     return _C.why_not_cuda()
 
 
+def torch_cuda_available():
+    """Whether kernels can run here on CUDA with torch tensors: torch importable, a CUDA device for
+    torch, and tilescale's CUDA target usable."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available() and not why_not_cuda()
+
+
 __all__ = ["compile", "jit", "language", "dist", "JITKernel", "Error", "CompileError", "RuntimeError", "InternalError",
            "why_not_cuda"]
