@@ -16,7 +16,9 @@
 #include "bindings.h"
 #include "ir/equality.h"
 #include "ir/printer.h"
+#include "jit/cache.h"
 #include "passes/simplify.h"
+#include "runtime/cuda/driver.h"
 #include "tilescale/errors.h"
 #include "tilescale/lang.h"
 #include "tilescale/runtime.h"
@@ -420,6 +422,12 @@ NB_MODULE(_tilescale, m) {
     return tilescale::compile(f, tilescale::CompileOptions{tilescale::parse_target(target), options});
   }, nb::arg("func"), nb::arg("target") = "auto", nb::arg("compiler_options") = std::vector<std::string>{});
   m.def("why_not_cuda", &tilescale::why_not_cuda);
+  // What tilescale.autotune keys its on-disk choices by, and where it keeps them.
+  m.def("cache_dir", &tilescale::jit::cache_dir);
+  m.def("cache_enabled", &tilescale::jit::cache_enabled);
+  m.def("device_description", [](int device) {
+    return tilescale::cuda::device_name(device) + " " + tilescale::cuda::arch_for_device(device);
+  }, nb::arg("device") = 0);
 
   bind_lang_dist(m);
   bind_dist(m);

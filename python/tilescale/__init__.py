@@ -7,8 +7,10 @@
     c = kernel(a, b)                    # numpy in, numpy out on the CPU backend
 
 compile(func, out_idx, target) returns a JITKernel; @tilescale.jit(out_idx=...) compiles a function
-that returns a prim_func, once per distinct arguments. Errors: tilescale.CompileError and
-tilescale.RuntimeError (both tilescale.Error, a Python RuntimeError) carry the C++ messages.
+that returns a prim_func, once per distinct arguments; @tilescale.autotune(configs=[...]) over it
+picks the fastest config (kept on disk); kernel.get_profiler() times and checks a kernel. Errors:
+tilescale.CompileError and tilescale.RuntimeError (both tilescale.Error, a Python RuntimeError)
+carry the C++ messages.
 tilescale.dist runs distributed programs (World.sim(n).run(fn), the symmetric heap).
 """
 
@@ -70,6 +72,9 @@ def jit(func=None, *, out_idx=None, target="auto", execution_backend=None, pass_
     return _JIT(func, options)
 
 
+from .autotuner import autotune  # noqa: E402 - it wraps compile and _JIT, defined above
+
+
 def why_not_cuda():
     """Why target "auto" resolves to the CPU backend here ("" when it resolves to CUDA)."""
     return _C.why_not_cuda()
@@ -85,5 +90,5 @@ def torch_cuda_available():
     return torch.cuda.is_available() and not why_not_cuda()
 
 
-__all__ = ["compile", "jit", "language", "dist", "JITKernel", "Error", "CompileError", "RuntimeError", "InternalError",
-           "why_not_cuda"]
+__all__ = ["compile", "jit", "language", "dist", "JITKernel", "autotune", "Error", "CompileError", "RuntimeError", "InternalError",
+           "why_not_cuda", "torch_cuda_available"]

@@ -51,6 +51,12 @@ class JITKernel:
         """The generated CUDA C++; on the CPU backend, the program it runs (the lowered IR)."""
         return self.kernel.cuda_source() or self.kernel.lowered_ir()
 
+    def get_profiler(self, tensor_supply_type=None, scalars=None):
+        """TileLang's profiler: do_bench, assert_allclose and run_once on random inputs (profiler.py).
+        scalars={name: value} gives the scalar parameters, which have no random value."""
+        from .profiler import Profiler
+        return Profiler(self, tensor_supply_type, scalars)
+
     def _dim(self, param, d, inputs):
         name, shape, _, _ = self.params[param]
         if shape[d] >= 0:
