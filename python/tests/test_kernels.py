@@ -72,33 +72,6 @@ def test_elementwise_add(rng):
     np.testing.assert_array_equal(c, a + b)
 
 
-def softmax(M, N, block_M=4, dtype="float16", accum_dtype="float"):
-    scale = 1.44269504  # log2(e)
-
-    @T.prim_func
-    def main(X: T.Tensor((M, N), dtype), Y: T.Tensor((M, N), dtype)):
-        with T.Kernel(T.ceildiv(M, block_M), threads=128) as bx:
-            x = T.alloc_fragment((block_M, N), accum_dtype)
-            row_max = T.alloc_fragment((block_M,), accum_dtype)
-            row_sum = T.alloc_fragment((block_M,), accum_dtype)
-            T.copy(X[bx * block_M, 0], x)
-            T.reduce_max(x, row_max, dim=1)
-            for i, j in T.Parallel(block_M, N):
-                x[i, j] = T.exp2(x[i, j] * scale - row_max[i] * scale)
-            T.reduce_sum(x, row_sum, dim=-1)
-            for i, j in T.Parallel(block_M, N):
-                x[i, j] /= row_sum[i]
-            T.copy(x, Y[bx * block_M, 0])
-    return main
-
-
-def test_softmax(rng):
-    kernel = tilescale.compile(softmax(10, 128), out_idx=[1], target="cpu")
-    x = rng.uniform(-2, 2, (10, 128)).astype(np.float16)
-    e = np.exp(x.astype(np.float64) - x.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(kernel(x).astype(np.float64), e / e.sum(axis=1, keepdims=True), rtol=2e-3, atol=1e-5)
-
-
 def test_if_else_on_symbolic_condition(rng):
     N = 512
 
