@@ -68,9 +68,9 @@ Row tune_and_measure(const examples::Sizes& base, const std::vector<Config>& gri
   TuneOptions options;
   options.target = Target::CUDA;
   options.cache_key_extra = "bench gemm --tune";
-  options.check = [&](const std::vector<Tensor>& args) {
-    const double err = max_relative_error(args[2].to(Device::cpu()), want);
-    args[2].copy_from(poison);
+  options.check = [&](const std::vector<Arg>& args) {
+    const double err = max_relative_error(args[2].tensor().to(Device::cpu()), want);
+    args[2].tensor().copy_from(poison);
     return err <= 1e-2;
   };
   const TuneResult r = autotune([&](const Config& c) { return ex.build(with(c)); }, grid, {A, B, C}, options);

@@ -3,8 +3,8 @@
 //   auto build = [&](const tilescale::Config& c) { return my_gemm(M, N, K, c.at("BM"), c.at("BN")); };
 //   std::vector<tilescale::Config> configs = {{{"BM", 128}, {"BN", 128}}, {{"BM", 128}, {"BN", 256}}};
 //   tilescale::TuneOptions options;
-//   options.check = [&](const std::vector<tilescale::Tensor>& args) {
-//     return tilescale::max_relative_error(args[2].to(tilescale::Device::cpu()), reference) < 1e-2;
+//   options.check = [&](const std::vector<tilescale::Arg>& args) {
+//     return tilescale::max_relative_error(args[2].tensor().to(tilescale::Device::cpu()), reference) < 1e-2;
 //   };
 //   tilescale::TuneResult r = tilescale::autotune(build, configs, {A, B, C}, options);
 //   tilescale::Kernel k = tilescale::compile(build(r.best), options.target);  // a JIT cache hit
@@ -12,11 +12,12 @@
 // autotune builds and compiles every config in parallel threads (a config whose builder or compile
 // throws is recorded as failed, not fatal), then, one at a time so timings never overlap, runs each
 // compiled kernel once on `inputs` and checks the result, times the ones that pass, and returns the
-// fastest. `inputs` are the kernel's arguments in parameter order (outputs included) on the
-// target's device; each run overwrites the outputs among them.
+// fastest. `inputs` are the kernel's arguments in parameter order (outputs included): tensors on
+// the target's device and scalars (Arg); each run overwrites the outputs among them.
 //
 // The choice is cached on disk, in <jit::cache_dir()>/tune/<key>.txt, keyed by a hash of the
-// program's name (that of configs[0]), the shapes and dtypes of `inputs`, the device (CUDA: its name
+// program's name (that of configs[0]), the shapes and dtypes of the tensors and the values of the
+// scalars among `inputs`, the device (CUDA: its name
 // and arch; the CPU backend: "cpu"), tilescale's version, the config list and cache_key_extra. A
 // later call with the same key returns the cached choice without compiling anything
 // (from_cache = true, tried empty) as long as that config is still among `configs`. Writes are
@@ -50,11 +51,11 @@ struct TuneOptions {
   int compile_threads = 0;  // 0: std::thread::hardware_concurrency()
   // Milliseconds per run of `kernel` on `args`. Null: CUDA events around each run (median of 10
   // after 3 warm-up runs) on CUDA, the wall-clock median of 5 runs after one warm-up on the CPU.
-  std::function<double(const Kernel& kernel, const std::vector<Tensor>& args)> timer;
+  std::function<double(const Kernel& kernel, const std::vector<Arg>& args)> timer;
   // Called after one run of a config's kernel with the kernel's arguments (its outputs filled in);
   // false rejects the config. Null: no check. The outputs still hold the previous config's results
   // when a kernel leaves them alone, so a strict check poisons them itself before returning.
-  std::function<bool(const std::vector<Tensor>& args)> check;
+  std::function<bool(const std::vector<Arg>& args)> check;
   std::string cache_key_extra;  // anything else the choice depends on
   bool use_cache = true;
   bool progress = true;  // a progress line on stderr, rewritten in place, ended with a newline
@@ -72,6 +73,6 @@ struct TuneResult {
 // The fastest config of `configs` that compiles and passes options.check. RuntimeError listing every
 // config and why it failed when none does; CompileError when `configs` is empty.
 TuneResult autotune(const std::function<lang::PrimFunc(const Config&)>& builder, const std::vector<Config>& configs,
-                    const std::vector<Tensor>& inputs, const TuneOptions& options = {});
+                    const std::vector<Arg>& inputs, const TuneOptions& options = {});
 
 }  // namespace tilescale

@@ -39,7 +39,7 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-double time_on_cpu(const Kernel& kernel, const std::vector<Tensor>& args) {
+double time_on_cpu(const Kernel& kernel, const std::vector<Arg>& args) {
   kernel.call(args);
   std::vector<double> ms;
   for (int i = 0; i < 5; ++i) {
@@ -50,7 +50,7 @@ double time_on_cpu(const Kernel& kernel, const std::vector<Tensor>& args) {
   return median(ms);
 }
 
-double time_on_cuda(const Kernel& kernel, const std::vector<Tensor>& args) {
+double time_on_cuda(const Kernel& kernel, const std::vector<Arg>& args) {
   cuda::set_current_device(0);
   for (int i = 0; i < 3; ++i) kernel.call(args);
   CUevent start, stop;
@@ -73,14 +73,20 @@ double time_on_cuda(const Kernel& kernel, const std::vector<Tensor>& args) {
 
 // The hash of everything the choice depends on; "" when the cache is off.
 std::string cache_key(const std::string& program, Target target, const std::vector<Config>& configs,
-                      const std::vector<Tensor>& inputs, const TuneOptions& options) {
+                      const std::vector<Arg>& inputs, const TuneOptions& options) {
   jit::Hasher h;
   h.add("tilescale-autotune-v1").add(TILESCALE_VERSION).add(program);
   h.add(target != Target::CPU ? cuda::device_name(0) + " " + cuda::arch_for_device(0) : std::string("cpu"));
   h.add(static_cast<std::uint64_t>(inputs.size()));
-  for (const Tensor& t : inputs) {
-    h.add(static_cast<std::uint64_t>(t.dtype())).add(static_cast<std::uint64_t>(t.rank()));
-    for (std::int64_t d : t.shape()) h.add(static_cast<std::uint64_t>(d));
+  for (const Arg& a : inputs) {
+    h.add(static_cast<std::uint64_t>(a.kind()));
+    if (a.kind() == Arg::Kind::Tensor) {
+      const Tensor& t = a.tensor();
+      h.add(static_cast<std::uint64_t>(t.dtype())).add(static_cast<std::uint64_t>(t.rank()));
+      for (std::int64_t d : t.shape()) h.add(static_cast<std::uint64_t>(d));
+    } else {
+      h.add(a.describe());  // the scalar's value: it can change which config is fastest
+    }
   }
   std::vector<std::string> sorted;
   for (const Config& c : configs) sorted.push_back(format_config(c));
@@ -148,7 +154,7 @@ class Progress {
 }  // namespace
 
 TuneResult autotune(const std::function<lang::PrimFunc(const Config&)>& builder, const std::vector<Config>& configs,
-                    const std::vector<Tensor>& inputs, const TuneOptions& options) {
+                    const std::vector<Arg>& inputs, const TuneOptions& options) {
   if (configs.empty()) throw CompileError("cannot autotune because the config list is empty");
   const Target target =
       options.target == Target::Auto ? (why_not_cuda().empty() ? Target::CUDA : Target::CPU) : options.target;

@@ -47,7 +47,7 @@ struct Problem {
         want.set({i, j}, s);
       }
   }
-  std::vector<Tensor> args() const { return {A, B, C}; }
+  std::vector<Arg> args() const { return {A, B, C}; }
   std::int64_t size;
   Tensor A, B, C, want;
 };
@@ -60,10 +60,10 @@ class Autotune : public TempCache {
     options.compile_threads = 2;
     options.progress = progress;
     // Timing is sequential in config order, so the n-th timed config gets times[n].
-    options.timer = [this](const Kernel&, const std::vector<Tensor>&) { return times.at(timed++); };
-    options.check = [&p](const std::vector<Tensor>& args) {
-      const bool ok = max_relative_error(args[2], p.want) < 1e-2;
-      args[2].fill(std::numeric_limits<double>::quiet_NaN());  // so the next config cannot pass on these
+    options.timer = [this](const Kernel&, const std::vector<Arg>&) { return times.at(timed++); };
+    options.check = [&p](const std::vector<Arg>& args) {
+      const bool ok = max_relative_error(args[2].tensor(), p.want) < 1e-2;
+      args[2].tensor().fill(std::numeric_limits<double>::quiet_NaN());  // so the next config cannot pass on these
       return ok;
     };
     return autotune([&p](const Config& c) { return build_gemm(p.size, c); }, configs, p.args(), options);
@@ -112,6 +112,39 @@ TEST_F(Autotune, OtherShapesOrConfigsMissTheCache) {
   EXPECT_FALSE(tune(Problem(64), {kSlow, kFast}).from_cache);
   timed = 0;
   EXPECT_FALSE(tune(Problem(128), {kSlow, kFast, kMiddle}).from_cache);
+}
+
+// A kernel with a scalar parameter tunes like any other; the scalar's value is part of the problem.
+TEST_F(Autotune, ScalarArgumentsAreArgumentsAndPartOfTheKey) {
+  const auto build = [](const Config& c) {
+    const std::int64_t block = c.at("block");
+    return T::prim_func("scaled_head", [block] {
+      auto X = T::Tensor("X", {256}, T::float32);
+      T::Expr n = T::ScalarParam("n", T::int32);
+      auto Y = T::Tensor("Y", {256}, T::float32);
+      T::Kernel(256 / block, T::threads(block), [&](T::Expr bx) {
+        T::Parallel(block, [&](T::Expr i) { Y(bx * block + i) = T::if_then_else(bx * block + i < n, X(bx * block + i) * 2.0f, 0.0f); });
+      });
+    });
+  };
+  Tensor x = Tensor::empty({256}, DataType::Float32), y = Tensor::zeros({256}, DataType::Float32);
+  x.fill_random(3);
+  TuneOptions options;
+  options.target = Target::CPU;
+  options.progress = false;
+  options.check = [&](const std::vector<Arg>& args) {
+    const std::int64_t n = args[1].int_value();
+    for (std::int64_t i = 0; i < 256; ++i)
+      if (y.get({i}) != (i < n ? 2.0 * x.get({i}) : 0.0)) return false;
+    return true;
+  };
+  const std::vector<Config> configs = {{{"block", 64}}, {{"block", 128}}};
+  const TuneResult first = autotune(build, configs, {x, 100, y}, options);
+  EXPECT_FALSE(first.from_cache);
+  EXPECT_EQ(first.tried.size(), 2u);
+  for (const auto& [config, ms, why] : first.tried) EXPECT_EQ(why, "") << format_config(config);
+  EXPECT_TRUE(autotune(build, configs, {x, 100, y}, options).from_cache);
+  EXPECT_FALSE(autotune(build, configs, {x, 200, y}, options).from_cache);
 }
 
 TEST_F(Autotune, NoCacheWhenTurnedOff) {
