@@ -57,7 +57,7 @@ class IpcTransport final : public GpuTransport {
         status = cat("ok ", heap_bytes, " legacy ", mine_->bytes(), " ", to_hex(&h, sizeof(h)));
       }
     } catch (const std::exception& e) {
-      status = cat("error ", e.what());
+      status = error_status(e);
     }
     std::vector<std::string> heaps = agree(collective(), rank_, "ipc", "heaps", status);
     check_same_heap_bytes(heaps, heap_bytes, "ipc");
@@ -82,7 +82,7 @@ class IpcTransport final : public GpuTransport {
       if (server) server->wait();
       status = "ok";
     } catch (const std::exception& e) {
-      status = cat("error ", e.what());
+      status = error_status(e);
     }
     agree(collective(), rank_, "ipc", "mapping every rank's heap", status);
     set_bases(bases);

@@ -42,15 +42,14 @@ struct ProcessClaim {
   }
 };
 
-std::string error_status(const std::exception& e) { return cat("error ", e.what()); }
-
 class NvshmemTransport final : public GpuTransport {
  public:
   NvshmemTransport(const LaunchEnv& env, std::size_t heap_bytes, std::int64_t wait_timeout_ms,
                    std::unique_ptr<RendezvousCollective> rendezvous)
       : GpuTransport(env.world_size, heap_bytes, wait_timeout_ms, std::move(rendezvous)), rank_(env.rank) {
     const int n = env.world_size;
-    const bool own_bootstrap = std::getenv("NVSHMEM_BOOTSTRAP") && *std::getenv("NVSHMEM_BOOTSTRAP");
+    const char* bootstrap = std::getenv("NVSHMEM_BOOTSTRAP");
+    const bool own_bootstrap = bootstrap && *bootstrap;  // NVSHMEM's MPI/PMI bootstrap, asked for
     // 1. Device, library, environment, unique id.
     std::string status;
     try {

@@ -38,6 +38,8 @@ std::vector<std::string> agree(Collective& collective, int rank, const std::stri
   return payloads;
 }
 
+std::string error_status(const std::exception& e) { return cat("error ", e.what()); }
+
 void check_same_heap_bytes(std::vector<std::string>& payloads, std::size_t heap_bytes, const std::string& transport) {
   std::string sizes;
   bool same = true;

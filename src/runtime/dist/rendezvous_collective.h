@@ -5,10 +5,11 @@
 // that one rank's failure is raised on every rank, naming it, instead of leaving the others waiting:
 //
 //   std::string status;
-//   try { status = "ok " + make_my_heap(); } catch (const std::exception& e) { status = cat("error ", e.what()); }
+//   try { status = "ok " + make_my_heap(); } catch (const std::exception& e) { status = error_status(e); }
 //   std::vector<std::string> payloads = agree(collective(), rank, "ipc", "heaps", status);
 #pragma once
 
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ class RendezvousCollective final : public Collective {
 // (<step>) because a rank failed: rank 1: <message>".
 std::vector<std::string> agree(Collective& collective, int rank, const std::string& transport, const std::string& step,
                                const std::string& status);
+
+// The status of a setup step that threw on this rank: "error <what it said>".
+std::string error_status(const std::exception& e);
 
 // Every rank's usable heap size, the first word of its payload (which it removes), must be
 // `heap_bytes`: allocations are decided by each rank alone. RuntimeError listing every rank's size.
