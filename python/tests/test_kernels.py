@@ -276,3 +276,15 @@ def test_torch_tensors_on_the_cpu_backend_and_their_strides(rng):
     torch.testing.assert_close(c, strided + b, rtol=0, atol=0)
     with pytest.raises(tilescale.RuntimeError, match="float64"):
         kernel(a.double(), b, c)
+
+
+def test_vectorized_loop_runs_whole_in_every_thread(rng):
+    @T.prim_func
+    def rows(X: T.Tensor((128, 8), "float32"), Y: T.Tensor((128, 8), "float32")):
+        with T.Kernel(1, threads=128) as bx:
+            tx = T.get_thread_binding()
+            for v in T.vectorized(8):
+                Y[tx, v] = X[tx, v] * 2
+    kernel = tilescale.compile(rows, out_idx=[1], target="cpu")
+    x = rng.standard_normal((128, 8)).astype(np.float32)
+    np.testing.assert_array_equal(kernel(x), x * 2)

@@ -309,8 +309,11 @@ def unroll(start, stop=None, step=None, explicit=False):
     return _Loop(_C.ScopeKind.Unroll, lambda: _C.begin_unroll(start))
 
 
-def vectorized(*args, **kwargs):
-    raise NotImplementedError("T.vectorized: the C++ builder has no vectorized loop; use T.Parallel (it vectorizes)")
+def vectorized(extent):
+    """TileLang's vectorized loop: every thread runs all of it, as of T.unroll (which it becomes);
+    the CUDA compiler merges its contiguous accesses where it can. T.Parallel is the loop that
+    tilescale vectorizes itself, spread over the threads."""
+    return unroll(extent)
 
 
 def thread_binding(*args, **kwargs):
