@@ -155,3 +155,13 @@ def test_scalar_cannot_be_an_output():
                 A[i] = n
     with pytest.raises(ValueError, match="parameter n is a scalar; outputs are tensors"):
         tilescale.compile(f, out_idx=[1], target="cpu")
+
+
+def test_pass_configs_are_not_dropped_silently():
+    @T.prim_func
+    def f(A: T.Tensor((64,), "float32")):
+        with T.Kernel(1, threads=64) as bx:
+            for i in T.Parallel(64):
+                A[i] = 1.0
+    with pytest.warns(UserWarning, match=r"ignores pass_configs \['tl.disable_tma_lower'\]"):
+        tilescale.compile(f, target="cpu", pass_configs={"tl.disable_tma_lower": True})

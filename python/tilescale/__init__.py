@@ -15,6 +15,7 @@ tilescale.dist runs distributed programs (World.sim(n).run(fn), the symmetric he
 """
 
 import functools as _functools
+import warnings as _warnings
 
 from . import _tilescale as _C
 from . import language
@@ -35,10 +36,15 @@ def compile(func, out_idx=None, target="auto", execution_backend=None, pass_conf
 
     out_idx: the parameters (an index or a list; negative from the end) that a call allocates and
     returns instead of taking them as arguments. execution_backend, pass_configs, target_host and
-    verbose are TileLang's knobs, accepted and ignored (tilescale has one backend per target).
+    verbose are TileLang's knobs: tilescale has one backend per target and its passes take no
+    configuration, so they change nothing, and a pass_configs that asks for something says so in a
+    warning rather than passing unnoticed.
     """
     if not isinstance(func, language.PrimFunc):
         raise TypeError(f"cannot compile a {type(func).__name__}; pass a function decorated with @T.prim_func")
+    if pass_configs:
+        _warnings.warn(f"tilescale.compile ignores pass_configs {sorted(pass_configs)}: its passes take no "
+                       f"configuration (TILESCALE_TMA=0 turns TMA and warp specialization off)", stacklevel=2)
     kernel = _C.compile(func.func, str(target), list(compiler_options or []))
     return JITKernel(kernel, func, out_idx)
 
