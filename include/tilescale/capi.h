@@ -17,8 +17,9 @@
 // before calling. A scalar parameter (ts_kernel_param_is_scalar) takes a pointer to its value in
 // host memory, of the parameter's dtype: an int32_t for "int32", an int64_t for "int64", a float for
 // "float32"; the value is read during the call, e.g. from Python
-//   n = ctypes.c_int32(100); ptrs[3] = ctypes.cast(ctypes.pointer(n), ctypes.c_void_p) A CUDA kernel is launched on `stream` (a CUstream/cudaStream_t; null: the legacy
-// default stream) in the device's primary context, the one the CUDA runtime (and so torch) uses,
+//   n = ctypes.c_int32(100); ptrs[3] = ctypes.cast(ctypes.pointer(n), ctypes.c_void_p)
+// A CUDA kernel is launched on `stream` (a CUstream/cudaStream_t; null: the legacy default stream)
+// in the device's primary context, the one the CUDA runtime (and so torch) uses,
 // and the call returns without waiting for it.
 //
 // Errors never cross the ABI as exceptions: a function that fails returns null or non-zero and

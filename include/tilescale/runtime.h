@@ -142,9 +142,10 @@ inline Kernel compile(const lang::PrimFunc& func, Target target) { return compil
 
 // What compile(func, asked) takes, without compiling: the target, why, and how the kernel is built
 // for `arch`, e.g.
-//   nvshmem: auto chose it (the target of the calling rank's world); NVRTC (relocatable) +
-//   nvJitLink with NVSHMEM 3.4.5's device library for sm_90a, nvshmemx_cumodule_init when loaded
-//   cpu: auto chose it (no CUDA device: ...); the CPU backend
+//   nvshmem: auto chose it (the target of the calling rank's world); NVRTC (relocatable, against
+//   tilescale's NVSHMEM wrappers) + nvJitLink with NVSHMEM 3.4.5's device library for sm_90a,
+//   nvshmemx_cumodule_init when loaded
+//   cpu: auto chose it (libcuda.so.1 could not be loaded ...); the CPU backend
 // CompileError for a TILESCALE_TARGET that is not a target. `tilescale dump <example> --info`.
 std::string explain_target(const lang::PrimFunc& func, Target asked, const std::string& arch);
 

@@ -211,7 +211,7 @@ class Verifier : public Visitor {
     if (op->for_kind == ForKind::Parallel && !as_const_int(op->extent))
       throw CompileError(cat("cannot partition T::Parallel loop ", op->var->name, " with extent ", print(op->extent),
                              " over threads because it is not a constant; use a constant tile extent and guard the "
-                             "tail with T::If"));
+                             "tail with T::If, or cap it by a constant: T::Parallel(T::min(", print(op->extent), ", 512))"));
     if (op->for_kind == ForKind::Parallel && *as_const_int(op->extent) <= 0)
       throw CompileError(cat("cannot partition T::Parallel loop ", op->var->name, " with extent ", print(op->extent),
                              " over threads because the extent is not positive; use a positive tile extent"));

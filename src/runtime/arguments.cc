@@ -68,7 +68,6 @@ float float_argument(const Arg& arg) {
 
 namespace {
 
-// RuntimeError unless `arg` is a value scalar parameter `v` can take (runtime.h, Arg).
 // "argument 2 (B) of kernel gemm", formatted only when an error message needs it (a call checks
 // every argument, and most calls are fine).
 struct ArgumentName {
@@ -80,6 +79,7 @@ std::ostream& operator<<(std::ostream& os, const ArgumentName& a) {
   return os << "argument " << a.index << " (" << a.param << ") of kernel " << a.kernel;
 }
 
+// RuntimeError unless `arg` is a value scalar parameter `v` can take (runtime.h, Arg).
 void check_scalar(const ir::VarNode& v, const Arg& arg, const ArgumentName& where) {
   const std::string type = name(v.dtype), a_type = cat(is_float(v.dtype) ? "a " : "an ", type);
   if (arg.kind() == Arg::Kind::Tensor)

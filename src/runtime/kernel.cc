@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <list>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 
 #include "codegen/cpu/executor.h"
 #include "codegen/cuda/codegen.h"
@@ -248,8 +248,8 @@ std::string build_route(const ir::Stmt& body, Target target, const std::string& 
   return route;
 }
 
-Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& options) {
-  const auto [target, reason] = resolve_target(options.target, ops::uses_builtins(func.node()->body));
+// `func` compiled for `target` (resolve_target's, with its `reason`).
+Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& options, Target target, const std::string& reason) {
   auto impl = std::make_shared<Kernel::Impl>();
   impl->target = target;
   if (target == Target::CPU) {
@@ -338,8 +338,7 @@ CompiledKernels& compiled_kernels() {
   return *cache;
 }
 
-std::string memo_key(const lang::PrimFunc& func, const CompileOptions& options) {
-  const auto [target, reason] = resolve_target(options.target, ops::uses_builtins(func.node()->body));
+std::string memo_key(const lang::PrimFunc& func, const CompileOptions& options, Target target, const std::string& reason) {
   std::string key = cat(name(target), "\n", reason, "\n", env_switch("TILESCALE_TMA", true), checking_thread_level(), "\n",
                         jit::name(jit::default_backend()), "\n");
   for (const auto& o : options.compiler_options) key += o + "\n";
@@ -350,9 +349,10 @@ std::string memo_key(const lang::PrimFunc& func, const CompileOptions& options) 
 
 Kernel compile(const lang::PrimFunc& func, const CompileOptions& options) {
   try {
-    const std::string key = memo_key(func, options);
+    const auto [target, reason] = resolve_target(options.target, ops::uses_builtins(func.node()->body));
+    const std::string key = memo_key(func, options, target, reason);
     if (std::optional<Kernel> k = compiled_kernels().find(key, func)) return *k;
-    Kernel k = compile_unguarded(func, options);
+    Kernel k = compile_unguarded(func, options, target, reason);
     compiled_kernels().add(key, func, k);
     return k;
   } catch (...) {

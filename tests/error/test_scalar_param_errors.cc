@@ -33,6 +33,19 @@ TEST(ScalarParamErrors, DuplicateName) {
                                 "already named A; give every parameter a distinct name");
 }
 
+TEST(ScalarParamErrors, UncappedParallelExtentSaysHowToCapIt) {
+  auto build = [] {
+    return T::prim_func("head", [&] {
+      auto X = T::Tensor("X", {512}, T::float32);
+      T::Expr n = T::ScalarParam("n", T::int32);
+      T::Kernel(1, T::threads(128), [&](T::Expr) { T::Parallel(n, [&](T::Expr i) { X(i) = 0.0f; }); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(), "cannot partition T::Parallel loop i with extent n over threads because it is not a "
+                                "constant; use a constant tile extent and guard the tail with T::If, or cap it by a "
+                                "constant: T::Parallel(T::min(n, 512))");
+}
+
 TEST(ScalarParamErrors, OutsidePrimFunc) {
   EXPECT_COMPILE_ERROR(T::ScalarParam("n", T::int32), "cannot call T::ScalarParam outside T::prim_func");
 }

@@ -10,8 +10,8 @@
 #include "ir/eval.h"
 #include "jit/hash.h"
 #include "runtime/cuda/driver.h"
-#include "runtime/cuda/nvshmem_host.h"
 #include "runtime/cuda/hang_report.h"
+#include "runtime/cuda/nvshmem_host.h"
 #include "support/env.h"
 #include "tilescale/errors.h"
 
