@@ -103,12 +103,6 @@ std::string nvshmem_cache_key(const JitRequest& req, const CompilerIdentity& id,
       .hex();
 }
 
-std::vector<char> compile_nvshmem_kernel(const std::string& source, const std::string& name, const std::string& arch,
-                                         const std::vector<std::string>& options) {
-  bool compiled_wrappers = false;
-  return compile_and_link({name, source, arch, options, Backend::NVRTC}, compiled_wrappers);
-}
-
 JitResult compile_nvshmem_cached(const JitRequest& req) {
   const auto start = std::chrono::steady_clock::now();
   usable_nvshmem("kernel " + req.name);

@@ -49,17 +49,14 @@ namespace tilescale::jit {
 // throws.
 std::string nvshmem_unavailable_reason();
 
-// The loadable cubin of `source` (a kernel that calls NVSHMEM) for `arch`, compiled by NVRTC with
-// `options` and linked as above; the kernel is compiled every time, the wrappers come from the
-// cache. CompileError when NVSHMEM, NVRTC or nvJitLink is missing ("cannot compile kernel <name>,
-// which calls NVSHMEM, because <why>; <what to do>"), or a step fails (a link error names the
-// kernel and the undefined functions). The module still needs nvshmemx_cumodule_init after loading.
-std::vector<char> compile_nvshmem_kernel(const std::string& source, const std::string& name, const std::string& arch,
-                                         const std::vector<std::string>& options = {});
-
-// compile_nvshmem_kernel, or nvcc as above when req.backend is NVCC, through the disk cache
-// (compile_cached's protocol: an entry per nvshmem_cache_key, compiled once under its lock). The
-// result says whether the kernel was a hit and whether this call compiled the wrappers.
+// The loadable cubin of req.source (a kernel that calls NVSHMEM) for req.arch, compiled by NVRTC
+// with req.options and linked as above (or by nvcc as above when req.backend is NVCC), through the
+// disk cache (compile_cached's protocol: an entry per nvshmem_cache_key, compiled once under its
+// lock; with caching off, compiled every time). The result says whether the kernel was a hit and
+// whether this call compiled the wrappers. CompileError when NVSHMEM, NVRTC or nvJitLink is missing
+// ("cannot compile kernel <name>, which calls NVSHMEM, because <why>; <what to do>"), or a step fails
+// (a link error names the kernel and the undefined functions). The module still needs
+// nvshmemx_cumodule_init after loading.
 JitResult compile_nvshmem_cached(const JitRequest& req);
 
 // What identifies the NVSHMEM a kernel is linked with, in every key below.
@@ -69,7 +66,7 @@ struct NvshmemIdentity {
   std::string linker;          // nvjitlink_identity()
 };
 // The identity of find_nvshmem()'s installation, computed once per process (hashing the archive
-// reads it: 7 MB). CompileError as compile_nvshmem_kernel's when NVSHMEM or nvJitLink is missing.
+// reads it: 7 MB). CompileError as compile_nvshmem_cached's when NVSHMEM or nvJitLink is missing.
 const NvshmemIdentity& nvshmem_identity();
 
 // The cache key of a kernel that calls NVSHMEM, and of NVSHMEM's wrappers (a request for their

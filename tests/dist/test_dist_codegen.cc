@@ -356,18 +356,12 @@ TEST_F(NvshmemLink, ASecondKernelReusesTheCachedWrappersAndTheSameKernelIsAHit) 
   EXPECT_TRUE(std::filesystem::exists(c.cache_path));
 }
 
-// The uncached form: the kernel compiled every time, the wrappers from the cache.
-TEST_F(NvshmemLink, CompileNvshmemKernelGivesALoadableCubin) {
-  const cuda::KernelSpec spec = simple_shift();
-  ASSERT_TRUE(spec.nvshmem);
-  EXPECT_TRUE(is_elf(jit::compile_nvshmem_kernel(spec.source, spec.name, "sm_90a")));
-}
-
 TEST_F(NvshmemLink, AFunctionNoInputDefinesIsAnErrorNamingTheKernelAndTheFunction) {
   const std::string source = "#include \"tilescale/nvshmem_calls.h\"\n"
                              "extern \"C\" __device__ void not_a_wrapper(int* p);\n"
                              "extern \"C\" __global__ void calls_nothing(int* p) { not_a_wrapper(p); ts_nvshmem_quiet(); }\n";
-  EXPECT_COMPILE_ERROR(jit::compile_nvshmem_kernel(source, "calls_nothing", "sm_90a"), "cannot link calls_nothing",
+  EXPECT_COMPILE_ERROR(jit::compile_nvshmem_cached({"calls_nothing", source, "sm_90a", {}, jit::Backend::NVRTC}),
+                       "cannot link calls_nothing",
                        "because nothing defines not_a_wrapper");
 }
 
@@ -407,11 +401,12 @@ TEST(NvshmemCacheKey, ChangesWithTheNvshmemVersionLibraryAndLinker) {
 }
 
 // Where NVSHMEM is missing, the error says so for the kernel, with the search's reason and remedy.
+// ctest also runs it with NVSHMEM_HOME pointing nowhere (tests/CMakeLists.txt), where it cannot skip.
 TEST(NvshmemLinkErrors, MissingNvshmemIsACompileErrorNamingTheKernel) {
   const std::string why = jit::nvshmem_unavailable_reason();
   if (why.empty()) GTEST_SKIP() << "NVSHMEM and nvJitLink are here; this test runs where one is missing";
-  EXPECT_COMPILE_ERROR(jit::compile_nvshmem_kernel("", "shift", "sm_90a"), "cannot compile kernel shift, which calls NVSHMEM, because",
-                       why);
+  EXPECT_COMPILE_ERROR(jit::compile_nvshmem_cached({"shift", "", "sm_90a", {}, jit::Backend::NVRTC}),
+                       "cannot compile kernel shift, which calls NVSHMEM, because", why);
 }
 
 // The PTX of the loads and stores is what REFERENCE.md §2 says assembles; a weak load has no scope.
