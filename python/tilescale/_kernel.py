@@ -140,11 +140,12 @@ class JITKernel:
                         f"parameter ({_C.dtype_name(param[2])}): pass a Python int or float")
 
     def _current_stream(self, arrays):
-        """torch's current stream on the device of the first torch tensor among the arguments, else 0."""
+        """torch's current stream on the device of the first CUDA torch tensor among the arguments, else 0
+        (the default stream; a tensor elsewhere is refused by the call's checks)."""
         if self._on_cpu:
             return 0
         for a in arrays:
-            if type(a).__module__.startswith("torch"):
+            if type(a).__module__.startswith("torch") and a.is_cuda:
                 return _torch_stream(a.device.index)
         return 0
 
