@@ -113,6 +113,8 @@ class Kernel {
   const std::string& target_reason() const;
   std::vector<ParamInfo> params() const;
   const CompileInfo& compile_info() const;
+  // Whether it is a distributed CUDA kernel: one that runs as a rank of a GPU world (see call).
+  bool distributed() const;
 
   // Runs the kernel; on CUDA it is launched on `stream` (a CUstream; null: the default stream, or
   // for a distributed kernel the calling rank's stream) and returns without waiting for it. A

@@ -1,14 +1,10 @@
 // tilescale._tilescale: the C++ library as the Python front end (python/tilescale/) sees it. The
 // bindings stay thin: the tile language is the builder of lang.h (its begun/ended scopes for
-// Python's `with` and `for`), compile and Kernel are runtime.h's, and arrays arrive through DLPack
-// (torch tensors through their attributes, which is faster).
+// Python's `with` and `for`); compile and Kernel are runtime.h's (call_bindings.cc).
 // lang_dist_bindings.cc binds the distributed operators, dist_bindings.cc worlds and ranks;
-// bindings.h holds what the three share.
-#include <optional>
-#include <unordered_map>
+// bindings.h holds what they share.
 
 #include <nanobind/nanobind.h>
-#include <nanobind/ndarray.h>
 #include <nanobind/stl/function.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -16,9 +12,7 @@
 #include "bindings.h"
 #include "ir/equality.h"
 #include "ir/printer.h"
-#include "jit/cache.h"
 #include "passes/simplify.h"
-#include "runtime/cuda/driver.h"
 #include "tilescale/errors.h"
 #include "tilescale/lang.h"
 #include "tilescale/runtime.h"
@@ -57,101 +51,6 @@ std::vector<T::Expr> exprs(const std::vector<ExprArg>& vs) {
   std::vector<T::Expr> out;
   for (const auto& v : vs) out.push_back(v.expr);
   return out;
-}
-
-namespace {
-
-DataType dtype_of(const nb::dlpack::dtype& t, std::size_t index) {
-  using Code = nb::dlpack::dtype_code;
-  const auto code = static_cast<Code>(t.code);
-  if (t.lanes == 1) switch (code) {
-      case Code::Bool: return DataType::Bool;
-      case Code::Int:
-        if (t.bits == 8) return DataType::Int8;
-        if (t.bits == 16) return DataType::Int16;
-        if (t.bits == 32) return DataType::Int32;
-        if (t.bits == 64) return DataType::Int64;
-        break;
-      case Code::UInt:
-        if (t.bits == 8) return DataType::UInt8;
-        if (t.bits == 16) return DataType::UInt16;
-        if (t.bits == 32) return DataType::UInt32;
-        if (t.bits == 64) return DataType::UInt64;
-        break;
-      case Code::Float:
-        if (t.bits == 16) return DataType::Float16;
-        if (t.bits == 32) return DataType::Float32;
-        if (t.bits == 64) return DataType::Float64;
-        break;
-      case Code::Bfloat:
-        if (t.bits == 16) return DataType::BFloat16;
-        break;
-      case Code::Float8_E4M3FN: return DataType::Float8E4M3;
-      case Code::Float8_E5M2: return DataType::Float8E5M2;
-      default: break;
-    }
-  throw tilescale::RuntimeError(cat("cannot pass argument ", index, " because its element type (DLPack code ", int(t.code),
-                                    ", ", int(t.bits), " bits, ", int(t.lanes), " lanes) is not one tilescale has; "
-                                    "pass float16, bfloat16, float32, float64, float8, integer or bool arrays"));
-}
-
-}  // namespace
-
-// torch tensors, read through their attributes (data_ptr, shape, stride, dtype, get_device: about
-// 0.4 us for all of them on the H200 machine) rather than through DLPack (2.8 us per tensor). False
-// when `h` is not a torch tensor, lives neither on the CPU nor on a CUDA device (meta, mps...), or
-// has a dtype tilescale lacks: the DLPack path then takes it (and raises the error).
-bool wrap_torch(nb::handle h, tilescale::Tensor& out) {
-  static PyObject* tensor_type = nullptr;  // torch.Tensor, once torch is imported
-  if (!tensor_type) {
-    PyObject* torch = PyImport_GetModule(nb::str("torch").ptr());
-    if (!torch) {
-      PyErr_Clear();
-      return false;
-    }
-    tensor_type = PyObject_GetAttrString(torch, "Tensor");  // kept for the life of the process
-    Py_DECREF(torch);
-    if (!tensor_type) {
-      PyErr_Clear();
-      return false;
-    }
-  }
-  if (!PyObject_TypeCheck(h.ptr(), reinterpret_cast<PyTypeObject*>(tensor_type))) return false;
-  const bool cuda = nb::cast<bool>(h.attr("is_cuda"));
-  if (!cuda && !nb::cast<bool>(h.attr("is_cpu"))) return false;
-  static std::unordered_map<PyObject*, std::optional<DataType>> dtypes;  // torch's dtypes are singletons
-  nb::object torch_dtype = h.attr("dtype");
-  auto it = dtypes.find(torch_dtype.ptr());
-  if (it == dtypes.end()) {
-    std::string name = nb::cast<std::string>(nb::str(torch_dtype));  // "torch.float16"
-    name = name.substr(name.find('.') + 1);
-    if (name == "float8_e4m3fn") name = "float8_e4m3";
-    if (name == "float8_e5m2fnuz" || name == "float8_e4m3fnuz") name.clear();
-    it = dtypes.emplace(torch_dtype.inc_ref().ptr(), name.empty() ? std::nullopt : tilescale::parse_dtype(name)).first;
-  }
-  if (!it->second) return false;
-  const nb::tuple shape = nb::borrow<nb::tuple>(h.attr("shape"));
-  const nb::tuple stride = nb::borrow<nb::tuple>(h.attr("stride")());
-  std::vector<std::int64_t> extents(shape.size()), strides(stride.size());
-  for (std::size_t d = 0; d < extents.size(); ++d) extents[d] = nb::cast<std::int64_t>(shape[d]);
-  for (std::size_t d = 0; d < strides.size(); ++d) strides[d] = nb::cast<std::int64_t>(stride[d]);
-  const auto data = nb::cast<std::uintptr_t>(h.attr("data_ptr")());
-  out = tilescale::Tensor::wrap(reinterpret_cast<void*>(data), std::move(extents), *it->second, std::move(strides),
-                                cuda ? tilescale::Device::cuda(nb::cast<int>(h.attr("get_device")())) : tilescale::Device::cpu());
-  return true;
-}
-
-tilescale::Tensor wrap(const nb::ndarray<nb::ro>& a, std::size_t index) {
-  std::vector<std::int64_t> shape, strides;
-  for (std::size_t d = 0; d < a.ndim(); ++d) shape.push_back(a.shape(d)), strides.push_back(a.stride(d));
-  tilescale::Device device;
-  if (a.device_type() == nb::device::cuda::value)
-    device = tilescale::Device::cuda(a.device_id());
-  else if (a.device_type() != nb::device::cpu::value)
-    throw tilescale::RuntimeError(cat("cannot pass argument ", index, " because it lives on DLPack device type ",
-                                      a.device_type(), "; pass CPU (numpy) or CUDA arrays"));
-  return tilescale::Tensor::wrap(const_cast<void*>(a.data()), std::move(shape), dtype_of(a.dtype(), index),
-                                 std::move(strides), device);
 }
 
 }  // namespace tilescale::python
@@ -378,58 +277,7 @@ NB_MODULE(_tilescale, m) {
   m.def("print_buffer", [](const std::string& msg, const T::Buffer& b) { T::print(msg, b); });
   m.def("device_assert", [](ExprArg c, const std::string& msg) { T::device_assert(c.expr, msg); });
 
-  // ---------------------------------------------------------------------------------------------
-  // Compiling and calling
-  nb::class_<tilescale::Kernel>(m, "Kernel")
-      .def_prop_ro("name", &tilescale::Kernel::name)
-      .def_prop_ro("target", [](const tilescale::Kernel& k) { return std::string(tilescale::name(k.target())); })
-      .def_prop_ro("target_reason", &tilescale::Kernel::target_reason)
-      .def("lowered_ir", &tilescale::Kernel::lowered_ir)
-      .def("cuda_source", &tilescale::Kernel::cuda_source)
-      .def("params", [](const tilescale::Kernel& k) {
-        nb::list out;
-        for (const auto& p : k.params()) out.append(nb::make_tuple(p.name, p.shape, p.dtype, p.scalar));
-        return out;
-      })
-      // Arguments in parameter order: arrays (DLPack / the array interface) for tensors, Python
-      // ints and floats for scalar parameters (the C++ call checks kinds and ranges).
-      .def("call", [](const tilescale::Kernel& k, const nb::list& items, std::uintptr_t stream) {
-        std::vector<tilescale::Arg> args;
-        args.reserve(items.size());
-        for (std::size_t i = 0; i < items.size(); ++i) {
-          nb::handle h = items[i];
-          if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
-            int overflow = 0;
-            const long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
-            if (overflow > 0) args.emplace_back(PyLong_AsUnsignedLongLong(h.ptr()));
-            else if (overflow < 0) throw nb::value_error(("argument " + std::to_string(i) + " is an integer below -2^63").c_str());
-            else args.emplace_back(v);
-            if (PyErr_Occurred()) throw nb::python_error();
-          } else if (PyFloat_Check(h.ptr())) {
-            args.emplace_back(PyFloat_AsDouble(h.ptr()));
-          } else if (tilescale::Tensor t; wrap_torch(h, t)) {
-            args.emplace_back(std::move(t));
-          } else {
-            nb::ndarray<nb::ro> array;
-            if (!nb::try_cast(h, array))
-              throw nb::type_error(("argument " + std::to_string(i) + " is neither an array nor a number").c_str());
-            args.emplace_back(wrap(array, i));
-          }
-        }
-        nb::gil_scoped_release release;
-        k.call(args, reinterpret_cast<void*>(stream));
-      }, nb::arg("args"), nb::arg("stream") = 0);
-  m.def("compile", [](const T::PrimFunc& f, const std::string& target, const std::vector<std::string>& options) {
-    return tilescale::compile(f, tilescale::CompileOptions{tilescale::parse_target(target), options});
-  }, nb::arg("func"), nb::arg("target") = "auto", nb::arg("compiler_options") = std::vector<std::string>{});
-  m.def("why_not_cuda", &tilescale::why_not_cuda);
-  // What tilescale.autotune keys its on-disk choices by, and where it keeps them.
-  m.def("cache_dir", &tilescale::jit::cache_dir);
-  m.def("cache_enabled", &tilescale::jit::cache_enabled);
-  m.def("device_description", [](int device) {
-    return tilescale::cuda::device_name(device) + " " + tilescale::cuda::arch_for_device(device);
-  }, nb::arg("device") = 0);
-
+  bind_calls(m);
   bind_lang_dist(m);
   bind_dist(m);
 }

@@ -1,6 +1,7 @@
 // What the binding files of tilescale._tilescale share: expressions from Python values (ExprArg,
-// its caster) and arrays as tilescale Tensors (wrap). bindings.cc defines them and the module;
-// lang_dist_bindings.cc binds lang_dist.h, dist_bindings.cc binds dist.h.
+// its caster) and arrays as tilescale Tensors (wrap). bindings.cc defines the expressions and the
+// module; call_bindings.cc binds compiling and calling (and defines wrap), lang_dist_bindings.cc
+// binds lang_dist.h, dist_bindings.cc binds dist.h.
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -30,6 +31,7 @@ std::vector<lang::Expr> exprs(const std::vector<ExprArg>& vs);
 // A DLPack / array-interface array as a Tensor borrowing its memory; `index` names it in errors.
 Tensor wrap(const nb::ndarray<nb::ro>& a, std::size_t index);
 
+void bind_calls(nb::module_& m);      // call_bindings.cc: Kernel, compile
 void bind_lang_dist(nb::module_& m);  // lang_dist_bindings.cc
 void bind_dist(nb::module_& m);       // dist_bindings.cc
 

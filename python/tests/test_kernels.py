@@ -264,6 +264,61 @@ def test_scalar_parameters_on_cuda_on_torchs_current_stream():
     side.synchronize()
 
 
+def _cuda_torch():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device for torch")
+    return torch
+
+
+class _DLPackOnly:
+    """A tensor seen only through __dlpack__ (no torch type, no exchange API)."""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+    def __dlpack__(self, **kwargs):
+        return self.tensor.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.tensor.__dlpack_device__()
+
+
+def test_torch_tensors_on_cuda_through_each_route():
+    """torch's DLPack C exchange API (the fast path), a torch without it (read through the tensor's
+    attributes: a subclass that hides the API stands in for one), and plain DLPack, each with a view
+    that starts inside its storage."""
+    torch = _cuda_torch()
+
+    class WithoutExchangeAPI(torch.Tensor):
+        __dlpack_c_exchange_api__ = None
+
+    kernel = tilescale.compile(elementwise_add(1024), target="cuda")
+    storage = torch.randn(3 * 1024, device="cuda")
+    a, b = storage[1024:2048], storage[2048:]  # views at an offset of 4 and 8 KiB
+    routes = {"exchange API": lambda t: t, "attributes": lambda t: t.as_subclass(WithoutExchangeAPI),
+              "DLPack": _DLPackOnly}
+    for route, make in routes.items():
+        c = torch.full((1024,), float("nan"), device="cuda")
+        kernel(make(a), make(b), make(c))
+        torch.testing.assert_close(c, a + b, rtol=0, atol=0, msg=route)
+
+
+def test_a_given_stream_and_outputs_on_the_inputs_device():
+    torch = _cuda_torch()
+    kernel = tilescale.compile(elementwise_add(1 << 20), out_idx=[2], target="cuda")
+    a, b = torch.randn(1 << 20, device="cuda"), torch.randn(1 << 20, device="cuda")
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    for stream in (side, side.cuda_stream):  # a torch.cuda.Stream or its handle
+        c = kernel(a, b, stream=stream)
+        assert c.device == a.device
+        side.synchronize()
+        torch.testing.assert_close(c, a + b, rtol=0, atol=0)
+    with pytest.raises(TypeError, match="cannot use a str as a stream"):
+        kernel(a, b, stream="side")
+
+
 def test_torch_tensors_on_the_cpu_backend_and_their_strides(rng):
     torch = pytest.importorskip("torch")
     kernel = tilescale.compile(elementwise_add(1024), target="cpu")

@@ -144,11 +144,27 @@ class World:
 
     def run(self, fn):
         """Calls fn(rank) on every rank this process drives, each on its own thread; returns when all
-        have returned, or raises the first error raised on any rank."""
-        self._world.run(lambda r: fn(Rank(r)))
+        have returned, or raises the first error raised on any rank. On a GPU world with torch, fn
+        runs with the rank's device and stream as torch's current ones: torch work on heap tensors,
+        the outputs a kernel allocates and the kernels themselves all go to the rank's stream, which
+        rank.barrier() waits for."""
+        if self.target == "cpu":
+            self._world.run(lambda r: fn(Rank(r)))
+        else:
+            self._world.run(lambda r: _run_on_rank_stream(fn, Rank(r)))
 
     def __repr__(self):
         return f"<tilescale.dist.World {self.transport}, {self.size} ranks>"
+
+
+def _run_on_rank_stream(fn, rank):
+    try:
+        import torch
+    except ImportError:
+        return fn(rank)
+    device = int(rank.device.split(":")[1])
+    with torch.cuda.device(device), torch.cuda.stream(torch.cuda.ExternalStream(rank.stream, device=device)):
+        return fn(rank)
 
 
 __all__ = ["World", "Rank", "SymmetricHeap"]

@@ -46,7 +46,7 @@ class Profiler:
 
     @property
     def _name(self):
-        return self.kernel.kernel.name
+        return self.kernel.name
 
     def _get_inputs(self, scalars=None):
         """Random arguments for the kernel's non-output parameters, in parameter order."""

@@ -36,7 +36,8 @@ std::string describe(const Bindings& bindings) {
   return out;
 }
 
-// The grid of the program's T::Kernel (one per program).
+}  // namespace
+
 const std::vector<ir::Expr>& kernel_grid(const ir::PrimFuncNode& func) {
   struct Finder : ir::Visitor {
     const ir::KernelNode* kernel = nullptr;
@@ -47,16 +48,13 @@ const std::vector<ir::Expr>& kernel_grid(const ir::PrimFuncNode& func) {
   return finder.kernel->grid;
 }
 
-}  // namespace
-
-void check_grid(const ir::PrimFuncNode& func, const Bindings& bindings) {
-  const auto& grid = kernel_grid(func);
+void check_grid(const std::string& kernel, const std::vector<ir::Expr>& grid, const Bindings& bindings) {
   for (size_t d = 0; d < grid.size(); ++d) {
     const auto extent = ir::eval_int(grid[d], bindings);
-    TS_ICHECK(extent, "grid extent ", d, " of kernel ", func.name, " cannot be evaluated from the arguments' shapes");
+    TS_ICHECK(extent, "grid extent ", d, " of kernel ", kernel, " cannot be evaluated from the arguments' shapes");
     if (*extent >= 0) continue;
     const ir::Expr& e = ir::as<ir::CastNode>(grid[d]) ? ir::as<ir::CastNode>(grid[d])->value : grid[d];
-    throw RuntimeError(cat("cannot call kernel ", func.name, " because its grid extent in dim ", "xyz"[d < 3 ? d : 2], ", ",
+    throw RuntimeError(cat("cannot call kernel ", kernel, " because its grid extent in dim ", "xyz"[d < 3 ? d : 2], ", ",
                            ir::print(e), ", is ", *extent, describe(bindings),
                            "; pass arguments for which every grid extent is 0 or more"));
   }

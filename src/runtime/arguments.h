@@ -29,9 +29,13 @@ Bindings check_arguments(const ir::PrimFuncNode& func, const std::vector<Arg>& a
 // What a float32 scalar parameter receives from `arg`, an argument check_arguments accepted for it.
 float float_argument(const Arg& arg);
 
-// RuntimeError naming the dimension, the extent's expression and the bindings when an extent of the
-// program's T::Kernel grid is negative for `bindings` (0 is fine: nothing runs). Both backends call
-// it before running, so they refuse the same calls with the same message.
-void check_grid(const ir::PrimFuncNode& func, const Bindings& bindings);
+// The grid extents of the program's T::Kernel (one per program), as expressions of its symbolic
+// dimensions and scalar parameters. A walk over the body: look it up once per compiled kernel.
+const std::vector<ir::Expr>& kernel_grid(const ir::PrimFuncNode& func);
+
+// RuntimeError naming the dimension, the extent's expression and the bindings when an extent of
+// `grid` (kernel_grid of kernel `kernel`) is negative for `bindings` (0 is fine: nothing runs).
+// Both backends call it before running, so they refuse the same calls with the same message.
+void check_grid(const std::string& kernel, const std::vector<ir::Expr>& grid, const Bindings& bindings);
 
 }  // namespace tilescale::runtime

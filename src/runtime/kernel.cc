@@ -128,6 +128,7 @@ struct Kernel::Impl {
   cuda::Target gpu_target;
   std::vector<std::string> compiler_options;
   std::vector<bool> written;  // per parameter: the kernel writes it (ops::written_buffers)
+  std::vector<ir::Expr> grid;  // the T::Kernel grid (runtime::kernel_grid), checked before each run
   mutable std::mutex mu;      // guards the binaries' loaded kernels and the fallback
   mutable Binary binary;
   mutable std::unique_ptr<Binary> fallback;
@@ -158,6 +159,7 @@ struct Kernel::Impl {
 
 const std::string& Kernel::name() const { return impl_->lowered->name; }
 Target Kernel::target() const { return impl_->target; }
+bool Kernel::distributed() const { return impl_->target != Target::CPU && impl_->spec.distributed; }
 const std::string& Kernel::target_reason() const { return impl_->target_reason; }
 std::string Kernel::lowered_ir() const { return ir::print(impl_->lowered); }
 const std::string& Kernel::cuda_source() const { return impl_->spec.source; }
@@ -182,7 +184,7 @@ void Kernel::call(const std::vector<Arg>& args, void* stream) const {
   try {
     const bool cpu = impl_->target == Target::CPU;
     const dist::LaunchRank* rank = nullptr;
-    if (!cpu && impl_->spec.distributed) {
+    if (distributed()) {
       rank = dist::current_launch_rank();
       if (!rank)
         throw RuntimeError(cat("cannot call distributed kernel ", name(), " here because it runs as a rank of a GPU "
@@ -196,7 +198,7 @@ void Kernel::call(const std::vector<Arg>& args, void* stream) const {
     const int device = rank ? rank->device : 0;
     const runtime::Bindings b =
         runtime::check_arguments(*impl_->lowered, args, cpu ? Device::cpu() : Device::cuda(device), impl_->written);
-    runtime::check_grid(*impl_->lowered, b);
+    runtime::check_grid(name(), impl_->grid, b);
     if (cpu) return impl_->cpu->run(args);
     const cuda::LoadedKernel& k = impl_->kernel_for(args, device);
     if (!rank) return k.launch(args, b, static_cast<CUstream>(stream));
@@ -255,6 +257,7 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
   if (target == Target::CPU) {
     impl->lowered = run_pipeline(func.node(), PipelineOptions{target, ""});
     impl->written = written_params(*impl->lowered);
+    impl->grid = runtime::kernel_grid(*impl->lowered);
     const bool check = checking_thread_level();
     ops::ThreadLevelLog log;
     impl->cpu = cpu::Executable::build(impl->lowered, check ? &log : nullptr);
@@ -271,6 +274,7 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
   gpu.nvshmem_calls = target == Target::NVSHMEM;
   impl->lowered = run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", gpu.sm});
   impl->written = written_params(*impl->lowered);
+  impl->grid = runtime::kernel_grid(*impl->lowered);
   const auto start = std::chrono::steady_clock::now();
   impl->spec = cuda::generate(impl->lowered, gpu);
   const double codegen_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

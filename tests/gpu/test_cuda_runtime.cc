@@ -148,14 +148,14 @@ TEST(CudaLaunch, LoadsEachCubinOncePerDevice) {
 TEST(CudaLaunch, LaunchesOnTheCallersStreamAndSyncLaunchWorks) {
   SKIP_WITHOUT_GPU();
   const cuda::KernelSpec spec = scale_spec();
+  ::setenv("TILESCALE_SYNC_LAUNCH", "1", 1);  // read when the kernel is loaded
   auto k = load_scale(spec);
+  ::unsetenv("TILESCALE_SYNC_LAUNCH");
   Tensor a = Tensor::zeros({2, 8}, DataType::Float32, Device::cuda());
   Tensor b = Tensor::empty({2, 8}, DataType::Float32, Device::cuda());
   const std::vector<Arg> args = {a, b};
   auto bind = runtime::check_arguments(*spec.func, args, Device::cuda(0));
-  ::setenv("TILESCALE_SYNC_LAUNCH", "1", 1);
   EXPECT_NO_THROW(k->launch(args, bind, nullptr));
-  ::unsetenv("TILESCALE_SYNC_LAUNCH");
   Tensor out = b.to(Device::cpu());
   EXPECT_EQ(out.get({1, 7}), 1.0);
 }
@@ -211,9 +211,9 @@ void launch_faulting_kernel() {
   spec.grid = {make_int(1), make_int(1), make_int(1)};
   spec.threads = 32;
   try {
+    ::setenv("TILESCALE_SYNC_LAUNCH", "1", 1);  // read when the kernel is loaded
     auto k = cuda::LoadedKernel::load(spec, jit::compile_cached({spec.name, spec.source, cuda::arch_for_device(0), {}}).cubin, 0);
     Tensor a = Tensor::zeros({32}, DataType::Float32, Device::cuda());
-    ::setenv("TILESCALE_SYNC_LAUNCH", "1", 1);
     k->launch({a}, runtime::check_arguments(*spec.func, {a}, Device::cuda(0)));
   } catch (const RuntimeError& e) {
     std::fprintf(stderr, "%s\n", e.what());

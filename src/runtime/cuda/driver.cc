@@ -150,8 +150,10 @@ void set_current_device(int device) {
   {
     std::lock_guard<std::mutex> lock(mu);
     if (contexts.empty()) contexts.resize(d.device_count, nullptr);
-    CUdevice h = device_handle(device);
-    if (!contexts[device]) check(d.DevicePrimaryCtxRetain(&contexts[device], h), "cuDevicePrimaryCtxRetain");
+    if (device < 0 || device >= d.device_count || !contexts[device]) {
+      const CUdevice h = device_handle(device);  // refuses a bad index
+      check(d.DevicePrimaryCtxRetain(&contexts[device], h), "cuDevicePrimaryCtxRetain");
+    }
     ctx = contexts[device];
   }
   CUcontext current = nullptr;

@@ -48,11 +48,35 @@ int function_attribute(CUfunction f, CUfunction_attribute a, const std::string& 
   return v;
 }
 
-bool sync_launch() { return env_switch("TILESCALE_SYNC_LAUNCH", false); }
-
 // One kernel argument, stored so cuLaunchKernel can take its address.
 struct alignas(8) Slot {
   unsigned char bytes[8];
+};
+
+// What cuLaunchKernel takes: the values of the kernel's parameters in `slots`, then the tensor
+// maps, and one address per parameter in `pointers` (of a slot, of the distributed context, of a
+// map), made by `finish` once every value is in place.
+struct LaunchParameters {
+  std::vector<Slot> slots;
+  std::vector<CUtensorMap> maps;
+  std::vector<void*> pointers;
+
+  void clear() {
+    slots.clear();
+    maps.clear();
+    pointers.clear();
+  }
+  template <typename V>
+  void put(const V& value) {
+    static_assert(sizeof(value) <= sizeof(Slot));
+    std::memcpy(slots.emplace_back().bytes, &value, sizeof(value));
+  }
+  // The signature's order: the slots, the distributed context (if any), the tensor maps.
+  void finish(const DistContext* dist) {
+    for (auto& s : slots) pointers.push_back(s.bytes);
+    if (dist) pointers.push_back(const_cast<DistContext*>(dist));
+    for (auto& m : maps) pointers.push_back(&m);
+  }
 };
 
 // The tensor map of `spec` over tensor `t` (tma.h in src/codegen/cuda): dimensions innermost first,
@@ -151,6 +175,7 @@ std::shared_ptr<const LoadedKernel> LoadedKernel::load(const KernelSpec& spec, c
   }
   k->distributed_ = spec.distributed;
   k->waits_ = spec.waits;
+  k->sync_launch_ = env_switch("TILESCALE_SYNC_LAUNCH", false);
   if (spec.persistent || spec.waits) {
     int per_sm = 0;
     check(d.OccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, f, spec.threads, spec.shared_bytes),
@@ -182,11 +207,10 @@ void LoadedKernel::launch(const std::vector<Arg>& args, const runtime::Bindings&
     throw RuntimeError(cat("cannot launch kernel ", name_, " with ", args.size(), " arguments because it takes ",
                            params.size(), "; pass one argument per parameter"));
   const Device here = Device::cuda(device_);
-  std::vector<Tensor> tensors;  // the tensor arguments, in order
   for (size_t i = 0; i < args.size(); ++i) {
     if (params[i].scalar) continue;
     TS_ICHECK(args[i].kind() == Arg::Kind::Tensor, "argument ", i, " of kernel ", name_, " is not a tensor after the checks");
-    const Tensor& t = tensors.emplace_back(args[i].tensor());
+    const Tensor& t = args[i].tensor();
     const std::string& p = params[i].name();
     if (t.device() != here)
       throw RuntimeError(cat("cannot launch kernel ", name_, " on ", here.to_string(), " because parameter ", p, " is ",
@@ -217,53 +241,47 @@ void LoadedKernel::launch(const std::vector<Arg>& args, const runtime::Bindings&
                            shared_bytes_, " bytes of shared memory each); use fewer or smaller blocks",
                            ranks_sharing_device > 1 ? ", or fewer ranks per GPU (the ipc transport time-slices ranks of separate processes)" : ""));
   }
-  const auto& dims = symbolic_dims_;
-  size_t count = args.size() + dims.size();
-  for (const auto& t : tensors) count += t.rank() > 0 ? t.rank() - 1 : 0;
-  std::vector<Slot> slots(count);
-  std::vector<void*> pointers(count);
-  size_t n = 0;
-  auto put = [&](const auto& value) {
-    static_assert(sizeof(value) <= sizeof(Slot));
-    std::memcpy(slots[n].bytes, &value, sizeof(value));
-    pointers[n] = slots[n].bytes;
-    ++n;
-  };
-  for (const auto& t : tensors) put(static_cast<CUdeviceptr>(reinterpret_cast<std::uintptr_t>(t.data())));
-  for (const auto& v : dims) {
+  // The kernel's parameters in the generated signature's order: tensor pointers, symbolic
+  // dimensions, scalars, the strides of each tensor but the last, then the distributed context and
+  // the tensor maps.
+  thread_local LaunchParameters lp;  // reused: a launch allocates nothing once it has run once
+  lp.clear();
+  for (size_t i = 0; i < args.size(); ++i)
+    if (!params[i].scalar) lp.put(static_cast<CUdeviceptr>(reinterpret_cast<std::uintptr_t>(args[i].tensor().data())));
+  for (const auto& v : symbolic_dims_) {
     auto it = bindings.find(v.get());
     TS_ICHECK(it != bindings.end(), "symbolic dimension ", v->name, " of kernel ", name_, " is not bound by the arguments");
     // The kernel takes each dimension in its declared type; the argument checks made sure it fits.
     if (bits(v->dtype) == 64) {
-      put(static_cast<std::int64_t>(it->second));
+      lp.put(static_cast<std::int64_t>(it->second));
       continue;
     }
     TS_ICHECK(wrap_to(v->dtype, it->second) == it->second, "dimension ", v->name, " = ", it->second, " of kernel ", name_,
               " passed the argument checks but does not fit ", tilescale::name(v->dtype));
-    put(static_cast<std::int32_t>(it->second));
+    lp.put(static_cast<std::int32_t>(it->second));
   }
   for (size_t i = 0; i < args.size(); ++i) {  // the checks made sure each value fits its type
     const ir::Var& v = params[i].scalar;
     if (!v) continue;
-    if (v->dtype == DataType::Float32) put(runtime::float_argument(args[i]));
-    else if (v->dtype == DataType::Int64) put(static_cast<std::int64_t>(args[i].int_value()));
-    else put(static_cast<std::int32_t>(args[i].int_value()));
+    if (v->dtype == DataType::Float32) lp.put(runtime::float_argument(args[i]));
+    else if (v->dtype == DataType::Int64) lp.put(static_cast<std::int64_t>(args[i].int_value()));
+    else lp.put(static_cast<std::int32_t>(args[i].int_value()));
   }
-  for (const auto& t : tensors)
-    for (int d = 0; d + 1 < t.rank(); ++d) put(static_cast<long long>(t.strides()[d]));
-  TS_ICHECK(n == count);
-  if (dist) pointers.push_back(const_cast<DistContext*>(dist));
-  std::vector<CUtensorMap> maps;
-  for (const auto& m : tensor_maps_) maps.push_back(encode_tensor_map(m, args.at(static_cast<size_t>(m.param)).tensor(), name_));
-  for (auto& m : maps) pointers.push_back(&m);
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (params[i].scalar) continue;
+    const Tensor& t = args[i].tensor();
+    for (int d = 0; d + 1 < t.rank(); ++d) lp.put(static_cast<long long>(t.strides()[d]));
+  }
+  for (const auto& m : tensor_maps_) lp.maps.push_back(encode_tensor_map(m, args.at(static_cast<size_t>(m.param)).tensor(), name_));
+  lp.finish(dist);
 
   set_current_device(device_);
   const Driver& d = driver();
   check(d.LaunchKernel(function_, static_cast<unsigned>(g[0]), static_cast<unsigned>(g[1]), static_cast<unsigned>(g[2]),
                        static_cast<unsigned>(threads_), 1, 1, static_cast<unsigned>(shared_bytes_), stream,
-                       pointers.data(), nullptr),
+                       lp.pointers.data(), nullptr),
         "cuLaunchKernel", name_);
-  if (sync_launch()) check(d.StreamSynchronize(stream), "cuStreamSynchronize (TILESCALE_SYNC_LAUNCH=1)", name_);
+  if (sync_launch_) check(d.StreamSynchronize(stream), "cuStreamSynchronize (TILESCALE_SYNC_LAUNCH=1)", name_);
 }
 
 }  // namespace tilescale::cuda

@@ -86,6 +86,7 @@ class LoadedKernel {
   std::int64_t persistent_blocks_ = 0;  // T::persistent: the blocks that fit on the device at once
   bool distributed_ = false;
   bool waits_ = false;
+  bool sync_launch_ = false;  // TILESCALE_SYNC_LAUNCH=1 when the kernel was loaded: wait for each launch
   std::int64_t resident_blocks_ = 0;  // kernels that wait: the blocks that fit on the device at once
   int device_ = 0;
   CUfunction function_ = nullptr;
