@@ -1,6 +1,7 @@
 // What the binding files of tilescale._tilescale share: expressions from Python values (ExprArg,
 // its caster) and arrays as tilescale Tensors (wrap). bindings.cc defines them and the module;
-// lang_dist_bindings.cc binds lang_dist.h, dist_bindings.cc binds dist.h.
+// lang_dist_bindings.cc binds lang_dist.h, dist_bindings.cc binds dist.h, codegen_bindings.cc
+// generate_cuda.
 #pragma once
 
 #include <nanobind/nanobind.h>
@@ -32,6 +33,7 @@ Tensor wrap(const nb::ndarray<nb::ro>& a, std::size_t index);
 
 void bind_lang_dist(nb::module_& m);  // lang_dist_bindings.cc
 void bind_dist(nb::module_& m);       // dist_bindings.cc
+void bind_codegen(nb::module_& m);    // codegen_bindings.cc
 
 }  // namespace tilescale::python
 

@@ -186,6 +186,10 @@ void bind_dist(nb::module_& m) {
         rank.barrier();
       })
       .def("__repr__", [](const RankHandle& r) { return cat("<tilescale.dist.Rank ", r.rank_id, ">"); });
+
+  // generate_cuda is registered from here until the module init in bindings.cc calls bind_codegen
+  // itself (beside bind_dist); then this line goes.
+  bind_codegen(m);
 }
 
 }  // namespace tilescale::python

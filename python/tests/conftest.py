@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import numpy as np
 import pytest
 
@@ -20,3 +23,23 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def find_cli():
+    """The tilescale command-line program: $TILESCALE_CLI, else `tilescale` on PATH, else
+    build/tilescale of this checkout; None when none exists."""
+    for path in (os.environ.get("TILESCALE_CLI"), shutil.which("tilescale"), os.path.join(REPO, "build", "tilescale")):
+        if path and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+@pytest.fixture
+def tilescale_cli():
+    cli = find_cli()
+    if cli is None:
+        pytest.skip("no tilescale command-line program: set TILESCALE_CLI, put it on PATH, or build build/tilescale")
+    return cli
