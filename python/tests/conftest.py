@@ -9,6 +9,8 @@ import tilescale
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped, with the reason, without one)")
+    config.addinivalue_line("markers", "known_gap(what): a test of a known gap in the Python call path, expected to "
+                                       "fail until its fix lands (-m known_gap runs them alone)")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -43,3 +45,24 @@ def tilescale_cli():
     if cli is None:
         pytest.skip("no tilescale command-line program: set TILESCALE_CLI, put it on PATH, or build build/tilescale")
     return cli
+
+
+@pytest.fixture
+def torch_cuda():
+    """torch, where kernels can run on CUDA with torch tensors; else the test is skipped, saying why."""
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    if not tilescale.torch_cuda_available():
+        pytest.skip(f"no CUDA for torch and tilescale here: {tilescale.why_not_cuda() or 'torch sees no CUDA device'}")
+    return torch
+
+
+@pytest.fixture
+def child_env():
+    """The environment for a child process: this one's, tilescale importable the way it is here, and
+    NVLink multicast off (ARCHITECTURE.md: it can take the shared GPU hosts out of service)."""
+    env = dict(os.environ)
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(tilescale.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env["NVSHMEM_DISABLE_NVLS"] = "1"
+    env["NCCL_NVLS_ENABLE"] = "0"
+    return env
