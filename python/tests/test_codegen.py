@@ -55,3 +55,9 @@ def test_generate_cuda_is_what_compile_loads():
 def test_python_examples_print_the_cxx_examples_cuda(tilescale_cli, example, spec):
     verdict, python, cxx = python_same_code.compare(tilescale_cli, example, spec, "sm_90a")
     assert verdict == "same", f"{example} [{spec}]: the Python example's CUDA differs from the C++ example's"
+
+
+def test_the_same_code_check_sees_a_difference(tilescale_cli, monkeypatch):
+    monkeypatch.setitem(python_same_code.PYTHON, "gemm", lambda spec: python_same_code.python_gemm(spec + ",stages=2"))
+    verdict, python, cxx = python_same_code.compare(tilescale_cli, "gemm", "M=256,N=256,K=256", "sm_90a")
+    assert verdict == "differ" and python != cxx
