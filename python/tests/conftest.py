@@ -31,9 +31,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def find_cli():
-    """The tilescale command-line program: $TILESCALE_CLI, else `tilescale` on PATH, else
-    build/tilescale of this checkout; None when none exists."""
-    for path in (os.environ.get("TILESCALE_CLI"), shutil.which("tilescale"), os.path.join(REPO, "build", "tilescale")):
+    """The tilescale command-line program: $TILESCALE_CLI, else `tilescale` on PATH, else ./tilescale
+    (scripts/test.sh runs pytest in the build folder), else build/tilescale of this checkout; None
+    when none exists."""
+    for path in (os.environ.get("TILESCALE_CLI"), shutil.which("tilescale"), os.path.join(os.getcwd(), "tilescale"),
+                 os.path.join(REPO, "build", "tilescale")):
         if path and os.path.isfile(path) and os.access(path, os.X_OK):
             return path
     return None
