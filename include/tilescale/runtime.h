@@ -116,10 +116,13 @@ class Kernel {
   // Whether it is a distributed CUDA kernel: one that runs as a rank of a GPU world (see call).
   bool distributed() const;
 
-  // Runs the kernel; on CUDA it is launched on `stream` (a CUstream; null: the default stream, or
-  // for a distributed kernel the calling rank's stream) and returns without waiting for it. A
-  // distributed CUDA kernel runs as the rank whose code calls it (inside World::run of a GPU world;
-  // RuntimeError elsewhere, and for a kernel that calls NVSHMEM on a world that is not nvshmem).
+  // Runs the kernel; on CUDA it is launched on `stream` (a CUstream of the device's primary context;
+  // null: the default stream, or for a distributed kernel the calling rank's stream) and returns
+  // without waiting for it. A CUDA kernel runs on the device of its first CUDA tensor argument
+  // (device 0 without one; every tensor must be there). A distributed CUDA kernel runs as the rank
+  // whose code calls it, on the rank's device (inside World::run of a GPU world; RuntimeError
+  // elsewhere, and for a kernel that calls NVSHMEM on a world that is not nvshmem); launched on
+  // another stream than the rank's, it is joined to the rank's stream, so World::barrier waits for it.
   void call(const std::vector<Arg>& args, void* stream = nullptr) const;
   void call(std::initializer_list<Arg> args, void* stream = nullptr) const { call(std::vector<Arg>(args), stream); }
   void call(const std::vector<Tensor>& args, void* stream = nullptr) const;  // a tensor-only call

@@ -1,7 +1,8 @@
 """flash_attention: O = softmax(Q @ K^T / sqrt(D)) @ V, forward, for Q, K, V, O [B, H, S, D] in
 float16 with float32 accumulation; `is_causal` masks the keys after each query.
 
-The twin of examples/flash_attention.cc, TileLang's FlashAttention structure. Block (bx, by, bz)
+The twin of examples/flash_attention.cc (the same program, names included, for the same sizes and
+knobs: the two generate the same CUDA), TileLang's FlashAttention structure. Block (bx, by, bz)
 owns block_M queries of head by of batch bz: their Q tile stays in shared memory while the keys and
 values stream past in block_N-row tiles (a num_stages-deep pipeline). Per key tile the scores go
 through an online softmax: the running row maximum is updated, what was accumulated so far is
@@ -30,9 +31,10 @@ def flashattn(batch, heads, seq_len, dim, is_causal=False, block_M=64, block_N=6
     shape = (batch, heads, seq_len, dim)
     needs_mask = is_causal or seq_len % block_N != 0
 
-    @T.prim_func
+    # Named as the C++ example names its program and parameters, so that the two print the same CUDA.
+    @T.prim_func(name="flash_attention_causal" if is_causal else "flash_attention")
     def main(Q: T.Tensor(shape, dtype), K: T.Tensor(shape, dtype), V: T.Tensor(shape, dtype),
-             Output: T.Tensor(shape, dtype)):
+             O: T.Tensor(shape, dtype)):
         with T.Kernel(T.ceildiv(seq_len, block_M), heads, batch, threads=threads) as (block_x, by, bz):
             bx = T.ceildiv(seq_len, block_M) - 1 - block_x if is_causal else block_x
             Q_shared = T.alloc_shared((block_M, dim), dtype)
@@ -90,7 +92,7 @@ def flashattn(batch, heads, seq_len, dim, is_causal=False, block_M=64, block_N=6
                 acc_o[i, j] /= logsum[i]
             O_shared = T.alloc_shared((block_M, dim), dtype)
             T.copy(acc_o, O_shared)
-            T.copy(O_shared, Output[bz, by, bx * block_M, 0])
+            T.copy(O_shared, O[bz, by, bx * block_M, 0])
     return main
 
 

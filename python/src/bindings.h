@@ -31,7 +31,7 @@ std::vector<lang::Expr> exprs(const std::vector<ExprArg>& vs);
 // A DLPack / array-interface array as a Tensor borrowing its memory; `index` names it in errors.
 Tensor wrap(const nb::ndarray<nb::ro>& a, std::size_t index);
 
-void bind_calls(nb::module_& m);      // call_bindings.cc: Kernel, compile
+void bind_calls(nb::module_& m);      // call_bindings.cc: Kernel, compile, generate_cuda
 void bind_lang_dist(nb::module_& m);  // lang_dist_bindings.cc
 void bind_dist(nb::module_& m);       // dist_bindings.cc
 

@@ -1,4 +1,5 @@
-// Compiling and calling kernels from Python: tilescale._tilescale.Kernel and compile.
+// Compiling and calling kernels from Python: tilescale._tilescale.Kernel, compile and generate_cuda
+// (the CUDA a program makes, without a GPU).
 //
 // A call is the hot path (a few microseconds is the budget, most of it cuLaunchKernel's), so its
 // arguments never go through Python code: a torch tensor is read through the DLPack C exchange API
@@ -326,6 +327,11 @@ void bind_calls(nb::module_& m) {
   m.def("compile", [](const lang::PrimFunc& f, const std::string& target, const std::vector<std::string>& options) {
     return PyKernel(compile(f, CompileOptions{parse_target(target), options}));
   }, nb::arg("func"), nb::arg("target") = "auto", nb::arg("compiler_options") = std::vector<std::string>{});
+  m.def("generate_cuda", [](const lang::PrimFunc& func, const std::string& arch) {
+    nb::gil_scoped_release release;  // the pipeline and the printer touch no Python object
+    return generate_cuda(func, arch);
+  }, nb::arg("func"), nb::arg("arch") = "sm_90a",
+  "The CUDA C++ tilescale generates for `func` for `arch` (\"sm_80\", \"sm_90a\"); needs no GPU.");
   m.def("why_not_cuda", &why_not_cuda);
   // What tilescale.autotune keys its on-disk choices by, and where it keeps them.
   m.def("cache_dir", &jit::cache_dir);

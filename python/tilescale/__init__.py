@@ -8,7 +8,8 @@
 
 compile(func, out_idx, target) returns a JITKernel; @tilescale.jit(out_idx=...) compiles a function
 that returns a prim_func, once per distinct arguments; @tilescale.autotune(configs=[...]) over it
-picks the fastest config (kept on disk); kernel.get_profiler() times and checks a kernel. Errors:
+picks the fastest config (kept on disk); kernel.get_profiler() times and checks a kernel;
+generate_cuda(func, arch) is the CUDA C++ a program turns into, without a GPU. Errors:
 tilescale.CompileError and tilescale.RuntimeError (both tilescale.Error, a Python RuntimeError)
 carry the C++ messages.
 tilescale.dist runs distributed programs (World.sim(n).run(fn), the symmetric heap).
@@ -81,6 +82,15 @@ def jit(func=None, *, out_idx=None, target="auto", execution_backend=None, pass_
 from .autotuner import autotune  # noqa: E402 - it wraps compile and _JIT, defined above
 
 
+def generate_cuda(func, arch="sm_90a"):
+    """The CUDA C++ tilescale generates for the @T.prim_func `func` for `arch` ("sm_80", "sm_90a"),
+    without compiling or loading it: no GPU needed (`tilescale dump <example> --cuda` for Python).
+    TILESCALE_TMA=0 applies as it does to compile."""
+    if not isinstance(func, language.PrimFunc):
+        raise TypeError(f"cannot generate CUDA for a {type(func).__name__}; pass a function decorated with @T.prim_func")
+    return _C.generate_cuda(func.func, str(arch))
+
+
 def why_not_cuda():
     """Why target "auto" resolves to the CPU backend here ("" when it resolves to CUDA)."""
     return _C.why_not_cuda()
@@ -97,4 +107,4 @@ def torch_cuda_available():
 
 
 __all__ = ["compile", "jit", "language", "dist", "JITKernel", "autotune", "Error", "CompileError", "RuntimeError", "InternalError",
-           "why_not_cuda", "torch_cuda_available"]
+           "generate_cuda", "why_not_cuda", "torch_cuda_available"]

@@ -180,6 +180,40 @@ void Kernel::call(const std::vector<Tensor>& args, void* stream) const {
   call(std::vector<Arg>(args.begin(), args.end()), stream);
 }
 
+namespace {
+
+// After a distributed kernel is launched on a stream other than its rank's: the rank's stream waits
+// for it, so that whatever waits for the rank's stream (World::barrier, the end of World::run) also
+// waits for the kernel.
+void join_rank_stream(const dist::LaunchRank& rank, CUstream stream) {
+  struct Event {  // one per rank thread, made in its device's primary context
+    CUevent event = nullptr;
+    int device = -1;
+    ~Event() {
+      if (event) cuda::driver().EventDestroy(event);
+    }
+  };
+  thread_local Event e;
+  if (e.device != rank.device) {
+    if (e.event) TS_CU(EventDestroy, e.event);
+    e.event = nullptr;
+    TS_CU(EventCreate, &e.event, CU_EVENT_DISABLE_TIMING);
+    e.device = rank.device;
+  }
+  TS_CU(EventRecord, e.event, stream);
+  TS_CU(StreamWaitEvent, rank.stream, e.event, 0);
+}
+
+// The device of the first CUDA tensor among `args`; 0 without one.
+int cuda_device_of(const std::vector<Arg>& args) {
+  for (const Arg& a : args)
+    if (a.kind() == Arg::Kind::Tensor && a.tensor().defined() && a.tensor().device().kind == Device::Kind::CUDA)
+      return a.tensor().device().index;
+  return 0;
+}
+
+}  // namespace
+
 void Kernel::call(const std::vector<Arg>& args, void* stream) const {
   try {
     const bool cpu = impl_->target == Target::CPU;
@@ -195,14 +229,16 @@ void Kernel::call(const std::vector<Arg>& args, void* stream) const {
                                "for target nvshmem) and this world is not an nvshmem world; compile it for "
                                "world.target() (or Target::Auto inside World::run)"));
     }
-    const int device = rank ? rank->device : 0;
+    const int device = rank ? rank->device : cuda_device_of(args);
     const runtime::Bindings b =
         runtime::check_arguments(*impl_->lowered, args, cpu ? Device::cpu() : Device::cuda(device), impl_->written);
     runtime::check_grid(name(), impl_->grid, b);
     if (cpu) return impl_->cpu->run(args);
     const cuda::LoadedKernel& k = impl_->kernel_for(args, device);
     if (!rank) return k.launch(args, b, static_cast<CUstream>(stream));
-    k.launch(args, b, stream ? static_cast<CUstream>(stream) : rank->stream, &rank->context, rank->ranks_sharing_device);
+    const CUstream on = stream ? static_cast<CUstream>(stream) : rank->stream;
+    k.launch(args, b, on, &rank->context, rank->ranks_sharing_device);
+    if (on != rank->stream) join_rank_stream(*rank, on);
   } catch (...) {
     detail::rethrow_as_error(cat("call kernel ", name()));
   }

@@ -73,6 +73,7 @@ namespace tilescale::cuda {
   X(EventCreate, cuEventCreate, nullptr)                                  \
   X(EventRecord, cuEventRecord, nullptr)                                  \
   X(EventSynchronize, cuEventSynchronize, nullptr)                        \
+  X(StreamWaitEvent, cuStreamWaitEvent, nullptr)                          \
   X(EventElapsedTime, cuEventElapsedTime_v2, "cuEventElapsedTime")        \
   X(EventDestroy, cuEventDestroy_v2, "cuEventDestroy")                    \
   X(GetErrorName, cuGetErrorName, nullptr)                                \
