@@ -46,8 +46,8 @@ class CApi:
             fail_setup(f"{path} does not exist; build it with scripts/bench_flash_attention.sh, or "
                        f"`ninja -C <build> tilescale_capi`, and pass --lib or TILESCALE_CAPI")
         lib = ctypes.CDLL(path)
-        lib.ts_example_create.restype = ctypes.c_void_p
-        lib.ts_example_create.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
+        lib.ts_program_create.restype = ctypes.c_void_p
+        lib.ts_program_create.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
         lib.ts_kernel_num_params.restype = ctypes.c_int
         lib.ts_kernel_num_params.argtypes = [ctypes.c_void_p]
         for f in (lib.ts_kernel_param_name, lib.ts_kernel_param_dtype):
@@ -73,14 +73,15 @@ class CApi:
 
 
 class Kernel:
-    """A compiled example; calling it checks the torch tensors against the kernel's parameters (the C
-    ABI cannot) and launches on torch's current stream."""
+    """A compiled program (an example, which libtilescale_capi.so registers as a program); calling it
+    checks the torch tensors against the kernel's parameters (the C ABI cannot) and launches on
+    torch's current stream."""
 
-    def __init__(self, capi, torch, example, sizes, target="cuda"):
+    def __init__(self, capi, torch, program, sizes, target="cuda"):
         self.capi, self.torch = capi, torch
-        self.handle = capi.lib.ts_example_create(example.encode(), sizes.encode(), target.encode())
+        self.handle = capi.lib.ts_program_create(program.encode(), sizes.encode(), target.encode())
         if not self.handle:
-            raise RuntimeError(f"tilescale could not build {example} [{sizes}]: {capi.last_error()}")
+            raise RuntimeError(f"tilescale could not build {program} [{sizes}]: {capi.last_error()}")
         lib = capi.lib
         dtypes = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
         self.params = []

@@ -13,7 +13,7 @@
 
 namespace tilescale::examples {
 
-using Sizes = std::map<std::string, std::int64_t>;
+using Sizes = ProgramSizes;  // tilescale/programs.h
 
 struct CheckResult {
   double max_relative_error = 0;  // tilescale::max_relative_error over the outputs
@@ -36,11 +36,13 @@ struct Example {
 const std::vector<Example>& all_examples();
 const Example* find_example(const std::string& name);  // null when unknown
 
-// `base` overridden by "M=256,N=128", or by one number for every problem dimension ("512": the
-// sizes named by a single capital letter; knobs such as BM or stages and flags keep their values).
-// RuntimeError naming the item for a value that is not a non-negative integer of 64 bits, an
-// unknown name, or a name given twice.
-Sizes parse_sizes(const std::string& spec, const Sizes& base);
-std::string format_sizes(const Sizes& sizes);  // "K=256 M=256 N=256"
+// Registers every example as a program (tilescale/programs.h) under its name, with its default
+// sizes, so that compile_program and the C ABI's ts_program_create reach it. The first call in a
+// process registers them; later calls do nothing. libtilescale_capi.so calls it when it is loaded.
+void register_example_programs();
+
+// The library's size parser and printer (tilescale/programs.h), which every example's sizes go through.
+using tilescale::format_sizes;
+using tilescale::parse_sizes;
 
 }  // namespace tilescale::examples

@@ -6,5 +6,6 @@
 #include "tilescale/dtype.h"
 #include "tilescale/errors.h"
 #include "tilescale/lang.h"
+#include "tilescale/programs.h"
 #include "tilescale/runtime.h"
 #include "tilescale/tensor.h"

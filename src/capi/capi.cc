@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "distributed/distributed_example.h"
-#include "example.h"
-#include "tilescale/tilescale.h"
+#include "tilescale/errors.h"
+#include "tilescale/programs.h"
+#include "tilescale/runtime.h"
+#include "tilescale/tensor.h"
 
 namespace ts = tilescale;
-namespace ex = tilescale::examples;
 
 struct ts_kernel {
   ts::Kernel kernel;
@@ -23,6 +23,7 @@ struct ts_kernel {
 namespace {
 
 thread_local std::string last_error;
+thread_local std::string program_list;  // ts_program_names' answer
 
 // Runs f, turning any exception into `failed` and a message in last_error: tilescale's errors as
 // they are, anything else as detail::rethrow_as_error makes it (with `doing` as its context).
@@ -47,12 +48,6 @@ std::string param_names(const std::vector<ts::ParamInfo>& params) {
   return out;
 }
 
-std::string example_names() {
-  std::string out;
-  for (const auto& e : ex::all_examples()) out += (out.empty() ? "" : ", ") + e.name;
-  return out;
-}
-
 const ts::ParamInfo* param(const ts_kernel* k, int index) {
   if (!k || index < 0 || index >= static_cast<int>(k->params.size())) return nullptr;
   return &k->params[index];
@@ -68,8 +63,11 @@ ts::Arg scalar_at(const void* value, ts::DataType dtype) {
   }
 }
 
-std::string describe(const ex::Sizes& sizes, const std::string& example, const ts::Kernel& kernel) {
-  std::string out = ts::detail::cat(example, " [", ex::format_sizes(sizes), "] on ", ts::name(kernel.target()));
+// "flash_attention [B=1 ...] on cpu"; `sizes` is null for a kernel that did not come from a program.
+std::string describe(const std::string& name, const ts::Kernel& kernel, const ts::ProgramSizes* sizes) {
+  std::string out = name;
+  if (sizes) out += ts::detail::cat(" [", ts::format_sizes(*sizes), "]");
+  out += ts::detail::cat(" on ", ts::name(kernel.target()));
   if (kernel.target() != ts::Target::CPU) {
     const ts::CompileInfo& info = kernel.compile_info();
     out += ts::detail::cat(" (", info.arch, "), ", info.cache_hit ? "cache hit " : "NVRTC ", info.jit_ms, " ms");
@@ -81,26 +79,29 @@ std::string describe(const ex::Sizes& sizes, const std::string& example, const t
 
 extern "C" {
 
-ts_kernel* ts_example_create(const char* example, const char* sizes, const char* target) {
+ts_kernel* ts_program_create(const char* name, const char* sizes, const char* target) {
   return guarded(
       "create a kernel through the C ABI",
       [&]() -> ts_kernel* {
-        const std::string name = example ? example : "";
-        const ex::Example* e = ex::find_example(name);
-        if (!e && ex::find_distributed_example(name))
-          throw ts::CompileError(ts::detail::cat(
-              "cannot create a kernel for example ", name, " because it is a distributed example, which the C ABI "
-              "does not run (it needs ranks and a transport); use one of: ", example_names()));
-        if (!e)
-          throw ts::CompileError(ts::detail::cat("cannot create a kernel for example '", name,
-                                                 "' because there is no such example; use one of: ", example_names()));
-        const ex::Sizes s = ex::parse_sizes(sizes ? sizes : "", e->default_sizes);
+        const std::string program = name ? name : "";
+        const ts::ProgramSizes s = ts::program_sizes(program, sizes ? sizes : "");
         const ts::Target t = ts::parse_target(target && *target ? target : "auto");
-        ts::Kernel kernel = ts::compile(e->build(s), t);
-        auto* k = new ts_kernel{kernel, kernel.params(), describe(s, name, kernel)};
-        return k;
+        ts::Kernel kernel = ts::compile(ts::build_program(program, s), t);
+        return new ts_kernel{kernel, kernel.params(), describe(program, kernel, &s)};
       },
       static_cast<ts_kernel*>(nullptr));
+}
+
+const char* ts_program_names(void) {
+  return guarded(
+      "list the programs through the C ABI",
+      []() -> const char* {
+        std::string out;
+        for (const auto& n : ts::program_names()) out += (out.empty() ? "" : ",") + n;
+        program_list = std::move(out);
+        return program_list.c_str();
+      },
+      "");
 }
 
 int ts_kernel_num_params(const ts_kernel* kernel) { return kernel ? static_cast<int>(kernel->params.size()) : -1; }
@@ -177,3 +178,7 @@ void ts_kernel_destroy(ts_kernel* kernel) { delete kernel; }
 const char* ts_last_error(void) { return last_error.c_str(); }
 
 }  // extern "C"
+
+ts_kernel* tilescale::to_c_kernel(Kernel kernel) {
+  return new ts_kernel{kernel, kernel.params(), describe(kernel.name(), kernel, nullptr)};
+}

@@ -1,6 +1,7 @@
 # The C++ package as a user gets it: installs this build into a fresh prefix (cmake --install),
 # configures tests/package/consumer against it with find_package(tilescale), builds it and runs its
-# program, which compiles and runs its own kernel on the CPU backend.
+# program, which compiles and runs its own kernel on the CPU backend, then registers it as a program
+# and calls it from C through the C ABI (tilescale/capi.h).
 #   cmake -DBUILD=<build dir> -DSOURCE=<tests/package/consumer> -DWORK=<scratch dir> -P run_consumer.cmake
 foreach(var BUILD SOURCE WORK)
   if(NOT DEFINED ${var})
@@ -19,7 +20,8 @@ endfunction()
 
 file(REMOVE_RECURSE ${WORK})
 run("cmake --install" ${CMAKE_COMMAND} --install ${BUILD} --prefix ${WORK}/prefix)
-foreach(installed include/tilescale/tilescale.h lib/cmake/tilescale/tilescaleConfig.cmake bin/tilescale)
+foreach(installed include/tilescale/tilescale.h include/tilescale/programs.h include/tilescale/capi.h
+        lib/cmake/tilescale/tilescaleConfig.cmake bin/tilescale lib/libtilescale_capi.so)
   if(NOT EXISTS ${WORK}/prefix/${installed})
     message(FATAL_ERROR "cmake --install did not install ${installed}")
   endif()
