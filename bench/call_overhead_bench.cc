@@ -2,6 +2,7 @@
 // C = A + B over 3 float32 tensors of 256 elements, one block, called back to back. The host time
 // per call is measured over a burst short enough (1000 calls) that the GPU queue never fills, so
 // the launches never wait for the GPU; each burst is followed by a synchronisation, not timed.
+// After 3 warm-up bursts of each, the bursts of the contenders alternate; medians are printed.
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -20,17 +21,28 @@ namespace T = lang;
 
 constexpr int kN = 256, kBurst = 1000, kBursts = 20;
 
-// The median over the bursts of the host microseconds per call of `launch`.
-double host_us_per_call(const std::function<void()>& launch) {
-  std::vector<double> us;
-  for (int b = 0; b < kBursts; ++b) {
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < kBurst; ++i) launch();
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / kBurst);
-    TS_CU(CtxSynchronize);
+// Host microseconds per call of `launch` over one burst, then an untimed synchronisation.
+double burst_us(const std::function<void()>& launch) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < kBurst; ++i) launch();
+  const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count() / kBurst;
+  TS_CU(CtxSynchronize);
+  return us;
+}
+
+// The median host microseconds per call of each of `launches`, their bursts interleaved.
+std::vector<double> host_us_per_call(const std::vector<std::function<void()>>& launches) {
+  for (const auto& launch : launches)
+    for (int w = 0; w < 3; ++w) burst_us(launch);
+  std::vector<std::vector<double>> us(launches.size());
+  for (int b = 0; b < kBursts; ++b)
+    for (size_t i = 0; i < launches.size(); ++i) us[i].push_back(burst_us(launches[i]));
+  std::vector<double> medians;
+  for (auto& u : us) {
+    std::sort(u.begin(), u.end());
+    medians.push_back(u[u.size() / 2]);
   }
-  std::sort(us.begin(), us.end());
-  return us[us.size() / 2];
+  return medians;
 }
 
 }  // namespace
@@ -66,13 +78,17 @@ void call_overhead_bench() {
   TS_CU(ModuleGetFunction, &function, module, "add3");
   void* pointers[3] = {args[0].data(), args[1].data(), args[2].data()};
   void* params[3] = {&pointers[0], &pointers[1], &pointers[2]};
-  const double raw = host_us_per_call([&] { TS_CU(LaunchKernel, function, 1, 1, 1, kN, 1, 1, 0, nullptr, params, nullptr); });
-  const double ours = host_us_per_call([&] { kernel.call(args); });
-  std::printf("host time per call of a 3-tensor kernel (median of %d bursts of %d calls)\n", kBursts, kBurst);
-  std::printf("  tilescale Kernel::call  %6.2f us\n  raw cuLaunchKernel      %6.2f us\n  ratio                   %6.2f\n", ours,
-              raw, ours / raw);
-  // Where the difference goes: the call's parts on their own, host only (no launch among them).
   const std::vector<Arg> made(args.begin(), args.end());
+  const std::vector<double> us = host_us_per_call({
+      [&] { TS_CU(LaunchKernel, function, 1, 1, 1, kN, 1, 1, 0, nullptr, params, nullptr); },
+      [&] { kernel.call(args); },
+      [&] { kernel.call(made); },
+  });
+  std::printf("host time per call of a 3-tensor kernel (median of %d interleaved bursts of %d calls)\n", kBursts, kBurst);
+  std::printf("  tilescale Kernel::call      %6.2f us\n  raw cuLaunchKernel          %6.2f us\n  ratio                       %6.2f\n",
+              us[1], us[0], us[1] / us[0]);
+  std::printf("  Kernel::call on made Args   %6.2f us\n", us[2]);
+  // Where the difference goes: the call's parts on their own, host only (no launch among them).
   const auto part_ns = [](const std::function<void()>& f) {
     constexpr int kRuns = 100000;
     const auto start = std::chrono::steady_clock::now();
@@ -83,7 +99,6 @@ void call_overhead_bench() {
   std::printf("    Tensors to Args           %6.0f ns\n", part_ns([&] { std::vector<Arg> a(args.begin(), args.end()); }));
   std::printf("    argument checks           %6.0f ns\n", part_ns([&] { runtime::check_arguments(*add.node(), made, Device::cuda()); }));
   std::printf("    set_current_device        %6.0f ns\n", part_ns([] { cuda::set_current_device(0); }));
-  std::printf("  Kernel::call on made Args %6.2f us\n", host_us_per_call([&] { kernel.call(made); }));
 }
 
 }  // namespace tilescale::bench
