@@ -23,115 +23,15 @@ status is 1 when a correctness check fails, 2 when the setup is missing (torch, 
 """
 
 import argparse
-import ctypes
-import math
 import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from capi_ctypes import CApi, CKernel, attention_error, fail_setup  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_LIB = os.path.join(REPO, "build", "libtilescale_capi.so")
-
-
-def fail_setup(message):
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-class CApi:
-    """libtilescale_capi.so through ctypes."""
-
-    def __init__(self, path):
-        if not os.path.exists(path):
-            fail_setup(f"{path} does not exist; build it with scripts/bench_flash_attention.sh, or "
-                       f"`ninja -C <build> tilescale_capi`, and pass --lib or TILESCALE_CAPI")
-        lib = ctypes.CDLL(path)
-        lib.ts_program_create.restype = ctypes.c_void_p
-        lib.ts_program_create.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
-        lib.ts_kernel_num_params.restype = ctypes.c_int
-        lib.ts_kernel_num_params.argtypes = [ctypes.c_void_p]
-        for f in (lib.ts_kernel_param_name, lib.ts_kernel_param_dtype):
-            f.restype = ctypes.c_char_p
-            f.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        lib.ts_kernel_param_rank.restype = ctypes.c_int
-        lib.ts_kernel_param_rank.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        lib.ts_kernel_param_dim.restype = ctypes.c_int64
-        lib.ts_kernel_param_dim.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-        lib.ts_kernel_describe.restype = ctypes.c_char_p
-        lib.ts_kernel_describe.argtypes = [ctypes.c_void_p]
-        lib.ts_kernel_call.restype = ctypes.c_int
-        lib.ts_kernel_call.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_void_p]
-        lib.ts_kernel_destroy.restype = None
-        lib.ts_kernel_destroy.argtypes = [ctypes.c_void_p]
-        lib.ts_last_error.restype = ctypes.c_char_p
-        lib.ts_last_error.argtypes = []
-        self.lib = lib
-        self.path = path
-
-    def last_error(self):
-        return self.lib.ts_last_error().decode()
-
-
-class Kernel:
-    """A compiled program (an example, which libtilescale_capi.so registers as a program); calling it
-    checks the torch tensors against the kernel's parameters (the C ABI cannot) and launches on
-    torch's current stream."""
-
-    def __init__(self, capi, torch, program, sizes, target="cuda"):
-        self.capi, self.torch = capi, torch
-        self.handle = capi.lib.ts_program_create(program.encode(), sizes.encode(), target.encode())
-        if not self.handle:
-            raise RuntimeError(f"tilescale could not build {program} [{sizes}]: {capi.last_error()}")
-        lib = capi.lib
-        dtypes = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
-        self.params = []
-        for i in range(lib.ts_kernel_num_params(self.handle)):
-            shape = tuple(lib.ts_kernel_param_dim(self.handle, i, d) for d in range(lib.ts_kernel_param_rank(self.handle, i)))
-            dtype = lib.ts_kernel_param_dtype(self.handle, i).decode()
-            self.params.append((lib.ts_kernel_param_name(self.handle, i).decode(), shape, dtypes.get(dtype, dtype)))
-        self.description = lib.ts_kernel_describe(self.handle).decode()
-        self._ptrs = (ctypes.c_void_p * len(self.params))()
-
-    def check_args(self, tensors):
-        if len(tensors) != len(self.params):
-            raise ValueError(f"{len(tensors)} tensors for parameters {[p[0] for p in self.params]}")
-        for t, (name, shape, dtype) in zip(tensors, self.params):
-            if tuple(t.shape) != shape or t.dtype != dtype or not t.is_contiguous() or t.device != self.torch.device("cuda", 0):
-                raise ValueError(f"parameter {name} wants a contiguous {dtype}{list(shape)} on cuda:0, got "
-                                 f"{t.dtype}{list(t.shape)} on {t.device} (contiguous: {t.is_contiguous()})")
-
-    def __call__(self, *tensors, check=True):
-        if check:
-            self.check_args(tensors)
-        for i, t in enumerate(tensors):
-            self._ptrs[i] = t.data_ptr()
-        stream = self.torch.cuda.current_stream().cuda_stream
-        if self.capi.lib.ts_kernel_call(self.handle, self._ptrs, len(tensors), ctypes.c_void_p(stream)) != 0:
-            raise RuntimeError(f"tilescale call failed: {self.capi.last_error()}")
-
-    def close(self):
-        if self.handle:
-            self.capi.lib.ts_kernel_destroy(self.handle)
-            self.handle = None
-
-
-def reference_error(torch, out, q, k, v, causal, pairs):
-    """max |out - ref| / max |ref| over the (batch, head) pairs, ref = attention in float64."""
-    worst_diff, worst_ref = 0.0, 0.0
-    for b, h in pairs:
-        qh, kh, vh = (x[b, h].double() for x in (q, k, v))
-        s = (qh @ kh.T) / math.sqrt(q.shape[-1])
-        if causal:
-            n = s.shape[0]
-            s.masked_fill_(torch.ones(n, n, dtype=torch.bool, device=s.device).triu_(1), float("-inf"))
-        ref = torch.softmax(s, dim=-1) @ vh
-        del s
-        got = out[b, h].double()
-        if not torch.isfinite(got).all():
-            return float("inf")
-        worst_diff = max(worst_diff, (got - ref).abs().max().item())
-        worst_ref = max(worst_ref, ref.abs().max().item())
-    return worst_diff / worst_ref
 
 
 def sdpa_backends(torch):
@@ -168,7 +68,7 @@ def run_case(torch, F, capi, args, B, H, S, D, causal):
     sizes = f"B={B},H={H},S={S},D={D},causal={int(causal)},bf16=1" + (f",{args.knobs}" if args.knobs else "")
     row = {"case": label, "ok": False}
     try:
-        ours = Kernel(capi, torch, "flash_attention", sizes)
+        ours = CKernel(capi, "flash_attention", sizes)
     except RuntimeError as e:
         print(f"  {label}: {e}")
         row["error"] = str(e)
@@ -179,7 +79,8 @@ def run_case(torch, F, capi, args, B, H, S, D, causal):
     q, k, v = (torch.randn(B, H, S, D, dtype=torch.bfloat16, device="cuda", generator=gen) for _ in range(3))
     o = torch.full_like(q, float("nan"))
     try:
-        ours(q, k, v, o)
+        ours.check(torch, (q, k, v, o))
+        ours(torch, q, k, v, o)
         torch.cuda.synchronize()
     except RuntimeError as e:
         print(f"  {label}: {e}")
@@ -189,11 +90,11 @@ def run_case(torch, F, capi, args, B, H, S, D, causal):
 
     # Correctness on a few (batch, head) pairs against float64; the full output against torch below.
     pairs = sorted({(0, 0), (B - 1, H - 1), (B // 2, H // 2)})[: max(1, args.ref_pairs)]
-    err = reference_error(torch, o, q, k, v, causal, pairs)
+    err = attention_error(torch, o, q, k, v, causal, pairs)
     row["err"] = err
     row["ok"] = err <= args.tol
 
-    impls = [("tilescale", lambda: ours(q, k, v, o, check=False))]
+    impls = [("tilescale", lambda: ours(torch, q, k, v, o))]
     skipped = []
     best_out = None
     for name, backend in sdpa_backends(torch):
@@ -211,7 +112,7 @@ def run_case(torch, F, capi, args, B, H, S, D, causal):
         impls.append((name, call))
     row["skipped"] = skipped
     if best_out is not None:
-        row["torch_err"] = reference_error(torch, best_out, q, k, v, causal, pairs)
+        row["torch_err"] = attention_error(torch, best_out, q, k, v, causal, pairs)
         row["vs_torch"] = ((o.float() - best_out.float()).abs().max() / best_out.float().abs().max()).item()
         del best_out
 

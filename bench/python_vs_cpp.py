@@ -24,99 +24,17 @@ the outputs are bitwise equal, and each one's error against torch. Exit status 1
 """
 
 import argparse
-import ctypes
-import math
-import os
 import pathlib
 import statistics
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # python_same_code: the knobs -> Python example mapping
+sys.path.insert(0, str(HERE))  # python_same_code: the knobs -> Python example mapping; capi_ctypes
 sys.path.insert(0, str(HERE.parent / "python" / "examples"))
 import python_same_code  # noqa: E402
+from capi_ctypes import CApi, CKernel, attention_error, fail_setup  # noqa: E402
 
 import tilescale  # noqa: E402
-
-# The C ABI's constructor (capi.h): ts_example_create, to be renamed ts_program_create with the same
-# signature; the first of these the library has is used.
-CAPI_CREATE = ("ts_program_create", "ts_example_create")
-
-
-def fail_setup(message):
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-class CApi:
-    """libtilescale_capi.so through ctypes."""
-
-    def __init__(self, path):
-        if not os.path.exists(path):
-            fail_setup(f"{path} does not exist; build it with `ninja -C <build> tilescale_capi` and pass its path")
-        lib = ctypes.CDLL(os.path.abspath(path))
-        name = next((n for n in CAPI_CREATE if hasattr(lib, n)), None)
-        if name is None:
-            fail_setup(f"{path} has none of {', '.join(CAPI_CREATE)}; is it libtilescale_capi.so?")
-        self.create = getattr(lib, name)
-        self.create.restype = ctypes.c_void_p
-        self.create.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
-        lib.ts_kernel_num_params.restype = ctypes.c_int
-        lib.ts_kernel_num_params.argtypes = [ctypes.c_void_p]
-        for f in (lib.ts_kernel_param_name, lib.ts_kernel_param_dtype):
-            f.restype = ctypes.c_char_p
-            f.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        lib.ts_kernel_param_rank.restype = ctypes.c_int
-        lib.ts_kernel_param_rank.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        lib.ts_kernel_param_dim.restype = ctypes.c_int64
-        lib.ts_kernel_param_dim.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-        lib.ts_kernel_describe.restype = ctypes.c_char_p
-        lib.ts_kernel_describe.argtypes = [ctypes.c_void_p]
-        lib.ts_kernel_call.restype = ctypes.c_int
-        lib.ts_kernel_call.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, ctypes.c_void_p]
-        lib.ts_kernel_destroy.restype = None
-        lib.ts_kernel_destroy.argtypes = [ctypes.c_void_p]
-        lib.ts_last_error.restype = ctypes.c_char_p
-        lib.ts_last_error.argtypes = []
-        self.lib, self.path, self.create_name = lib, path, name
-
-
-class CKernel:
-    """A C++ example compiled through the C ABI; called with torch tensors on torch's current stream."""
-
-    def __init__(self, capi, example, spec, target):
-        self.capi, lib = capi, capi.lib
-        self.handle = capi.create(example.encode(), spec.encode(), target.encode())
-        if not self.handle:
-            raise RuntimeError(f"the C ABI could not build {example} [{spec}]: {lib.ts_last_error().decode()}")
-        self.params = []  # (name, shape, dtype name), as the Python kernel's signature below
-        for i in range(lib.ts_kernel_num_params(self.handle)):
-            shape = tuple(lib.ts_kernel_param_dim(self.handle, i, d) for d in range(lib.ts_kernel_param_rank(self.handle, i)))
-            self.params.append((lib.ts_kernel_param_name(self.handle, i).decode(), shape,
-                                lib.ts_kernel_param_dtype(self.handle, i).decode()))
-        self.description = lib.ts_kernel_describe(self.handle).decode()
-        self._ptrs = (ctypes.c_void_p * len(self.params))()
-
-    def check(self, torch, tensors):
-        """What the C ABI cannot check: every tensor as the parameter wants it, contiguous, on cuda:0."""
-        for t, (name, shape, dtype) in zip(tensors, self.params, strict=True):
-            if (tuple(t.shape) != shape or str(t.dtype) != f"torch.{dtype}" or not t.is_contiguous()
-                    or t.device != torch.device("cuda", 0)):
-                raise ValueError(f"parameter {name} wants a contiguous {dtype}{list(shape)} on cuda:0, got {t.dtype}"
-                                 f"{list(t.shape)} on {t.device}")
-
-    def __call__(self, torch, *tensors):
-        for i, t in enumerate(tensors):
-            self._ptrs[i] = t.data_ptr()
-        stream = torch.cuda.current_stream().cuda_stream
-        if self.capi.lib.ts_kernel_call(self.handle, self._ptrs, len(tensors), ctypes.c_void_p(stream)) != 0:
-            raise RuntimeError(f"the C ABI call failed: {self.capi.lib.ts_last_error().decode()}")
-
-    def close(self):
-        if self.handle:
-            self.capi.lib.ts_kernel_destroy(self.handle)
-            self.handle = None
-
 
 def python_signature(kernel):
     return [(name, tuple(shape), tilescale._C.dtype_name(dtype)) for name, shape, dtype, _ in kernel.params]
@@ -160,25 +78,6 @@ def normwise(torch, out, ref):
     if not torch.isfinite(out).all():
         return float("inf")
     return ((out - ref).abs().max() / ref.abs().max()).item()
-
-
-def attention_error(torch, out, q, k, v, causal, pairs):
-    """max|out - ref| / max|ref| over the (batch, head) pairs, ref = attention in float64."""
-    worst_diff, worst_ref = 0.0, 0.0
-    for b, h in pairs:
-        qh, kh, vh = (x[b, h].double() for x in (q, k, v))
-        s = (qh @ kh.T) / math.sqrt(q.shape[-1])
-        if causal:
-            n = s.shape[0]
-            s.masked_fill_(torch.ones(n, n, dtype=torch.bool, device=s.device).triu_(1), float("-inf"))
-        ref = torch.softmax(s, dim=-1) @ vh
-        del s
-        got = out[b, h].double()
-        if not torch.isfinite(got).all():
-            return float("inf")
-        worst_diff = max(worst_diff, (got - ref).abs().max().item())
-        worst_ref = max(worst_ref, ref.abs().max().item())
-    return worst_diff / worst_ref
 
 
 def cases(args):
@@ -271,7 +170,7 @@ def dry_run(capi, args):
         print(f"  {case.label}: Python and C++ ({cxx.description}) take {cxx.params}; {len(source)} characters of "
               f"CUDA for sm_90a; flops {case.flops:.3g}, tolerance {case.tol}")
         cxx.close()
-    print(f"dry run: every case builds on both sides with the same signature ({capi.create_name} from {capi.path})")
+    print(f"dry run: every case builds on both sides with the same signature (ts_program_create from {capi.path})")
     return 0
 
 

@@ -87,31 +87,6 @@ def test_allgather_example_main_runs_on_a_gpu_world(torch_cuda, capsys):
 
 
 @pytest.mark.gpu
-def test_kernel_inside_a_rank_on_torchs_default_stream_runs_on_the_rank_stream(torch_cuda):
-    """Called on torch's default stream, a rank's kernel goes to the rank's stream, which
-    rank.barrier() waits for."""
-    torch = torch_cuda
-    P, M, N = 2, 8192, 2048  # 32 MB of float16 per rank: the kernel outlasts the host barrier
-    world = World.local(P, wait_timeout_ms=WAIT_MS)
-    kernel = tilescale.compile(allgather.allgather(M, N, P), target=world.target)
-    got = {}
-
-    def rank_main(rank):
-        a = rank.heap.empty((M, N), "float16")
-        out = rank.heap.zeros((P * M, N), "float16")
-        bar = rank.heap.zeros((P,), "int32")
-        a.copy_(_rows(torch, rank.rank, M, N, a.device, torch.float16))
-        kernel(a, out, bar)
-        rank.barrier()
-        got[rank.rank] = out.cpu()
-
-    world.run(rank_main)
-    expected = torch.cat([_rows(torch, r, M, N, "cpu", torch.float16) for r in range(P)])
-    for r in range(P):
-        torch.testing.assert_close(got[r], expected, rtol=0, atol=0)
-
-
-@pytest.mark.gpu
 def test_out_idx_output_on_the_ranks_device(torch_cuda):
     """A kernel called inside a rank allocates its out_idx outputs on the rank's device (cuda:1 for
     rank 1 with two GPUs; on one GPU every rank is on cuda:0)."""
@@ -142,10 +117,13 @@ def test_out_idx_output_on_the_ranks_device(torch_cuda):
 
 
 @pytest.mark.gpu
-def test_call_on_a_torch_side_stream_inside_a_rank(torch_cuda):
-    """Under `with torch.cuda.stream(side)` a rank's kernel is launched on `side` (after the copy
-    there) and joined to the rank's stream, so rank.barrier() waits for it. The kernel is large
-    enough (32 MB per rank through one block) to outlast the host barrier were it not waited for."""
+@pytest.mark.parametrize("side_stream", [False, True], ids=["rank-stream", "side-stream"])
+def test_rank_barrier_waits_for_the_ranks_kernels(torch_cuda, side_stream):
+    """On torch's current stream in World.run (the rank's), a rank's kernel goes to the rank's
+    stream, which rank.barrier() waits for. Under `with torch.cuda.stream(side)` it is launched on
+    `side` (after the copy there) and joined to the rank's stream, so the barrier waits for it too.
+    The kernel is large enough (32 MB of float16 per rank) to outlast the host barrier were it not
+    waited for."""
     torch = torch_cuda
     P, M, N = 2, 8192, 2048
     world = World.local(P, wait_timeout_ms=WAIT_MS)
@@ -156,12 +134,12 @@ def test_call_on_a_torch_side_stream_inside_a_rank(torch_cuda):
         a = rank.heap.empty((M, N), "float16")
         out = rank.heap.zeros((P * M, N), "float16")
         bar = rank.heap.zeros((P,), "int32")
-        side = torch.cuda.Stream(device=a.device)
-        with torch.cuda.stream(side):
-            a.copy_(_rows(torch, rank.rank, M, N, a.device, torch.float16))  # on side, before the kernel
+        stream = torch.cuda.Stream(device=a.device) if side_stream else torch.cuda.current_stream(a.device)
+        with torch.cuda.stream(stream):
+            a.copy_(_rows(torch, rank.rank, M, N, a.device, torch.float16))
             kernel(a, out, bar)
-        rank.barrier()  # returns when this rank's kernels launched before it have finished
-        got[rank.rank] = out.cpu()  # on the rank's stream (torch's current one in World.run), no other wait
+        rank.barrier()
+        got[rank.rank] = out.cpu()  # on the rank's stream, no other wait
 
     world.run(rank_main)
     expected = torch.cat([_rows(torch, r, M, N, "cpu", torch.float16) for r in range(P)])
