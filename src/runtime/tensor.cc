@@ -24,6 +24,16 @@ std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& sh
   return s;
 }
 
+// strides == contiguous_strides(shape), without making the latter (a call wraps every argument).
+bool are_contiguous(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides) {
+  std::int64_t expected = 1;
+  for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
+    if (strides[d] != expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
 // Device memory from cuMemAlloc, freed with cuMemFree when the last tensor using it goes.
 std::shared_ptr<void> cuda_alloc(size_t bytes, const Device& device) {
   cuda::set_current_device(device.index);
@@ -162,7 +172,7 @@ Tensor Tensor::wrap(void* data, std::vector<std::int64_t> shape, DataType dtype,
   t.data_ = data;
   t.shape_ = std::move(shape);
   t.strides_ = std::move(strides);
-  t.contiguous_ = t.strides_ == contiguous_strides(t.shape_);
+  t.contiguous_ = are_contiguous(t.shape_, t.strides_);
   t.dtype_ = dtype;
   t.device_ = device;
   return t;
