@@ -1,0 +1,25 @@
+// What the tests of tests/passes share: a pass's input and output as printed IR, so that each test
+// states a pass's effect as a before/after pair (the printed IR is stable enough to be expected
+// output).
+#pragma once
+
+#include <string>
+
+#include "tilescale/lang.h"
+#include "tilescale/runtime.h"
+
+namespace tilescale::testing {
+
+struct AroundPass {
+  std::string before;  // the IR the pass receives (after the passes before it)
+  std::string after;   // the IR it returns
+};
+
+// Runs `func` through the pipeline of `target` up to pass `pass` (CUDA: for sm_`sm`).
+AroundPass around_pass(const lang::PrimFunc& func, const std::string& pass, Target target = Target::CUDA, int sm = 90);
+
+// The statements of the T::Kernel in printed IR, unindented to the kernel body's level: what comes
+// before them (the signature, the `with T.Kernel`) is dropped, so expected strings are short.
+std::string kernel_body(const std::string& printed);
+
+}  // namespace tilescale::testing

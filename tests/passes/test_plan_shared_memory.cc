@@ -1,0 +1,52 @@
+// plan_shared_memory: every shared buffer placed in the kernel's one allocation, a copy per stage
+// for a buffer a Pipelined loop fills, space shared by buffers whose lifetimes do not overlap.
+#include <gtest/gtest.h>
+
+#include "pass_test.h"
+
+namespace tilescale::testing {
+namespace {
+
+namespace T = lang;
+
+TEST(PlanSharedMemory, StagesForPipelinedCopiesAndSharedSpaceForDisjointLifetimes) {
+  const T::PrimFunc f = T::prim_func("staged", [] {
+    auto A = T::Tensor("A", {128, 256}, T::float16);
+    auto B = T::Tensor("B", {128, 64}, T::float16);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto A_shared = T::alloc_shared({128, 32}, T::float16, "A_shared");
+      auto acc = T::alloc_fragment({128, 32}, T::float32, "acc");
+      T::clear(acc);
+      T::Pipelined(8, 3, [&](T::Expr k) {
+        T::copy(A(0, k * 32), A_shared);
+        T::Parallel(128, 32, [&](T::Expr i, T::Expr j) { acc(i, j) = acc(i, j) + T::cast(A_shared(i, j), T::float32); });
+      });
+      auto out = T::alloc_shared({128, 64}, T::float16, "out");  // first used after A_shared's last use
+      T::Parallel(128, 64, [&](T::Expr i, T::Expr j) { out(i, j) = T::cast(acc(i, j % 32), T::float16); });
+      T::copy(out, B(0, 0));
+    });
+  });
+  const AroundPass p = around_pass(f, "plan_shared_memory");
+  EXPECT_EQ(p.before.find("shared_memory"), std::string::npos) << p.before;
+  // A_shared: 3 stages of 8192 bytes; out (16384 bytes) lives after A_shared's last use, so both
+  // start at offset 0 and the kernel needs max(24576, 16384) bytes.
+  EXPECT_EQ(kernel_body(p.after), R"(T.annotate("shared_memory_total", bytes=24576)
+A_shared = T.alloc_shared((128, 32), "float16")
+T.annotate("shared_memory", A_shared, offset=0, stage_bytes=8192, stages=3)
+acc = T.alloc_fragment((128, 32), "float32")
+T.annotate("fragment_layout", acc, M=0, family="partition", warps_m=0, warps_n=0)
+T.fill(acc, 0.0)
+for k in T.Pipelined(8, num_stages=3):
+    T.copy(A[0 : +128, k * 32 : +32], A_shared)
+    for i, j in T.Parallel(128, 32):
+        acc[i, j] = acc[i, j] + T.cast(A_shared[i, j], "float32")
+out = T.alloc_shared((128, 64), "float16")
+T.annotate("shared_memory", out, offset=0, stage_bytes=16384, stages=1)
+for i_1, j_1 in T.Parallel(128, 64):
+    out[i_1, j_1] = T.cast(acc[i_1, j_1 % 32], "float16")
+T.copy(out, B)
+)");
+}
+
+}  // namespace
+}  // namespace tilescale::testing
