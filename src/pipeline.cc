@@ -12,7 +12,7 @@
 #include <functional>
 
 #include "ir/printer.h"
-#include "ir/verifier.h"
+#include "ops/verify.h"
 #include "passes/check_budgets.h"
 #include "passes/infer_fragment_layouts.h"
 #include "passes/plan_gemm_warps.h"
@@ -106,7 +106,7 @@ ir::PrimFunc run_pipeline(const ir::PrimFunc& func, const PipelineOptions& optio
                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
 #ifdef TILESCALE_VERIFY_PASSES
     try {
-      ir::verify(next);
+      ops::verify_program(next);
     } catch (const CompileError& e) {
       throw InternalError(cat("pass ", pass.name, " produced an invalid program: ", e.what()));
     }

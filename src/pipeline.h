@@ -5,7 +5,8 @@
 //                             <dir>/<func>.<NN>.<pass>.tir (NN is the pass's position)
 //   TILESCALE_TIME_PASSES=1   prints each pass's wall time to stderr
 // In builds with TILESCALE_VERIFY_PASSES (the default, CI included) the verifier runs after every
-// pass; a failure there is an InternalError naming the pass.
+// pass (ops::verify_program: the IR's structure and the ops' rules); a failure there is an
+// InternalError naming the pass.
 #pragma once
 
 #include <string>

@@ -18,7 +18,7 @@
 
 #include "distributed/distributed_example.h"
 #include "example.h"
-#include "codegen/cuda/lower_context.h"
+#include "codegen/cuda/codegen.h"
 #include "ir/printer.h"
 #include "jit/nvrtc.h"
 #include "jit/nvshmem.h"

@@ -1,7 +1,6 @@
 #include "ir/verifier.h"
 
 #include <map>
-#include <optional>
 #include <set>
 
 #include "ir/equality.h"
@@ -9,13 +8,14 @@
 #include "ir/printer.h"
 #include "ir/visitor.h"
 #include "layout/layout.h"
-#include "ops/builtin.h"
-#include "ops/thread_level.h"
-#include "ops/tile_op.h"
 
 namespace tilescale::ir {
 
 using tilescale::detail::cat;
+
+std::string OpChecks::name(const TileOpNode& op) const { return "T::" + op.op; }
+std::string OpChecks::describe(const TileOpNode& op) const { return name(op); }
+std::string OpChecks::name(const BuiltinNode& call) const { return "T::" + call.op; }
 
 void check_rank(const BufferNode& buffer, std::size_t n, const char* what) {
   if (static_cast<int>(n) != buffer.rank())
@@ -35,7 +35,7 @@ constexpr int kMaxThreads = 1024;  // the most threads a CUDA block may hold
 
 class Verifier : public Visitor {
  public:
-  explicit Verifier(const PrimFuncNode& f) : func_(f) {}
+  Verifier(const PrimFuncNode& f, OpChecks& checks) : func_(f), checks_(checks) {}
 
   void run() {
     check_unique_param_names();
@@ -65,6 +65,7 @@ class Verifier : public Visitor {
 
  private:
   const PrimFuncNode& func_;
+  OpChecks& checks_;
   std::set<const VarNode*> vars_;
   std::set<const BufferNode*> buffers_;
   std::set<const VarNode*> scalars_;  // the scalar parameters
@@ -72,8 +73,6 @@ class Verifier : public Visitor {
   bool in_kernel_ = false;
   int parallel_depth_ = 0;
   int breakable_depth_ = 0;
-  int thread_dependent_depth_ = 0;  // control flow that diverges between the block's threads
-  std::optional<ops::ThreadLevel> thread_level_;
   const Expr* evaluated_ = nullptr;  // the value of the Evaluate statement being visited
 
   void check_unique_param_names() {
@@ -197,12 +196,11 @@ class Verifier : public Visitor {
       }
     }
     in_kernel_ = true;
-    thread_level_.emplace(*op);
+    checks_.enter_kernel(*op);
     for (const auto& v : op->block_vars) vars_.insert(v.get());
     vars_.insert(op->thread_var.get());
     visit_body(op->body);
-    thread_level_->check(func_.name);
-    thread_level_.reset();
+    checks_.leave_kernel(func_);
     in_kernel_ = false;
   }
 
@@ -218,14 +216,13 @@ class Verifier : public Visitor {
     if (op->for_kind == ForKind::Pipelined) check_pipeline(op);
     vars_.insert(op->var.get());
     const bool parallel = op->for_kind == ForKind::Parallel;
-    const bool divergent = thread_level_ && thread_level_->diverges(*op);
     parallel_depth_ += parallel;
     breakable_depth_ += !parallel;
-    thread_dependent_depth_ += divergent;
+    checks_.enter(*op);
     visit_body(op->body);
+    checks_.leave(*op);
     parallel_depth_ -= parallel;
     breakable_depth_ -= !parallel;
-    thread_dependent_depth_ -= divergent;
     vars_.erase(op->var.get());
   }
 
@@ -244,12 +241,11 @@ class Verifier : public Visitor {
   void visit(const WhileNode* op) override {
     if (!in_kernel_) throw CompileError(cat("cannot run T::While outside T::Kernel in ", func_.name));
     visit_expr(op->cond);
-    const bool divergent = thread_level_ && thread_level_->diverges(*op);
     ++breakable_depth_;
-    thread_dependent_depth_ += divergent;
+    checks_.enter(*op);
     visit_body(op->body);
+    checks_.leave(*op);
     --breakable_depth_;
-    thread_dependent_depth_ -= divergent;
   }
 
   void visit(const BreakNode*) override {
@@ -260,18 +256,16 @@ class Verifier : public Visitor {
 
   void visit(const TileOpNode* op) override {
     if (!in_kernel_)
-      throw CompileError(cat("cannot run ", ops::describe(*op), " outside T::Kernel because tile ops are executed by a "
+      throw CompileError(cat("cannot run ", checks_.describe(*op), " outside T::Kernel because tile ops are executed by a "
                              "block; move it into the kernel body"));
-    if (parallel_depth_ > 0 && !ops::is_element_atomic_add(*op))
-      throw CompileError(cat("cannot run ", ops::describe(*op), " inside a T::Parallel loop because tile ops are "
-                             "executed by the whole block; move it out of the loop"));
-    const std::string name = ops::user_op_name(*op);
+    checks_.check_place(*op);
+    const std::string name = checks_.name(*op);
     for (const auto& r : op->regions) {
       check_buffer(r.buffer.get(), r.base.size(), name.c_str());
       visit_region(r);
     }
     for (const auto& a : op->args) visit_expr(a);
-    ops::tile_op(op->op).verify(*op);
+    checks_.check(*op);
     for (const auto& r : op->regions) check_region_bounds(*op, r);
   }
 
@@ -283,7 +277,7 @@ class Verifier : public Visitor {
       auto base = eval_int(r.base[d]), ext = eval_int(r.extent[d]), size = eval_int(r.buffer->shape[d]);
       if (!base || !ext || !size) continue;
       if (*base < 0 || *ext < 0 || *base + *ext > *size)
-        throw CompileError(cat("cannot run ", ops::describe(op), " because its region of ", r.buffer->name,
+        throw CompileError(cat("cannot run ", checks_.describe(op), " because its region of ", r.buffer->name,
                                " spans [", *base, ", ", *base + *ext, ") in dim ", d, ", outside the buffer's extent ",
                                *size, "; tiles of ", spelling(r.buffer->scope), " buffers must lie inside the buffer"));
     }
@@ -292,11 +286,10 @@ class Verifier : public Visitor {
   void visit(const IfNode* op) override {
     if (!in_kernel_) throw CompileError(cat("cannot run T::If outside T::Kernel in ", func_.name));
     visit_expr(op->cond);
-    const bool divergent = thread_level_ && thread_level_->diverges(*op);
-    thread_dependent_depth_ += divergent;
+    checks_.enter(*op);
     visit_body(op->then_case);
     if (op->else_case) visit_body(op->else_case);
-    thread_dependent_depth_ -= divergent;
+    checks_.leave(*op);
   }
 
   void visit(const AssertNode* op) override {
@@ -312,7 +305,7 @@ class Verifier : public Visitor {
 
   void visit(const EvaluateNode* op) override {
     if (!in_kernel_)
-      throw CompileError(cat("cannot call ", ops::user_name(*as<BuiltinNode>(op->value)), " outside T::Kernel in ",
+      throw CompileError(cat("cannot call ", checks_.name(*as<BuiltinNode>(op->value)), " outside T::Kernel in ",
                              func_.name, "; call it inside the kernel body"));
     evaluated_ = &op->value;
     visit_expr(op->value);
@@ -323,15 +316,9 @@ class Verifier : public Visitor {
     const bool evaluated = evaluated_ && evaluated_->get() == op;
     evaluated_ = nullptr;
     if (!in_kernel_)
-      throw CompileError(cat("cannot call ", ops::user_name(*op), " outside T::Kernel in ", func_.name,
+      throw CompileError(cat("cannot call ", checks_.name(*op), " outside T::Kernel in ", func_.name,
                              "; call it inside the kernel body"));
-    ops::verify_builtin(*op, ops::BuiltinPlace{parallel_depth_ > 0, thread_dependent_depth_ > 0, evaluated});
-    if (ops::builtin(op->op).scope == ops::BuiltinScope::Block)
-      for (const auto& a : op->args)
-        if (thread_level_ && thread_level_->varies(a))
-          throw CompileError(cat("cannot call ", ops::user_name(*op), " with the argument ", print(a),
-                                 " because it differs between threads and the whole block executes the call together; ",
-                                 "give it block-uniform arguments"));
+    checks_.check(*op, evaluated);
     Visitor::visit(op);
   }
 
@@ -357,6 +344,11 @@ class Verifier : public Visitor {
 
 }  // namespace
 
-void verify(const PrimFunc& func) { Verifier(*func).run(); }
+void verify(const PrimFunc& func, OpChecks& checks) { Verifier(*func, checks).run(); }
+
+void verify(const PrimFunc& func) {
+  OpChecks structure_only;
+  verify(func, structure_only);
+}
 
 }  // namespace tilescale::ir

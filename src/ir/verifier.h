@@ -1,8 +1,10 @@
-// The verifier: is this PrimFunc a well-formed tile program?
+// The verifier: is this PrimFunc a well-formed tile program, as far as the IR can tell?
 //
-// It runs when the front end finishes a prim_func (a failure is the user's: CompileError naming the
-// op, the buffer and what to do) and between passes in builds with TILESCALE_VERIFY_PASSES (a
-// failure there is the pass's bug). What it checks:
+// The IR knows no op registry. What needs one (the tile-op and builtin definitions, the thread-level
+// analysis, the op names in messages) the layer above supplies through OpChecks, below, at fixed
+// points of this one walk; ops::verify_program (src/ops/verify.h) is the whole verification, and
+// what the front end and the pipeline call. `verify(func)` alone checks structure only. A failure is
+// a CompileError naming the op, the buffer and what to do. What the walk checks:
 //  * exactly one Kernel, at the top level; threads a positive multiple of 32, at most 1024;
 //    constant grid extents positive;
 //  * parameters (global tensors and scalars) named uniquely; scalar parameters outside tensor shapes
@@ -14,21 +16,48 @@
 //    tile-op regions of on-chip buffers lie inside the buffer where their bounds are constants;
 //  * variables used only inside the loop or kernel that binds them; symbolic dimensions appear
 //    alone in some parameter's shape, so a call can bind them;
-//  * tile ops verified by their definitions (src/ops); no tile op inside a Parallel loop except
-//    element-wise atomic_add; Parallel extents positive constants; Break inside a serial loop or
-//    While; Pipelined order/stage lists of one entry per body statement;
-//  * a layout annotation's layout has its buffer's shape;
-//  * builtin calls (the distributed operators) inside the Kernel, verified by their definitions
-//    (src/ops/builtin.h), placed as their scope allows: block-scope ones in block-uniform code with
-//    block-uniform arguments, warp- and block-scope ones outside T::Parallel loops.
+//  * stores, T::If, T::While, asserts, prints, tile ops and builtin calls inside the Kernel;
+//    Parallel extents positive constants; Break inside a serial loop or While (not a Parallel
+//    one); Pipelined order/stage lists of one entry per body statement;
+//  * a layout annotation's layout has its buffer's shape.
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "ir/IR.h"
 
 namespace tilescale::ir {
 
+// What the walk asks of the layer that knows the ops. It calls these where the ops' rules belong
+// among its own checks, so a program with several mistakes reports the first one met. Every member
+// has a structure-only default: names "T::<op>", no rules.
+class OpChecks {
+ public:
+  virtual ~OpChecks() = default;
+  // Names for messages: a tile op as the user wrote it ("T::reduce_max"), the same with its
+  // operands ("T::copy from A[...] to B"), a builtin call ("T::put_block").
+  virtual std::string name(const TileOpNode& op) const;
+  virtual std::string describe(const TileOpNode& op) const;
+  virtual std::string name(const BuiltinNode& call) const;
+  // Around the body of a Kernel (after its launch shape is checked), and around the bodies of each
+  // For, While and If (after its own bounds or condition are visited; an If's else body included).
+  virtual void enter_kernel(const KernelNode&) {}
+  virtual void leave_kernel(const PrimFuncNode&) {}
+  virtual void enter(const StmtNode&) {}
+  virtual void leave(const StmtNode&) {}
+  // A tile op inside the Kernel: where it stands, before its regions are checked; then the op's
+  // own rules, once its regions are in scope and indexed right (their bounds are checked after).
+  virtual void check_place(const TileOpNode&) {}
+  virtual void check(const TileOpNode&) {}
+  // A builtin call inside the Kernel, before its arguments are visited. `evaluated`: it is the value
+  // of an Evaluate statement (its result dropped).
+  virtual void check(const BuiltinNode&, bool /*evaluated*/) {}
+};
+
+// CompileError unless `func` is well formed; `checks` adds the rules of the ops.
+void verify(const PrimFunc& func, OpChecks& checks);
+// Structure only (no op's rules): for tests of the IR and for programs whose ops are checked apart.
 void verify(const PrimFunc& func);
 
 // CompileError unless `buffer` is indexed with one index per dimension. `what` says where

@@ -11,6 +11,7 @@
 #include "lang/builder.h"
 #include "layout/layout.h"
 #include "ops/tile_op.h"
+#include "ops/verify.h"
 #include "support/checked.h"
 #include "tilescale/errors.h"
 #include "tilescale/lang.h"
@@ -524,7 +525,7 @@ PrimFunc prim_func(const std::string& name, const std::function<void()>& body) {
     throw CompileError(cat("cannot build T::prim_func ", name, " because the scope of ", detail::scope_name(b.open.back().kind),
                            " begun in it is still open; end every scope begun (T::detail::end_scope)"));
   ir::PrimFunc f = ir::make_prim_func(name, b.params, ir::make_seq(std::move(b.scopes.back())));
-  ir::verify(f);
+  ops::verify_program(f);
   return PrimFunc(f);
 }
 

@@ -67,21 +67,20 @@ ir::Expr vector_ok(cuda::LowerContext& ctx, const ir::Region& r, std::int64_t ve
   return all_of(kept);
 }
 
-// A shared tile stored by TMA (codegen/cuda/tma.h): every thread makes its writes to the tile
+// A shared tile stored by TMA (LowerContext::TmaStore): every thread makes its writes to the tile
 // visible to the async proxy, then one thread issues a store per 128-byte panel and waits until
 // they have read the tile, so that the memory may be written again after the next barrier. Parts
 // of the box outside the tensor are not written.
 void store_by_tma(const ir::TileOpNode& op, cuda::LowerContext& ctx, const cuda::LowerContext::TmaStore& store) {
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
-  const cuda::TmaCopy& plan = store.plan;
   ctx.line("tl::fence_proxy_async();");
   ctx.line(ctx.barrier());
   ctx.open(cat("if (", ctx.expr(ir::make_binary(ir::BinaryOp::EQ, ctx.thread_var(), ir::make_int(0))), ")"));
-  for (std::int64_t p = 0; p < plan.panels; ++p) {
+  for (std::size_t p = 0; p < store.box_coords.size(); ++p) {
     std::string coords;
-    for (const auto& c : cuda::tma_box_coords(dst, plan, p)) coords += cat(", ", ctx.expr(c));
+    for (const auto& c : store.box_coords[p]) coords += cat(", ", ctx.expr(c));
     ctx.line(cat("tl::tma_store_", dst.rank(), "d(&", store.descriptor, ", ", ctx.pointer(*src.buffer),
-                 p ? cat(" + ", p * plan.panel_elems) : "", coords, ");"));
+                 p ? cat(" + ", static_cast<std::int64_t>(p) * store.panel_elems) : "", coords, ");"));
   }
   ctx.line("tl::tma_store_commit();");
   ctx.line("tl::tma_store_wait_read<0>();");

@@ -8,7 +8,6 @@
 // std::atomic_ref with the matching C++ order.
 #include "ir/printer.h"
 #include "ops/builtin.h"
-#include "runtime/dist/sim.h"
 
 namespace tilescale::ops {
 namespace {

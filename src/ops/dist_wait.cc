@@ -11,7 +11,6 @@
 // the sim's watchdog what it waits for (deadlock report, per-wait timeout).
 #include "ir/printer.h"
 #include "ops/builtin.h"
-#include "runtime/dist/sim.h"
 
 namespace tilescale::ops {
 namespace {

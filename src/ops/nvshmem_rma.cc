@@ -17,7 +17,6 @@
 
 #include "ir/printer.h"
 #include "ops/builtin.h"
-#include "runtime/dist/sim.h"
 
 namespace tilescale::ops {
 namespace {

@@ -27,7 +27,7 @@
 //   Y[tx] = acc[0];                  // thread-level
 //
 // The rules a program must keep follow, and check() reports them as CompileError (the verifier
-// calls it): tile ops and T::Parallel loops may not sit under diverging control flow, nor read the
+// calls it: ops/verify.h): tile ops and T::Parallel loops may not sit under diverging control flow, nor read the
 // thread index or varying storage (the element-wise T::atomic_add excepted: any thread may run it).
 #pragma once
 

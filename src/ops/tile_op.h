@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "codegen/cuda/lower_context.h"
+#include "ops/lower_context.h"
 #include "ir/IR.h"
 
 namespace tilescale::ops {

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "ir/IR.h"
+#include "ir/verifier.h"
 #include "ir/visitor.h"
+#include "ops/verify.h"
+#include "test_util.h"
 
 namespace tilescale::ir {
 namespace {
@@ -64,6 +67,26 @@ TEST(IR, UsesVar) {
   Stmt guarded = make_if(make_binary(BinaryOp::LT, j, i32(4)), make_store(A, {i32(0)}, load));
   EXPECT_TRUE(uses_var(guarded, i.get()));
   EXPECT_TRUE(uses_var(guarded, j.get()));
+}
+
+// The IR's verifier knows no op registry: alone it checks structure; ops::verify_program adds the
+// ops' rules (here: an op the registry lacks, a tile op inside a T::Parallel loop) in the same walk.
+TEST(IR, VerifierAloneChecksStructureOnly) {
+  Buffer A = make_buffer("A", {i32(32)}, DataType::Float32, Scope::Global);
+  Buffer S = make_buffer("S", {i32(32)}, DataType::Float32, Scope::Shared);
+  auto program = [&](const std::string& name, Stmt op) {
+    Stmt kernel = make_kernel({i32(1), i32(1), i32(1)}, 32, {make_var("bx"), make_var("by"), make_var("bz")}, make_var("tx"),
+                              make_seq({make_alloc(S), std::move(op)}));
+    return make_prim_func(name, {A}, kernel);
+  };
+  PrimFunc unknown = program("unknown", make_tile_op("no_such_op", {full_region(A), full_region(S)}));
+  EXPECT_NO_THROW(verify(unknown));
+  EXPECT_TRUE(test::throws<InternalError>([&] { ops::verify_program(unknown); }, {"no_such_op"}));
+
+  PrimFunc in_parallel = program("in_parallel", make_for(make_var("i"), i32(0), i32(4), ForKind::Parallel,
+                                                         make_tile_op("copy", {full_region(A), full_region(S)})));
+  EXPECT_NO_THROW(verify(in_parallel));
+  EXPECT_COMPILE_ERROR(ops::verify_program(in_parallel), "cannot run T::copy from A to S inside a T::Parallel loop");
 }
 
 }  // namespace

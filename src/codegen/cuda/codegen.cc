@@ -27,8 +27,6 @@ namespace tilescale::cuda {
 
 using tilescale::detail::cat;
 
-std::string Target::arch() const { return sm >= 90 ? cat("sm_", sm, "a") : cat("sm_", sm); }
-
 Target target_for_arch(const std::string& arch) {
   const char* use = "use sm_80, sm_86, sm_87, sm_89 or sm_90a";
   // "sm_", the compute capability (major and minor digits: 80, 90, 100), an optional "a".
@@ -233,7 +231,7 @@ class Generator : public LowerContext {
     spec.shared_bytes = static_cast<std::size_t>(shared_total_ + barrier_bytes_) + workspace_bytes_;
     if (ws_)
       for (const auto& l : ws_->loads) spec.tensor_maps.push_back(l.second.map);
-    for (const auto* copy : tma_store_order_) spec.tensor_maps.push_back(tma_stores_.at(copy).plan.map);
+    for (const auto* copy : tma_store_order_) spec.tensor_maps.push_back(tma_store_maps_.at(copy));
     spec.distributed = is_distributed(func_);
     spec.nvshmem = calls_nvshmem(func_, target_);
     spec.waits = ops::uses_blocking_builtins(func_->body);
@@ -366,6 +364,7 @@ class Generator : public LowerContext {
   bool async_producer_ = false;
   // The copies stored by TMA, in kernel-parameter order (plan_tma_stores).
   std::map<const ir::TileOpNode*, TmaStore> tma_stores_;
+  std::map<const ir::TileOpNode*, TensorMapSpec> tma_store_maps_;  // their tensor maps
   std::vector<const ir::TileOpNode*> tma_store_order_;
   // Why a copy that could have gone by TMA does not, as comments at the top of the source (what
   // `tilescale dump --cuda` shows a user looking for the fast path).
@@ -1349,7 +1348,10 @@ class Generator : public LowerContext {
         notes_.push_back(cat("the threads store ", tile->name, " into ", tensor->name, ", not TMA, because ", why));
         continue;
       }
-      tma_stores_.emplace(copy, TmaStore{fresh(cat(copy->regions[1].buffer->name, "_tma")), *plan});
+      TmaStore store{fresh(cat(copy->regions[1].buffer->name, "_tma")), plan->panel_elems, {}};
+      for (std::int64_t p = 0; p < plan->panels; ++p) store.box_coords.push_back(tma_box_coords(copy->regions[1], *plan, p));
+      tma_stores_.emplace(copy, std::move(store));
+      tma_store_maps_.emplace(copy, plan->map);
       tma_store_order_.push_back(copy);
     }
   }

@@ -20,11 +20,18 @@
 //    diverges between threads (src/ops/thread_level.h, the analysis the CPU backend uses too).
 #pragma once
 
+#include <string>
+
 #include "codegen/cuda/kernel_spec.h"
-#include "codegen/cuda/lower_context.h"
+#include "ops/lower_context.h"
 #include "ops/thread_level.h"
 
 namespace tilescale::cuda {
+
+// The target of an arch name: sm_80, sm_86, sm_87, sm_89, sm_90 or sm_90a (both give sm_90a code).
+// CompileError naming the reason for anything else: older than sm_80, newer than sm_90a (sm_100a
+// and later lack wgmma), not an architecture, or not of the form sm_XX[a].
+Target target_for_arch(const std::string& arch);
 
 // With `log`, records there how each For, If and While was compiled (diverging or not).
 KernelSpec generate(const ir::PrimFunc& func, const Target& target, ops::ThreadLevelLog* log = nullptr);

@@ -15,7 +15,7 @@
 
 #include <string>
 
-#include "codegen/cuda/lower_context.h"
+#include "ops/lower_context.h"
 #include "ir/IR.h"
 
 namespace tilescale::cuda {

@@ -20,7 +20,7 @@
 //      filled per launch by the rank's transport; a remote address is base[p] + (a - base[rank]).
 //      Distributed kernels take their tensors as plain pointers (no const, no __restrict__).
 //      A kernel that calls NVSHMEM (spec.nvshmem: it uses NVSHMEM-level builtins and was generated
-//      for a target with nvshmem_calls, lower_context.h) calls NVSHMEM's wrappers
+//      for a target with nvshmem_calls, ops/lower_context.h) calls NVSHMEM's wrappers
 //      (device/tilescale/nvshmem_calls.h): jit::compile_nvshmem_cached links it with them and
 //      libnvshmem_device (jit/nvshmem.h), and the module needs nvshmemx_cumodule_init.
 //   6. one `const __grid_constant__ tl::TmaDescriptor` per entry of tensor_maps, in order: the

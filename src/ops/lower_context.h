@@ -1,5 +1,7 @@
 // What a tile op's CUDA lowering (src/ops/*.cc) sees of the code generator: where to write, how to
 // print values and address elements, the layouts the passes chose, and scratch shared memory.
+// The ops define this interface; the CUDA generator (src/codegen/cuda/codegen.cc) implements it, so
+// the ops know nothing of the generator.
 //
 // Lowerings emit CUDA C++ text, one statement per line. Element indices are passed as IR
 // expressions, so they can mention the thread index (thread_var()) and constants alike; the
@@ -9,10 +11,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "codegen/cuda/tma.h"
 #include "ir/IR.h"
 #include "layout/layout.h"
 
@@ -28,12 +30,9 @@ struct Target {
   // with them and libnvshmem_device: kernel_spec.h). False: tl::dist's own over the Context
   // (device/tilescale/dist_shmem.h), for every transport that maps the peers' heaps (local, ipc).
   bool nvshmem_calls = false;
-  std::string arch() const;  // "sm_80", "sm_90a"
+  // "sm_80", "sm_90a"
+  std::string arch() const { return "sm_" + std::to_string(sm) + (sm >= 90 ? "a" : ""); }
 };
-// The target of an arch name: sm_80, sm_86, sm_87, sm_89, sm_90 or sm_90a (both give sm_90a code).
-// CompileError naming the reason for anything else: older than sm_80, newer than sm_90a (sm_100a
-// and later lack wgmma), not an architecture, or not of the form sm_XX[a].
-Target target_for_arch(const std::string& arch);
 
 // The family of a fragment's layout, as the layout-inference pass recorded it.
 struct FragmentInfo {
@@ -89,11 +88,13 @@ class LowerContext {
   // True while emitting a Pipelined loop's producer statements (copies may stay in flight).
   virtual bool in_async_producer() const = 0;
 
-  // A copy from a whole shared tile into a global tensor that goes by TMA store (sm_90, tma.h): its
-  // tensor-map parameter and plan. Null when threads store it.
+  // A copy from a whole shared tile into a global tensor that goes by TMA store (sm_90; the
+  // generator plans it, codegen/cuda/tma.h): its tensor-map parameter and one box per 128-byte
+  // column panel of the tile. Null when threads store it.
   struct TmaStore {
     std::string descriptor;
-    TmaCopy plan;
+    std::int64_t panel_elems = 0;                   // tile elements per box: the shared-memory step
+    std::vector<std::vector<ir::Expr>> box_coords;  // per box: its tensor coordinates, innermost first, int32
   };
   virtual const TmaStore* tma_store(const ir::TileOpNode& copy) const = 0;
 
