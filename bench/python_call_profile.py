@@ -41,8 +41,12 @@ def main():
     a, b, c = (torch.randn(N, device="cuda") for _ in range(3))
     s = torch.cuda.current_stream().cuda_stream
     old = [t.as_subclass(WithoutExchangeAPI) for t in (a, b, c)]
+    call = tilescale._C.Kernel.__call__
     print(f"k(a, b, c)                        {us(lambda: k(a, b, c)):6.2f} us")
+    print(f"Kernel.__call__(k, a, b, c)       {us(lambda: call(k, a, b, c)):6.2f} us  (no slot_tp_call)")
     print(f"k(a, b, c, stream=s)              {us(lambda: k(a, b, c, stream=s)):6.2f} us")
+    print(f"a nanobind call, no arguments     {us(lambda: tilescale._C.cache_enabled()):6.2f} us")
+    print(f"an empty lambda                   {us(lambda: None):6.2f} us")
     print(f"k(...) through tensor attributes  {us(lambda: k(*old)):6.2f} us")
     print(f"torch.add(a, b, out=c)            {us(lambda: torch.add(a, b, out=c)):6.2f} us")
     print(f"a.__dlpack__()                    {us(lambda: a.__dlpack__()):6.2f} us")
