@@ -1,5 +1,7 @@
-// gemm(A, B, C): C (+)= op(A) · op(B) on tiles, op = transpose when asked.
-// A is [M, K] ([K, M] transposed), B is [K, N] ([N, K] transposed), C is [M, N].
+// gemm(A, B, C): C (+)= A · B on tiles. A is [M, K] (K-major) or [K, M] (MN-major), B is [K, N]
+// (MN-major) or [N, K] (K-major), C is [M, N]; gemm.h says how the user's transpose flags map.
+#include "ops/gemm.h"
+
 #include <string>
 
 #include "ops/cuda_lowering.h"
@@ -9,16 +11,72 @@ namespace tilescale::ops {
 
 using tilescale::detail::cat;
 
+Major major_of(GemmOperand operand, bool transposed) {
+  const Major plain = operand == GemmOperand::A ? Major::K : Major::MN;  // A as [M, K], B as [K, N]
+  return transposed ? (plain == Major::K ? Major::MN : Major::K) : plain;
+}
+
+bool device_trans(GemmOperand operand, Major major) { return major != major_of(operand, false); }
+
+namespace {
+
+const char* spelling(Major m) { return m == Major::K ? "K" : "MN"; }
+
+Major parse_major(const ir::TileOpNode& op, const char* key) {
+  auto it = op.attrs.find(key);
+  const std::string* s = it == op.attrs.end() ? nullptr : std::get_if<std::string>(&it->second);
+  TS_ICHECK(s && (*s == "K" || *s == "MN"), "gemm without a valid ", key, " attr");
+  return *s == "K" ? Major::K : Major::MN;
+}
+
+}  // namespace
+
+ir::Attrs GemmPlan::encode() const {
+  ir::Attrs attrs{{"A_major", std::string(spelling(a))}, {"B_major", std::string(spelling(b))}};
+  if (planned()) {
+    attrs["warps_m"] = std::int64_t(warps_m);
+    attrs["warps_n"] = std::int64_t(warps_n);
+  }
+  if (wgmma) attrs["wgmma"] = std::int64_t(1);
+  return attrs;
+}
+
+GemmPlan GemmPlan::decode(const ir::TileOpNode& op) {
+  TS_ICHECK(&tile_op(op.op) == &gemm_def(), "GemmPlan::decode of T::", op.op);
+  GemmPlan plan;
+  plan.a = parse_major(op, "A_major");
+  plan.b = parse_major(op, "B_major");
+  if (op.attrs.count("warps_m")) {
+    plan.warps_m = static_cast<int>(op.int_attr("warps_m"));
+    plan.warps_n = static_cast<int>(op.int_attr("warps_n"));
+  }
+  plan.wgmma = op.attrs.count("wgmma") && op.int_attr("wgmma");
+  return plan;
+}
+
+std::optional<GemmPlan> as_gemm(const ir::TileOpNode& op) {
+  if (&tile_op(op.op) != &gemm_def()) return std::nullopt;
+  return GemmPlan::decode(op);
+}
+
+bool clears_accumulator(const ir::TileOpNode& op) { return op.int_attr("clear_accum"); }
+
 ir::Stmt make_gemm(const Operand& a, const Operand& b, const Operand& c, bool transpose_a, bool transpose_b,
                    int policy, bool clear_accum) {
-  return ir::make_tile_op("gemm", {to_region(a, "gemm"), to_region(b, "gemm"), to_region(c, "gemm")}, {},
-                          {{"transpose_A", std::int64_t(transpose_a)},
-                           {"transpose_B", std::int64_t(transpose_b)},
-                           {"policy", std::int64_t(policy)},
-                           {"clear_accum", std::int64_t(clear_accum)}});
+  GemmPlan plan;
+  plan.a = major_of(GemmOperand::A, transpose_a);
+  plan.b = major_of(GemmOperand::B, transpose_b);
+  ir::Attrs attrs = plan.encode();
+  attrs["policy"] = std::int64_t(policy);
+  attrs["clear_accum"] = std::int64_t(clear_accum);
+  return ir::make_tile_op("gemm", {to_region(a, "gemm"), to_region(b, "gemm"), to_region(c, "gemm")}, {}, std::move(attrs));
 }
 
 namespace {
+
+// The user's transpose flags of `plan`, for messages that name them.
+std::int64_t transpose_a(const GemmPlan& plan) { return device_trans(GemmOperand::A, plan.a); }
+std::int64_t transpose_b(const GemmPlan& plan) { return device_trans(GemmOperand::B, plan.b); }
 
 // The two non-unit extents of a gemm operand (leading unit dimensions are allowed: a [1, 64, 32]
 // slice of a 3-D buffer is a 64×32 tile).
@@ -36,7 +94,7 @@ void check_dim(const ir::Expr& x, const ir::Expr& y, const std::string& what, co
   if (cx && cy && *cx != *cy)
     throw CompileError(cat("cannot gemm ", describe(op.regions[0]), " x ", describe(op.regions[1]), " into ",
                            describe(op.regions[2]), " because ", what, " (", *cx, " vs ", *cy,
-                           ", transpose_A=", op.int_attr("transpose_A"), ", transpose_B=", op.int_attr("transpose_B"),
+                           ", transpose_A=", transpose_a(GemmPlan::decode(op)), ", transpose_B=", transpose_b(GemmPlan::decode(op)),
                            "); make the tiles agree or set transpose_A/transpose_B"));
 }
 
@@ -54,8 +112,9 @@ void verify(const ir::TileOpNode& op) {
     throw CompileError(cat("cannot gemm ", A.buffer->name, " (", name(A.buffer->dtype), ") with ", B.buffer->name, " (",
                            name(B.buffer->dtype), ") because their dtypes differ; cast one of them"));
   const auto a = matrix_extents(A, "A"), b = matrix_extents(B, "B"), c = matrix_extents(C, "C");
-  const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
-  const ir::Expr &aM = a[ta ? 1 : 0], &aK = a[ta ? 0 : 1], &bK = b[tb ? 1 : 0], &bN = b[tb ? 0 : 1];
+  const GemmPlan plan = GemmPlan::decode(op);
+  const bool a_mn = plan.a == Major::MN, b_k = plan.b == Major::K;  // A as [K, M], B as [N, K]
+  const ir::Expr &aM = a[a_mn ? 1 : 0], &aK = a[a_mn ? 0 : 1], &bK = b[b_k ? 1 : 0], &bN = b[b_k ? 0 : 1];
   check_dim(aK, bK, "A's K differs from B's K", op);
   check_dim(aM, c[0], "A's M differs from C's rows", op);
   check_dim(bN, c[1], "B's N differs from C's columns", op);
@@ -75,12 +134,13 @@ std::vector<double> load_matrix(const RegionView& v, std::int64_t rows, std::int
 }
 
 void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const std::vector<double>&) {
-  const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
+  const GemmPlan plan = GemmPlan::decode(op);
+  const bool ta = plan.a == Major::MN, tb = plan.b == Major::K;  // A as [K, M], B as [N, K]
   const RegionView &A = r[0], &B = r[1], &C = r[2];
   const std::int64_t M = C.extent[C.rank() - 2], N = C.extent[C.rank() - 1];
   const std::int64_t K = ta ? A.extent[A.rank() - 2] : A.extent[A.rank() - 1];
   const auto a = load_matrix(A, ta ? K : M, ta ? M : K), b = load_matrix(B, tb ? N : K, tb ? K : N);
-  const bool clear = op.int_attr("clear_accum");
+  const bool clear = clears_accumulator(op);
   std::vector<std::int64_t> idx(C.rank(), 0);
   std::vector<double> row(N);
   for (std::int64_t i = 0; i < M; ++i) {
@@ -138,12 +198,13 @@ void require_8bit_lowerable(const ir::TileOpNode& op, const cuda::Target& target
                            " operands because float8 matrix instructions need sm_89 or later (mma.sync m16n8k32; wgmma on "
                            "sm_90a); compile for sm_89 or newer, or convert the operands to float16 or bfloat16"));
   const std::string instructions = fp8 && target.sm >= 90 ? "wgmma and mma.sync" : "mma.sync";
-  if (op.int_attr("transpose_A"))
+  const GemmPlan plan = GemmPlan::decode(op);
+  if (plan.a == Major::MN)
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with A = ", A.buffer->name, " (",
                            name(in), ") M-major (transpose_A=true: a [K, M] tile), because ", instructions,
                            " read 8-bit operands K-major only and nothing transposes 8-bit elements; store A as [M, K] "
                            "and pass transpose_A=false"));
-  if (!op.int_attr("transpose_B"))
+  if (plan.b == Major::MN)
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with B = ", B.buffer->name, " (",
                            name(in), ") N-major (transpose_B=false: a [K, N] tile), because ", instructions,
                            " read 8-bit operands K-major only and nothing transposes 8-bit elements; store B transposed, "
@@ -189,15 +250,16 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA because mma.sync "
                            "accumulates in ", acc, "; accumulate in a ", acc == std::string("int") ? "int32" : "float32",
                            " fragment and cast afterwards"));
-  const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
+  const GemmPlan plan = GemmPlan::decode(op);
+  TS_ICHECK(plan.planned(), "gemm into ", C.buffer->name, " lowered before plan_tile_ops");
   const std::int64_t M = *ir::as_const_int(C.extent[0]), N = *ir::as_const_int(C.extent[1]);
-  const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (ta ? 2 : 1)]);
-  const auto wm = op.int_attr("warps_m"), wn = op.int_attr("warps_n");
+  const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (plan.a == Major::MN ? 2 : 1)]);
   // Every device gemm's template arguments start M, N, K, WARPS_M, WARPS_N, then its TRANS flags.
-  const std::string dims = cat(M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ");
+  const std::string dims = cat(M, ", ", N, ", ", K, ", ", plan.warps_m, ", ", plan.warps_n, ", ");
   auto flag = [](bool b) { return b ? "true, " : "false, "; };
+  const std::string trans_a = flag(device_trans(GemmOperand::A, plan.a)), trans_b = flag(device_trans(GemmOperand::B, plan.b));
   const std::string c = ctx.pointer(*C.buffer);
-  if (op.int_attr("clear_accum")) {
+  if (clears_accumulator(op)) {
     ctx.line("#pragma unroll");
     ctx.open(cat("for (int r = 0; r < ", ctx.fragment(*C.buffer).registers, "; ++r)"));
     ctx.line(cat(c, "[r] = 0;"));
@@ -206,9 +268,9 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   if (A.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(A, "gemm");
     require_whole_shared(B, "B");
-    const bool wgmma = op.attrs.count("wgmma");  // planned by plan_gemm_warps
+    const bool wgmma = plan.wgmma;
     if (wgmma) fence_for_wgmma(op, ctx);
-    const std::string shape = cat(dims, flag(tb), c_type(in), ", ", acc);
+    const std::string shape = cat(dims, trans_b, c_type(in), ", ", acc);
     const std::string operands = cat(ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c);
     if (wgmma && ctx.wgmma_schedule(op))
       return issue_scheduled(op, ctx, cat("tl::gemm_rs_wgmma_issue<", shape, ">(", operands, ");"));
@@ -218,17 +280,17 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   require_whole_shared(A, "A");
   if (B.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(B, "gemm");
-    ctx.line(cat("tl::gemm_sr<", dims, flag(ta), c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer),
+    ctx.line(cat("tl::gemm_sr<", dims, trans_a, c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer),
                  ", ", c, ");"));
     return;
   }
   require_whole_shared(B, "B");
-  const std::string shape = cat(dims, flag(ta), flag(tb), c_type(in));
+  const std::string shape = cat(dims, trans_a, trans_b, c_type(in));
   const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer);
   using Overlap = cuda::LowerContext::StageOverlap;
   const Overlap* overlap = ctx.stage_overlap();
   const Overlap::Phase phase = overlap ? overlap->phase : Overlap::Phase::Body;
-  if (op.attrs.count("wgmma")) {  // plan_gemm_warps checked that this gemm fits tl::gemm_ss_wgmma
+  if (plan.wgmma) {  // the plan checked that this gemm fits tl::gemm_ss_wgmma
     TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
     if (!overlap) {
       fence_for_wgmma(op, ctx);

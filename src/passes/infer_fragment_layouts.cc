@@ -5,6 +5,7 @@
 #include "ir/printer.h"
 #include "ir/visitor.h"
 #include "layout/gemm_fragments.h"
+#include "ops/gemm.h"
 
 namespace tilescale::passes {
 
@@ -183,15 +184,16 @@ class Inference {
 
   void strict() {
     for (const auto* op : c_.ops) {
-      if (op->op != "gemm") continue;
+      const auto plan = ops::as_gemm(*op);
+      if (!plan) continue;
       const ir::Region &A = op->regions[0], &C = op->regions[2];
-      const int wm = static_cast<int>(op->int_attr("warps_m")), wn = static_cast<int>(op->int_attr("warps_n"));
+      const int wm = plan->warps_m, wn = plan->warps_n;
       const std::int64_t M = *ir::as_const_int(C.extent[C.rank() - 2]), N = *ir::as_const_int(C.extent[C.rank() - 1]);
       const std::string by = cat("T::gemm into ", C.buffer->name);
       if (C.buffer->scope == ir::Scope::Fragment)
         assign(C.buffer.get(), make({Origin::Accumulator, M, wm, wn}, layout::mma_accumulator(M, N, wm, wn)), by);
       if (A.buffer->scope == ir::Scope::Fragment) {
-        if (op->int_attr("transpose_A"))
+        if (plan->a == ops::Major::MN)
           throw CompileError(cat("cannot gemm with register operand ", A.buffer->name, " transposed on CUDA; keep it "
                                  "untransposed or copy it to shared memory"));
         const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - 1]);
@@ -202,7 +204,7 @@ class Inference {
       if (B.buffer->scope == ir::Scope::Fragment) {
         // The registers hold B^T as an accumulator (gemm_sr); read as [N][K] it is one.
         TS_ICHECK(wm == 1, "gemm reading B from registers planned with ", wm, " warps along M");
-        const bool tb = op->int_attr("transpose_B");
+        const bool tb = plan->b == ops::Major::K;  // read as [N][K]
         const std::int64_t K = *ir::as_const_int(B.extent[B.rank() - (tb ? 1 : 2)]);
         const std::string reads = cat(by, " reading B (", B.buffer->name, ") from registers");
         if (tb) assign(B.buffer.get(), make({Origin::Accumulator, N, wn, 1}, layout::mma_accumulator(N, K, wn, 1)), reads);

@@ -4,10 +4,12 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <tuple>
 #include <vector>
 
 #include "ir/printer.h"
 #include "ir/visitor.h"
+#include "ops/gemm.h"
 
 namespace tilescale::passes {
 
@@ -94,16 +96,14 @@ class Planner : public ir::Mutator {
     } else if (constraints_.any_register_operand) {
       policy = kFullRow, forced_by = "a gemm of this kernel reads an operand from registers";
     }
-    ir::Attrs attrs = op->attrs;
-    if (const int wm = wgmma_warps_m(*op, *M, *N, policy)) {
-      attrs["warps_m"] = std::int64_t(wm);
-      attrs["warps_n"] = std::int64_t(warps_ / wm);
-      attrs["wgmma"] = std::int64_t(1);
-      return ir::make_tile_op(op->op, op->regions, op->args, attrs);
+    ops::GemmPlan plan = ops::GemmPlan::decode(*op);
+    if (const int wm = wgmma_warps_m(*op, plan, *M, *N, policy)) {
+      plan.warps_m = wm, plan.warps_n = warps_ / wm, plan.wgmma = true;
+    } else {
+      std::tie(plan.warps_m, plan.warps_n) = choose(*M, *N, policy, C.buffer->name, forced_by);
     }
-    auto [wm, wn] = choose(*M, *N, policy, C.buffer->name, forced_by);
-    attrs["warps_m"] = std::int64_t(wm);
-    attrs["warps_n"] = std::int64_t(wn);
+    ir::Attrs attrs = op->attrs;
+    for (auto& [k, v] : plan.encode()) attrs[k] = v;
     return ir::make_tile_op(op->op, op->regions, op->args, attrs);
   }
 
@@ -123,7 +123,7 @@ class Planner : public ir::Mutator {
   // WARPS_M = M / 16 needs; FullRow, which register operands force, only when all the warps are
   // M / 16 of them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+), which
   // also needs K-major operands (ops/gemm.cc reports the ones that are not).
-  int wgmma_warps_m(const ir::TileOpNode& op, std::int64_t M, std::int64_t N, int policy) const {
+  int wgmma_warps_m(const ir::TileOpNode& op, const ops::GemmPlan& plan, std::int64_t M, std::int64_t N, int policy) const {
     const bool free = policy == kSquare && !constraints_.any_register_operand;
     if (sm_ < 90 || in_registers(&op, 1) || !(free || (policy == kFullRow && M == 16 * warps_))) return 0;
     const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
@@ -138,7 +138,7 @@ class Planner : public ir::Mutator {
     if ((in != DataType::Float16 && in != DataType::BFloat16 && !fp8) || B.buffer->dtype != in ||
         C.buffer->dtype != DataType::Float32 || !(in_registers(&op, 0) || whole_2d(A)) || !whole_2d(B))
       return 0;
-    const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
+    const bool ta = plan.a == ops::Major::MN, tb = plan.b == ops::Major::K;
     if (ta && in_registers(&op, 0)) return 0;
     if (fp8 && (in_registers(&op, 0) || ta || !tb)) return 0;  // 8-bit wgmma: ss, both K-major
     const auto k_extent = ir::as_const_int(A.extent[ta ? A.rank() - 2 : A.rank() - 1]);

@@ -18,6 +18,7 @@
 #include "ir/visitor.h"
 #include "layout/gemm_fragments.h"
 #include "ops/builtin.h"
+#include "ops/gemm.h"
 #include "ops/thread_level.h"
 #include "ops/tile_op.h"
 #include "passes/check_budgets.h"
@@ -1185,7 +1186,8 @@ class Generator : public LowerContext {
                                                                const std::string& it, const std::string& release_previous) {
     auto wgmma_gemm = [](const ir::Stmt& s) {
       const auto* g = ir::as<ir::TileOpNode>(s);
-      return g && g->op == "gemm" && g->attrs.count("wgmma") ? g : nullptr;
+      const auto gemm = g ? ops::as_gemm(*g) : std::nullopt;
+      return gemm && gemm->wgmma ? g : nullptr;
     };
     const ir::TileOpNode* last = consumers.empty() ? nullptr : wgmma_gemm(consumers.back());
     if (threads_ < 256 || ws_->loop->pipeline.num_stages < 3 || !last) return std::nullopt;
@@ -1226,10 +1228,10 @@ class Generator : public LowerContext {
                                          int stages, bool warp_specialized) {
     if (consumers.size() != 1) return StageOverlap::Kind::None;
     const auto* g = ir::as<ir::TileOpNode>(consumers[0]);
-    if (!g || g->op != "gemm" || !staged.count(g->regions[0].buffer.get()) || !staged.count(g->regions[1].buffer.get()) ||
-        g->int_attr("clear_accum"))
+    const auto gemm = g ? ops::as_gemm(*g) : std::nullopt;
+    if (!gemm || !staged.count(g->regions[0].buffer.get()) || !staged.count(g->regions[1].buffer.get()) || ops::clears_accumulator(*g))
       return StageOverlap::Kind::None;
-    if (!g->attrs.count("wgmma")) return warp_specialized ? StageOverlap::Kind::None : StageOverlap::Kind::MmaFragments;
+    if (!gemm->wgmma) return warp_specialized ? StageOverlap::Kind::None : StageOverlap::Kind::MmaFragments;
     return stages >= (warp_specialized ? 2 : 3) ? StageOverlap::Kind::WgmmaAsync : StageOverlap::Kind::None;
   }
 
