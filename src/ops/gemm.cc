@@ -2,8 +2,14 @@
 // (MN-major) or [N, K] (K-major), C is [M, N]; gemm.h says how the user's transpose flags map.
 #include "ops/gemm.h"
 
+#include <cmath>
+#include <limits>
+#include <map>
 #include <string>
+#include <tuple>
+#include <vector>
 
+#include "ir/visitor.h"
 #include "ops/cuda_lowering.h"
 #include "ops/tile_op.h"
 
@@ -156,6 +162,166 @@ void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const s
       C.store(idx.data(), clear ? row[j] : C.load(idx.data()) + row[j]);
     }
   }
+}
+
+// ---- plan (plan_tile_ops) ---------------------------------------------------------------------------
+//
+// How the warps of the block split each gemm's C tile, and whether it runs on wgmma. Square makes
+// the warp tiles as square as the shapes allow; FullRow stacks all warps along M; FullCol along N.
+// Register operands override the policy: a gemm whose B is a fragment (gemm_sr) stacks its warps
+// along N (each warp needs whole columns of B); one whose A is a fragment (gemm_rs, e.g.
+// attention's P·V) along M; so does every other gemm of a kernel with register operands, because a
+// register operand must be laid out as an accumulator with one warp column (A: M x K; B read as
+// B^T: N x K). Gemms into the same C follow the one with a register operand.
+
+bool is_gemm(const ir::TileOpNode& op) { return &tile_op(op.op) == &gemm_def(); }
+
+bool in_registers(const ir::TileOpNode& op, int operand) { return op.regions[operand].buffer->scope == ir::Scope::Fragment; }
+
+std::string reads_from_registers(const ir::TileOpNode* op) {
+  const int operand = in_registers(*op, 0) ? 0 : 1;
+  return cat("T::gemm into ", op->regions[2].buffer->name, " reads ", operand ? "B" : "A", " (",
+             op->regions[operand].buffer->name, ") from registers");
+}
+
+// The gemms of one kernel body and how their register operands constrain the warps. A register A
+// (gemm_rs) needs the warps stacked along M, a register B (gemm_sr) along N; gemms accumulating
+// into the same fragment must agree, so the constraint holds for every gemm into that C.
+struct Constraints {
+  bool any_register_operand = false;
+  std::map<const ir::BufferNode*, const ir::TileOpNode*> rows_by, cols_by;  // per C buffer: the gemm that forces it
+};
+
+Constraints constraints_of(const ir::Stmt& body, int warps) {
+  struct Finder : ir::Visitor {
+    std::vector<const ir::TileOpNode*> gemms;
+    void visit(const ir::TileOpNode* op) override {
+      if (is_gemm(*op)) gemms.push_back(op);
+    }
+  } f;
+  f.visit_stmt(body);
+  Constraints c;
+  for (const auto* op : f.gemms) {
+    const bool a = in_registers(*op, 0), b = in_registers(*op, 1);
+    if (a && b)
+      throw CompileError(cat("cannot lower T::gemm into ", op->regions[2].buffer->name, " for CUDA with both A (",
+                             op->regions[0].buffer->name, ") and B (", op->regions[1].buffer->name,
+                             ") in registers, because the device gemms (tl::gemm_ss, gemm_rs, gemm_sr) take at most one "
+                             "operand from registers; keep one of them in shared memory (T::alloc_shared)"));
+    c.any_register_operand |= a || b;
+    const ir::BufferNode* C = op->regions[2].buffer.get();
+    if (a) c.rows_by.emplace(C, op);
+    if (b) c.cols_by.emplace(C, op);
+    if (warps > 1 && c.rows_by.count(C) && c.cols_by.count(C)) {
+      const auto *rs = c.rows_by.at(C), *sr = c.cols_by.at(C);
+      throw CompileError(cat("cannot arrange the warps of two gemms into ", C->name, " over ", warps, " warps: ",
+                             reads_from_registers(rs), ", so it needs the warps stacked along M, and ",
+                             reads_from_registers(sr), ", so it needs them stacked along N, but ", C->name,
+                             " can have only one layout; accumulate them in separate fragments (and combine those through "
+                             "shared memory), or keep one of the register operands in shared memory (T::alloc_shared)"));
+    }
+  }
+  return c;
+}
+
+// WARPS_M for tl::gemm_ss_wgmma / gemm_rs_wgmma (device/tilescale/gemm_sm90.h) when this gemm can
+// take it, else 0 -- the one statement of the wgmma rule: Hopper; 16-bit operands, or 8-bit floats
+// (fp8 e4m3 / e5m2) with both in shared memory and K-major (A as [M, K], B as [N, K]); B and a
+// shared A in whole 2-D shared tiles whose layouts wgmma's descriptors can read (A may be a K-major
+// 16-bit register fragment: rs); float accumulators; warps that split into whole warpgroups of 64
+// rows with one wgmma N each. The square policy (in kernels without register operands) takes
+// whatever WARPS_M = M / 16 needs; FullRow, which register operands force, only when all the
+// warps are M / 16 of them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+),
+// which also needs K-major operands (require_8bit_lowerable reports the ones that are not).
+int wgmma_warps_m(const ir::TileOpNode& op, const GemmPlan& plan, std::int64_t M, std::int64_t N, GemmPolicy policy, int warps,
+                  bool any_register_operand, int sm) {
+  const bool free = policy == GemmPolicy::Square && !any_register_operand;
+  if (sm < 90 || in_registers(op, 1) || !(free || (policy == GemmPolicy::FullRow && M == 16 * warps))) return 0;
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  auto whole_2d = [](const ir::Region& r) {
+    bool whole = r.buffer->scope == ir::Scope::Shared && r.buffer->rank() == 2;
+    for (int d = 0; whole && d < 2; ++d)
+      whole = ir::as_const_int(r.base[d]) == 0 && ir::as_const_int(r.extent[d]) == ir::as_const_int(r.buffer->shape[d]);
+    return whole;
+  };
+  const DataType in = A.buffer->dtype;
+  const bool fp8 = in == DataType::Float8E4M3 || in == DataType::Float8E5M2;
+  if ((in != DataType::Float16 && in != DataType::BFloat16 && !fp8) || B.buffer->dtype != in ||
+      C.buffer->dtype != DataType::Float32 || !(in_registers(op, 0) || whole_2d(A)) || !whole_2d(B))
+    return 0;
+  const bool a_k = plan.a == Major::K, b_k = plan.b == Major::K;
+  if (!a_k && in_registers(op, 0)) return 0;
+  if (fp8 && (in_registers(op, 0) || !a_k || !b_k)) return 0;  // 8-bit wgmma: ss, both K-major
+  const auto k_extent = ir::as_const_int(A.extent[a_k ? A.rank() - 1 : A.rank() - 2]);
+  if (!k_extent) return 0;
+  const std::int64_t K = *k_extent, E = bytes(in);
+  const std::int64_t wm = M / 16;
+  // One wgmma takes 32 bytes of K: 16 elements of 16 bits, 32 of 8 bits.
+  if (M % 64 || warps % 4 || wm > warps || warps % wm || (K * E) % 32) return 0;
+  const std::int64_t wn = warps / wm;
+  if (N % wn) return 0;
+  const std::int64_t WN = N / wn;
+  const bool wgmma_n = WN == 8 || WN == 16 || WN == 32 || WN == 64 || WN == 96 || WN == 128 || WN == 192 || WN == 256;
+  // K-major rows of 32 or 64 bytes, or whole 128-byte panels; M/N-major operands in whole panels.
+  const bool k_rows = K * E == 32 || K * E == 64 || (K * E) % 128 == 0;
+  const bool k_major_operand = (a_k && !in_registers(op, 0)) || b_k;
+  if (!wgmma_n || (k_major_operand && !k_rows) || (!b_k && (WN * E) % 128)) return 0;
+  return static_cast<int>(wm);
+}
+
+std::pair<int, int> choose_warps(std::int64_t M, std::int64_t N, GemmPolicy policy, int warps, const std::string& c,
+                                 const std::string& forced_by) {
+  std::pair<int, int> best{0, 0};
+  double best_score = std::numeric_limits<double>::max();
+  for (int wm = 1; wm <= warps; ++wm) {
+    if (warps % wm) continue;
+    const int wn = warps / wm;
+    if (policy == GemmPolicy::FullRow && wn != 1) continue;
+    if (policy == GemmPolicy::FullCol && wm != 1) continue;
+    if (M % (16 * wm) || N % (16 * wn)) continue;
+    const double score = std::abs(std::log(double(M / wm) / double(N / wn)));
+    if (score < best_score) best_score = score, best = {wm, wn};
+  }
+  if (best.first == 0)
+    throw CompileError(cat("cannot split the gemm tile ", c, " (", M, " x ", N, ") over ", warps, " warps",
+                           policy == GemmPolicy::FullRow ? " stacked along M" : policy == GemmPolicy::FullCol ? " stacked along N" : "",
+                           forced_by.empty() ? "" : cat(" (", forced_by, ")"),
+                           " because each warp needs a multiple of 16 rows and 16 columns; change the tile size",
+                           forced_by.empty() ? ", the thread count or the policy" : " or the thread count"));
+  return best;
+}
+
+ir::Attrs plan(const ir::TileOpNode& op, const PlanContext& ctx) {
+  const int warps = ctx.kernel ? ctx.kernel->threads / 32 : 1;
+  const Constraints constraints = ctx.kernel ? constraints_of(ctx.kernel->body, warps) : Constraints{};
+  const ir::Region& C = op.regions[2];
+  const auto M = ir::as_const_int(C.extent[C.rank() - 2]), N = ir::as_const_int(C.extent[C.rank() - 1]);
+  if (!M || !N)
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for CUDA because its tile extent is not constant"));
+  // A register B takes whole columns per warp. Every other gemm of a kernel with register operands
+  // stacks its warps along M: its accumulator can then be a register A (M x K, one warp column)
+  // or, as B^T, a register B (N x K, the sr gemm's warp columns as warp rows).
+  auto policy = static_cast<GemmPolicy>(op.int_attr("policy"));
+  std::string forced_by;
+  if (auto it = constraints.cols_by.find(C.buffer.get()); it != constraints.cols_by.end()) {
+    policy = GemmPolicy::FullCol, forced_by = reads_from_registers(it->second);
+  } else if (auto it = constraints.rows_by.find(C.buffer.get()); it != constraints.rows_by.end()) {
+    policy = GemmPolicy::FullRow, forced_by = reads_from_registers(it->second);
+  } else if (constraints.any_register_operand) {
+    policy = GemmPolicy::FullRow, forced_by = "a gemm of this kernel reads an operand from registers";
+  }
+  const GemmPlan before = GemmPlan::decode(op);
+  GemmPlan p = before;
+  if (const int wm = wgmma_warps_m(op, p, *M, *N, policy, warps, constraints.any_register_operand, ctx.sm)) {
+    p.warps_m = wm, p.warps_n = warps / wm, p.wgmma = true;
+  } else {
+    std::tie(p.warps_m, p.warps_n) = choose_warps(*M, *N, policy, warps, C.buffer->name, forced_by);
+    p.wgmma = false;
+  }
+  ir::Attrs attrs = op.attrs;
+  for (const auto& [k, v] : before.encode()) attrs.erase(k);
+  for (auto& [k, v] : p.encode()) attrs[k] = std::move(v);
+  return attrs;
 }
 
 // A shared operand must be a whole 2-D buffer: the device gemm addresses it with the buffer's
@@ -319,7 +485,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 }  // namespace
 
 const TileOpDef& gemm_def() {
-  static const TileOpDef def{"gemm", verify, run_cpu, lower_cuda};
+  static const TileOpDef def{.name = "gemm", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .plan = plan};
   return def;
 }
 

@@ -70,6 +70,12 @@ void for_each_index(const std::vector<std::int64_t>& extent, const std::function
 void for_each_matching_index(const RegionView& src, const RegionView& dst,
                              const std::function<void(const std::int64_t*, const std::int64_t*)>& fn);
 
+// What plan_tile_ops hands an op's plan hook.
+struct PlanContext {
+  const ir::KernelNode* kernel = nullptr;  // the kernel the op runs in (nullptr outside one)
+  int sm = 80;                             // the CUDA target's compute capability
+};
+
 struct TileOpDef {
   const char* name;
   // CompileError when the op is used wrongly (shapes, dtypes, scopes, dims).
@@ -79,6 +85,13 @@ struct TileOpDef {
   // Emits the op's CUDA code, executed by every thread of the block (CompileError for what the
   // CUDA backend cannot lower, before any code reaches NVRTC).
   void (*lower_cuda)(const ir::TileOpNode& op, cuda::LowerContext& ctx);
+
+  // Hooks and properties that passes ask instead of testing the op's name; nullptr (or false) for
+  // an op that has none.
+  //
+  // plan_tile_ops (CUDA): the op's attrs with its decisions for the target recorded (gemm: its
+  // GemmPlan, ops/gemm.h); CompileError when no plan fits.
+  ir::Attrs (*plan)(const ir::TileOpNode& op, const PlanContext& ctx) = nullptr;
 };
 
 // The definition of a registered op; InternalError for an unknown name.
