@@ -324,6 +324,37 @@ ir::Attrs plan(const ir::TileOpNode& op, const PlanContext& ctx) {
   return attrs;
 }
 
+// ---- fragment layouts (infer_fragment_layouts, strict level) -------------------------------------
+//
+// C is the mma accumulator of the planned warp grid. A register A (gemm_rs) is an accumulator of
+// the same warp rows with one warp column. A register B (gemm_sr, one warp row) holds B^T as an
+// accumulator with the gemm's warp columns as its warp rows: read K-major, as [N][K], it is one;
+// MN-major, as [K][N], its transpose.
+std::vector<StrictLayout> strict_layouts(const ir::TileOpNode& op) {
+  const GemmPlan plan = GemmPlan::decode(op);
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  TS_ICHECK(plan.planned(), "gemm into ", C.buffer->name, " laid out before plan_tile_ops");
+  const int wm = plan.warps_m, wn = plan.warps_n;
+  const std::int64_t M = *ir::as_const_int(C.extent[C.rank() - 2]), N = *ir::as_const_int(C.extent[C.rank() - 1]);
+  const std::string by = cat("T::gemm into ", C.buffer->name);
+  std::vector<StrictLayout> out;
+  if (C.buffer->scope == ir::Scope::Fragment) out.push_back({C.buffer.get(), false, M, N, wm, wn, by});
+  if (A.buffer->scope == ir::Scope::Fragment) {
+    if (plan.a == Major::MN)
+      throw CompileError(cat("cannot gemm with register operand ", A.buffer->name, " transposed on CUDA; keep it "
+                             "untransposed or copy it to shared memory"));
+    const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - 1]);
+    out.push_back({A.buffer.get(), false, M, K, wm, 1, cat(by, " reading A (", A.buffer->name, ") from registers")});
+  }
+  if (B.buffer->scope == ir::Scope::Fragment) {
+    TS_ICHECK(wm == 1, "gemm reading B from registers planned with ", wm, " warps along M");
+    const bool k_major = plan.b == Major::K;
+    const std::int64_t K = *ir::as_const_int(B.extent[B.rank() - (k_major ? 1 : 2)]);
+    out.push_back({B.buffer.get(), !k_major, N, K, wn, 1, cat(by, " reading B (", B.buffer->name, ") from registers")});
+  }
+  return out;
+}
+
 // A shared operand must be a whole 2-D buffer: the device gemm addresses it with the buffer's
 // row length and swizzle.
 void require_whole_shared(const ir::Region& r, const char* role) {
@@ -485,7 +516,8 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 }  // namespace
 
 const TileOpDef& gemm_def() {
-  static const TileOpDef def{.name = "gemm", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .plan = plan};
+  static const TileOpDef def{.name = "gemm", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 2,
+                             .plan = plan, .strict_layouts = strict_layouts};
   return def;
 }
 

@@ -80,8 +80,8 @@ struct MemoryAccess : ir::Visitor {
     for (size_t i = 0; i < op->regions.size(); ++i) {
       const auto* b = op->regions[i].buffer.get();
       if (!block_visible(b)) continue;
-      (ops::writes_region(*op, i) ? writes : reads).insert(b);
-      if (op->op == "atomic_add" && i == 0) reads.insert(b);
+      if (ops::writes_region(*op, i)) writes.insert(b);
+      if (ops::reads_region(*op, i)) reads.insert(b);
     }
     Visitor::visit(op);
   }
@@ -1066,7 +1066,7 @@ class Generator : public LowerContext {
     const std::vector<ir::Stmt> body = loop_statements(f);
     std::vector<bool> producer(body.size(), false);
     for (size_t i = 0; i < body.size(); ++i)
-      if (const auto* t = ir::as<ir::TileOpNode>(body[i]); t && t->op == "copy" && shared_.count(t->regions[1].buffer.get()) &&
+      if (const auto* t = ir::as<ir::TileOpNode>(body[i]); t && ops::is_copy(*t) && shared_.count(t->regions[1].buffer.get()) &&
                                                             shared_.at(t->regions[1].buffer.get()).stages == f.pipeline.num_stages)
         producer[i] = true;
     return producer;
@@ -1337,7 +1337,7 @@ class Generator : public LowerContext {
     const MemoryAccess kernel_access = access_of(k.body);
     for (const auto& s : stmts) {
       const auto* copy = ir::as<ir::TileOpNode>(s);
-      if (!copy || copy->op != "copy" || copy->regions[0].buffer->scope != ir::Scope::Shared) continue;
+      if (!copy || !ops::is_copy(*copy) || copy->regions[0].buffer->scope != ir::Scope::Shared) continue;
       const ir::BufferNode* tile = copy->regions[0].buffer.get();
       const ir::BufferNode* tensor = copy->regions[1].buffer.get();
       if (shared_.at(tile).stages != 1) continue;
