@@ -80,7 +80,8 @@ ir::Stmt make_gemm(const Operand& a, const Operand& b, const Operand& c, bool tr
 
 namespace {
 
-// The user's transpose flags of `plan`, for messages that name them.
+// The user's transpose flags of `plan`, for messages that name them (the device TRANS parameters
+// keep the user's convention).
 std::int64_t transpose_a(const GemmPlan& plan) { return device_trans(GemmOperand::A, plan.a); }
 std::int64_t transpose_b(const GemmPlan& plan) { return device_trans(GemmOperand::B, plan.b); }
 
@@ -97,10 +98,11 @@ std::vector<ir::Expr> matrix_extents(const ir::Region& r, const char* role) {
 
 void check_dim(const ir::Expr& x, const ir::Expr& y, const std::string& what, const ir::TileOpNode& op) {
   auto cx = ir::as_const_int(x), cy = ir::as_const_int(y);
+  const GemmPlan plan = GemmPlan::decode(op);
   if (cx && cy && *cx != *cy)
     throw CompileError(cat("cannot gemm ", describe(op.regions[0]), " x ", describe(op.regions[1]), " into ",
                            describe(op.regions[2]), " because ", what, " (", *cx, " vs ", *cy,
-                           ", transpose_A=", transpose_a(GemmPlan::decode(op)), ", transpose_B=", transpose_b(GemmPlan::decode(op)),
+                           ", transpose_A=", transpose_a(plan), ", transpose_B=", transpose_b(plan),
                            "); make the tiles agree or set transpose_A/transpose_B"));
 }
 
@@ -284,7 +286,9 @@ std::pair<int, int> choose_warps(std::int64_t M, std::int64_t N, GemmPolicy poli
   }
   if (best.first == 0)
     throw CompileError(cat("cannot split the gemm tile ", c, " (", M, " x ", N, ") over ", warps, " warps",
-                           policy == GemmPolicy::FullRow ? " stacked along M" : policy == GemmPolicy::FullCol ? " stacked along N" : "",
+                           policy == GemmPolicy::FullRow   ? " stacked along M"
+                           : policy == GemmPolicy::FullCol ? " stacked along N"
+                                                           : "",
                            forced_by.empty() ? "" : cat(" (", forced_by, ")"),
                            " because each warp needs a multiple of 16 rows and 16 columns; change the tile size",
                            forced_by.empty() ? ", the thread count or the policy" : " or the thread count"));

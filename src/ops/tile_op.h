@@ -10,7 +10,8 @@
 // Operand conventions, per op:
 //   copy        regions {src, dst}; element-wise with conversion to dst's dtype
 //   fill        regions {dst}; args {value}
-//   gemm        regions {A, B, C}; attrs transpose_A, transpose_B, policy, clear_accum
+//   gemm        regions {A, B, C}; attrs policy, clear_accum and its GemmPlan (ops/gemm.h: majorness,
+//               then the warp split)
 //   reduce      regions {src, dst}; attrs kind (sum|max|min|abssum|absmax), dim, clear
 //   cumsum      regions {src, dst}; attrs dim, reverse
 //   atomic_add  regions {dst} + args {value} (scalar) or regions {dst, src} (tile)

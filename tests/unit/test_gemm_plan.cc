@@ -114,7 +114,8 @@ TEST(GemmPlan, OnlyGemmsHaveOne) {
 // one warp per 16 rows (whole warpgroups) with wgmma when the block has the warps for it.
 TEST(GemmPlan, PlanTileOpsRecordsTheGemmsPlan) {
   auto planned = [](bool transpose_b, int threads, int sm) {
-    const ir::PrimFunc f = run_pipeline(gemm_program(false, transpose_b, threads).node(), PipelineOptions{Target::CUDA, "plan_tile_ops", sm});
+    const PipelineOptions options{Target::CUDA, "plan_tile_ops", sm};
+    const ir::PrimFunc f = run_pipeline(gemm_program(false, transpose_b, threads).node(), options);
     return GemmPlan::decode(the_gemm(f));
   };
   EXPECT_TRUE(same(planned(false, 128, 80), GemmPlan{2, 2, false, Major::K, Major::MN}));
