@@ -15,8 +15,8 @@
 #include "ops/verify.h"
 #include "passes/check_budgets.h"
 #include "passes/infer_fragment_layouts.h"
-#include "passes/plan_gemm_warps.h"
 #include "passes/plan_shared_memory.h"
+#include "passes/plan_tile_ops.h"
 #include "passes/simplify.h"
 #include "passes/widen_indices.h"
 #include "support/env.h"
@@ -42,8 +42,9 @@ std::vector<Pass> passes_for(Target target, int sm) {
     // Before any search: a buffer that cannot fit stops here, not minutes later in layout inference
     // or NVRTC.
     list.push_back({"check_budgets", [sm](const ir::PrimFunc& f) { return passes::check_budgets(f, sm); }});
-    // Warp arrangements first: the accumulator layouts that inference starts from depend on them.
-    list.push_back({"plan_gemm_warps", [sm](const ir::PrimFunc& f) { return passes::plan_gemm_warps(f, sm); }});
+    // Op plans (gemm warp arrangements) first: the accumulator layouts that inference starts from
+    // depend on them.
+    list.push_back({"plan_tile_ops", [sm](const ir::PrimFunc& f) { return passes::plan_tile_ops(f, sm); }});
     list.push_back({"infer_fragment_layouts", passes::infer_fragment_layouts});
     // Last: stage counts come from the Pipelined loops as they are now.
     list.push_back({"plan_shared_memory", passes::plan_shared_memory});

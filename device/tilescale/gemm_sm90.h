@@ -20,7 +20,7 @@
 // arrangements where the two layouts coincide: WARPS_M == M / 16 (each warp owns 16 rows, so the
 // 4 warps of a warpgroup own 64 consecutive rows, exactly one wgmma m64 accumulator) and a multiple
 // of 4; the warpgroup's columns, WN = N / WARPS_N, are one wgmma N (8 .. 256, see wgmma_sm90.h).
-// The code generator picks this function only for such arrangements (src/passes/plan_gemm_warps).
+// The code generator picks this function only for such arrangements (the gemm's plan, src/ops/gemm.cc).
 //
 // Shared layouts (tl::swizzle, swizzle.h: rows of S <= 128 bytes swizzled over S bytes, wider rows
 // as 128-byte column panels) read through wgmma descriptors:

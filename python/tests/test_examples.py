@@ -60,7 +60,7 @@ def gemm(A: T.Tensor((1024, 1024), "float16"), B: T.Tensor((1024, 1024), "float1
         for k in T.Pipelined(32, num_stages=3):
             T.copy(A[by * 128 : +128, k * 32 : +32], A_shared)
             T.copy(B[k * 32 : +32, bx * 128 : +128], B_shared)
-            T.gemm(A_shared, B_shared, C_local, clear_accum=0, policy=0, transpose_A=0, transpose_B=0)
+            T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=0, policy=0)
         C_shared = T.alloc_shared((128, 128), "float16")
         T.copy(C_local, C_shared)
         T.copy(C_shared, C[by * 128 : +128, bx * 128 : +128])'''

@@ -107,7 +107,8 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 }  // namespace
 
 const TileOpDef& atomic_add_def() {
-  static const TileOpDef def{"atomic_add", verify, run_cpu, lower_cuda};
+  static const TileOpDef def{.name = "atomic_add", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 0,
+                             .reads_destination = true};
   return def;
 }
 

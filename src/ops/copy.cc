@@ -335,10 +335,14 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   if (v > 1) ctx.close();
 }
 
+// A fragment-to-fragment copy of equal shapes keeps the layout (infer_fragment_layouts checks the shapes).
+std::optional<LayoutFlow> layout_flow(const ir::TileOpNode&) { return LayoutFlow{LayoutFlow::Kind::Same, 0, 1}; }
+
 }  // namespace
 
 const TileOpDef& copy_def() {
-  static const TileOpDef def{"copy", verify, run_cpu, lower_cuda};
+  static const TileOpDef def{.name = "copy", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 1,
+                             .copies = true, .layout_flow = layout_flow};
   return def;
 }
 

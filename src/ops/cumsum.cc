@@ -101,7 +101,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 }  // namespace
 
 const TileOpDef& cumsum_def() {
-  static const TileOpDef def{"cumsum", verify, run_cpu, lower_cuda};
+  static const TileOpDef def{.name = "cumsum", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 1};
   return def;
 }
 

@@ -62,7 +62,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 }  // namespace
 
 const TileOpDef& fill_def() {
-  static const TileOpDef def{"fill", verify, run_cpu, lower_cuda};
+  static const TileOpDef def{.name = "fill", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 0};
   return def;
 }
 

@@ -1,7 +1,15 @@
-// gemm(A, B, C): C (+)= op(A) · op(B) on tiles, op = transpose when asked.
-// A is [M, K] ([K, M] transposed), B is [K, N] ([N, K] transposed), C is [M, N].
-#include <string>
+// gemm(A, B, C): C (+)= A · B on tiles. A is [M, K] (K-major) or [K, M] (MN-major), B is [K, N]
+// (MN-major) or [N, K] (K-major), C is [M, N]; gemm.h says how the user's transpose flags map.
+#include "ops/gemm.h"
 
+#include <cmath>
+#include <limits>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "ir/visitor.h"
 #include "ops/cuda_lowering.h"
 #include "ops/tile_op.h"
 
@@ -9,16 +17,73 @@ namespace tilescale::ops {
 
 using tilescale::detail::cat;
 
+Major major_of(GemmOperand operand, bool transposed) {
+  const Major plain = operand == GemmOperand::A ? Major::K : Major::MN;  // A as [M, K], B as [K, N]
+  return transposed ? (plain == Major::K ? Major::MN : Major::K) : plain;
+}
+
+bool device_trans(GemmOperand operand, Major major) { return major != major_of(operand, false); }
+
+namespace {
+
+const char* spelling(Major m) { return m == Major::K ? "K" : "MN"; }
+
+Major parse_major(const ir::TileOpNode& op, const char* key) {
+  auto it = op.attrs.find(key);
+  const std::string* s = it == op.attrs.end() ? nullptr : std::get_if<std::string>(&it->second);
+  TS_ICHECK(s && (*s == "K" || *s == "MN"), "gemm without a valid ", key, " attr");
+  return *s == "K" ? Major::K : Major::MN;
+}
+
+}  // namespace
+
+ir::Attrs GemmPlan::encode() const {
+  ir::Attrs attrs{{"A_major", std::string(spelling(a))}, {"B_major", std::string(spelling(b))}};
+  if (planned()) {
+    attrs["warps_m"] = std::int64_t(warps_m);
+    attrs["warps_n"] = std::int64_t(warps_n);
+  }
+  if (wgmma) attrs["wgmma"] = std::int64_t(1);
+  return attrs;
+}
+
+GemmPlan GemmPlan::decode(const ir::TileOpNode& op) {
+  TS_ICHECK(&tile_op(op.op) == &gemm_def(), "GemmPlan::decode of T::", op.op);
+  GemmPlan plan;
+  plan.a = parse_major(op, "A_major");
+  plan.b = parse_major(op, "B_major");
+  if (op.attrs.count("warps_m")) {
+    plan.warps_m = static_cast<int>(op.int_attr("warps_m"));
+    plan.warps_n = static_cast<int>(op.int_attr("warps_n"));
+  }
+  plan.wgmma = op.attrs.count("wgmma") && op.int_attr("wgmma");
+  return plan;
+}
+
+std::optional<GemmPlan> as_gemm(const ir::TileOpNode& op) {
+  if (&tile_op(op.op) != &gemm_def()) return std::nullopt;
+  return GemmPlan::decode(op);
+}
+
+bool clears_accumulator(const ir::TileOpNode& op) { return op.int_attr("clear_accum"); }
+
 ir::Stmt make_gemm(const Operand& a, const Operand& b, const Operand& c, bool transpose_a, bool transpose_b,
                    int policy, bool clear_accum) {
-  return ir::make_tile_op("gemm", {to_region(a, "gemm"), to_region(b, "gemm"), to_region(c, "gemm")}, {},
-                          {{"transpose_A", std::int64_t(transpose_a)},
-                           {"transpose_B", std::int64_t(transpose_b)},
-                           {"policy", std::int64_t(policy)},
-                           {"clear_accum", std::int64_t(clear_accum)}});
+  GemmPlan plan;
+  plan.a = major_of(GemmOperand::A, transpose_a);
+  plan.b = major_of(GemmOperand::B, transpose_b);
+  ir::Attrs attrs = plan.encode();
+  attrs["policy"] = std::int64_t(policy);
+  attrs["clear_accum"] = std::int64_t(clear_accum);
+  return ir::make_tile_op("gemm", {to_region(a, "gemm"), to_region(b, "gemm"), to_region(c, "gemm")}, {}, std::move(attrs));
 }
 
 namespace {
+
+// The user's transpose flags of `plan`, for messages that name them (the device TRANS parameters
+// keep the user's convention).
+std::int64_t transpose_a(const GemmPlan& plan) { return device_trans(GemmOperand::A, plan.a); }
+std::int64_t transpose_b(const GemmPlan& plan) { return device_trans(GemmOperand::B, plan.b); }
 
 // The two non-unit extents of a gemm operand (leading unit dimensions are allowed: a [1, 64, 32]
 // slice of a 3-D buffer is a 64×32 tile).
@@ -33,10 +98,11 @@ std::vector<ir::Expr> matrix_extents(const ir::Region& r, const char* role) {
 
 void check_dim(const ir::Expr& x, const ir::Expr& y, const std::string& what, const ir::TileOpNode& op) {
   auto cx = ir::as_const_int(x), cy = ir::as_const_int(y);
+  const GemmPlan plan = GemmPlan::decode(op);
   if (cx && cy && *cx != *cy)
     throw CompileError(cat("cannot gemm ", describe(op.regions[0]), " x ", describe(op.regions[1]), " into ",
                            describe(op.regions[2]), " because ", what, " (", *cx, " vs ", *cy,
-                           ", transpose_A=", op.int_attr("transpose_A"), ", transpose_B=", op.int_attr("transpose_B"),
+                           ", transpose_A=", transpose_a(plan), ", transpose_B=", transpose_b(plan),
                            "); make the tiles agree or set transpose_A/transpose_B"));
 }
 
@@ -54,8 +120,9 @@ void verify(const ir::TileOpNode& op) {
     throw CompileError(cat("cannot gemm ", A.buffer->name, " (", name(A.buffer->dtype), ") with ", B.buffer->name, " (",
                            name(B.buffer->dtype), ") because their dtypes differ; cast one of them"));
   const auto a = matrix_extents(A, "A"), b = matrix_extents(B, "B"), c = matrix_extents(C, "C");
-  const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
-  const ir::Expr &aM = a[ta ? 1 : 0], &aK = a[ta ? 0 : 1], &bK = b[tb ? 1 : 0], &bN = b[tb ? 0 : 1];
+  const GemmPlan plan = GemmPlan::decode(op);
+  const bool a_mn = plan.a == Major::MN, b_k = plan.b == Major::K;  // A as [K, M], B as [N, K]
+  const ir::Expr &aM = a[a_mn ? 1 : 0], &aK = a[a_mn ? 0 : 1], &bK = b[b_k ? 1 : 0], &bN = b[b_k ? 0 : 1];
   check_dim(aK, bK, "A's K differs from B's K", op);
   check_dim(aM, c[0], "A's M differs from C's rows", op);
   check_dim(bN, c[1], "B's N differs from C's columns", op);
@@ -75,12 +142,13 @@ std::vector<double> load_matrix(const RegionView& v, std::int64_t rows, std::int
 }
 
 void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const std::vector<double>&) {
-  const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
+  const GemmPlan plan = GemmPlan::decode(op);
+  const bool ta = plan.a == Major::MN, tb = plan.b == Major::K;  // A as [K, M], B as [N, K]
   const RegionView &A = r[0], &B = r[1], &C = r[2];
   const std::int64_t M = C.extent[C.rank() - 2], N = C.extent[C.rank() - 1];
   const std::int64_t K = ta ? A.extent[A.rank() - 2] : A.extent[A.rank() - 1];
   const auto a = load_matrix(A, ta ? K : M, ta ? M : K), b = load_matrix(B, tb ? N : K, tb ? K : N);
-  const bool clear = op.int_attr("clear_accum");
+  const bool clear = clears_accumulator(op);
   std::vector<std::int64_t> idx(C.rank(), 0);
   std::vector<double> row(N);
   for (std::int64_t i = 0; i < M; ++i) {
@@ -96,6 +164,199 @@ void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const s
       C.store(idx.data(), clear ? row[j] : C.load(idx.data()) + row[j]);
     }
   }
+}
+
+// ---- plan (plan_tile_ops) ---------------------------------------------------------------------------
+//
+// How the warps of the block split each gemm's C tile, and whether it runs on wgmma. Square makes
+// the warp tiles as square as the shapes allow; FullRow stacks all warps along M; FullCol along N.
+// Register operands override the policy: a gemm whose B is a fragment (gemm_sr) stacks its warps
+// along N (each warp needs whole columns of B); one whose A is a fragment (gemm_rs, e.g.
+// attention's P·V) along M; so does every other gemm of a kernel with register operands, because a
+// register operand must be laid out as an accumulator with one warp column (A: M x K; B read as
+// B^T: N x K). Gemms into the same C follow the one with a register operand.
+
+bool is_gemm(const ir::TileOpNode& op) { return &tile_op(op.op) == &gemm_def(); }
+
+bool in_registers(const ir::TileOpNode& op, int operand) { return op.regions[operand].buffer->scope == ir::Scope::Fragment; }
+
+std::string reads_from_registers(const ir::TileOpNode* op) {
+  const int operand = in_registers(*op, 0) ? 0 : 1;
+  return cat("T::gemm into ", op->regions[2].buffer->name, " reads ", operand ? "B" : "A", " (",
+             op->regions[operand].buffer->name, ") from registers");
+}
+
+// The gemms of one kernel body and how their register operands constrain the warps. A register A
+// (gemm_rs) needs the warps stacked along M, a register B (gemm_sr) along N; gemms accumulating
+// into the same fragment must agree, so the constraint holds for every gemm into that C.
+struct Constraints {
+  bool any_register_operand = false;
+  std::map<const ir::BufferNode*, const ir::TileOpNode*> rows_by, cols_by;  // per C buffer: the gemm that forces it
+};
+
+Constraints constraints_of(const ir::Stmt& body, int warps) {
+  struct Finder : ir::Visitor {
+    std::vector<const ir::TileOpNode*> gemms;
+    void visit(const ir::TileOpNode* op) override {
+      if (is_gemm(*op)) gemms.push_back(op);
+    }
+  } f;
+  f.visit_stmt(body);
+  Constraints c;
+  for (const auto* op : f.gemms) {
+    const bool a = in_registers(*op, 0), b = in_registers(*op, 1);
+    if (a && b)
+      throw CompileError(cat("cannot lower T::gemm into ", op->regions[2].buffer->name, " for CUDA with both A (",
+                             op->regions[0].buffer->name, ") and B (", op->regions[1].buffer->name,
+                             ") in registers, because the device gemms (tl::gemm_ss, gemm_rs, gemm_sr) take at most one "
+                             "operand from registers; keep one of them in shared memory (T::alloc_shared)"));
+    c.any_register_operand |= a || b;
+    const ir::BufferNode* C = op->regions[2].buffer.get();
+    if (a) c.rows_by.emplace(C, op);
+    if (b) c.cols_by.emplace(C, op);
+    if (warps > 1 && c.rows_by.count(C) && c.cols_by.count(C)) {
+      const auto *rs = c.rows_by.at(C), *sr = c.cols_by.at(C);
+      throw CompileError(cat("cannot arrange the warps of two gemms into ", C->name, " over ", warps, " warps: ",
+                             reads_from_registers(rs), ", so it needs the warps stacked along M, and ",
+                             reads_from_registers(sr), ", so it needs them stacked along N, but ", C->name,
+                             " can have only one layout; accumulate them in separate fragments (and combine those through "
+                             "shared memory), or keep one of the register operands in shared memory (T::alloc_shared)"));
+    }
+  }
+  return c;
+}
+
+// WARPS_M for tl::gemm_ss_wgmma / gemm_rs_wgmma (device/tilescale/gemm_sm90.h) when this gemm can
+// take it, else 0 -- the one statement of the wgmma rule: Hopper; 16-bit operands, or 8-bit floats
+// (fp8 e4m3 / e5m2) with both in shared memory and K-major (A as [M, K], B as [N, K]); B and a
+// shared A in whole 2-D shared tiles whose layouts wgmma's descriptors can read (A may be a K-major
+// 16-bit register fragment: rs); float accumulators; warps that split into whole warpgroups of 64
+// rows with one wgmma N each. The square policy (in kernels without register operands) takes
+// whatever WARPS_M = M / 16 needs; FullRow, which register operands force, only when all the
+// warps are M / 16 of them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+),
+// which also needs K-major operands (require_8bit_lowerable reports the ones that are not).
+int wgmma_warps_m(const ir::TileOpNode& op, const GemmPlan& plan, std::int64_t M, std::int64_t N, GemmPolicy policy, int warps,
+                  bool any_register_operand, int sm) {
+  const bool free = policy == GemmPolicy::Square && !any_register_operand;
+  if (sm < 90 || in_registers(op, 1) || !(free || (policy == GemmPolicy::FullRow && M == 16 * warps))) return 0;
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  auto whole_2d = [](const ir::Region& r) {
+    bool whole = r.buffer->scope == ir::Scope::Shared && r.buffer->rank() == 2;
+    for (int d = 0; whole && d < 2; ++d)
+      whole = ir::as_const_int(r.base[d]) == 0 && ir::as_const_int(r.extent[d]) == ir::as_const_int(r.buffer->shape[d]);
+    return whole;
+  };
+  const DataType in = A.buffer->dtype;
+  const bool fp8 = in == DataType::Float8E4M3 || in == DataType::Float8E5M2;
+  if ((in != DataType::Float16 && in != DataType::BFloat16 && !fp8) || B.buffer->dtype != in ||
+      C.buffer->dtype != DataType::Float32 || !(in_registers(op, 0) || whole_2d(A)) || !whole_2d(B))
+    return 0;
+  const bool a_k = plan.a == Major::K, b_k = plan.b == Major::K;
+  if (!a_k && in_registers(op, 0)) return 0;
+  if (fp8 && (in_registers(op, 0) || !a_k || !b_k)) return 0;  // 8-bit wgmma: ss, both K-major
+  const auto k_extent = ir::as_const_int(A.extent[a_k ? A.rank() - 1 : A.rank() - 2]);
+  if (!k_extent) return 0;
+  const std::int64_t K = *k_extent, E = bytes(in);
+  const std::int64_t wm = M / 16;
+  // One wgmma takes 32 bytes of K: 16 elements of 16 bits, 32 of 8 bits.
+  if (M % 64 || warps % 4 || wm > warps || warps % wm || (K * E) % 32) return 0;
+  const std::int64_t wn = warps / wm;
+  if (N % wn) return 0;
+  const std::int64_t WN = N / wn;
+  const bool wgmma_n = WN == 8 || WN == 16 || WN == 32 || WN == 64 || WN == 96 || WN == 128 || WN == 192 || WN == 256;
+  // K-major rows of 32 or 64 bytes, or whole 128-byte panels; M/N-major operands in whole panels.
+  const bool k_rows = K * E == 32 || K * E == 64 || (K * E) % 128 == 0;
+  const bool k_major_operand = (a_k && !in_registers(op, 0)) || b_k;
+  if (!wgmma_n || (k_major_operand && !k_rows) || (!b_k && (WN * E) % 128)) return 0;
+  return static_cast<int>(wm);
+}
+
+std::pair<int, int> choose_warps(std::int64_t M, std::int64_t N, GemmPolicy policy, int warps, const std::string& c,
+                                 const std::string& forced_by) {
+  std::pair<int, int> best{0, 0};
+  double best_score = std::numeric_limits<double>::max();
+  for (int wm = 1; wm <= warps; ++wm) {
+    if (warps % wm) continue;
+    const int wn = warps / wm;
+    if (policy == GemmPolicy::FullRow && wn != 1) continue;
+    if (policy == GemmPolicy::FullCol && wm != 1) continue;
+    if (M % (16 * wm) || N % (16 * wn)) continue;
+    const double score = std::abs(std::log(double(M / wm) / double(N / wn)));
+    if (score < best_score) best_score = score, best = {wm, wn};
+  }
+  if (best.first == 0)
+    throw CompileError(cat("cannot split the gemm tile ", c, " (", M, " x ", N, ") over ", warps, " warps",
+                           policy == GemmPolicy::FullRow   ? " stacked along M"
+                           : policy == GemmPolicy::FullCol ? " stacked along N"
+                                                           : "",
+                           forced_by.empty() ? "" : cat(" (", forced_by, ")"),
+                           " because each warp needs a multiple of 16 rows and 16 columns; change the tile size",
+                           forced_by.empty() ? ", the thread count or the policy" : " or the thread count"));
+  return best;
+}
+
+ir::Attrs plan(const ir::TileOpNode& op, const PlanContext& ctx) {
+  const int warps = ctx.kernel ? ctx.kernel->threads / 32 : 1;
+  const Constraints constraints = ctx.kernel ? constraints_of(ctx.kernel->body, warps) : Constraints{};
+  const ir::Region& C = op.regions[2];
+  const auto M = ir::as_const_int(C.extent[C.rank() - 2]), N = ir::as_const_int(C.extent[C.rank() - 1]);
+  if (!M || !N)
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for CUDA because its tile extent is not constant"));
+  // A register B takes whole columns per warp. Every other gemm of a kernel with register operands
+  // stacks its warps along M: its accumulator can then be a register A (M x K, one warp column)
+  // or, as B^T, a register B (N x K, the sr gemm's warp columns as warp rows).
+  auto policy = static_cast<GemmPolicy>(op.int_attr("policy"));
+  std::string forced_by;
+  if (auto it = constraints.cols_by.find(C.buffer.get()); it != constraints.cols_by.end()) {
+    policy = GemmPolicy::FullCol, forced_by = reads_from_registers(it->second);
+  } else if (auto it = constraints.rows_by.find(C.buffer.get()); it != constraints.rows_by.end()) {
+    policy = GemmPolicy::FullRow, forced_by = reads_from_registers(it->second);
+  } else if (constraints.any_register_operand) {
+    policy = GemmPolicy::FullRow, forced_by = "a gemm of this kernel reads an operand from registers";
+  }
+  const GemmPlan before = GemmPlan::decode(op);
+  GemmPlan p = before;
+  if (const int wm = wgmma_warps_m(op, p, *M, *N, policy, warps, constraints.any_register_operand, ctx.sm)) {
+    p.warps_m = wm, p.warps_n = warps / wm, p.wgmma = true;
+  } else {
+    std::tie(p.warps_m, p.warps_n) = choose_warps(*M, *N, policy, warps, C.buffer->name, forced_by);
+    p.wgmma = false;
+  }
+  ir::Attrs attrs = op.attrs;
+  for (const auto& [k, v] : before.encode()) attrs.erase(k);
+  for (auto& [k, v] : p.encode()) attrs[k] = std::move(v);
+  return attrs;
+}
+
+// ---- fragment layouts (infer_fragment_layouts, strict level) -------------------------------------
+//
+// C is the mma accumulator of the planned warp grid. A register A (gemm_rs) is an accumulator of
+// the same warp rows with one warp column. A register B (gemm_sr, one warp row) holds B^T as an
+// accumulator with the gemm's warp columns as its warp rows: read K-major, as [N][K], it is one;
+// MN-major, as [K][N], its transpose.
+std::vector<StrictLayout> strict_layouts(const ir::TileOpNode& op) {
+  const GemmPlan plan = GemmPlan::decode(op);
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  TS_ICHECK(plan.planned(), "gemm into ", C.buffer->name, " laid out before plan_tile_ops");
+  const int wm = plan.warps_m, wn = plan.warps_n;
+  const std::int64_t M = *ir::as_const_int(C.extent[C.rank() - 2]), N = *ir::as_const_int(C.extent[C.rank() - 1]);
+  const std::string by = cat("T::gemm into ", C.buffer->name);
+  std::vector<StrictLayout> out;
+  if (C.buffer->scope == ir::Scope::Fragment) out.push_back({C.buffer.get(), false, M, N, wm, wn, by});
+  if (A.buffer->scope == ir::Scope::Fragment) {
+    if (plan.a == Major::MN)
+      throw CompileError(cat("cannot gemm with register operand ", A.buffer->name, " transposed on CUDA; keep it "
+                             "untransposed or copy it to shared memory"));
+    const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - 1]);
+    out.push_back({A.buffer.get(), false, M, K, wm, 1, cat(by, " reading A (", A.buffer->name, ") from registers")});
+  }
+  if (B.buffer->scope == ir::Scope::Fragment) {
+    TS_ICHECK(wm == 1, "gemm reading B from registers planned with ", wm, " warps along M");
+    const bool k_major = plan.b == Major::K;
+    const std::int64_t K = *ir::as_const_int(B.extent[B.rank() - (k_major ? 1 : 2)]);
+    out.push_back({B.buffer.get(), !k_major, N, K, wn, 1, cat(by, " reading B (", B.buffer->name, ") from registers")});
+  }
+  return out;
 }
 
 // A shared operand must be a whole 2-D buffer: the device gemm addresses it with the buffer's
@@ -138,12 +399,13 @@ void require_8bit_lowerable(const ir::TileOpNode& op, const cuda::Target& target
                            " operands because float8 matrix instructions need sm_89 or later (mma.sync m16n8k32; wgmma on "
                            "sm_90a); compile for sm_89 or newer, or convert the operands to float16 or bfloat16"));
   const std::string instructions = fp8 && target.sm >= 90 ? "wgmma and mma.sync" : "mma.sync";
-  if (op.int_attr("transpose_A"))
+  const GemmPlan plan = GemmPlan::decode(op);
+  if (plan.a == Major::MN)
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with A = ", A.buffer->name, " (",
                            name(in), ") M-major (transpose_A=true: a [K, M] tile), because ", instructions,
                            " read 8-bit operands K-major only and nothing transposes 8-bit elements; store A as [M, K] "
                            "and pass transpose_A=false"));
-  if (!op.int_attr("transpose_B"))
+  if (plan.b == Major::MN)
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with B = ", B.buffer->name, " (",
                            name(in), ") N-major (transpose_B=false: a [K, N] tile), because ", instructions,
                            " read 8-bit operands K-major only and nothing transposes 8-bit elements; store B transposed, "
@@ -189,15 +451,16 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA because mma.sync "
                            "accumulates in ", acc, "; accumulate in a ", acc == std::string("int") ? "int32" : "float32",
                            " fragment and cast afterwards"));
-  const bool ta = op.int_attr("transpose_A"), tb = op.int_attr("transpose_B");
+  const GemmPlan plan = GemmPlan::decode(op);
+  TS_ICHECK(plan.planned(), "gemm into ", C.buffer->name, " lowered before plan_tile_ops");
   const std::int64_t M = *ir::as_const_int(C.extent[0]), N = *ir::as_const_int(C.extent[1]);
-  const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (ta ? 2 : 1)]);
-  const auto wm = op.int_attr("warps_m"), wn = op.int_attr("warps_n");
+  const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (plan.a == Major::MN ? 2 : 1)]);
   // Every device gemm's template arguments start M, N, K, WARPS_M, WARPS_N, then its TRANS flags.
-  const std::string dims = cat(M, ", ", N, ", ", K, ", ", wm, ", ", wn, ", ");
+  const std::string dims = cat(M, ", ", N, ", ", K, ", ", plan.warps_m, ", ", plan.warps_n, ", ");
   auto flag = [](bool b) { return b ? "true, " : "false, "; };
+  const std::string trans_a = flag(device_trans(GemmOperand::A, plan.a)), trans_b = flag(device_trans(GemmOperand::B, plan.b));
   const std::string c = ctx.pointer(*C.buffer);
-  if (op.int_attr("clear_accum")) {
+  if (clears_accumulator(op)) {
     ctx.line("#pragma unroll");
     ctx.open(cat("for (int r = 0; r < ", ctx.fragment(*C.buffer).registers, "; ++r)"));
     ctx.line(cat(c, "[r] = 0;"));
@@ -206,9 +469,9 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   if (A.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(A, "gemm");
     require_whole_shared(B, "B");
-    const bool wgmma = op.attrs.count("wgmma");  // planned by plan_gemm_warps
+    const bool wgmma = plan.wgmma;
     if (wgmma) fence_for_wgmma(op, ctx);
-    const std::string shape = cat(dims, flag(tb), c_type(in), ", ", acc);
+    const std::string shape = cat(dims, trans_b, c_type(in), ", ", acc);
     const std::string operands = cat(ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c);
     if (wgmma && ctx.wgmma_schedule(op))
       return issue_scheduled(op, ctx, cat("tl::gemm_rs_wgmma_issue<", shape, ">(", operands, ");"));
@@ -218,17 +481,17 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   require_whole_shared(A, "A");
   if (B.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(B, "gemm");
-    ctx.line(cat("tl::gemm_sr<", dims, flag(ta), c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer),
+    ctx.line(cat("tl::gemm_sr<", dims, trans_a, c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer),
                  ", ", c, ");"));
     return;
   }
   require_whole_shared(B, "B");
-  const std::string shape = cat(dims, flag(ta), flag(tb), c_type(in));
+  const std::string shape = cat(dims, trans_a, trans_b, c_type(in));
   const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer);
   using Overlap = cuda::LowerContext::StageOverlap;
   const Overlap* overlap = ctx.stage_overlap();
   const Overlap::Phase phase = overlap ? overlap->phase : Overlap::Phase::Body;
-  if (op.attrs.count("wgmma")) {  // plan_gemm_warps checked that this gemm fits tl::gemm_ss_wgmma
+  if (plan.wgmma) {  // the plan checked that this gemm fits tl::gemm_ss_wgmma
     TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
     if (!overlap) {
       fence_for_wgmma(op, ctx);
@@ -257,7 +520,8 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 }  // namespace
 
 const TileOpDef& gemm_def() {
-  static const TileOpDef def{"gemm", verify, run_cpu, lower_cuda};
+  static const TileOpDef def{.name = "gemm", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 2,
+                             .plan = plan, .strict_layouts = strict_layouts};
   return def;
 }
 

@@ -324,10 +324,18 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   lower_generic(op, ctx, red);
 }
 
+// Row values of a 2-D tile go where the tile's rows are; any other reduction's result is computed
+// by its owners from shared memory, so it takes the default partition.
+std::optional<LayoutFlow> layout_flow(const ir::TileOpNode& op) {
+  const bool rows = op.regions[0].buffer->rank() == 2 && op.int_attr("dim") == 1;
+  return LayoutFlow{rows ? LayoutFlow::Kind::Rows : LayoutFlow::Kind::Computed, 0, 1};
+}
+
 }  // namespace
 
 const TileOpDef& reduce_def() {
-  static const TileOpDef def{"reduce", verify, run_cpu, lower_cuda};
+  static const TileOpDef def{.name = "reduce", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 1,
+                             .layout_flow = layout_flow};
   return def;
 }
 

@@ -200,10 +200,14 @@ bool is_element_atomic_add(const ir::TileOpNode& op) {
 }
 
 bool writes_region(const ir::TileOpNode& op, std::size_t i) {
-  if (op.op == "fill" || op.op == "atomic_add") return i == 0;
-  if (op.op == "gemm") return i == 2;
-  return i == 1;  // copy, reduce, cumsum: {src, dst}
+  const int destination = tile_op(op.op).destination;
+  TS_ICHECK(destination >= 0, "T::", op.op, " names no destination region");
+  return static_cast<int>(i) == destination;
 }
+
+bool reads_region(const ir::TileOpNode& op, std::size_t i) { return !writes_region(op, i) || tile_op(op.op).reads_destination; }
+
+bool is_copy(const ir::TileOpNode& op) { return tile_op(op.op).copies; }
 
 std::set<const ir::BufferNode*> written_buffers(const ir::Stmt& s) {
   struct Writes : ir::Visitor {

@@ -10,7 +10,8 @@
 // Operand conventions, per op:
 //   copy        regions {src, dst}; element-wise with conversion to dst's dtype
 //   fill        regions {dst}; args {value}
-//   gemm        regions {A, B, C}; attrs transpose_A, transpose_B, policy, clear_accum
+//   gemm        regions {A, B, C}; attrs policy, clear_accum and its GemmPlan (ops/gemm.h: majorness,
+//               then the warp split)
 //   reduce      regions {src, dst}; attrs kind (sum|max|min|abssum|absmax), dim, clear
 //   cumsum      regions {src, dst}; attrs dim, reverse
 //   atomic_add  regions {dst} + args {value} (scalar) or regions {dst, src} (tile)
@@ -70,6 +71,35 @@ void for_each_index(const std::vector<std::int64_t>& extent, const std::function
 void for_each_matching_index(const RegionView& src, const RegionView& dst,
                              const std::function<void(const std::int64_t*, const std::int64_t*)>& fn);
 
+// What plan_tile_ops hands an op's plan hook.
+struct PlanContext {
+  const ir::KernelNode* kernel = nullptr;  // the kernel the op runs in (nullptr outside one)
+  int sm = 80;                             // the CUDA target's compute capability
+};
+
+// A layout an op dictates for one of its fragment operands (infer_fragment_layouts' strict level):
+// layout::mma_accumulator(rows, cols, warps_m, warps_n) over [rows][cols], or with `transposed`
+// mma_accumulator_transposed(rows, cols, warps_m, warps_n), the same registers over [cols][rows].
+struct StrictLayout {
+  const ir::BufferNode* buffer = nullptr;
+  bool transposed = false;
+  std::int64_t rows = 0, cols = 0;
+  int warps_m = 1, warps_n = 1;
+  std::string by;  // the op and role that dictate it, for conflict messages: "T::gemm into C_local"
+};
+
+// How the layout of an op's fragment operand `to` follows from that of its operand `from`
+// (infer_fragment_layouts' common level; both must be fragments):
+//   Same      one layout for both, given by whichever has one first (needs equal shapes);
+//   Rows      `to` holds one value per row of the 2-D `from`, with the threads that own that row
+//             (mma_rows of an accumulator, else replicated);
+//   Computed  `to` is computed from `from` by its own owners: the default partition, once `from`
+//             has a layout.
+struct LayoutFlow {
+  enum class Kind { Same, Rows, Computed } kind = Kind::Same;
+  int from = 0, to = 1;  // region indices
+};
+
 struct TileOpDef {
   const char* name;
   // CompileError when the op is used wrongly (shapes, dtypes, scopes, dims).
@@ -79,6 +109,27 @@ struct TileOpDef {
   // Emits the op's CUDA code, executed by every thread of the block (CompileError for what the
   // CUDA backend cannot lower, before any code reaches NVRTC).
   void (*lower_cuda)(const ir::TileOpNode& op, cuda::LowerContext& ctx);
+
+  // What passes ask instead of testing the op's name. Properties first, then hooks (nullptr where
+  // the op has none).
+  //
+  // The region the op writes (writes_region); it reads the others (reads_region).
+  int destination = -1;
+  // The op reads its destination as well: it updates it in place (atomic_add).
+  bool reads_destination = false;
+  // An element-wise copy of region 0 into region 1 and nothing else (is_copy): what a Pipelined
+  // loop stages (its copies from global into shared memory produce the stages) and what the CUDA
+  // backend may move by TMA.
+  bool copies = false;
+  // plan_tile_ops (CUDA): the op's attrs with its decisions for the target recorded (gemm: its
+  // GemmPlan, ops/gemm.h); CompileError when no plan fits.
+  ir::Attrs (*plan)(const ir::TileOpNode& op, const PlanContext& ctx) = nullptr;
+  // infer_fragment_layouts: the layouts the op dictates for its fragment operands (gemm: its C, and
+  // a register A or B), in order; CompileError for an operand no layout can serve.
+  std::vector<StrictLayout> (*strict_layouts)(const ir::TileOpNode& op) = nullptr;
+  // infer_fragment_layouts: how one operand's layout follows from another's (copy, reduce); nullopt
+  // when it does not.
+  std::optional<LayoutFlow> (*layout_flow)(const ir::TileOpNode& op) = nullptr;
 };
 
 // The definition of a registered op; InternalError for an unknown name.
@@ -87,9 +138,13 @@ const TileOpDef& tile_op(const std::string& name);
 // The element-wise T::atomic_add (one scalar into one element): the one tile op any thread may run
 // alone, under thread-dependent control flow or inside a T::Parallel loop.
 bool is_element_atomic_add(const ir::TileOpNode& op);
-// Whether `op` writes its region `i`: the destination of copy, reduce and cumsum, the target of
-// fill and atomic_add, gemm's C.
+// Whether `op` writes its region `i` (its definition's destination: the destination of copy,
+// reduce and cumsum, the target of fill and atomic_add, gemm's C), and whether it reads it (every
+// other region, and atomic_add's target).
 bool writes_region(const ir::TileOpNode& op, std::size_t i);
+bool reads_region(const ir::TileOpNode& op, std::size_t i);
+// Whether `op` is a plain copy (TileOpDef::copies): region 0 into region 1, element-wise.
+bool is_copy(const ir::TileOpNode& op);
 // The buffers a program may write: stores, regions tile ops write, and the memory operands of
 // distributed builtins (all counted as written: builtin definitions do not say which they write).
 std::set<const ir::BufferNode*> written_buffers(const ir::Stmt& s);

@@ -1,10 +1,12 @@
 #include "passes/infer_fragment_layouts.h"
 
 #include <map>
+#include <optional>
 
 #include "ir/printer.h"
 #include "ir/visitor.h"
 #include "layout/gemm_fragments.h"
+#include "ops/tile_op.h"
 
 namespace tilescale::passes {
 
@@ -183,30 +185,13 @@ class Inference {
 
   void strict() {
     for (const auto* op : c_.ops) {
-      if (op->op != "gemm") continue;
-      const ir::Region &A = op->regions[0], &C = op->regions[2];
-      const int wm = static_cast<int>(op->int_attr("warps_m")), wn = static_cast<int>(op->int_attr("warps_n"));
-      const std::int64_t M = *ir::as_const_int(C.extent[C.rank() - 2]), N = *ir::as_const_int(C.extent[C.rank() - 1]);
-      const std::string by = cat("T::gemm into ", C.buffer->name);
-      if (C.buffer->scope == ir::Scope::Fragment)
-        assign(C.buffer.get(), make({Origin::Accumulator, M, wm, wn}, layout::mma_accumulator(M, N, wm, wn)), by);
-      if (A.buffer->scope == ir::Scope::Fragment) {
-        if (op->int_attr("transpose_A"))
-          throw CompileError(cat("cannot gemm with register operand ", A.buffer->name, " transposed on CUDA; keep it "
-                                 "untransposed or copy it to shared memory"));
-        const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - 1]);
-        assign(A.buffer.get(), make({Origin::Accumulator, M, wm, 1}, layout::mma_accumulator(M, K, wm, 1)),
-               cat(by, " reading A (", A.buffer->name, ") from registers"));
-      }
-      const ir::Region& B = op->regions[1];
-      if (B.buffer->scope == ir::Scope::Fragment) {
-        // The registers hold B^T as an accumulator (gemm_sr); read as [N][K] it is one.
-        TS_ICHECK(wm == 1, "gemm reading B from registers planned with ", wm, " warps along M");
-        const bool tb = op->int_attr("transpose_B");
-        const std::int64_t K = *ir::as_const_int(B.extent[B.rank() - (tb ? 1 : 2)]);
-        const std::string reads = cat(by, " reading B (", B.buffer->name, ") from registers");
-        if (tb) assign(B.buffer.get(), make({Origin::Accumulator, N, wn, 1}, layout::mma_accumulator(N, K, wn, 1)), reads);
-        else assign(B.buffer.get(), make({Origin::AccumulatorTransposed, N, wn, 1}, layout::mma_accumulator_transposed(N, K, wn, 1)), reads);
+      const auto& def = ops::tile_op(op->op);
+      if (!def.strict_layouts) continue;
+      for (const ops::StrictLayout& l : def.strict_layouts(*op)) {
+        const Origin o{l.transposed ? Origin::AccumulatorTransposed : Origin::Accumulator, l.rows, l.warps_m, l.warps_n};
+        assign(l.buffer, make(o, l.transposed ? layout::mma_accumulator_transposed(l.rows, l.cols, l.warps_m, l.warps_n)
+                                              : layout::mma_accumulator(l.rows, l.cols, l.warps_m, l.warps_n)),
+               l.by);
       }
     }
   }
@@ -223,19 +208,18 @@ class Inference {
     for (const auto* op : c_.ops) {
       const std::string by = cat("T::", op->op, " from ", op->regions[0].buffer->name, " to ",
                                  op->regions.size() > 1 ? op->regions[1].buffer->name : std::string("-"));
-      if (op->op == "reduce") {
-        const auto *src = op->regions[0].buffer.get(), *dst = op->regions[1].buffer.get();
-        if (src->scope != ir::Scope::Fragment || dst->scope != ir::Scope::Fragment || !layouts_.count(src) || layouts_.count(dst)) continue;
-        // Row values of a 2-D tile go where the tile's rows are; any other reduction's result is
-        // computed by its owners from shared memory, so it takes the default partition.
-        const bool rows = src->rank() == 2 && op->int_attr("dim") == 1;
-        FragmentPtr f = rows ? rows_of(layouts_[src].layout, *dst) : default_partition(*dst);
-        changed |= assign(dst, f, by);
-      } else if (op->op == "copy") {
-        const auto *a = op->regions[0].buffer.get(), *b = op->regions[1].buffer.get();
-        if (a->scope != ir::Scope::Fragment || b->scope != ir::Scope::Fragment || const_shape(*a) != const_shape(*b)) continue;
-        if (layouts_.count(a) && !layouts_.count(b)) changed |= assign(b, layouts_[a].layout, by);
-        if (layouts_.count(b) && !layouts_.count(a)) changed |= assign(a, layouts_[b].layout, by);
+      const auto& def = ops::tile_op(op->op);
+      const std::optional<ops::LayoutFlow> flow = def.layout_flow ? def.layout_flow(*op) : std::nullopt;
+      if (!flow) continue;
+      const auto *from = op->regions[flow->from].buffer.get(), *to = op->regions[flow->to].buffer.get();
+      if (from->scope != ir::Scope::Fragment || to->scope != ir::Scope::Fragment) continue;
+      if (flow->kind == ops::LayoutFlow::Kind::Same) {
+        if (const_shape(*from) != const_shape(*to)) continue;
+        if (layouts_.count(from) && !layouts_.count(to)) changed |= assign(to, layouts_[from].layout, by);
+        if (layouts_.count(to) && !layouts_.count(from)) changed |= assign(from, layouts_[to].layout, by);
+      } else if (layouts_.count(from) && !layouts_.count(to)) {
+        const bool rows = flow->kind == ops::LayoutFlow::Kind::Rows;
+        changed |= assign(to, rows ? rows_of(layouts_[from].layout, *to) : default_partition(*to), by);
       }
     }
     for (const auto& nest : c_.nests) changed |= propagate(nest);

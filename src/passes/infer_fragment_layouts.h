@@ -6,15 +6,16 @@ namespace tilescale::passes {
 
 // Gives every fragment a Fragment layout (which thread holds which element in which register),
 // for the CUDA backend, in three levels as TileLang does (REFERENCE.md):
-//  * strict: what an instruction dictates — a gemm's C is an mma accumulator; a fragment A operand
-//    (gemm_rs) is an accumulator of the same warp arrangement with one warp column; a fragment B
-//    operand (gemm_sr, one warp row) holds B^T as an accumulator with the gemm's warp columns as
-//    its warp rows: mma_accumulator(N, K, warps_n, 1) when read as [N][K] (transpose_B), its
-//    transpose mma_accumulator_transposed(N, K, warps_n, 1) when read as [K][N];
-//  * common: propagation — a reduce along dim 1 of an accumulator yields per-row values held by the
-//    row's owners (mma_rows); fragments a Parallel loop indexes with exactly its variables take the
-//    loop's layout, and 1-D fragments indexed by its first variable take that layout's rows; a
-//    fragment-to-fragment copy shares the layout;
+//  * strict: what an instruction dictates, as each op's strict_layouts hook says (ops/tile_op.h):
+//    a gemm's C is an mma accumulator; a fragment A operand (gemm_rs) is an accumulator of the
+//    same warp arrangement with one warp column; a fragment B operand (gemm_sr, one warp row)
+//    holds B^T as an accumulator with the gemm's warp columns as its warp rows:
+//    mma_accumulator(N, K, warps_n, 1) when read K-major, as [N][K], its transpose
+//    mma_accumulator_transposed(N, K, warps_n, 1) when read as [K][N];
+//  * common: propagation, as each op's layout_flow hook says — a reduce along dim 1 of an
+//    accumulator yields per-row values held by the row's owners (mma_rows); a fragment-to-fragment
+//    copy shares the layout; fragments a Parallel loop indexes with exactly its variables take the
+//    loop's layout, and 1-D fragments indexed by its first variable take that layout's rows;
 //  * free: a fragment nothing constrains gets the default partition (or is replicated, when it is
 //    the result of reducing a partitioned tile); propagation then resumes.
 // The result is an `annotate("fragment_layout", buf, layout)` right after each fragment's Alloc.

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ir/visitor.h"
+#include "ops/tile_op.h"
 
 namespace tilescale::passes {
 
@@ -27,7 +28,7 @@ struct StageFinder : ir::Visitor {
       const auto* seq = ir::as<ir::SeqNode>(op->body);
       std::vector<ir::Stmt> body = seq ? seq->stmts : std::vector<ir::Stmt>{op->body};
       for (const auto& s : body)
-        if (const auto* t = ir::as<ir::TileOpNode>(s); t && t->op == "copy" && t->regions[1].buffer->scope == ir::Scope::Shared &&
+        if (const auto* t = ir::as<ir::TileOpNode>(s); t && ops::is_copy(*t) && t->regions[1].buffer->scope == ir::Scope::Shared &&
                                                          t->regions[0].buffer->scope == ir::Scope::Global)
           stages[t->regions[1].buffer.get()] = op->pipeline.num_stages;
     }

@@ -18,6 +18,7 @@
 #include "ir/visitor.h"
 #include "layout/gemm_fragments.h"
 #include "ops/builtin.h"
+#include "ops/gemm.h"
 #include "ops/thread_level.h"
 #include "ops/tile_op.h"
 #include "passes/check_budgets.h"
@@ -77,8 +78,8 @@ struct MemoryAccess : ir::Visitor {
     for (size_t i = 0; i < op->regions.size(); ++i) {
       const auto* b = op->regions[i].buffer.get();
       if (!block_visible(b)) continue;
-      (ops::writes_region(*op, i) ? writes : reads).insert(b);
-      if (op->op == "atomic_add" && i == 0) reads.insert(b);
+      if (ops::writes_region(*op, i)) writes.insert(b);
+      if (ops::reads_region(*op, i)) reads.insert(b);
     }
     Visitor::visit(op);
   }
@@ -1064,7 +1065,7 @@ class Generator : public LowerContext {
     const std::vector<ir::Stmt> body = loop_statements(f);
     std::vector<bool> producer(body.size(), false);
     for (size_t i = 0; i < body.size(); ++i)
-      if (const auto* t = ir::as<ir::TileOpNode>(body[i]); t && t->op == "copy" && shared_.count(t->regions[1].buffer.get()) &&
+      if (const auto* t = ir::as<ir::TileOpNode>(body[i]); t && ops::is_copy(*t) && shared_.count(t->regions[1].buffer.get()) &&
                                                             shared_.at(t->regions[1].buffer.get()).stages == f.pipeline.num_stages)
         producer[i] = true;
     return producer;
@@ -1184,7 +1185,8 @@ class Generator : public LowerContext {
                                                                const std::string& it, const std::string& release_previous) {
     auto wgmma_gemm = [](const ir::Stmt& s) {
       const auto* g = ir::as<ir::TileOpNode>(s);
-      return g && g->op == "gemm" && g->attrs.count("wgmma") ? g : nullptr;
+      const auto gemm = g ? ops::as_gemm(*g) : std::nullopt;
+      return gemm && gemm->wgmma ? g : nullptr;
     };
     const ir::TileOpNode* last = consumers.empty() ? nullptr : wgmma_gemm(consumers.back());
     if (threads_ < 256 || ws_->loop->pipeline.num_stages < 3 || !last) return std::nullopt;
@@ -1225,10 +1227,10 @@ class Generator : public LowerContext {
                                          int stages, bool warp_specialized) {
     if (consumers.size() != 1) return StageOverlap::Kind::None;
     const auto* g = ir::as<ir::TileOpNode>(consumers[0]);
-    if (!g || g->op != "gemm" || !staged.count(g->regions[0].buffer.get()) || !staged.count(g->regions[1].buffer.get()) ||
-        g->int_attr("clear_accum"))
+    const auto gemm = g ? ops::as_gemm(*g) : std::nullopt;
+    if (!gemm || !staged.count(g->regions[0].buffer.get()) || !staged.count(g->regions[1].buffer.get()) || ops::clears_accumulator(*g))
       return StageOverlap::Kind::None;
-    if (!g->attrs.count("wgmma")) return warp_specialized ? StageOverlap::Kind::None : StageOverlap::Kind::MmaFragments;
+    if (!gemm->wgmma) return warp_specialized ? StageOverlap::Kind::None : StageOverlap::Kind::MmaFragments;
     return stages >= (warp_specialized ? 2 : 3) ? StageOverlap::Kind::WgmmaAsync : StageOverlap::Kind::None;
   }
 
@@ -1334,7 +1336,7 @@ class Generator : public LowerContext {
     const MemoryAccess kernel_access = access_of(k.body);
     for (const auto& s : stmts) {
       const auto* copy = ir::as<ir::TileOpNode>(s);
-      if (!copy || copy->op != "copy" || copy->regions[0].buffer->scope != ir::Scope::Shared) continue;
+      if (!copy || !ops::is_copy(*copy) || copy->regions[0].buffer->scope != ir::Scope::Shared) continue;
       const ir::BufferNode* tile = copy->regions[0].buffer.get();
       const ir::BufferNode* tensor = copy->regions[1].buffer.get();
       if (shared_.at(tile).stages != 1) continue;
