@@ -11,7 +11,8 @@ not) the script
      must be within --tol (the best torch backend's error on the same pairs is shown beside it);
   2. times ours and every SDPA backend that runs here (FLASH_ATTENTION, EFFICIENT_ATTENTION,
      CUDNN_ATTENTION; one that raises is skipped, with the reason) with CUDA events: --warmup calls
-     each, then --reps rounds that call every implementation once in turn (interleaved), each call
+     each, then --reps rounds that call every implementation once in turn (interleaved, the order
+     reversed every other round), each call
      preceded by a 256 MB memset that flushes L2 and hides the launch; the median is reported.
 
 Output: a table of our time, the fastest torch backend's, "ours/peer" = t_peer / t_ours (100% = as
@@ -24,11 +25,10 @@ status is 1 when a correctness check fails, 2 when the setup is missing (torch, 
 
 import argparse
 import os
-import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from capi_ctypes import CApi, CKernel, attention_error, fail_setup  # noqa: E402
+from py_harness import CApi, CKernel, attention_error, fail_setup, time_interleaved  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_LIB = os.path.join(REPO, "build", "libtilescale_capi.so")
@@ -42,25 +42,6 @@ def sdpa_backends(torch):
         return []
     names = ["FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION"]
     return [(n.lower(), getattr(SDPBackend, n)) for n in names if hasattr(SDPBackend, n)]
-
-
-def time_interleaved(torch, impls, warmup, reps):
-    """Median milliseconds of each (name, fn): warm-up, then rounds calling every fn once in turn."""
-    flush = torch.empty(256 * 1024 * 1024, dtype=torch.uint8, device="cuda")
-    for _, fn in impls:
-        for _ in range(warmup):
-            fn()
-    events = {name: [] for name, _ in impls}
-    for _ in range(reps):
-        for name, fn in impls:
-            flush.zero_()
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            events[name].append((start, end))
-    torch.cuda.synchronize()
-    return {name: statistics.median(s.elapsed_time(e) for s, e in pairs) for name, pairs in events.items()}
 
 
 def run_case(torch, F, capi, args, B, H, S, D, causal):

@@ -25,14 +25,13 @@ the outputs are bitwise equal, and each one's error against torch. Exit status 1
 
 import argparse
 import pathlib
-import statistics
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # python_same_code: the knobs -> Python example mapping; capi_ctypes
+sys.path.insert(0, str(HERE))  # python_same_code: the knobs -> Python example mapping; py_harness
 sys.path.insert(0, str(HERE.parent / "python" / "examples"))
 import python_same_code  # noqa: E402
-from capi_ctypes import CApi, CKernel, attention_error, fail_setup  # noqa: E402
+from py_harness import CApi, CKernel, attention_error, fail_setup, time_interleaved  # noqa: E402
 
 import tilescale  # noqa: E402
 
@@ -95,26 +94,6 @@ def cases(args):
     if args.quick:
         out = [out[0], out[-1]]
     return out
-
-
-def time_interleaved(torch, impls, warmup, reps):
-    """Median milliseconds of each (name, fn): warm-up, then rounds calling each fn once, the order
-    reversed every other round; CUDA events around each call, a 256 MB L2 flush before it."""
-    flush = torch.empty(256 * 1024 * 1024, dtype=torch.uint8, device="cuda")
-    for _, fn in impls:
-        for _ in range(warmup):
-            fn()
-    events = {name: [] for name, _ in impls}
-    for r in range(reps):
-        for name, fn in impls if r % 2 == 0 else impls[::-1]:
-            flush.zero_()
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            events[name].append((start, end))
-    torch.cuda.synchronize()
-    return {name: statistics.median(s.elapsed_time(e) for s, e in pairs) for name, pairs in events.items()}
 
 
 def build(capi, case, target):

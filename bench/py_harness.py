@@ -1,9 +1,10 @@
-"""libtilescale_capi.so (include/tilescale/capi.h) through ctypes, and attention in float64: what the
-benchmarks that call the C++ examples from Python share (flash_attention_sdpa.py, python_vs_cpp.py).
+"""What the Python benchmarks share (flash_attention_sdpa.py, python_vs_cpp.py): libtilescale_capi.so
+(include/tilescale/capi.h) through ctypes, interleaved CUDA-event timing, attention in float64.
 """
 import ctypes
 import math
 import os
+import statistics
 import sys
 
 
@@ -104,3 +105,23 @@ def attention_error(torch, out, q, k, v, causal, pairs):
         worst_diff = max(worst_diff, (got - ref).abs().max().item())
         worst_ref = max(worst_ref, ref.abs().max().item())
     return worst_diff / worst_ref
+
+
+def time_interleaved(torch, impls, warmup, reps):
+    """Median milliseconds of each (name, fn): warm-up, then rounds calling each fn once, the order
+    reversed every other round; CUDA events around each call, a 256 MB L2 flush before it."""
+    flush = torch.empty(256 * 1024 * 1024, dtype=torch.uint8, device="cuda")
+    for _, fn in impls:
+        for _ in range(warmup):
+            fn()
+    events = {name: [] for name, _ in impls}
+    for r in range(reps):
+        for name, fn in impls if r % 2 == 0 else impls[::-1]:
+            flush.zero_()
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            events[name].append((start, end))
+    torch.cuda.synchronize()
+    return {name: statistics.median(s.elapsed_time(e) for s, e in pairs) for name, pairs in events.items()}
