@@ -12,8 +12,8 @@ not) the script
   2. times ours and every SDPA backend that runs here (FLASH_ATTENTION, EFFICIENT_ATTENTION,
      CUDNN_ATTENTION; one that raises is skipped, with the reason) with CUDA events: --warmup calls
      each, then --reps rounds that call every implementation once in turn (interleaved, the order
-     reversed every other round), each call
-     preceded by a 256 MB memset that flushes L2 and hides the launch; the median is reported.
+     reversed every other round), each call preceded by a 256 MB memset that flushes L2 and hides
+     the launch; the median is reported.
 
 Output: a table of our time, the fastest torch backend's, "ours/peer" = t_peer / t_ours (100% = as
 fast as the peer) and TFLOP/s for both, with FLOPs = 4·B·H·S²·D (halved when causal). The exit
