@@ -47,6 +47,17 @@ class Collector : public ir::Visitor {
   void visit(const ir::AllocNode* op) override {
     if (op->buffer->scope == ir::Scope::Fragment) fragments.push_back(op->buffer.get());
   }
+  // A layout from T::make_layout maps an index to an address; a register buffer's layout says
+  // which thread holds each element, which it cannot express, so the annotation is refused rather
+  // than ignored.
+  void visit(const ir::AnnotateNode* op) override {
+    const ir::BufferNode* b = op->buffer.get();
+    if (op->key != "layout" || !b || (b->scope != ir::Scope::Fragment && b->scope != ir::Scope::Local)) return;
+    throw CompileError(cat("cannot honour T::annotate_layout on ", b->scope == ir::Scope::Fragment ? "fragment " : "local buffer ",
+                           b->name, " for CUDA because its layout says which thread holds each element, which a "
+                           "T::make_layout layout does not; tilescale infers register layouts from the ops that use "
+                           "them (infer_fragment_layouts): remove the annotation"));
+  }
   void visit(const ir::TileOpNode* op) override {
     ops.push_back(op);
     Visitor::visit(op);

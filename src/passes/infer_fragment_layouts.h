@@ -25,7 +25,8 @@ namespace tilescale::passes {
 //            T.annotate_layout({C_local: Fragment((128, 128) -> (i, j) => thread ..., register ...)})
 //
 // A fragment that two ops constrain differently is a CompileError naming both ops, the buffer and
-// both layouts.
+// both layouts. A T::annotate_layout on a fragment or local buffer is a CompileError too: a
+// T::make_layout layout maps indices to addresses and cannot say which thread holds an element.
 ir::PrimFunc infer_fragment_layouts(const ir::PrimFunc& func);
 
 }  // namespace tilescale::passes

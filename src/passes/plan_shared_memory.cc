@@ -50,6 +50,20 @@ struct UseFinder : ir::Visitor {
   }
 };
 
+// Refuses T::annotate_layout on a shared buffer rather than ignoring it: the code generator lays
+// out shared tiles itself (row-major with the 16-byte XOR swizzle of device/tilescale/swizzle.h,
+// or the 128-byte swizzle TMA writes and wgmma reads) and takes no layout from the program yet.
+struct SharedLayoutRefusal : ir::Visitor {
+  void visit(const ir::AnnotateNode* op) override {
+    const ir::BufferNode* b = op->buffer.get();
+    if (op->key != "layout" || !b || b->scope != ir::Scope::Shared) return;
+    throw CompileError(detail::cat("cannot honour T::annotate_layout on shared buffer ", b->name,
+                                   " for CUDA because tilescale lays out shared tiles itself (a 16-byte XOR swizzle "
+                                   "against bank conflicts, or the 128-byte swizzle of TMA and wgmma) and does not "
+                                   "take a layout from the program yet: remove the annotation"));
+  }
+};
+
 class Placer : public ir::Mutator {
  public:
   using Mutator::mutate;
@@ -116,6 +130,8 @@ class Placer : public ir::Mutator {
 }  // namespace
 
 ir::PrimFunc plan_shared_memory(const ir::PrimFunc& func) {
+  SharedLayoutRefusal refusal;
+  refusal.visit_stmt(func->body);
   Placer p;
   return ir::make_prim_func(func->name, func->params, p.mutate_stmt(func->body));
 }

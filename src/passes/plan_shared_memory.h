@@ -10,7 +10,8 @@ namespace tilescale::passes {
 // statements) do not overlap share space. Offsets are 128-byte aligned (the base is 1024-aligned).
 // The result is an `annotate("shared_memory", buf, offset=..., stage_bytes=..., stages=...)` after
 // each shared Alloc and the total in an `annotate("shared_memory_total", bytes=...)` first in the
-// kernel body.
+// kernel body. A T::annotate_layout on a shared buffer is a CompileError: the tiles' layouts are
+// the code generator's (swizzles for ldmatrix, TMA and wgmma), not yet the program's.
 //
 //   before:  A_shared = T.alloc_shared((128, 32), "float16")
 //            for k in T.Pipelined(32, num_stages=3): T.copy(A[...], A_shared) ...

@@ -1023,6 +1023,35 @@ TEST(MissingChecks, LayoutShapeDiffersFromBuffer) {
   EXPECT_COMPILE_ERROR(build(), "annotate_layout", "S_tile", "[8, 8]", "[4, 4]");
 }
 
+// T::annotate_layout is followed or refused, never ignored: CUDA takes no layout from the program
+// for shared tiles or register buffers; the CPU backend accepts it (it changes nothing there).
+T::PrimFunc annotated(bool fragment) {
+  return T::prim_func("annotated", [fragment] {
+    auto A = T::Tensor("A", {8, 8}, T::float32);
+    auto B = T::Tensor("B", {8, 8}, T::float32);
+    T::Kernel(1, T::threads(32), [&](T::Expr) {
+      auto S = fragment ? T::alloc_fragment({8, 8}, T::float32, "F_tile") : T::alloc_shared({8, 8}, T::float32, "S_tile");
+      T::annotate_layout(S, T::make_layout({8, 8}, [](const std::vector<T::Expr>& i) {
+        return std::vector<T::Expr>{i[1] * 8 + i[0]};
+      }));
+      T::copy(A, S);
+      T::copy(S, B);
+    });
+  });
+}
+
+TEST(LayoutAnnotations, CudaRefusesOneOnASharedTile) {
+  EXPECT_COMPILE_ERROR(generate_cuda(annotated(false), "sm_90a"), "cannot honour T::annotate_layout on shared buffer S_tile",
+                       "lays out shared tiles itself", "remove the annotation");
+  EXPECT_NO_THROW(compile(annotated(false), Target::CPU));
+}
+
+TEST(LayoutAnnotations, CudaRefusesOneOnAFragment) {
+  EXPECT_COMPILE_ERROR(generate_cuda(annotated(true), "sm_80"), "cannot honour T::annotate_layout on fragment F_tile",
+                       "which thread holds each element", "remove the annotation");
+  EXPECT_NO_THROW(compile(annotated(true), Target::CPU));
+}
+
 // ------------------------------------------------------------------------------------------------
 // Checks added with the error-handling review
 
