@@ -117,8 +117,8 @@ class Inference {
  public:
   explicit Inference(const Collector& c) : c_(c) {}
 
-  // Each fragment's layout and its family (attrs family, M, warps_m, warps_n) for the code generator.
-  std::map<const ir::BufferNode*, std::pair<FragmentPtr, ir::Attrs>> run() {
+  // Each fragment's layout and where it comes from, for the code generator.
+  std::map<const ir::BufferNode*, FragmentLayoutRecord> run() {
     strict();
     while (true) {
       while (propagate()) {}
@@ -133,11 +133,10 @@ class Inference {
     }
     static const char* const kFamilies[] = {"mma_accumulator", "mma_accumulator_transposed", "mma_rows", "partition",
                                             "replicated"};
-    std::map<const ir::BufferNode*, std::pair<FragmentPtr, ir::Attrs>> out;
+    std::map<const ir::BufferNode*, FragmentLayoutRecord> out;
     for (auto& [b, a] : layouts_) {
       const Origin& o = origin_.at(a.layout.get());
-      out[b] = {a.layout, {{"family", std::string(kFamilies[o.kind])}, {"M", o.M}, {"warps_m", std::int64_t(o.warps_m)},
-                           {"warps_n", std::int64_t(o.warps_n)}}};
+      out[b] = {a.layout, kFamilies[o.kind], o.M, o.warps_m, o.warps_n};
     }
     return out;
   }
@@ -264,19 +263,31 @@ class Inference {
 
 class Annotator : public ir::Mutator {
  public:
-  explicit Annotator(const std::map<const ir::BufferNode*, std::pair<FragmentPtr, ir::Attrs>>& l) : layouts_(l) {}
+  explicit Annotator(const std::map<const ir::BufferNode*, FragmentLayoutRecord>& l) : layouts_(l) {}
   using Mutator::mutate;
   ir::Stmt mutate(const ir::AllocNode* op, const ir::Stmt& self) override {
     auto it = layouts_.find(op->buffer.get());
     if (it == layouts_.end()) return self;
-    return ir::make_seq({self, ir::make_annotate("fragment_layout", op->buffer, it->second.first, it->second.second)});
+    return ir::make_seq({self, it->second.encode(op->buffer)});
   }
 
  private:
-  const std::map<const ir::BufferNode*, std::pair<FragmentPtr, ir::Attrs>>& layouts_;
+  const std::map<const ir::BufferNode*, FragmentLayoutRecord>& layouts_;
 };
 
 }  // namespace
+
+ir::Stmt FragmentLayoutRecord::encode(const ir::Buffer& buffer) const {
+  return ir::make_annotate("fragment_layout", buffer, layout,
+                           {{"family", family}, {"M", M}, {"warps_m", std::int64_t(warps_m)}, {"warps_n", std::int64_t(warps_n)}});
+}
+
+std::optional<FragmentLayoutRecord> FragmentLayoutRecord::decode(const ir::AnnotateNode& a) {
+  if (a.key != "fragment_layout") return std::nullopt;
+  return FragmentLayoutRecord{std::static_pointer_cast<const layout::Fragment>(a.layout), std::get<std::string>(a.attrs.at("family")),
+                              std::get<std::int64_t>(a.attrs.at("M")), static_cast<int>(std::get<std::int64_t>(a.attrs.at("warps_m"))),
+                              static_cast<int>(std::get<std::int64_t>(a.attrs.at("warps_n")))};
+}
 
 ir::PrimFunc infer_fragment_layouts(const ir::PrimFunc& func) {
   Collector c;

@@ -1,8 +1,26 @@
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
 #include "ir/IR.h"
+#include "layout/layout.h"
 
 namespace tilescale::passes {
+
+// infer_fragment_layouts' decision for one fragment, recorded in the IR as
+// `annotate("fragment_layout", buf, <Fragment>, family=, M=, warps_m=, warps_n=)` right after its
+// Alloc: one encode, one decode, and nothing else reads its keys.
+struct FragmentLayoutRecord {
+  std::shared_ptr<const layout::Fragment> layout;
+  std::string family;  // mma_accumulator, mma_accumulator_transposed, mma_rows, partition, replicated
+  std::int64_t M = 0;  // the mma families: the rows of the gemm tile they come from
+  int warps_m = 0, warps_n = 0;  // the mma families: its warp grid
+  ir::Stmt encode(const ir::Buffer& buffer) const;
+  static std::optional<FragmentLayoutRecord> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
+};
 
 // Gives every fragment a Fragment layout (which thread holds which element in which register),
 // for the CUDA backend, in three levels as TileLang does (REFERENCE.md):

@@ -111,7 +111,7 @@ class Placer : public ir::Mutator {
       total = std::max(total, offset + size);
     }
     ir::Stmt body = mutate_stmt(op->body);
-    body = ir::make_seq({ir::make_annotate("shared_memory_total", nullptr, nullptr, {{"bytes", total}}), body});
+    body = ir::make_seq({SharedMemoryTotal{total}.encode(), body});
     return ir::make_kernel(op->grid, op->threads, op->block_vars, op->thread_var, body);
   }
 
@@ -119,8 +119,7 @@ class Placer : public ir::Mutator {
     auto it = placements_.find(op->buffer.get());
     if (it == placements_.end()) return self;
     const Placement& p = it->second;
-    return ir::make_seq({self, ir::make_annotate("shared_memory", op->buffer, nullptr,
-                                                 {{"offset", p.offset}, {"stage_bytes", p.stage_bytes}, {"stages", p.stages}})});
+    return ir::make_seq({self, SharedPlacement{p.offset, p.stage_bytes, p.stages}.encode(op->buffer)});
   }
 
  private:
@@ -128,6 +127,25 @@ class Placer : public ir::Mutator {
 };
 
 }  // namespace
+
+ir::Stmt SharedPlacement::encode(const ir::Buffer& buffer) const {
+  return ir::make_annotate("shared_memory", buffer, nullptr, {{"offset", offset}, {"stage_bytes", stage_bytes}, {"stages", stages}});
+}
+
+std::optional<SharedPlacement> SharedPlacement::decode(const ir::AnnotateNode& a) {
+  if (a.key != "shared_memory") return std::nullopt;
+  return SharedPlacement{std::get<std::int64_t>(a.attrs.at("offset")), std::get<std::int64_t>(a.attrs.at("stage_bytes")),
+                         std::get<std::int64_t>(a.attrs.at("stages"))};
+}
+
+ir::Stmt SharedMemoryTotal::encode() const {
+  return ir::make_annotate("shared_memory_total", nullptr, nullptr, {{"bytes", bytes}});
+}
+
+std::optional<SharedMemoryTotal> SharedMemoryTotal::decode(const ir::AnnotateNode& a) {
+  if (a.key != "shared_memory_total") return std::nullopt;
+  return SharedMemoryTotal{std::get<std::int64_t>(a.attrs.at("bytes"))};
+}
 
 ir::PrimFunc plan_shared_memory(const ir::PrimFunc& func) {
   SharedLayoutRefusal refusal;

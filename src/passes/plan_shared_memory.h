@@ -1,8 +1,30 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
+
 #include "ir/IR.h"
 
 namespace tilescale::passes {
+
+// plan_shared_memory's decisions, recorded in the IR as annotations: one encode and one decode
+// each, and nothing else reads their keys.
+//
+// Where one shared buffer lives: `annotate("shared_memory", buf, offset=, stage_bytes=, stages=)`
+// right after its Alloc.
+struct SharedPlacement {
+  std::int64_t offset = 0;       // bytes from the start of the kernel's dynamic shared memory
+  std::int64_t stage_bytes = 0;  // one stage's bytes (a multiple of 128)
+  std::int64_t stages = 1;       // copies, one per pipeline stage
+  ir::Stmt encode(const ir::Buffer& buffer) const;
+  static std::optional<SharedPlacement> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
+};
+// What the kernel needs in all: `annotate("shared_memory_total", bytes=)` first in the kernel body.
+struct SharedMemoryTotal {
+  std::int64_t bytes = 0;
+  ir::Stmt encode() const;
+  static std::optional<SharedMemoryTotal> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
+};
 
 // Places every shared buffer in the kernel's one dynamic shared-memory allocation, for the CUDA
 // backend. A buffer that a Pipelined loop (num_stages >= 2) fills with T::copy gets one copy per

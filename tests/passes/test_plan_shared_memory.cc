@@ -2,7 +2,9 @@
 // for a buffer a Pipelined loop fills, space shared by buffers whose lifetimes do not overlap.
 #include <gtest/gtest.h>
 
+#include "ir/IR.h"
 #include "pass_test.h"
+#include "passes/plan_shared_memory.h"
 
 namespace tilescale::testing {
 namespace {
@@ -46,6 +48,18 @@ for i_1, j_1 in T.Parallel(128, 64):
     out[i_1, j_1] = T.cast(acc[i_1, j_1 % 32], "float16")
 T.copy(out, B)
 )");
+}
+
+TEST(PlanSharedMemory, ItsRecordsDecodeAsEncoded) {
+  const ir::Buffer b = ir::make_buffer("A_shared", {ir::make_int(128), ir::make_int(32)}, DataType::Float16, ir::Scope::Shared);
+  const ir::Stmt placed = passes::SharedPlacement{1024, 8192, 3}.encode(b);
+  const auto p = passes::SharedPlacement::decode(*ir::as<ir::AnnotateNode>(placed));
+  ASSERT_TRUE(p);
+  EXPECT_EQ((std::vector<std::int64_t>{p->offset, p->stage_bytes, p->stages}), (std::vector<std::int64_t>{1024, 8192, 3}));
+  EXPECT_FALSE(passes::SharedMemoryTotal::decode(*ir::as<ir::AnnotateNode>(placed)));
+  const ir::Stmt total = passes::SharedMemoryTotal{25600}.encode();
+  EXPECT_EQ(passes::SharedMemoryTotal::decode(*ir::as<ir::AnnotateNode>(total))->bytes, 25600);
+  EXPECT_FALSE(passes::SharedPlacement::decode(*ir::as<ir::AnnotateNode>(total)));
 }
 
 }  // namespace

@@ -22,6 +22,8 @@
 #include "ops/thread_level.h"
 #include "ops/tile_op.h"
 #include "passes/check_budgets.h"
+#include "passes/infer_fragment_layouts.h"
+#include "passes/plan_shared_memory.h"
 #include "passes/simplify.h"
 
 namespace tilescale::cuda {
@@ -56,9 +58,7 @@ namespace {
 // Shared memory is one dynamic allocation; beyond these bytes a kernel cannot start.
 std::size_t shared_limit(const Target& t) { return passes::shared_memory_limit(t.sm); }
 
-struct SharedPlacement {
-  std::int64_t offset = 0, stage_bytes = 0, stages = 1;
-};
+using passes::SharedPlacement;
 
 // Which block-visible buffers (shared memory and global tensors) a statement reads and writes,
 // for __syncthreads placement: threads exchange data through both.
@@ -443,19 +443,11 @@ class Generator : public LowerContext {
     struct Collector : ir::Visitor {
       Generator* g;
       void visit(const ir::AnnotateNode* op) override {
-        if (op->key == "fragment_layout") {
-          FragmentInfo f;
-          f.layout = std::static_pointer_cast<const layout::Fragment>(op->layout);
-          f.family = std::get<std::string>(op->attrs.at("family"));
-          f.M = std::get<std::int64_t>(op->attrs.at("M"));
-          f.warps_m = static_cast<int>(std::get<std::int64_t>(op->attrs.at("warps_m")));
-          f.warps_n = static_cast<int>(std::get<std::int64_t>(op->attrs.at("warps_n")));
-          f.registers = static_cast<int>(f.layout->register_count());
-          g->fragments_[op->buffer.get()] = f;
-        } else if (op->key == "shared_memory") {
-          g->shared_[op->buffer.get()] = {std::get<std::int64_t>(op->attrs.at("offset")),
-                                          std::get<std::int64_t>(op->attrs.at("stage_bytes")),
-                                          std::get<std::int64_t>(op->attrs.at("stages"))};
+        if (auto r = passes::FragmentLayoutRecord::decode(*op)) {
+          g->fragments_[op->buffer.get()] =
+              FragmentInfo{r->layout, r->family, r->M, r->warps_m, r->warps_n, static_cast<int>(r->layout->register_count())};
+        } else if (auto placement = SharedPlacement::decode(*op)) {
+          g->shared_[op->buffer.get()] = *placement;
         } else if (op->key == "persistent") {
           if (is_distributed(g->func_))
             throw CompileError(cat("cannot make distributed kernel ", g->func_->name, " persistent (T::persistent) for CUDA, because "
@@ -464,8 +456,8 @@ class Generator : public LowerContext {
           g->persistent_ = true;
         } else if (op->key == "min_blocks_per_sm") {
           g->min_blocks_per_sm_ = std::get<std::int64_t>(op->attrs.at("blocks"));
-        } else if (op->key == "shared_memory_total") {
-          g->shared_total_ = std::get<std::int64_t>(op->attrs.at("bytes"));
+        } else if (auto total = passes::SharedMemoryTotal::decode(*op)) {
+          g->shared_total_ = total->bytes;
         }
       }
     } c;
