@@ -16,10 +16,13 @@
 // fp8_e5m2_t (gemm_ss_wgmma and _async only) with both operands K-major, TRANS_A = false and
 // TRANS_B = true ("TN"): wgmma does not transpose 8-bit operands.
 //
-// Same operands, template arguments and accumulator layout as tl::gemm_ss (gemm_sm80.h), for the
-// arrangements where the two layouts coincide: WARPS_M == M / 16 (each warp owns 16 rows, so the
-// 4 warps of a warpgroup own 64 consecutive rows, exactly one wgmma m64 accumulator) and a multiple
-// of 4; the warpgroup's columns, WN = N / WARPS_N, are one wgmma N (8 .. 256, see wgmma_sm90.h).
+// Same operands and template arguments as tl::gemm_ss (gemm_sm80.h). WARPS_M is a multiple of 4
+// (whole warpgroups) and divides M / 16; the warpgroup's columns, WN = N / WARPS_N, are one wgmma N
+// (8 .. 256, see wgmma_sm90.h). Each warpgroup owns MT = M / (16 * WARPS_M) m64 tiles: warpgroup g
+// the rows [g * 64 * MT, +64 * MT), tile t of it rows 64 t .. 64 t + 63 there, whose accumulator
+// (WN / 2 floats per thread) starts at acc + t * WN / 2. With MT == 1 (WARPS_M == M / 16) that is
+// tl::gemm_ss's accumulator layout; with MT > 1 warp v of a warpgroup holds rows 16 v .. 16 v + 15
+// of every tile, where gemm_ss gives a warp contiguous rows (src/layout/gemm_fragments.h, M64Tiles).
 // The code generator picks this function only for such arrangements (the gemm's plan, src/ops/gemm.cc).
 //
 // Shared layouts (tl::swizzle, swizzle.h: rows of S <= 128 bytes swizzled over S bytes, wider rows
@@ -138,21 +141,25 @@ TL_DEVICE void wgmma_issue(const AT* As, const AT* Bs, CT* acc) {
                 "tl::gemm_ss_wgmma: fp8 operands must both be K-major (A as [M][K], B as [N][K]: TRANS_A false, TRANS_B true)");
   // One wgmma reads 32 bytes of K from every K-major row: 16 elements of 16 bits, 32 of 8 bits.
   constexpr int E = sizeof(AT), KS = 32 / E;
-  static_assert(WARPS_M * 16 == M && WARPS_M % 4 == 0,
-                "tl::gemm_ss_wgmma: each warp owns 16 rows (WARPS_M == M / 16) and warpgroups are whole (WARPS_M % 4 == 0)");
+  static_assert(M % (16 * WARPS_M) == 0 && WARPS_M % 4 == 0,
+                "tl::gemm_ss_wgmma: each warp owns a multiple of 16 rows (M % (16 * WARPS_M) == 0) and warpgroups are whole (WARPS_M % 4 == 0)");
   static_assert(N % WARPS_N == 0 && K % KS == 0,
                 "tl::gemm_ss_wgmma: N must split over WARPS_N, K must be a multiple of the k step (16, or 32 for fp8)");
   constexpr int WN = N / WARPS_N;
   static_assert(!TRANS_A || (M * E) % 128 == 0, "tl::gemm_ss_wgmma: an M-major A needs rows of whole 128-byte panels");
   static_assert(TRANS_B || (WN * E) % 128 == 0, "tl::gemm_ss_wgmma: an N-major B needs whole 128-byte panels per warpgroup");
+  constexpr int MT = M / (16 * WARPS_M);  // m64 tiles per warpgroup
   const int warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N);
-  const int m0 = (warp % WARPS_M) / 4 * 64, n0 = (warp / WARPS_M) * WN;
+  const int m0 = (warp % WARPS_M) / 4 * 64 * MT, n0 = (warp / WARPS_M) * WN;
   wgmma_fence();
 #pragma unroll
   for (int s = 0; s < K / KS; ++s) {
-    const uint64_t da = operand_desc<!TRANS_A, M, K>(As, m0, s);
     const uint64_t db = operand_desc<TRANS_B, N, K>(Bs, n0, s);
-    wgmma_ss<WN, AT, TRANS_A, !TRANS_B>(acc, da, db);
+#pragma unroll
+    for (int t = 0; t < MT; ++t) {
+      const uint64_t da = operand_desc<!TRANS_A, M, K>(As, m0 + t * 64, s);
+      wgmma_ss<WN, AT, TRANS_A, !TRANS_B>(acc + t * (WN / 2), da, db);
+    }
   }
   wgmma_commit();
 }
@@ -163,7 +170,7 @@ TL_DEVICE void wgmma_issue(const AT* As, const AT* Bs, CT* acc) {
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void gemm_ss_wgmma_drain(CT* acc) {
   wgmma_wait<0>();
-  wgmma_fence_regs<N / WARPS_N / 2>(acc);
+  wgmma_fence_regs<M / (16 * WARPS_M) * (N / WARPS_N / 2)>(acc);
 }
 
 // Issues the whole gemm as one group (the caller has fenced and synchronised, see Ordering).

@@ -44,6 +44,29 @@ std::int64_t product(const std::vector<std::int64_t>& v) {
   return p;
 }
 
+// Where row i of an M-row accumulator sits in the warp grid: its warp row and its row within the
+// WM = M / warps_m rows that warp row holds (mma_accumulator's `im`, whose 16-row groups are the
+// warp's m tiles).
+struct WarpRow {
+  Expr warp_m, im;
+};
+
+WarpRow warp_row_of(const Expr& i, std::int64_t WM, WarpRows arrangement) {
+  if (arrangement == WarpRows::Contiguous) return {div(i, WM), mod(i, WM)};
+  const std::int64_t G = 4 * WM;  // a warpgroup's rows: WM / 16 tiles of 64
+  return {add(mul(div(i, G), 4), div(mod(i, 64), 16)), add(mul(div(mod(i, G), 64), 16), mod(i, 16))};
+}
+
+// The inverse for WarpRows::M64Tiles: the accumulator row of row `im` of warp row `warp_m`.
+Expr m64_tiles_row(const Expr& warp_m, const Expr& im, std::int64_t WM) {
+  return add(add(mul(div(warp_m, 4), 4 * WM), mul(div(im, 16), 64)), add(mul(mod(warp_m, 4), 16), mod(im, 16)));
+}
+
+void check_arrangement(std::int64_t M, int warps_m, WarpRows arrangement) {
+  TS_ICHECK(M % (16 * warps_m) == 0, "mma rows ", M, " over ", warps_m, " warps");
+  TS_ICHECK(arrangement == WarpRows::Contiguous || warps_m % 4 == 0, "m64 tiles of ", M, " rows over ", warps_m, " warps");
+}
+
 // The accumulator map for element (i, j) of an M x N accumulator, and its owner map.
 struct AccumulatorMaps {
   Expr thread, reg;
@@ -51,51 +74,59 @@ struct AccumulatorMaps {
   Expr row, col;
 };
 
-AccumulatorMaps accumulator_maps(std::int64_t M, std::int64_t N, int warps_m, int warps_n, const Expr& i, const Expr& j) {
-  TS_ICHECK(M % (16 * warps_m) == 0 && N % (8 * warps_n) == 0, "mma accumulator ", M, "x", N, " over ", warps_m, "x", warps_n, " warps");
+AccumulatorMaps accumulator_maps(std::int64_t M, std::int64_t N, int warps_m, int warps_n, WarpRows arrangement, const Expr& i,
+                                 const Expr& j) {
+  check_arrangement(M, warps_m, arrangement);
+  TS_ICHECK(N % (8 * warps_n) == 0, "mma accumulator ", M, "x", N, " over ", warps_m, "x", warps_n, " warps");
   const std::int64_t WM = M / warps_m, WN = N / warps_n, NI = WN / 8;
   AccumulatorMaps m;
   // Forward: (i, j) -> thread, register.
-  const Expr warp_m = div(i, WM), warp_n = div(j, WN), im = mod(i, WM), jn = mod(j, WN);
+  const WarpRow w = warp_row_of(i, WM, arrangement);
+  const Expr warp_n = div(j, WN), im = w.im, jn = mod(j, WN);
   const Expr lane = add(mul(mod(im, 8), 4), div(mod(jn, 8), 2));
-  m.thread = add(mul(add(warp_m, mul(warp_n, warps_m)), 32), lane);
+  m.thread = add(mul(add(w.warp_m, mul(warp_n, warps_m)), 32), lane);
   m.reg = add(mul(add(mul(div(im, 16), NI), div(jn, 8)), 4), add(mul(div(mod(im, 16), 8), 2), mod(jn, 2)));
   // Owner map: (thread t, register r) -> (row, col).
   m.t = ir::make_var("t"), m.r = ir::make_var("r");
   const Expr warp = div(m.t, 32), l = mod(m.t, 32);
   const Expr tile = div(m.r, 4), rr = mod(m.r, 4);
-  m.row = add(add(mul(mod(warp, warps_m), WM), mul(div(tile, NI), 16)), add(div(l, 4), mul(div(rr, 2), 8)));
+  m.row = arrangement == WarpRows::Contiguous
+              ? add(add(mul(mod(warp, warps_m), WM), mul(div(tile, NI), 16)), add(div(l, 4), mul(div(rr, 2), 8)))
+              : m64_tiles_row(mod(warp, warps_m), add(mul(div(tile, NI), 16), add(div(l, 4), mul(div(rr, 2), 8))), WM);
   m.col = add(add(mul(div(warp, warps_m), WN), mul(mod(tile, NI), 8)), add(mul(mod(l, 4), 2), mod(rr, 2)));
   return m;
 }
 
 }  // namespace
 
-std::shared_ptr<const Fragment> mma_accumulator(std::int64_t M, std::int64_t N, int warps_m, int warps_n) {
+std::shared_ptr<const Fragment> mma_accumulator(std::int64_t M, std::int64_t N, int warps_m, int warps_n, WarpRows arrangement) {
   auto v = index_vars(2);
-  const AccumulatorMaps m = accumulator_maps(M, N, warps_m, warps_n, v[0], v[1]);
+  const AccumulatorMaps m = accumulator_maps(M, N, warps_m, warps_n, arrangement, v[0], v[1]);
   return Fragment::make({c(M), c(N)}, v, m.thread, {m.reg})->with_owner_map(m.t, m.r, {m.row, m.col});
 }
 
 std::shared_ptr<const Fragment> mma_accumulator_transposed(std::int64_t M, std::int64_t N, int warps_m, int warps_n) {
   auto v = index_vars(2);  // (i, j) over [N][M]: the accumulator's (j, i)
-  const AccumulatorMaps m = accumulator_maps(M, N, warps_m, warps_n, v[1], v[0]);
+  const AccumulatorMaps m = accumulator_maps(M, N, warps_m, warps_n, WarpRows::Contiguous, v[1], v[0]);
   return Fragment::make({c(N), c(M)}, v, m.thread, {m.reg})->with_owner_map(m.t, m.r, {m.col, m.row});
 }
 
-std::shared_ptr<const Fragment> mma_rows(std::int64_t M, int warps_m, int warps_n) {
-  TS_ICHECK(M % (16 * warps_m) == 0, "mma rows ", M, " over ", warps_m, " warps");
+std::shared_ptr<const Fragment> mma_rows(std::int64_t M, int warps_m, int warps_n, WarpRows arrangement) {
+  check_arrangement(M, warps_m, arrangement);
   const std::int64_t WM = M / warps_m;
   auto v = index_vars(1);
-  const Expr i = v[0];
   ir::Var rep = ir::make_var("q");  // copy q: lane%4 = q % 4, warp_n = q / 4
-  const Expr warp_m = div(i, WM), im = mod(i, WM);
-  const Expr warp = add(warp_m, mul(div(rep, 4), warps_m));
+  const WarpRow w = warp_row_of(v[0], WM, arrangement);
+  const Expr im = w.im;
+  const Expr warp = add(w.warp_m, mul(div(rep, 4), warps_m));
   const Expr thread = add(mul(warp, 32), add(mul(mod(im, 8), 4), mod(rep, 4)));
   const Expr reg = add(mul(div(im, 16), 2), div(mod(im, 16), 8));
   auto f = Fragment::make({c(M)}, v, thread, {reg}, 4 * warps_n, rep);
   ir::Var t = ir::make_var("t"), r = ir::make_var("r");
-  const Expr row = add(add(mul(mod(div(t, 32), warps_m), WM), mul(div(r, 2), 16)), add(mul(mod(r, 2), 8), div(mod(t, 32), 4)));
+  const Expr warp_m = mod(div(t, 32), warps_m);
+  const Expr row = arrangement == WarpRows::Contiguous
+                       ? add(add(mul(warp_m, WM), mul(div(r, 2), 16)), add(mul(mod(r, 2), 8), div(mod(t, 32), 4)))
+                       : m64_tiles_row(warp_m, add(mul(div(r, 2), 16), add(mul(mod(r, 2), 8), div(mod(t, 32), 4))), WM);
   return f->with_owner_map(t, r, {row});
 }
 

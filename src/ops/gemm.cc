@@ -232,8 +232,9 @@ Constraints constraints_of(const ir::Stmt& body, int warps) {
 // shared A in whole 2-D shared tiles whose layouts wgmma's descriptors can read (A may be a K-major
 // 16-bit register fragment: rs); float accumulators; warps that split into whole warpgroups of 64
 // rows with one wgmma N each. The square policy (in kernels without register operands) takes
-// whatever WARPS_M = M / 16 needs; FullRow, which register operands force, only when all the
-// warps are M / 16 of them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+),
+// whatever WARPS_M = M / 16 needs, and when M / 16 is more than the warps, all warps along M with
+// several m64 tiles per warpgroup (WarpRows::M64Tiles: TileLang's arrangement of a 128 x 128 tile
+// over 4 warps); FullRow, which register operands force, only when all the warps are M / 16 of them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+),
 // which also needs K-major operands (require_8bit_lowerable reports the ones that are not).
 int wgmma_warps_m(const ir::TileOpNode& op, const GemmPlan& plan, std::int64_t M, std::int64_t N, GemmPolicy policy, int warps,
                   bool any_register_operand, int sm) {
@@ -257,9 +258,9 @@ int wgmma_warps_m(const ir::TileOpNode& op, const GemmPlan& plan, std::int64_t M
   const auto k_extent = ir::as_const_int(A.extent[a_k ? A.rank() - 1 : A.rank() - 2]);
   if (!k_extent) return 0;
   const std::int64_t K = *k_extent, E = bytes(in);
-  const std::int64_t wm = M / 16;
+  const std::int64_t wm = M / 16 <= warps ? M / 16 : warps;
   // One wgmma takes 32 bytes of K: 16 elements of 16 bits, 32 of 8 bits.
-  if (M % 64 || warps % 4 || wm > warps || warps % wm || (K * E) % 32) return 0;
+  if (M % 64 || warps % 4 || warps % wm || M % (16 * wm) || (K * E) % 32) return 0;
   const std::int64_t wn = warps / wm;
   if (N % wn) return 0;
   const std::int64_t WN = N / wn;
@@ -330,7 +331,8 @@ ir::Attrs plan(const ir::TileOpNode& op, const PlanContext& ctx) {
 
 // ---- fragment layouts (infer_fragment_layouts, strict level) -------------------------------------
 //
-// C is the mma accumulator of the planned warp grid. A register A (gemm_rs) is an accumulator of
+// C is the mma accumulator of the planned warp grid (with m64 tiles per warpgroup when a wgmma
+// warp holds more than 16 rows). A register A (gemm_rs) is an accumulator of
 // the same warp rows with one warp column. A register B (gemm_sr, one warp row) holds B^T as an
 // accumulator with the gemm's warp columns as its warp rows: read K-major, as [N][K], it is one;
 // MN-major, as [K][N], its transpose.
@@ -342,11 +344,14 @@ std::vector<StrictLayout> strict_layouts(const ir::TileOpNode& op) {
   const std::int64_t M = *ir::as_const_int(C.extent[C.rank() - 2]), N = *ir::as_const_int(C.extent[C.rank() - 1]);
   const std::string by = cat("T::gemm into ", C.buffer->name);
   std::vector<StrictLayout> out;
-  if (C.buffer->scope == ir::Scope::Fragment) out.push_back({C.buffer.get(), false, M, N, wm, wn, by});
+  // A wgmma gemm with more rows than 16 per warp runs several m64 tiles per warpgroup.
+  const auto arrangement = plan.wgmma && M > 16 * wm ? layout::WarpRows::M64Tiles : layout::WarpRows::Contiguous;
+  if (C.buffer->scope == ir::Scope::Fragment) out.push_back({C.buffer.get(), false, M, N, wm, wn, by, arrangement});
   if (A.buffer->scope == ir::Scope::Fragment) {
     if (plan.a == Major::MN)
       throw CompileError(cat("cannot gemm with register operand ", A.buffer->name, " transposed on CUDA; keep it "
                              "untransposed or copy it to shared memory"));
+    TS_ICHECK(arrangement == layout::WarpRows::Contiguous, "gemm reading A from registers planned with m64 tiles");
     const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - 1]);
     out.push_back({A.buffer.get(), false, M, K, wm, 1, cat(by, " reading A (", A.buffer->name, ") from registers")});
   }

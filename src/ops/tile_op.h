@@ -29,8 +29,9 @@
 #include <string>
 #include <vector>
 
-#include "ops/lower_context.h"
 #include "ir/IR.h"
+#include "layout/gemm_fragments.h"
+#include "ops/lower_context.h"
 
 namespace tilescale::ops {
 
@@ -78,14 +79,16 @@ struct PlanContext {
 };
 
 // A layout an op dictates for one of its fragment operands (infer_fragment_layouts' strict level):
-// layout::mma_accumulator(rows, cols, warps_m, warps_n) over [rows][cols], or with `transposed`
-// mma_accumulator_transposed(rows, cols, warps_m, warps_n), the same registers over [cols][rows].
+// layout::mma_accumulator(rows, cols, warps_m, warps_n, arrangement) over [rows][cols], or with
+// `transposed` mma_accumulator_transposed(rows, cols, warps_m, warps_n), the same registers over
+// [cols][rows] (always Contiguous).
 struct StrictLayout {
   const ir::BufferNode* buffer = nullptr;
   bool transposed = false;
   std::int64_t rows = 0, cols = 0;
   int warps_m = 1, warps_n = 1;
   std::string by;  // the op and role that dictate it, for conflict messages: "T::gemm into C_local"
+  layout::WarpRows arrangement = layout::WarpRows::Contiguous;
 };
 
 // How the layout of an op's fragment operand `to` follows from that of its operand `from`

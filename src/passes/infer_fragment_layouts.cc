@@ -136,7 +136,7 @@ class Inference {
     std::map<const ir::BufferNode*, FragmentLayoutRecord> out;
     for (auto& [b, a] : layouts_) {
       const Origin& o = origin_.at(a.layout.get());
-      out[b] = {a.layout, kFamilies[o.kind], o.M, o.warps_m, o.warps_n};
+      out[b] = {a.layout, kFamilies[o.kind], o.M, o.warps_m, o.warps_n, o.arrangement};
     }
     return out;
   }
@@ -149,6 +149,7 @@ class Inference {
     enum Kind { Accumulator, AccumulatorTransposed, Rows, Partition, Replicated } kind;
     std::int64_t M = 0;
     int warps_m = 0, warps_n = 0;
+    layout::WarpRows arrangement = layout::WarpRows::Contiguous;
   };
   std::map<const layout::Fragment*, Origin> origin_;
 
@@ -198,9 +199,10 @@ class Inference {
       const auto& def = ops::tile_op(op->op);
       if (!def.strict_layouts) continue;
       for (const ops::StrictLayout& l : def.strict_layouts(*op)) {
-        const Origin o{l.transposed ? Origin::AccumulatorTransposed : Origin::Accumulator, l.rows, l.warps_m, l.warps_n};
+        const Origin o{l.transposed ? Origin::AccumulatorTransposed : Origin::Accumulator, l.rows, l.warps_m, l.warps_n,
+                       l.arrangement};
         assign(l.buffer, make(o, l.transposed ? layout::mma_accumulator_transposed(l.rows, l.cols, l.warps_m, l.warps_n)
-                                              : layout::mma_accumulator(l.rows, l.cols, l.warps_m, l.warps_n)),
+                                              : layout::mma_accumulator(l.rows, l.cols, l.warps_m, l.warps_n, l.arrangement)),
                l.by);
       }
     }
@@ -209,7 +211,8 @@ class Inference {
   // The layout of per-row values of `f`'s rows (a reduction of a 2-D `f` along dim 1).
   FragmentPtr rows_of(const FragmentPtr& f, const ir::BufferNode& dst) {
     const Origin& o = origin_.at(f.get());
-    if (o.kind == Origin::Accumulator) return make({Origin::Rows, o.M, o.warps_m, o.warps_n}, layout::mma_rows(o.M, o.warps_m, o.warps_n));
+    if (o.kind == Origin::Accumulator)
+      return make({Origin::Rows, o.M, o.warps_m, o.warps_n, o.arrangement}, layout::mma_rows(o.M, o.warps_m, o.warps_n, o.arrangement));
     return make({Origin::Replicated}, layout::replicated(const_shape(dst), c_.threads));
   }
 
@@ -278,15 +281,19 @@ class Annotator : public ir::Mutator {
 }  // namespace
 
 ir::Stmt FragmentLayoutRecord::encode(const ir::Buffer& buffer) const {
-  return ir::make_annotate("fragment_layout", buffer, layout,
-                           {{"family", family}, {"M", M}, {"warps_m", std::int64_t(warps_m)}, {"warps_n", std::int64_t(warps_n)}});
+  ir::Attrs attrs{{"family", family}, {"M", M}, {"warps_m", std::int64_t(warps_m)}, {"warps_n", std::int64_t(warps_n)}};
+  if (warp_rows == layout::WarpRows::M64Tiles) attrs["warp_rows"] = std::string("m64_tiles");
+  return ir::make_annotate("fragment_layout", buffer, layout, std::move(attrs));
 }
 
 std::optional<FragmentLayoutRecord> FragmentLayoutRecord::decode(const ir::AnnotateNode& a) {
   if (a.key != "fragment_layout") return std::nullopt;
+  const bool m64_tiles = a.attrs.count("warp_rows") > 0;
+  TS_ICHECK(!m64_tiles || std::get<std::string>(a.attrs.at("warp_rows")) == "m64_tiles", "fragment_layout of ", a.buffer->name);
   return FragmentLayoutRecord{std::static_pointer_cast<const layout::Fragment>(a.layout), std::get<std::string>(a.attrs.at("family")),
                               std::get<std::int64_t>(a.attrs.at("M")), static_cast<int>(std::get<std::int64_t>(a.attrs.at("warps_m"))),
-                              static_cast<int>(std::get<std::int64_t>(a.attrs.at("warps_n")))};
+                              static_cast<int>(std::get<std::int64_t>(a.attrs.at("warps_n"))),
+                              m64_tiles ? layout::WarpRows::M64Tiles : layout::WarpRows::Contiguous};
 }
 
 ir::PrimFunc infer_fragment_layouts(const ir::PrimFunc& func) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ir/IR.h"
+#include "layout/gemm_fragments.h"
 #include "layout/layout.h"
 
 namespace tilescale::passes {
@@ -18,6 +19,9 @@ struct FragmentLayoutRecord {
   std::string family;  // mma_accumulator, mma_accumulator_transposed, mma_rows, partition, replicated
   std::int64_t M = 0;  // the mma families: the rows of the gemm tile they come from
   int warps_m = 0, warps_n = 0;  // the mma families: its warp grid
+  // The mma families: how the rows are dealt to the warps; printed (warp_rows="m64_tiles") only
+  // when not Contiguous.
+  layout::WarpRows warp_rows = layout::WarpRows::Contiguous;
   ir::Stmt encode(const ir::Buffer& buffer) const;
   static std::optional<FragmentLayoutRecord> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
 };

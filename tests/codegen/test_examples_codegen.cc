@@ -95,9 +95,14 @@ TEST(Codegen, HopperGemmUsesWgmma) {
   EXPECT_NE(generate_ptx(ex->build(examples::parse_sizes("BM=128,BN=256,BK=64,threads=256", ex->default_sizes)), "sm_90a")
                 .find("setmaxnreg.inc.sync.aligned.u32 232"),
             std::string::npos);
+  // The README kernel (128 x 128, four warps): one warpgroup, two m64 wgmma tiles; two warps form no
+  // warpgroup, so mma.sync.
   const std::string four_warps = generate_ptx(ex->build(ex->default_sizes), "sm_90a");
-  EXPECT_EQ(four_warps.find("wgmma"), std::string::npos);
-  EXPECT_NE(four_warps.find("mma.sync.aligned.m16n8k16"), std::string::npos);
+  EXPECT_NE(four_warps.find("wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16"), std::string::npos);
+  EXPECT_EQ(four_warps.find("mma.sync.aligned.m16n8k16"), std::string::npos);
+  const std::string two_warps = generate_ptx(ex->build(examples::parse_sizes("threads=64", ex->default_sizes)), "sm_90a");
+  EXPECT_EQ(two_warps.find("wgmma"), std::string::npos);
+  EXPECT_NE(two_warps.find("mma.sync.aligned.m16n8k16"), std::string::npos);
 }
 
 }  // namespace

@@ -42,9 +42,14 @@ TEST(PlanTileOps, SplitsAGemmOverTheWarpsAndTakesWgmmaOnHopperWhenTheWarpsFormWa
   const AroundPass sm90 = around_pass(gemm_tile(256), "plan_tile_ops", Target::CUDA, 90);
   EXPECT_EQ(gemm_line(sm90.after),
             R"(T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=1, policy=0, warps_m=8, warps_n=1, wgmma=1))");
-  // 128 threads on sm_90: 4 warps cannot own 16 rows each of 128, so mma.sync as on sm_80.
+  // 128 threads on sm_90: one warpgroup takes the 128 rows as two m64 tiles (WarpRows::M64Tiles).
   const AroundPass sm90_small = around_pass(gemm_tile(128), "plan_tile_ops", Target::CUDA, 90);
-  EXPECT_EQ(gemm_line(sm90_small.after), gemm_line(sm80.after));
+  EXPECT_EQ(gemm_line(sm90_small.after),
+            R"(T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=1, policy=0, warps_m=4, warps_n=1, wgmma=1))");
+  // 64 threads: no whole warpgroup, so mma.sync.
+  const AroundPass sm90_two_warps = around_pass(gemm_tile(64), "plan_tile_ops", Target::CUDA, 90);
+  EXPECT_EQ(gemm_line(sm90_two_warps.after),
+            R"(T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=1, policy=0, warps_m=1, warps_n=2))");
 }
 
 }  // namespace

@@ -111,7 +111,8 @@ TEST(GemmPlan, OnlyGemmsHaveOne) {
 }
 
 // plan_tile_ops records the gemm's hook's decision: square warp tiles with mma.sync, or on Hopper
-// one warp per 16 rows (whole warpgroups) with wgmma when the block has the warps for it.
+// whole warpgroups with wgmma (one warp per 16 rows, or all warps along M with several m64 tiles
+// per warpgroup) when the block has a warpgroup.
 TEST(GemmPlan, PlanTileOpsRecordsTheGemmsPlan) {
   auto planned = [](bool transpose_b, int threads, int sm) {
     const PipelineOptions options{Target::CUDA, "plan_tile_ops", sm};
@@ -119,7 +120,8 @@ TEST(GemmPlan, PlanTileOpsRecordsTheGemmsPlan) {
     return GemmPlan::decode(the_gemm(f));
   };
   EXPECT_TRUE(same(planned(false, 128, 80), GemmPlan{2, 2, false, Major::K, Major::MN}));
-  EXPECT_TRUE(same(planned(false, 128, 90), GemmPlan{2, 2, false, Major::K, Major::MN}));  // 8 warps needed for M / 16
+  EXPECT_TRUE(same(planned(false, 128, 90), GemmPlan{4, 1, true, Major::K, Major::MN}));  // two m64 tiles per warpgroup
+  EXPECT_TRUE(same(planned(false, 64, 90), GemmPlan{1, 2, false, Major::K, Major::MN}));  // no whole warpgroup
   EXPECT_TRUE(same(planned(false, 256, 90), GemmPlan{8, 1, true, Major::K, Major::MN}));
   EXPECT_TRUE(same(planned(true, 256, 90), GemmPlan{8, 1, true, Major::K, Major::K}));
   EXPECT_TRUE(same(planned(true, 256, 80), GemmPlan{2, 4, false, Major::K, Major::K}));

@@ -354,6 +354,46 @@ TEST(Fragment, TransposedMmaAccumulatorIsTheMmaBOperand) {
   }
 }
 
+// tl::gemm_ss_wgmma (device/tilescale/gemm_sm90.h) with MT = M / (16 * warps_m) m64 tiles per
+// warpgroup: tile t of warpgroup g covers rows g * 64 * MT + 64 t .. +63, and in it thread v * 32 + l
+// of the warpgroup holds wgmma's D fragment at acc + t * WN / 2: register 4 n + 2 h + e is row
+// 16 v + l / 4 + 8 h, column 8 n + 2 (l % 4) + e of the warpgroup's WN columns.
+TEST(Fragment, M64TilesAccumulatorIsTheWgmmaFragmentOfEachTile) {
+  struct Case {
+    std::int64_t M, N;
+    int warps_m, warps_n;
+  };
+  for (const Case& c : {Case{128, 128, 4, 1}, Case{256, 64, 8, 1}, Case{256, 64, 4, 2}, Case{192, 32, 4, 1}}) {
+    auto f = mma_accumulator(c.M, c.N, c.warps_m, c.warps_n, WarpRows::M64Tiles);
+    auto rows = mma_rows(c.M, c.warps_m, c.warps_n, WarpRows::M64Tiles);
+    SCOPED_TRACE(f->to_string());
+    EXPECT_TRUE(f->every_element_owned_once_per_replica());
+    expect_fragment_invertible(*f);
+    expect_owner_map_inverts_forward(*f);
+    const std::int64_t MT = c.M / (16 * c.warps_m), WN = c.N / c.warps_n;
+    for (int warp = 0; warp < c.warps_m * c.warps_n; ++warp)
+      for (int lane = 0; lane < 32; ++lane)
+        for (std::int64_t t = 0; t < MT; ++t)
+          for (std::int64_t n = 0; n < WN / 8; ++n)
+            for (int h = 0; h < 2; ++h)
+              for (int e = 0; e < 2; ++e) {
+                const int wm = warp % c.warps_m, g = wm / 4, v = wm % 4;
+                const std::int64_t row = g * 64 * MT + 64 * t + 16 * v + lane / 4 + 8 * h;
+                const Index element{row, (warp / c.warps_m) * WN + 8 * n + 2 * (lane % 4) + e};
+                ASSERT_EQ(f->map_thread(element), warp * 32 + lane);
+                ASSERT_EQ(f->map(element), Index{t * (WN / 2) + 4 * n + 2 * h + e});
+                // Its rows layout: the row's value in the register of the same 16-row group and half.
+                if (n == 0 && e == 0 && lane % 4 == 0) ASSERT_EQ(rows->map(Index{row}), Index{2 * t + h});
+              }
+  }
+  // With one tile per warp the arrangements coincide.
+  auto one = mma_accumulator(128, 64, 8, 1, WarpRows::M64Tiles), contiguous = mma_accumulator(128, 64, 8, 1);
+  for_each_index({128, 64}, [&](const Index& x) {
+    ASSERT_EQ(one->map_thread(x), contiguous->map_thread(x));
+    ASSERT_EQ(one->map(x), contiguous->map(x));
+  });
+}
+
 TEST(Fragment, TableShowsThreadAndRegister) {
   auto f = Fragment::row_major_partition({2, 4}, 2, 2);
   EXPECT_EQ(f->table(),
