@@ -15,7 +15,7 @@ ours/TileLang, ours/cuBLAS time ratios (below 1.00: ours is faster). TileLang co
 (PYTHONPATH); without it the TileLang column says why and the rest still runs.
 
     PYTHONPATH=<dir with tilescale>:<dir with tilelang> python3 bench/gemm_vs_tilelang.py [--size 8192]
-        [--knobs "BM=128,BN=128,BK=32,stages=3,threads=128;BM=128,BN=256,BK=64,stages=4,threads=256"]
+        [--knobs "BM=128,BN=128,BK=32,stages=3,threads=128;BM=128,BN=256,BK=64,stages=4,threads=256"] [--sources DIR]
 """
 
 import argparse
@@ -71,7 +71,7 @@ def relative_error(torch, out, ref):
     return ((out.float() - ref).norm() / ref.norm()).item()
 
 
-def run(torch, size, knobs, reps):
+def run(torch, size, knobs, reps, sources):
     import gemm as ours_example
     import tilescale
 
@@ -84,12 +84,16 @@ def run(torch, size, knobs, reps):
     ref = a.float() @ b.float()
     outs = {name: torch.full((M, N), float("nan"), device="cuda", dtype=torch.float16) for name in ("tilescale", "tilelang", "cublas")}
 
-    ours = tilescale.compile(ours_example.matmul(M, N, K, knobs["BM"], knobs["BN"], knobs["BK"], knobs["stages"], knobs["threads"]),
-                             target="cuda")
+    program = ours_example.matmul(M, N, K, knobs["BM"], knobs["BN"], knobs["BK"], knobs["stages"], knobs["threads"])
+    ours = tilescale.compile(program, target="cuda")
+    if sources:
+        pathlib.Path(sources, f"tilescale_{label.replace(',', '_')}.cu").write_text(tilescale.generate_cuda(program))
     impls = [("tilescale", lambda: ours(a, b, outs["tilescale"])), ("cublas", lambda: torch.matmul(a, b, out=outs["cublas"]))]
     try:
         theirs = tilelang_matmul(M, N, K, knobs["BM"], knobs["BN"], knobs["BK"], knobs["stages"], knobs["threads"])
         impls.insert(1, ("tilelang", lambda: theirs(a, b, outs["tilelang"])))
+        if sources:
+            pathlib.Path(sources, f"tilelang_{label.replace(',', '_')}.cu").write_text(theirs.get_kernel_source())
     except Exception as e:  # noqa: BLE001 -- a missing or failing peer leaves its column empty
         print(f"  TileLang unavailable: {type(e).__name__}: {e}")
         traceback.print_exc(limit=3)
@@ -114,6 +118,7 @@ def main():
     parser.add_argument("--size", type=int, default=8192)
     parser.add_argument("--knobs", default=f"{README_KNOBS};BM=128,BN=256,BK=64,stages=4,threads=256")
     parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--sources", help="write the CUDA of each kernel into this directory")
     args = parser.parse_args()
     try:
         import torch
@@ -124,7 +129,7 @@ def main():
     print(f"GPU: {torch.cuda.get_device_name()}")
     ok = True
     for spec in args.knobs.split(";"):
-        ok &= run(torch, args.size, parse_knobs(spec), args.reps)
+        ok &= run(torch, args.size, parse_knobs(spec), args.reps, args.sources)
     sys.exit(0 if ok else 1)
 
 

@@ -44,6 +44,23 @@ TEST(WarpSpecialization, GemmTilesGetTensorMapsAndAProducerWarpgroup) {
   EXPECT_NE(s.source.find("> 0) tl::mbarrier_arrive(&ts_barriers[4 + ("), std::string::npos);
 }
 
+// One consumer warpgroup: two blocks share an SM (plan_occupancy), the registers moving from the
+// producer (40) to the consumers (216 = (65536 / 2 - 128 * 40) / 128); T::min_blocks_per_sm
+// overrides the choice, and fragments of more than 128 registers a thread keep one block.
+TEST(WarpSpecialization, OneConsumerWarpgroupSharesTheSmWithASecondBlock) {
+  const auto readme = gemm_spec("");  // 128x128x32, 3 stages, 128 threads
+  EXPECT_EQ(readme.threads, 128 + 128);
+  EXPECT_NE(readme.source.find("__launch_bounds__(256, 2)"), std::string::npos);
+  EXPECT_NE(readme.source.find("tl::setmaxnreg_dec<40>()"), std::string::npos);
+  EXPECT_NE(readme.source.find("tl::setmaxnreg_inc<216>()"), std::string::npos);
+  const auto asked = gemm_spec("blocks_per_sm=1");
+  EXPECT_NE(asked.source.find("__launch_bounds__(256, 1)"), std::string::npos);
+  EXPECT_EQ(asked.source.find("setmaxnreg"), std::string::npos);
+  const auto wide = gemm_spec("BN=256,BK=64");  // a 128x256 accumulator: 256 registers a thread
+  EXPECT_NE(wide.source.find("__launch_bounds__(256, 1)"), std::string::npos);
+  EXPECT_EQ(wide.source.find("setmaxnreg"), std::string::npos);
+}
+
 TEST(WarpSpecialization, TheProducerBoundsEveryWaitOfThePipeline) {
   // The consumers' full[s] waits have no timeout of their own (mbarrier_wait_lean, the hot loop);
   // the producer waits with the timeout for the releases of the last 4 loads before it exits, so a

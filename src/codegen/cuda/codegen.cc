@@ -191,6 +191,7 @@ class Generator : public LowerContext {
       if (auto g = ir::eval_int(kernel->grid[d])) ranges_[kernel->block_vars[d].get()] = {0, *g - 1};
     collect_annotations(kernel->body);
     plan_warp_specialization(*kernel);
+    plan_occupancy();
     plan_tma_stores(*kernel);
 
     std::ostringstream header;
@@ -357,6 +358,7 @@ class Generator : public LowerContext {
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
   std::int64_t shared_total_ = 0;
   std::int64_t min_blocks_per_sm_ = 0;  // T::min_blocks_per_sm, 0 when not requested
+  int blocks_per_sm_ = 0;                // the occupancy the launch bounds ask for: the above, or plan_occupancy's
   bool persistent_ = false;             // T::persistent
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
@@ -493,10 +495,10 @@ class Generator : public LowerContext {
       throw CompileError(cat("cannot compile ", func_->name, " with T::min_blocks_per_sm(", min_blocks_per_sm_, ") because an SM holds at most ",
                              most, " blocks of ", threads_, " threads (", kThreadsPerSm, " threads, ", kBlocksPerSm,
                              " blocks); ask for at most ", most));
-    // A warp-specialized kernel fixes its register count at entry (one block per SM), which
-    // setmaxnreg needs.
+    // A warp-specialized kernel fixes its register count at entry (one block per SM unless
+    // T::min_blocks_per_sm asks for more), which setmaxnreg needs.
     const int launch = threads_ + (ws_ ? kProducerThreads : 0);
-    const std::string bounds = min_blocks_per_sm_ ? cat(launch, ", ", min_blocks_per_sm_) : ws_ ? cat(launch, ", 1") : cat(launch);
+    const std::string bounds = blocks_per_sm_ ? cat(launch, ", ", blocks_per_sm_) : ws_ ? cat(launch, ", 1") : cat(launch);
     std::string sig = cat("extern \"C\" __global__ void __launch_bounds__(", bounds, ") ", name_of(func_.get(), func_->name), "(");
     for (size_t i = 0; i < params.size(); ++i) sig += (i ? ", " : "") + params[i];
     line(sig + ") {");
@@ -1245,8 +1247,7 @@ class Generator : public LowerContext {
   // liveness); when they do, the producer first waits for the consumers to arrive at the loop.
 
   void plan_warp_specialization(const ir::KernelNode& k) {
-    if (!target_.tma || target_.sm < 90 || is_distributed(func_) || threads_ % 128 != 0 || threads_ + kProducerThreads > 1024 ||
-        min_blocks_per_sm_ > 1)
+    if (!target_.tma || target_.sm < 90 || is_distributed(func_) || threads_ % 128 != 0 || threads_ + kProducerThreads > 1024)
       return;
     // The multistage Pipelined loops, and whether a loop is left early (a consumer that leaves
     // would leave the producer waiting for a release).
@@ -1317,6 +1318,21 @@ class Generator : public LowerContext {
     ws_ = std::move(ws);
   }
 
+  // How many blocks share an SM: what T::min_blocks_per_sm asks for; else two for a warp-specialized
+  // kernel with one consumer warpgroup, whose wgmma groups, alone on the SM, leave the tensor cores
+  // idle between them (the README GEMM, 128x128x32 tiles, 8192^3 fp16 on the H200: 287 TFLOP/s
+  // alone, 526-543 with a second block). Taken when the consumers' fragments need at most 128
+  // registers a thread (the launch budget of two blocks of 256 threads; setmaxnreg then gives the
+  // consumers 216) and two blocks' shared memory fits in an SM's.
+  void plan_occupancy() {
+    blocks_per_sm_ = static_cast<int>(min_blocks_per_sm_);
+    if (min_blocks_per_sm_ || !ws_ || threads_ != 128) return;
+    constexpr std::int64_t kSharedPerSm = 233472, kReservedPerBlock = 1024;  // sm_90: 228 KB, 1 KB of it per block
+    std::int64_t registers = 0;
+    for (const auto& [b, f] : fragments_) registers += f.registers;
+    if (registers <= 128 && 2 * (shared_total_ + barrier_bytes_ + kReservedPerBlock) <= kSharedPerSm) blocks_per_sm_ = 2;
+  }
+
   // sm_90: the copies from a whole shared tile into a global tensor at the top of the kernel body
   // (run by every thread, so the lowering may synchronise them) go by TMA store where tma.h allows,
   // unless the kernel also reads that tensor or writes it elsewhere (the store's writes are not
@@ -1369,8 +1385,11 @@ class Generator : public LowerContext {
     close();
     line("__syncthreads();");
     // Registers move from the producer to the consumers when the block has more than two
-    // warpgroups (with two, every thread may already have the most a thread can).
-    const bool move_registers = threads_ >= 256;
+    // warpgroups or shares the SM with others (T::min_blocks_per_sm): alone with two warpgroups,
+    // every thread may already have the most a thread can. The consumers take the block's share of
+    // the register file less the producer's, at most 240 each.
+    const int blocks_per_sm = std::max(1, blocks_per_sm_);
+    const bool move_registers = threads_ >= 256 || blocks_per_sm > 1;
     open(cat("if (tx >= ", threads_, ")"));
     if (move_registers) line(cat("tl::setmaxnreg_dec<", kProducerRegisters, ">();"));
     open(cat("if (tx / 32 == ", threads_ / 32, ")"));
@@ -1385,7 +1404,7 @@ class Generator : public LowerContext {
     line("} else {");
     ++indent_;
     if (move_registers) {
-      const int per_thread = (65536 - kProducerThreads * kProducerRegisters) / threads_ / 8 * 8;
+      const int per_thread = (65536 / blocks_per_sm - kProducerThreads * kProducerRegisters) / threads_ / 8 * 8;
       line(cat("tl::setmaxnreg_inc<", std::min(240, per_thread), ">();"));
     }
     line("int ts_uses = 0;  // stages consumed before this grid point, counted like ts_loads");
