@@ -89,6 +89,8 @@ std::vector<Row> gemm_sweep(const std::string& knobs, bool quick) {
   for (int bf16 = 0; bf16 < 2; ++bf16)
     for (const auto& s : gemm_shapes(quick)) {
       auto sizes = examples::parse_sizes(knobs, ex.default_sizes);
+      if (sizes.at("fp8"))
+        throw RuntimeError("bench gemm times float16 and bfloat16 inputs; time fp8=1 with `tilescale bench gemm_fp8`");
       sizes["M"] = s.M, sizes["N"] = s.N, sizes["K"] = s.K, sizes["bf16"] = bf16;
       rows.push_back(gemm_case(sizes));
     }

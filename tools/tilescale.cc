@@ -91,8 +91,8 @@ void print_usage(std::FILE* out) {
                "      MASTER_ADDR, MASTER_PORT set as torchrun does), output prefixed with the rank; when one\n"
                "      rank fails, stop the others and exit 1 naming it. --gpus G: rank r sees only GPU r %% G\n"
 #ifdef TILESCALE_HAVE_BENCH
-               "  tilescale bench <gemm|softmax|layernorm> [--size SPEC] [--knobs SPEC] [--quick] [--compile] [--tune]\n"
-               "      time an example on the GPU against a peer (cuBLAS, copy bandwidth); --tune autotunes\n"
+               "  tilescale bench <gemm|gemm_fp8|softmax|layernorm> [--size SPEC] [--knobs SPEC] [--quick] [--compile] [--tune]\n"
+               "      time an example on the GPU against a peer (cuBLAS or cuBLASLt fp8, copy bandwidth); --tune autotunes\n"
                "      the gemm example's tile knobs first (tilescale/autotune.h): every shape of the sweep, or\n"
                "      the --size shape over a larger grid\n"
                "  tilescale bench <allgather|all_to_all|allgather_gemm|gemm_rs|cannon|summa> [--ranks P] [--size SPEC] [--quick]\n"
