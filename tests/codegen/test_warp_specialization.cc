@@ -44,10 +44,11 @@ TEST(WarpSpecialization, GemmTilesGetTensorMapsAndAProducerWarpgroup) {
   EXPECT_NE(s.source.find("> 0) tl::mbarrier_arrive(&ts_barriers[4 + ("), std::string::npos);
 }
 
-// One consumer warpgroup: two blocks share an SM (plan_occupancy), the registers moving from the
-// producer (40) to the consumers (216 = (65536 / 2 - 128 * 40) / 128); T::min_blocks_per_sm
-// overrides the choice, and fragments of more than 128 registers a thread keep one block.
-TEST(WarpSpecialization, OneConsumerWarpgroupSharesTheSmWithASecondBlock) {
+// A GEMM main loop with one consumer warpgroup: two blocks share an SM (plan_occupancy), the
+// registers moving from the producer (40) to the consumers (216 = (65536 / 2 - 128 * 40) / 128);
+// T::min_blocks_per_sm overrides the choice, and fragments of more than 128 registers a thread
+// keep one block.
+TEST(WarpSpecialization, AGemmLoopWithOneConsumerWarpgroupSharesTheSmWithASecondBlock) {
   const auto readme = gemm_spec("");  // 128x128x32, 3 stages, 128 threads
   EXPECT_EQ(readme.threads, 128 + 128);
   EXPECT_NE(readme.source.find("__launch_bounds__(256, 2)"), std::string::npos);
@@ -59,6 +60,11 @@ TEST(WarpSpecialization, OneConsumerWarpgroupSharesTheSmWithASecondBlock) {
   const auto wide = gemm_spec("BN=256,BK=64");  // a 128x256 accumulator: 256 registers a thread
   EXPECT_NE(wide.source.find("__launch_bounds__(256, 1)"), std::string::npos);
   EXPECT_EQ(wide.source.find("setmaxnreg"), std::string::npos);
+  // Only the GEMM main loop (one asynchronous wgmma gemm): FlashAttention's loop keeps one block.
+  const auto* fa = examples::find_example("flash_attention");
+  const auto attention = spec_for(fa->build(fa->default_sizes));
+  EXPECT_EQ(attention.threads, 128 + 128);
+  EXPECT_NE(attention.source.find("__launch_bounds__(256, 1)"), std::string::npos);
 }
 
 TEST(WarpSpecialization, TheProducerBoundsEveryWaitOfThePipeline) {

@@ -379,6 +379,7 @@ class Generator : public LowerContext {
     std::vector<std::pair<const ir::TileOpNode*, TmaCopy>> loads;  // the loop's producer copies
     std::vector<std::string> descriptors;                           // their tensor-map parameters
     bool wait_for_consumers = false;  // staged tiles share memory with buffers used before the loop
+    StageOverlap::Kind overlap = StageOverlap::Kind::None;  // the consumers' stage overlap (overlap_kind)
   };
   // Named barriers: the consumers', the producer's start, and from kFirstTurnBarrier on one per
   // consumer warpgroup for warpgroup turns.
@@ -1314,19 +1315,25 @@ class Generator : public LowerContext {
       if (staged.count(b)) continue;
       for (const auto* t : staged) ws.wait_for_consumers |= share_memory(p, shared_.at(t));
     }
+    std::vector<ir::Stmt> consumers;
+    for (size_t i = 0; i < body.size(); ++i)
+      if (!producer[i]) consumers.push_back(body[i]);
+    ws.overlap = overlap_kind(consumers, staged, f.pipeline.num_stages, true);
     barrier_bytes_ = (16 * f.pipeline.num_stages + 127) / 128 * 128;
     ws_ = std::move(ws);
   }
 
   // How many blocks share an SM: what T::min_blocks_per_sm asks for; else two for a warp-specialized
-  // kernel with one consumer warpgroup, whose wgmma groups, alone on the SM, leave the tensor cores
-  // idle between them (the README GEMM, 128x128x32 tiles, 8192^3 fp16 on the H200: 287 TFLOP/s
-  // alone, 526-543 with a second block). Taken when the consumers' fragments need at most 128
-  // registers a thread (the launch budget of two blocks of 256 threads; setmaxnreg then gives the
-  // consumers 216) and two blocks' shared memory fits in an SM's.
+  // GEMM main loop (asynchronous wgmma, StageOverlap::Kind::WgmmaAsync) with one consumer
+  // warpgroup, whose wgmma groups, alone on the SM, leave the tensor cores idle between them (the
+  // README GEMM, 128x128x32 tiles, 8192^3 fp16 on the H200: 287 TFLOP/s alone, 526-556 with a
+  // second block). Taken when the consumers' fragments need at most 128 registers a thread (the
+  // launch budget of two blocks of 256 threads; setmaxnreg then gives the consumers 216) and two
+  // blocks' shared memory fits in an SM's. Other loops keep one block: FlashAttention's default
+  // 64x64 tiles (D=64, causal) ran 280 TFLOP/s with two blocks against 327 with one.
   void plan_occupancy() {
     blocks_per_sm_ = static_cast<int>(min_blocks_per_sm_);
-    if (min_blocks_per_sm_ || !ws_ || threads_ != 128) return;
+    if (min_blocks_per_sm_ || !ws_ || threads_ != 128 || ws_->overlap != StageOverlap::Kind::WgmmaAsync) return;
     constexpr std::int64_t kSharedPerSm = 233472, kReservedPerBlock = 1024;  // sm_90: 228 KB, 1 KB of it per block
     std::int64_t registers = 0;
     for (const auto& [b, f] : fragments_) registers += f.registers;
@@ -1466,7 +1473,7 @@ class Generator : public LowerContext {
   // The consumers' side of the warp-specialized loop.
   void emit_consumer_loop(const ir::ForNode& f, const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged) {
     const int S = f.pipeline.num_stages;
-    const StageOverlap::Kind kind = overlap_kind(consumers, staged, S, true);
+    const StageOverlap::Kind kind = ws_->overlap;
     const std::string n = fresh("n_iter"), it = fresh("it"), s = fresh("stage");
     set_loop_range(f);
     line(cat("const int ", n, " = ", print(f.extent, 0), ";"));
