@@ -121,9 +121,9 @@ Expr make_select(Expr cond, Expr t, Expr f) {
   return std::make_shared<SelectNode>(std::move(cond), std::move(t), std::move(f));
 }
 
-Expr make_builtin(DataType t, std::string op, std::vector<Expr> args, Attrs attrs) {
+Expr make_builtin(DataType t, std::string op, std::vector<Expr> args, Attrs attrs, std::vector<TemplateArg> targs) {
   for (const auto& a : args) TS_ICHECK(a, "null argument of builtin ", op);
-  return std::make_shared<BuiltinNode>(t, std::move(op), std::move(args), std::move(attrs));
+  return std::make_shared<BuiltinNode>(t, std::move(op), std::move(args), std::move(attrs), std::move(targs));
 }
 
 std::int64_t BuiltinNode::int_attr(const std::string& key) const {

@@ -231,21 +231,28 @@ struct SelectNode : ExprNode {
 };
 
 // Attribute values of builtins, tile ops and annotations.
-using Attr = std::variant<std::int64_t, double, std::string>;
+using Attr = std::variant<std::int64_t, double, std::string, std::vector<std::int64_t>>;
 using Attrs = std::map<std::string, Attr>;
 
+// A template argument of a device builtin call (`T.tl.gemm_ss[128, 128, 32, 2, 2, False, False,
+// "float16", "float32"](...)`): an integer, a flag or an element type, in the order of the device
+// function's template parameters (src/ops/device_builtins.h).
+using TemplateArg = std::variant<std::int64_t, bool, DataType>;
+
 // A call of a builtin operator with effects (see "Effects" above). `op` names its definition in the
-// builtin registry (src/ops/builtin.h), which says what `args` and `attrs` hold. An argument that
-// stands for a memory location is a Load of the element meant ("the address of flag[0]"); it is
+// builtin registry (src/ops/builtin.h), which says what `args`, `attrs` and `targs` hold. An argument
+// that stands for a memory location is a Load of the element meant ("the address of flag[0]"); it is
 // never evaluated as a value. A builtin that returns nothing has type int32 and is used only as the
-// value of an Evaluate statement.
+// value of an Evaluate statement. `targs` are positional template arguments (only device builtins,
+// src/ops/device_builtins.h, take them).
 struct BuiltinNode : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Builtin;
-  BuiltinNode(DataType t, std::string o, std::vector<Expr> a, Attrs at)
-      : ExprNode(kKind, t), op(std::move(o)), args(std::move(a)), attrs(std::move(at)) {}
+  BuiltinNode(DataType t, std::string o, std::vector<Expr> a, Attrs at, std::vector<TemplateArg> ta)
+      : ExprNode(kKind, t), op(std::move(o)), args(std::move(a)), attrs(std::move(at)), targs(std::move(ta)) {}
   const std::string op;
   const std::vector<Expr> args;
   const Attrs attrs;
+  const std::vector<TemplateArg> targs;
   std::int64_t int_attr(const std::string& key) const;       // InternalError when absent
   const std::string& str_attr(const std::string& key) const;  // InternalError when absent
 };
@@ -259,7 +266,7 @@ Expr make_cast(DataType t, Expr v);  // returns v itself when it already has typ
 Expr make_call(Intrinsic op, std::vector<Expr> args);
 Expr make_load(Buffer b, std::vector<Expr> indices);
 Expr make_select(Expr cond, Expr t, Expr f);
-Expr make_builtin(DataType t, std::string op, std::vector<Expr> args, Attrs attrs = {});
+Expr make_builtin(DataType t, std::string op, std::vector<Expr> args, Attrs attrs = {}, std::vector<TemplateArg> targs = {});
 Buffer make_buffer(std::string name, std::vector<Expr> shape, DataType t, Scope s);
 
 // The constant value of e, when e is an IntImm.

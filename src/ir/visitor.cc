@@ -144,7 +144,7 @@ Expr Mutator::mutate(const SelectNode* op, const Expr& self) {
 Expr Mutator::mutate(const BuiltinNode* op, const Expr& self) {
   bool changed = false;
   auto args = mutate_exprs(op->args, &changed);
-  return changed ? make_builtin(op->dtype, op->op, std::move(args), op->attrs) : self;
+  return changed ? make_builtin(op->dtype, op->op, std::move(args), op->attrs, op->targs) : self;
 }
 
 Stmt Mutator::mutate(const SeqNode* op, const Stmt& self) {
