@@ -258,6 +258,11 @@ Stmt make_evaluate(Expr value) {
   return std::make_shared<EvaluateNode>(std::move(value));
 }
 
+Stmt make_scoped(std::string key, Attrs attrs, Stmt body) {
+  TS_ICHECK(!key.empty() && body, "malformed scoped statement");
+  return std::make_shared<ScopedNode>(std::move(key), std::move(attrs), std::move(body));
+}
+
 bool is_scalar_param_type(DataType t) { return t == DataType::Int32 || t == DataType::Int64 || t == DataType::Float32; }
 
 PrimFunc make_prim_func(std::string name, std::vector<Param> params, Stmt body) {

@@ -93,7 +93,8 @@ namespace tilescale::ir {
   X(Assert)              \
   X(Print)               \
   X(Annotate)            \
-  X(Evaluate)
+  X(Evaluate)            \
+  X(Scoped)
 
 enum class ExprKind {
 #define TS_X(K) K,
@@ -424,6 +425,20 @@ struct EvaluateNode : StmtNode {
   const Expr value;
 };
 
+// A region of the program that a later pass treats as one: `key` names what it is and `attrs` hold
+// the decisions about it (design/thread-level-ir.md §2: `unit`, a lowered tile op with its statement
+// index; `warp_role`, the threads that run the body; `pipeline`, a loop's schedule). It does not
+// change what the body does; an Alloc in the body goes out of scope at its end. Printed
+// `with T.<key>(k=v, ...):` above the indented body. Nothing builds one yet: the backends refuse it
+// (InternalError) until the passes that create and consume it exist.
+struct ScopedNode : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Scoped;
+  ScopedNode(std::string k, Attrs a, Stmt b) : StmtNode(kKind), key(std::move(k)), attrs(std::move(a)), body(std::move(b)) {}
+  const std::string key;
+  const Attrs attrs;
+  const Stmt body;
+};
+
 Stmt make_seq(std::vector<Stmt> stmts);  // flattens nested Seqs; a single statement stays itself
 Stmt make_for(Var v, Expr min, Expr extent, ForKind k, Stmt body, PipelineInfo p = {});
 Stmt make_if(Expr cond, Stmt then_case, Stmt else_case = nullptr);
@@ -437,6 +452,7 @@ Stmt make_assert(Expr cond, std::string message);
 Stmt make_print(std::string message, Expr value, Buffer buffer);
 Stmt make_annotate(std::string key, Buffer b, std::shared_ptr<const layout::Layout> l, Attrs attrs);
 Stmt make_evaluate(Expr value);  // value must be a Builtin call
+Stmt make_scoped(std::string key, Attrs attrs, Stmt body);
 
 // ----------------------------------------------------------------------------------------------
 // Functions

@@ -151,6 +151,7 @@ class Equal {
     return a->key == b->key && a->attrs == b->attrs && same_layout && buffer(a->buffer, b->buffer);
   }
   bool equal(const EvaluateNode* a, const EvaluateNode* b) { return expr(a->value, b->value); }
+  bool equal(const ScopedNode* a, const ScopedNode* b) { return a->key == b->key && a->attrs == b->attrs && stmt(a->body, b->body); }
 
   std::unordered_map<const void*, const void*> fwd_, rev_;
 };

@@ -23,6 +23,7 @@
 //    `T.Parallel`), `T.Pipelined(extent, num_stages=S, order=[...], stage=[...])`. Directly nested
 //    Parallel loops from 0 print as one `for i, j in T.Parallel(m, n):` line.
 //  * A Kernel whose body mentions its thread variable opens with `tx = T.get_thread_binding()`.
+//  * A Scoped statement prints as `with T.<key>(key=value...):` above its body.
 //  * `T.device_assert(cond, "msg")`, `T.print(value_or_buffer, msg="...")`,
 //    `T.annotate_layout({buf: <Layout::to_string()>})`, `T.use_swizzle(panel_size=8, order="row")`;
 //    an annotation of another key prints as `T.annotate("key", buf, attrs...)`.

@@ -60,6 +60,7 @@ void Visitor::visit(const AssertNode* op) { visit_expr(op->cond); }
 void Visitor::visit(const PrintNode* op) { visit_expr(op->value); }
 void Visitor::visit(const AnnotateNode*) {}
 void Visitor::visit(const EvaluateNode* op) { visit_expr(op->value); }
+void Visitor::visit(const ScopedNode* op) { visit_stmt(op->body); }
 
 // ---------------------------------------------------------------------------------------------
 
@@ -223,6 +224,10 @@ Stmt Mutator::mutate(const AnnotateNode* op, const Stmt& self) {
 Stmt Mutator::mutate(const EvaluateNode* op, const Stmt& self) {
   Expr v = mutate_expr(op->value);
   return v == op->value ? self : make_evaluate(v);
+}
+Stmt Mutator::mutate(const ScopedNode* op, const Stmt& self) {
+  Stmt b = mutate_stmt(op->body);
+  return b == op->body ? self : make_scoped(op->key, op->attrs, b ? b : make_seq({}));
 }
 
 // ---------------------------------------------------------------------------------------------

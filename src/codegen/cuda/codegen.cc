@@ -799,6 +799,7 @@ class Generator : public LowerContext {
       }
       case ir::StmtKind::Print: return emit_print(*ir::as<ir::PrintNode>(s));
       case ir::StmtKind::Evaluate: return line(print(ir::as<ir::EvaluateNode>(s)->value, 0) + ";");
+      case ir::StmtKind::Scoped: throw InternalError(cat("T.", ir::as<ir::ScopedNode>(s)->key, " scope reached the CUDA generator"));
     }
   }
 
