@@ -121,9 +121,9 @@ Expr make_select(Expr cond, Expr t, Expr f) {
   return std::make_shared<SelectNode>(std::move(cond), std::move(t), std::move(f));
 }
 
-Expr make_builtin(DataType t, std::string op, std::vector<Expr> args, Attrs attrs) {
+Expr make_builtin(DataType t, std::string op, std::vector<Expr> args, Attrs attrs, std::vector<TemplateArg> targs) {
   for (const auto& a : args) TS_ICHECK(a, "null argument of builtin ", op);
-  return std::make_shared<BuiltinNode>(t, std::move(op), std::move(args), std::move(attrs));
+  return std::make_shared<BuiltinNode>(t, std::move(op), std::move(args), std::move(attrs), std::move(targs));
 }
 
 std::int64_t BuiltinNode::int_attr(const std::string& key) const {
@@ -256,6 +256,11 @@ Stmt make_annotate(std::string key, Buffer b, std::shared_ptr<const layout::Layo
 Stmt make_evaluate(Expr value) {
   TS_ICHECK(value && value->kind == ExprKind::Builtin, "Evaluate of a value that is not a builtin call");
   return std::make_shared<EvaluateNode>(std::move(value));
+}
+
+Stmt make_scoped(std::string key, Attrs attrs, Stmt body) {
+  TS_ICHECK(!key.empty() && body, "malformed scoped statement");
+  return std::make_shared<ScopedNode>(std::move(key), std::move(attrs), std::move(body));
 }
 
 bool is_scalar_param_type(DataType t) { return t == DataType::Int32 || t == DataType::Int64 || t == DataType::Float32; }

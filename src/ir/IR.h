@@ -93,7 +93,8 @@ namespace tilescale::ir {
   X(Assert)              \
   X(Print)               \
   X(Annotate)            \
-  X(Evaluate)
+  X(Evaluate)            \
+  X(Scoped)
 
 enum class ExprKind {
 #define TS_X(K) K,
@@ -231,21 +232,28 @@ struct SelectNode : ExprNode {
 };
 
 // Attribute values of builtins, tile ops and annotations.
-using Attr = std::variant<std::int64_t, double, std::string>;
+using Attr = std::variant<std::int64_t, double, std::string, std::vector<std::int64_t>>;
 using Attrs = std::map<std::string, Attr>;
 
+// A template argument of a device builtin call (`T.tl.gemm_ss[128, 128, 32, 2, 2, False, False,
+// "float16", "float32"](...)`): an integer, a flag or an element type, in the order of the device
+// function's template parameters (src/ops/device_builtins.h).
+using TemplateArg = std::variant<std::int64_t, bool, DataType>;
+
 // A call of a builtin operator with effects (see "Effects" above). `op` names its definition in the
-// builtin registry (src/ops/builtin.h), which says what `args` and `attrs` hold. An argument that
-// stands for a memory location is a Load of the element meant ("the address of flag[0]"); it is
+// builtin registry (src/ops/builtin.h), which says what `args`, `attrs` and `targs` hold. An argument
+// that stands for a memory location is a Load of the element meant ("the address of flag[0]"); it is
 // never evaluated as a value. A builtin that returns nothing has type int32 and is used only as the
-// value of an Evaluate statement.
+// value of an Evaluate statement. `targs` are positional template arguments (only device builtins,
+// src/ops/device_builtins.h, take them).
 struct BuiltinNode : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Builtin;
-  BuiltinNode(DataType t, std::string o, std::vector<Expr> a, Attrs at)
-      : ExprNode(kKind, t), op(std::move(o)), args(std::move(a)), attrs(std::move(at)) {}
+  BuiltinNode(DataType t, std::string o, std::vector<Expr> a, Attrs at, std::vector<TemplateArg> ta)
+      : ExprNode(kKind, t), op(std::move(o)), args(std::move(a)), attrs(std::move(at)), targs(std::move(ta)) {}
   const std::string op;
   const std::vector<Expr> args;
   const Attrs attrs;
+  const std::vector<TemplateArg> targs;
   std::int64_t int_attr(const std::string& key) const;       // InternalError when absent
   const std::string& str_attr(const std::string& key) const;  // InternalError when absent
 };
@@ -259,7 +267,7 @@ Expr make_cast(DataType t, Expr v);  // returns v itself when it already has typ
 Expr make_call(Intrinsic op, std::vector<Expr> args);
 Expr make_load(Buffer b, std::vector<Expr> indices);
 Expr make_select(Expr cond, Expr t, Expr f);
-Expr make_builtin(DataType t, std::string op, std::vector<Expr> args, Attrs attrs = {});
+Expr make_builtin(DataType t, std::string op, std::vector<Expr> args, Attrs attrs = {}, std::vector<TemplateArg> targs = {});
 Buffer make_buffer(std::string name, std::vector<Expr> shape, DataType t, Scope s);
 
 // The constant value of e, when e is an IntImm.
@@ -417,6 +425,20 @@ struct EvaluateNode : StmtNode {
   const Expr value;
 };
 
+// A region of the program that a later pass treats as one: `key` names what it is and `attrs` hold
+// the decisions about it (design/thread-level-ir.md §2: `unit`, a lowered tile op with its statement
+// index; `warp_role`, the threads that run the body; `pipeline`, a loop's schedule). It does not
+// change what the body does; an Alloc in the body goes out of scope at its end. Printed
+// `with T.<key>(k=v, ...):` above the indented body. Nothing builds one yet: the backends refuse it
+// (InternalError) until the passes that create and consume it exist.
+struct ScopedNode : StmtNode {
+  static constexpr StmtKind kKind = StmtKind::Scoped;
+  ScopedNode(std::string k, Attrs a, Stmt b) : StmtNode(kKind), key(std::move(k)), attrs(std::move(a)), body(std::move(b)) {}
+  const std::string key;
+  const Attrs attrs;
+  const Stmt body;
+};
+
 Stmt make_seq(std::vector<Stmt> stmts);  // flattens nested Seqs; a single statement stays itself
 Stmt make_for(Var v, Expr min, Expr extent, ForKind k, Stmt body, PipelineInfo p = {});
 Stmt make_if(Expr cond, Stmt then_case, Stmt else_case = nullptr);
@@ -430,6 +452,7 @@ Stmt make_assert(Expr cond, std::string message);
 Stmt make_print(std::string message, Expr value, Buffer buffer);
 Stmt make_annotate(std::string key, Buffer b, std::shared_ptr<const layout::Layout> l, Attrs attrs);
 Stmt make_evaluate(Expr value);  // value must be a Builtin call
+Stmt make_scoped(std::string key, Attrs attrs, Stmt body);
 
 // ----------------------------------------------------------------------------------------------
 // Functions

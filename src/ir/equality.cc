@@ -106,7 +106,9 @@ class Equal {
   bool equal(const SelectNode* a, const SelectNode* b) {
     return expr(a->cond, b->cond) && expr(a->true_value, b->true_value) && expr(a->false_value, b->false_value);
   }
-  bool equal(const BuiltinNode* a, const BuiltinNode* b) { return a->op == b->op && a->attrs == b->attrs && exprs(a->args, b->args); }
+  bool equal(const BuiltinNode* a, const BuiltinNode* b) {
+    return a->op == b->op && a->targs == b->targs && a->attrs == b->attrs && exprs(a->args, b->args);
+  }
 
   bool equal(const SeqNode* a, const SeqNode* b) {
     if (a->stmts.size() != b->stmts.size()) return false;
@@ -149,6 +151,7 @@ class Equal {
     return a->key == b->key && a->attrs == b->attrs && same_layout && buffer(a->buffer, b->buffer);
   }
   bool equal(const EvaluateNode* a, const EvaluateNode* b) { return expr(a->value, b->value); }
+  bool equal(const ScopedNode* a, const ScopedNode* b) { return a->key == b->key && a->attrs == b->attrs && stmt(a->body, b->body); }
 
   std::unordered_map<const void*, const void*> fwd_, rev_;
 };

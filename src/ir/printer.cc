@@ -72,7 +72,16 @@ std::string float_text(double v, bool single) {
 std::string attr_text(const Attr& a) {
   if (auto* i = std::get_if<std::int64_t>(&a)) return std::to_string(*i);
   if (auto* d = std::get_if<double>(&a)) return float_text(*d, false);
-  return quote(std::get<std::string>(a));
+  if (auto* s = std::get_if<std::string>(&a)) return quote(*s);
+  std::string out;
+  for (std::int64_t v : std::get<std::vector<std::int64_t>>(a)) out += (out.empty() ? "" : ", ") + std::to_string(v);
+  return "[" + out + "]";
+}
+
+std::string targ_text(const TemplateArg& a) {
+  if (auto* i = std::get_if<std::int64_t>(&a)) return std::to_string(*i);
+  if (auto* b = std::get_if<bool>(&a)) return *b ? "True" : "False";
+  return quote(tilescale::name(std::get<DataType>(a)));
 }
 
 bool is_zero(const Expr& e) { return as_const_int(e) == 0; }
@@ -205,7 +214,10 @@ class Printer {
     std::vector<std::string> parts;
     for (const auto& a : op->args) parts.push_back(expr(a));
     for (const auto& [k, v] : op->attrs) parts.push_back(k + "=" + attr_text(v));
-    return {call("T." + op->op, parts), kPrimary};
+    std::string fn = "T." + op->op;
+    for (size_t i = 0; i < op->targs.size(); ++i) fn += (i ? ", " : "[") + targ_text(op->targs[i]);
+    if (!op->targs.empty()) fn += "]";
+    return {call(fn, parts), kPrimary};
   }
 
   void print(const SeqNode* op, int indent) {
@@ -319,6 +331,12 @@ class Printer {
   }
 
   void print(const EvaluateNode* op, int indent) { line(indent, expr(op->value)); }
+  void print(const ScopedNode* op, int indent) {
+    std::vector<std::string> parts;
+    for (const auto& [k, v] : op->attrs) parts.push_back(k + "=" + attr_text(v));
+    line(indent, "with " + call("T." + op->key, parts) + ":");
+    stmt(op->body, indent + 1);
+  }
 
   static std::string call(const std::string& fn, const std::vector<std::string>& parts) {
     std::string out = fn + "(";

@@ -14,13 +14,16 @@
 // Conventions:
 //  * Indentation is 4 spaces. An empty statement list prints as `pass`.
 //  * A Region prints as `buf[base : +extent, ...]`, or as just `buf` when it covers the whole buffer.
-//  * A TileOp prints as `T.<op>(regions..., args..., key=value...)`, attributes in key order; a
-//    Builtin call as `T.<op>(args..., key=value...)` (a memory operand prints as the element it
-//    names, `flag[0]`), and an Evaluate statement as its call alone.
+//  * A TileOp prints as `T.<op>(regions..., args..., key=value...)`, attributes in key order (an
+//    integer list as `[1, 2]`); a Builtin call as `T.<op>(args..., key=value...)` (a memory operand
+//    prints as the element it names, `flag[0]`), its template arguments, if any, in brackets after
+//    the name (`T.tl.gemm_ss[128, 2, False, "float16"](A_shared[0, 0], ...)`); an Evaluate
+//    statement as its call alone.
 //  * Loops print as `T.serial(extent)` / `T.serial(min, min + extent)` (likewise `T.unroll`,
 //    `T.Parallel`), `T.Pipelined(extent, num_stages=S, order=[...], stage=[...])`. Directly nested
 //    Parallel loops from 0 print as one `for i, j in T.Parallel(m, n):` line.
 //  * A Kernel whose body mentions its thread variable opens with `tx = T.get_thread_binding()`.
+//  * A Scoped statement prints as `with T.<key>(key=value...):` above its body.
 //  * `T.device_assert(cond, "msg")`, `T.print(value_or_buffer, msg="...")`,
 //    `T.annotate_layout({buf: <Layout::to_string()>})`, `T.use_swizzle(panel_size=8, order="row")`;
 //    an annotation of another key prints as `T.annotate("key", buf, attrs...)`.

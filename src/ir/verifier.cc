@@ -322,6 +322,12 @@ class Verifier : public Visitor {
     Visitor::visit(op);
   }
 
+  // Only passes build Scoped statements: one outside the Kernel is their bug.
+  void visit(const ScopedNode* op) override {
+    if (!in_kernel_) throw InternalError(cat("T.", op->key, " scope outside T::Kernel in ", func_.name));
+    visit_body(op->body);
+  }
+
   void visit(const AnnotateNode* op) override {
     if (op->buffer) check_buffer(op->buffer.get(), op->buffer->rank(), "T::annotate_layout");
     if (op->key == "layout" && op->buffer && op->layout) check_layout_shape(*op->buffer, *op->layout);

@@ -16,7 +16,8 @@
 //    tile-op regions of on-chip buffers lie inside the buffer where their bounds are constants;
 //  * variables used only inside the loop or kernel that binds them; symbolic dimensions appear
 //    alone in some parameter's shape, so a call can bind them;
-//  * stores, T::If, T::While, asserts, prints, tile ops and builtin calls inside the Kernel;
+//  * stores, T::If, T::While, asserts, prints, tile ops and builtin calls inside the Kernel; Scoped
+//    statements too (an InternalError: only passes build them), their bodies a scope for Allocs;
 //    Parallel extents positive constants; Break inside a serial loop or While (not a Parallel
 //    one); Pipelined order/stage lists of one entry per body statement;
 //  * a layout annotation's layout has its buffer's shape.

@@ -60,6 +60,7 @@ void Visitor::visit(const AssertNode* op) { visit_expr(op->cond); }
 void Visitor::visit(const PrintNode* op) { visit_expr(op->value); }
 void Visitor::visit(const AnnotateNode*) {}
 void Visitor::visit(const EvaluateNode* op) { visit_expr(op->value); }
+void Visitor::visit(const ScopedNode* op) { visit_stmt(op->body); }
 
 // ---------------------------------------------------------------------------------------------
 
@@ -144,7 +145,7 @@ Expr Mutator::mutate(const SelectNode* op, const Expr& self) {
 Expr Mutator::mutate(const BuiltinNode* op, const Expr& self) {
   bool changed = false;
   auto args = mutate_exprs(op->args, &changed);
-  return changed ? make_builtin(op->dtype, op->op, std::move(args), op->attrs) : self;
+  return changed ? make_builtin(op->dtype, op->op, std::move(args), op->attrs, op->targs) : self;
 }
 
 Stmt Mutator::mutate(const SeqNode* op, const Stmt& self) {
@@ -223,6 +224,10 @@ Stmt Mutator::mutate(const AnnotateNode* op, const Stmt& self) {
 Stmt Mutator::mutate(const EvaluateNode* op, const Stmt& self) {
   Expr v = mutate_expr(op->value);
   return v == op->value ? self : make_evaluate(v);
+}
+Stmt Mutator::mutate(const ScopedNode* op, const Stmt& self) {
+  Stmt b = mutate_stmt(op->body);
+  return b == op->body ? self : make_scoped(op->key, op->attrs, b ? b : make_seq({}));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include "ir/widen.h"
 #include "lang/builder.h"
 #include "layout/layout.h"
+#include "ops/kernel_annotations.h"
 #include "ops/tile_op.h"
 #include "ops/verify.h"
 #include "support/checked.h"
@@ -682,16 +683,15 @@ void annotate_layout(const Buffer& buffer, const Layout& l) {
 
 void use_swizzle(int panel_size, bool column_major) {
   if (panel_size <= 0) throw CompileError(cat("cannot T::use_swizzle with panel_size ", panel_size, "; use a positive panel size"));
-  emit("use_swizzle", ir::make_annotate("swizzle", nullptr, nullptr,
-                                         {{"panel_size", std::int64_t(panel_size)}, {"order", std::string(column_major ? "col" : "row")}}));
+  emit("use_swizzle", ops::BlockSwizzle{panel_size, column_major}.encode());
 }
 
 void min_blocks_per_sm(int blocks) {
   if (blocks <= 0) throw CompileError(cat("cannot T::min_blocks_per_sm with ", blocks, " blocks; use a positive count"));
-  emit("min_blocks_per_sm", ir::make_annotate("min_blocks_per_sm", nullptr, nullptr, {{"blocks", std::int64_t(blocks)}}));
+  emit("min_blocks_per_sm", ops::MinBlocksPerSm{blocks}.encode());
 }
 
-void persistent() { emit("persistent", ir::make_annotate("persistent", nullptr, nullptr, {})); }
+void persistent() { emit("persistent", ops::Persistent{}.encode()); }
 
 void print(const std::string& message, const Expr& value) { emit("print", ir::make_print(message, node(value), nullptr)); }
 void print(const std::string& message, const Buffer& buffer) { emit("print", ir::make_print(message, nullptr, buffer.node())); }

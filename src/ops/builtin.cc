@@ -43,6 +43,7 @@ std::string user_name(const ir::BuiltinNode& call) { return "T::" + call.op; }
 void verify_builtin(const ir::BuiltinNode& call, const BuiltinPlace& place) {
   const BuiltinDef& def = builtin(call.op);
   TS_ICHECK(def.returns_value || place.evaluated, "builtin ", call.op, " returns nothing but is used as a value");
+  TS_ICHECK(call.targs.empty(), "builtin ", call.op, " has no template parameters but is given ", call.targs.size());
   const std::string name = user_name(call);
   if (def.scope == BuiltinScope::Block && place.in_parallel)
     throw CompileError(cat("cannot call ", name, " inside a T::Parallel loop because the whole block executes it "

@@ -100,6 +100,7 @@ struct ThreadLevelWalk {
       }
       case ir::StmtKind::Evaluate: return in_parallel(ir::as<ir::EvaluateNode>(s)->value);
       case ir::StmtKind::TileOp: return tile_op(*ir::as<ir::TileOpNode>(s));
+      case ir::StmtKind::Scoped: return walk(ir::as<ir::ScopedNode>(s)->body);
       default: return;
     }
   }

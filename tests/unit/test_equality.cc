@@ -56,6 +56,22 @@ TEST_F(Equality, DifferentOpAttrIsNotEqual) {
   EXPECT_FALSE(structural_equal(reduce(0), make_tile_op("copy", {full_region(A), full_region(B)}, {}, {{"dim", std::int64_t{0}}, {"kind", std::string("sum")}})));
 }
 
+TEST_F(Equality, BuiltinsCompareTemplateArguments) {
+  auto wait = [&](std::vector<TemplateArg> targs) { return make_builtin(DataType::Int32, "tl.cp_async_wait", {}, {}, std::move(targs)); };
+  EXPECT_TRUE(structural_equal(wait({std::int64_t{1}}), wait({std::int64_t{1}})));
+  EXPECT_FALSE(structural_equal(wait({std::int64_t{1}}), wait({std::int64_t{2}})));
+  EXPECT_FALSE(structural_equal(wait({std::int64_t{1}}), wait({true})));
+  EXPECT_FALSE(structural_equal(wait({DataType::Float16}), wait({DataType::BFloat16})));
+  EXPECT_FALSE(structural_equal(wait({std::int64_t{1}}), wait({})));
+}
+
+TEST_F(Equality, IntegerListAttributes) {
+  auto hint = [&](std::vector<std::int64_t> v) { return make_annotate("hint", A, nullptr, {{"stmt", std::move(v)}}); };
+  EXPECT_TRUE(structural_equal(hint({0, 1}), hint({0, 1})));
+  EXPECT_FALSE(structural_equal(hint({0, 1}), hint({1, 0})));
+  EXPECT_FALSE(structural_equal(hint({0}), make_annotate("hint", A, nullptr, {{"stmt", std::int64_t{0}}})));
+}
+
 TEST_F(Equality, AllocatedBuffersAreRenamed) {
   auto program = [&](const std::string& name, DataType t) {
     Buffer S = make_buffer(name, {i32(8)}, t, Scope::Shared);

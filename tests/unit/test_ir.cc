@@ -43,6 +43,21 @@ TEST(IR, MutatorKeepsUnchangedTrees) {
   EXPECT_EQ(identity.mutate_stmt(loop), loop);
 }
 
+// A rewritten builtin call keeps its template arguments and attributes.
+TEST(IR, MutatorKeepsTemplateArguments) {
+  Var i = make_var("i");
+  Buffer A = make_buffer("A", {i32(8)}, DataType::Int32, Scope::Shared);
+  Expr call = make_builtin(DataType::Int32, "tl.mbarrier_wait", {make_load(A, {i}), i}, {{"map", std::int64_t{1}}},
+                           {std::int64_t{4}, false, DataType::Float16});
+  Expr rewritten = substitute(call, {{i.get(), i32(3)}});
+  auto* out = as<BuiltinNode>(rewritten);
+  ASSERT_NE(out, nullptr);
+  EXPECT_NE(out, call.get());
+  EXPECT_EQ(out->targs, as<BuiltinNode>(call)->targs);
+  EXPECT_EQ(out->attrs, as<BuiltinNode>(call)->attrs);
+  EXPECT_EQ(as_const_int(out->args[1]), 3);
+}
+
 TEST(IR, SubstituteReplacesAVariable) {
   Var i = make_var("i"), j = make_var("j");
   Buffer A = make_buffer("A", {i32(8)}, DataType::Int32, Scope::Shared);
@@ -87,6 +102,11 @@ TEST(IR, VerifierAloneChecksStructureOnly) {
                                                          make_tile_op("copy", {full_region(A), full_region(S)})));
   EXPECT_NO_THROW(verify(in_parallel));
   EXPECT_COMPILE_ERROR(ops::verify_program(in_parallel), "cannot run T::copy from A to S inside a T::Parallel loop");
+
+  // The language's builtins have no template parameters: template arguments are a compiler bug.
+  PrimFunc targs = program("targs", make_evaluate(make_builtin(DataType::Int32, "fence_cta", {}, {}, {std::int64_t{1}})));
+  EXPECT_NO_THROW(verify(targs));
+  EXPECT_TRUE(test::throws<InternalError>([&] { ops::verify_program(targs); }, {"fence_cta", "template"}));
 }
 
 }  // namespace

@@ -124,6 +124,19 @@ TEST(Printer, AssertPrintAnnotate) {
   EXPECT_EQ(print(make_annotate("hint", S, nullptr, {{"level", std::int64_t{2}}})), "T.annotate(\"hint\", S, level=2)\n");
 }
 
+// A device builtin's template arguments print in brackets after its name, in order; an integer
+// list attribute as a list.
+TEST(Printer, TemplateArgumentsAndIntegerLists) {
+  Buffer A = make_buffer("A_shared", {i32(64), i32(32)}, DataType::Float16, Scope::Shared);
+  Buffer C = make_buffer("C_local", {i32(32)}, DataType::Float32, Scope::Local);
+  Expr gemm = make_builtin(DataType::Int32, "tl.gemm_ss", {make_load(A, {i32(0), i32(0)}), make_load(C, {i32(0)})}, {},
+                           {std::int64_t{64}, std::int64_t{2}, false, true, DataType::Float16, DataType::Float32});
+  EXPECT_EQ(print(make_evaluate(gemm)), "T.tl.gemm_ss[64, 2, False, True, \"float16\", \"float32\"](A_shared[0, 0], C_local[0])\n");
+  EXPECT_EQ(print(make_builtin(DataType::Int32, "tl.cp_async_wait", {}, {}, {std::int64_t{0}})), "T.tl.cp_async_wait[0]()");
+  EXPECT_EQ(print(make_annotate("hint", nullptr, nullptr, {{"stmt", std::vector<std::int64_t>{0, 1}}, {"none", std::vector<std::int64_t>{}}})),
+            "T.annotate(\"hint\", none=[], stmt=[0, 1])\n");
+}
+
 TEST(Printer, RegionCoversWholeBufferOnlyFromZero) {
   Var N = make_var("N");
   Buffer A = make_buffer("A", {N, i32(32)}, DataType::Float16, Scope::Global);

@@ -374,6 +374,7 @@ class Compiler {
       }
       case ir::StmtKind::Print: return print(*ir::as<ir::PrintNode>(s));
       case ir::StmtKind::Annotate: return [](State&) { return Flow::Next; };
+      case ir::StmtKind::Scoped: throw InternalError(cat("T.", ir::as<ir::ScopedNode>(s)->key, " scope reached the CPU backend"));
       case ir::StmtKind::Evaluate: {
         BuiltinFn f = builtin(*ir::as<ir::BuiltinNode>(ir::as<ir::EvaluateNode>(s)->value));
         return [f](State& st) {

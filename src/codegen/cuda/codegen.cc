@@ -19,6 +19,7 @@
 #include "layout/gemm_fragments.h"
 #include "ops/builtin.h"
 #include "ops/gemm.h"
+#include "ops/kernel_annotations.h"
 #include "ops/thread_level.h"
 #include "ops/tile_op.h"
 #include "passes/check_budgets.h"
@@ -451,14 +452,14 @@ class Generator : public LowerContext {
               FragmentInfo{r->layout, r->family, r->M, r->warps_m, r->warps_n, static_cast<int>(r->layout->register_count())};
         } else if (auto placement = SharedPlacement::decode(*op)) {
           g->shared_[op->buffer.get()] = *placement;
-        } else if (op->key == "persistent") {
+        } else if (ops::Persistent::decode(*op)) {
           if (is_distributed(g->func_))
             throw CompileError(cat("cannot make distributed kernel ", g->func_->name, " persistent (T::persistent) for CUDA, because "
                                    "its blocks signal and wait on their peers' blocks by block index, which a block walking "
                                    "several grid points would deadlock; remove T::persistent"));
           g->persistent_ = true;
-        } else if (op->key == "min_blocks_per_sm") {
-          g->min_blocks_per_sm_ = std::get<std::int64_t>(op->attrs.at("blocks"));
+        } else if (auto m = ops::MinBlocksPerSm::decode(*op)) {
+          g->min_blocks_per_sm_ = m->blocks;
         } else if (auto total = passes::SharedMemoryTotal::decode(*op)) {
           g->shared_total_ = total->bytes;
         }
@@ -520,9 +521,9 @@ class Generator : public LowerContext {
     const std::string bx = name_of(k.block_vars[0].get(), "bx"), by = name_of(k.block_vars[1].get(), "by"),
                       bz = name_of(k.block_vars[2].get(), "bz");
     struct Swizzle : ir::Visitor {
-      const ir::AnnotateNode* found = nullptr;
+      std::optional<ops::BlockSwizzle> found;
       void visit(const ir::AnnotateNode* op) override {
-        if (op->key == "swizzle") found = op;
+        if (auto s = ops::BlockSwizzle::decode(*op)) found = s;
       }
     } s;
     s.visit_stmt(k.body);
@@ -533,10 +534,7 @@ class Generator : public LowerContext {
       else line(cat("[[maybe_unused]] const int ", bx, " = ", linear, " % ts_grid_x, ", by, " = ", linear, " / ts_grid_x % ts_grid_y, ", bz, " = ", z, ";"));
       return;
     }
-    const auto panel = std::get<std::int64_t>(s.found->attrs.at("panel_size"));
-    const bool col = std::get<std::string>(s.found->attrs.at("order")) == "col";
-    // Consecutive blocks walk panels `panel` wide, so blocks running together share operand tiles in L2.
-    const std::string args = cat(panel, ", ", col ? "true" : "false");
+    const std::string args = cat(s.found->panel_size, ", ", s.found->column_major ? "true" : "false");
     line(cat("const int2 raster = tl::rasterize(", linear.empty() ? args : cat(linear, " % ", plane, ", ts_grid_x, ts_grid_y, ", args), ");"));
     line(cat("[[maybe_unused]] const int ", bx, " = raster.x, ", by, " = raster.y, ", bz, " = ", z, ";"));
   }
@@ -802,6 +800,7 @@ class Generator : public LowerContext {
       }
       case ir::StmtKind::Print: return emit_print(*ir::as<ir::PrintNode>(s));
       case ir::StmtKind::Evaluate: return line(print(ir::as<ir::EvaluateNode>(s)->value, 0) + ";");
+      case ir::StmtKind::Scoped: throw InternalError(cat("T.", ir::as<ir::ScopedNode>(s)->key, " scope reached the CUDA generator"));
     }
   }
 
