@@ -1,7 +1,8 @@
 // THE pass pipeline, in order. Each step is a named call; target-specific steps are plain `if`
 // blocks in this one list. The CPU backend runs the program at tile level, so its pipeline is
 // short; for CUDA the passes record their decisions (warp arrangements, fragment layouts, shared
-// memory placement) as annotations that the code generator (src/codegen/cuda) reads.
+// memory placement, warp specialization) as annotations that the code generator (src/codegen/cuda)
+// reads.
 #include "pipeline.h"
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "passes/infer_fragment_layouts.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_tile_ops.h"
+#include "passes/plan_warp_specialization.h"
 #include "passes/simplify.h"
 #include "passes/widen_indices.h"
 #include "support/env.h"
@@ -32,7 +34,7 @@ struct Pass {
   std::function<ir::PrimFunc(const ir::PrimFunc&)> run;
 };
 
-std::vector<Pass> passes_for(Target target, int sm) {
+std::vector<Pass> passes_for(Target target, int sm, bool tma) {
   std::vector<Pass> list;
   // Fold index arithmetic first: every later pass and the dumps see the simplest form.
   list.push_back({"simplify", [](const ir::PrimFunc& f) { return passes::simplify(f); }});
@@ -46,8 +48,11 @@ std::vector<Pass> passes_for(Target target, int sm) {
     // depend on them.
     list.push_back({"plan_tile_ops", [sm](const ir::PrimFunc& f) { return passes::plan_tile_ops(f, sm); }});
     list.push_back({"infer_fragment_layouts", passes::infer_fragment_layouts});
-    // Last: stage counts come from the Pipelined loops as they are now.
+    // Stage counts come from the Pipelined loops as they are now.
     list.push_back({"plan_shared_memory", passes::plan_shared_memory});
+    // Reads the placements: which loads qualify for TMA, and the occupancy, depend on them.
+    list.push_back(
+        {"plan_warp_specialization", [sm, tma](const ir::PrimFunc& f) { return passes::plan_warp_specialization(f, sm, tma); }});
   }
   return list;
 }
@@ -77,13 +82,13 @@ struct Observers {
 
 std::vector<std::string> pipeline_pass_names(Target target) {
   std::vector<std::string> names;
-  for (const auto& p : passes_for(target, 80)) names.emplace_back(p.name);
+  for (const auto& p : passes_for(target, 80, true)) names.emplace_back(p.name);
   return names;
 }
 
 ir::PrimFunc run_pipeline(const ir::PrimFunc& func, const PipelineOptions& options) {
   TS_ICHECK(options.target != Target::Auto, "run_pipeline needs a concrete target");
-  const auto list = passes_for(options.target, options.sm);
+  const auto list = passes_for(options.target, options.sm, options.tma);
   if (!options.stop_after.empty()) {
     bool known = false;
     for (const auto& p : list) known |= options.stop_after == p.name;

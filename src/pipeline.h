@@ -21,6 +21,7 @@ struct PipelineOptions {
   Target target = Target::CPU;  // a concrete target, not Auto
   std::string stop_after;       // stop after the pass of this name ("" runs them all)
   int sm = 80;                  // CUDA: the compute capability the code is for (90: Hopper instructions)
+  bool tma = true;              // CUDA, sm_90: tiles may move by TMA (TILESCALE_TMA=0 says no)
 };
 
 // The names of the passes run for `target`, in order.

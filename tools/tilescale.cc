@@ -25,6 +25,7 @@
 #include "jit/nvshmem_installation.h"
 #include "launch.h"
 #include "ops/thread_level.h"
+#include "support/env.h"
 #include "pipeline.h"
 #include "support/checked.h"
 #include "runtime/cuda/driver.h"
@@ -428,8 +429,8 @@ ts::ir::PrimFunc after_pass(ts::ir::PrimFunc func, const std::string& after, ts:
   bool known = false;
   for (const auto& n : names) known |= n == after;
   if (!known) throw UsageError{"unknown pass '" + after + "' for target " + ts::name(target) + "; passes: " + join(names)};
-  // The CUDA passes plan for the arch (wgmma on sm_90a).
-  return ts::run_pipeline(func, ts::PipelineOptions{target, after, ts::cuda::target_for_arch(arch).sm});
+  // The CUDA passes plan for the arch (wgmma on sm_90a) and, as compile does, for TMA unless TILESCALE_TMA=0.
+  return ts::run_pipeline(func, ts::PipelineOptions{target, after, ts::cuda::target_for_arch(arch).sm, ts::env_switch("TILESCALE_TMA", true)});
 }
 
 // --target of dump: cpu by default; auto is cuda when a CUDA device is usable; nvshmem runs the

@@ -89,7 +89,7 @@ class LowerContext {
   virtual bool in_async_producer() const = 0;
 
   // A copy from a whole shared tile into a global tensor that goes by TMA store (sm_90; the
-  // generator plans it, codegen/cuda/tma.h): its tensor-map parameter and one box per 128-byte
+  // generator plans it, passes/tma.h): its tensor-map parameter and one box per 128-byte
   // column panel of the tile. Null when threads store it.
   struct TmaStore {
     std::string descriptor;

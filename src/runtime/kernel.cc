@@ -81,7 +81,7 @@ void check_thread_level_agreement(const lang::PrimFunc& func, const ops::ThreadL
 
 cuda::KernelSpec generate(const lang::PrimFunc& func, const std::string& arch) {
   const cuda::Target target = cuda_target(arch);
-  return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", target.sm}), target);
+  return cuda::generate(run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", target.sm, target.tma}), target);
 }
 }  // namespace
 
@@ -308,7 +308,7 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
   const std::string arch = cuda::arch_for_device(0);
   cuda::Target gpu = cuda_target(arch);
   gpu.nvshmem_calls = target == Target::NVSHMEM;
-  impl->lowered = run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", gpu.sm});
+  impl->lowered = run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", gpu.sm, gpu.tma});
   impl->written = written_params(*impl->lowered);
   impl->grid = runtime::kernel_grid(*impl->lowered);
   const auto start = std::chrono::steady_clock::now();

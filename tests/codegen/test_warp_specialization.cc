@@ -44,7 +44,7 @@ TEST(WarpSpecialization, GemmTilesGetTensorMapsAndAProducerWarpgroup) {
   EXPECT_NE(s.source.find("> 0) tl::mbarrier_arrive(&ts_barriers[4 + ("), std::string::npos);
 }
 
-// A GEMM main loop with one consumer warpgroup: two blocks share an SM (plan_occupancy), the
+// A GEMM main loop with one consumer warpgroup: two blocks share an SM (plan_warp_specialization), the
 // registers moving from the producer (40) to the consumers (216 = (65536 / 2 - 128 * 40) / 128);
 // T::min_blocks_per_sm overrides the choice, and fragments of more than 128 registers a thread
 // keep one block.

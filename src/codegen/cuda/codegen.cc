@@ -11,7 +11,8 @@
 
 #include "codegen/cuda/dist.h"
 #include "codegen/cuda/names.h"
-#include "codegen/cuda/tma.h"
+#include "passes/plan_warp_specialization.h"
+#include "passes/tma.h"
 #include "ir/bounds.h"
 #include "ir/eval.h"
 #include "ir/printer.h"
@@ -191,8 +192,7 @@ class Generator : public LowerContext {
     for (int d = 0; d < 3; ++d)
       if (auto g = ir::eval_int(kernel->grid[d])) ranges_[kernel->block_vars[d].get()] = {0, *g - 1};
     collect_annotations(kernel->body);
-    plan_warp_specialization(*kernel);
-    plan_occupancy();
+    apply_warp_specialization(*kernel);
     plan_tma_stores(*kernel);
 
     std::ostringstream header;
@@ -359,7 +359,7 @@ class Generator : public LowerContext {
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
   std::int64_t shared_total_ = 0;
   std::int64_t min_blocks_per_sm_ = 0;  // T::min_blocks_per_sm, 0 when not requested
-  int blocks_per_sm_ = 0;                // the occupancy the launch bounds ask for: the above, or plan_occupancy's
+  int blocks_per_sm_ = 0;                // the occupancy the launch bounds ask for: the above, or the warp specialization plan's
   bool persistent_ = false;             // T::persistent
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
@@ -377,15 +377,13 @@ class Generator : public LowerContext {
   // TMA while the program's own threads (the consumers) compute.
   struct WarpSpecialization {
     const ir::ForNode* loop = nullptr;
-    std::vector<std::pair<const ir::TileOpNode*, TmaCopy>> loads;  // the loop's producer copies
-    std::vector<std::string> descriptors;                           // their tensor-map parameters
-    bool wait_for_consumers = false;  // staged tiles share memory with buffers used before the loop
-    StageOverlap::Kind overlap = StageOverlap::Kind::None;  // the consumers' stage overlap (overlap_kind)
+    passes::WarpSpecializationPlan plan;
+    std::vector<std::pair<const ir::TileOpNode*, passes::TmaCopy>> loads;  // the loop's producer copies
+    std::vector<std::string> descriptors;                                   // their tensor-map parameters
   };
   // Named barriers: the consumers', the producer's start, and from kFirstTurnBarrier on one per
   // consumer warpgroup for warpgroup turns.
-  static constexpr int kProducerThreads = 128, kProducerRegisters = 40, kConsumerBarrier = 1, kStartBarrier = 2,
-                       kFirstTurnBarrier = 3;
+  static constexpr int kProducerThreads = passes::kProducerThreads, kConsumerBarrier = 1, kStartBarrier = 2, kFirstTurnBarrier = 3;
   std::optional<WarpSpecialization> ws_;
   std::map<const ir::TileOpNode*, WgmmaSchedule> wgmma_schedules_;  // LowerContext::wgmma_schedule
   std::int64_t barrier_bytes_ = 0;  // the pipeline's mbarriers, after the planned shared memory
@@ -1049,26 +1047,11 @@ class Generator : public LowerContext {
     return cat("(", name_of(&b, b.name), " + ", stage, " * ", shared_.at(&b).stage_bytes / bytes(b.dtype), ")");
   }
 
-  static std::vector<ir::Stmt> loop_statements(const ir::ForNode& f) {
-    const auto* seq = ir::as<ir::SeqNode>(f.body);
-    return seq ? seq->stmts : std::vector<ir::Stmt>{f.body};
-  }
-
-  // A Pipelined loop's producers: its copies from global into shared buffers with one copy per stage.
-  std::vector<bool> producers_of(const ir::ForNode& f) const {
-    const std::vector<ir::Stmt> body = loop_statements(f);
-    std::vector<bool> producer(body.size(), false);
-    for (size_t i = 0; i < body.size(); ++i)
-      if (const auto* t = ir::as<ir::TileOpNode>(body[i]); t && ops::is_copy(*t) && shared_.count(t->regions[1].buffer.get()) &&
-                                                            shared_.at(t->regions[1].buffer.get()).stages == f.pipeline.num_stages)
-        producer[i] = true;
-    return producer;
-  }
 
   void emit_pipelined(const ir::ForNode& f) {
     const int S = f.pipeline.num_stages;
-    const std::vector<ir::Stmt> body = loop_statements(f);
-    const std::vector<bool> producer = producers_of(f);
+    const std::vector<ir::Stmt> body = passes::loop_statements(f);
+    const std::vector<bool> producer = passes::producers_of(f, shared_);
     if (!f.pipeline.stage.empty())
       for (size_t i = 0; i < body.size(); ++i)
         if ((f.pipeline.stage[i] == 0) != producer[i])
@@ -1102,7 +1085,7 @@ class Generator : public LowerContext {
       stage_pointer_.clear();
       close();
     };
-    const StageOverlap::Kind kind = overlap_kind(consumers, staged, S, false);
+    const StageOverlap::Kind kind = passes::stage_overlap(consumers, staged, S, false);
     // Loads run `ahead` iterations ahead. Asynchronous wgmma keeps the previous iteration's group in
     // flight, reading its stage, so one stage fewer is free to load into.
     const int ahead = kind == StageOverlap::Kind::WgmmaAsync ? S - 2 : S - 1;
@@ -1211,28 +1194,11 @@ class Generator : public LowerContext {
     return fences;
   }
 
-  // The GEMM main loop shapes that stage overlap applies to: one gemm of two staged tiles (so both
-  // are whole shared buffers), accumulating (clear_accum would reset it every stage). An mma.sync
-  // gemm keeps the next k step's fragments in flight; a wgmma one its previous group, which needs
-  // a stage besides the one being read: with cp.async also one besides the one landing (S >= 3),
-  // with a producer warpgroup (warp_specialized) S >= 2. A producer warpgroup has no next stage to
-  // prefetch fragments from in the last iteration, so mma.sync gemms are not overlapped there.
-  static StageOverlap::Kind overlap_kind(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged,
-                                         int stages, bool warp_specialized) {
-    if (consumers.size() != 1) return StageOverlap::Kind::None;
-    const auto* g = ir::as<ir::TileOpNode>(consumers[0]);
-    const auto gemm = g ? ops::as_gemm(*g) : std::nullopt;
-    if (!gemm || !staged.count(g->regions[0].buffer.get()) || !staged.count(g->regions[1].buffer.get()) || ops::clears_accumulator(*g))
-      return StageOverlap::Kind::None;
-    if (!gemm->wgmma) return warp_specialized ? StageOverlap::Kind::None : StageOverlap::Kind::MmaFragments;
-    return stages >= (warp_specialized ? 2 : 3) ? StageOverlap::Kind::WgmmaAsync : StageOverlap::Kind::None;
-  }
-
   // ---- warp specialization (sm_90) ----------------------------------------------------------------
   //
-  // When the kernel's one multistage Pipelined loop sits at the top of the kernel body and every
-  // tile it loads qualifies for TMA (tma.h), the block gets a producer warpgroup of 128 threads
-  // after the program's own (the consumers, tx < threads). Per stage s there are two mbarriers:
+  // When plan_warp_specialization (passes/plan_warp_specialization.h) gives the kernel's pipelined
+  // loop a producer warpgroup, its 128 threads come after the program's own (the consumers,
+  // tx < threads). Per stage s there are two mbarriers:
   // full[s] (one arrival, the producer's, plus the tile bytes) and empty[s] (one arrival per
   // consumer thread). One producer thread loops over the iterations: it waits until the consumers
   // have released the stage (empty, skipped for the first `stages` iterations), announces the
@@ -1244,99 +1210,39 @@ class Generator : public LowerContext {
   //
   // The producer issues everything before the consumers reach the loop, so its tiles must not
   // share memory with buffers used before it (the shared-memory planner reuses memory by
-  // liveness); when they do, the producer first waits for the consumers to arrive at the loop.
+  // liveness); when they do (the plan's wait_for_consumers), the producer first waits for the
+  // consumers to arrive at the loop.
 
-  void plan_warp_specialization(const ir::KernelNode& k) {
-    if (!target_.tma || target_.sm < 90 || is_distributed(func_) || threads_ % 128 != 0 || threads_ + kProducerThreads > 1024)
-      return;
-    // The multistage Pipelined loops, and whether a loop is left early (a consumer that leaves
-    // would leave the producer waiting for a release).
-    struct Loops : ir::Visitor {
-      std::vector<const ir::ForNode*> pipelined;
-      bool breaks = false;
-      void visit(const ir::ForNode* op) override {
-        if (op->for_kind == ir::ForKind::Pipelined && op->pipeline.num_stages >= 2) pipelined.push_back(op);
-        Visitor::visit(op);
-      }
-      void visit(const ir::BreakNode*) override { breaks = true; }
-    } loops;
-    loops.visit_stmt(k.body);
-    if (loops.pipelined.size() != 1) return;
-    const ir::ForNode& f = *loops.pipelined[0];
-    const auto* top = ir::as<ir::SeqNode>(k.body);
-    bool at_top = k.body.get() == &f;
-    if (top)
-      for (const auto& s : top->stmts) at_top |= s.get() == &f;
-    if (!at_top) return;
-    // The producer computes the loop bounds and the tiles' coordinates from the block indices, the
-    // symbolic dimensions, the scalar parameters and the loop variable alone.
-    std::set<const ir::VarNode*> known{f.var.get()};
-    for (const auto& v : k.block_vars) known.insert(v.get());
-    for (const auto& v : func_->symbolic_dims()) known.insert(v.get());
-    for (const auto& p : func_->params)
-      if (p.scalar) known.insert(p.scalar.get());
-    auto producer_computable = [&](const ir::Expr& e) {
-      bool ok = true;
-      ir::for_each_expr(e, [&](const ir::Expr& x) {
-        if (x->kind == ir::ExprKind::Var) ok &= known.count(ir::as<ir::VarNode>(x)) > 0;
-        ok &= x->kind != ir::ExprKind::Load && x->kind != ir::ExprKind::Builtin;
-      });
-      return ok;
-    };
-    if (!producer_computable(f.min) || !producer_computable(f.extent)) return;
-    const std::vector<ir::Stmt> body = loop_statements(f);
-    const std::vector<bool> producer = producers_of(f);
-    WarpSpecialization ws;
-    ws.loop = &f;
-    std::set<const ir::BufferNode*> staged;
-    Loops in_loop;
-    in_loop.visit_stmt(f.body);
-    if (in_loop.breaks) return;
-    for (size_t i = 0; i < body.size(); ++i) {
-      if (!producer[i]) continue;
-      const auto* copy = ir::as<ir::TileOpNode>(body[i]);
-      for (const auto& e : copy->regions[0].base)
-        if (!producer_computable(e)) return;
-      const ir::BufferNode* tile = copy->regions[1].buffer.get();
-      std::string why;
-      auto load = plan_tma_copy(func_, *copy, shared_.at(tile).offset, shared_.at(tile).stage_bytes, why);
-      if (!load) {
-        notes_.push_back(cat("no warp specialization: the copy from ", copy->regions[0].buffer->name, " into ", tile->name,
-                             " cannot go by TMA because ", why));
-        return;
-      }
-      staged.insert(tile);
-      ws.loads.emplace_back(copy, *load);
-      ws.descriptors.push_back(fresh(cat(copy->regions[0].buffer->name, "_tma")));
-    }
-    if (ws.loads.empty()) return;
-    for (const auto& [b, p] : shared_) {
-      if (staged.count(b)) continue;
-      for (const auto* t : staged) ws.wait_for_consumers |= share_memory(p, shared_.at(t));
-    }
-    std::vector<ir::Stmt> consumers;
-    for (size_t i = 0; i < body.size(); ++i)
-      if (!producer[i]) consumers.push_back(body[i]);
-    ws.overlap = overlap_kind(consumers, staged, f.pipeline.num_stages, true);
-    barrier_bytes_ = (16 * f.pipeline.num_stages + 127) / 128 * 128;
-    ws_ = std::move(ws);
-  }
-
-  // How many blocks share an SM: what T::min_blocks_per_sm asks for; else two for a warp-specialized
-  // GEMM main loop (asynchronous wgmma, StageOverlap::Kind::WgmmaAsync) with one consumer
-  // warpgroup, whose wgmma groups, alone on the SM, leave the tensor cores idle between them (the
-  // README GEMM, 128x128x32 tiles, 8192^3 fp16 on the H200: 287 TFLOP/s alone, 526-556 with a
-  // second block). Taken when the consumers' fragments need at most 128 registers a thread (the
-  // launch budget of two blocks of 256 threads; setmaxnreg then gives the consumers 216) and two
-  // blocks' shared memory fits in an SM's. Other loops keep one block: FlashAttention's default
-  // 64x64 tiles (D=64, causal) ran 280 TFLOP/s with two blocks against 327 with one.
-  void plan_occupancy() {
+  // The kernel's warp-specialized loop, as plan_warp_specialization recorded it before the loop (or
+  // its reason to refuse one, for the header). Without TMA (TILESCALE_TMA=0, or the variant for
+  // arguments whose tensor maps cannot be built) the loop stays a cp.async pipeline.
+  void apply_warp_specialization(const ir::KernelNode& k) {
     blocks_per_sm_ = static_cast<int>(min_blocks_per_sm_);
-    if (min_blocks_per_sm_ || !ws_ || threads_ != 128 || ws_->overlap != StageOverlap::Kind::WgmmaAsync) return;
-    constexpr std::int64_t kSharedPerSm = 233472, kReservedPerBlock = 1024;  // sm_90: 228 KB, 1 KB of it per block
-    std::int64_t registers = 0;
-    for (const auto& [b, f] : fragments_) registers += f.registers;
-    if (registers <= 128 && 2 * (shared_total_ + barrier_bytes_ + kReservedPerBlock) <= kSharedPerSm) blocks_per_sm_ = 2;
+    const auto* top = ir::as<ir::SeqNode>(k.body);
+    if (!top || !target_.tma) return;
+    for (size_t i = 0; i < top->stmts.size(); ++i) {
+      const auto* a = ir::as<ir::AnnotateNode>(top->stmts[i]);
+      if (!a) continue;
+      if (auto no = passes::NoWarpSpecialization::decode(*a)) notes_.push_back(no->reason);
+      auto plan = passes::WarpSpecializationPlan::decode(*a);
+      if (!plan) continue;
+      TS_ICHECK(i + 1 < top->stmts.size() && ir::as<ir::ForNode>(top->stmts[i + 1]), "warp_specialization record before no loop");
+      const ir::ForNode& f = *ir::as<ir::ForNode>(top->stmts[i + 1]);
+      const std::vector<ir::Stmt> body = passes::loop_statements(f);
+      WarpSpecialization ws{&f, *plan, {}, {}};
+      for (const std::int64_t s : plan->tma_loads) {
+        const auto* copy = ir::as<ir::TileOpNode>(body.at(s));
+        const SharedPlacement& tile = shared_.at(copy->regions[1].buffer.get());
+        std::string why;
+        const auto load = passes::plan_tma_copy(func_, *copy, tile.offset, tile.stage_bytes, why);
+        TS_ICHECK(load, "TMA load of statement ", s, " planned but refused: ", why);
+        ws.loads.emplace_back(copy, *load);
+        ws.descriptors.push_back(fresh(cat(copy->regions[0].buffer->name, "_tma")));
+      }
+      blocks_per_sm_ = plan->blocks_per_sm;
+      barrier_bytes_ = (16 * f.pipeline.num_stages + 127) / 128 * 128;
+      ws_ = std::move(ws);
+    }
   }
 
   // sm_90: the copies from a whole shared tile into a global tensor at the top of the kernel body
@@ -1359,13 +1265,13 @@ class Generator : public LowerContext {
       std::string why;
       if (kernel_access.reads.count(tensor)) why = cat("the kernel also reads ", tensor->name);
       else if (written_elsewhere) why = cat("another statement also writes ", tensor->name);
-      auto plan = why.empty() ? plan_tma_copy(func_, *copy, shared_.at(tile).offset, shared_.at(tile).stage_bytes, why) : std::nullopt;
+      auto plan = why.empty() ? passes::plan_tma_copy(func_, *copy, shared_.at(tile).offset, shared_.at(tile).stage_bytes, why) : std::nullopt;
       if (!plan) {
         notes_.push_back(cat("the threads store ", tile->name, " into ", tensor->name, ", not TMA, because ", why));
         continue;
       }
       TmaStore store{fresh(cat(copy->regions[1].buffer->name, "_tma")), plan->panel_elems, {}};
-      for (std::int64_t p = 0; p < plan->panels; ++p) store.box_coords.push_back(tma_box_coords(copy->regions[1], *plan, p));
+      for (std::int64_t p = 0; p < plan->panels; ++p) store.box_coords.push_back(passes::tma_box_coords(copy->regions[1], *plan, p));
       tma_stores_.emplace(copy, std::move(store));
       tma_store_maps_.emplace(copy, plan->map);
       tma_store_order_.push_back(copy);
@@ -1390,18 +1296,14 @@ class Generator : public LowerContext {
     line("tl::fence_mbarrier_init();");
     close();
     line("__syncthreads();");
-    // Registers move from the producer to the consumers when the block has more than two
-    // warpgroups or shares the SM with others (T::min_blocks_per_sm): alone with two warpgroups,
-    // every thread may already have the most a thread can. The consumers take the block's share of
-    // the register file less the producer's, at most 240 each.
-    const int blocks_per_sm = std::max(1, blocks_per_sm_);
-    const bool move_registers = threads_ >= 256 || blocks_per_sm > 1;
+    // Registers move from the producer to the consumers as the plan says.
+    const int consumer_registers = ws_->plan.consumer_registers;
     open(cat("if (tx >= ", threads_, ")"));
-    if (move_registers) line(cat("tl::setmaxnreg_dec<", kProducerRegisters, ">();"));
+    if (consumer_registers) line(cat("tl::setmaxnreg_dec<", passes::kProducerRegisters, ">();"));
     open(cat("if (tx / 32 == ", threads_ / 32, ")"));
     line("int ts_loads = 0;  // stage loads issued before this grid point: load i uses stage i % stages in round i / stages");
     for_each_grid_point(k, [&] {
-      if (ws_->wait_for_consumers) line(cat("tl::named_barrier_sync<", kStartBarrier, ", ", threads_ + 32, ">();"));
+      if (ws_->plan.wait_for_consumers) line(cat("tl::named_barrier_sync<", kStartBarrier, ", ", threads_ + 32, ">();"));
       emit_producer_loop();
     });
     emit_producer_drain();
@@ -1409,10 +1311,7 @@ class Generator : public LowerContext {
     --indent_;
     line("} else {");
     ++indent_;
-    if (move_registers) {
-      const int per_thread = (65536 / blocks_per_sm - kProducerThreads * kProducerRegisters) / threads_ / 8 * 8;
-      line(cat("tl::setmaxnreg_inc<", std::min(240, per_thread), ">();"));
-    }
+    if (consumer_registers) line(cat("tl::setmaxnreg_inc<", consumer_registers, ">();"));
     line("int ts_uses = 0;  // stages consumed before this grid point, counted like ts_loads");
     for_each_grid_point(k, [&] {
       emit_stmt(k.body);
@@ -1444,7 +1343,7 @@ class Generator : public LowerContext {
       const std::string base = cat("reinterpret_cast<", t, "*>(smem + ", place.offset, ") + ", s, " * ", place.stage_bytes / bytes(tile.dtype));
       for (std::int64_t p = 0; p < load.panels; ++p) {
         std::string coords;
-        for (const auto& c : tma_box_coords(src, load, p)) coords += cat(", ", expr(c));
+        for (const auto& c : passes::tma_box_coords(src, load, p)) coords += cat(", ", expr(c));
         line(cat("tl::tma_load_", src.rank(), "d(", base, p ? cat(" + ", p * load.panel_elems) : "", ", &", ws_->descriptors[i], ", ",
                  full_barrier(s), coords, ");"));
       }
@@ -1472,11 +1371,11 @@ class Generator : public LowerContext {
   // The consumers' side of the warp-specialized loop.
   void emit_consumer_loop(const ir::ForNode& f, const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged) {
     const int S = f.pipeline.num_stages;
-    const StageOverlap::Kind kind = ws_->overlap;
+    const StageOverlap::Kind kind = ws_->plan.overlap;
     const std::string n = fresh("n_iter"), it = fresh("it"), s = fresh("stage");
     set_loop_range(f);
     line(cat("const int ", n, " = ", print(f.extent, 0), ";"));
-    if (ws_->wait_for_consumers) line(cat("tl::named_barrier_arrive<", kStartBarrier, ", ", threads_ + 32, ">();"));
+    if (ws_->plan.wait_for_consumers) line(cat("tl::named_barrier_arrive<", kStartBarrier, ", ", threads_ + 32, ">();"));
     // With asynchronous wgmma a stage is released one iteration late, and the last one after the drain.
     const std::string release_previous = cat("tl::mbarrier_arrive(", empty_barrier(cat("(ts_uses + ", S - 1, ") % ", S)), ");");
     StageOverlap overlap{kind, StageOverlap::Phase::Body, "", "", cat("if (", it, " > 0) ", release_previous)};

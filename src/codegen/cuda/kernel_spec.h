@@ -34,16 +34,11 @@
 #include <vector>
 
 #include "ir/IR.h"
+#include "passes/tma.h"
 
 namespace tilescale::cuda {
 
-// A TMA tensor map over tensor parameter `param` (its index in PrimFuncNode::params): boxes of `box` elements, innermost dimension
-// first (one per tensor dimension), loaded with a `swizzle_bytes` swizzle (0, 32, 64 or 128).
-struct TensorMapSpec {
-  int param = 0;
-  std::vector<std::int64_t> box;
-  int swizzle_bytes = 0;
-};
+using passes::TensorMapSpec;  // passes/tma.h
 
 struct KernelSpec {
   std::string name;              // the prim_func's name, for messages

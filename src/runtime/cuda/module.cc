@@ -79,7 +79,7 @@ struct LaunchParameters {
   }
 };
 
-// The tensor map of `spec` over tensor `t` (tma.h in src/codegen/cuda): dimensions innermost first,
+// The tensor map of `spec` over tensor `t` (src/passes/tma.h): dimensions innermost first,
 // zeros for elements outside the tensor. The element type only needs the right size.
 CUtensorMap encode_tensor_map(const TensorMapSpec& spec, const Tensor& t, const std::string& kernel) {
   const int rank = t.rank();

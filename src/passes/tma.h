@@ -23,10 +23,20 @@
 #include <optional>
 #include <string>
 
-#include "codegen/cuda/kernel_spec.h"
+#include <vector>
+
 #include "ir/IR.h"
 
-namespace tilescale::cuda {
+namespace tilescale::passes {
+
+// A TMA tensor map over tensor parameter `param` (its index in PrimFuncNode::params): boxes of `box`
+// elements, innermost dimension first (one per tensor dimension), loaded with a `swizzle_bytes`
+// swizzle (0, 32, 64 or 128). The runtime encodes it at launch (KernelSpec::tensor_maps).
+struct TensorMapSpec {
+  int param = 0;
+  std::vector<std::int64_t> box;
+  int swizzle_bytes = 0;
+};
 
 struct TmaCopy {
   TensorMapSpec map;
@@ -46,4 +56,4 @@ std::optional<TmaCopy> plan_tma_copy(const ir::PrimFunc& func, const ir::TileOpN
 // first and as int32, as tl::tma_load_Nd and tl::tma_store_Nd take them.
 std::vector<ir::Expr> tma_box_coords(const ir::Region& global, const TmaCopy& plan, std::int64_t panel);
 
-}  // namespace tilescale::cuda
+}  // namespace tilescale::passes

@@ -1,11 +1,11 @@
-#include "codegen/cuda/tma.h"
+#include "passes/tma.h"
 
 #include <limits>
 
 #include "ir/eval.h"
 #include "tilescale/errors.h"
 
-namespace tilescale::cuda {
+namespace tilescale::passes {
 
 using tilescale::detail::cat;
 
@@ -92,4 +92,4 @@ std::vector<ir::Expr> tma_box_coords(const ir::Region& global, const TmaCopy& pl
   return coords;
 }
 
-}  // namespace tilescale::cuda
+}  // namespace tilescale::passes

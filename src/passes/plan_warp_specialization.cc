@@ -1,0 +1,216 @@
+#include "passes/plan_warp_specialization.h"
+
+#include <algorithm>
+
+#include "ir/visitor.h"
+#include "ops/builtin.h"
+#include "ops/gemm.h"
+#include "ops/kernel_annotations.h"
+#include "ops/tile_op.h"
+#include "passes/infer_fragment_layouts.h"
+#include "passes/tma.h"
+#include "tilescale/errors.h"
+
+namespace tilescale::passes {
+
+using tilescale::detail::cat;
+
+namespace {
+
+constexpr const char* kOverlapNames[] = {"none", "mma_fragments", "wgmma_async"};
+constexpr std::int64_t kSharedPerSm = 233472, kReservedPerBlock = 1024;  // sm_90: 228 KB, 1 KB of it per block
+constexpr int kRegistersPerSm = 65536, kMostRegisters = 240;
+
+// The records plan_shared_memory and infer_fragment_layouts left in the kernel, and the user's
+// occupancy request.
+struct Records : ir::Visitor {
+  std::map<const ir::BufferNode*, SharedPlacement> shared;
+  std::int64_t shared_total = 0;
+  std::int64_t fragment_registers = 0;  // per thread, every fragment together
+  std::int64_t min_blocks_per_sm = 0;
+  void visit(const ir::AnnotateNode* op) override {
+    if (auto p = SharedPlacement::decode(*op)) shared[op->buffer.get()] = *p;
+    else if (auto t = SharedMemoryTotal::decode(*op)) shared_total = t->bytes;
+    else if (auto f = FragmentLayoutRecord::decode(*op)) fragment_registers += f->layout->register_count();
+    else if (auto m = ops::MinBlocksPerSm::decode(*op)) min_blocks_per_sm = m->blocks;
+  }
+};
+
+// The multistage Pipelined loops, and whether a loop is left early (a consumer that leaves would
+// leave the producer waiting for a release).
+struct Loops : ir::Visitor {
+  std::vector<const ir::ForNode*> pipelined;
+  bool breaks = false;
+  void visit(const ir::ForNode* op) override {
+    if (op->for_kind == ir::ForKind::Pipelined && op->pipeline.num_stages >= 2) pipelined.push_back(op);
+    Visitor::visit(op);
+  }
+  void visit(const ir::BreakNode*) override { breaks = true; }
+};
+
+bool share_memory(const SharedPlacement& p, const SharedPlacement& q) {
+  return p.offset < q.offset + q.stage_bytes * q.stages && q.offset < p.offset + p.stage_bytes * p.stages;
+}
+
+// The plan for `k`'s pipelined loop `f`, or the reason it gets none (empty when it simply does
+// not qualify).
+struct Decision {
+  std::optional<WarpSpecializationPlan> plan;
+  std::string refused;
+};
+
+Decision decide(const ir::PrimFunc& func, const ir::KernelNode& k, const ir::ForNode& f, const Records& r) {
+  // The producer computes the loop bounds and the tiles' coordinates from the block indices, the
+  // symbolic dimensions, the scalar parameters and the loop variable alone.
+  std::set<const ir::VarNode*> known{f.var.get()};
+  for (const auto& v : k.block_vars) known.insert(v.get());
+  for (const auto& v : func->symbolic_dims()) known.insert(v.get());
+  for (const auto& p : func->params)
+    if (p.scalar) known.insert(p.scalar.get());
+  auto producer_computable = [&](const ir::Expr& e) {
+    bool ok = true;
+    ir::for_each_expr(e, [&](const ir::Expr& x) {
+      if (x->kind == ir::ExprKind::Var) ok &= known.count(ir::as<ir::VarNode>(x)) > 0;
+      ok &= x->kind != ir::ExprKind::Load && x->kind != ir::ExprKind::Builtin;
+    });
+    return ok;
+  };
+  if (!producer_computable(f.min) || !producer_computable(f.extent)) return {};
+  Loops in_loop;
+  in_loop.visit_stmt(f.body);
+  if (in_loop.breaks) return {};
+  const std::vector<ir::Stmt> body = loop_statements(f);
+  const std::vector<bool> producer = producers_of(f, r.shared);
+  WarpSpecializationPlan plan;
+  std::set<const ir::BufferNode*> staged;
+  for (size_t i = 0; i < body.size(); ++i) {
+    if (!producer[i]) continue;
+    const auto* copy = ir::as<ir::TileOpNode>(body[i]);
+    for (const auto& e : copy->regions[0].base)
+      if (!producer_computable(e)) return {};
+    const ir::BufferNode* tile = copy->regions[1].buffer.get();
+    std::string why;
+    if (!plan_tma_copy(func, *copy, r.shared.at(tile).offset, r.shared.at(tile).stage_bytes, why))
+      return {std::nullopt, cat("no warp specialization: the copy from ", copy->regions[0].buffer->name, " into ", tile->name,
+                                " cannot go by TMA because ", why)};
+    staged.insert(tile);
+    plan.tma_loads.push_back(static_cast<std::int64_t>(i));
+  }
+  if (plan.tma_loads.empty()) return {};
+  for (const auto& [b, p] : r.shared) {
+    if (staged.count(b)) continue;
+    for (const auto* t : staged) plan.wait_for_consumers |= share_memory(p, r.shared.at(t));
+  }
+  std::vector<ir::Stmt> consumers;
+  for (size_t i = 0; i < body.size(); ++i)
+    if (!producer[i]) consumers.push_back(body[i]);
+  plan.overlap = stage_overlap(consumers, staged, f.pipeline.num_stages, true);
+  // Occupancy (see the header), then the consumers' registers.
+  const std::int64_t barrier_bytes = (16 * f.pipeline.num_stages + 127) / 128 * 128;
+  plan.blocks_per_sm = static_cast<int>(r.min_blocks_per_sm);
+  if (!r.min_blocks_per_sm) {
+    const bool two = k.threads == 128 && plan.overlap == StageOverlapKind::WgmmaAsync && r.fragment_registers <= 128 &&
+                     2 * (r.shared_total + barrier_bytes + kReservedPerBlock) <= kSharedPerSm;
+    plan.blocks_per_sm = two ? 2 : 1;
+  }
+  if (k.threads >= 256 || plan.blocks_per_sm > 1)
+    plan.consumer_registers = std::min<int>(
+        kMostRegisters, static_cast<int>((kRegistersPerSm / plan.blocks_per_sm - kProducerThreads * kProducerRegisters) / k.threads / 8 * 8));
+  return {plan, ""};
+}
+
+class Planner : public ir::Mutator {
+ public:
+  Planner(const ir::PrimFunc& func, const Records& r) : func_(func), records_(r) {}
+  using Mutator::mutate;
+
+  ir::Stmt mutate(const ir::KernelNode* op, const ir::Stmt& self) override {
+    if (op->threads % 128 != 0 || op->threads + kProducerThreads > 1024) return self;
+    Loops loops;
+    loops.visit_stmt(op->body);
+    if (loops.pipelined.size() != 1) return self;
+    const ir::ForNode* f = loops.pipelined[0];
+    const auto* top = ir::as<ir::SeqNode>(op->body);
+    std::vector<ir::Stmt> stmts = top ? top->stmts : std::vector<ir::Stmt>{op->body};
+    const auto at = std::find_if(stmts.begin(), stmts.end(), [&](const ir::Stmt& s) { return s.get() == f; });
+    if (at == stmts.end()) return self;
+    const Decision d = decide(func_, *op, *f, records_);
+    if (!d.plan && d.refused.empty()) return self;
+    stmts.insert(at, d.plan ? d.plan->encode() : NoWarpSpecialization{d.refused}.encode());
+    return ir::make_kernel(op->grid, op->threads, op->block_vars, op->thread_var, ir::make_seq(stmts));
+  }
+
+ private:
+  const ir::PrimFunc& func_;
+  const Records& records_;
+};
+
+}  // namespace
+
+ir::Stmt WarpSpecializationPlan::encode() const {
+  return ir::make_annotate("warp_specialization", nullptr, nullptr,
+                           {{"tma_loads", tma_loads},
+                            {"wait_for_consumers", std::int64_t(wait_for_consumers)},
+                            {"overlap", std::string(kOverlapNames[static_cast<int>(overlap)])},
+                            {"blocks_per_sm", std::int64_t(blocks_per_sm)},
+                            {"consumer_registers", std::int64_t(consumer_registers)}});
+}
+
+std::optional<WarpSpecializationPlan> WarpSpecializationPlan::decode(const ir::AnnotateNode& a) {
+  if (a.key != "warp_specialization") return std::nullopt;
+  WarpSpecializationPlan p;
+  p.tma_loads = std::get<std::vector<std::int64_t>>(a.attrs.at("tma_loads"));
+  p.wait_for_consumers = std::get<std::int64_t>(a.attrs.at("wait_for_consumers")) != 0;
+  const std::string overlap = std::get<std::string>(a.attrs.at("overlap"));
+  const auto* name = std::find_if(std::begin(kOverlapNames), std::end(kOverlapNames), [&](const char* n) { return overlap == n; });
+  TS_ICHECK(name != std::end(kOverlapNames), "warp_specialization record with overlap ", overlap);
+  p.overlap = static_cast<StageOverlapKind>(name - std::begin(kOverlapNames));
+  p.blocks_per_sm = static_cast<int>(std::get<std::int64_t>(a.attrs.at("blocks_per_sm")));
+  p.consumer_registers = static_cast<int>(std::get<std::int64_t>(a.attrs.at("consumer_registers")));
+  return p;
+}
+
+ir::Stmt NoWarpSpecialization::encode() const {
+  return ir::make_annotate("no_warp_specialization", nullptr, nullptr, {{"reason", reason}});
+}
+
+std::optional<NoWarpSpecialization> NoWarpSpecialization::decode(const ir::AnnotateNode& a) {
+  if (a.key != "no_warp_specialization") return std::nullopt;
+  return NoWarpSpecialization{std::get<std::string>(a.attrs.at("reason"))};
+}
+
+std::vector<ir::Stmt> loop_statements(const ir::ForNode& f) {
+  const auto* seq = ir::as<ir::SeqNode>(f.body);
+  return seq ? seq->stmts : std::vector<ir::Stmt>{f.body};
+}
+
+std::vector<bool> producers_of(const ir::ForNode& f, const std::map<const ir::BufferNode*, SharedPlacement>& shared) {
+  const std::vector<ir::Stmt> body = loop_statements(f);
+  std::vector<bool> producer(body.size(), false);
+  for (size_t i = 0; i < body.size(); ++i)
+    if (const auto* t = ir::as<ir::TileOpNode>(body[i]); t && ops::is_copy(*t) && shared.count(t->regions[1].buffer.get()) &&
+                                                          shared.at(t->regions[1].buffer.get()).stages == f.pipeline.num_stages)
+      producer[i] = true;
+  return producer;
+}
+
+StageOverlapKind stage_overlap(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged, int stages,
+                               bool warp_specialized) {
+  if (consumers.size() != 1) return StageOverlapKind::None;
+  const auto* g = ir::as<ir::TileOpNode>(consumers[0]);
+  const auto gemm = g ? ops::as_gemm(*g) : std::nullopt;
+  if (!gemm || !staged.count(g->regions[0].buffer.get()) || !staged.count(g->regions[1].buffer.get()) || ops::clears_accumulator(*g))
+    return StageOverlapKind::None;
+  if (!gemm->wgmma) return warp_specialized ? StageOverlapKind::None : StageOverlapKind::MmaFragments;
+  return stages >= (warp_specialized ? 2 : 3) ? StageOverlapKind::WgmmaAsync : StageOverlapKind::None;
+}
+
+ir::PrimFunc plan_warp_specialization(const ir::PrimFunc& func, int sm, bool tma) {
+  if (!tma || sm < 90 || ops::uses_builtins(func->body)) return func;
+  Records r;
+  r.visit_stmt(func->body);
+  Planner p(func, r);
+  return ir::make_prim_func(func->name, func->params, p.mutate_stmt(func->body));
+}
+
+}  // namespace tilescale::passes

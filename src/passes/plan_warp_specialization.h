@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ir/IR.h"
+#include "ops/lower_context.h"
+#include "passes/plan_shared_memory.h"
+
+namespace tilescale::passes {
+
+using StageOverlapKind = cuda::LowerContext::StageOverlap::Kind;
+
+// The producer warpgroup of a warp-specialized kernel: 128 threads after the program's own, which
+// keep 40 registers each when registers move to the consumers.
+constexpr int kProducerThreads = 128, kProducerRegisters = 40;
+
+// plan_warp_specialization's decision for the kernel's pipelined loop, recorded as
+// `annotate("warp_specialization", tma_loads=[...], ...)` right before the loop in the kernel body:
+// one encode, one decode, and nothing else reads its keys.
+struct WarpSpecializationPlan {
+  std::vector<std::int64_t> tma_loads;  // the loop's statements (loop_statements) the producer issues by TMA
+  bool wait_for_consumers = false;      // the staged tiles share memory with buffers used before the loop
+  StageOverlapKind overlap = StageOverlapKind::None;  // the consumers' stage overlap (stage_overlap)
+  int blocks_per_sm = 1;                // the launch bounds' occupancy
+  int consumer_registers = 0;           // setmaxnreg for the consumers (the producer: kProducerRegisters); 0: none
+  ir::Stmt encode() const;
+  static std::optional<WarpSpecializationPlan> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
+};
+// Why a loop that could have been warp-specialized is not (a copy that cannot go by TMA), for the
+// generated code's header: `annotate("no_warp_specialization", reason=...)` before the loop.
+struct NoWarpSpecialization {
+  std::string reason;
+  ir::Stmt encode() const;
+  static std::optional<NoWarpSpecialization> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
+};
+
+// A loop's statements: its body's Seq, or the body alone.
+std::vector<ir::Stmt> loop_statements(const ir::ForNode& f);
+
+// A Pipelined loop's producers: its copies from global memory into shared buffers placed with one
+// copy per stage (plan_shared_memory's `shared`).
+std::vector<bool> producers_of(const ir::ForNode& f, const std::map<const ir::BufferNode*, SharedPlacement>& shared);
+
+// How a pipelined loop's consumers overlap the stage boundary: the GEMM main loop shapes, one gemm
+// of two staged tiles (so both are whole shared buffers), accumulating (clear_accum would reset it
+// every stage). An mma.sync gemm keeps the next k step's fragments in flight (MmaFragments); a
+// wgmma one its previous group (WgmmaAsync), which needs a stage besides the one being read: with
+// cp.async also one besides the one landing (stages >= 3), with a producer warpgroup
+// (warp_specialized) stages >= 2. A producer warpgroup has no next stage to prefetch fragments from
+// in the last iteration, so mma.sync gemms are not overlapped there.
+StageOverlapKind stage_overlap(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged, int stages,
+                               bool warp_specialized);
+
+// Decides, for sm_90 with TMA (`tma`), whether the kernel's pipelined loop gets a producer
+// warpgroup: when the kernel's one multistage Pipelined loop sits at the top of the kernel body,
+// is never left early, its bounds and tile coordinates depend only on block indices, symbolic
+// sizes, scalar parameters and the loop variable, and every tile it loads qualifies for TMA
+// (tma.h). Then the block gets kProducerThreads more threads: one of them issues the loop's loads
+// by TMA into mbarrier-guarded stages, the program's threads (the consumers) compute (the code
+// generator's emit_warp_specialized says how). The plan also fixes the occupancy: what
+// T::min_blocks_per_sm asks for; else two blocks per SM for a GEMM main loop (WgmmaAsync) with one
+// consumer warpgroup whose fragments need at most 128 registers a thread and whose shared memory
+// fits twice in an SM (alone, one warpgroup's wgmma groups leave the tensor cores idle between
+// them: the README GEMM ran 287 TFLOP/s with one block per SM, 526-556 with two, on the H200;
+// FlashAttention's default tiles were slower with two); else one. Registers move to the consumers
+// (setmaxnreg) when there are 2+ consumer warpgroups or 2+ blocks per SM: the block's share of the
+// register file less the producer's, at most 240 a thread.
+//
+//   before:  for k in T.Pipelined(32, num_stages=3):            (128 threads, sm_90a)
+//   after:   T.annotate("warp_specialization", blocks_per_sm=2, consumer_registers=216, overlap="wgmma_async",
+//                       tma_loads=[0, 1], wait_for_consumers=0)
+//            for k in T.Pipelined(32, num_stages=3):
+//
+// A loop refused because a copy cannot go by TMA gets `annotate("no_warp_specialization",
+// reason=...)` instead. Idle (returns its input) before sm_90, without TMA, and in distributed
+// kernels.
+ir::PrimFunc plan_warp_specialization(const ir::PrimFunc& func, int sm, bool tma);
+
+}  // namespace tilescale::passes
