@@ -20,6 +20,10 @@ namespace {
 constexpr const char* kOverlapNames[] = {"none", "mma_fragments", "wgmma_async"};
 constexpr std::int64_t kSharedPerSm = 233472, kReservedPerBlock = 1024;  // sm_90: 228 KB, 1 KB of it per block
 constexpr int kRegistersPerSm = 65536, kMostRegisters = 240;
+// The least launch budget a warp-specialized kernel gets: two blocks of 256 threads. Below it ptxas
+// cannot fit a wgmma's accumulators and descriptors (T::min_blocks_per_sm(3) over 128 + 128
+// threads: "Insufficient registers (80) ... register target of 90 or higher").
+constexpr int kLeastLaunchRegisters = 128;
 
 // The records plan_shared_memory and infer_fragment_layouts left in the kernel, and the user's
 // occupancy request.
@@ -76,6 +80,13 @@ Decision decide(const ir::PrimFunc& func, const ir::KernelNode& k, const ir::For
     return ok;
   };
   if (!producer_computable(f.min) || !producer_computable(f.extent)) return {};
+  // An occupancy the program asks for must leave the consumers' wgmma code the registers it needs
+  // at launch (ptxas compiles it within the launch bounds' budget).
+  const std::int64_t launch_threads = k.threads + kProducerThreads;
+  if (r.min_blocks_per_sm && kRegistersPerSm / (r.min_blocks_per_sm * launch_threads) < kLeastLaunchRegisters)
+    return {std::nullopt, cat("no warp specialization: T::min_blocks_per_sm(", r.min_blocks_per_sm, ") leaves ",
+                              kRegistersPerSm / (r.min_blocks_per_sm * launch_threads), " registers a thread to ", launch_threads,
+                              " threads (a producer warpgroup's included), fewer than ", kLeastLaunchRegisters)};
   Loops in_loop;
   in_loop.visit_stmt(f.body);
   if (in_loop.breaks) return {};

@@ -76,8 +76,9 @@ StageOverlapKind stage_overlap(const std::vector<ir::Stmt>& consumers, const std
 //                       tma_loads=[0, 1], wait_for_consumers=0)
 //            for k in T.Pipelined(32, num_stages=3):
 //
-// A loop refused because a copy cannot go by TMA gets `annotate("no_warp_specialization",
-// reason=...)` instead. Idle (returns its input) before sm_90, without TMA, and in distributed
+// A loop refused because a copy cannot go by TMA, or because T::min_blocks_per_sm leaves fewer
+// than 128 registers a thread at launch, gets `annotate("no_warp_specialization", reason=...)`
+// instead, and stays a cp.async pipeline. Idle (returns its input) before sm_90, without TMA, and in distributed
 // kernels.
 ir::PrimFunc plan_warp_specialization(const ir::PrimFunc& func, int sm, bool tma);
 

@@ -96,6 +96,14 @@ for k in T.Pipelined(8, num_stages=3):)"),
       << after;
 }
 
+TEST(PlanWarpSpecialization, AnOccupancyThatLeavesTooFewRegistersKeepsTheCpAsyncPipeline) {
+  const std::string after = kernel_body(around_pass(gemm(128, 128, 3), "plan_warp_specialization").after);
+  EXPECT_EQ(record(after), "");
+  EXPECT_NE(after.find(R"(T.annotate("no_warp_specialization", reason="no warp specialization: T::min_blocks_per_sm(3) leaves 85 registers a thread to 256 threads (a producer warpgroup's included), fewer than 128"))"),
+            std::string::npos)
+      << after;
+}
+
 TEST(PlanWarpSpecialization, ItsRecordDecodesAsEncoded) {
   passes::WarpSpecializationPlan plan;
   plan.tma_loads = {0, 2};
