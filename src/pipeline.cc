@@ -16,6 +16,7 @@
 #include "ops/verify.h"
 #include "passes/check_budgets.h"
 #include "passes/infer_fragment_layouts.h"
+#include "passes/plan_pipelines.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_tile_ops.h"
 #include "passes/plan_warp_specialization.h"
@@ -50,6 +51,8 @@ std::vector<Pass> passes_for(Target target, int sm, bool tma) {
     list.push_back({"infer_fragment_layouts", passes::infer_fragment_layouts});
     // Stage counts come from the Pipelined loops as they are now.
     list.push_back({"plan_shared_memory", passes::plan_shared_memory});
+    // Reads the placements: a loop's producers are the copies into staged buffers.
+    list.push_back({"plan_pipelines", passes::plan_pipelines});
     // Reads the placements: which loads qualify for TMA, and the occupancy, depend on them.
     list.push_back(
         {"plan_warp_specialization", [sm, tma](const ir::PrimFunc& f) { return passes::plan_warp_specialization(f, sm, tma); }});

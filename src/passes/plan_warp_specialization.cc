@@ -4,9 +4,7 @@
 
 #include "ir/visitor.h"
 #include "ops/builtin.h"
-#include "ops/gemm.h"
 #include "ops/kernel_annotations.h"
-#include "ops/tile_op.h"
 #include "passes/infer_fragment_layouts.h"
 #include "passes/tma.h"
 #include "tilescale/errors.h"
@@ -17,7 +15,6 @@ using tilescale::detail::cat;
 
 namespace {
 
-constexpr const char* kOverlapNames[] = {"none", "mma_fragments", "wgmma_async"};
 constexpr std::int64_t kSharedPerSm = 233472, kReservedPerBlock = 1024;  // sm_90: 228 KB, 1 KB of it per block
 constexpr int kRegistersPerSm = 65536, kMostRegisters = 240;
 // The least launch budget a warp-specialized kernel gets: two blocks of 256 threads. Below it ptxas
@@ -162,7 +159,7 @@ ir::Stmt WarpSpecializationPlan::encode() const {
   return ir::make_annotate("warp_specialization", nullptr, nullptr,
                            {{"tma_loads", tma_loads},
                             {"wait_for_consumers", std::int64_t(wait_for_consumers)},
-                            {"overlap", std::string(kOverlapNames[static_cast<int>(overlap)])},
+                            {"overlap", overlap_name(overlap)},
                             {"blocks_per_sm", std::int64_t(blocks_per_sm)},
                             {"consumer_registers", std::int64_t(consumer_registers)}});
 }
@@ -172,10 +169,7 @@ std::optional<WarpSpecializationPlan> WarpSpecializationPlan::decode(const ir::A
   WarpSpecializationPlan p;
   p.tma_loads = std::get<std::vector<std::int64_t>>(a.attrs.at("tma_loads"));
   p.wait_for_consumers = std::get<std::int64_t>(a.attrs.at("wait_for_consumers")) != 0;
-  const std::string overlap = std::get<std::string>(a.attrs.at("overlap"));
-  const auto* name = std::find_if(std::begin(kOverlapNames), std::end(kOverlapNames), [&](const char* n) { return overlap == n; });
-  TS_ICHECK(name != std::end(kOverlapNames), "warp_specialization record with overlap ", overlap);
-  p.overlap = static_cast<StageOverlapKind>(name - std::begin(kOverlapNames));
+  p.overlap = overlap_of(std::get<std::string>(a.attrs.at("overlap")));
   p.blocks_per_sm = static_cast<int>(std::get<std::int64_t>(a.attrs.at("blocks_per_sm")));
   p.consumer_registers = static_cast<int>(std::get<std::int64_t>(a.attrs.at("consumer_registers")));
   return p;
@@ -188,32 +182,6 @@ ir::Stmt NoWarpSpecialization::encode() const {
 std::optional<NoWarpSpecialization> NoWarpSpecialization::decode(const ir::AnnotateNode& a) {
   if (a.key != "no_warp_specialization") return std::nullopt;
   return NoWarpSpecialization{std::get<std::string>(a.attrs.at("reason"))};
-}
-
-std::vector<ir::Stmt> loop_statements(const ir::ForNode& f) {
-  const auto* seq = ir::as<ir::SeqNode>(f.body);
-  return seq ? seq->stmts : std::vector<ir::Stmt>{f.body};
-}
-
-std::vector<bool> producers_of(const ir::ForNode& f, const std::map<const ir::BufferNode*, SharedPlacement>& shared) {
-  const std::vector<ir::Stmt> body = loop_statements(f);
-  std::vector<bool> producer(body.size(), false);
-  for (size_t i = 0; i < body.size(); ++i)
-    if (const auto* t = ir::as<ir::TileOpNode>(body[i]); t && ops::is_copy(*t) && shared.count(t->regions[1].buffer.get()) &&
-                                                          shared.at(t->regions[1].buffer.get()).stages == f.pipeline.num_stages)
-      producer[i] = true;
-  return producer;
-}
-
-StageOverlapKind stage_overlap(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged, int stages,
-                               bool warp_specialized) {
-  if (consumers.size() != 1) return StageOverlapKind::None;
-  const auto* g = ir::as<ir::TileOpNode>(consumers[0]);
-  const auto gemm = g ? ops::as_gemm(*g) : std::nullopt;
-  if (!gemm || !staged.count(g->regions[0].buffer.get()) || !staged.count(g->regions[1].buffer.get()) || ops::clears_accumulator(*g))
-    return StageOverlapKind::None;
-  if (!gemm->wgmma) return warp_specialized ? StageOverlapKind::None : StageOverlapKind::MmaFragments;
-  return stages >= (warp_specialized ? 2 : 3) ? StageOverlapKind::WgmmaAsync : StageOverlapKind::None;
 }
 
 ir::PrimFunc plan_warp_specialization(const ir::PrimFunc& func, int sm, bool tma) {

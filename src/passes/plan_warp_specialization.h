@@ -8,12 +8,9 @@
 #include <vector>
 
 #include "ir/IR.h"
-#include "ops/lower_context.h"
-#include "passes/plan_shared_memory.h"
+#include "passes/plan_pipelines.h"
 
 namespace tilescale::passes {
-
-using StageOverlapKind = cuda::LowerContext::StageOverlap::Kind;
 
 // The producer warpgroup of a warp-specialized kernel: 128 threads after the program's own, which
 // keep 40 registers each when registers move to the consumers.
@@ -38,23 +35,6 @@ struct NoWarpSpecialization {
   ir::Stmt encode() const;
   static std::optional<NoWarpSpecialization> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
 };
-
-// A loop's statements: its body's Seq, or the body alone.
-std::vector<ir::Stmt> loop_statements(const ir::ForNode& f);
-
-// A Pipelined loop's producers: its copies from global memory into shared buffers placed with one
-// copy per stage (plan_shared_memory's `shared`).
-std::vector<bool> producers_of(const ir::ForNode& f, const std::map<const ir::BufferNode*, SharedPlacement>& shared);
-
-// How a pipelined loop's consumers overlap the stage boundary: the GEMM main loop shapes, one gemm
-// of two staged tiles (so both are whole shared buffers), accumulating (clear_accum would reset it
-// every stage). An mma.sync gemm keeps the next k step's fragments in flight (MmaFragments); a
-// wgmma one its previous group (WgmmaAsync), which needs a stage besides the one being read: with
-// cp.async also one besides the one landing (stages >= 3), with a producer warpgroup
-// (warp_specialized) stages >= 2. A producer warpgroup has no next stage to prefetch fragments from
-// in the last iteration, so mma.sync gemms are not overlapped there.
-StageOverlapKind stage_overlap(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged, int stages,
-                               bool warp_specialized);
 
 // Decides, for sm_90 with TMA (`tma`), whether the kernel's pipelined loop gets a producer
 // warpgroup: when the kernel's one multistage Pipelined loop sits at the top of the kernel body,

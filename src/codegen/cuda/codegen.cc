@@ -11,6 +11,7 @@
 
 #include "codegen/cuda/dist.h"
 #include "codegen/cuda/names.h"
+#include "passes/plan_pipelines.h"
 #include "passes/plan_warp_specialization.h"
 #include "passes/tma.h"
 #include "ir/bounds.h"
@@ -356,6 +357,7 @@ class Generator : public LowerContext {
   std::vector<ir::Expr> named_vars_;
   std::set<std::string> used_names_;
   std::map<const ir::BufferNode*, FragmentInfo> fragments_;
+  std::map<const ir::ForNode*, passes::PipelineSchedule> schedules_;  // plan_pipelines' records, by loop
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
   std::int64_t shared_total_ = 0;
   std::int64_t min_blocks_per_sm_ = 0;  // T::min_blocks_per_sm, 0 when not requested
@@ -461,6 +463,19 @@ class Generator : public LowerContext {
         } else if (auto total = passes::SharedMemoryTotal::decode(*op)) {
           g->shared_total_ = total->bytes;
         }
+      }
+      // A pipeline schedule belongs to the loop after it (other records may stand between).
+      void visit(const ir::SeqNode* op) override {
+        for (size_t i = 0; i < op->stmts.size(); ++i) {
+          const auto* a = ir::as<ir::AnnotateNode>(op->stmts[i]);
+          auto schedule = a ? passes::PipelineSchedule::decode(*a) : std::nullopt;
+          if (!schedule) continue;
+          size_t j = i + 1;
+          while (j < op->stmts.size() && ir::as<ir::AnnotateNode>(op->stmts[j])) ++j;
+          TS_ICHECK(j < op->stmts.size() && ir::as<ir::ForNode>(op->stmts[j]), "pipeline schedule before no loop");
+          g->schedules_[ir::as<ir::ForNode>(op->stmts[j])] = *schedule;
+        }
+        Visitor::visit(op);
       }
     } c;
     c.g = this;
@@ -1051,23 +1066,12 @@ class Generator : public LowerContext {
   void emit_pipelined(const ir::ForNode& f) {
     const int S = f.pipeline.num_stages;
     const std::vector<ir::Stmt> body = passes::loop_statements(f);
-    const std::vector<bool> producer = passes::producers_of(f, shared_);
-    if (!f.pipeline.stage.empty())
-      for (size_t i = 0; i < body.size(); ++i)
-        if ((f.pipeline.stage[i] == 0) != producer[i])
-          throw CompileError(cat("cannot pipeline loop ", f.var->name, " with stage=[...] as given: on this target stage 0 must hold "
-                                 "exactly the T::copy statements from global into shared memory (statement ", i, " breaks this)"));
-    std::vector<size_t> order(body.size());
-    for (size_t i = 0; i < body.size(); ++i) order[i] = i;
-    if (!f.pipeline.order.empty())
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return f.pipeline.order[a] < f.pipeline.order[b]; });
-
+    TS_ICHECK(schedules_.count(&f), "pipelined loop ", f.var->name, " without its schedule");
+    const passes::PipelineSchedule& schedule = schedules_.at(&f);
     std::set<const ir::BufferNode*> staged;
-    for (size_t i = 0; i < body.size(); ++i)
-      if (producer[i]) staged.insert(ir::as<ir::TileOpNode>(body[i])->regions[1].buffer.get());
+    for (const std::int64_t i : schedule.producers) staged.insert(ir::as<ir::TileOpNode>(body[i])->regions[1].buffer.get());
     std::vector<ir::Stmt> consumers;
-    for (size_t i : order)
-      if (!producer[i]) consumers.push_back(body[i]);
+    for (const std::int64_t i : schedule.consumers) consumers.push_back(body[i]);
     if (ws_ && ws_->loop == &f) return emit_consumer_loop(f, consumers, staged);
     const std::string n = fresh("n_iter");
     const std::string k = name_of(f.var.get(), f.var->name);
@@ -1079,16 +1083,14 @@ class Generator : public LowerContext {
       line(cat("[[maybe_unused]] const int ", k, " = ", base, " + ", iter, ";"));
       for (const auto* b : staged) stage_pointer_[b] = stage_copy(*b, cat("(", iter, ") % ", S));
       async_producer_ = true;
-      for (size_t i : order)
-        if (producer[i]) emit_stmt(body[i]);
+      for (const std::int64_t i : schedule.producers) emit_stmt(body[i]);
       async_producer_ = false;
       stage_pointer_.clear();
       close();
     };
-    const StageOverlap::Kind kind = passes::stage_overlap(consumers, staged, S, false);
-    // Loads run `ahead` iterations ahead. Asynchronous wgmma keeps the previous iteration's group in
-    // flight, reading its stage, so one stage fewer is free to load into.
-    const int ahead = kind == StageOverlap::Kind::WgmmaAsync ? S - 2 : S - 1;
+    // Loads run `ahead` iterations ahead (the schedule's).
+    const StageOverlap::Kind kind = schedule.overlap;
+    const int ahead = static_cast<int>(schedule.ahead);
     const std::string s = fresh("stage");
     open(cat("for (int ", s, " = 0; ", s, " < ", ahead, "; ++", s, ")"));
     open(cat("if (", s, " < ", n, ")"));
