@@ -1255,6 +1255,29 @@ TEST(ThreadErrors, TileWiseAtomicAddAndParallelUnderAThreadBranch) {
   EXPECT_COMPILE_ERROR(parallel(), "T::Parallel loop over i", "control flow", "thread index");
 }
 
+// A Parallel loop whose threads read fragment elements held by other threads: the message says
+// which thread reads which element, who holds it, whether the layouts differ or only the index, and
+// what to write instead (issue 17: y[i] = x[255 - i] printed the same layout twice).
+TEST(ThreadErrors, ParallelLoopReadsAFragmentElementAnotherThreadHolds) {
+  auto reversed = [] {
+    const auto f = T::prim_func("reversed_read", [] {
+      auto X = T::Tensor("X", {256}, T::float32);
+      auto Y = T::Tensor("Y", {256}, T::float32);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto x = T::alloc_fragment({256}, T::float32, "x");
+        auto y = T::alloc_fragment({256}, T::float32, "y");
+        T::copy(X(0), x);
+        T::Parallel(256, [&](T::Expr i) { y(i) = x(255 - i); });
+        T::copy(y, Y(0));
+      });
+    });
+    return generate_cuda(f, "sm_80");
+  };
+  EXPECT_COMPILE_ERROR(reversed(), "cannot lower the T::Parallel loop over", "at i=0 thread 0 reads x[255]",
+                       "that thread 127 holds", "x has the loop's layout but is read at another index than the loop's own",
+                       "read x at the loop's own index, or copy it to shared memory (T::alloc_shared and T::copy)");
+}
+
 // Per-thread storage set from the thread index has no meaning in a T::Parallel loop or a tile op,
 // whose elements the compiler spreads over the threads: refused, naming the buffer.
 TEST(ThreadErrors, ParallelLoopOrTileOpReadsPerThreadStorage) {

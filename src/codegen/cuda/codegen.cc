@@ -1042,11 +1042,22 @@ class Generator : public LowerContext {
       for (std::int64_t q = 0; q < f.layout->replicate() && !owns; ++q) owns = f.layout->map_thread(element, q) == t;
       const std::int64_t got = f.layout->map(element)[0];
       if (owns && result && *result != got) dynamic = true;
-      if (!owns)
-        throw CompileError(cat("cannot lower the T::Parallel loop over ", anchor_name, " because its access to fragment ", a.buffer->name,
-                               " needs a layout compatible with ", anchor.to_string(), " but ", a.buffer->name, " has ",
-                               f.layout->to_string(), " (thread ", t, " register ", reg, "); use fragments of matching layouts, "
-                               "or T::copy through shared memory"));
+      if (!owns) {
+        // Which element the thread reads, which thread holds it, and what differs: the layouts, or
+        // only the index (the same layout, read at another element than the loop's own).
+        std::string at, element_text;
+        for (size_t k = 0; k < loops.size(); ++k) at += cat(k ? ", " : "", loops[k]->var->name, "=", loop_env.at(loops[k]->var.get()));
+        for (size_t d = 0; d < element.size(); ++d) element_text += cat(d ? ", " : "", element[d]);
+        const bool same_layout = f.layout->to_string() == anchor.to_string();
+        throw CompileError(cat("cannot lower the T::Parallel loop over ", anchor_name, " because at ", at, " thread ", t, " reads ",
+                               a.buffer->name, "[", element_text, "], an element of fragment ", a.buffer->name, " that thread ",
+                               f.layout->map_thread(element, 0), " holds",
+                               same_layout ? cat(" (", a.buffer->name, " has the loop's layout but is read at another index than the loop's own)")
+                                           : cat(" (the loop follows the layout ", anchor.to_string(), ", ", a.buffer->name, " has ",
+                                                 f.layout->to_string(), ")"),
+                               "; a thread reads only the fragment elements it holds: read ", a.buffer->name,
+                               " at the loop's own index, or copy it to shared memory (T::alloc_shared and T::copy) and read it there"));
+      }
       result = got;
     }
     if (!dynamic) return std::to_string(result.value_or(0));
