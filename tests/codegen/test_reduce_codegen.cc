@@ -102,6 +102,40 @@ TEST(IntegerReduceCodegen, CumsumStaysInteger) {
   }
 }
 
+// T::cumsum on fragments (issue 17): the registers go through the workspace, a barrier after they
+// are stored and another before they are read back, and the scan runs there; in place, from a
+// fragment to shared memory and from shared memory to a fragment, for sm_80 and sm_90a.
+TEST(CumsumCodegen, FragmentsScanThroughTheWorkspace) {
+  SKIP_WITHOUT_NVRTC();
+  auto f = T::prim_func("fragment_cumsum", [&] {
+    auto X = T::Tensor("X", {16, 48}, T::float32);
+    auto Y = T::Tensor("Y", {16, 48}, T::float32);
+    auto Z = T::Tensor("Z", {16, 48}, T::float16);
+    auto W = T::Tensor("W", {16, 48}, T::float32);
+    T::Kernel(1, T::threads(64), [&](T::Expr) {
+      auto F = T::alloc_fragment({16, 48}, T::float32, "F");
+      auto S = T::alloc_shared({16, 48}, T::float16, "S");
+      auto G = T::alloc_fragment({16, 48}, T::float32, "G");
+      T::copy(X, F);
+      T::cumsum(F, F, 1);
+      T::copy(F, Y);
+      T::cumsum(F, S, 0, /*reverse=*/true);
+      T::copy(S, Z);
+      T::cumsum(S, G, 1);
+      T::copy(G, W);
+    });
+  });
+  for (const char* arch : {"sm_80", "sm_90a"}) {
+    SCOPED_TRACE(arch);
+    const std::string source = generate_cuda(f, arch);
+    // Staged copies: F twice in place (source and result), F as a source, G as a result.
+    std::size_t staged = 0;
+    for (auto at = source.find("float* scan_"); at != std::string::npos; at = source.find("float* scan_", at + 1)) ++staged;
+    EXPECT_EQ(staged, 4u) << source;
+    EXPECT_FALSE(jit::compile_nvrtc(source, f.name(), arch, {}).cubin.empty());
+  }
+}
+
 // Rows of an int8 gemm's int32 accumulator (the mma-rows lowering: quad shuffles, then warps
 // through shared memory) reduce in int.
 TEST(IntegerReduceCodegen, Int32AccumulatorRows) {

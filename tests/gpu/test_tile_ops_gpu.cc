@@ -239,6 +239,39 @@ TEST(GpuTileOps, FillCumsumAtomicAdd) {
                          1e-4);
 }
 
+// T::cumsum on fragments (through the workspace): in place along either dimension, fragment to
+// shared memory, shared memory to fragment, and an int32 1-D fragment in place.
+TEST(GpuTileOps, CumsumOnFragments) {
+  SKIP_WITHOUT_GPU();
+  auto f = T::prim_func("fragment_cumsum", [&] {
+    auto X = T::Tensor("X", {24, 40}, T::float32);
+    auto Y = T::Tensor("Y", {24, 40}, T::float32);
+    auto Z = T::Tensor("Z", {24, 40}, T::float32);
+    auto W = T::Tensor("W", {24, 40}, T::float32);
+    auto I = T::Tensor("I", {100}, T::int32);
+    auto J = T::Tensor("J", {100}, T::int32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto F = T::alloc_fragment({24, 40}, T::float32, "F");
+      auto S = T::alloc_shared({24, 40}, T::float32, "S");
+      auto G = T::alloc_fragment({24, 40}, T::float32, "G");
+      auto K = T::alloc_fragment({100}, T::int32, "K");
+      T::copy(X, F);
+      T::cumsum(F, F, 1);
+      T::copy(F, Y);
+      T::cumsum(F, S, 0, /*reverse=*/true);
+      T::copy(S, Z);
+      T::cumsum(S, G, 1, /*reverse=*/true);
+      T::copy(G, W);
+      T::copy(I, K);
+      T::cumsum(K, K);
+      T::copy(K, J);
+    });
+  });
+  expect_gpu_matches_cpu(f, {{{24, 40}, DataType::Float32}, {{24, 40}, DataType::Float32, true}, {{24, 40}, DataType::Float32, true},
+                             {{24, 40}, DataType::Float32, true}, {{100}, DataType::Int32}, {{100}, DataType::Int32, true}},
+                         1e-4);
+}
+
 TEST(GpuTileOps, ThreadLevelCodeAndControlFlow) {
   SKIP_WITHOUT_GPU();
   auto f = T::prim_func("thread_level", [&] {
