@@ -15,6 +15,7 @@
 #include "ops/verify.h"
 #include "passes/check_budgets.h"
 #include "passes/infer_fragment_layouts.h"
+#include "passes/insert_barriers.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_tile_ops.h"
 #include "passes/simplify.h"
@@ -46,8 +47,10 @@ std::vector<Pass> passes_for(Target target, int sm) {
     // depend on them.
     list.push_back({"plan_tile_ops", [sm](const ir::PrimFunc& f) { return passes::plan_tile_ops(f, sm); }});
     list.push_back({"infer_fragment_layouts", passes::infer_fragment_layouts});
-    // Last: stage counts come from the Pipelined loops as they are now.
+    // Stage counts come from the Pipelined loops as they are now.
     list.push_back({"plan_shared_memory", passes::plan_shared_memory});
+    // After the placements: a buffer placed over a dead one's bytes waits for that one's accesses.
+    list.push_back({"insert_barriers", passes::insert_barriers});
   }
   return list;
 }
