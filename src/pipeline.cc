@@ -16,6 +16,7 @@
 #include "ops/verify.h"
 #include "passes/check_budgets.h"
 #include "passes/infer_fragment_layouts.h"
+#include "passes/insert_barriers.h"
 #include "passes/plan_pipelines.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_tile_ops.h"
@@ -56,6 +57,8 @@ std::vector<Pass> passes_for(Target target, int sm, bool tma) {
     // Reads the placements: which loads qualify for TMA, and the occupancy, depend on them.
     list.push_back(
         {"plan_warp_specialization", [sm, tma](const ir::PrimFunc& f) { return passes::plan_warp_specialization(f, sm, tma); }});
+    // After the placements: a buffer placed over a dead one's bytes waits for that one's accesses.
+    list.push_back({"insert_barriers", passes::insert_barriers});
   }
   return list;
 }

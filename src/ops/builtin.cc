@@ -6,6 +6,7 @@
 
 #include "ir/printer.h"
 #include "ir/visitor.h"
+#include "ops/device_builtins.h"
 #include "runtime/dist/sim.h"
 
 namespace tilescale::ops {
@@ -41,6 +42,7 @@ const BuiltinDef& builtin(const std::string& name) {
 std::string user_name(const ir::BuiltinNode& call) { return "T::" + call.op; }
 
 void verify_builtin(const ir::BuiltinNode& call, const BuiltinPlace& place) {
+  if (find_device_builtin(call.op)) return check_device_call(call);  // placed by the passes that make it
   const BuiltinDef& def = builtin(call.op);
   TS_ICHECK(def.returns_value || place.evaluated, "builtin ", call.op, " returns nothing but is used as a value");
   TS_ICHECK(call.targs.empty(), "builtin ", call.op, " has no template parameters but is given ", call.targs.size());
@@ -68,7 +70,7 @@ bool any_builtin(const ir::Stmt& s, Pred pred) {
     bool found = false;
     explicit Finder(Pred p) : pred(p) {}
     void visit(const ir::BuiltinNode* op) override {
-      found |= pred(builtin(op->op));
+      found |= !find_device_builtin(op->op) && pred(builtin(op->op));
       Visitor::visit(op);
     }
   } f(pred);

@@ -9,7 +9,7 @@ namespace tilescale::ops {
 namespace {
 
 using P = TemplateParam;
-using O = Operand;
+using O = OperandRole;
 using E = Executor;
 
 // <M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>; gemm_rs and gemm_sr have one TRANS flag.
@@ -82,15 +82,34 @@ const std::vector<DeviceBuiltin>& device_builtins() {
   return registry;
 }
 
-const DeviceBuiltin& device_builtin(std::string_view name) {
+const DeviceBuiltin* find_device_builtin(std::string_view name) {
   static const std::map<std::string_view, const DeviceBuiltin*> by_name = [] {
     std::map<std::string_view, const DeviceBuiltin*> m;
     for (const auto& d : device_builtins()) TS_ICHECK(m.emplace(d.name, &d).second, "device builtin ", d.name, " registered twice");
     return m;
   }();
   auto it = by_name.find(name);
-  TS_ICHECK(it != by_name.end(), "unknown device builtin ", std::string(name));
-  return *it->second;
+  return it == by_name.end() ? nullptr : it->second;
+}
+
+const DeviceBuiltin& device_builtin(std::string_view name) {
+  const DeviceBuiltin* d = find_device_builtin(name);
+  TS_ICHECK(d, "unknown device builtin ", std::string(name));
+  return *d;
+}
+
+void check_device_call(const ir::BuiltinNode& call) {
+  const DeviceBuiltin& d = device_builtin(call.op);
+  TS_ICHECK(call.targs.size() == d.targs.size(), "device call ", call.op, " has ", call.targs.size(), " template arguments for ",
+            d.targs.size(), " parameters");
+  for (std::size_t i = 0; i < d.targs.size(); ++i)
+    TS_ICHECK(call.targs[i].index() == static_cast<std::size_t>(d.targs[i]), "template argument ", i, " of device call ", call.op,
+              " is of the wrong kind");
+  TS_ICHECK(call.args.size() == d.operands.size(), "device call ", call.op, " has ", call.args.size(), " operands for ",
+            d.operands.size());
+  for (std::size_t i = 0; i < d.operands.size(); ++i)
+    TS_ICHECK(d.operands[i] == OperandRole::Value || ir::as<ir::LoadNode>(call.args[i]), "operand ", i, " of device call ", call.op,
+              " is not an element of memory");
 }
 
 std::vector<const DeviceBuiltin*> async_builtins(AsyncFamily family, AsyncStep step) {

@@ -26,9 +26,12 @@
 #include <string_view>
 #include <vector>
 
+#include "ir/IR.h"
+
 namespace tilescale::ops {
 
-// The kind of a template parameter, and so of the BuiltinNode::targs entry that fills it.
+// The kind of a template parameter, and so of the BuiltinNode::targs entry that fills it (in the
+// order of ir::TemplateArg's alternatives).
 enum class TemplateParam { Int, Bool, Type };
 
 // What an operand (an argument of the call) is.
@@ -37,7 +40,7 @@ enum class TemplateParam { Int, Bool, Type };
 //   Mbarrier     a Load naming an mbarrier (a Shared uint64 element)
 //   Registers    a Load naming the first element of a Local register array, read and written
 //   Value        an expression passed by value (a count, a parity, a predicate)
-enum class Operand { MemoryRead, MemoryWrite, Mbarrier, Registers, Value };
+enum class OperandRole { MemoryRead, MemoryWrite, Mbarrier, Registers, Value };
 
 // Who executes a call.
 //   Thread     each thread that reaches it, on its own behalf
@@ -71,7 +74,7 @@ struct DeviceBuiltin {
   int min_sm;          // 80 or 90
   bool arch_specific;  // needs the sm_90a target (setmaxnreg)
   std::vector<TemplateParam> targs;
-  std::vector<Operand> operands;
+  std::vector<OperandRole> operands;
   bool returns_value;  // elect_one: a bool; every other call is an Evaluate
   Executor executor;
   Proxy proxy;
@@ -82,6 +85,11 @@ struct DeviceBuiltin {
 
 // The entry of IR op `name` ("tl.gemm_ss"); InternalError when none.
 const DeviceBuiltin& device_builtin(std::string_view name);
+// The same, or null when `name` is not a device builtin (a language builtin, src/ops/builtin.h).
+const DeviceBuiltin* find_device_builtin(std::string_view name);
+// InternalError unless `call` fills the template parameters and operands of its entry (a pass built
+// it wrong): the verifier's check of device calls.
+void check_device_call(const ir::BuiltinNode& call);
 // Every entry, in registry order.
 const std::vector<DeviceBuiltin>& device_builtins();
 // The entries of `family` that take `step`: what issues, commits or waits for its groups.

@@ -7,6 +7,7 @@
 #include "ir/printer.h"
 #include "ir/visitor.h"
 #include "ops/builtin.h"
+#include "ops/device_builtins.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -45,9 +46,12 @@ struct VaryingCause : ir::Visitor {
     Visitor::visit(op);
   }
   void visit(const ir::BuiltinNode* op) override {
-    const BuiltinScope s = builtin(op->op).scope;
-    if (found.empty() && builtins && (s == BuiltinScope::Thread || s == BuiltinScope::Warp))
-      found = cat(user_name(*op), ", whose value differs between threads");
+    // A device call's value (elect_one) is its lane's own.
+    const DeviceBuiltin* device = find_device_builtin(op->op);
+    const bool per_thread = device ? device->returns_value : builtin(op->op).scope == BuiltinScope::Thread ||
+                                                                 builtin(op->op).scope == BuiltinScope::Warp;
+    if (found.empty() && builtins && per_thread)
+      found = cat(device ? op->op : user_name(*op), ", whose value differs between threads");
     Visitor::visit(op);
   }
   static std::string of(const ThreadLevel& tl, const ir::Expr& e, bool builtins) {

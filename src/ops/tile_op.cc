@@ -7,6 +7,7 @@
 #include "ir/widen.h"
 #include "ir/visitor.h"
 #include "ops/builtin.h"
+#include "ops/device_builtins.h"
 
 namespace tilescale::ops {
 
@@ -222,9 +223,9 @@ std::set<const ir::BufferNode*> written_buffers(const ir::Stmt& s) {
       Visitor::visit(op);
     }
     void visit(const ir::BuiltinNode* op) override {
-      const BuiltinDef& def = builtin(op->op);
+      const DeviceBuiltin* device = find_device_builtin(op->op);
       for (std::size_t i = 0; i < op->args.size(); ++i)
-        if (def.is_address(*op, i))
+        if (device ? device->operands[i] == OperandRole::MemoryWrite : builtin(op->op).is_address(*op, i))
           if (const auto* load = ir::as<ir::LoadNode>(op->args[i])) buffers.insert(load->buffer.get());
       Visitor::visit(op);
     }

@@ -6,6 +6,7 @@
 #include "ir/printer.h"
 #include "ir/verifier.h"
 #include "ops/builtin.h"
+#include "ops/device_builtins.h"
 #include "ops/thread_level.h"
 #include "ops/tile_op.h"
 
@@ -51,7 +52,7 @@ class Checks : public ir::OpChecks {
 
   void check(const ir::BuiltinNode& call, bool evaluated) override {
     verify_builtin(call, BuiltinPlace{parallel_depth_ > 0, thread_dependent_depth_ > 0, evaluated});
-    if (builtin(call.op).scope == BuiltinScope::Block)
+    if (!find_device_builtin(call.op) && builtin(call.op).scope == BuiltinScope::Block)
       for (const auto& a : call.args)
         if (thread_level_ && thread_level_->varies(a))
           throw CompileError(cat("cannot call ", user_name(call), " with the argument ", ir::print(a),

@@ -86,6 +86,12 @@ std::optional<PipelineSchedule> PipelineSchedule::decode(const ir::AnnotateNode&
   return s;
 }
 
+const ir::ForNode* loop_after(const std::vector<ir::Stmt>& stmts, size_t i) {
+  size_t j = i + 1;
+  while (j < stmts.size() && (ir::as<ir::AnnotateNode>(stmts[j]) || ir::as<ir::EvaluateNode>(stmts[j]))) ++j;
+  return j < stmts.size() ? ir::as<ir::ForNode>(stmts[j]) : nullptr;
+}
+
 std::vector<ir::Stmt> loop_statements(const ir::ForNode& f) {
   const auto* seq = ir::as<ir::SeqNode>(f.body);
   return seq ? seq->stmts : std::vector<ir::Stmt>{f.body};

@@ -138,6 +138,18 @@ std::optional<SharedPlacement> SharedPlacement::decode(const ir::AnnotateNode& a
                          std::get<std::int64_t>(a.attrs.at("stages"))};
 }
 
+bool SharedPlacement::overlaps(const SharedPlacement& o) const {
+  return offset < o.offset + o.stage_bytes * o.stages && o.offset < offset + stage_bytes * stages;
+}
+
+ops::Aliases shared_aliases(const std::map<const ir::BufferNode*, SharedPlacement>& placements) {
+  ops::Aliases out;
+  for (const auto& [b, p] : placements)
+    for (const auto& [other, q] : placements)
+      if (p.overlaps(q)) out[b].insert(other);
+  return out;
+}
+
 ir::Stmt SharedMemoryTotal::encode() const {
   return ir::make_annotate("shared_memory_total", nullptr, nullptr, {{"bytes", bytes}});
 }

@@ -1,9 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 
 #include "ir/IR.h"
+#include "ops/memory_access.h"
 
 namespace tilescale::passes {
 
@@ -18,7 +20,10 @@ struct SharedPlacement {
   std::int64_t stages = 1;       // copies, one per pipeline stage
   ir::Stmt encode(const ir::Buffer& buffer) const;
   static std::optional<SharedPlacement> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
+  bool overlaps(const SharedPlacement& o) const;  // some byte of one lies in the other
 };
+// The placed buffers that share bytes, for barrier placement (ops/memory_access.h).
+ops::Aliases shared_aliases(const std::map<const ir::BufferNode*, SharedPlacement>& placements);
 // What the kernel needs in all: `annotate("shared_memory_total", bytes=)` first in the kernel body.
 struct SharedMemoryTotal {
   std::int64_t bytes = 0;

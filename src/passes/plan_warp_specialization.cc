@@ -49,10 +49,6 @@ struct Loops : ir::Visitor {
   void visit(const ir::BreakNode*) override { breaks = true; }
 };
 
-bool share_memory(const SharedPlacement& p, const SharedPlacement& q) {
-  return p.offset < q.offset + q.stage_bytes * q.stages && q.offset < p.offset + p.stage_bytes * p.stages;
-}
-
 // The plan for `k`'s pipelined loop `f`, or the reason it gets none (empty when it simply does
 // not qualify).
 struct Decision {
@@ -107,7 +103,7 @@ Decision decide(const ir::PrimFunc& func, const ir::KernelNode& k, const ir::For
   if (plan.tma_loads.empty()) return {};
   for (const auto& [b, p] : r.shared) {
     if (staged.count(b)) continue;
-    for (const auto* t : staged) plan.wait_for_consumers |= share_memory(p, r.shared.at(t));
+    for (const auto* t : staged) plan.wait_for_consumers |= p.overlaps(r.shared.at(t));
   }
   std::vector<ir::Stmt> consumers;
   for (size_t i = 0; i < body.size(); ++i)

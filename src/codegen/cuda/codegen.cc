@@ -20,8 +20,10 @@
 #include "ir/visitor.h"
 #include "layout/gemm_fragments.h"
 #include "ops/builtin.h"
+#include "ops/device_builtins.h"
 #include "ops/gemm.h"
 #include "ops/kernel_annotations.h"
+#include "ops/memory_access.h"
 #include "ops/thread_level.h"
 #include "ops/tile_op.h"
 #include "passes/check_budgets.h"
@@ -63,68 +65,8 @@ std::size_t shared_limit(const Target& t) { return passes::shared_memory_limit(t
 
 using passes::SharedPlacement;
 
-// Which block-visible buffers (shared memory and global tensors) a statement reads and writes,
-// for __syncthreads placement: threads exchange data through both.
-bool block_visible(const ir::BufferNode* b) { return b->scope == ir::Scope::Shared || b->scope == ir::Scope::Global; }
-
-struct MemoryAccess : ir::Visitor {
-  std::set<const ir::BufferNode*> reads, writes;
-  void visit(const ir::LoadNode* op) override {
-    if (block_visible(op->buffer.get())) reads.insert(op->buffer.get());
-    Visitor::visit(op);
-  }
-  void visit(const ir::StoreNode* op) override {
-    if (block_visible(op->buffer.get())) writes.insert(op->buffer.get());
-    Visitor::visit(op);
-  }
-  void visit(const ir::TileOpNode* op) override {
-    for (size_t i = 0; i < op->regions.size(); ++i) {
-      const auto* b = op->regions[i].buffer.get();
-      if (!block_visible(b)) continue;
-      if (ops::writes_region(*op, i)) writes.insert(b);
-      if (ops::reads_region(*op, i)) reads.insert(b);
-    }
-    Visitor::visit(op);
-  }
-  void visit(const ir::PrintNode* op) override {
-    if (op->buffer && block_visible(op->buffer.get())) reads.insert(op->buffer.get());
-    Visitor::visit(op);
-  }
-  // Builtins (distributed operators) reach memory beyond their operands (peers' copies, signals
-  // other threads wait on): a statement that calls one conflicts with any statement that touches
-  // memory, so block-uniform statements around it stay in order.
-  bool builtin = false;
-  void visit(const ir::BuiltinNode* op) override {
-    builtin = true;
-    for (const auto& a : op->args)
-      if (const auto* l = ir::as<ir::LoadNode>(a); l && block_visible(l->buffer.get())) writes.insert(l->buffer.get());
-    Visitor::visit(op);
-  }
-  bool touches_memory() const { return builtin || !reads.empty() || !writes.empty(); }
-  void merge(const MemoryAccess& o) {
-    reads.insert(o.reads.begin(), o.reads.end());
-    writes.insert(o.writes.begin(), o.writes.end());
-    builtin |= o.builtin;
-  }
-};
-
-bool intersects(const std::set<const ir::BufferNode*>& a, const std::set<const ir::BufferNode*>& b) {
-  for (const auto* x : a)
-    if (b.count(x)) return true;
-  return false;
-}
-
-// Whether two placed shared buffers use some of the same bytes (plan_shared_memory gives the
-// memory of a dead buffer to a later one).
-bool share_memory(const SharedPlacement& p, const SharedPlacement& q) {
-  return p.offset < q.offset + q.stage_bytes * q.stages && q.offset < p.offset + p.stage_bytes * p.stages;
-}
-
-MemoryAccess access_of(const ir::Stmt& s) {
-  MemoryAccess a;
-  a.visit_stmt(s);
-  return a;
-}
+using ops::access_of;
+using ops::MemoryAccess;
 
 // Whether `s` reads or writes one of `buffers`, in any scope.
 bool touches(const ir::Stmt& s, const std::vector<const ir::BufferNode*>& buffers) {
@@ -193,6 +135,7 @@ class Generator : public LowerContext {
     for (int d = 0; d < 3; ++d)
       if (auto g = ir::eval_int(kernel->grid[d])) ranges_[kernel->block_vars[d].get()] = {0, *g - 1};
     collect_annotations(kernel->body);
+    aliases_ = passes::shared_aliases(shared_);
     apply_warp_specialization(*kernel);
     plan_tma_stores(*kernel);
 
@@ -359,6 +302,7 @@ class Generator : public LowerContext {
   std::map<const ir::BufferNode*, FragmentInfo> fragments_;
   std::map<const ir::ForNode*, passes::PipelineSchedule> schedules_;  // plan_pipelines' records, by loop
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
+  ops::Aliases aliases_;  // of shared_, for barrier placement inside pipelined loops
   std::int64_t shared_total_ = 0;
   std::int64_t min_blocks_per_sm_ = 0;  // T::min_blocks_per_sm, 0 when not requested
   int blocks_per_sm_ = 0;                // the occupancy the launch bounds ask for: the above, or the warp specialization plan's
@@ -400,6 +344,9 @@ class Generator : public LowerContext {
   std::optional<ops::ThreadLevel> thread_level_;
   ops::ThreadLevelLog* log_;
   int divergent_depth_ = 0;
+  // Inside a multistage Pipelined loop, where the generator places the barriers between statements
+  // (elsewhere passes::insert_barriers has put them in the IR).
+  int pipelined_depth_ = 0;
 
   static const ir::KernelNode* find_kernel(const ir::Stmt& s) {
     if (auto* k = ir::as<ir::KernelNode>(s)) return k;
@@ -464,16 +411,15 @@ class Generator : public LowerContext {
           g->shared_total_ = total->bytes;
         }
       }
-      // A pipeline schedule belongs to the loop after it (other records may stand between).
+      // A pipeline schedule belongs to the loop after it (passes::loop_after).
       void visit(const ir::SeqNode* op) override {
         for (size_t i = 0; i < op->stmts.size(); ++i) {
           const auto* a = ir::as<ir::AnnotateNode>(op->stmts[i]);
           auto schedule = a ? passes::PipelineSchedule::decode(*a) : std::nullopt;
           if (!schedule) continue;
-          size_t j = i + 1;
-          while (j < op->stmts.size() && ir::as<ir::AnnotateNode>(op->stmts[j])) ++j;
-          TS_ICHECK(j < op->stmts.size() && ir::as<ir::ForNode>(op->stmts[j]), "pipeline schedule before no loop");
-          g->schedules_[ir::as<ir::ForNode>(op->stmts[j])] = *schedule;
+          const ir::ForNode* loop = passes::loop_after(op->stmts, i);
+          TS_ICHECK(loop, "pipeline schedule before no loop");
+          g->schedules_[loop] = *schedule;
         }
         Visitor::visit(op);
       }
@@ -701,27 +647,13 @@ class Generator : public LowerContext {
     return d;
   }
 
-  // A barrier orders accesses to memory, not to names: a buffer conflicts with the shared buffers
-  // placed in the same bytes as well as with itself.
-  std::set<const ir::BufferNode*> with_aliases(const std::set<const ir::BufferNode*>& buffers) const {
-    std::set<const ir::BufferNode*> out = buffers;
-    for (const auto* b : buffers)
-      if (auto p = shared_.find(b); p != shared_.end())
-        for (const auto& [other, q] : shared_)
-          if (share_memory(p->second, q)) out.insert(other);
-    return out;
-  }
-  bool hazard(const MemoryAccess& before, const MemoryAccess& after) const {
-    if ((before.builtin && after.touches_memory()) || (after.builtin && before.touches_memory())) return true;
-    const auto written = with_aliases(before.writes), read = with_aliases(before.reads);
-    return intersects(written, after.reads) || intersects(written, after.writes) || intersects(read, after.writes);
-  }
+  bool hazard(const MemoryAccess& before, const MemoryAccess& after) const { return ops::hazard(before, after, aliases_); }
 
   void emit_seq(const std::vector<ir::Stmt>& stmts) {
     std::vector<MemoryAccess> acc;
     for (const auto& s : stmts) acc.push_back(access_of(s));
     for (size_t i = 0; i < stmts.size(); ++i) {
-      if (i > 0 && divergent_depth_ == 0) {
+      if (i > 0 && divergent_depth_ == 0 && pipelined_depth_ > 0) {
         // A barrier is needed when statement i conflicts with anything since the last barrier;
         // checking the previous statement's accesses accumulated since then keeps it simple.
         if (hazard(pending_, acc[i])) {
@@ -746,7 +678,7 @@ class Generator : public LowerContext {
     pending_ = {};
     emit_stmt(body);
     const MemoryAccess a = access_of(body);
-    if (divergent_depth_ == 0 && hazard(a, a)) sync();
+    if (divergent_depth_ == 0 && pipelined_depth_ > 0 && hazard(a, a)) sync();
     pending_.merge(before);
     pending_.merge(a);
   }
@@ -812,7 +744,14 @@ class Generator : public LowerContext {
         return;
       }
       case ir::StmtKind::Print: return emit_print(*ir::as<ir::PrintNode>(s));
-      case ir::StmtKind::Evaluate: return line(print(ir::as<ir::EvaluateNode>(s)->value, 0) + ";");
+      case ir::StmtKind::Evaluate: {
+        const auto& call = *ir::as<ir::BuiltinNode>(ir::as<ir::EvaluateNode>(s)->value);
+        if (!ops::find_device_builtin(call.op)) return line(print(ir::as<ir::EvaluateNode>(s)->value, 0) + ";");
+        // insert_barriers' block barriers; the generator prints no other device call from the IR yet.
+        const ops::DeviceBuiltin& d = ops::device_builtin(call.op);
+        TS_ICHECK(d.sync == ops::Sync::Barrier && d.executor == ops::Executor::Block, "device call ", call.op, " reached the CUDA generator");
+        return sync();
+      }
       case ir::StmtKind::Scoped: throw InternalError(cat("T.", ir::as<ir::ScopedNode>(s)->key, " scope reached the CUDA generator"));
     }
   }
@@ -910,7 +849,12 @@ class Generator : public LowerContext {
 
   void emit_for(const ir::ForNode& f) {
     if (f.for_kind == ir::ForKind::Parallel) return emit_parallel(f);
-    if (f.for_kind == ir::ForKind::Pipelined && f.pipeline.num_stages >= 2) return emit_pipelined(f);
+    if (f.for_kind == ir::ForKind::Pipelined && f.pipeline.num_stages >= 2) {
+      ++pipelined_depth_;
+      emit_pipelined(f);
+      --pipelined_depth_;
+      return;
+    }
     const std::string v = name_of(f.var.get(), f.var->name);
     set_loop_range(f);
     const bool div = diverges(f);
@@ -1239,8 +1183,9 @@ class Generator : public LowerContext {
       if (auto no = passes::NoWarpSpecialization::decode(*a)) notes_.push_back(no->reason);
       auto plan = passes::WarpSpecializationPlan::decode(*a);
       if (!plan) continue;
-      TS_ICHECK(i + 1 < top->stmts.size() && ir::as<ir::ForNode>(top->stmts[i + 1]), "warp_specialization record before no loop");
-      const ir::ForNode& f = *ir::as<ir::ForNode>(top->stmts[i + 1]);
+      const ir::ForNode* loop = passes::loop_after(top->stmts, i);
+      TS_ICHECK(loop, "warp_specialization record before no loop");
+      const ir::ForNode& f = *loop;
       const std::vector<ir::Stmt> body = passes::loop_statements(f);
       WarpSpecialization ws{&f, *plan, {}, {}};
       for (const std::int64_t s : plan->tma_loads) {

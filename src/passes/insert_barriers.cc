@@ -1,0 +1,149 @@
+#include "passes/insert_barriers.h"
+
+#include <optional>
+
+#include "ir/visitor.h"
+#include "ops/memory_access.h"
+#include "ops/thread_level.h"
+#include "passes/plan_shared_memory.h"
+
+namespace tilescale::passes {
+
+namespace {
+
+ir::Stmt barrier() { return ir::make_evaluate(ir::make_builtin(DataType::Int32, "tl.syncthreads", {})); }
+
+// Walks the kernel body in execution order with the accesses since the last barrier (`pending_`),
+// the order in which the generator prints it.
+class Inserter {
+ public:
+  Inserter(const ir::KernelNode& kernel, ops::Aliases aliases) : thread_level_(kernel), aliases_(std::move(aliases)) {}
+
+  ir::Stmt stmt(const ir::Stmt& s) {
+    switch (s->kind) {
+      case ir::StmtKind::Seq: return seq(s);
+      case ir::StmtKind::For: {
+        const auto* f = ir::as<ir::ForNode>(s);
+        if (f->for_kind == ir::ForKind::Parallel || (f->for_kind == ir::ForKind::Pipelined && f->pipeline.num_stages >= 2)) return s;
+        ir::Stmt body = diverging(s, [&] { return loop_body(f->body); });
+        return body == f->body ? s : ir::make_for(f->var, f->min, f->extent, f->for_kind, body, f->pipeline);
+      }
+      case ir::StmtKind::While: {
+        const auto* w = ir::as<ir::WhileNode>(s);
+        ir::Stmt body = diverging(s, [&] { return loop_body(w->body); });
+        return body == w->body ? s : ir::make_while(w->cond, body);
+      }
+      case ir::StmtKind::If: {
+        const auto* i = ir::as<ir::IfNode>(s);
+        ir::Stmt then_case, else_case;
+        diverging(s, [&] {
+          then_case = branch(i->then_case);
+          return else_case = i->else_case ? branch(i->else_case) : nullptr;
+        });
+        return then_case == i->then_case && else_case == i->else_case ? s : ir::make_if(i->cond, then_case, else_case);
+      }
+      default: return s;
+    }
+  }
+
+ private:
+  ops::ThreadLevel thread_level_;
+  ops::Aliases aliases_;
+  ops::MemoryAccess pending_;
+  int divergent_ = 0;
+
+  bool hazard(const ops::MemoryAccess& before, const ops::MemoryAccess& after) const {
+    return divergent_ == 0 && ops::hazard(before, after, aliases_);
+  }
+
+  ir::Stmt seq(const ir::Stmt& self) {
+    const std::vector<ir::Stmt>& stmts = ir::as<ir::SeqNode>(self)->stmts;
+    std::vector<ir::Stmt> out;
+    bool changed = false;
+    for (size_t i = 0; i < stmts.size(); ++i) {
+      const ops::MemoryAccess a = ops::access_of(stmts[i]);
+      if (i > 0 && hazard(pending_, a)) {
+        out.push_back(barrier());
+        pending_ = {};
+        changed = true;
+      }
+      out.push_back(stmt(stmts[i]));
+      changed |= out.back() != stmts[i];
+      pending_.merge(a);
+    }
+    return changed ? ir::make_seq(std::move(out)) : self;
+  }
+
+  template <typename Body>
+  ir::Stmt diverging(const ir::Stmt& s, Body body) {
+    const bool d = thread_level_.diverges(*s);
+    divergent_ += d;
+    ir::Stmt out = body();
+    divergent_ -= d;
+    return out;
+  }
+
+  // A loop body runs again after itself: a barrier at its end when iterations conflict.
+  ir::Stmt loop_body(const ir::Stmt& body) {
+    const ops::MemoryAccess before = pending_;
+    pending_ = {};
+    ir::Stmt out = stmt(body);
+    const ops::MemoryAccess a = ops::access_of(body);
+    if (hazard(a, a)) {
+      out = ir::make_seq({out, barrier()});
+      pending_ = {};
+    }
+    pending_.merge(before);
+    pending_.merge(a);
+    return out;
+  }
+
+  // A branch's barriers see only what came before the If; what follows sees both branches.
+  ir::Stmt branch(const ir::Stmt& s) {
+    const ops::MemoryAccess before = pending_;
+    ir::Stmt out = stmt(s);
+    pending_ = before;
+    pending_.merge(ops::access_of(s));
+    return out;
+  }
+};
+
+const ir::KernelNode* find_kernel(const ir::Stmt& s) {
+  struct Finder : ir::Visitor {
+    const ir::KernelNode* kernel = nullptr;
+    void visit(const ir::KernelNode* op) override { kernel = op; }
+  } f;
+  f.visit_stmt(s);
+  return f.kernel;
+}
+
+}  // namespace
+
+ir::PrimFunc insert_barriers(const ir::PrimFunc& func) {
+  const ir::KernelNode* kernel = find_kernel(func->body);
+  std::map<const ir::BufferNode*, SharedPlacement> placements;
+  struct Placements : ir::Visitor {
+    std::map<const ir::BufferNode*, SharedPlacement>& out;
+    explicit Placements(std::map<const ir::BufferNode*, SharedPlacement>& o) : out(o) {}
+    void visit(const ir::AnnotateNode* op) override {
+      if (auto p = SharedPlacement::decode(*op)) out[op->buffer.get()] = *p;
+    }
+  } collect(placements);
+  collect.visit_stmt(kernel->body);
+  Inserter inserter(*kernel, shared_aliases(placements));
+  const ir::Stmt body = inserter.stmt(kernel->body);
+  if (body == kernel->body) return func;
+  struct Replace : ir::Mutator {
+    const ir::KernelNode* kernel;
+    ir::Stmt body;
+    ir::Stmt mutate(const ir::KernelNode* op, const ir::Stmt& self) override {
+      return op == kernel ? ir::make_kernel(op->grid, op->threads, op->block_vars, op->thread_var, body) : self;
+    }
+    using Mutator::mutate;
+  } replace;
+  replace.kernel = kernel;
+  replace.body = body;
+  return ir::make_prim_func(func->name, func->params, replace.mutate_stmt(func->body));
+}
+
+}  // namespace tilescale::passes

@@ -1,0 +1,29 @@
+#pragma once
+
+#include "ir/IR.h"
+
+namespace tilescale::passes {
+
+// Puts a block barrier, `T.tl.syncthreads()` (device_builtins.h), between statements of
+// block-uniform control flow where the later one reads or writes shared or global memory that an
+// earlier one since the last barrier wrote, or writes what it read (ops/memory_access.h: hazards
+// are between bytes, so a shared buffer placed over a dead one's bytes waits for that one's
+// accesses; a language builtin conflicts with any memory access), and at the end of a loop body
+// whose iterations conflict so. Nothing is placed inside control flow that diverges between
+// threads, nor inside T::Parallel loops (their elements are independent), nor inside multistage
+// Pipelined loops, whose barriers the CUDA generator places with the stages (design step 4 moves
+// them here); a branch's accesses count after the If, and a loop's after the loop, as if it might
+// not have run. CUDA only, after plan_shared_memory (the aliases come from its placements); the
+// generator prints the barrier as __syncthreads, or as the consumers' named barrier in a
+// warp-specialized kernel.
+//
+//   before:  T.copy(A[by * 64 : +64, 0 : +64], A_shared)
+//            for i, j in T.Parallel(64, 64):
+//                B[by * 64 + i, j] = A_shared[j, i]
+//   after:   T.copy(A[by * 64 : +64, 0 : +64], A_shared)
+//            T.tl.syncthreads()
+//            for i, j in T.Parallel(64, 64):
+//                B[by * 64 + i, j] = A_shared[j, i]
+ir::PrimFunc insert_barriers(const ir::PrimFunc& func);
+
+}  // namespace tilescale::passes

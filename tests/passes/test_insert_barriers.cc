@@ -1,0 +1,161 @@
+// insert_barriers: a block barrier between statements that exchange data through shared or global
+// memory, at the end of loop bodies whose iterations do, never where threads diverge nor inside
+// multistage Pipelined loops (the generator's).
+#include <gtest/gtest.h>
+
+#include "pass_test.h"
+
+namespace tilescale::testing {
+namespace {
+
+namespace T = lang;
+
+// The kernel body after the pass, with the annotations of the earlier passes left out.
+std::string after(const T::PrimFunc& f) {
+  const AroundPass p = around_pass(f, "insert_barriers");
+  EXPECT_EQ(p.before.find("syncthreads"), std::string::npos);
+  std::string out, line;
+  std::istringstream in(kernel_body(p.after));
+  while (std::getline(in, line))
+    if (line.find("T.annotate(") == std::string::npos) out += line + "\n";
+  return out;
+}
+
+// Read after write: the threads read what others wrote.
+TEST(InsertBarriers, BetweenAWriteAndTheReadsOfIt) {
+  const T::PrimFunc f = T::prim_func("transpose", [] {
+    auto A = T::Tensor("A", {64, 64}, T::float16);
+    auto B = T::Tensor("B", {64, 64}, T::float16);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto S = T::alloc_shared({64, 64}, T::float16, "S");
+      auto L = T::alloc_fragment({64, 64}, T::float16, "L");
+      T::copy(A, S);
+      T::Parallel(64, 64, [&](T::Expr i, T::Expr j) { L(i, j) = S(j, i); });
+      T::copy(L, B);
+    });
+  });
+  EXPECT_EQ(after(f), R"(S = T.alloc_shared((64, 64), "float16")
+L = T.alloc_fragment((64, 64), "float16")
+T.copy(A, S)
+T.tl.syncthreads()
+for i, j in T.Parallel(64, 64):
+    L[i, j] = S[j, i]
+T.copy(L, B)
+)");
+}
+
+// Write after read across iterations: the next iteration's copy overwrites what this one read.
+TEST(InsertBarriers, AtTheEndOfALoopBodyWhoseIterationsConflict) {
+  const T::PrimFunc f = T::prim_func("rows", [] {
+    auto A = T::Tensor("A", {256, 64}, T::float32);
+    auto B = T::Tensor("B", {64}, T::float32);
+    T::Kernel(1, T::threads(64), [&](T::Expr) {
+      auto S = T::alloc_shared({64, 64}, T::float32, "S");
+      auto acc = T::alloc_fragment({64}, T::float32, "acc");
+      T::clear(acc);
+      T::serial(4, [&](T::Expr k) {
+        T::copy(A(k * 64, 0), S);
+        T::Parallel(64, [&](T::Expr i) { acc(i) = acc(i) + S(i, 0); });
+      });
+      T::copy(acc, B);
+    });
+  });
+  EXPECT_EQ(after(f), R"(S = T.alloc_shared((64, 64), "float32")
+acc = T.alloc_fragment((64,), "float32")
+T.fill(acc, 0.0)
+for i in T.serial(4):
+    T.copy(A[i * 64 : +64, 0 : +64], S)
+    T.tl.syncthreads()
+    for i_1 in T.Parallel(64):
+        acc[i_1] = acc[i_1] + S[i_1, 0]
+    T.tl.syncthreads()
+T.copy(acc, B)
+)");
+}
+
+// Hazards are between bytes: `second`, placed over the dead `first`, waits for first's readers.
+// Writing A after the copy that read it is ordered by the barrier between them already.
+TEST(InsertBarriers, BetweenBuffersPlacedInTheSameBytes) {
+  const T::PrimFunc f = T::prim_func("reuse", [] {
+    auto A = T::Tensor("A", {64, 64}, T::float32);
+    auto B = T::Tensor("B", {64, 64}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto first = T::alloc_shared({64, 64}, T::float32, "first");
+      auto L = T::alloc_fragment({64, 64}, T::float32, "L");
+      T::Parallel(64, 64, [&](T::Expr i, T::Expr j) { first(i, j) = 1.0f; });
+      T::copy(first, L);
+      auto second = T::alloc_shared({64, 64}, T::float32, "second");
+      T::copy(A, second);
+      T::copy(second, B);
+      T::copy(L, A);
+    });
+  });
+  EXPECT_EQ(after(f), R"(first = T.alloc_shared((64, 64), "float32")
+L = T.alloc_fragment((64, 64), "float32")
+for i, j in T.Parallel(64, 64):
+    first[i, j] = 1.0
+T.tl.syncthreads()
+T.copy(first, L)
+second = T.alloc_shared((64, 64), "float32")
+T.tl.syncthreads()
+T.copy(A, second)
+T.tl.syncthreads()
+T.copy(second, B)
+T.copy(L, A)
+)");
+}
+
+// Under a branch on the thread index the threads do not all reach a barrier: none there; the
+// branch's accesses count after it. A block-uniform branch gets its own.
+TEST(InsertBarriers, NotWhereThreadsDivergeButInUniformBranches) {
+  const T::PrimFunc f = T::prim_func("branches", [] {
+    auto A = T::Tensor("A", {128}, T::float32);
+    auto n = T::ScalarParam("n", T::int32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto S = T::alloc_shared({128}, T::float32, "S");
+      auto tx = T::get_thread_binding();
+      T::If(tx == 0, [&] {
+        S(0) = 1.0f;
+        A(0) = S(1);
+      });
+      T::If(n > 0, [&] {
+        S(tx) = 2.0f;
+        A(tx) = S(127 - tx);
+      });
+    });
+  });
+  EXPECT_EQ(after(f), R"(tx = T.get_thread_binding()
+S = T.alloc_shared((128,), "float32")
+if tx == 0:
+    S[0] = 1.0
+    A[0] = S[1]
+T.tl.syncthreads()
+if n > 0:
+    S[tx] = 2.0
+    T.tl.syncthreads()
+    A[tx] = S[127 - tx]
+)");
+}
+
+// A multistage Pipelined loop keeps its body: the generator synchronizes the stages.
+TEST(InsertBarriers, NotInsideMultistagePipelinedLoops) {
+  const T::PrimFunc f = T::prim_func("staged", [] {
+    auto A = T::Tensor("A", {128, 256}, T::float16);
+    auto B = T::Tensor("B", {128, 32}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto S = T::alloc_shared({128, 32}, T::float16, "S");
+      auto acc = T::alloc_fragment({128, 32}, T::float32, "acc");
+      T::clear(acc);
+      T::Pipelined(8, 3, [&](T::Expr k) {
+        T::copy(A(0, k * 32), S);
+        T::Parallel(128, 32, [&](T::Expr i, T::Expr j) { acc(i, j) = acc(i, j) + T::cast(S(i, j), T::float32); });
+      });
+      T::copy(acc, B);
+    });
+  });
+  const AroundPass p = around_pass(f, "insert_barriers");
+  EXPECT_EQ(p.after, p.before);
+}
+
+}  // namespace
+}  // namespace tilescale::testing
