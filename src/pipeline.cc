@@ -20,6 +20,7 @@
 #include "passes/plan_pipelines.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_tile_ops.h"
+#include "passes/plan_tma_stores.h"
 #include "passes/plan_warp_specialization.h"
 #include "passes/simplify.h"
 #include "passes/widen_indices.h"
@@ -57,6 +58,7 @@ std::vector<Pass> passes_for(Target target, int sm, bool tma) {
     // Reads the placements: which loads qualify for TMA, and the occupancy, depend on them.
     list.push_back(
         {"plan_warp_specialization", [sm, tma](const ir::PrimFunc& f) { return passes::plan_warp_specialization(f, sm, tma); }});
+    list.push_back({"plan_tma_stores", [sm, tma](const ir::PrimFunc& f) { return passes::plan_tma_stores(f, sm, tma); }});
     // After the placements: a buffer placed over a dead one's bytes waits for that one's accesses.
     list.push_back({"insert_barriers", passes::insert_barriers});
   }

@@ -6,6 +6,7 @@
 #include "ir/visitor.h"
 #include "ops/gemm.h"
 #include "ops/tile_op.h"
+#include "passes/records.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::passes {
@@ -86,12 +87,6 @@ std::optional<PipelineSchedule> PipelineSchedule::decode(const ir::AnnotateNode&
   return s;
 }
 
-const ir::ForNode* loop_after(const std::vector<ir::Stmt>& stmts, size_t i) {
-  size_t j = i + 1;
-  while (j < stmts.size() && (ir::as<ir::AnnotateNode>(stmts[j]) || ir::as<ir::EvaluateNode>(stmts[j]))) ++j;
-  return j < stmts.size() ? ir::as<ir::ForNode>(stmts[j]) : nullptr;
-}
-
 std::vector<ir::Stmt> loop_statements(const ir::ForNode& f) {
   const auto* seq = ir::as<ir::SeqNode>(f.body);
   return seq ? seq->stmts : std::vector<ir::Stmt>{f.body};
@@ -119,14 +114,8 @@ StageOverlapKind stage_overlap(const std::vector<ir::Stmt>& consumers, const std
 }
 
 ir::PrimFunc plan_pipelines(const ir::PrimFunc& func) {
-  struct Placements : ir::Visitor {
-    std::map<const ir::BufferNode*, SharedPlacement> shared;
-    void visit(const ir::AnnotateNode* op) override {
-      if (auto p = SharedPlacement::decode(*op)) shared[op->buffer.get()] = *p;
-    }
-  } placements;
-  placements.visit_stmt(func->body);
-  Scheduler s(placements.shared);
+  const auto shared = shared_placements(func->body);
+  Scheduler s(shared);
   return ir::make_prim_func(func->name, func->params, s.mutate_stmt(func->body));
 }
 

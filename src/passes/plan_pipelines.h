@@ -31,11 +31,6 @@ struct PipelineSchedule {
   static std::optional<PipelineSchedule> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
 };
 
-// The loop that a record at stmts[i] (a pipeline schedule, a warp specialization plan) stands
-// before: the next statement that is neither another record nor a device call (insert_barriers
-// may put a barrier between them); nullptr when that is not a loop.
-const ir::ForNode* loop_after(const std::vector<ir::Stmt>& stmts, size_t i);
-
 // A loop's statements: its body's Seq, or the body alone.
 std::vector<ir::Stmt> loop_statements(const ir::ForNode& f);
 

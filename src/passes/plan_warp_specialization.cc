@@ -6,6 +6,7 @@
 #include "ops/builtin.h"
 #include "ops/kernel_annotations.h"
 #include "passes/infer_fragment_layouts.h"
+#include "passes/records.h"
 #include "passes/tma.h"
 #include "tilescale/errors.h"
 
@@ -30,8 +31,7 @@ struct Records : ir::Visitor {
   std::int64_t fragment_registers = 0;  // per thread, every fragment together
   std::int64_t min_blocks_per_sm = 0;
   void visit(const ir::AnnotateNode* op) override {
-    if (auto p = SharedPlacement::decode(*op)) shared[op->buffer.get()] = *p;
-    else if (auto t = SharedMemoryTotal::decode(*op)) shared_total = t->bytes;
+    if (auto t = SharedMemoryTotal::decode(*op)) shared_total = t->bytes;
     else if (auto f = FragmentLayoutRecord::decode(*op)) fragment_registers += f->layout->register_count();
     else if (auto m = ops::MinBlocksPerSm::decode(*op)) min_blocks_per_sm = m->blocks;
   }
@@ -184,6 +184,7 @@ ir::PrimFunc plan_warp_specialization(const ir::PrimFunc& func, int sm, bool tma
   if (!tma || sm < 90 || ops::uses_builtins(func->body)) return func;
   Records r;
   r.visit_stmt(func->body);
+  r.shared = shared_placements(func->body);
   Planner p(func, r);
   return ir::make_prim_func(func->name, func->params, p.mutate_stmt(func->body));
 }
