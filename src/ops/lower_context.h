@@ -126,7 +126,7 @@ class LowerContext {
   // (after another wgmma gemm), each warpgroup issues that last gemm and the first wgmma gemm of
   // the next iteration in one turn: the last gemm stays in flight across the iteration's end, and
   // the first gemm's wait covers it. So one warpgroup's two gemms run while the others compute
-  // (the conditions in full: codegen.cc, plan_warpgroup_turns). A gemm issued so is lowered as
+  // (the conditions in full: passes/plan_warp_specialization.h). A gemm issued so is lowered as
   //   fence for wgmma; before_issue; issue only; after_issue; [wait<0>; fence C's registers; after_wait]
   // (the bracket only when `wait`). Null for a gemm that issues and waits as usual.
   struct WgmmaSchedule {

@@ -4,7 +4,9 @@
 
 #include "ir/visitor.h"
 #include "ops/builtin.h"
+#include "ops/gemm.h"
 #include "ops/kernel_annotations.h"
+#include "ops/memory_access.h"
 #include "passes/infer_fragment_layouts.h"
 #include "passes/records.h"
 #include "passes/tma.h"
@@ -49,6 +51,47 @@ struct Loops : ir::Visitor {
   void visit(const ir::BreakNode*) override { breaks = true; }
 };
 
+// Whether `s` reads or writes one of `buffers`, in any scope.
+bool touches(const ir::Stmt& s, const std::vector<const ir::BufferNode*>& buffers) {
+  struct Finder : ir::Visitor {
+    const std::vector<const ir::BufferNode*>& buffers;
+    bool found = false;
+    explicit Finder(const std::vector<const ir::BufferNode*>& b) : buffers(b) {}
+    void note(const ir::BufferNode* b) { found |= std::find(buffers.begin(), buffers.end(), b) != buffers.end(); }
+    void visit(const ir::LoadNode* op) override { note(op->buffer.get()), Visitor::visit(op); }
+    void visit(const ir::StoreNode* op) override { note(op->buffer.get()), Visitor::visit(op); }
+    void visit(const ir::TileOpNode* op) override {
+      for (const auto& r : op->regions) note(r.buffer.get());
+      Visitor::visit(op);
+    }
+  } f(buffers);
+  f.visit_stmt(s);
+  return f.found;
+}
+
+// The warpgroup turns of the consumers (in issue order) of a loop with `stages` stages over
+// `threads` consumer threads: the indices of the turn's two gemms, or none (see the header).
+std::vector<std::int64_t> warpgroup_turns(const std::vector<ir::Stmt>& body, const std::vector<std::int64_t>& consumers, int threads,
+                                          int stages) {
+  auto wgmma_gemm = [&](std::int64_t i) {
+    const auto* g = ir::as<ir::TileOpNode>(body[i]);
+    const auto gemm = g ? ops::as_gemm(*g) : std::nullopt;
+    return gemm && gemm->wgmma ? g : nullptr;
+  };
+  if (threads < 256 || stages < 3 || consumers.empty() || !wgmma_gemm(consumers.back())) return {};
+  std::vector<const ir::BufferNode*> operands;
+  for (const auto& r : wgmma_gemm(consumers.back())->regions) operands.push_back(r.buffer.get());
+  ops::MemoryAccess writes;
+  for (const std::int64_t c : consumers) writes.merge(ops::access_of(body[c]));
+  for (const auto* b : operands)
+    if (b->scope == ir::Scope::Shared && writes.writes.count(b)) return {};
+  for (size_t i = 0; i + 1 < consumers.size(); ++i) {
+    if (touches(body[consumers[i]], operands)) return {};
+    if (wgmma_gemm(consumers[i])) return {consumers[i], consumers.back()};
+  }
+  return {};
+}
+
 // The plan for `k`'s pipelined loop `f`, or the reason it gets none (empty when it simply does
 // not qualify).
 struct Decision {
@@ -56,7 +99,8 @@ struct Decision {
   std::string refused;
 };
 
-Decision decide(const ir::PrimFunc& func, const ir::KernelNode& k, const ir::ForNode& f, const Records& r) {
+Decision decide(const ir::PrimFunc& func, const ir::KernelNode& k, const ir::ForNode& f, const PipelineSchedule& schedule,
+               const Records& r) {
   // The producer computes the loop bounds and the tiles' coordinates from the block indices, the
   // symbolic dimensions, the scalar parameters and the loop variable alone.
   std::set<const ir::VarNode*> known{f.var.get()};
@@ -109,6 +153,7 @@ Decision decide(const ir::PrimFunc& func, const ir::KernelNode& k, const ir::For
   for (size_t i = 0; i < body.size(); ++i)
     if (!producer[i]) consumers.push_back(body[i]);
   plan.overlap = stage_overlap(consumers, staged, f.pipeline.num_stages, true);
+  if (plan.overlap == StageOverlapKind::None) plan.turns = warpgroup_turns(body, schedule.consumers, k.threads, f.pipeline.num_stages);
   // Occupancy (see the header), then the consumers' registers.
   const std::int64_t barrier_bytes = (16 * f.pipeline.num_stages + 127) / 128 * 128;
   plan.blocks_per_sm = static_cast<int>(r.min_blocks_per_sm);
@@ -138,7 +183,11 @@ class Planner : public ir::Mutator {
     std::vector<ir::Stmt> stmts = top ? top->stmts : std::vector<ir::Stmt>{op->body};
     const auto at = std::find_if(stmts.begin(), stmts.end(), [&](const ir::Stmt& s) { return s.get() == f; });
     if (at == stmts.end()) return self;
-    const Decision d = decide(func_, *op, *f, records_);
+    std::optional<PipelineSchedule> schedule;
+    for (size_t i = 0; i < stmts.size() && !schedule; ++i)
+      if (const auto* a = ir::as<ir::AnnotateNode>(stmts[i]); a && statement_after(stmts, i).get() == f) schedule = PipelineSchedule::decode(*a);
+    TS_ICHECK(schedule, "pipelined loop ", f->var->name, " without its schedule");
+    const Decision d = decide(func_, *op, *f, *schedule, records_);
     if (!d.plan && d.refused.empty()) return self;
     stmts.insert(at, d.plan ? d.plan->encode() : NoWarpSpecialization{d.refused}.encode());
     return ir::make_kernel(op->grid, op->threads, op->block_vars, op->thread_var, ir::make_seq(stmts));
@@ -157,7 +206,8 @@ ir::Stmt WarpSpecializationPlan::encode() const {
                             {"wait_for_consumers", std::int64_t(wait_for_consumers)},
                             {"overlap", overlap_name(overlap)},
                             {"blocks_per_sm", std::int64_t(blocks_per_sm)},
-                            {"consumer_registers", std::int64_t(consumer_registers)}});
+                            {"consumer_registers", std::int64_t(consumer_registers)},
+                            {"turns", turns}});
 }
 
 std::optional<WarpSpecializationPlan> WarpSpecializationPlan::decode(const ir::AnnotateNode& a) {
@@ -168,6 +218,7 @@ std::optional<WarpSpecializationPlan> WarpSpecializationPlan::decode(const ir::A
   p.overlap = overlap_of(std::get<std::string>(a.attrs.at("overlap")));
   p.blocks_per_sm = static_cast<int>(std::get<std::int64_t>(a.attrs.at("blocks_per_sm")));
   p.consumer_registers = static_cast<int>(std::get<std::int64_t>(a.attrs.at("consumer_registers")));
+  p.turns = std::get<std::vector<std::int64_t>>(a.attrs.at("turns"));
   return p;
 }
 

@@ -25,6 +25,9 @@ struct WarpSpecializationPlan {
   StageOverlapKind overlap = StageOverlapKind::None;  // the consumers' stage overlap (stage_overlap)
   int blocks_per_sm = 1;                // the launch bounds' occupancy
   int consumer_registers = 0;           // setmaxnreg for the consumers (the producer: kProducerRegisters); 0: none
+  // Warpgroup turns (device/tilescale/gemm_sm90.h, Turns): the loop's statements of the gemm that
+  // takes the turn and of the carried gemm, issued in one turn across the iteration's end; empty: none.
+  std::vector<std::int64_t> turns;
   ir::Stmt encode() const;
   static std::optional<WarpSpecializationPlan> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
 };
@@ -50,6 +53,16 @@ struct NoWarpSpecialization {
 // FlashAttention's default tiles were slower with two); else one. Registers move to the consumers
 // (setmaxnreg) when there are 2+ consumer warpgroups or 2+ blocks per SM: the block's share of the
 // register file less the producer's, at most 240 a thread.
+//
+// Warpgroup turns: with 2+ consumer warpgroups, 3+ stages and no stage overlap, when the consumers'
+// last statement (in issue order, plan_pipelines' schedule) is a wgmma gemm (the carried one) and
+// an earlier one is another wgmma gemm, with nothing up to that first gemm touching the carried
+// gemm's operands (it is still running then: its registers and any shared tile it reads) and no
+// consumer writing a shared tile it reads (the other warpgroups' carried gemms still read it after
+// this one's wait), each warpgroup issues the carried gemm and the next iteration's first gemm in
+// one turn, so one warpgroup's gemms run while the others compute (FlashAttention's softmax).
+// Fewer than 3 stages: a stage is released one iteration late, so 2 would leave the producer a
+// single stage to fill ahead (measured: 63% of the time per FlashAttention tile that 3 stages take).
 //
 //   before:  for k in T.Pipelined(32, num_stages=3):            (128 threads, sm_90a)
 //   after:   T.annotate("warp_specialization", blocks_per_sm=2, consumer_registers=216, overlap="wgmma_async",

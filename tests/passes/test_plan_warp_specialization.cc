@@ -2,6 +2,7 @@
 // with which occupancy and registers, or why not.
 #include <gtest/gtest.h>
 
+#include "example.h"
 #include "ir/IR.h"
 #include "pass_test.h"
 #include "passes/plan_warp_specialization.h"
@@ -46,7 +47,7 @@ TEST(PlanWarpSpecialization, AGemmLoopWithOneConsumerWarpgroupGetsAProducerAndTw
   // Statements 0 and 1 of the loop (the copies) go by TMA; the gemm overlaps the stage boundary
   // with asynchronous wgmma; two blocks share an SM, the consumers taking 216 registers.
   EXPECT_EQ(kernel_body(p.after).substr(kernel_body(p.after).find("T.annotate(\"warp_specialization\"")),
-            R"(T.annotate("warp_specialization", blocks_per_sm=2, consumer_registers=216, overlap="wgmma_async", tma_loads=[0, 1], wait_for_consumers=0)
+            R"(T.annotate("warp_specialization", blocks_per_sm=2, consumer_registers=216, overlap="wgmma_async", tma_loads=[0, 1], turns=[], wait_for_consumers=0)
 for k in T.Pipelined(32, num_stages=3):
     T.copy(A[by * 128 : +128, k * 32 : +32], A_shared)
     T.copy(B[k * 32 : +32, bx * 128 : +128], B_shared)
@@ -58,13 +59,24 @@ T.copy(C_local, C[by * 128 : +128, bx * 128 : +128])
 TEST(PlanWarpSpecialization, TwoConsumerWarpgroupsOrWideAccumulatorsKeepOneBlock) {
   // 256 threads: one block, registers still move (two consumer warpgroups).
   EXPECT_EQ(record(around_pass(gemm(256, 256), "plan_warp_specialization").after),
-            R"(T.annotate("warp_specialization", blocks_per_sm=1, consumer_registers=232, overlap="wgmma_async", tma_loads=[0, 1], wait_for_consumers=0))");
+            R"(T.annotate("warp_specialization", blocks_per_sm=1, consumer_registers=232, overlap="wgmma_async", tma_loads=[0, 1], turns=[], wait_for_consumers=0))");
   // 128 threads over 128 x 256: 256 accumulator registers a thread, too many for two blocks.
   EXPECT_EQ(record(around_pass(gemm(128, 256), "plan_warp_specialization").after),
-            R"(T.annotate("warp_specialization", blocks_per_sm=1, consumer_registers=0, overlap="wgmma_async", tma_loads=[0, 1], wait_for_consumers=0))");
+            R"(T.annotate("warp_specialization", blocks_per_sm=1, consumer_registers=0, overlap="wgmma_async", tma_loads=[0, 1], turns=[], wait_for_consumers=0))");
   // T::min_blocks_per_sm decides the occupancy, and the consumers' registers follow it.
   EXPECT_EQ(record(around_pass(gemm(128, 128, 1), "plan_warp_specialization").after),
-            R"(T.annotate("warp_specialization", blocks_per_sm=1, consumer_registers=0, overlap="wgmma_async", tma_loads=[0, 1], wait_for_consumers=0))");
+            R"(T.annotate("warp_specialization", blocks_per_sm=1, consumer_registers=0, overlap="wgmma_async", tma_loads=[0, 1], turns=[], wait_for_consumers=0))");
+}
+
+// FlashAttention with two consumer warpgroups and 3 stages: the warpgroups take turns at the
+// tensor cores; the turn spans the P.V gemm (statement 11, carried) and the next Q.K^T (statement 1).
+TEST(PlanWarpSpecialization, FlashAttentionsTwoGemmsTakeTurnsAcrossTheIterationsEnd) {
+  const auto* fa = examples::find_example("flash_attention");
+  auto sizes = examples::parse_sizes("B=1,H=2,S=512,D=128,BM=128,BN=128,threads=256,stages=3", fa->default_sizes);
+  EXPECT_NE(record(around_pass(fa->build(sizes), "plan_warp_specialization").after).find("overlap=\"none\", tma_loads=[0, 2], turns=[1, 11]"),
+            std::string::npos);
+  sizes["stages"] = 2;  // a stage is released one iteration late: 2 stages leave no turn to take
+  EXPECT_NE(record(around_pass(fa->build(sizes), "plan_warp_specialization").after).find("turns=[]"), std::string::npos);
 }
 
 TEST(PlanWarpSpecialization, IdleBeforeHopper) {

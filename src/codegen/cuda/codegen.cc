@@ -70,24 +70,6 @@ using passes::SharedPlacement;
 using ops::access_of;
 using ops::MemoryAccess;
 
-// Whether `s` reads or writes one of `buffers`, in any scope.
-bool touches(const ir::Stmt& s, const std::vector<const ir::BufferNode*>& buffers) {
-  struct Finder : ir::Visitor {
-    const std::vector<const ir::BufferNode*>& buffers;
-    bool found = false;
-    explicit Finder(const std::vector<const ir::BufferNode*>& b) : buffers(b) {}
-    void note(const ir::BufferNode* b) { found |= std::find(buffers.begin(), buffers.end(), b) != buffers.end(); }
-    void visit(const ir::LoadNode* op) override { note(op->buffer.get()), Visitor::visit(op); }
-    void visit(const ir::StoreNode* op) override { note(op->buffer.get()), Visitor::visit(op); }
-    void visit(const ir::TileOpNode* op) override {
-      for (const auto& r : op->regions) note(r.buffer.get());
-      Visitor::visit(op);
-    }
-  } f(buffers);
-  f.visit_stmt(s);
-  return f.found;
-}
-
 std::string float_literal(double v, DataType t) {
   if (std::isnan(v)) return t == DataType::Float64 ? "__longlong_as_double(0x7ff8000000000000LL)" : "__int_as_float(0x7fffffff)";
   if (std::isinf(v)) {
@@ -1108,36 +1090,19 @@ class Generator : public LowerContext {
     pending_ = access_of(f.body);
   }
 
-  // Warpgroup turns (LowerContext::WgmmaSchedule) for a consumer loop body whose last statement is
-  // a wgmma gemm (the carried one) and which runs another wgmma gemm before it, with nothing up to
-  // that first gemm touching the carried gemm's operands (it is still running then: its registers
-  // and any shared tile it reads), and no consumer statement writing a shared tile it reads (the
-  // other warpgroups' carried gemms still read it after this one's wait). Plans both gemms'
-  // schedules and returns the fences of the carried gemm's registers; nullopt (nothing planned)
-  // when the body does not qualify, there is one consumer warpgroup, or fewer than 3 stages: a
-  // stage is released one iteration late, so 2 would leave the producer a single stage to fill
-  // ahead (measured: 63% of the time per FlashAttention tile that 3 stages take).
-  std::optional<std::vector<std::string>> plan_warpgroup_turns(const std::vector<ir::Stmt>& consumers, const std::string& turns,
-                                                               const std::string& it, const std::string& release_previous) {
-    auto wgmma_gemm = [](const ir::Stmt& s) {
-      const auto* g = ir::as<ir::TileOpNode>(s);
-      const auto gemm = g ? ops::as_gemm(*g) : std::nullopt;
-      return gemm && gemm->wgmma ? g : nullptr;
-    };
-    const ir::TileOpNode* last = consumers.empty() ? nullptr : wgmma_gemm(consumers.back());
-    if (threads_ < 256 || ws_->loop->pipeline.num_stages < 3 || !last) return std::nullopt;
+  // Warpgroup turns (LowerContext::WgmmaSchedule) as the warp specialization plan chose them
+  // (its `turns`: the gemm that takes the turn and the carried one, passes/plan_warp_specialization.h).
+  // Plans both gemms' schedules and returns the fences of the carried gemm's registers; nullopt
+  // when the plan has no turns.
+  std::optional<std::vector<std::string>> apply_warpgroup_turns(const std::string& turns, const std::string& it,
+                                                                const std::string& release_previous) {
+    if (ws_->plan.turns.empty()) return std::nullopt;
+    const std::vector<ir::Stmt> body = passes::loop_statements(*ws_->loop);
+    const auto* first = ir::as<ir::TileOpNode>(body.at(ws_->plan.turns[0]));
+    const auto* last = ir::as<ir::TileOpNode>(body.at(ws_->plan.turns[1]));
+    TS_ICHECK(first && last, "warpgroup turns planned for statements that are not gemms");
     std::vector<const ir::BufferNode*> operands;
     for (const auto& r : last->regions) operands.push_back(r.buffer.get());
-    MemoryAccess writes;
-    for (const auto& c : consumers) writes.merge(access_of(c));
-    for (const auto* b : operands)
-      if (b->scope == ir::Scope::Shared && writes.writes.count(b)) return std::nullopt;
-    const ir::TileOpNode* first = nullptr;
-    for (size_t i = 0; i + 1 < consumers.size() && !first; ++i) {
-      if (touches(consumers[i], operands)) return std::nullopt;
-      first = wgmma_gemm(consumers[i]);
-    }
-    if (!first) return std::nullopt;
     std::vector<std::string> fences;  // for the registers among the operands: C, and A if it is a fragment
     for (const auto* b : {operands[2], operands[0]}) {
       if (b->scope != ir::Scope::Fragment) continue;
@@ -1344,7 +1309,7 @@ class Generator : public LowerContext {
     }
     const std::string turns = cat("tl::WarpgroupTurns<", kFirstTurnBarrier, ", ", threads_ / 128, ">");
     const std::optional<std::vector<std::string>> carried =
-        kind == StageOverlap::Kind::None ? plan_warpgroup_turns(consumers, turns, it, release_previous) : std::nullopt;
+        apply_warpgroup_turns(turns, it, release_previous);
     if (carried) line(cat(turns, "::start();"));
     const MemoryAccess before = pending_;
     pending_ = {};
