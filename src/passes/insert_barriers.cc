@@ -1,6 +1,6 @@
 #include "passes/insert_barriers.h"
 
-#include <optional>
+#include <functional>
 
 #include "ir/visitor.h"
 #include "ops/memory_access.h"
@@ -25,12 +25,14 @@ class Inserter {
       case ir::StmtKind::For: {
         const auto* f = ir::as<ir::ForNode>(s);
         if (f->for_kind == ir::ForKind::Parallel || (f->for_kind == ir::ForKind::Pipelined && f->pipeline.num_stages >= 2)) return s;
-        ir::Stmt body = diverging(s, [&] { return loop_body(f->body); });
+        ir::Stmt body;
+        diverging(s, [&] { body = loop_body(f->body); });
         return body == f->body ? s : ir::make_for(f->var, f->min, f->extent, f->for_kind, body, f->pipeline);
       }
       case ir::StmtKind::While: {
         const auto* w = ir::as<ir::WhileNode>(s);
-        ir::Stmt body = diverging(s, [&] { return loop_body(w->body); });
+        ir::Stmt body;
+        diverging(s, [&] { body = loop_body(w->body); });
         return body == w->body ? s : ir::make_while(w->cond, body);
       }
       case ir::StmtKind::If: {
@@ -38,7 +40,7 @@ class Inserter {
         ir::Stmt then_case, else_case;
         diverging(s, [&] {
           then_case = branch(i->then_case);
-          return else_case = i->else_case ? branch(i->else_case) : nullptr;
+          if (i->else_case) else_case = branch(i->else_case);
         });
         return then_case == i->then_case && else_case == i->else_case ? s : ir::make_if(i->cond, then_case, else_case);
       }
@@ -74,13 +76,12 @@ class Inserter {
     return changed ? ir::make_seq(std::move(out)) : self;
   }
 
-  template <typename Body>
-  ir::Stmt diverging(const ir::Stmt& s, Body body) {
+  // Runs `body` for the statements under `s`, which get no barriers when `s` diverges.
+  void diverging(const ir::Stmt& s, const std::function<void()>& body) {
     const bool d = thread_level_.diverges(*s);
     divergent_ += d;
-    ir::Stmt out = body();
+    body();
     divergent_ -= d;
-    return out;
   }
 
   // A loop body runs again after itself: a barrier at its end when iterations conflict.
