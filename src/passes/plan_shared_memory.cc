@@ -82,15 +82,20 @@ class Placer : public ir::Mutator {
         for (const auto& d : b.shape) p.stage_bytes *= *ir::as_const_int(d);
         p.stages = stages.stages.count(&b) ? stages.stages.at(&b) : 1;
         p.align = b.rank() >= 2 ? kTileAlign : kAlign;
-        p.first = p.last = i;
+        p.first = -1, p.last = i;  // live from its first use (a buffer never used: its Alloc alone)
         placements_[&b] = p;
         order.push_back(&b);
       }
       UseFinder uses;
       uses.visit_stmt(top[i]);
       for (const auto* b : uses.used)
-        if (auto it = placements_.find(b); it != placements_.end()) it->second.last = i;
+        if (auto it = placements_.find(b); it != placements_.end()) {
+          if (it->second.first < 0) it->second.first = i;
+          it->second.last = i;
+        }
     }
+    for (auto& [b, p] : placements_)
+      if (p.first < 0) p.first = p.last;
     // First fit, in allocation order, among buffers whose lifetimes overlap.
     std::int64_t total = 0;
     for (size_t n = 0; n < order.size(); ++n) {

@@ -34,7 +34,8 @@ struct SharedMemoryTotal {
 // Places every shared buffer in the kernel's one dynamic shared-memory allocation, for the CUDA
 // backend. A buffer that a Pipelined loop (num_stages >= 2) fills with T::copy gets one copy per
 // stage. Buffers whose lifetimes (first to last use, counted in the kernel body's top-level
-// statements) do not overlap share space. Offsets are 128-byte aligned (the base is 1024-aligned).
+// statements; a buffer allocated early lives from its first use, not from its Alloc) do not
+// overlap share space. Offsets are 128-byte aligned (the base is 1024-aligned).
 // The result is an `annotate("shared_memory", buf, offset=..., stage_bytes=..., stages=...)` after
 // each shared Alloc and the total in an `annotate("shared_memory_total", bytes=...)` first in the
 // kernel body. A T::annotate_layout on a shared buffer is a CompileError: the tiles' layouts are

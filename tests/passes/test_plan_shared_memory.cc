@@ -50,6 +50,31 @@ T.copy(out, B)
 )");
 }
 
+// A buffer lives from its first use, not from its T::alloc_shared: TileLang's way of writing
+// FlashAttention allocates every shared tile at the top, and the output tile, first used after the
+// loop, must still take the bytes of the loop's stages.
+TEST(PlanSharedMemory, ABufferAllocatedEarlyLivesFromItsFirstUse) {
+  const T::PrimFunc f = T::prim_func("allocated_early", [] {
+    auto A = T::Tensor("A", {128, 256}, T::float16);
+    auto B = T::Tensor("B", {128, 64}, T::float16);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto A_shared = T::alloc_shared({128, 32}, T::float16, "A_shared");
+      auto out = T::alloc_shared({128, 64}, T::float16, "out");  // allocated here, first used after the loop
+      auto acc = T::alloc_fragment({128, 32}, T::float32, "acc");
+      T::clear(acc);
+      T::Pipelined(8, 3, [&](T::Expr k) {
+        T::copy(A(0, k * 32), A_shared);
+        T::Parallel(128, 32, [&](T::Expr i, T::Expr j) { acc(i, j) = acc(i, j) + T::cast(A_shared(i, j), T::float32); });
+      });
+      T::Parallel(128, 64, [&](T::Expr i, T::Expr j) { out(i, j) = T::cast(acc(i, j % 32), T::float16); });
+      T::copy(out, B(0, 0));
+    });
+  });
+  const std::string after = kernel_body(around_pass(f, "plan_shared_memory").after);
+  EXPECT_NE(after.find(R"(T.annotate("shared_memory", out, offset=0, stage_bytes=16384, stages=1))"), std::string::npos) << after;
+  EXPECT_NE(after.find(R"(T.annotate("shared_memory_total", bytes=24576))"), std::string::npos) << after;
+}
+
 TEST(PlanSharedMemory, ItsRecordsDecodeAsEncoded) {
   const ir::Buffer b = ir::make_buffer("A_shared", {ir::make_int(128), ir::make_int(32)}, DataType::Float16, ir::Scope::Shared);
   const ir::Stmt placed = passes::SharedPlacement{1024, 8192, 3}.encode(b);
