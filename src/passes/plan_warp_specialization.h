@@ -1,9 +1,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -31,7 +29,8 @@ struct WarpSpecializationPlan {
   ir::Stmt encode() const;
   static std::optional<WarpSpecializationPlan> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
 };
-// Why a loop that could have been warp-specialized is not (a copy that cannot go by TMA), for the
+// Why a loop that could have been warp-specialized is not (a copy that cannot go by TMA, or too few
+// registers for the occupancy T::min_blocks_per_sm asks), for the
 // generated code's header: `annotate("no_warp_specialization", reason=...)` before the loop.
 struct NoWarpSpecialization {
   std::string reason;
