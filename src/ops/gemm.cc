@@ -234,7 +234,8 @@ Constraints constraints_of(const ir::Stmt& body, int warps) {
 // rows with one wgmma N each. The square policy (in kernels without register operands) takes
 // whatever WARPS_M = M / 16 needs, and when M / 16 is more than the warps, all warps along M with
 // several m64 tiles per warpgroup (WarpRows::M64Tiles: TileLang's arrangement of a 128 x 128 tile
-// over 4 warps); FullRow, which register operands force, only when all the warps are M / 16 of them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+),
+// over 4 warps); FullRow, which register operands force, only when all the warps are M / 16 of
+// them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+),
 // which also needs K-major operands (require_8bit_lowerable reports the ones that are not).
 int wgmma_warps_m(const ir::TileOpNode& op, const GemmPlan& plan, std::int64_t M, std::int64_t N, GemmPolicy policy, int warps,
                   bool any_register_operand, int sm) {
@@ -332,8 +333,8 @@ ir::Attrs plan(const ir::TileOpNode& op, const PlanContext& ctx) {
 // ---- fragment layouts (infer_fragment_layouts, strict level) -------------------------------------
 //
 // C is the mma accumulator of the planned warp grid (with m64 tiles per warpgroup when a wgmma
-// warp holds more than 16 rows). A register A (gemm_rs) is an accumulator of
-// the same warp rows with one warp column. A register B (gemm_sr, one warp row) holds B^T as an
+// warp holds more than 16 rows). A register A (gemm_rs) is an accumulator of the same warp rows
+// with one warp column. A register B (gemm_sr, one warp row) holds B^T as an
 // accumulator with the gemm's warp columns as its warp rows: read K-major, as [N][K], it is one;
 // MN-major, as [K][N], its transpose.
 std::vector<StrictLayout> strict_layouts(const ir::TileOpNode& op) {

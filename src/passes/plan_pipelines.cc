@@ -17,6 +17,18 @@ namespace {
 
 constexpr const char* kOverlapNames[] = {"none", "mma_fragments", "wgmma_async"};
 
+// A Pipelined loop's producers: its copies from global memory into shared buffers placed with one
+// copy per stage.
+std::vector<bool> producers_of(const ir::ForNode& f, const std::map<const ir::BufferNode*, SharedPlacement>& shared) {
+  const std::vector<ir::Stmt> body = loop_statements(f);
+  std::vector<bool> producer(body.size(), false);
+  for (size_t i = 0; i < body.size(); ++i)
+    if (const auto* t = ir::as<ir::TileOpNode>(body[i]); t && ops::is_copy(*t) && shared.count(t->regions[1].buffer.get()) &&
+                                                          shared.at(t->regions[1].buffer.get()).stages == f.pipeline.num_stages)
+      producer[i] = true;
+  return producer;
+}
+
 PipelineSchedule schedule(const ir::ForNode& f, const std::map<const ir::BufferNode*, SharedPlacement>& shared) {
   const int S = f.pipeline.num_stages;
   const std::vector<ir::Stmt> body = loop_statements(f);
@@ -92,15 +104,6 @@ std::vector<ir::Stmt> loop_statements(const ir::ForNode& f) {
   return seq ? seq->stmts : std::vector<ir::Stmt>{f.body};
 }
 
-std::vector<bool> producers_of(const ir::ForNode& f, const std::map<const ir::BufferNode*, SharedPlacement>& shared) {
-  const std::vector<ir::Stmt> body = loop_statements(f);
-  std::vector<bool> producer(body.size(), false);
-  for (size_t i = 0; i < body.size(); ++i)
-    if (const auto* t = ir::as<ir::TileOpNode>(body[i]); t && ops::is_copy(*t) && shared.count(t->regions[1].buffer.get()) &&
-                                                          shared.at(t->regions[1].buffer.get()).stages == f.pipeline.num_stages)
-      producer[i] = true;
-  return producer;
-}
 
 StageOverlapKind stage_overlap(const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged, int stages,
                                bool warp_specialized) {

@@ -34,10 +34,6 @@ struct PipelineSchedule {
 // A loop's statements: its body's Seq, or the body alone.
 std::vector<ir::Stmt> loop_statements(const ir::ForNode& f);
 
-// A Pipelined loop's producers: its copies from global memory into shared buffers placed with one
-// copy per stage (plan_shared_memory's `shared`).
-std::vector<bool> producers_of(const ir::ForNode& f, const std::map<const ir::BufferNode*, SharedPlacement>& shared);
-
 // How a pipelined loop's consumers overlap the stage boundary: the GEMM main loop shapes, one gemm
 // of two staged tiles (so both are whole shared buffers), accumulating (clear_accum would reset it
 // every stage). An mma.sync gemm keeps the next k step's fragments in flight (MmaFragments); a

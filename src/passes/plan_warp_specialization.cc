@@ -128,11 +128,12 @@ Decision decide(const ir::PrimFunc& func, const ir::KernelNode& k, const ir::For
   in_loop.visit_stmt(f.body);
   if (in_loop.breaks) return {};
   const std::vector<ir::Stmt> body = loop_statements(f);
-  const std::vector<bool> producer = producers_of(f, r.shared);
+  // The schedule's producers, in the loop's own order (the tensor maps' and the loads' order).
+  std::vector<std::int64_t> producers = schedule.producers;
+  std::sort(producers.begin(), producers.end());
   WarpSpecializationPlan plan;
   std::set<const ir::BufferNode*> staged;
-  for (size_t i = 0; i < body.size(); ++i) {
-    if (!producer[i]) continue;
+  for (const std::int64_t i : producers) {
     const auto* copy = ir::as<ir::TileOpNode>(body[i]);
     for (const auto& e : copy->regions[0].base)
       if (!producer_computable(e)) return {};
@@ -142,7 +143,7 @@ Decision decide(const ir::PrimFunc& func, const ir::KernelNode& k, const ir::For
       return {std::nullopt, cat("no warp specialization: the copy from ", copy->regions[0].buffer->name, " into ", tile->name,
                                 " cannot go by TMA because ", why)};
     staged.insert(tile);
-    plan.tma_loads.push_back(static_cast<std::int64_t>(i));
+    plan.tma_loads.push_back(i);
   }
   if (plan.tma_loads.empty()) return {};
   for (const auto& [b, p] : r.shared) {
@@ -150,12 +151,11 @@ Decision decide(const ir::PrimFunc& func, const ir::KernelNode& k, const ir::For
     for (const auto* t : staged) plan.wait_for_consumers |= p.overlaps(r.shared.at(t));
   }
   std::vector<ir::Stmt> consumers;
-  for (size_t i = 0; i < body.size(); ++i)
-    if (!producer[i]) consumers.push_back(body[i]);
+  for (const std::int64_t i : schedule.consumers) consumers.push_back(body[i]);
   plan.overlap = stage_overlap(consumers, staged, f.pipeline.num_stages, true);
   if (plan.overlap == StageOverlapKind::None) plan.turns = warpgroup_turns(body, schedule.consumers, k.threads, f.pipeline.num_stages);
   // Occupancy (see the header), then the consumers' registers.
-  const std::int64_t barrier_bytes = (16 * f.pipeline.num_stages + 127) / 128 * 128;
+  const std::int64_t barrier_bytes = pipeline_barrier_bytes(f.pipeline.num_stages);
   plan.blocks_per_sm = static_cast<int>(r.min_blocks_per_sm);
   if (!r.min_blocks_per_sm) {
     const bool two = k.threads == 128 && plan.overlap == StageOverlapKind::WgmmaAsync && r.fragment_registers <= 128 &&
@@ -199,6 +199,8 @@ class Planner : public ir::Mutator {
 };
 
 }  // namespace
+
+std::int64_t pipeline_barrier_bytes(int stages) { return (16 * stages + 127) / 128 * 128; }
 
 ir::Stmt WarpSpecializationPlan::encode() const {
   return ir::make_annotate("warp_specialization", nullptr, nullptr,

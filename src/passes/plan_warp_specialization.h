@@ -14,6 +14,10 @@ namespace tilescale::passes {
 // keep 40 registers each when registers move to the consumers.
 constexpr int kProducerThreads = 128, kProducerRegisters = 40;
 
+// The bytes of a warp-specialized pipeline's mbarriers, placed after the planned shared memory: a
+// full and an empty barrier (8 bytes each) per stage, in whole 128-byte blocks.
+std::int64_t pipeline_barrier_bytes(int stages);
+
 // plan_warp_specialization's decision for the kernel's pipelined loop, recorded as
 // `annotate("warp_specialization", tma_loads=[...], ...)` right before the loop in the kernel body:
 // one encode, one decode, and nothing else reads its keys.

@@ -11,11 +11,6 @@
 
 #include "codegen/cuda/dist.h"
 #include "codegen/cuda/names.h"
-#include "passes/plan_pipelines.h"
-#include "passes/plan_tma_stores.h"
-#include "passes/records.h"
-#include "passes/plan_warp_specialization.h"
-#include "passes/tma.h"
 #include "ir/bounds.h"
 #include "ir/eval.h"
 #include "ir/printer.h"
@@ -30,8 +25,13 @@
 #include "ops/tile_op.h"
 #include "passes/check_budgets.h"
 #include "passes/infer_fragment_layouts.h"
+#include "passes/plan_pipelines.h"
 #include "passes/plan_shared_memory.h"
+#include "passes/plan_tma_stores.h"
+#include "passes/plan_warp_specialization.h"
+#include "passes/records.h"
 #include "passes/simplify.h"
+#include "passes/tma.h"
 
 namespace tilescale::cuda {
 
@@ -1001,7 +1001,6 @@ class Generator : public LowerContext {
     return cat("(", name_of(&b, b.name), " + ", stage, " * ", shared_.at(&b).stage_bytes / bytes(b.dtype), ")");
   }
 
-
   void emit_pipelined(const ir::ForNode& f) {
     const int S = f.pipeline.num_stages;
     const std::vector<ir::Stmt> body = passes::loop_statements(f);
@@ -1165,7 +1164,7 @@ class Generator : public LowerContext {
         ws.descriptors.push_back(fresh(cat(copy->regions[0].buffer->name, "_tma")));
       }
       blocks_per_sm_ = plan->blocks_per_sm;
-      barrier_bytes_ = (16 * f.pipeline.num_stages + 127) / 128 * 128;
+      barrier_bytes_ = passes::pipeline_barrier_bytes(f.pipeline.num_stages);
       ws_ = std::move(ws);
     }
   }
@@ -1308,8 +1307,7 @@ class Generator : public LowerContext {
       line(barrier());
     }
     const std::string turns = cat("tl::WarpgroupTurns<", kFirstTurnBarrier, ", ", threads_ / 128, ">");
-    const std::optional<std::vector<std::string>> carried =
-        apply_warpgroup_turns(turns, it, release_previous);
+    const std::optional<std::vector<std::string>> carried = apply_warpgroup_turns(turns, it, release_previous);
     if (carried) line(cat(turns, "::start();"));
     const MemoryAccess before = pending_;
     pending_ = {};
