@@ -6,9 +6,15 @@
 #   scripts/cuda_snapshot.sh build/tilescale /tmp/before   # on the old code
 #   scripts/cuda_snapshot.sh build/tilescale /tmp/after    # on the new code
 #   diff -r /tmp/before /tmp/after && echo "generated code unchanged"
+#
+# With a third argument `--ptx` it writes the PTX NVRTC makes of each case instead: a change to the
+# CUDA text that leaves the PTX identical leaves the machine code identical too.
 set -euo pipefail
-cli=${1:?usage: scripts/cuda_snapshot.sh <tilescale CLI> <dir>}
-dir=${2:?usage: scripts/cuda_snapshot.sh <tilescale CLI> <dir>}
+usage="usage: scripts/cuda_snapshot.sh <tilescale CLI> <dir> [--ptx]"
+cli=${1:?$usage}
+dir=${2:?$usage}
+form=${3:---cuda}
+ext=${form#--}; [ "$ext" = cuda ] && ext=cu
 mkdir -p "$dir"
 
 # example|size spec ("" for the defaults)
@@ -27,9 +33,9 @@ for arch in sm_80 sm_90a; do
     for c in "${cases[@]}"; do
       example=${c%%|*} size=${c#*|}
       name="$arch.tma$tma.$example${size:+.${size//[,=]/_}}"
-      args=(dump "$example" --cuda --arch "$arch")
+      args=(dump "$example" "$form" --arch "$arch")
       [ -n "$size" ] && args+=(--size "$size")
-      TILESCALE_TMA=$tma "$cli" "${args[@]}" > "$dir/$name.cu" 2>&1 || true  # a refusal is a result too
+      TILESCALE_TMA=$tma "$cli" "${args[@]}" > "$dir/$name.$ext" 2>&1 || true  # a refusal is a result too
       n=$((n + 1))
     done
   done

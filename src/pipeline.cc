@@ -17,12 +17,14 @@
 #include "passes/check_budgets.h"
 #include "passes/infer_fragment_layouts.h"
 #include "passes/insert_barriers.h"
+#include "passes/make_persistent.h"
 #include "passes/plan_pipelines.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_tile_ops.h"
 #include "passes/plan_tma_stores.h"
 #include "passes/plan_warp_specialization.h"
 #include "passes/simplify.h"
+#include "passes/specialize_warps.h"
 #include "passes/widen_indices.h"
 #include "support/env.h"
 
@@ -59,7 +61,11 @@ std::vector<Pass> passes_for(Target target, int sm, bool tma) {
     list.push_back(
         {"plan_warp_specialization", [sm, tma](const ir::PrimFunc& f) { return passes::plan_warp_specialization(f, sm, tma); }});
     list.push_back({"plan_tma_stores", [sm, tma](const ir::PrimFunc& f) { return passes::plan_tma_stores(f, sm, tma); }});
-    // After the placements: a buffer placed over a dead one's bytes waits for that one's accesses.
+    // From here on thread-level IR: the warp-specialized loop becomes its producer and consumer roles.
+    list.push_back({"specialize_warps", passes::specialize_warps});
+    list.push_back({"make_persistent", passes::make_persistent});
+    // After the placements: a buffer placed over a dead one's bytes waits for that one's accesses;
+    // after the roles: each role's barriers are its own.
     list.push_back({"insert_barriers", passes::insert_barriers});
   }
   return list;

@@ -10,7 +10,7 @@
 //   tl::gemm_ss_wgmma_issue<...>(As, Bs, acc), tl::gemm_rs_wgmma_issue<...>(a_regs, Bs, acc)
 //       issue only; the caller waits (tl::wgmma_wait) and fences the registers (see Ordering)
 //   tl::WarpgroupTurns<FIRST_BARRIER, WARPGROUPS>::start/acquire/release/finish()
-//       warpgroups taking turns at issuing (see Turns)
+//       warpgroups taking turns at issuing (see Turns); tl::warpgroup_turns_start<...>() etc. call them
 //
 // Element types: half_t or bfloat16_t in any of the four TRANS combinations; fp8_e4m3_t or
 // fp8_e5m2_t (gemm_ss_wgmma and _async only) with both operands K-major, TRANS_A = false and
@@ -99,6 +99,16 @@ struct WarpgroupTurns {
     if (self() == 0) sync(0);
   }
 };
+
+// WarpgroupTurns' steps as functions, as thread-level IR calls them (tl.warpgroup_turns_*).
+template <int FIRST_BARRIER, int WARPGROUPS>
+TL_DEVICE void warpgroup_turns_start() { WarpgroupTurns<FIRST_BARRIER, WARPGROUPS>::start(); }
+template <int FIRST_BARRIER, int WARPGROUPS>
+TL_DEVICE void warpgroup_turns_acquire() { WarpgroupTurns<FIRST_BARRIER, WARPGROUPS>::acquire(); }
+template <int FIRST_BARRIER, int WARPGROUPS>
+TL_DEVICE void warpgroup_turns_release() { WarpgroupTurns<FIRST_BARRIER, WARPGROUPS>::release(); }
+template <int FIRST_BARRIER, int WARPGROUPS>
+TL_DEVICE void warpgroup_turns_finish() { WarpgroupTurns<FIRST_BARRIER, WARPGROUPS>::finish(); }
 
 namespace detail {
 

@@ -258,9 +258,10 @@ Stmt make_evaluate(Expr value) {
   return std::make_shared<EvaluateNode>(std::move(value));
 }
 
-Stmt make_scoped(std::string key, Attrs attrs, Stmt body) {
+Stmt make_scoped(std::string key, Attrs attrs, Stmt body, std::vector<Expr> args) {
   TS_ICHECK(!key.empty() && body, "malformed scoped statement");
-  return std::make_shared<ScopedNode>(std::move(key), std::move(attrs), std::move(body));
+  for (const auto& a : args) TS_ICHECK(a, "scoped statement ", key, " with a null argument");
+  return std::make_shared<ScopedNode>(std::move(key), std::move(args), std::move(attrs), std::move(body));
 }
 
 bool is_scalar_param_type(DataType t) { return t == DataType::Int32 || t == DataType::Int64 || t == DataType::Float32; }

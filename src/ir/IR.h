@@ -425,16 +425,24 @@ struct EvaluateNode : StmtNode {
   const Expr value;
 };
 
-// A region of the program that a later pass treats as one: `key` names what it is and `attrs` hold
-// the decisions about it (design/thread-level-ir.md §2: `unit`, a lowered tile op with its statement
-// index; `warp_role`, the threads that run the body; `pipeline`, a loop's schedule). It does not
-// change what the body does; an Alloc in the body goes out of scope at its end. Printed
-// `with T.<key>(k=v, ...):` above the indented body. Nothing builds one yet: the backends refuse it
-// (InternalError) until the passes that create and consume it exist.
+// A region of the program that a later pass treats as one: `key` names what it is, `args` are the
+// values and buffers it is about (a buffer as a Load of its first element, as builtins take memory)
+// and `attrs` hold the decisions about it (design/thread-level-ir.md §2). An Alloc in the body goes
+// out of scope at its end. Printed `with T.<key>(args..., k=v, ...):` above the indented body. The
+// keys the passes build (passes/specialize_warps.h, passes/make_persistent.h) and the CUDA generator
+// prints:
+//   warp_role(first_thread=, threads=, max_registers=, barrier=)  the threads that run the body; the
+//        role's block-wide barrier is named barrier `barrier` (0: __syncthreads)
+//   stage(index, A_shared[0, 0], ...)   the body reads and writes stage `index` of the staged buffers
+//   async_proxy_ready(A_shared[0, 0], ...)  wgmma may read these shared buffers with no fence first
+//   grid_points()                       a persistent block runs the body once per grid point
+// The CPU backend never sees one (it runs tile-level IR).
 struct ScopedNode : StmtNode {
   static constexpr StmtKind kKind = StmtKind::Scoped;
-  ScopedNode(std::string k, Attrs a, Stmt b) : StmtNode(kKind), key(std::move(k)), attrs(std::move(a)), body(std::move(b)) {}
+  ScopedNode(std::string k, std::vector<Expr> ar, Attrs a, Stmt b)
+      : StmtNode(kKind), key(std::move(k)), args(std::move(ar)), attrs(std::move(a)), body(std::move(b)) {}
   const std::string key;
+  const std::vector<Expr> args;
   const Attrs attrs;
   const Stmt body;
 };
@@ -452,7 +460,7 @@ Stmt make_assert(Expr cond, std::string message);
 Stmt make_print(std::string message, Expr value, Buffer buffer);
 Stmt make_annotate(std::string key, Buffer b, std::shared_ptr<const layout::Layout> l, Attrs attrs);
 Stmt make_evaluate(Expr value);  // value must be a Builtin call
-Stmt make_scoped(std::string key, Attrs attrs, Stmt body);
+Stmt make_scoped(std::string key, Attrs attrs, Stmt body, std::vector<Expr> args = {});
 
 // ----------------------------------------------------------------------------------------------
 // Functions

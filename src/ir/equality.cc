@@ -151,7 +151,12 @@ class Equal {
     return a->key == b->key && a->attrs == b->attrs && same_layout && buffer(a->buffer, b->buffer);
   }
   bool equal(const EvaluateNode* a, const EvaluateNode* b) { return expr(a->value, b->value); }
-  bool equal(const ScopedNode* a, const ScopedNode* b) { return a->key == b->key && a->attrs == b->attrs && stmt(a->body, b->body); }
+  bool equal(const ScopedNode* a, const ScopedNode* b) {
+    if (a->key != b->key || a->attrs != b->attrs || a->args.size() != b->args.size()) return false;
+    for (size_t i = 0; i < a->args.size(); ++i)
+      if (!expr(a->args[i], b->args[i])) return false;
+    return stmt(a->body, b->body);
+  }
 
   std::unordered_map<const void*, const void*> fwd_, rev_;
 };

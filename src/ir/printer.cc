@@ -333,6 +333,7 @@ class Printer {
   void print(const EvaluateNode* op, int indent) { line(indent, expr(op->value)); }
   void print(const ScopedNode* op, int indent) {
     std::vector<std::string> parts;
+    for (const auto& a : op->args) parts.push_back(expr(a));
     for (const auto& [k, v] : op->attrs) parts.push_back(k + "=" + attr_text(v));
     line(indent, "with " + call("T." + op->key, parts) + ":");
     stmt(op->body, indent + 1);

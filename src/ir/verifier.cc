@@ -325,6 +325,7 @@ class Verifier : public Visitor {
   // Only passes build Scoped statements: one outside the Kernel is their bug.
   void visit(const ScopedNode* op) override {
     if (!in_kernel_) throw InternalError(cat("T.", op->key, " scope outside T::Kernel in ", func_.name));
+    for (const auto& a : op->args) visit_expr(a);
     visit_body(op->body);
   }
 

@@ -60,7 +60,10 @@ void Visitor::visit(const AssertNode* op) { visit_expr(op->cond); }
 void Visitor::visit(const PrintNode* op) { visit_expr(op->value); }
 void Visitor::visit(const AnnotateNode*) {}
 void Visitor::visit(const EvaluateNode* op) { visit_expr(op->value); }
-void Visitor::visit(const ScopedNode* op) { visit_stmt(op->body); }
+void Visitor::visit(const ScopedNode* op) {
+  for (const auto& a : op->args) visit_expr(a);
+  visit_stmt(op->body);
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -226,8 +229,14 @@ Stmt Mutator::mutate(const EvaluateNode* op, const Stmt& self) {
   return v == op->value ? self : make_evaluate(v);
 }
 Stmt Mutator::mutate(const ScopedNode* op, const Stmt& self) {
+  bool changed = false;
+  std::vector<Expr> args;
+  for (const auto& a : op->args) {
+    args.push_back(mutate_expr(a));
+    changed |= args.back() != a;
+  }
   Stmt b = mutate_stmt(op->body);
-  return b == op->body ? self : make_scoped(op->key, op->attrs, b ? b : make_seq({}));
+  return b == op->body && !changed ? self : make_scoped(op->key, op->attrs, b ? b : make_seq({}), std::move(args));
 }
 
 // ---------------------------------------------------------------------------------------------

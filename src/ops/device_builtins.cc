@@ -44,6 +44,11 @@ std::vector<DeviceBuiltin> make_registry() {
       {"tl.wgmma_wait", "tl::wgmma_wait", false, wgmma, 90, true, {P::Int}, {}, false, E::Warpgroup, A, Sync::None, wg, wait},
       // Keeps the compiler's accesses to the registers after the wait that completed their group.
       {"tl.wgmma_fence_regs", "tl::wgmma_fence_regs", false, wgmma, 80, false, {P::Int}, {O::Registers}, false, E::Thread, G, Sync::None, none, no},
+      // Warpgroups taking turns at issuing wgmma (WarpgroupTurns): <FIRST_BARRIER, WARPGROUPS>.
+      {"tl.warpgroup_turns_start", "tl::warpgroup_turns_start", false, sm90, 90, true, {P::Int, P::Int}, {}, false, E::Warpgroup, G, Sync::Arrive, none, no},
+      {"tl.warpgroup_turns_acquire", "tl::warpgroup_turns_acquire", false, sm90, 90, true, {P::Int, P::Int}, {}, false, E::Warpgroup, G, Sync::Barrier, none, no},
+      {"tl.warpgroup_turns_release", "tl::warpgroup_turns_release", false, sm90, 90, true, {P::Int, P::Int}, {}, false, E::Warpgroup, G, Sync::Arrive, none, no},
+      {"tl.warpgroup_turns_finish", "tl::warpgroup_turns_finish", false, sm90, 90, true, {P::Int, P::Int}, {}, false, E::Warpgroup, G, Sync::Barrier, none, no},
       // cp.async: each thread's copies form groups, committed and waited for by the same thread.
       {"tl.cp_async", "tl::cp_async", false, copy, 80, false, {P::Int}, {O::MemoryWrite, O::MemoryRead, O::Value}, false, E::Thread, G, Sync::None, cp, issue},
       {"tl.cp_async_commit", "tl::cp_async_commit", false, copy, 80, false, {}, {}, false, E::Thread, G, Sync::None, cp, commit},

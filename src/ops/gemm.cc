@@ -67,6 +67,55 @@ std::optional<GemmPlan> as_gemm(const ir::TileOpNode& op) {
 
 bool clears_accumulator(const ir::TileOpNode& op) { return op.int_attr("clear_accum"); }
 
+namespace {
+
+// Whether the gemm is lowered to issue its wgmma group only (wgmma_issue_only).
+bool issue_only(const ir::TileOpNode& op) { return op.attrs.count("wgmma_issue_only") && op.int_attr("wgmma_issue_only"); }
+
+// Every device gemm's template arguments: M, N, K, WARPS_M, WARPS_N, the TRANS flags of its shared
+// operands (`trans`: which of A and B), the input and accumulator types.
+std::vector<ir::TemplateArg> device_shape(const ir::TileOpNode& op, bool trans_a, bool trans_b) {
+  const ir::Region &A = op.regions[0], &C = op.regions[2];
+  const GemmPlan plan = GemmPlan::decode(op);
+  const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (plan.a == Major::MN ? 2 : 1)]);
+  std::vector<ir::TemplateArg> t = {*ir::as_const_int(C.extent[0]), *ir::as_const_int(C.extent[1]), K,
+                                    std::int64_t{plan.warps_m}, std::int64_t{plan.warps_n}};
+  if (trans_a) t.emplace_back(device_trans(GemmOperand::A, plan.a));
+  if (trans_b) t.emplace_back(device_trans(GemmOperand::B, plan.b));
+  t.emplace_back(A.buffer->dtype);
+  t.emplace_back(C.buffer->dtype);
+  return t;
+}
+
+// The first element of operand `i`, as device calls take memory and registers.
+ir::Expr first_element(const ir::TileOpNode& op, int i) {
+  const ir::Buffer& b = op.regions[i].buffer;
+  return ir::make_load(b, std::vector<ir::Expr>(b->rank(), ir::make_int(0)));
+}
+
+}  // namespace
+
+WgmmaAsyncCalls wgmma_async_calls(const ir::TileOpNode& gemm) {
+  const auto plan = as_gemm(gemm);
+  TS_ICHECK(plan && plan->wgmma && gemm.regions[0].buffer->scope == ir::Scope::Shared &&
+                gemm.regions[1].buffer->scope == ir::Scope::Shared && !clears_accumulator(gemm),
+            "wgmma_async_calls of a gemm that is not an accumulating wgmma gemm_ss");
+  const auto shape = device_shape(gemm, true, true);
+  auto call = [&](const char* name, std::vector<ir::Expr> operands) {
+    return ir::make_evaluate(ir::make_builtin(DataType::Int32, name, std::move(operands), {}, shape));
+  };
+  return {call("tl.gemm_ss_wgmma_async", {first_element(gemm, 0), first_element(gemm, 1), first_element(gemm, 2)}),
+          call("tl.gemm_ss_wgmma_drain", {first_element(gemm, 2)})};
+}
+
+ir::Stmt wgmma_issue_only(const ir::TileOpNode& gemm) {
+  const auto plan = as_gemm(gemm);
+  TS_ICHECK(plan && plan->wgmma, "wgmma_issue_only of a gemm that is not a wgmma gemm");
+  ir::Attrs attrs = gemm.attrs;
+  attrs["wgmma_issue_only"] = std::int64_t{1};
+  return ir::make_tile_op(gemm.op, gemm.regions, gemm.args, std::move(attrs));
+}
+
 ir::Stmt make_gemm(const Operand& a, const Operand& b, const Operand& c, bool transpose_a, bool transpose_b,
                    int policy, bool clear_accum) {
   GemmPlan plan;
@@ -430,22 +479,6 @@ void fence_for_wgmma(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   ctx.line(ctx.barrier());
 }
 
-// A wgmma gemm issued on the loop's schedule (LowerContext::WgmmaSchedule) by `issue`.
-void issue_scheduled(const ir::TileOpNode& op, cuda::LowerContext& ctx, const std::string& issue) {
-  const auto& schedule = *ctx.wgmma_schedule(op);
-  auto lines = [&](const std::vector<std::string>& statements) {
-    for (const auto& s : statements) ctx.line(s);
-  };
-  lines(schedule.before_issue);
-  ctx.line(issue);
-  lines(schedule.after_issue);
-  if (!schedule.wait) return;
-  const ir::BufferNode& C = *op.regions[2].buffer;
-  ctx.line("tl::wgmma_wait<0>();");
-  ctx.line(cat("tl::wgmma_fence_regs<", ctx.fragment(C).registers, ">(", ctx.pointer(C), ");"));
-  lines(schedule.after_wait);
-}
-
 void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
   cuda_lowering::require_whole_fragment(C, "gemm");
@@ -479,9 +512,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     if (wgmma) fence_for_wgmma(op, ctx);
     const std::string shape = cat(dims, trans_b, c_type(in), ", ", acc);
     const std::string operands = cat(ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c);
-    if (wgmma && ctx.wgmma_schedule(op))
-      return issue_scheduled(op, ctx, cat("tl::gemm_rs_wgmma_issue<", shape, ">(", operands, ");"));
-    ctx.line(cat(wgmma ? "tl::gemm_rs_wgmma<" : "tl::gemm_rs<", shape, ">(", operands, ");"));
+    ctx.line(cat(!wgmma ? "tl::gemm_rs<" : issue_only(op) ? "tl::gemm_rs_wgmma_issue<" : "tl::gemm_rs_wgmma<", shape, ">(", operands, ");"));
     return;
   }
   require_whole_shared(A, "A");
@@ -501,12 +532,9 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
     if (!overlap) {
       fence_for_wgmma(op, ctx);
-      if (ctx.wgmma_schedule(op))
-        return issue_scheduled(op, ctx, cat("tl::gemm_ss_wgmma_issue<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
-      ctx.line(cat("tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
+      ctx.line(cat(issue_only(op) ? "tl::gemm_ss_wgmma_issue<" : "tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
     } else if (phase == Overlap::Phase::Body) {
       ctx.line(cat("tl::gemm_ss_wgmma_async<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
-      if (!overlap->previous_stage_done.empty()) ctx.line(overlap->previous_stage_done);
     } else if (phase == Overlap::Phase::Epilogue) ctx.line(cat("tl::gemm_ss_wgmma_drain<", shape, ", ", acc, ">(", c, ");"));
     return;
   }

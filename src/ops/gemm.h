@@ -51,4 +51,19 @@ std::optional<GemmPlan> as_gemm(const ir::TileOpNode& op);
 // Whether gemm `op` overwrites C (clear_accum) rather than accumulating into it.
 bool clears_accumulator(const ir::TileOpNode& op);
 
+// A wgmma gemm as a warp-specialized loop issues it (passes/specialize_warps.h).
+//
+// The GEMM main loop's gemm (the stage overlap WgmmaAsync: an accumulating gemm_ss of two staged
+// tiles) becomes two device calls: `issue` issues the iteration's wgmma group and waits for the
+// previous iteration's, `drain` (after the loop) waits for the last one.
+//   T.tl.gemm_ss_wgmma_async[128, 128, 32, 4, 1, False, False, "float16", "float32"](A_shared[0, 0], B_shared[0, 0], C_local[0, 0])
+//   T.tl.gemm_ss_wgmma_drain[128, 128, 32, 4, 1, False, False, "float16", "float32"](C_local[0, 0])
+struct WgmmaAsyncCalls {
+  ir::Stmt issue, drain;
+};
+WgmmaAsyncCalls wgmma_async_calls(const ir::TileOpNode& gemm);
+// The gemm lowered to issue its wgmma group without waiting for it (warpgroup turns; the caller
+// waits with tl.wgmma_wait and fences the registers): the op with `wgmma_issue_only=1`.
+ir::Stmt wgmma_issue_only(const ir::TileOpNode& gemm);
+
 }  // namespace tilescale::ops

@@ -63,9 +63,9 @@ class LowerContext {
   // The statement that synchronises those threads: `__syncthreads();`, or a named barrier over the
   // consumer warpgroups of a warp-specialized kernel. Lowerings never write __syncthreads directly.
   virtual std::string barrier() const = 0;
-  // True when wgmma may read shared buffer `b` with no fence and barrier first: in the consumer loop
-  // of a warp-specialized kernel, `b` is a stage loaded by TMA, or was fenced before the loop and
-  // is not written in it.
+  // True when wgmma may read shared buffer `b` with no fence and barrier first: inside an
+  // `async_proxy_ready` scope naming it (passes/specialize_warps.h: a stage loaded by TMA, or a tile
+  // fenced before the loop and not written in it).
   virtual bool async_proxy_ready(const ir::BufferNode& b) const = 0;
   virtual const Target& target() const = 0;
   // True when `cond` holds for every thread, block and loop iteration (a check that can go).
@@ -107,9 +107,9 @@ class LowerContext {
   //                 `next_stage_ready` after its last read of it, then loads the start of
   //                 next_stage_pointer()'s tiles into `carried`.
   //   WgmmaAsync    wgmma: the stage is readable by the async proxy (fenced and synchronised after
-  //                 cp.async, or landed by TMA); the body issues its group, waits only for the
-  //                 previous iteration's and then runs `previous_stage_done` (which may hand that
-  //                 iteration's stage back to the producer); the epilogue waits for the last.
+  //                 cp.async); the body issues its group and waits only for the previous
+  //                 iteration's; the epilogue waits for the last. (A warp-specialized loop's gemm
+  //                 is lowered by passes/specialize_warps.h, not here.)
   // Null for every other op.
   struct StageOverlap {
     enum class Kind { None, MmaFragments, WgmmaAsync };
@@ -118,24 +118,8 @@ class LowerContext {
     Phase phase = Phase::Prologue;
     std::string carried;           // a variable name
     std::string next_stage_ready;  // statements: the next stage has landed, this one may be overwritten
-    std::string previous_stage_done;  // statements: the previous iteration's stage is no longer read
   };
   virtual const StageOverlap* stage_overlap() const = 0;
-  // Warpgroup turns (gemm_sm90.h, Turns). In the loop of a warp-specialized kernel with two or
-  // more consumer warpgroups, 3+ stages, no stage overlap, and a wgmma gemm as its last statement
-  // (after another wgmma gemm), each warpgroup issues that last gemm and the first wgmma gemm of
-  // the next iteration in one turn: the last gemm stays in flight across the iteration's end, and
-  // the first gemm's wait covers it. So one warpgroup's two gemms run while the others compute
-  // (the conditions in full: passes/plan_warp_specialization.h). A gemm issued so is lowered as
-  //   fence for wgmma; before_issue; issue only; after_issue; [wait<0>; fence C's registers; after_wait]
-  // (the bracket only when `wait`). Null for a gemm that issues and waits as usual.
-  struct WgmmaSchedule {
-    std::vector<std::string> before_issue;  // statements: take the turn
-    std::vector<std::string> after_issue;   // statements: pass it on
-    bool wait = true;                       // wait for this group and every earlier one
-    std::vector<std::string> after_wait;    // statements: fence the carried gemm's registers, release its stage
-  };
-  virtual const WgmmaSchedule* wgmma_schedule(const ir::TileOpNode& gemm) const = 0;
   virtual std::string next_stage_pointer(const ir::BufferNode& b) = 0;  // a staged tile, next iteration
 };
 

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "ir/visitor.h"
+#include "ops/device_builtins.h"
 #include "ops/memory_access.h"
 #include "ops/thread_level.h"
 #include "passes/plan_shared_memory.h"
@@ -12,6 +13,18 @@ namespace tilescale::passes {
 namespace {
 
 ir::Stmt barrier() { return ir::make_evaluate(ir::make_builtin(DataType::Int32, "tl.syncthreads", {})); }
+
+bool is_warp_role(const ir::Stmt& s) {
+  const auto* scoped = ir::as<ir::ScopedNode>(s);
+  return scoped && scoped->key == "warp_role";
+}
+
+// Whether `e` synchronizes every thread of the block (or of its warp role).
+bool is_barrier(const ir::EvaluateNode& e) {
+  const auto* call = ir::as<ir::BuiltinNode>(e.value);
+  const ops::DeviceBuiltin* d = call ? ops::find_device_builtin(call->op) : nullptr;
+  return d && d->sync == ops::Sync::Barrier && d->executor == ops::Executor::Block;
+}
 
 // Walks the kernel body in execution order with the accesses since the last barrier (`pending_`),
 // the order in which the generator prints it.
@@ -44,6 +57,18 @@ class Inserter {
         });
         return then_case == i->then_case && else_case == i->else_case ? s : ir::make_if(i->cond, then_case, else_case);
       }
+      case ir::StmtKind::Scoped: {
+        // A warp role runs beside the others, after what came before the roles: like a branch.
+        // grid_points runs its body again after itself: like a loop body. Other scopes only say
+        // how their body is printed.
+        const auto* scoped = ir::as<ir::ScopedNode>(s);
+        const ir::Stmt body = scoped->key == "warp_role" ? branch(scoped->body) : scoped->key == "grid_points" ? loop_body(scoped->body) : stmt(scoped->body);
+        return body == scoped->body ? s : ir::make_scoped(scoped->key, scoped->attrs, body, scoped->args);
+      }
+      case ir::StmtKind::Evaluate:
+        // A barrier already in the program (one a pass placed) completes what came before it.
+        if (is_barrier(*ir::as<ir::EvaluateNode>(s))) pending_ = {};
+        return s;
       default: return s;
     }
   }
@@ -62,8 +87,19 @@ class Inserter {
     const std::vector<ir::Stmt>& stmts = ir::as<ir::SeqNode>(self)->stmts;
     std::vector<ir::Stmt> out;
     bool changed = false;
+    ops::MemoryAccess before_roles;  // warp roles run side by side: each starts from what came before them all
     for (size_t i = 0; i < stmts.size(); ++i) {
       const ops::MemoryAccess a = ops::access_of(stmts[i]);
+      const bool role = is_warp_role(stmts[i]), next_role = role && i > 0 && is_warp_role(stmts[i - 1]);
+      if (role && !next_role) before_roles = pending_;
+      if (next_role) {
+        const ops::MemoryAccess after_roles = pending_;
+        pending_ = before_roles;
+        out.push_back(stmt(stmts[i]));
+        changed |= out.back() != stmts[i];
+        pending_.merge(after_roles);
+        continue;
+      }
       if (i > 0 && hazard(pending_, a)) {
         out.push_back(barrier());
         pending_ = {};
@@ -84,13 +120,15 @@ class Inserter {
     divergent_ -= d;
   }
 
-  // A loop body runs again after itself: a barrier at its end when iterations conflict.
+  // A loop body runs again after itself: a barrier at its end when what it did since its last
+  // barrier conflicts with the next iteration.
   ir::Stmt loop_body(const ir::Stmt& body) {
     const ops::MemoryAccess before = pending_;
     pending_ = {};
     ir::Stmt out = stmt(body);
     const ops::MemoryAccess a = ops::access_of(body);
-    if (hazard(a, a)) {
+    if (!ir::as<ir::SeqNode>(body)) pending_.merge(a);  // a Seq tracks what came since its last barrier itself
+    if (hazard(pending_, a)) {
       out = ir::make_seq({out, barrier()});
       pending_ = {};
     }

@@ -48,7 +48,7 @@ struct NoWarpSpecialization {
 // sizes, scalar parameters and the loop variable, and every tile it loads qualifies for TMA
 // (tma.h). Then the block gets kProducerThreads more threads: one of them issues the loop's loads
 // by TMA into mbarrier-guarded stages, the program's threads (the consumers) compute (the code
-// generator's emit_warp_specialized says how). The plan also fixes the occupancy: what
+// pass specialize_warps expands it: specialize_warps.h). The plan also fixes the occupancy: what
 // T::min_blocks_per_sm asks for; else two blocks per SM for a GEMM main loop (WgmmaAsync) with one
 // consumer warpgroup whose fragments need at most 128 registers a thread and whose shared memory
 // fits twice in an SM (alone, one warpgroup's wgmma groups leave the tensor cores idle between

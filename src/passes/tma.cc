@@ -22,6 +22,16 @@ std::vector<std::int64_t> non_unit(const std::vector<std::int64_t>& v) {
 
 }  // namespace
 
+ir::Stmt TensorMapSpec::encode() const {
+  return ir::make_annotate("tensor_map", nullptr, nullptr, {{"param", std::int64_t{param}}, {"box", box}, {"swizzle", std::int64_t{swizzle_bytes}}});
+}
+
+std::optional<TensorMapSpec> TensorMapSpec::decode(const ir::AnnotateNode& a) {
+  if (a.key != "tensor_map") return std::nullopt;
+  return TensorMapSpec{static_cast<int>(std::get<std::int64_t>(a.attrs.at("param"))), std::get<std::vector<std::int64_t>>(a.attrs.at("box")),
+                       static_cast<int>(std::get<std::int64_t>(a.attrs.at("swizzle")))};
+}
+
 std::optional<TmaCopy> plan_tma_copy(const ir::PrimFunc& func, const ir::TileOpNode& copy, std::int64_t offset,
                                      std::int64_t stage_bytes, std::string& why) {
   auto no = [&](std::string reason) -> std::optional<TmaCopy> {

@@ -32,10 +32,15 @@ namespace tilescale::passes {
 // A TMA tensor map over tensor parameter `param` (its index in PrimFuncNode::params): boxes of `box`
 // elements, innermost dimension first (one per tensor dimension), loaded with a `swizzle_bytes`
 // swizzle (0, 32, 64 or 128). The runtime encodes it at launch (KernelSpec::tensor_maps).
+// A kernel that loads by TMA records each of its tensor maps, in kernel-parameter order, as
+// `annotate("tensor_map", param=0, box=[32, 128], swizzle=64)` (passes/specialize_warps.h); a
+// `tl.tma_load` names its map by that order (its attr `map`).
 struct TensorMapSpec {
   int param = 0;
   std::vector<std::int64_t> box;
   int swizzle_bytes = 0;
+  ir::Stmt encode() const;
+  static std::optional<TensorMapSpec> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
 };
 
 struct TmaCopy {

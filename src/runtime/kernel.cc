@@ -111,6 +111,7 @@ jit::JitResult build(const cuda::KernelSpec& spec, const std::string& arch, cons
 }
 
 struct Kernel::Impl {
+  ir::PrimFunc source;  // the program as written, for the cp.async variant's own pipeline run
   ir::PrimFunc lowered;
   Target target;
   std::string target_reason;
@@ -138,9 +139,11 @@ struct Kernel::Impl {
     std::string why;
     if (loaded(binary, device).tensor_maps_buildable(args, why)) return loaded(binary, device);
     if (!fallback) {
+      // TMA loads and stores are the passes' decisions (plan_warp_specialization, plan_tma_stores):
+      // the variant runs the pipeline without them.
       cuda::Target without_tma = gpu_target;
       without_tma.tma = false;
-      cuda::KernelSpec s = cuda::generate(lowered, without_tma);
+      cuda::KernelSpec s = cuda::generate(run_pipeline(source, PipelineOptions{Target::CUDA, "", without_tma.sm, false}), without_tma);
       std::vector<char> cubin = build(s, info.arch, compiler_options).cubin;
       fallback = std::make_unique<Binary>(Binary{std::move(s), std::move(cubin), {}});
       std::fprintf(stderr, "tilescale: %s runs without TMA for these arguments because %s (TMA needs strides that are multiples of 16 bytes)\n",
@@ -308,6 +311,7 @@ Kernel compile_unguarded(const lang::PrimFunc& func, const CompileOptions& optio
   const std::string arch = cuda::arch_for_device(0);
   cuda::Target gpu = cuda_target(arch);
   gpu.nvshmem_calls = target == Target::NVSHMEM;
+  impl->source = func.node();
   impl->lowered = run_pipeline(func.node(), PipelineOptions{Target::CUDA, "", gpu.sm, gpu.tma});
   impl->written = written_params(*impl->lowered);
   impl->grid = runtime::kernel_grid(*impl->lowered);

@@ -64,6 +64,23 @@ TEST(ReservedNames, AreRenamedInGeneratedCudaThatCompiles) {
   }
 }
 
+// A name with the generator's own prefix stays reserved with any suffix (ts_x_1 too): it gets
+// another prefix instead of a suffix search that never ends.
+TEST(ReservedNames, WithTheGeneratorsPrefixAreRenamed) {
+  const T::PrimFunc f = T::prim_func("ts_kernel", [&] {
+    auto x = T::Tensor("ts_x", {64}, T::float32);
+    auto y = T::Tensor("ts_x_1", {64}, T::float32);
+    T::Kernel(1, T::threads(64), [&](T::Expr) {
+      T::Parallel(64, [&](T::Expr i) { y(i) = x(i) * 2.0f; });
+    });
+  });
+  const cuda::KernelSpec spec = cuda::generate(run_pipeline(f.node(), PipelineOptions{Target::CUDA, "", 80}), cuda::Target{80});
+  EXPECT_NE(spec.source.find("v_ts_x"), std::string::npos) << spec.source;
+  EXPECT_NE(spec.source.find("v_ts_x_1"), std::string::npos) << spec.source;
+  EXPECT_EQ(spec.symbol, "v_ts_kernel");
+  if (jit::nvrtc_unavailable_reason().empty()) EXPECT_FALSE(jit::compile_nvrtc(spec.source, spec.name, "sm_80", {}).cubin.empty());
+}
+
 TEST(ReservedNames, StayTheUsersInIrAndMessages) {
   const T::PrimFunc f = reserved_names();
   const std::string ir = f.to_string();

@@ -29,6 +29,7 @@
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_tma_stores.h"
 #include "passes/plan_warp_specialization.h"
+#include "passes/specialize_warps.h"
 #include "passes/records.h"
 #include "passes/simplify.h"
 #include "passes/tma.h"
@@ -120,7 +121,8 @@ class Generator : public LowerContext {
       if (auto g = ir::eval_int(kernel->grid[d])) ranges_[kernel->block_vars[d].get()] = {0, *g - 1};
     collect_annotations(kernel->body);
     aliases_ = passes::shared_aliases(shared_);
-    apply_warp_specialization(*kernel);
+    // Tensor-map parameters: the loads' (specialize_warps' records, in order), then the stores'.
+    for (const auto& m : tensor_maps_) descriptors_.push_back(fresh(cat(func_->params.at(m.param).name(), "_tma")));
     apply_tma_stores(*kernel);
 
     std::ostringstream header;
@@ -129,7 +131,7 @@ class Generator : public LowerContext {
     for (const char* h : {"common.h", "swizzle.h", "copy_sm80.h", "ldsm.h", "mma_sm80.h", "gemm_sm80.h", "reduce.h", "kernel.h"})
       header << "#include \"tilescale/" << h << "\"\n";
     if (target_.sm >= 90) header << "#include \"tilescale/gemm_sm90.h\"\n";
-    if (ws_ || !tma_stores_.empty()) header << "#include \"tilescale/tma.h\"\n";
+    if (!tensor_maps_.empty() || !tma_stores_.empty()) header << "#include \"tilescale/tma.h\"\n";
     header << dist_includes(func_, target_) << "\n";
 
     emit_signature(*kernel);
@@ -141,14 +143,7 @@ class Generator : public LowerContext {
                print(kernel->grid[2], 0), ";"));
     else
       emit_block_indices(*kernel, "");
-    if (ws_) {
-      emit_warp_specialized(*kernel);
-    } else {
-      for_each_grid_point(*kernel, [&] {
-        emit_stmt(kernel->body);
-        if (persistent_) sync();  // the next point's body starts over with the same shared memory
-      });
-    }
+    emit_stmt(kernel->body);
     indent_ = 0;
     line("}");
 
@@ -158,16 +153,15 @@ class Generator : public LowerContext {
     spec.source = header.str() + out_.str();
     spec.func = func_;
     spec.grid = kernel->grid;
-    spec.threads = threads_ + (ws_ ? kProducerThreads : 0);
-    spec.shared_bytes = static_cast<std::size_t>(shared_total_ + barrier_bytes_) + workspace_bytes_;
-    if (ws_)
-      for (const auto& l : ws_->loads) spec.tensor_maps.push_back(l.second.map);
+    spec.threads = kernel->threads;
+    spec.shared_bytes = static_cast<std::size_t>(shared_total_) + workspace_bytes_;
+    spec.tensor_maps = tensor_maps_;
     for (const auto* copy : tma_store_order_) spec.tensor_maps.push_back(tma_store_maps_.at(copy));
     spec.distributed = is_distributed(func_);
     spec.nvshmem = calls_nvshmem(func_, target_);
     spec.waits = ops::uses_blocking_builtins(func_->body);
     spec.persistent = persistent_;
-    if (ws_) spec.pipeline_barriers = shared_total_, spec.pipeline_stages = ws_->loop->pipeline.num_stages;
+    if (pipeline_barriers_) spec.pipeline_barriers = shared_.at(pipeline_barriers_).offset, spec.pipeline_stages = pipeline_stages_;
     if (spec.shared_bytes > shared_limit(target_))
       throw CompileError(cat("cannot compile ", func_->name, " for ", target_.arch(), " because it needs ", spec.shared_bytes,
                              " bytes of shared memory and the device allows ", shared_limit(target_),
@@ -198,7 +192,7 @@ class Generator : public LowerContext {
   int threads() const override { return threads_; }
   bool async_proxy_ready(const ir::BufferNode& b) const override { return async_ready_.count(&b) > 0; }
   std::string barrier() const override {
-    return ws_ ? cat("tl::named_barrier_sync<", kConsumerBarrier, ", ", threads_, ">();") : "__syncthreads();";
+    return role_barrier_ ? cat("tl::named_barrier_sync<", role_barrier_, ", ", threads_, ">();") : "__syncthreads();";
   }
   const Target& target() const override { return target_; }
   bool in_async_producer() const override { return async_producer_; }
@@ -207,10 +201,6 @@ class Generator : public LowerContext {
     return it == tma_stores_.end() ? nullptr : &it->second;
   }
   const StageOverlap* stage_overlap() const override { return overlap_ ? &*overlap_ : nullptr; }
-  const WgmmaSchedule* wgmma_schedule(const ir::TileOpNode& gemm) const override {
-    auto it = wgmma_schedules_.find(&gemm);
-    return it == wgmma_schedules_.end() ? nullptr : &it->second;
-  }
   std::string next_stage_pointer(const ir::BufferNode& b) override {
     TS_ICHECK(next_stage_pointer_.count(&b), "next_stage_pointer of ", b.name, " outside a stage-overlapped loop");
     return next_stage_pointer_.at(&b);
@@ -268,7 +258,7 @@ class Generator : public LowerContext {
 
   std::string workspace(std::size_t bytes) override {
     workspace_bytes_ = std::max(workspace_bytes_, (bytes + 127) / 128 * 128);
-    return cat("(smem + ", shared_total_ + barrier_bytes_, ")");
+    return cat("(smem + ", shared_total_, ")");
   }
 
  private:
@@ -288,8 +278,7 @@ class Generator : public LowerContext {
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
   ops::Aliases aliases_;  // of shared_, for barrier placement inside pipelined loops
   std::int64_t shared_total_ = 0;
-  std::int64_t min_blocks_per_sm_ = 0;  // T::min_blocks_per_sm, 0 when not requested
-  int blocks_per_sm_ = 0;                // the occupancy the launch bounds ask for: the above, or the warp specialization plan's
+  std::int64_t min_blocks_per_sm_ = 0;  // the min_blocks_per_sm record (T::min_blocks_per_sm, or specialize_warps'), 0 when none
   bool persistent_ = false;             // T::persistent
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
@@ -303,21 +292,15 @@ class Generator : public LowerContext {
   // Why a copy that could have gone by TMA does not, as comments at the top of the source (what
   // `tilescale dump --cuda` shows a user looking for the fast path).
   std::vector<std::string> notes_;
-  // Warp specialization (sm_90): the one Pipelined loop whose tiles a producer warpgroup loads by
-  // TMA while the program's own threads (the consumers) compute.
-  struct WarpSpecialization {
-    const ir::ForNode* loop = nullptr;
-    passes::WarpSpecializationPlan plan;
-    std::vector<std::pair<const ir::TileOpNode*, passes::TmaCopy>> loads;  // the loop's producer copies
-    std::vector<std::string> descriptors;                                   // their tensor-map parameters
-  };
-  // Named barriers: the consumers', the producer's start, and from kFirstTurnBarrier on one per
-  // consumer warpgroup for warpgroup turns.
-  static constexpr int kProducerThreads = passes::kProducerThreads, kConsumerBarrier = 1, kStartBarrier = 2, kFirstTurnBarrier = 3;
-  std::optional<WarpSpecialization> ws_;
-  std::map<const ir::TileOpNode*, WgmmaSchedule> wgmma_schedules_;  // LowerContext::wgmma_schedule
-  std::int64_t barrier_bytes_ = 0;  // the pipeline's mbarriers, after the planned shared memory
-  std::set<const ir::BufferNode*> async_ready_;  // LowerContext::async_proxy_ready
+  // Tensor maps the kernel takes for its TMA loads (specialize_warps' records) and their parameters.
+  std::vector<TensorMapSpec> tensor_maps_;
+  std::vector<std::string> descriptors_;
+  // The warp-specialized pipeline's mbarriers (specialize_warps' record), for the hang report.
+  const ir::BufferNode* pipeline_barriers_ = nullptr;
+  int pipeline_stages_ = 0;
+  // Inside a warp role: its block-wide named barrier (0: __syncthreads). threads_ is the role's.
+  int role_barrier_ = 0;
+  std::set<const ir::BufferNode*> async_ready_;  // LowerContext::async_proxy_ready, from async_proxy_ready scopes
   // Inside a Parallel nest: loop variables as expressions of the thread index, and each fragment
   // access's register for the register being emitted.
   std::map<const ir::VarNode*, ir::Expr> loop_values_;
@@ -359,7 +342,8 @@ class Generator : public LowerContext {
   std::string claim(const std::string& wanted) {
     std::string base;
     for (char ch : wanted) base += std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' ? ch : '_';
-    if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0]))) base = "v_" + base;
+    // A name reserved by its prefix (ts_...) stays reserved with any suffix.
+    if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0])) || reserved_identifier(base + "_1")) base = "v_" + base;
     std::string n = base;
     for (int k = 1; used_names_.count(n) || reserved_identifier(n); ++k) n = cat(base, "_", k);
     used_names_.insert(n);
@@ -384,15 +368,18 @@ class Generator : public LowerContext {
         } else if (auto placement = SharedPlacement::decode(*op)) {
           g->shared_[op->buffer.get()] = *placement;
         } else if (ops::Persistent::decode(*op)) {
-          if (is_distributed(g->func_))
-            throw CompileError(cat("cannot make distributed kernel ", g->func_->name, " persistent (T::persistent) for CUDA, because "
-                                   "its blocks signal and wait on their peers' blocks by block index, which a block walking "
-                                   "several grid points would deadlock; remove T::persistent"));
           g->persistent_ = true;
         } else if (auto m = ops::MinBlocksPerSm::decode(*op)) {
           g->min_blocks_per_sm_ = m->blocks;
         } else if (auto total = passes::SharedMemoryTotal::decode(*op)) {
           g->shared_total_ = total->bytes;
+        } else if (auto no = passes::NoWarpSpecialization::decode(*op)) {
+          g->notes_.push_back(no->reason);  // for the header
+        } else if (auto map = TensorMapSpec::decode(*op)) {
+          g->tensor_maps_.push_back(*map);
+        } else if (auto barriers = passes::PipelineBarriers::decode(*op)) {
+          g->pipeline_barriers_ = op->buffer.get();
+          g->pipeline_stages_ = static_cast<int>(barriers->stages);
         }
       }
       // A pipeline schedule belongs to the loop after it (passes::statement_after).
@@ -430,33 +417,22 @@ class Generator : public LowerContext {
     for (const auto& p : func_->params)
       for (int d = 0; p.tensor && d + 1 < p.tensor->rank(); ++d) params.push_back(cat("long long ", stride_name(*p.tensor, d)));
     if (dist) params.push_back(dist_context_param());
-    std::vector<std::string> descriptors = ws_ ? ws_->descriptors : std::vector<std::string>{};
+    std::vector<std::string> descriptors = descriptors_;
     for (const auto* copy : tma_store_order_) descriptors.push_back(tma_stores_.at(copy).descriptor);
     for (const auto& d : descriptors) params.push_back(cat("const __grid_constant__ tl::TmaDescriptor ", d));
     // ptxas ignores, with a warning nobody sees, an occupancy no SM can reach.
     constexpr int kThreadsPerSm = 2048, kBlocksPerSm = 32;  // sm_80 and sm_90
-    const std::int64_t most = std::min<std::int64_t>(kBlocksPerSm, kThreadsPerSm / (threads_ + (ws_ ? kProducerThreads : 0)));
+    const std::int64_t most = std::min<std::int64_t>(kBlocksPerSm, kThreadsPerSm / threads_);
     if (min_blocks_per_sm_ > most)
       throw CompileError(cat("cannot compile ", func_->name, " with T::min_blocks_per_sm(", min_blocks_per_sm_, ") because an SM holds at most ",
                              most, " blocks of ", threads_, " threads (", kThreadsPerSm, " threads, ", kBlocksPerSm,
                              " blocks); ask for at most ", most));
-    // A warp-specialized kernel fixes its register count at entry (one block per SM unless
-    // T::min_blocks_per_sm asks for more), which setmaxnreg needs.
-    const int launch = threads_ + (ws_ ? kProducerThreads : 0);
-    const std::string bounds = blocks_per_sm_ ? cat(launch, ", ", blocks_per_sm_) : ws_ ? cat(launch, ", 1") : cat(launch);
+    // A warp-specialized kernel fixes its register count at entry (its min_blocks_per_sm record),
+    // which setmaxnreg needs.
+    const std::string bounds = min_blocks_per_sm_ ? cat(threads_, ", ", min_blocks_per_sm_) : cat(threads_);
     std::string sig = cat("extern \"C\" __global__ void __launch_bounds__(", bounds, ") ", name_of(func_.get(), func_->name), "(");
     for (size_t i = 0; i < params.size(); ++i) sig += (i ? ", " : "") + params[i];
     line(sig + ") {");
-  }
-
-  // Runs `body` once per grid point: as it is, or, in a persistent kernel, in a loop of each block
-  // over the points blockIdx.x, + gridDim.x, ... (the block indices declared inside).
-  void for_each_grid_point(const ir::KernelNode& k, const std::function<void()>& body) {
-    if (!persistent_) return body();
-    open("for (int ts_point = blockIdx.x; ts_point < ts_grid_x * ts_grid_y * ts_grid_z; ts_point += gridDim.x)");
-    emit_block_indices(k, "ts_point");
-    body();
-    close();
   }
 
   // The block indices, from blockIdx or, in a persistent kernel, from the linear grid point `linear`.
@@ -532,7 +508,10 @@ class Generator : public LowerContext {
         const auto* s = ir::as<ir::SelectNode>(e);
         return cat("(", print(s->cond, 0), " ? ", print(s->true_value, 0), " : ", print(s->false_value, 0), ")");
       }
-      case ir::ExprKind::Builtin: return lower_builtin(*ir::as<ir::BuiltinNode>(e), *this);
+      case ir::ExprKind::Builtin: {
+        const auto& call = *ir::as<ir::BuiltinNode>(e);
+        return ops::find_device_builtin(call.op) ? device_call(call) : lower_builtin(call, *this);
+      }
     }
     return "";
   }
@@ -645,6 +624,13 @@ class Generator : public LowerContext {
           pending_ = {};
         }
       }
+      const auto* role = ir::as<ir::ScopedNode>(stmts[i]);
+      const auto* other = i + 1 < stmts.size() ? ir::as<ir::ScopedNode>(stmts[i + 1]) : nullptr;
+      if (role && role->key == "warp_role" && other && other->key == "warp_role") {
+        emit_warp_roles(*role, *other);
+        pending_.merge(acc[i]), pending_.merge(acc[++i]);
+        continue;
+      }
       emit_stmt(stmts[i]);
       pending_.merge(acc[i]);
     }
@@ -730,13 +716,12 @@ class Generator : public LowerContext {
       case ir::StmtKind::Print: return emit_print(*ir::as<ir::PrintNode>(s));
       case ir::StmtKind::Evaluate: {
         const auto& call = *ir::as<ir::BuiltinNode>(ir::as<ir::EvaluateNode>(s)->value);
-        if (!ops::find_device_builtin(call.op)) return line(print(ir::as<ir::EvaluateNode>(s)->value, 0) + ";");
-        // insert_barriers' block barriers; the generator prints no other device call from the IR yet.
-        const ops::DeviceBuiltin& d = ops::device_builtin(call.op);
-        TS_ICHECK(d.sync == ops::Sync::Barrier && d.executor == ops::Executor::Block, "device call ", call.op, " reached the CUDA generator");
-        return sync();
+        const ops::DeviceBuiltin* d = ops::find_device_builtin(call.op);
+        // A block barrier: __syncthreads, or in a warp role its named barrier.
+        if (d && d->sync == ops::Sync::Barrier && d->executor == ops::Executor::Block) return sync();
+        return line(print(ir::as<ir::EvaluateNode>(s)->value, 0) + ";");
       }
-      case ir::StmtKind::Scoped: throw InternalError(cat("T.", ir::as<ir::ScopedNode>(s)->key, " scope reached the CUDA generator"));
+      case ir::StmtKind::Scoped: return emit_scoped(*ir::as<ir::ScopedNode>(s));
     }
   }
 
@@ -1010,7 +995,6 @@ class Generator : public LowerContext {
     for (const std::int64_t i : schedule.producers) staged.insert(ir::as<ir::TileOpNode>(body[i])->regions[1].buffer.get());
     std::vector<ir::Stmt> consumers;
     for (const std::int64_t i : schedule.consumers) consumers.push_back(body[i]);
-    if (ws_ && ws_->loop == &f) return emit_consumer_loop(f, consumers, staged);
     const std::string n = fresh("n_iter");
     const std::string k = name_of(f.var.get(), f.var->name);
     set_loop_range(f);  // the producers' k runs ahead but stays below the trip count
@@ -1046,7 +1030,7 @@ class Generator : public LowerContext {
     if (kind == StageOverlap::Kind::WgmmaAsync) wait_stage += " tl::fence_proxy_async();";
     // The consumer gemm sees the stage overlap (LowerContext::stage_overlap) only while it is
     // emitted; the producers never do.
-    StageOverlap overlap{kind, StageOverlap::Phase::Prologue, "", cat(wait_stage, " ", barrier()), ""};
+    StageOverlap overlap{kind, StageOverlap::Phase::Prologue, "", cat(wait_stage, " ", barrier())};
     auto emit_consumers = [&](StageOverlap::Phase phase) {
       if (kind != StageOverlap::Kind::None) overlap.phase = phase, overlap_ = overlap;
       emit_seq(consumers);
@@ -1089,262 +1073,152 @@ class Generator : public LowerContext {
     pending_ = access_of(f.body);
   }
 
-  // Warpgroup turns (LowerContext::WgmmaSchedule) as the warp specialization plan chose them
-  // (its `turns`: the gemm that takes the turn and the carried one, passes/plan_warp_specialization.h).
-  // Plans both gemms' schedules and returns the fences of the carried gemm's registers; nullopt
-  // when the plan has no turns.
-  std::optional<std::vector<std::string>> apply_warpgroup_turns(const std::string& turns, const std::string& it,
-                                                                const std::string& release_previous) {
-    if (ws_->plan.turns.empty()) return std::nullopt;
-    const std::vector<ir::Stmt> body = passes::loop_statements(*ws_->loop);
-    const auto* first = ir::as<ir::TileOpNode>(body.at(ws_->plan.turns[0]));
-    const auto* last = ir::as<ir::TileOpNode>(body.at(ws_->plan.turns[1]));
-    TS_ICHECK(first && last, "warpgroup turns planned for statements that are not gemms");
-    std::vector<const ir::BufferNode*> operands;
-    for (const auto& r : last->regions) operands.push_back(r.buffer.get());
-    std::vector<std::string> fences;  // for the registers among the operands: C, and A if it is a fragment
-    for (const auto* b : {operands[2], operands[0]}) {
-      if (b->scope != ir::Scope::Fragment) continue;
-      const std::int64_t regs = fragment(*b).registers;
-      const std::int64_t words = b->dtype == DataType::Float32 ? regs : regs * bytes(b->dtype) / 4;  // 16-bit pairs
-      fences.push_back(cat("tl::wgmma_fence_regs<", words, ">(", pointer(*b), ");"));
-    }
-    std::vector<std::string> after_first_wait = fences;
-    after_first_wait.push_back(cat("if (", it, " > 0) ", release_previous));
-    wgmma_schedules_[first] = {
-        {cat("if (", it, " == 0) ", turns, "::acquire();")}, {cat(turns, "::release();")}, true, after_first_wait};
-    wgmma_schedules_[last] = {{cat(turns, "::acquire();")}, {}, false, {}};
-    return fences;
-  }
-
-  // ---- warp specialization (sm_90) ----------------------------------------------------------------
-  //
-  // When plan_warp_specialization (passes/plan_warp_specialization.h) gives the kernel's pipelined
-  // loop a producer warpgroup, its 128 threads come after the program's own (the consumers,
-  // tx < threads). Per stage s there are two mbarriers:
-  // full[s] (one arrival, the producer's, plus the tile bytes) and empty[s] (one arrival per
-  // consumer thread). One producer thread loops over the iterations: it waits until the consumers
-  // have released the stage (empty, skipped for the first `stages` iterations), announces the
-  // bytes and issues the loads. The consumers run the whole program; in the loop each iteration
-  // waits on full[s] and releases empty[s] once it no longer reads the stage (with asynchronous
-  // wgmma: the previous iteration's stage, after its group completed). Their barriers are a named
-  // barrier over the consumer threads, since the producer never reaches them. Iteration i uses
-  // stage i % stages in its (i / stages)-th round: parity (i / stages) % 2.
-  //
-  // The producer issues everything before the consumers reach the loop, so its tiles must not
-  // share memory with buffers used before it (the shared-memory planner reuses memory by
-  // liveness); when they do (the plan's wait_for_consumers), the producer first waits for the
-  // consumers to arrive at the loop.
-
-  // The kernel's warp-specialized loop, as plan_warp_specialization recorded it before the loop (or
-  // its reason to refuse one, for the header). Without TMA (TILESCALE_TMA=0, or the variant for
-  // arguments whose tensor maps cannot be built) the loop stays a cp.async pipeline.
-  void apply_warp_specialization(const ir::KernelNode& k) {
-    blocks_per_sm_ = static_cast<int>(min_blocks_per_sm_);
-    const auto* top = ir::as<ir::SeqNode>(k.body);
-    if (!top || !target_.tma) return;
-    for (size_t i = 0; i < top->stmts.size(); ++i) {
-      const auto* a = ir::as<ir::AnnotateNode>(top->stmts[i]);
-      if (!a) continue;
-      if (auto no = passes::NoWarpSpecialization::decode(*a)) notes_.push_back(no->reason);
-      auto plan = passes::WarpSpecializationPlan::decode(*a);
-      if (!plan) continue;
-      const ir::ForNode* loop = ir::as<ir::ForNode>(passes::statement_after(top->stmts, i));
-      TS_ICHECK(loop, "warp_specialization record before no loop");
-      const ir::ForNode& f = *loop;
-      const std::vector<ir::Stmt> body = passes::loop_statements(f);
-      WarpSpecialization ws{&f, *plan, {}, {}};
-      for (const std::int64_t s : plan->tma_loads) {
-        const auto* copy = ir::as<ir::TileOpNode>(body.at(s));
-        const SharedPlacement& tile = shared_.at(copy->regions[1].buffer.get());
-        std::string why;
-        const auto load = passes::plan_tma_copy(func_, *copy, tile.offset, tile.stage_bytes, why);
-        TS_ICHECK(load, "TMA load of statement ", s, " planned but refused: ", why);
-        ws.loads.emplace_back(copy, *load);
-        ws.descriptors.push_back(fresh(cat(copy->regions[0].buffer->name, "_tma")));
-      }
-      blocks_per_sm_ = plan->blocks_per_sm;
-      barrier_bytes_ = passes::pipeline_barrier_bytes(f.pipeline.num_stages);
-      ws_ = std::move(ws);
-    }
-  }
-
   // The copies plan_tma_stores sends by TMA store (its records before them), and its reasons for
   // the ones it does not, for the header. Without TMA the threads store every tile.
   void apply_tma_stores(const ir::KernelNode& k) {
-    const auto* top = ir::as<ir::SeqNode>(k.body);
-    if (!top || !target_.tma) return;
-    for (size_t i = 0; i < top->stmts.size(); ++i) {
-      const auto* a = ir::as<ir::AnnotateNode>(top->stmts[i]);
-      if (!a) continue;
-      if (auto no = passes::NoTmaStore::decode(*a)) notes_.push_back(no->reason);
-      if (!passes::TmaStorePlan::decode(*a)) continue;
-      const auto* copy = ir::as<ir::TileOpNode>(passes::statement_after(top->stmts, i));
-      TS_ICHECK(copy, "tma_store record before no copy");
-      const SharedPlacement& tile = shared_.at(copy->regions[0].buffer.get());
-      std::string why;
-      const auto plan = passes::plan_tma_copy(func_, *copy, tile.offset, tile.stage_bytes, why);
-      TS_ICHECK(plan, "TMA store into ", copy->regions[1].buffer->name, " planned but refused: ", why);
-      TmaStore store{fresh(cat(copy->regions[1].buffer->name, "_tma")), plan->panel_elems, {}};
-      for (std::int64_t p = 0; p < plan->panels; ++p) store.box_coords.push_back(passes::tma_box_coords(copy->regions[1], *plan, p));
-      tma_stores_.emplace(copy, std::move(store));
-      tma_store_maps_.emplace(copy, plan->map);
-      tma_store_order_.push_back(copy);
+    if (!target_.tma) return;
+    // The records stand in the program's statement list: the kernel body's, or a warp role's.
+    struct Lists : ir::Visitor {
+      std::vector<const ir::SeqNode*> seqs;
+      void visit(const ir::SeqNode* op) override {
+        seqs.push_back(op);
+        Visitor::visit(op);
+      }
+    } lists;
+    lists.visit_stmt(k.body);
+    for (const auto* seq : lists.seqs) {
+      for (size_t i = 0; i < seq->stmts.size(); ++i) {
+        const auto* a = ir::as<ir::AnnotateNode>(seq->stmts[i]);
+        if (!a) continue;
+        if (auto no = passes::NoTmaStore::decode(*a)) notes_.push_back(no->reason);
+        if (!passes::TmaStorePlan::decode(*a)) continue;
+        const auto* copy = ir::as<ir::TileOpNode>(passes::statement_after(seq->stmts, i));
+        TS_ICHECK(copy, "tma_store record before no copy");
+        const SharedPlacement& tile = shared_.at(copy->regions[0].buffer.get());
+        std::string why;
+        const auto plan = passes::plan_tma_copy(func_, *copy, tile.offset, tile.stage_bytes, why);
+        TS_ICHECK(plan, "TMA store into ", copy->regions[1].buffer->name, " planned but refused: ", why);
+        TmaStore store{fresh(cat(copy->regions[1].buffer->name, "_tma")), plan->panel_elems, {}};
+        for (std::int64_t p = 0; p < plan->panels; ++p) store.box_coords.push_back(passes::tma_box_coords(copy->regions[1], *plan, p));
+        tma_stores_.emplace(copy, std::move(store));
+        tma_store_maps_.emplace(copy, plan->map);
+        tma_store_order_.push_back(copy);
+      }
     }
   }
 
-  std::string full_barrier(const std::string& stage) const { return cat("&ts_barriers[", stage, "]"); }
-  std::string empty_barrier(const std::string& stage) const {
-    return cat("&ts_barriers[", ws_->loop->pipeline.num_stages, " + ", stage, "]");
+  // ---- thread-level statements -----------------------------------------------------------------
+
+  // A device call (ops/device_builtins.h): operands by their role. Memory and registers are passed
+  // as the address of the element named (the buffer itself for its first element); a
+  // rank-suffixed call's global operand is its tensor map, its indices the box coordinates
+  // (innermost first) after the other operands.
+  std::string device_call(const ir::BuiltinNode& call) {
+    const ops::DeviceBuiltin& d = ops::device_builtin(call.op);
+    ops::check_device_call(call);
+    std::vector<std::string> args, coords;
+    int rank = 0;
+    for (size_t i = 0; i < call.args.size(); ++i) {
+      const auto* l = ir::as<ir::LoadNode>(call.args[i]);
+      if (d.operands[i] == ops::OperandRole::Value) {
+        args.push_back(expr(call.args[i]));
+      } else if (d.rank_suffix && l->buffer->scope == ir::Scope::Global) {
+        rank = l->buffer->rank();
+        args.push_back("&" + descriptors_.at(call.int_attr("map")));
+        for (auto it = l->indices.rbegin(); it != l->indices.rend(); ++it) coords.push_back(expr(*it));
+      } else {
+        const bool first = std::all_of(l->indices.begin(), l->indices.end(), [](const ir::Expr& x) { return ir::as_const_int(x) == 0; });
+        TS_ICHECK(first || l->buffer->scope != ir::Scope::Fragment, "device call ", call.op, " on a register of ", l->buffer->name, " other than the first");
+        args.push_back(first && d.operands[i] != ops::OperandRole::Mbarrier ? pointer(*l->buffer) : "&" + element(*l->buffer, l->indices));
+      }
+    }
+    std::string targs;
+    for (const auto& t : call.targs) {
+      if (!targs.empty()) targs += ", ";
+      if (const auto* v = std::get_if<std::int64_t>(&t)) targs += std::to_string(*v);
+      else if (const auto* b = std::get_if<bool>(&t)) targs += *b ? "true" : "false";
+      else targs += c_type(std::get<DataType>(t));
+    }
+    args.insert(args.end(), coords.begin(), coords.end());
+    std::string out = ops::cpp_name(d, rank) + (targs.empty() ? "" : "<" + targs + ">") + "(";
+    for (size_t i = 0; i < args.size(); ++i) out += (i ? ", " : "") + args[i];
+    return out + ")";
   }
 
-  // The kernel body of a warp-specialized kernel: barriers, then the producer warpgroup's loop in
-  // one branch and the program (the consumers) in the other.
-  void emit_warp_specialized(const ir::KernelNode& k) {
-    const int S = ws_->loop->pipeline.num_stages;
-    line(cat("uint64_t* ts_barriers = reinterpret_cast<uint64_t*>(smem + ", shared_total_, ");  // full[", S, "], empty[", S, "]"));
-    open("if (tx == 0)");
-    open(cat("for (int s = 0; s < ", S, "; ++s)"));
-    line(cat("tl::mbarrier_init(", full_barrier("s"), ", 1);"));
-    line(cat("tl::mbarrier_init(", empty_barrier("s"), ", ", threads_, ");"));
-    close();
-    line("tl::fence_mbarrier_init();");
-    close();
-    line("__syncthreads();");
-    // Registers move from the producer to the consumers as the plan says.
-    const int consumer_registers = ws_->plan.consumer_registers;
-    open(cat("if (tx >= ", threads_, ")"));
-    if (consumer_registers) line(cat("tl::setmaxnreg_dec<", passes::kProducerRegisters, ">();"));
-    open(cat("if (tx / 32 == ", threads_ / 32, ")"));
-    line("int ts_loads = 0;  // stage loads issued before this grid point: load i uses stage i % stages in round i / stages");
-    for_each_grid_point(k, [&] {
-      if (ws_->plan.wait_for_consumers) line(cat("tl::named_barrier_sync<", kStartBarrier, ", ", threads_ + 32, ">();"));
-      emit_producer_loop();
-    });
-    emit_producer_drain();
-    close();
+  // The buffers a scope names (Loads of their first elements), from `first` on.
+  static std::vector<const ir::BufferNode*> scope_buffers(const ir::ScopedNode& s, size_t first) {
+    std::vector<const ir::BufferNode*> out;
+    for (size_t i = first; i < s.args.size(); ++i) out.push_back(ir::as<ir::LoadNode>(s.args[i])->buffer.get());
+    return out;
+  }
+
+  void emit_scoped(const ir::ScopedNode& s) {
+    if (s.key == "stage") {
+      // Staged buffers address the stage the scope names.
+      const std::string stage = expr(s.args.at(0));
+      for (const auto* b : scope_buffers(s, 1)) stage_pointer_[b] = stage_copy(*b, stage);
+      emit_stmt(s.body);
+      for (const auto* b : scope_buffers(s, 1)) stage_pointer_.erase(b);
+    } else if (s.key == "async_proxy_ready") {
+      for (const auto* b : scope_buffers(s, 0)) async_ready_.insert(b);
+      emit_stmt(s.body);
+      async_ready_.clear();
+    } else if (s.key == "grid_points") {
+      // One block walks the points blockIdx.x, + gridDim.x, ... with the block indices computed
+      // from the point.
+      open("for (int ts_point = blockIdx.x; ts_point < ts_grid_x * ts_grid_y * ts_grid_z; ts_point += gridDim.x)");
+      emit_block_indices(*find_kernel(func_->body), "ts_point");
+      emit_stmt(s.body);
+      close();
+    } else if (s.key == "warp_role") {
+      open(cat("if (", role_condition(s), ")"));
+      emit_role_body(s);
+      close();
+    } else {
+      throw InternalError(cat("T.", s.key, " scope reached the CUDA generator"));
+    }
+  }
+
+  static std::int64_t role_attr(const ir::ScopedNode& role, const char* key) {
+    auto it = role.attrs.find(key);
+    return it == role.attrs.end() ? 0 : std::get<std::int64_t>(it->second);
+  }
+  std::string role_condition(const ir::ScopedNode& role) {
+    const std::int64_t first = role_attr(role, "first_thread"), last = first + role_attr(role, "threads");
+    if (first == 0) return cat("tx < ", last);
+    return last >= find_kernel(func_->body)->threads ? cat("tx >= ", first) : cat("tx >= ", first, " && tx < ", last);
+  }
+
+  // Two warp roles that split the block: one if/else.
+  void emit_warp_roles(const ir::ScopedNode& a, const ir::ScopedNode& b) {
+    const int threads = find_kernel(func_->body)->threads;
+    TS_ICHECK(role_attr(a, "threads") + role_attr(b, "threads") == threads, "warp roles that do not split the block");
+    open(cat("if (", role_condition(a), ")"));
+    emit_role_body(a);
     --indent_;
     line("} else {");
     ++indent_;
-    if (consumer_registers) line(cat("tl::setmaxnreg_inc<", consumer_registers, ">();"));
-    line("int ts_uses = 0;  // stages consumed before this grid point, counted like ts_loads");
-    for_each_grid_point(k, [&] {
-      emit_stmt(k.body);
-      if (persistent_) sync();
-    });
+    emit_role_body(b);
     close();
   }
 
-  void emit_producer_loop() {
-    const ir::ForNode& f = *ws_->loop;
-    const int S = f.pipeline.num_stages;
-    set_loop_range(f);
-    std::int64_t bytes_per_stage = 0;
-    for (const auto& l : ws_->loads) bytes_per_stage += l.second.bytes;
-    const std::string n = fresh("n_iter"), it = fresh("it"), s = fresh("stage"), load = fresh("load");
-    line(cat("const int ", n, " = ", print(f.extent, 0), ";"));
-    open("if (tl::elect_one())");
-    open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ")"));
-    line(cat("const int ", load, " = ts_loads + ", it, ", ", s, " = ", load, " % ", S, ";"));
-    line(cat("if (", load, " >= ", S, ") tl::mbarrier_wait(", empty_barrier(s), ", ((", load, " / ", S, ") & 1) ^ 1);"));
-    line(cat("tl::mbarrier_arrive_expect_tx(", full_barrier(s), ", ", bytes_per_stage, ");"));
-    line(cat("[[maybe_unused]] const int ", name_of(f.var.get(), f.var->name), " = ", print(f.min, 0), " + ", it, ";"));
-    for (size_t i = 0; i < ws_->loads.size(); ++i) {
-      const auto& [copy, load] = ws_->loads[i];
-      const ir::Region &src = copy->regions[0], &dst = copy->regions[1];
-      const ir::BufferNode& tile = *dst.buffer;
-      const SharedPlacement& place = shared_.at(&tile);
-      const char* t = c_type(tile.dtype);
-      const std::string base = cat("reinterpret_cast<", t, "*>(smem + ", place.offset, ") + ", s, " * ", place.stage_bytes / bytes(tile.dtype));
-      for (std::int64_t p = 0; p < load.panels; ++p) {
-        std::string coords;
-        for (const auto& c : passes::tma_box_coords(src, load, p)) coords += cat(", ", expr(c));
-        line(cat("tl::tma_load_", src.rank(), "d(", base, p ? cat(" + ", p * load.panel_elems) : "", ", &", ws_->descriptors[i], ", ",
-                 full_barrier(s), coords, ");"));
-      }
+  // A role's body: its register budget first (setmaxnreg: down from the launch budget, or up),
+  // then its statements with the role's threads and barrier as the block's.
+  void emit_role_body(const ir::ScopedNode& role) {
+    if (const std::int64_t regs = role_attr(role, "max_registers")) {
+      const int launch = find_kernel(func_->body)->threads;
+      const std::int64_t budget = 65536 / (launch * std::max<std::int64_t>(min_blocks_per_sm_, 1)) / 8 * 8;
+      line(cat(regs < budget ? "tl::setmaxnreg_dec<" : "tl::setmaxnreg_inc<", regs, ">();"));
     }
-    close();
-    close();
-    line("__syncwarp();");
-    line(cat("ts_loads += ", n, ";"));
-  }
-
-  // The producer's last act: wait (with mbarrier_wait's timeout) until the consumers have released
-  // the last `stages` loads. The consumers wait without a timeout (mbarrier_wait_lean), so a
-  // pipeline that stops anywhere ends here, in a hang report, instead of hanging the kernel.
-  void emit_producer_drain() {
-    const int S = ws_->loop->pipeline.num_stages;
-    const std::string load = fresh("load");
-    open(cat("if (tl::elect_one())"));
-    open(cat("for (int ", load, " = max(ts_loads - ", S, ", 0); ", load, " < ts_loads; ++", load, ")"));
-    line(cat("tl::mbarrier_wait(", empty_barrier(cat(load, " % ", S)), ", (", load, " / ", S, ") & 1);"));
-    close();
-    close();
-    line("__syncwarp();");
-  }
-
-  // The consumers' side of the warp-specialized loop.
-  void emit_consumer_loop(const ir::ForNode& f, const std::vector<ir::Stmt>& consumers, const std::set<const ir::BufferNode*>& staged) {
-    const int S = f.pipeline.num_stages;
-    const StageOverlap::Kind kind = ws_->plan.overlap;
-    const std::string n = fresh("n_iter"), it = fresh("it"), s = fresh("stage");
-    set_loop_range(f);
-    line(cat("const int ", n, " = ", print(f.extent, 0), ";"));
-    if (ws_->plan.wait_for_consumers) line(cat("tl::named_barrier_arrive<", kStartBarrier, ", ", threads_ + 32, ">();"));
-    // With asynchronous wgmma a stage is released one iteration late, and the last one after the drain.
-    const std::string release_previous = cat("tl::mbarrier_arrive(", empty_barrier(cat("(ts_uses + ", S - 1, ") % ", S)), ");");
-    StageOverlap overlap{kind, StageOverlap::Phase::Body, "", "", cat("if (", it, " > 0) ", release_previous)};
-    // Shared tiles the loop reads but does not write are fenced for the async proxy once, here;
-    // with the TMA stages they need no fence in the loop, and the consumer warpgroups no barrier
-    // before each wgmma.
-    MemoryAccess a;
-    for (const auto& c : consumers) a.merge(access_of(c));
-    async_ready_ = staged;
-    for (const auto* b : a.reads)
-      if (b->scope == ir::Scope::Shared && !a.writes.count(b) && !staged.count(b)) async_ready_.insert(b);
-    if (async_ready_.size() > staged.size()) {
-      line("tl::fence_proxy_async();");
-      line(barrier());
-    }
-    const std::string turns = cat("tl::WarpgroupTurns<", kFirstTurnBarrier, ", ", threads_ / 128, ">");
-    const std::optional<std::vector<std::string>> carried = apply_warpgroup_turns(turns, it, release_previous);
-    if (carried) line(cat(turns, "::start();"));
-    const MemoryAccess before = pending_;
-    pending_ = {};
-    open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ", ++ts_uses)"));
-    line(cat("const int ", s, " = ts_uses % ", S, ";"));
-    line(cat("tl::mbarrier_wait_lean(", full_barrier(s), ", (ts_uses / ", S, ") & 1);"));
-    line(cat("[[maybe_unused]] const int ", name_of(f.var.get(), f.var->name), " = ", print(f.min, 0), " + ", it, ";"));
-    for (const auto* b : staged) stage_pointer_[b] = stage_copy(*b, s);
-    if (kind != StageOverlap::Kind::None) overlap_ = overlap;
-    emit_seq(consumers);
-    overlap_.reset();
-    stage_pointer_.clear();
-    if (kind == StageOverlap::Kind::None && !carried) line(cat("tl::mbarrier_arrive(", empty_barrier(s), ");"));
-    if (hazard(a, a)) sync();
-    close();
-    if (carried) {
-      // The last iteration's carried gemm: wait (outside any branch: a wait on a divergent path
-      // makes ptxas serialize every wgmma, C7518), pass the turn on, release its stage.
-      line("tl::wgmma_wait<0>();");
-      for (const auto& fence : *carried) line(fence);
-      open(cat("if (", n, " > 0)"));
-      line(cat(turns, "::release();"));
-      line(release_previous);
-      close();
-      line(cat(turns, "::finish();"));
-      wgmma_schedules_.clear();
-    }
-    async_ready_.clear();
-    if (kind != StageOverlap::Kind::None) {
-      overlap.phase = StageOverlap::Phase::Epilogue;
-      overlap_ = overlap;
-      emit_seq(consumers);
-      overlap_.reset();
-      line(cat("if (", n, " > 0) ", release_previous));
-    }
-    pending_ = before;
-    pending_.merge(access_of(f.body));
+    const int threads = threads_, barrier = role_barrier_;
+    const auto range = ranges_[thread_var_.get()];
+    threads_ = static_cast<int>(role_attr(role, "threads"));
+    role_barrier_ = static_cast<int>(role_attr(role, "barrier"));
+    const std::int64_t first = role_attr(role, "first_thread");
+    ranges_[thread_var_.get()] = {first, first + threads_ - 1};
+    emit_stmt(role.body);
+    threads_ = threads, role_barrier_ = barrier;
+    ranges_[thread_var_.get()] = range;
   }
 };
 
