@@ -60,6 +60,7 @@ class Specializer {
     barriers_ = ir::make_buffer("mbarriers", {num(2 * S_)}, DataType::UInt64, ir::Scope::Shared);
     loads_ = ir::make_buffer("loads_issued", {num(1)}, DataType::Int32, ir::Scope::Var);
     uses_ = ir::make_buffer("stages_used", {num(1)}, DataType::Int32, ir::Scope::Var);
+    tma_loads_ = plan_loads();
   }
 
   Stmt kernel_body() {
@@ -71,7 +72,7 @@ class Specializer {
     shared_decls.push_back(ir::make_alloc(barriers_));
     shared_decls.push_back(SharedPlacement{records_.shared_total, barrier_bytes, 1}.encode(barriers_));
     shared_decls.push_back(PipelineBarriers{S_}.encode(barriers_));
-    for (const auto& l : loads_planned()) shared_decls.push_back(l.copy.map.encode());
+    for (const auto& l : tma_loads_) shared_decls.push_back(l.copy.map.encode());
     // The loop's schedule and plan are spent: the expansion shows them.
     for (size_t i = 0; i < program.size(); ++i) {
       const auto* a = ir::as<ir::AnnotateNode>(program[i]);
@@ -112,6 +113,7 @@ class Specializer {
   Records records_;
   std::vector<ir::Buffer> staged_;
   ir::Buffer barriers_, loads_, uses_;
+  std::vector<PlannedLoad> tma_loads_;  // the producer's loads, in tensor-map order
 
   Expr full(const Expr& stage) const { return ir::make_load(barriers_, {stage}); }
   Expr empty(const Expr& stage) const { return ir::make_load(barriers_, {op(BinaryOp::Add, num(S_), stage)}); }
@@ -127,7 +129,7 @@ class Specializer {
     return b && std::any_of(staged_.begin(), staged_.end(), [&](const ir::Buffer& t) { return t.get() == b; });
   }
 
-  std::vector<PlannedLoad> loads_planned() const {
+  std::vector<PlannedLoad> plan_loads() const {
     std::vector<PlannedLoad> out;
     for (const std::int64_t i : plan_.tma_loads) {
       const auto* copy = ir::as<ir::TileOpNode>(body_.at(i));
@@ -156,7 +158,7 @@ class Specializer {
     iteration.push_back(ir::make_if(op(BinaryOp::GE, load, num(S_)),
                                     call("tl.mbarrier_wait", {empty(stage), op(BinaryOp::BitXor, parity(load), num(1))})));
     std::int64_t bytes = 0;
-    const auto loads = loads_planned();
+    const auto& loads = tma_loads_;
     for (const auto& l : loads) bytes += l.copy.bytes;
     iteration.push_back(call("tl.mbarrier_arrive_expect_tx", {full(stage), num(bytes)}));
     const std::map<const ir::VarNode*, Expr> at_k{{loop_.var.get(), k}};
