@@ -325,6 +325,15 @@ class Verifier : public Visitor {
   // Only passes build Scoped statements: one outside the Kernel is their bug.
   void visit(const ScopedNode* op) override {
     if (!in_kernel_) throw InternalError(cat("T.", op->key, " scope outside T::Kernel in ", func_.name));
+    if (op->key == "warp_role") {
+      // setmaxnreg and named barriers count whole warpgroups.
+      for (const char* k : {"first_thread", "threads"}) {
+        auto it = op->attrs.find(k);
+        const auto* v = it == op->attrs.end() ? nullptr : std::get_if<std::int64_t>(&it->second);
+        if (!v || *v % 128 != 0 || (*v == 0 && std::string(k) == "threads"))
+          throw InternalError(cat("T.warp_role in ", func_.name, " whose ", k, " is not a whole number of warpgroups"));
+      }
+    }
     for (const auto& a : op->args) visit_expr(a);
     visit_body(op->body);
   }

@@ -1,5 +1,6 @@
 // Scoped statements (ir::ScopedNode): printed, compared, walked and rewritten like the other
-// statements; verified inside the Kernel only; refused by both backends until passes create them.
+// statements; verified inside the Kernel only (a warp role of whole warpgroups); the CPU backend
+// refuses every scope, the CUDA generator one whose key it does not know.
 #include <gtest/gtest.h>
 
 #include "ir/equality.h"
@@ -80,9 +81,15 @@ TEST_F(Scoped, VerifiedInsideTheKernelItsBodyAScope) {
                        "cannot use local buffer L in a load because it is not in scope here");
   PrimFunc outside = make_prim_func("outside", {A}, make_seq({unit({0}, make_seq({})), program(store(make_float(1.0)))->body}));
   EXPECT_TRUE(test::throws<InternalError>([&] { verify(outside); }, {"T.unit scope outside T::Kernel"}));
+  auto role = [&](std::int64_t first, std::int64_t threads) {
+    return program(make_scoped("warp_role", {{"first_thread", first}, {"threads", threads}}, store(make_float(1.0))));
+  };
+  EXPECT_NO_THROW(verify(role(128, 128)));
+  EXPECT_TRUE(test::throws<InternalError>([&] { verify(role(0, 96)); }, {"T.warp_role in scoped whose threads is not a whole number of warpgroups"}));
+  EXPECT_TRUE(test::throws<InternalError>([&] { verify(role(32, 128)); }, {"first_thread is not a whole number of warpgroups"}));
 }
 
-// Nothing in the pipeline creates one yet: a backend that met one would have to know what it means.
+// A scope the backend does not know: it would have to know what it means.
 TEST_F(Scoped, BackendsRefuseIt) {
   lang::PrimFunc f(program(unit({0}, store(make_float(1.0)))));
   EXPECT_TRUE(test::throws<InternalError>([&] { generate_cuda(f, "sm_80"); }, {"T.unit scope reached the CUDA generator"}));
