@@ -87,7 +87,14 @@ std::vector<std::int64_t> warpgroup_turns(const std::vector<ir::Stmt>& body, con
     if (b->scope == ir::Scope::Shared && writes.writes.count(b)) return {};
   for (size_t i = 0; i + 1 < consumers.size(); ++i) {
     if (touches(body[consumers[i]], operands)) return {};
-    if (wgmma_gemm(consumers[i])) return {consumers[i], consumers.back()};
+    const ir::TileOpNode* first = wgmma_gemm(consumers[i]);
+    if (!first) continue;
+    // The first gemm issues right after taking the turn: a shared operand the consumers write would
+    // need a fence and a barrier of all consumers there, which the warpgroups waiting for the turn
+    // never reach.
+    for (const auto& r : first->regions)
+      if (r.buffer->scope == ir::Scope::Shared && writes.writes.count(r.buffer.get())) return {};
+    return {consumers[i], consumers.back()};
   }
   return {};
 }

@@ -60,9 +60,10 @@ struct NoWarpSpecialization {
 // Warpgroup turns: with 2+ consumer warpgroups, 3+ stages and no stage overlap, when the consumers'
 // last statement (in issue order, plan_pipelines' schedule) is a wgmma gemm (the carried one) and
 // an earlier one is another wgmma gemm, with nothing up to that first gemm touching the carried
-// gemm's operands (it is still running then: its registers and any shared tile it reads) and no
+// gemm's operands (it is still running then: its registers and any shared tile it reads), no
 // consumer writing a shared tile it reads (the other warpgroups' carried gemms still read it after
-// this one's wait), each warpgroup issues the carried gemm and the next iteration's first gemm in
+// this one's wait) nor one the first gemm reads (that would need a barrier of all consumers right
+// after the turn is taken, where the warpgroups waiting for it never arrive), each warpgroup issues the carried gemm and the next iteration's first gemm in
 // one turn, so one warpgroup's gemms run while the others compute (FlashAttention's softmax).
 // Fewer than 3 stages: a stage is released one iteration late, so 2 would leave the producer a
 // single stage to fill ahead (measured: 63% of the time per FlashAttention tile that 3 stages take).

@@ -102,8 +102,9 @@ TEST(WarpgroupTurns, OnlyWhereTheyPay) {
 namespace T = tilescale::lang;
 
 // An attention-shaped loop (S = Q·Kᵀ, then O += P·V) on two consumer warpgroups with 3 stages, P
-// in registers or, with p_in_shared, through a shared tile; touch_o_first rescales O before Q·Kᵀ.
-std::string attention_loop_source(bool p_in_shared, bool touch_o_first) {
+// in registers or, with p_in_shared, through a shared tile; touch_o_first rescales O before Q·Kᵀ,
+// scale_q_first rescales Q_shared.
+std::string attention_loop_source(bool p_in_shared, bool touch_o_first, bool scale_q_first = false) {
   const std::int64_t BM = 128, BN = 64, D = 64, S = 512;
   auto f = T::prim_func("attention_loop", [&] {
     auto Q = T::Tensor("Q", {S, D}, T::float16), K = T::Tensor("K", {S, D}, T::float16);
@@ -121,6 +122,7 @@ std::string attention_loop_source(bool p_in_shared, bool touch_o_first) {
       T::Pipelined(S / BN, 3, [&](T::Expr k) {
         T::copy(K(k * BN, 0), K_shared);
         if (touch_o_first) T::Parallel(BM, D, [&](T::Expr i, T::Expr j) { acc_o(i, j) *= 0.5f; });
+        if (scale_q_first) T::Parallel(BM, D, [&](T::Expr i, T::Expr j) { Q_shared(i, j) = Q_shared(i, j) * T::cast(T::Expr(0.5f), T::float16); });
         T::gemm(Q_shared, K_shared, acc_s,
                 T::GemmOptions{.transpose_B = true, .policy = T::GemmWarpPolicy::FullRow, .clear_accum = true});
         T::copy(acc_s, acc_s_cast);
@@ -149,6 +151,11 @@ TEST(WarpgroupTurns, NotWhileTheCarriedGemmsOperandsAreStillInUse) {
   const std::string shared = attention_loop_source(true, false);
   EXPECT_NE(shared.find("tl::gemm_ss_wgmma<"), std::string::npos);
   EXPECT_EQ(shared.find("warpgroup_turns"), std::string::npos);
+  // Q_shared written before Q·Kᵀ: that gemm needs a fence and a barrier of all consumers, which
+  // cannot come after a turn is taken (the other warpgroup waits for the turn, not the barrier).
+  const std::string scaled = attention_loop_source(false, false, true);
+  EXPECT_NE(scaled.find("tl::fence_proxy_async();"), std::string::npos);
+  EXPECT_EQ(scaled.find("warpgroup_turns"), std::string::npos);
 }
 
 TEST(FastExp2, FloatExp2IsTheHardwareInstruction) {

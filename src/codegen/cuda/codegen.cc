@@ -15,10 +15,9 @@
 #include "ir/eval.h"
 #include "ir/printer.h"
 #include "ir/visitor.h"
-#include "layout/gemm_fragments.h"
+#include "layout/layout.h"
 #include "ops/builtin.h"
 #include "ops/device_builtins.h"
-#include "ops/gemm.h"
 #include "ops/kernel_annotations.h"
 #include "ops/memory_access.h"
 #include "ops/thread_level.h"
@@ -29,9 +28,9 @@
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_tma_stores.h"
 #include "passes/plan_warp_specialization.h"
-#include "passes/specialize_warps.h"
 #include "passes/records.h"
 #include "passes/simplify.h"
+#include "passes/specialize_warps.h"
 #include "passes/tma.h"
 
 namespace tilescale::cuda {
