@@ -15,6 +15,7 @@
 #include "ir/printer.h"
 #include "ops/verify.h"
 #include "passes/check_budgets.h"
+#include "passes/expand_pipelines.h"
 #include "passes/infer_fragment_layouts.h"
 #include "passes/insert_barriers.h"
 #include "passes/make_persistent.h"
@@ -63,9 +64,12 @@ std::vector<Pass> passes_for(Target target, int sm, bool tma) {
     list.push_back({"plan_tma_stores", [sm, tma](const ir::PrimFunc& f) { return passes::plan_tma_stores(f, sm, tma); }});
     // From here on thread-level IR: the warp-specialized loop becomes its producer and consumer roles.
     list.push_back({"specialize_warps", passes::specialize_warps});
+    // The pipelined loops the block's own threads run become cp.async prologue, loop and drain.
+    list.push_back({"expand_pipelines", passes::expand_pipelines});
     list.push_back({"make_persistent", passes::make_persistent});
     // After the placements: a buffer placed over a dead one's bytes waits for that one's accesses;
-    // after the roles: each role's barriers are its own.
+    // after the roles: each role's barriers are its own; after the pipelines: the barriers between
+    // their consumers too.
     list.push_back({"insert_barriers", passes::insert_barriers});
   }
   return list;

@@ -8,8 +8,9 @@
 //   tl::gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>(const AT* As, const AT* Bs, CT* acc)
 //   tl::gemm_rs<M, N, K, WARPS_M, WARPS_N, TRANS_B, AT, CT>(const AT* a_regs, const AT* Bs, CT* acc)
 //   tl::gemm_sr<M, N, K, WARPS_M, WARPS_N, TRANS_A, AT, CT>(const AT* As, const AT* b_regs, CT* acc)
-//   tl::gemm_ss_prefetched<...same as gemm_ss...>(As, Bs, As_next, Bs_next, acc, frag, next_stage_ready)
-//       gemm_ss inside a multistage main loop, next fragments in flight (GemmSsFragments, below)
+//   tl::gemm_ss_prefetched_head / _tail<...same as gemm_ss...>(As, Bs, acc, frag)
+//       gemm_ss inside a multistage main loop, split at the stage boundary, next fragments in flight
+//       (GemmSsFragments, below)
 //
 // Operands in shared memory. As holds the M x K tile A as a row-major [M][K] array, or as [K][M]
 // (A transposed) when TRANS_A; Bs holds the K x N tile B as [K][N], or [N][K] when TRANS_B. Each
@@ -222,7 +223,7 @@ struct GemmSsFragments {
   // The lane addresses are those of detail::load_a / load_b2 (above) at m tile 0 / pair 0 / k step 0
   // along the dimension that moves by whole 16-row steps.
   //
-  // pinned: the fragments live across a main loop (the carried fragments of gemm_ss_prefetched,
+  // pinned: the fragments live across a main loop (the carried fragments of gemm_ss_prefetched_*,
   // declared before it). The offsets then pass through an identity shuffle: ptxas cannot recompute
   // a shuffle's result, so it keeps the offsets in registers for the whole loop, where it would
   // otherwise recompute them from threadIdx in every iteration once registers run short (seen as
@@ -297,10 +298,9 @@ struct GemmSsFragments {
   // The mma's of the k step held in a and b, while the fragments of k step ks_next (of the tiles at
   // As_next, Bs_next) replace them: all B fragments first (they are read by every m tile until the
   // end), each A fragment as soon as its m tile's mma's have issued. Only B needs a second set of
-  // registers. before_loads() runs before the first load.
-  template <class CT, class Before>
-  TL_DEVICE void mma_then_load(CT* acc, unsigned As_next, unsigned Bs_next, int ks_next, Before before_loads) {
-    before_loads();
+  // registers.
+  template <class CT>
+  TL_DEVICE void mma_then_load(CT* acc, unsigned As_next, unsigned Bs_next, int ks_next) {
     uint32_t b_next[NI][2];
     load_b(b_next, Bs_next, ks_next);
 #pragma unroll
@@ -331,28 +331,36 @@ TL_DEVICE void gemm_ss(const AT* As, const AT* Bs, CT* acc) {
   Frag f(false);
   f.load(a, b, 0);
 #pragma unroll
-  for (int ks = 0; ks + 1 < Frag::KSTEPS; ++ks) f.mma_then_load(acc, a, b, ks + 1, [] {});
+  for (int ks = 0; ks + 1 < Frag::KSTEPS; ++ks) f.mma_then_load(acc, a, b, ks + 1);
   f.mma(acc);
 }
 
 // gemm_ss as the consumer of a multistage cp.async main loop, with the operand fragments of the
-// next k step in flight while the mma's of the current one issue -- across stages too. On entry
-// `frag` holds k step 0 of As/Bs (loaded by the previous call, or by frag.load before the loop); on
-// return it holds k step 0 of As_next/Bs_next. Before the first load from As_next/Bs_next,
-// next_stage_ready() runs (the caller's cp.async wait and __syncthreads): so the barrier between
-// stages comes after every read of As/Bs (the last k step's fragments are in registers by then),
-// and the last mma's of this stage overlap the first ldmatrix of the next one instead of the
-// barrier leaving nothing to issue.
-template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT, class Ready>
-TL_DEVICE void gemm_ss_prefetched(const AT* As, const AT* Bs, const AT* As_next, const AT* Bs_next, CT* acc,
-                                  GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>& frag,
-                                  Ready next_stage_ready) {
+// next k step in flight while the mma's of the current one issue -- across stages too. The caller
+// splits each iteration at the stage boundary:
+//   gemm_ss_prefetched_head(As, Bs, acc, frag)   the mma's of every k step but the last, each loading
+//                                                the next k step's fragments; on entry `frag` holds
+//                                                k step 0 of As/Bs, on return the last k step
+//   <cp.async wait for the next stage; __syncthreads>
+//   gemm_ss_prefetched_tail(As_next, Bs_next, acc, frag)   the last k step's mma's while k step 0 of
+//                                                the next stage loads into `frag`
+// So the barrier between stages comes after every read of As/Bs (the last k step's fragments are in
+// registers by then), and the last mma's of this stage overlap the first ldmatrix of the next one
+// instead of the barrier leaving nothing to issue. Before the loop: frag.load(As, Bs, 0).
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_ss_prefetched_head(const AT* As, const AT* Bs, CT* acc,
+                                       GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>& frag) {
   detail::check_gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>();
   typedef GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> Frag;
   const unsigned a = detail::smem_addr(As), b = detail::smem_addr(Bs);
 #pragma unroll
-  for (int ks = 0; ks + 1 < Frag::KSTEPS; ++ks) frag.mma_then_load(acc, a, b, ks + 1, [] {});
-  frag.mma_then_load(acc, detail::smem_addr(As_next), detail::smem_addr(Bs_next), 0, next_stage_ready);
+  for (int ks = 0; ks + 1 < Frag::KSTEPS; ++ks) frag.mma_then_load(acc, a, b, ks + 1);
+}
+
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_ss_prefetched_tail(const AT* As_next, const AT* Bs_next, CT* acc,
+                                       GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>& frag) {
+  frag.mma_then_load(acc, detail::smem_addr(As_next), detail::smem_addr(Bs_next), 0);
 }
 
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_B, class AT, class CT>

@@ -429,13 +429,18 @@ struct EvaluateNode : StmtNode {
 // values and buffers it is about (a buffer as a Load of its first element, as builtins take memory)
 // and `attrs` hold the decisions about it (design/thread-level-ir.md §2). An Alloc in the body goes
 // out of scope at its end. Printed `with T.<key>(args..., k=v, ...):` above the indented body. The
-// keys the passes build (passes/specialize_warps.h, passes/make_persistent.h) and the CUDA generator
-// prints:
+// keys the passes build (passes/specialize_warps.h, passes/expand_pipelines.h,
+// passes/make_persistent.h) and the CUDA generator prints:
 //   warp_role(first_thread=, threads=, max_registers=, barrier=)  the threads that run the body; the
 //        role's block-wide barrier is named barrier `barrier` (0: __syncthreads)
 //   stage(index, A_shared[0, 0], ...)   the body reads and writes stage `index` of the staged buffers
 //   async_proxy_ready(A_shared[0, 0], ...)  wgmma may read these shared buffers with no fence first
 //   grid_points()                       a persistent block runs the body once per grid point
+//   pipeline()                          a cp.async pipeline: its prologue, loop and final wait
+//   async_copies()                      the body's copies are issued as cp.async, complete at a
+//                                       later tl.cp_async_wait of the pipeline
+//   bind(k, value, min, extent)         defines variable k = value in the body, a value of
+//                                       [min, min + extent) (another iteration's loop variable)
 // The CPU backend never sees one (it runs tile-level IR).
 struct ScopedNode : StmtNode {
   static constexpr StmtKind kKind = StmtKind::Scoped;

@@ -334,6 +334,16 @@ class Verifier : public Visitor {
           throw InternalError(cat("T.warp_role in ", func_.name, " whose ", k, " is not a whole number of warpgroups"));
       }
     }
+    if (op->key == "bind") {
+      // bind(var, value, min, extent) defines var in its body.
+      const auto* v = op->args.empty() ? nullptr : as<VarNode>(op->args[0]);
+      if (op->args.size() != 4 || !v) throw InternalError(cat("T.bind in ", func_.name, " without (var, value, min, extent)"));
+      for (size_t i = 1; i < 4; ++i) visit_expr(op->args[i]);
+      vars_.insert(v);
+      visit_body(op->body);
+      vars_.erase(v);
+      return;
+    }
     for (const auto& a : op->args) visit_expr(a);
     visit_body(op->body);
   }

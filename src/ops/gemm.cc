@@ -2,7 +2,9 @@
 // (MN-major) or [N, K] (K-major), C is [M, N]; gemm.h says how the user's transpose flags map.
 #include "ops/gemm.h"
 
+#include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <string>
@@ -72,6 +74,19 @@ namespace {
 // Whether the gemm is lowered to issue its wgmma group only (wgmma_issue_only).
 bool issue_only(const ir::TileOpNode& op) { return op.attrs.count("wgmma_issue_only") && op.int_attr("wgmma_issue_only"); }
 
+constexpr const char* kPrefetchNames[] = {"none", "first", "head", "tail"};
+Prefetch prefetch_of(const ir::TileOpNode& op) {
+  auto it = op.attrs.find("prefetch");
+  if (it == op.attrs.end()) return Prefetch::None;
+  const auto* name = std::find_if(std::begin(kPrefetchNames), std::end(kPrefetchNames),
+                                  [&](const char* n) { return std::get<std::string>(it->second) == n; });
+  TS_ICHECK(name != std::end(kPrefetchNames), "gemm with prefetch=", std::get<std::string>(it->second));
+  return static_cast<Prefetch>(name - std::begin(kPrefetchNames));
+}
+
+// The first part declares the fragments the later ones use: no braces around it.
+bool declares_fragments(const ir::TileOpNode& op) { return prefetch_of(op) == Prefetch::First; }
+
 // Every device gemm's template arguments: M, N, K, WARPS_M, WARPS_N, the TRANS flags of its shared
 // operands (`trans`: which of A and B), the input and accumulator types.
 std::vector<ir::TemplateArg> device_shape(const ir::TileOpNode& op, bool trans_a, bool trans_b) {
@@ -106,6 +121,16 @@ WgmmaAsyncCalls wgmma_async_calls(const ir::TileOpNode& gemm) {
   };
   return {call("tl.gemm_ss_wgmma_async", {first_element(gemm, 0), first_element(gemm, 1), first_element(gemm, 2)}),
           call("tl.gemm_ss_wgmma_drain", {first_element(gemm, 2)})};
+}
+
+ir::Stmt with_prefetch(const ir::TileOpNode& gemm, Prefetch part) {
+  const auto plan = as_gemm(gemm);
+  TS_ICHECK(plan && !plan->wgmma && gemm.regions[0].buffer->scope == ir::Scope::Shared &&
+                gemm.regions[1].buffer->scope == ir::Scope::Shared && !clears_accumulator(gemm),
+            "with_prefetch of a gemm that is not an accumulating mma.sync gemm_ss");
+  ir::Attrs attrs = gemm.attrs;
+  attrs["prefetch"] = std::string(kPrefetchNames[static_cast<int>(part)]);
+  return ir::make_tile_op(gemm.op, gemm.regions, gemm.args, std::move(attrs));
 }
 
 ir::Stmt wgmma_issue_only(const ir::TileOpNode& gemm) {
@@ -525,28 +550,20 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   require_whole_shared(B, "B");
   const std::string shape = cat(dims, trans_a, trans_b, c_type(in));
   const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer);
-  using Overlap = cuda::LowerContext::StageOverlap;
-  const Overlap* overlap = ctx.stage_overlap();
-  const Overlap::Phase phase = overlap ? overlap->phase : Overlap::Phase::Body;
   if (plan.wgmma) {  // the plan checked that this gemm fits tl::gemm_ss_wgmma
     TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
-    if (!overlap) {
-      fence_for_wgmma(op, ctx);
-      ctx.line(cat(issue_only(op) ? "tl::gemm_ss_wgmma_issue<" : "tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
-    } else if (phase == Overlap::Phase::Body) {
-      ctx.line(cat("tl::gemm_ss_wgmma_async<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
-    } else if (phase == Overlap::Phase::Epilogue) ctx.line(cat("tl::gemm_ss_wgmma_drain<", shape, ", ", acc, ">(", c, ");"));
+    fence_for_wgmma(op, ctx);
+    ctx.line(cat(issue_only(op) ? "tl::gemm_ss_wgmma_issue<" : "tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
     return;
   }
-  if (overlap) {
-    if (phase == Overlap::Phase::Prologue) {
-      ctx.line(cat("tl::GemmSsFragments<", shape, "> ", overlap->carried, ";"));
-      ctx.line(cat(overlap->carried, ".load(", a, ", ", b, ", 0);"));
-    } else if (phase == Overlap::Phase::Body) {
-      ctx.line(cat("tl::gemm_ss_prefetched<", shape, ", ", acc, ">(", a, ", ", b, ", ", ctx.next_stage_pointer(*A.buffer), ", ",
-                   ctx.next_stage_pointer(*B.buffer), ", ", c, ", ", overlap->carried, ", [&] { ", overlap->next_stage_ready, " });"));
-    }
-    return;
+  const std::string carried = ctx.carried_name(*C.buffer);
+  switch (prefetch_of(op)) {
+    case Prefetch::First:
+      ctx.line(cat("tl::GemmSsFragments<", shape, "> ", carried, ";"));
+      return ctx.line(cat(carried, ".load(", a, ", ", b, ", 0);"));
+    case Prefetch::Head: return ctx.line(cat("tl::gemm_ss_prefetched_head<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ", ", carried, ");"));
+    case Prefetch::Tail: return ctx.line(cat("tl::gemm_ss_prefetched_tail<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ", ", carried, ");"));
+    case Prefetch::None: break;
   }
   ctx.line(cat("tl::gemm_ss<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
 }
@@ -555,7 +572,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 
 const TileOpDef& gemm_def() {
   static const TileOpDef def{.name = "gemm", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 2,
-                             .plan = plan, .strict_layouts = strict_layouts};
+                             .plan = plan, .strict_layouts = strict_layouts, .carries_state = declares_fragments};
   return def;
 }
 

@@ -51,6 +51,18 @@ std::optional<GemmPlan> as_gemm(const ir::TileOpNode& op);
 // Whether gemm `op` overwrites C (clear_accum) rather than accumulating into it.
 bool clears_accumulator(const ir::TileOpNode& op);
 
+// The GEMM main loop's gemm on mma.sync as a cp.async pipeline expands it (stage overlap
+// mma_fragments, passes/expand_pipelines.h): the operand fragments of the next k step are loading
+// while the current one's mma's issue, across the stage boundary too, in fragments carried from
+// iteration to iteration. The gemm becomes three statements, each the op with `prefetch=`:
+//   first  before the loop: declares the carried fragments and loads k step 0 of the first stage
+//   head   in each iteration: the mma's of every k step but the last, each loading the next one's
+//   tail   after the barrier that ends the stage: the last k step's mma's while k step 0 of the next
+//          stage loads (the stage scope around it names the next stage)
+//   T.gemm(A_shared, B_shared, C_local, ..., prefetch="head")
+enum class Prefetch { None, First, Head, Tail };
+ir::Stmt with_prefetch(const ir::TileOpNode& gemm, Prefetch part);
+
 // A wgmma gemm as a warp-specialized loop issues it (passes/specialize_warps.h).
 //
 // The GEMM main loop's gemm (the stage overlap WgmmaAsync: an accumulating gemm_ss of two staged

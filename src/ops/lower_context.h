@@ -85,7 +85,8 @@ class LowerContext {
   // Scratch shared memory for one op (reductions across warps); returns a `char*` expression.
   // The caller synchronises before reusing it.
   virtual std::string workspace(std::size_t bytes) = 0;
-  // True while emitting a Pipelined loop's producer statements (copies may stay in flight).
+  // True inside an `async_copies` scope (a pipeline's producers, passes/expand_pipelines.h): copies
+  // may stay in flight, a later tl.cp_async_wait completes them.
   virtual bool in_async_producer() const = 0;
 
   // A copy from a whole shared tile into a global tensor that goes by TMA store (sm_90; the
@@ -98,29 +99,10 @@ class LowerContext {
   };
   virtual const TmaStore* tma_store(const ir::TileOpNode& copy) const = 0;
 
-  // Stage overlap. A multistage Pipelined loop whose only consumer is one gemm reading nothing but
-  // staged shared tiles (the GEMM main loop) is emitted so that the gemm's work overlaps the
-  // barrier between stages. The gemm is lowered three times: before the loop (Prologue), in it
-  // (Body) and after it (Epilogue). Kinds:
-  //   MmaFragments  mma.sync: the prologue declares `carried` (operand fragments) and loads it from
-  //                 stage 0, which has landed; the body consumes the current stage, runs
-  //                 `next_stage_ready` after its last read of it, then loads the start of
-  //                 next_stage_pointer()'s tiles into `carried`.
-  //   WgmmaAsync    wgmma: the stage is readable by the async proxy (fenced and synchronised after
-  //                 cp.async); the body issues its group and waits only for the previous
-  //                 iteration's; the epilogue waits for the last. (A warp-specialized loop's gemm
-  //                 is lowered by passes/specialize_warps.h, not here.)
-  // Null for every other op.
-  struct StageOverlap {
-    enum class Kind { None, MmaFragments, WgmmaAsync };
-    enum class Phase { Prologue, Body, Epilogue };
-    Kind kind = Kind::None;
-    Phase phase = Phase::Prologue;
-    std::string carried;           // a variable name
-    std::string next_stage_ready;  // statements: the next stage has landed, this one may be overwritten
-  };
-  virtual const StageOverlap* stage_overlap() const = 0;
-  virtual std::string next_stage_pointer(const ir::BufferNode& b) = 0;  // a staged tile, next iteration
+  // The name of the state an op's lowering declares for a later statement of the same op to use
+  // (the gemm's operand fragments carried across a pipeline's stage boundary, ops/gemm.h): one
+  // name per `owner`, the buffer the state serves.
+  virtual std::string carried_name(const ir::BufferNode& owner) = 0;
 };
 
 }  // namespace tilescale::cuda

@@ -12,6 +12,13 @@ bool block_visible(const ir::BufferNode* b) { return b->scope == ir::Scope::Shar
 
 struct Collect : ir::Visitor {
   MemoryAccess a;
+  int pipelines = 0;  // pipeline scopes entered below the statement asked about
+  void visit(const ir::ScopedNode* op) override {
+    if (op->key == "async_copies" && pipelines == 0) return;  // ordered by the pipeline that issued them
+    pipelines += op->key == "pipeline";
+    Visitor::visit(op);
+    pipelines -= op->key == "pipeline";
+  }
   void visit(const ir::LoadNode* op) override {
     if (block_visible(op->buffer.get())) a.reads.insert(op->buffer.get());
     Visitor::visit(op);

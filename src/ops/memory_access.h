@@ -1,10 +1,15 @@
 // Which block-visible memory a statement reads and writes: the access interface that barrier
-// placement works against (passes/insert_barriers.h at tile level, the CUDA generator inside
-// pipelined loops). Threads exchange data through shared memory and global tensors, so only
-// buffers of those scopes count. A tile op's accesses come from its definition (reads_region and
+// placement works against (passes/insert_barriers.h). Threads exchange data through shared memory
+// and global tensors, so only buffers of those scopes count. A tile op's accesses come from its definition (reads_region and
 // writes_region, tile_op.h), a device call's from its operand roles (device_builtins.h); a
 // language builtin (builtin.h: puts, signals, waits) reaches memory beyond its operands, so a
 // statement that calls one conflicts with any statement that touches memory.
+//
+// Copies in an `async_copies` scope (cp.async, passes/expand_pipelines.h) complete at a later
+// wait, and the pipeline that issues them orders them: it waits for a stage and has the block meet
+// at a barrier before any thread reads it, and overwrites a stage only after a barrier that follows
+// its last read. So they count as accesses of a statement that holds their whole `pipeline` scope
+// (what runs before and after the pipeline is ordered against them), and not of a part of it.
 //
 //   MemoryAccess a = access_of(copy_A_to_A_shared), b = access_of(gemm_reading_A_shared);
 //   hazard(a, b, aliases)   // true: b reads what a writes, so a barrier goes between them

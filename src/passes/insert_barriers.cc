@@ -7,12 +7,11 @@
 #include "ops/memory_access.h"
 #include "ops/thread_level.h"
 #include "passes/plan_shared_memory.h"
+#include "passes/thread_ir.h"
 
 namespace tilescale::passes {
 
 namespace {
-
-ir::Stmt barrier() { return ir::make_evaluate(ir::make_builtin(DataType::Int32, "tl.syncthreads", {})); }
 
 bool is_warp_role(const ir::Stmt& s) {
   const auto* scoped = ir::as<ir::ScopedNode>(s);
@@ -37,7 +36,7 @@ class Inserter {
       case ir::StmtKind::Seq: return seq(s);
       case ir::StmtKind::For: {
         const auto* f = ir::as<ir::ForNode>(s);
-        if (f->for_kind == ir::ForKind::Parallel || (f->for_kind == ir::ForKind::Pipelined && f->pipeline.num_stages >= 2)) return s;
+        if (f->for_kind == ir::ForKind::Parallel) return s;
         ir::Stmt body;
         diverging(s, [&] { body = loop_body(f->body); });
         return body == f->body ? s : ir::make_for(f->var, f->min, f->extent, f->for_kind, body, f->pipeline);
@@ -60,8 +59,10 @@ class Inserter {
       case ir::StmtKind::Scoped: {
         // A warp role runs beside the others, after what came before the roles: like a branch.
         // grid_points runs its body again after itself: like a loop body. Other scopes only say
-        // how their body is printed.
+        // how their body is printed; an `async_copies` scope's copies are its pipeline's to order
+        // (ops/memory_access.h).
         const auto* scoped = ir::as<ir::ScopedNode>(s);
+        if (scoped->key == "async_copies") return s;
         const ir::Stmt body = scoped->key == "warp_role" ? branch(scoped->body) : scoped->key == "grid_points" ? loop_body(scoped->body) : stmt(scoped->body);
         return body == scoped->body ? s : ir::make_scoped(scoped->key, scoped->attrs, body, scoped->args);
       }
@@ -101,7 +102,7 @@ class Inserter {
         continue;
       }
       if (i > 0 && hazard(pending_, a)) {
-        out.push_back(barrier());
+        out.push_back(block_barrier());
         pending_ = {};
         changed = true;
       }
@@ -121,19 +122,31 @@ class Inserter {
   }
 
   // A loop body runs again after itself: a barrier at its end when what it did since its last
-  // barrier conflicts with the next iteration.
+  // barrier conflicts with what the next iteration does before its first one.
   ir::Stmt loop_body(const ir::Stmt& body) {
     const ops::MemoryAccess before = pending_;
     pending_ = {};
     ir::Stmt out = stmt(body);
     const ops::MemoryAccess a = ops::access_of(body);
     if (!ir::as<ir::SeqNode>(body)) pending_.merge(a);  // a Seq tracks what came since its last barrier itself
-    if (hazard(pending_, a)) {
-      out = ir::make_seq({out, barrier()});
+    if (hazard(pending_, before_first_barrier(body))) {
+      out = ir::make_seq({out, block_barrier()});
       pending_ = {};
     }
     pending_.merge(before);
     pending_.merge(a);
+    return out;
+  }
+
+  // The accesses of `body` up to its first barrier at its top level (all of them when it has none).
+  static ops::MemoryAccess before_first_barrier(const ir::Stmt& body) {
+    const auto* seq = ir::as<ir::SeqNode>(body);
+    if (!seq) return ops::access_of(body);
+    ops::MemoryAccess out;
+    for (const auto& s : seq->stmts) {
+      if (const auto* e = ir::as<ir::EvaluateNode>(s); e && is_barrier(*e)) break;
+      out.merge(ops::access_of(s));
+    }
     return out;
   }
 

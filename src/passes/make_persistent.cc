@@ -3,6 +3,7 @@
 #include "ir/visitor.h"
 #include "ops/builtin.h"
 #include "ops/kernel_annotations.h"
+#include "passes/thread_ir.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::passes {
@@ -27,9 +28,8 @@ ir::PrimFunc make_persistent(const ir::PrimFunc& func) {
   struct Wrap : ir::Mutator {
     using Mutator::mutate;
     ir::Stmt mutate(const ir::KernelNode* k, const ir::Stmt&) override {
-      const ir::Stmt barrier = ir::make_evaluate(ir::make_builtin(DataType::Int32, "tl.syncthreads", {}));
       return ir::make_kernel(k->grid, k->threads, k->block_vars, k->thread_var,
-                             ir::make_scoped("grid_points", {}, ir::make_seq({k->body, barrier})));
+                             ir::make_scoped("grid_points", {}, ir::make_seq({k->body, block_barrier()})));
     }
   } wrap;
   return ir::make_prim_func(func->name, func->params, wrap.mutate_stmt(func->body));

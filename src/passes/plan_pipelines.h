@@ -8,12 +8,13 @@
 #include <vector>
 
 #include "ir/IR.h"
-#include "ops/lower_context.h"
 #include "passes/plan_shared_memory.h"
 
 namespace tilescale::passes {
 
-using StageOverlapKind = cuda::LowerContext::StageOverlap::Kind;
+// How a pipelined loop's consumers overlap the stage boundary (stage_overlap, below; the
+// expansions: passes/expand_pipelines.h, passes/specialize_warps.h).
+enum class StageOverlapKind { None, MmaFragments, WgmmaAsync };
 
 // The overlap's name in records ("none", "mma_fragments", "wgmma_async") and back.
 std::string overlap_name(StageOverlapKind kind);

@@ -15,6 +15,7 @@
 #include "passes/plan_warp_specialization.h"
 #include "passes/records.h"
 #include "passes/simplify.h"
+#include "passes/thread_ir.h"
 #include "passes/tma.h"
 #include "tilescale/errors.h"
 
@@ -25,15 +26,6 @@ namespace {
 using ir::BinaryOp;
 using ir::Expr;
 using ir::Stmt;
-
-Expr num(std::int64_t v) { return ir::make_int(v); }
-Expr op(BinaryOp o, Expr a, Expr b) { return ir::make_binary(o, std::move(a), std::move(b)); }
-
-Stmt call(const char* name, std::vector<Expr> operands = {}, std::vector<ir::TemplateArg> targs = {}, ir::Attrs attrs = {}) {
-  return ir::make_evaluate(ir::make_builtin(DataType::Int32, name, std::move(operands), std::move(attrs), std::move(targs)));
-}
-Expr first_element(const ir::Buffer& b) { return ir::make_load(b, std::vector<Expr>(b->rank(), num(0))); }
-Stmt block_barrier() { return call("tl.syncthreads"); }
 
 // The kernel's records and buffers that the expansion reads.
 struct Records : ir::Visitor {

@@ -8,15 +8,15 @@
 
 namespace tilescale::testing {
 
-AroundPass around_pass(const lang::PrimFunc& func, const std::string& pass, Target target, int sm) {
+AroundPass around_pass(const lang::PrimFunc& func, const std::string& pass, Target target, int sm, bool tma) {
   const std::vector<std::string> names = pipeline_pass_names(target);
   std::string previous;
   for (const auto& n : names) {
     if (n == pass) break;
     previous = n;
   }
-  const ir::PrimFunc before = previous.empty() ? func.node() : run_pipeline(func.node(), {target, previous, sm});
-  return {ir::print(before), ir::print(run_pipeline(func.node(), {target, pass, sm}))};
+  const ir::PrimFunc before = previous.empty() ? func.node() : run_pipeline(func.node(), {target, previous, sm, tma});
+  return {ir::print(before), ir::print(run_pipeline(func.node(), {target, pass, sm, tma}))};
 }
 
 std::string kernel_body(const std::string& printed) {

@@ -15,8 +15,9 @@ struct AroundPass {
   std::string after;   // the IR it returns
 };
 
-// Runs `func` through the pipeline of `target` up to pass `pass` (CUDA: for sm_`sm`).
-AroundPass around_pass(const lang::PrimFunc& func, const std::string& pass, Target target = Target::CUDA, int sm = 90);
+// Runs `func` through the pipeline of `target` up to pass `pass` (CUDA: for sm_`sm`, TMA allowed
+// when `tma`).
+AroundPass around_pass(const lang::PrimFunc& func, const std::string& pass, Target target = Target::CUDA, int sm = 90, bool tma = true);
 
 // The statements of the T::Kernel in printed IR, unindented to the kernel body's level: what comes
 // before them (the signature, the `with T.Kernel`) is dropped, so expected strings are short.

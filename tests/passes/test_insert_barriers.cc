@@ -137,24 +137,55 @@ if n > 0:
 )");
 }
 
-// A multistage Pipelined loop keeps its body: the generator synchronizes the stages.
-TEST(InsertBarriers, NotInsideMultistagePipelinedLoops) {
+// A cp.async pipeline orders its own copies (its waits and the barrier after each): barriers go
+// before the pipeline when what came before touches what its copies write, and between its
+// consumers, but not after the copies nor at the end of the loop body, which begins with a barrier.
+TEST(InsertBarriers, InAPipelineBetweenItsConsumersAndBeforeIt) {
   const T::PrimFunc f = T::prim_func("staged", [] {
     auto A = T::Tensor("A", {128, 256}, T::float16);
     auto B = T::Tensor("B", {128, 32}, T::float32);
     T::Kernel(1, T::threads(128), [&](T::Expr) {
       auto S = T::alloc_shared({128, 32}, T::float16, "S");
+      auto R = T::alloc_shared({128, 32}, T::float16, "R");
       auto acc = T::alloc_fragment({128, 32}, T::float32, "acc");
       T::clear(acc);
+      T::clear(S);
       T::Pipelined(8, 3, [&](T::Expr k) {
         T::copy(A(0, k * 32), S);
-        T::Parallel(128, 32, [&](T::Expr i, T::Expr j) { acc(i, j) = acc(i, j) + T::cast(S(i, j), T::float32); });
+        T::copy(S, R);
+        T::Parallel(128, 32, [&](T::Expr i, T::Expr j) { acc(i, j) = acc(i, j) + T::cast(R(i, j), T::float32); });
       });
       T::copy(acc, B);
     });
   });
-  const AroundPass p = around_pass(f, "insert_barriers");
-  EXPECT_EQ(p.after, p.before);
+  const std::string body = kernel_body(around_pass(f, "insert_barriers", Target::CUDA, 80).after);
+  const std::string pipeline = body.substr(body.find("T.fill(S"));
+  EXPECT_EQ(pipeline.substr(0, pipeline.find("T.copy(acc, B)")), R"(T.fill(S, T.float16(0.0))
+T.tl.syncthreads()
+with T.pipeline():
+    for s in T.serial(2):
+        if s < 8:
+            with T.bind(k, s, 0, 8):
+                with T.stage(k % 3, S[0, 0]):
+                    with T.async_copies():
+                        T.copy(A[0 : +128, k * 32 : +32], S)
+        T.tl.cp_async_commit()
+    for k_1 in T.serial(8):
+        T.tl.cp_async_wait[1]()
+        T.tl.syncthreads()
+        if k_1 + 2 < 8:
+            with T.bind(k_2, k_1 + 2, 0, 8):
+                with T.stage(k_2 % 3, S[0, 0]):
+                    with T.async_copies():
+                        T.copy(A[0 : +128, k_2 * 32 : +32], S)
+        T.tl.cp_async_commit()
+        with T.stage(k_1 % 3, S[0, 0]):
+            T.copy(S, R)
+            T.tl.syncthreads()
+            for i, j in T.Parallel(128, 32):
+                acc[i, j] = acc[i, j] + T.cast(R[i, j], "float32")
+    T.tl.cp_async_wait[0]()
+)");
 }
 
 }  // namespace

@@ -98,8 +98,8 @@ const std::map<std::string, std::string>& unregistered() {
       m[f] = "a value inside an expression, printed from the expression";
     for (const char* f : {"tl::SumOp", "tl::MaxOp", "tl::MinOp", "tl::lane_allreduce"})
       m[f] = "reduce's combiners and warp shuffle: the Op template parameter is a functor type, which a TemplateArg cannot hold";
-    for (const char* f : {"tl::gemm_ss_prefetched", "tl::GemmSsFragments"})
-      m[f] = "the mma.sync stage overlap passes a lambda and a fragment object; design step 4 makes it gemm_ss_prefetched_head/_tail";
+    for (const char* f : {"tl::gemm_ss_prefetched_head", "tl::gemm_ss_prefetched_tail", "tl::GemmSsFragments"})
+      m[f] = "the mma.sync stage overlap's carried fragments are a C++ object, declared by the gemm's prefetch=first lowering";
     m["tl::WarpgroupTurns"] = "a class whose static members the warpgroup-turns schedule calls; registered with that pass (design step 6)";
     return m;
   }();

@@ -19,12 +19,10 @@
 #include "ops/builtin.h"
 #include "ops/device_builtins.h"
 #include "ops/kernel_annotations.h"
-#include "ops/memory_access.h"
 #include "ops/thread_level.h"
 #include "ops/tile_op.h"
 #include "passes/check_budgets.h"
 #include "passes/infer_fragment_layouts.h"
-#include "passes/plan_pipelines.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_tma_stores.h"
 #include "passes/plan_warp_specialization.h"
@@ -67,8 +65,6 @@ std::size_t shared_limit(const Target& t) { return passes::shared_memory_limit(t
 
 using passes::SharedPlacement;
 
-using ops::access_of;
-using ops::MemoryAccess;
 
 std::string float_literal(double v, DataType t) {
   if (std::isnan(v)) return t == DataType::Float64 ? "__longlong_as_double(0x7ff8000000000000LL)" : "__int_as_float(0x7fffffff)";
@@ -119,7 +115,6 @@ class Generator : public LowerContext {
     for (int d = 0; d < 3; ++d)
       if (auto g = ir::eval_int(kernel->grid[d])) ranges_[kernel->block_vars[d].get()] = {0, *g - 1};
     collect_annotations(kernel->body);
-    aliases_ = passes::shared_aliases(shared_);
     // Tensor-map parameters: the loads' (specialize_warps' records, in order), then the stores'.
     for (const auto& m : tensor_maps_) descriptors_.push_back(fresh(cat(func_->params.at(m.param).name(), "_tma")));
     apply_tma_stores(*kernel);
@@ -199,10 +194,8 @@ class Generator : public LowerContext {
     auto it = tma_stores_.find(&copy);
     return it == tma_stores_.end() ? nullptr : &it->second;
   }
-  const StageOverlap* stage_overlap() const override { return overlap_ ? &*overlap_ : nullptr; }
-  std::string next_stage_pointer(const ir::BufferNode& b) override {
-    TS_ICHECK(next_stage_pointer_.count(&b), "next_stage_pointer of ", b.name, " outside a stage-overlapped loop");
-    return next_stage_pointer_.at(&b);
+  std::string carried_name(const ir::BufferNode& owner) override {
+    return name_of(&carried_keys_[&owner], cat(name_of(&owner, owner.name), "_carried"));
   }
   bool provably(const ir::Expr& cond) const override { return ir::provably(passes::simplify(cond), ranges_); }
   void set_range(const ir::Var& v, std::int64_t lo, std::int64_t hi, std::int64_t multiple) override {
@@ -273,17 +266,14 @@ class Generator : public LowerContext {
   std::vector<ir::Expr> named_vars_;
   std::set<std::string> used_names_;
   std::map<const ir::BufferNode*, FragmentInfo> fragments_;
-  std::map<const ir::ForNode*, passes::PipelineSchedule> schedules_;  // plan_pipelines' records, by loop
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
-  ops::Aliases aliases_;  // of shared_, for barrier placement inside pipelined loops
   std::int64_t shared_total_ = 0;
   std::int64_t min_blocks_per_sm_ = 0;  // the min_blocks_per_sm record (T::min_blocks_per_sm, or specialize_warps'), 0 when none
   bool persistent_ = false;             // T::persistent
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
-  std::map<const ir::BufferNode*, std::string> next_stage_pointer_;
-  std::optional<StageOverlap> overlap_;
-  bool async_producer_ = false;
+  bool async_producer_ = false;  // inside an async_copies scope
+  std::map<const ir::BufferNode*, char> carried_keys_;  // carried_name's keys: one address per owner
   // The copies stored by TMA, in kernel-parameter order (plan_tma_stores).
   std::map<const ir::TileOpNode*, TmaStore> tma_stores_;
   std::map<const ir::TileOpNode*, TensorMapSpec> tma_store_maps_;  // their tensor maps
@@ -310,9 +300,6 @@ class Generator : public LowerContext {
   std::optional<ops::ThreadLevel> thread_level_;
   ops::ThreadLevelLog* log_;
   int divergent_depth_ = 0;
-  // Inside a multistage Pipelined loop, where the generator places the barriers between statements
-  // (elsewhere passes::insert_barriers has put them in the IR).
-  int pipelined_depth_ = 0;
 
   static const ir::KernelNode* find_kernel(const ir::Stmt& s) {
     if (auto* k = ir::as<ir::KernelNode>(s)) return k;
@@ -380,18 +367,6 @@ class Generator : public LowerContext {
           g->pipeline_barriers_ = op->buffer.get();
           g->pipeline_stages_ = static_cast<int>(barriers->stages);
         }
-      }
-      // A pipeline schedule belongs to the loop after it (passes::statement_after).
-      void visit(const ir::SeqNode* op) override {
-        for (size_t i = 0; i < op->stmts.size(); ++i) {
-          const auto* a = ir::as<ir::AnnotateNode>(op->stmts[i]);
-          auto schedule = a ? passes::PipelineSchedule::decode(*a) : std::nullopt;
-          if (!schedule) continue;
-          const ir::ForNode* loop = ir::as<ir::ForNode>(passes::statement_after(op->stmts, i));
-          TS_ICHECK(loop, "pipeline schedule before no loop");
-          g->schedules_[loop] = *schedule;
-        }
-        Visitor::visit(op);
       }
     } c;
     c.g = this;
@@ -609,47 +584,17 @@ class Generator : public LowerContext {
     return d;
   }
 
-  bool hazard(const MemoryAccess& before, const MemoryAccess& after) const { return ops::hazard(before, after, aliases_); }
-
   void emit_seq(const std::vector<ir::Stmt>& stmts) {
-    std::vector<MemoryAccess> acc;
-    for (const auto& s : stmts) acc.push_back(access_of(s));
     for (size_t i = 0; i < stmts.size(); ++i) {
-      if (i > 0 && divergent_depth_ == 0 && pipelined_depth_ > 0) {
-        // A barrier is needed when statement i conflicts with anything since the last barrier;
-        // checking the previous statement's accesses accumulated since then keeps it simple.
-        if (hazard(pending_, acc[i])) {
-          line(barrier());
-          pending_ = {};
-        }
-      }
       const auto* role = ir::as<ir::ScopedNode>(stmts[i]);
       const auto* other = i + 1 < stmts.size() ? ir::as<ir::ScopedNode>(stmts[i + 1]) : nullptr;
       if (role && role->key == "warp_role" && other && other->key == "warp_role") {
         emit_warp_roles(*role, *other);
-        pending_.merge(acc[i]), pending_.merge(acc[++i]);
+        ++i;
         continue;
       }
       emit_stmt(stmts[i]);
-      pending_.merge(acc[i]);
     }
-  }
-  MemoryAccess pending_;
-
-  void sync() {
-    if (divergent_depth_ == 0) line(barrier());
-    pending_ = {};
-  }
-
-  // A loop body runs again after itself: a barrier at its end when iterations conflict.
-  void emit_loop_body(const ir::Stmt& body) {
-    MemoryAccess before = pending_;
-    pending_ = {};
-    emit_stmt(body);
-    const MemoryAccess a = access_of(body);
-    if (divergent_depth_ == 0 && pipelined_depth_ > 0 && hazard(a, a)) sync();
-    pending_.merge(before);
-    pending_.merge(a);
   }
 
   void emit_stmt(const ir::Stmt& s) {
@@ -668,12 +613,12 @@ class Generator : public LowerContext {
         const bool div = diverges(*i);
         divergent_depth_ += div;
         open(cat("if (", print(i->cond, 0), ")"));
-        emit_branch(i->then_case);
+        emit_stmt(i->then_case);
         if (i->else_case) {
           --indent_;
           line("} else {");
           ++indent_;
-          emit_branch(i->else_case);
+          emit_stmt(i->else_case);
         }
         close();
         divergent_depth_ -= div;
@@ -684,7 +629,7 @@ class Generator : public LowerContext {
         const bool div = diverges(*w);
         divergent_depth_ += div;
         open(cat("while (", print(w->cond, 0), ")"));
-        emit_loop_body(w->body);
+        emit_stmt(w->body);
         close();
         divergent_depth_ -= div;
         return;
@@ -696,9 +641,9 @@ class Generator : public LowerContext {
         TS_ICHECK(divergent_depth_ == 0 || ops::is_element_atomic_add(*op),
                   "T::", op->op, " under diverging control flow passed the verifier");
         const ops::TileOpDef& def = ops::tile_op(op->op);
-        // Each op in its own scope, so its temporaries stay local; but a stage-overlap prologue
-        // declares the state carried into the loop (and the epilogue only finishes it).
-        const bool scoped = !(overlap_ && overlap_->phase != StageOverlap::Phase::Body);
+        // Each op in its own scope, so its temporaries stay local, unless it declares state for a
+        // later statement.
+        const bool scoped = !ops::carries_state(*op);
         if (scoped) open("");
         def.lower_cuda(*op, *this);
         if (scoped) close();
@@ -717,20 +662,11 @@ class Generator : public LowerContext {
         const auto& call = *ir::as<ir::BuiltinNode>(ir::as<ir::EvaluateNode>(s)->value);
         const ops::DeviceBuiltin* d = ops::find_device_builtin(call.op);
         // A block barrier: __syncthreads, or in a warp role its named barrier.
-        if (d && d->sync == ops::Sync::Barrier && d->executor == ops::Executor::Block) return sync();
+        if (d && d->sync == ops::Sync::Barrier && d->executor == ops::Executor::Block) return line(barrier());
         return line(print(ir::as<ir::EvaluateNode>(s)->value, 0) + ";");
       }
       case ir::StmtKind::Scoped: return emit_scoped(*ir::as<ir::ScopedNode>(s));
     }
-  }
-
-  // An If branch: barriers inside it see only what came before the If, and what follows sees
-  // both branches' accesses.
-  void emit_branch(const ir::Stmt& s) {
-    MemoryAccess before = pending_;
-    emit_stmt(s);
-    pending_ = before;
-    pending_.merge(access_of(s));
   }
 
   static std::string quoted(const std::string& s) {
@@ -817,28 +753,24 @@ class Generator : public LowerContext {
 
   void emit_for(const ir::ForNode& f) {
     if (f.for_kind == ir::ForKind::Parallel) return emit_parallel(f);
-    if (f.for_kind == ir::ForKind::Pipelined && f.pipeline.num_stages >= 2) {
-      ++pipelined_depth_;
-      emit_pipelined(f);
-      --pipelined_depth_;
-      return;
-    }
+    TS_ICHECK(f.for_kind != ir::ForKind::Pipelined || f.pipeline.num_stages < 2, "multistage loop ", f.var->name, " not expanded");
     const std::string v = name_of(f.var.get(), f.var->name);
-    set_loop_range(f);
+    set_loop_range(*f.var, f.min, f.extent);
     const bool div = diverges(f);
     divergent_depth_ += div;
     if (f.for_kind == ir::ForKind::Unrolled) line("#pragma unroll");
     const std::string mn = print(f.min, 0);
     const std::string end = ir::as_const_int(f.min) == 0 ? print(f.extent, 7) : cat(print(f.min, 9), " + ", print(f.extent, 10));
     open(cat("for (", c_type(f.var->dtype), " ", v, " = ", mn, "; ", v, " < ", end, "; ++", v, ")"));
-    emit_loop_body(f.body);
+    emit_stmt(f.body);
     close();
     divergent_depth_ -= div;
   }
 
-  void set_loop_range(const ir::ForNode& f) {
-    const auto mn = ir::bounds_of(f.min, ranges_), ext = ir::bounds_of(f.extent, ranges_);
-    if (mn && ext && ext->hi >= 1) ranges_[f.var.get()] = {mn->lo, mn->hi + ext->hi - 1};
+  // `v` takes values of [min, min + extent).
+  void set_loop_range(const ir::VarNode& v, const ir::Expr& min, const ir::Expr& extent) {
+    const auto mn = ir::bounds_of(min, ranges_), ext = ir::bounds_of(extent, ranges_);
+    if (mn && ext && ext->hi >= 1) ranges_[&v] = {mn->lo, mn->hi + ext->hi - 1};
   }
 
   // ---- Parallel --------------------------------------------------------------------------------
@@ -978,98 +910,10 @@ class Generator : public LowerContext {
     return expr(ir::substitute(f.layout->forward_index()[0], sub));
   }
 
-  // ---- Pipelined ---------------------------------------------------------------------------------
-
-  // The copy of staged shared tile `b` for stage `stage` (an expression of the stage index).
-  std::string stage_copy(const ir::BufferNode& b, const std::string& stage) {
-    return cat("(", name_of(&b, b.name), " + ", stage, " * ", shared_.at(&b).stage_bytes / bytes(b.dtype), ")");
-  }
-
-  void emit_pipelined(const ir::ForNode& f) {
-    const int S = f.pipeline.num_stages;
-    const std::vector<ir::Stmt> body = passes::loop_statements(f);
-    TS_ICHECK(schedules_.count(&f), "pipelined loop ", f.var->name, " without its schedule");
-    const passes::PipelineSchedule& schedule = schedules_.at(&f);
-    std::set<const ir::BufferNode*> staged;
-    for (const std::int64_t i : schedule.producers) staged.insert(ir::as<ir::TileOpNode>(body[i])->regions[1].buffer.get());
-    std::vector<ir::Stmt> consumers;
-    for (const std::int64_t i : schedule.consumers) consumers.push_back(body[i]);
-    const std::string n = fresh("n_iter");
-    const std::string k = name_of(f.var.get(), f.var->name);
-    set_loop_range(f);  // the producers' k runs ahead but stays below the trip count
-    line(cat("const int ", n, " = ", print(f.extent, 0), ";"));
-    const std::string base = print(f.min, 0);
-    auto emit_producers = [&](const std::string& iter) {
-      open("");
-      line(cat("[[maybe_unused]] const int ", k, " = ", base, " + ", iter, ";"));
-      for (const auto* b : staged) stage_pointer_[b] = stage_copy(*b, cat("(", iter, ") % ", S));
-      async_producer_ = true;
-      for (const std::int64_t i : schedule.producers) emit_stmt(body[i]);
-      async_producer_ = false;
-      stage_pointer_.clear();
-      close();
-    };
-    // Loads run `ahead` iterations ahead (the schedule's).
-    const StageOverlap::Kind kind = schedule.overlap;
-    const int ahead = static_cast<int>(schedule.ahead);
-    const std::string s = fresh("stage");
-    open(cat("for (int ", s, " = 0; ", s, " < ", ahead, "; ++", s, ")"));
-    open(cat("if (", s, " < ", n, ")"));
-    emit_producers(s);
-    close();
-    line("tl::cp_async_commit();");
-    close();
-    const std::string it = fresh("it");
-    auto stage_pointer = [&](const ir::BufferNode* b, const std::string& iter) {
-      return iter == "0" ? name_of(b, b->name) : stage_copy(*b, cat("(", iter, ") % ", S));
-    };
-    // Stage `it` has landed once at most ahead - 1 newer groups are pending. wgmma reads through
-    // the async proxy: each thread fences its own cp.async writes before the barrier.
-    std::string wait_stage = cat("tl::cp_async_wait<", ahead - 1, ">();");
-    if (kind == StageOverlap::Kind::WgmmaAsync) wait_stage += " tl::fence_proxy_async();";
-    // The consumer gemm sees the stage overlap (LowerContext::stage_overlap) only while it is
-    // emitted; the producers never do.
-    StageOverlap overlap{kind, StageOverlap::Phase::Prologue, "", cat(wait_stage, " ", barrier())};
-    auto emit_consumers = [&](StageOverlap::Phase phase) {
-      if (kind != StageOverlap::Kind::None) overlap.phase = phase, overlap_ = overlap;
-      emit_seq(consumers);
-      overlap_.reset();
-    };
-    if (kind == StageOverlap::Kind::MmaFragments) {
-      // Stage 0 has landed: the gemm loads its first operands before the loop.
-      line(wait_stage);
-      line(barrier());
-      for (const auto* b : staged) stage_pointer_[b] = stage_pointer(b, "0");
-      overlap.carried = fresh("carried");
-      emit_consumers(StageOverlap::Phase::Prologue);
-      stage_pointer_.clear();
-    }
-    // One barrier per iteration: once every thread is past it, stage (it - 1) % S is no longer
-    // read (with asynchronous wgmma: stage (it - 2) % S, whose group each warpgroup waited for in
-    // the previous iteration), so the copies for iteration it + ahead can overwrite it. With
-    // MmaFragments the gemm runs that barrier itself, after its last read of stage it - 1.
-    open(cat("for (int ", it, " = 0; ", it, " < ", n, "; ++", it, ")"));
-    if (kind != StageOverlap::Kind::MmaFragments) {
-      line(wait_stage);
-      line(barrier());
-    }
-    pending_ = {};
-    open(cat("if (", it, " + ", ahead, " < ", n, ")"));
-    emit_producers(cat(it, " + ", ahead));
-    close();
-    line("tl::cp_async_commit();");
-    line(cat("[[maybe_unused]] const int ", k, " = ", base, " + ", it, ";"));
-    for (const auto* b : staged) {
-      stage_pointer_[b] = stage_pointer(b, it);
-      next_stage_pointer_[b] = stage_pointer(b, cat(it, " + 1"));
-    }
-    emit_consumers(StageOverlap::Phase::Body);
-    stage_pointer_.clear();
-    next_stage_pointer_.clear();
-    close();
-    if (kind != StageOverlap::Kind::None) emit_consumers(StageOverlap::Phase::Epilogue);
-    line("tl::cp_async_wait<0>();");
-    pending_ = access_of(f.body);
+  // The copy of staged shared tile `b` for stage `stage`.
+  std::string stage_copy(const ir::BufferNode& b, const ir::Expr& stage) {
+    if (ir::as_const_int(stage) == 0) return name_of(&b, b.name);
+    return cat("(", name_of(&b, b.name), " + ", print(passes::simplify(stage), 10), " * ", shared_.at(&b).stage_bytes / bytes(b.dtype), ")");
   }
 
   // The copies plan_tma_stores sends by TMA store (its records before them), and its reasons for
@@ -1154,10 +998,23 @@ class Generator : public LowerContext {
   void emit_scoped(const ir::ScopedNode& s) {
     if (s.key == "stage") {
       // Staged buffers address the stage the scope names.
-      const std::string stage = expr(s.args.at(0));
-      for (const auto* b : scope_buffers(s, 1)) stage_pointer_[b] = stage_copy(*b, stage);
+      for (const auto* b : scope_buffers(s, 1)) stage_pointer_[b] = stage_copy(*b, s.args.at(0));
       emit_stmt(s.body);
       for (const auto* b : scope_buffers(s, 1)) stage_pointer_.erase(b);
+    } else if (s.key == "bind") {
+      // bind(var, value, min, extent): var is value, a value of [min, min + extent).
+      const auto& var = *ir::as<ir::VarNode>(s.args.at(0));
+      open("");
+      line(cat("[[maybe_unused]] const ", c_type(var.dtype), " ", name_of(&var, var.name), " = ", expr(s.args.at(1)), ";"));
+      set_loop_range(var, s.args.at(2), s.args.at(3));
+      emit_stmt(s.body);
+      close();
+    } else if (s.key == "async_copies") {
+      async_producer_ = true;
+      emit_stmt(s.body);
+      async_producer_ = false;
+    } else if (s.key == "pipeline") {
+      emit_stmt(s.body);
     } else if (s.key == "async_proxy_ready") {
       for (const auto* b : scope_buffers(s, 0)) async_ready_.insert(b);
       emit_stmt(s.body);
