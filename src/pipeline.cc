@@ -16,6 +16,7 @@
 #include "ops/verify.h"
 #include "passes/check_budgets.h"
 #include "passes/expand_pipelines.h"
+#include "passes/expand_tma_stores.h"
 #include "passes/infer_fragment_layouts.h"
 #include "passes/insert_barriers.h"
 #include "passes/make_persistent.h"
@@ -66,6 +67,8 @@ std::vector<Pass> passes_for(Target target, int sm, bool tma) {
     list.push_back({"specialize_warps", passes::specialize_warps});
     // The pipelined loops the block's own threads run become cp.async prologue, loop and drain.
     list.push_back({"expand_pipelines", passes::expand_pipelines});
+    // After the load maps (specialize_warps'): the store maps are numbered after them.
+    list.push_back({"expand_tma_stores", passes::expand_tma_stores});
     list.push_back({"make_persistent", passes::make_persistent});
     // After the placements: a buffer placed over a dead one's bytes waits for that one's accesses;
     // after the roles: each role's barriers are its own; after the pipelines: the barriers between

@@ -67,28 +67,7 @@ ir::Expr vector_ok(cuda::LowerContext& ctx, const ir::Region& r, std::int64_t ve
   return all_of(kept);
 }
 
-// A shared tile stored by TMA (LowerContext::TmaStore): every thread makes its writes to the tile
-// visible to the async proxy, then one thread issues a store per 128-byte panel and waits until
-// they have read the tile, so that the memory may be written again after the next barrier. Parts
-// of the box outside the tensor are not written.
-void store_by_tma(const ir::TileOpNode& op, cuda::LowerContext& ctx, const cuda::LowerContext::TmaStore& store) {
-  const ir::Region &src = op.regions[0], &dst = op.regions[1];
-  ctx.line("tl::fence_proxy_async();");
-  ctx.line(ctx.barrier());
-  ctx.open(cat("if (", ctx.expr(ir::make_binary(ir::BinaryOp::EQ, ctx.thread_var(), ir::make_int(0))), ")"));
-  for (std::size_t p = 0; p < store.box_coords.size(); ++p) {
-    std::string coords;
-    for (const auto& c : store.box_coords[p]) coords += cat(", ", ctx.expr(c));
-    ctx.line(cat("tl::tma_store_", dst.rank(), "d(&", store.descriptor, ", ", ctx.pointer(*src.buffer),
-                 p ? cat(" + ", static_cast<std::int64_t>(p) * store.panel_elems) : "", coords, ");"));
-  }
-  ctx.line("tl::tma_store_commit();");
-  ctx.line("tl::tma_store_wait_read<0>();");
-  ctx.close();
-}
-
 void memory_to_memory(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
-  if (const auto* store = ctx.tma_store(op)) return store_by_tma(op, ctx, *store);
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
   const auto tile = squeezed(const_extent(src, "copy"));
   const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;

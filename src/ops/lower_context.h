@@ -89,16 +89,6 @@ class LowerContext {
   // may stay in flight, a later tl.cp_async_wait completes them.
   virtual bool in_async_producer() const = 0;
 
-  // A copy from a whole shared tile into a global tensor that goes by TMA store (sm_90; the
-  // generator plans it, passes/tma.h): its tensor-map parameter and one box per 128-byte
-  // column panel of the tile. Null when threads store it.
-  struct TmaStore {
-    std::string descriptor;
-    std::int64_t panel_elems = 0;                   // tile elements per box: the shared-memory step
-    std::vector<std::vector<ir::Expr>> box_coords;  // per box: its tensor coordinates, innermost first, int32
-  };
-  virtual const TmaStore* tma_store(const ir::TileOpNode& copy) const = 0;
-
   // The name of the state an op's lowering declares for a later statement of the same op to use
   // (the gemm's operand fragments carried across a pipeline's stage boundary, ops/gemm.h): one
   // name per `owner`, the buffer the state serves.

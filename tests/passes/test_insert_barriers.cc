@@ -1,6 +1,6 @@
 // insert_barriers: a block barrier between statements that exchange data through shared or global
-// memory, at the end of loop bodies whose iterations do, never where threads diverge nor inside
-// multistage Pipelined loops (the generator's).
+// memory, at the end of loop bodies whose iterations do, never where threads diverge, and in a
+// cp.async pipeline only between its consumers.
 #include <gtest/gtest.h>
 
 #include "pass_test.h"
@@ -10,9 +10,10 @@ namespace {
 
 namespace T = lang;
 
-// The kernel body after the pass, with the annotations of the earlier passes left out.
+// The kernel body after the pass (for sm_80: copies stay tile ops), with the annotations of the
+// earlier passes left out.
 std::string after(const T::PrimFunc& f) {
-  const AroundPass p = around_pass(f, "insert_barriers");
+  const AroundPass p = around_pass(f, "insert_barriers", Target::CUDA, 80);
   EXPECT_EQ(p.before.find("syncthreads"), std::string::npos);
   std::string out, line;
   std::istringstream in(kernel_body(p.after));
