@@ -431,7 +431,7 @@ struct EvaluateNode : StmtNode {
 // out of scope at its end. Printed `with T.<key>(args..., k=v, ...):` above the indented body. The
 // keys the passes build (passes/specialize_warps.h, passes/expand_pipelines.h,
 // passes/make_persistent.h) and the CUDA generator prints:
-//   warp_role(first_thread=, threads=, max_registers=, barrier=)  the threads that run the body; the
+//   warp_role(first_thread=, threads=, barrier=)  the threads that run the body; the
 //        role's block-wide barrier is named barrier `barrier` (0: __syncthreads)
 //   stage(index, A_shared[0, 0], ...)   the body reads and writes stage `index` of the staged buffers
 //   async_proxy_ready(A_shared[0, 0], ...)  wgmma may read these shared buffers with no fence first

@@ -19,7 +19,7 @@ using tilescale::detail::cat;
 namespace {
 
 constexpr std::int64_t kSharedPerSm = 233472, kReservedPerBlock = 1024;  // sm_90: 228 KB, 1 KB of it per block
-constexpr int kRegistersPerSm = 65536, kMostRegisters = 240;
+constexpr int kMostRegisters = 240;
 // The least launch budget a warp-specialized kernel gets: two blocks of 256 threads. Below it ptxas
 // cannot fit a wgmma's accumulators and descriptors (T::min_blocks_per_sm(3) over 128 + 128
 // threads: "Insufficient registers (80) ... register target of 90 or higher").

@@ -13,6 +13,8 @@ namespace tilescale::passes {
 // The producer warpgroup of a warp-specialized kernel: 128 threads after the program's own, which
 // keep 40 registers each when registers move to the consumers.
 constexpr int kProducerThreads = 128, kProducerRegisters = 40;
+// 32-bit registers per SM (sm_80, sm_90): what the launch's blocks share.
+constexpr int kRegistersPerSm = 65536;
 
 // The bytes of a warp-specialized pipeline's mbarriers, placed after the planned shared memory: a
 // full and an empty barrier (8 bytes each) per stage, in whole 128-byte blocks.

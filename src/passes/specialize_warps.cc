@@ -178,8 +178,18 @@ class Specializer {
     const Stmt warp = ir::make_seq({ir::make_alloc(loads_), ir::make_store(loads_, {num(0)}, num(0)), per_point(ir::make_seq(std::move(point))),
                                     drain, call("tl.syncwarp")});
     ir::Attrs role{{"first_thread", std::int64_t{consumers_}}, {"threads", std::int64_t{kProducerThreads}}};
-    if (plan_.consumer_registers) role["max_registers"] = std::int64_t{kProducerRegisters};
-    return ir::make_scoped("warp_role", role, ir::make_if(op(BinaryOp::EQ, op(BinaryOp::Div, kernel_.thread_var, num(32)), num(consumers_ / 32)), warp));
+    return ir::make_scoped("warp_role", role,
+                           with_registers(plan_.consumer_registers ? kProducerRegisters : 0,
+                                          ir::make_if(op(BinaryOp::EQ, op(BinaryOp::Div, kernel_.thread_var, num(32)), num(consumers_ / 32)), warp)));
+  }
+
+  // A role's body that first sets each thread's registers to `registers` (none: 0): setmaxnreg
+  // lowers or raises them from what the launch gives each thread (the register file over the
+  // plan's blocks per SM).
+  Stmt with_registers(int registers, Stmt body) const {
+    if (!registers) return body;
+    const std::int64_t launch = kRegistersPerSm / ((consumers_ + kProducerThreads) * std::max(plan_.blocks_per_sm, 1)) / 8 * 8;
+    return ir::make_seq({call(registers < launch ? "tl.setmaxnreg_dec" : "tl.setmaxnreg_inc", {}, {std::int64_t{registers}}), std::move(body)});
   }
 
   static Expr elect_one() { return ir::make_builtin(DataType::Bool, "tl.elect_one", {}); }
@@ -202,9 +212,9 @@ class Specializer {
     }
     if (records_.persistent) point.push_back(block_barrier());  // the next point's body starts over with the same shared memory
     ir::Attrs role{{"first_thread", std::int64_t{0}}, {"threads", std::int64_t{consumers_}}, {"barrier", std::int64_t{kConsumerBarrier}}};
-    if (plan_.consumer_registers) role["max_registers"] = std::int64_t{plan_.consumer_registers};
     return ir::make_scoped("warp_role", role,
-                           ir::make_seq({ir::make_alloc(uses_), ir::make_store(uses_, {num(0)}, num(0)), per_point(ir::make_seq(std::move(point)))}));
+                           with_registers(plan_.consumer_registers, ir::make_seq({ir::make_alloc(uses_), ir::make_store(uses_, {num(0)}, num(0)),
+                                                                                  per_point(ir::make_seq(std::move(point)))})));
   }
 
   std::vector<Stmt> consumer_loop() const {

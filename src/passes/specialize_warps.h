@@ -30,8 +30,11 @@ struct PipelineBarriers {
 // program's own; the loop's staged tiles, their placement records and the mbarriers move before
 // both roles, which share them.
 //   * Before the roles: `tx == 0` initializes the mbarriers; a block barrier.
-//   * Producer role (`warp_role(first_thread=consumers, threads=128, max_registers=40)`): its first
-//     warp keeps a count of the loads it issued, `loads_issued`; per grid point one elected thread runs
+//   * Registers: when the plan moves registers to the consumers, each role's body starts with
+//     setmaxnreg (`tl.setmaxnreg_dec[40]` for the producer, `_inc` or `_dec` to the plan's
+//     consumer_registers for the consumers, from what the launch's occupancy gives a thread).
+//   * Producer role (`warp_role(first_thread=consumers, threads=128)`): its first warp keeps a
+//     count of the loads it issued, `loads_issued`; per grid point one elected thread runs
 //     the loop: load i = loads_issued + (k - min) uses stage i % stages in round i / stages, waits
 //     until the consumers released that stage (empty[stage], skipped in the first round), announces
 //     the stage's bytes (full[stage]) and issues each tile's TMA loads, one per 128-byte panel
@@ -59,12 +62,14 @@ struct PipelineBarriers {
 //            for k in T.Pipelined(32, num_stages=3):
 //                T.copy(A[...], A_shared); T.copy(B[...], B_shared); T.gemm(A_shared, B_shared, C_local, ...)
 //   after:   if tx == 0: ... T.tl.mbarrier_init(mbarriers[s], 1) ...
-//            with T.warp_role(first_thread=128, max_registers=40, threads=128):
+//            with T.warp_role(first_thread=128, threads=128):
+//                T.tl.setmaxnreg_dec[40]()
 //                if tx / 32 == 4:
 //                    ... if T.tl.elect_one(): for k_1 in T.serial(32): with T.stage((loads_issued[0] + k_1) % 3, A_shared[0, 0], B_shared[0, 0]):
 //                        T.tl.mbarrier_arrive_expect_tx(mbarriers[(loads_issued[0] + k_1) % 3], 16384)
 //                        T.tl.tma_load(A_shared[0, 0], A[by * 128, k_1 * 32], mbarriers[...], map=0) ...
-//            with T.warp_role(barrier=1, first_thread=0, max_registers=216, threads=128):
+//            with T.warp_role(barrier=1, first_thread=0, threads=128):
+//                T.tl.setmaxnreg_inc[216]()
 //                ... for k in T.serial(32): with T.stage(stages_used[0] % 3, A_shared[0, 0], B_shared[0, 0]):
 //                        T.tl.mbarrier_wait_lean(mbarriers[stages_used[0] % 3], stages_used[0] / 3 & 1)
 //                        T.tl.gemm_ss_wgmma_async[128, 128, 32, 4, 1, False, False, "float16", "float32"](...)

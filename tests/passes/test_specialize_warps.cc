@@ -51,7 +51,8 @@ if tx == 0:
         T.tl.mbarrier_init(mbarriers[3 + s], 128)
     T.tl.fence_mbarrier_init()
 T.tl.syncthreads()
-with T.warp_role(first_thread=128, max_registers=40, threads=128):
+with T.warp_role(first_thread=128, threads=128):
+    T.tl.setmaxnreg_dec[40]()
     if tx / 32 == 4:
         loads_issued = T.alloc_var("int32")
         loads_issued[0] = 0
@@ -70,7 +71,8 @@ with T.warp_role(first_thread=128, max_registers=40, threads=128):
             for load in T.serial(T.max(loads_issued[0] - 3, 0), T.max(loads_issued[0] - 3, 0) + T.min(loads_issued[0], 3)):
                 T.tl.mbarrier_wait(mbarriers[3 + load % 3], load / 3 & 1)
         T.tl.syncwarp()
-with T.warp_role(barrier=1, first_thread=0, max_registers=216, threads=128):
+with T.warp_role(barrier=1, first_thread=0, threads=128):
+    T.tl.setmaxnreg_inc[216]()
     stages_used = T.alloc_var("int32")
     stages_used[0] = 0
     T.annotate("min_blocks_per_sm", blocks=2)

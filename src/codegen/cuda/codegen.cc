@@ -1015,14 +1015,8 @@ class Generator : public LowerContext {
     close();
   }
 
-  // A role's body: its register budget first (setmaxnreg: down from the launch budget, or up),
-  // then its statements with the role's threads and barrier as the block's.
+  // A role's body: its statements with the role's threads and barrier as the block's.
   void emit_role_body(const ir::ScopedNode& role) {
-    if (const std::int64_t regs = role_attr(role, "max_registers")) {
-      const int launch = find_kernel(func_->body)->threads;
-      const std::int64_t budget = 65536 / (launch * std::max<std::int64_t>(min_blocks_per_sm_, 1)) / 8 * 8;
-      line(cat(regs < budget ? "tl::setmaxnreg_dec<" : "tl::setmaxnreg_inc<", regs, ">();"));
-    }
     const int threads = threads_, barrier = role_barrier_;
     const auto range = ranges_[thread_var_.get()];
     threads_ = static_cast<int>(role_attr(role, "threads"));
