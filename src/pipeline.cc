@@ -20,6 +20,7 @@
 #include "passes/infer_fragment_layouts.h"
 #include "passes/insert_barriers.h"
 #include "passes/make_persistent.h"
+#include "passes/plan_parallel_loops.h"
 #include "passes/plan_pipelines.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_tile_ops.h"
@@ -70,6 +71,8 @@ std::vector<Pass> passes_for(Target target, int sm, bool tma) {
     // After the load maps (specialize_warps'): the store maps are numbered after them.
     list.push_back({"expand_tma_stores", passes::expand_tma_stores});
     list.push_back({"make_persistent", passes::make_persistent});
+    // After the expansions: each Parallel nest in its final place, its threads its role's.
+    list.push_back({"plan_parallel_loops", passes::plan_parallel_loops});
     // After the placements: a buffer placed over a dead one's bytes waits for that one's accesses;
     // after the roles: each role's barriers are its own; after the pipelines: the barriers between
     // their consumers too.

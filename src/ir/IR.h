@@ -441,6 +441,9 @@ struct EvaluateNode : StmtNode {
 //                                       later tl.cp_async_wait of the pipeline
 //   bind(k, value, min, extent)         defines variable k = value in the body, a value of
 //                                       [min, min + extent) (another iteration's loop variable)
+//   parallel_over(C_local[0, 0]) or parallel_over(threads=128)  the T::Parallel nest below runs
+//                                       over the registers of that fragment (each thread its own
+//                                       elements), or the default partition over that many threads
 // The CPU backend never sees one (it runs tile-level IR).
 struct ScopedNode : StmtNode {
   static constexpr StmtKind kKind = StmtKind::Scoped;

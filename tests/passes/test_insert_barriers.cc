@@ -39,8 +39,9 @@ TEST(InsertBarriers, BetweenAWriteAndTheReadsOfIt) {
 L = T.alloc_fragment((64, 64), "float16")
 T.copy(A, S)
 T.tl.syncthreads()
-for i, j in T.Parallel(64, 64):
-    L[i, j] = S[j, i]
+with T.parallel_over(L[0, 0]):
+    for i, j in T.Parallel(64, 64):
+        L[i, j] = S[j, i]
 T.copy(L, B)
 )");
 }
@@ -67,8 +68,9 @@ T.fill(acc, 0.0)
 for i in T.serial(4):
     T.copy(A[i * 64 : +64, 0 : +64], S)
     T.tl.syncthreads()
-    for i_1 in T.Parallel(64):
-        acc[i_1] = acc[i_1] + S[i_1, 0]
+    with T.parallel_over(acc[0]):
+        for i_1 in T.Parallel(64):
+            acc[i_1] = acc[i_1] + S[i_1, 0]
     T.tl.syncthreads()
 T.copy(acc, B)
 )");
@@ -93,8 +95,9 @@ TEST(InsertBarriers, BetweenBuffersPlacedInTheSameBytes) {
   });
   EXPECT_EQ(after(f), R"(first = T.alloc_shared((64, 64), "float32")
 L = T.alloc_fragment((64, 64), "float32")
-for i, j in T.Parallel(64, 64):
-    first[i, j] = 1.0
+with T.parallel_over(threads=128):
+    for i, j in T.Parallel(64, 64):
+        first[i, j] = 1.0
 T.tl.syncthreads()
 T.copy(first, L)
 second = T.alloc_shared((64, 64), "float32")
@@ -183,8 +186,9 @@ with T.pipeline():
         with T.stage(k_1 % 3, S[0, 0]):
             T.copy(S, R)
             T.tl.syncthreads()
-            for i, j in T.Parallel(128, 32):
-                acc[i, j] = acc[i, j] + T.cast(R[i, j], "float32")
+            with T.parallel_over(acc[0, 0]):
+                for i, j in T.Parallel(128, 32):
+                    acc[i, j] = acc[i, j] + T.cast(R[i, j], "float32")
     T.tl.cp_async_wait[0]()
 )");
 }

@@ -24,6 +24,7 @@
 #include "passes/check_budgets.h"
 #include "passes/infer_fragment_layouts.h"
 #include "passes/plan_shared_memory.h"
+#include "passes/plan_parallel_loops.h"
 #include "passes/plan_tma_stores.h"
 #include "passes/plan_warp_specialization.h"
 #include "passes/records.h"
@@ -743,7 +744,7 @@ class Generator : public LowerContext {
   }
 
   void emit_for(const ir::ForNode& f) {
-    if (f.for_kind == ir::ForKind::Parallel) return emit_parallel(f);
+    TS_ICHECK(f.for_kind != ir::ForKind::Parallel, "T::Parallel loop ", f.var->name, " without its parallel_over scope");
     TS_ICHECK(f.for_kind != ir::ForKind::Pipelined || f.pipeline.num_stages < 2, "multistage loop ", f.var->name, " not expanded");
     const std::string v = name_of(f.var.get(), f.var->name);
     set_loop_range(*f.var, f.min, f.extent);
@@ -766,139 +767,50 @@ class Generator : public LowerContext {
 
   // ---- Parallel --------------------------------------------------------------------------------
 
-  struct FragmentAccess {
-    const void* node;
-    const ir::BufferNode* buffer;
-    std::vector<ir::Expr> index;
-  };
-
-  void emit_parallel(const ir::ForNode& outer) {
+  // A Parallel nest in its `parallel_over` scope (passes/plan_parallel_loops.h), which checked it:
+  // walked over the registers of its anchor, each thread visiting the elements it owns; loop
+  // variables become expressions of the thread index, every fragment access a register.
+  void emit_parallel(const ir::ScopedNode& over) {
     TS_ICHECK(divergent_depth_ == 0, "a T::Parallel loop under diverging control flow passed the verifier");
-    // The nest: perfectly nested Parallel loops.
-    std::vector<const ir::ForNode*> loops{&outer};
-    while (const auto* inner = ir::as<ir::ForNode>(loops.back()->body)) {
-      if (inner->for_kind != ir::ForKind::Parallel) break;
-      loops.push_back(inner);
+    const passes::ParallelNest nest(*ir::as<ir::ForNode>(over.body));
+    passes::ParallelAnchor anchor;
+    if (over.args.empty()) {
+      std::vector<std::int64_t> extents;
+      for (const auto* l : nest.loops) extents.push_back(*ir::as_const_int(l->extent));
+      anchor = {layout::partition(extents, scope_attr(over, "threads"), 1), "the default partition"};
+    } else {
+      const ir::BufferNode& b = *ir::as<ir::LoadNode>(over.args[0])->buffer;
+      anchor = {fragment(b).layout, b.name};
     }
-    const ir::Stmt& body = loops.back()->body;
-    std::vector<std::int64_t> extents;
-    for (const auto* l : loops) extents.push_back(*ir::as_const_int(l->extent));
-
-    struct Accesses : ir::Visitor {
-      std::vector<FragmentAccess> list;
-      void visit(const ir::LoadNode* op) override {
-        if (op->buffer->scope == ir::Scope::Fragment) list.push_back({op, op->buffer.get(), op->indices});
-        Visitor::visit(op);
-      }
-      void visit(const ir::StoreNode* op) override {
-        if (op->buffer->scope == ir::Scope::Fragment) list.push_back({op, op->buffer.get(), op->indices});
-        Visitor::visit(op);
-      }
-      void visit(const ir::ForNode* op) override {
-        if (op->for_kind == ir::ForKind::Parallel)
-          throw CompileError("cannot lower a T::Parallel loop nested inside another T::Parallel loop's body; nest them directly");
-        Visitor::visit(op);
-      }
-    } acc;
-    acc.visit_stmt(body);
-
-    // The anchor: a fragment indexed with exactly the loop variables.
-    std::shared_ptr<const layout::Fragment> anchor;
-    std::string anchor_name = "the default partition";
-    for (const auto& a : acc.list) {
-      bool identity = a.index.size() == loops.size();
-      for (size_t k = 0; identity && k < loops.size(); ++k) identity = ir::as<ir::VarNode>(a.index[k]) == loops[k]->var.get();
-      if (identity && fragment(*a.buffer).family != "replicated") {
-        anchor = fragment(*a.buffer).layout;
-        anchor_name = a.buffer->name;
-        break;
-      }
-    }
-    if (!anchor) {
-      std::int64_t numel = 1;
-      for (auto e : extents) numel *= e;
-      anchor = layout::partition(extents, threads_, 1);
-      for (const auto& a : acc.list)
-        if (fragment(*a.buffer).family == "replicated" && a.index.size() == loops.size()) {
-          anchor = fragment(*a.buffer).layout;  // every thread visits every element
-          anchor_name = a.buffer->name;
-          break;
-        }
-    }
-    const std::int64_t regs = anchor->register_count();
-
-    // For every register: the loop variables' values, and each fragment access's register, checked
-    // over all threads.
-    for (std::int64_t reg = 0; reg < regs; ++reg) {
-      const auto owned = anchor->owned(thread_var_, ir::make_int(reg));
+    for (std::int64_t reg = 0; reg < anchor.layout->register_count(); ++reg) {
+      const auto owned = anchor.layout->owned(thread_var_, ir::make_int(reg));
       loop_values_.clear();
-      for (size_t k = 0; k < loops.size(); ++k) loop_values_[loops[k]->var.get()] = passes::simplify(owned.index[k]);
+      for (size_t k = 0; k < nest.loops.size(); ++k) loop_values_[nest.loops[k]->var.get()] = passes::simplify(owned.index[k]);
       std::map<const void*, std::string> registers;
-      for (const auto& a : acc.list) registers[a.node] = register_for(a, loops, *anchor, anchor_name, owned, reg);
+      for (const auto& a : nest.accesses) {
+        const auto& holder = *fragment(*a.buffer).layout;
+        const auto r = passes::access_register(nest, a, holder, anchor, reg, threads_, thread_var_);
+        if (r) {
+          registers[a.node] = std::to_string(*r);
+          continue;
+        }
+        // Differs between threads: an index computed at run time (correct, but the array leaves registers).
+        std::map<const ir::VarNode*, ir::Expr> sub;
+        for (size_t d = 0; d < a.index.size(); ++d) sub[holder.vars()[d].get()] = ir::make_cast(DataType::Int32, a.index[d]);
+        registers[a.node] = expr(ir::substitute(holder.forward_index()[0], sub));
+      }
       access_register_ = registers;
-      const bool guarded = owned.valid != nullptr;
-      if (guarded) open(cat("if (", print(owned.valid, 0), ")"));
+      if (owned.valid) open(cat("if (", print(owned.valid, 0), ")"));
       else open("");
       // The elements of a Parallel loop are independent and each thread visits only its own (under
-      // guards on them): no barrier between or inside them. The one after the loop comes from the
-      // accesses of the loop as a whole.
+      // guards on them): no barrier between or inside them.
       ++divergent_depth_;
-      emit_stmt(body);
+      emit_stmt(nest.body);
       --divergent_depth_;
       close();
     }
     loop_values_.clear();
     access_register_.clear();
-  }
-
-  // The register of access `a` while the anchor's thread t visits its register `reg`: an element
-  // the thread owns, or the layouts conflict. Usually the same register in every thread (a
-  // constant); otherwise an index computed at run time (correct, but the array leaves registers).
-  std::string register_for(const FragmentAccess& a, const std::vector<const ir::ForNode*>& loops, const layout::Fragment& anchor,
-                            const std::string& anchor_name, const layout::Fragment::Owned& owned, std::int64_t reg) {
-    const FragmentInfo& f = fragment(*a.buffer);
-    std::optional<std::int64_t> result;
-    bool dynamic = false;
-    for (int t = 0; t < threads_; ++t) {
-      std::map<const ir::VarNode*, std::int64_t> env{{thread_var_.get(), t}};
-      if (owned.valid && !ir::eval_int(owned.valid, env).value_or(0)) continue;
-      std::map<const ir::VarNode*, std::int64_t> loop_env;
-      for (size_t k = 0; k < loops.size(); ++k) loop_env[loops[k]->var.get()] = *ir::eval_int(owned.index[k], env);
-      std::vector<std::int64_t> element;
-      for (const auto& e : a.index) {
-        auto v = ir::eval_int(e, loop_env);
-        if (!v)
-          throw CompileError(cat("cannot lower the access ", a.buffer->name, "[", ir::print(e), "] in a T::Parallel loop over ",
-                                 anchor_name, " because the index depends on more than the loop's variables; index fragments "
-                                 "with the Parallel loop variables"));
-        element.push_back(*v);
-      }
-      bool owns = false;
-      for (std::int64_t q = 0; q < f.layout->replicate() && !owns; ++q) owns = f.layout->map_thread(element, q) == t;
-      const std::int64_t got = f.layout->map(element)[0];
-      if (owns && result && *result != got) dynamic = true;
-      if (!owns) {
-        // Which element the thread reads, which thread holds it, and what differs: the layouts, or
-        // only the index (the same layout, read at another element than the loop's own).
-        std::string at, element_text;
-        for (size_t k = 0; k < loops.size(); ++k) at += cat(k ? ", " : "", loops[k]->var->name, "=", loop_env.at(loops[k]->var.get()));
-        for (size_t d = 0; d < element.size(); ++d) element_text += cat(d ? ", " : "", element[d]);
-        const bool same_layout = f.layout->to_string() == anchor.to_string();
-        throw CompileError(cat("cannot lower the T::Parallel loop over ", anchor_name, " because at ", at, " thread ", t, " reads ",
-                               a.buffer->name, "[", element_text, "], an element of fragment ", a.buffer->name, " that thread ",
-                               f.layout->map_thread(element, 0), " holds",
-                               same_layout ? cat(" (", a.buffer->name, " has the loop's layout but is read at another index than the loop's own)")
-                                           : cat(" (the loop follows the layout ", anchor.to_string(), ", ", a.buffer->name, " has ",
-                                                 f.layout->to_string(), ")"),
-                               "; a thread reads only the fragment elements it holds: read ", a.buffer->name,
-                               " at the loop's own index, or copy it to shared memory (T::alloc_shared and T::copy) and read it there"));
-      }
-      result = got;
-    }
-    if (!dynamic) return std::to_string(result.value_or(0));
-    std::map<const ir::VarNode*, ir::Expr> sub;
-    for (size_t d = 0; d < a.index.size(); ++d) sub[f.layout->vars()[d].get()] = ir::make_cast(DataType::Int32, a.index[d]);
-    return expr(ir::substitute(f.layout->forward_index()[0], sub));
   }
 
   // The copy of staged shared tile `b` for stage `stage`.
@@ -970,6 +882,8 @@ class Generator : public LowerContext {
       async_producer_ = true;
       emit_stmt(s.body);
       async_producer_ = false;
+    } else if (s.key == "parallel_over") {
+      emit_parallel(s);
     } else if (s.key == "pipeline") {
       emit_stmt(s.body);
     } else if (s.key == "async_proxy_ready") {
@@ -992,12 +906,13 @@ class Generator : public LowerContext {
     }
   }
 
-  static std::int64_t role_attr(const ir::ScopedNode& role, const char* key) {
-    auto it = role.attrs.find(key);
-    return it == role.attrs.end() ? 0 : std::get<std::int64_t>(it->second);
+  // An integer attr of a scope, 0 when it has none.
+  static std::int64_t scope_attr(const ir::ScopedNode& scope, const char* key) {
+    auto it = scope.attrs.find(key);
+    return it == scope.attrs.end() ? 0 : std::get<std::int64_t>(it->second);
   }
   std::string role_condition(const ir::ScopedNode& role) {
-    const std::int64_t first = role_attr(role, "first_thread"), last = first + role_attr(role, "threads");
+    const std::int64_t first = scope_attr(role, "first_thread"), last = first + scope_attr(role, "threads");
     if (first == 0) return cat("tx < ", last);
     return last >= find_kernel(func_->body)->threads ? cat("tx >= ", first) : cat("tx >= ", first, " && tx < ", last);
   }
@@ -1005,7 +920,7 @@ class Generator : public LowerContext {
   // Two warp roles that split the block: one if/else.
   void emit_warp_roles(const ir::ScopedNode& a, const ir::ScopedNode& b) {
     const int threads = find_kernel(func_->body)->threads;
-    TS_ICHECK(role_attr(a, "threads") + role_attr(b, "threads") == threads, "warp roles that do not split the block");
+    TS_ICHECK(scope_attr(a, "threads") + scope_attr(b, "threads") == threads, "warp roles that do not split the block");
     open(cat("if (", role_condition(a), ")"));
     emit_role_body(a);
     --indent_;
@@ -1019,9 +934,9 @@ class Generator : public LowerContext {
   void emit_role_body(const ir::ScopedNode& role) {
     const int threads = threads_, barrier = role_barrier_;
     const auto range = ranges_[thread_var_.get()];
-    threads_ = static_cast<int>(role_attr(role, "threads"));
-    role_barrier_ = static_cast<int>(role_attr(role, "barrier"));
-    const std::int64_t first = role_attr(role, "first_thread");
+    threads_ = static_cast<int>(scope_attr(role, "threads"));
+    role_barrier_ = static_cast<int>(scope_attr(role, "barrier"));
+    const std::int64_t first = scope_attr(role, "first_thread");
     ranges_[thread_var_.get()] = {first, first + threads_ - 1};
     emit_stmt(role.body);
     threads_ = threads, role_barrier_ = barrier;

@@ -1,0 +1,169 @@
+#include "passes/plan_parallel_loops.h"
+
+#include <map>
+#include <optional>
+
+#include "ir/eval.h"
+#include "ir/printer.h"
+#include "ir/visitor.h"
+#include "layout/gemm_fragments.h"
+#include "passes/infer_fragment_layouts.h"
+#include "passes/simplify.h"
+#include "tilescale/errors.h"
+
+namespace tilescale::passes {
+
+using tilescale::detail::cat;
+
+ParallelNest::ParallelNest(const ir::ForNode& outer) {
+  loops.push_back(&outer);
+  while (const auto* inner = ir::as<ir::ForNode>(loops.back()->body)) {
+    if (inner->for_kind != ir::ForKind::Parallel) break;
+    loops.push_back(inner);
+  }
+  body = loops.back()->body;
+  struct Accesses : ir::Visitor {
+    std::vector<FragmentAccess>* list;
+    void visit(const ir::LoadNode* op) override {
+      if (op->buffer->scope == ir::Scope::Fragment) list->push_back({op, op->buffer.get(), op->indices});
+      Visitor::visit(op);
+    }
+    void visit(const ir::StoreNode* op) override {
+      if (op->buffer->scope == ir::Scope::Fragment) list->push_back({op, op->buffer.get(), op->indices});
+      Visitor::visit(op);
+    }
+    void visit(const ir::ForNode* op) override {
+      if (op->for_kind == ir::ForKind::Parallel)
+        throw CompileError("cannot lower a T::Parallel loop nested inside another T::Parallel loop's body; nest them directly");
+      Visitor::visit(op);
+    }
+  } collect;
+  collect.list = &accesses;
+  collect.visit_stmt(body);
+}
+
+std::optional<std::int64_t> access_register(const ParallelNest& nest, const FragmentAccess& a, const layout::Fragment& holder,
+                                            const ParallelAnchor& anchor, std::int64_t reg, int threads, const ir::Var& thread_var) {
+  const auto& loops = nest.loops;
+  const layout::Fragment::Owned owned = anchor.layout->owned(thread_var, ir::make_int(reg));
+  std::optional<std::int64_t> result;
+  bool dynamic = false;
+  for (int t = 0; t < threads; ++t) {
+    std::map<const ir::VarNode*, std::int64_t> env{{thread_var.get(), t}};
+    if (owned.valid && !ir::eval_int(owned.valid, env).value_or(0)) continue;
+    std::map<const ir::VarNode*, std::int64_t> loop_env;
+    for (size_t k = 0; k < loops.size(); ++k) loop_env[loops[k]->var.get()] = *ir::eval_int(owned.index[k], env);
+    std::vector<std::int64_t> element;
+    for (const auto& e : a.index) {
+      auto v = ir::eval_int(e, loop_env);
+      if (!v)
+        throw CompileError(cat("cannot lower the access ", a.buffer->name, "[", ir::print(e), "] in a T::Parallel loop over ", anchor.name,
+                               " because the index depends on more than the loop's variables; index fragments with the Parallel loop "
+                               "variables"));
+      element.push_back(*v);
+    }
+    bool owns = false;
+    for (std::int64_t q = 0; q < holder.replicate() && !owns; ++q) owns = holder.map_thread(element, q) == t;
+    const std::int64_t got = holder.map(element)[0];
+    if (owns && result && *result != got) dynamic = true;
+    if (!owns) {
+      // Which element the thread reads, which thread holds it, and what differs: the layouts, or
+      // only the index (the same layout, read at another element than the loop's own).
+      std::string at, element_text;
+      for (size_t k = 0; k < loops.size(); ++k) at += cat(k ? ", " : "", loops[k]->var->name, "=", loop_env.at(loops[k]->var.get()));
+      for (size_t d = 0; d < element.size(); ++d) element_text += cat(d ? ", " : "", element[d]);
+      const bool same_layout = holder.to_string() == anchor.layout->to_string();
+      throw CompileError(cat("cannot lower the T::Parallel loop over ", anchor.name, " because at ", at, " thread ", t, " reads ",
+                             a.buffer->name, "[", element_text, "], an element of fragment ", a.buffer->name, " that thread ",
+                             holder.map_thread(element, 0), " holds",
+                             same_layout ? cat(" (", a.buffer->name, " has the loop's layout but is read at another index than the loop's own)")
+                                         : cat(" (the loop follows the layout ", anchor.layout->to_string(), ", ", a.buffer->name, " has ",
+                                               holder.to_string(), ")"),
+                             "; a thread reads only the fragment elements it holds: read ", a.buffer->name,
+                             " at the loop's own index, or copy it to shared memory (T::alloc_shared and T::copy) and read it there"));
+    }
+    result = got;
+  }
+  if (dynamic) return std::nullopt;
+  return result.value_or(0);
+}
+
+namespace {
+
+class Planner : public ir::Mutator {
+ public:
+  Planner(const ir::KernelNode& kernel) : thread_var_(kernel.thread_var), threads_(kernel.threads) {
+    struct Layouts : ir::Visitor {
+      std::map<const ir::BufferNode*, FragmentLayoutRecord>* out;
+      std::map<const ir::BufferNode*, ir::Buffer>* buffers;
+      void visit(const ir::AnnotateNode* a) override {
+        if (auto r = FragmentLayoutRecord::decode(*a)) (*out)[a->buffer.get()] = *r, (*buffers)[a->buffer.get()] = a->buffer;
+      }
+    } layouts;
+    layouts.out = &layouts_;
+    layouts.buffers = &buffers_;
+    layouts.visit_stmt(kernel.body);
+  }
+  using Mutator::mutate;
+
+  ir::Stmt mutate(const ir::ScopedNode* op, const ir::Stmt& self) override {
+    if (op->key != "warp_role") return Mutator::mutate(op, self);
+    const int outer = threads_;
+    threads_ = static_cast<int>(std::get<std::int64_t>(op->attrs.at("threads")));
+    ir::Stmt out = Mutator::mutate(op, self);
+    threads_ = outer;
+    return out;
+  }
+
+  ir::Stmt mutate(const ir::ForNode* op, const ir::Stmt& self) override {
+    if (op->for_kind != ir::ForKind::Parallel) return Mutator::mutate(op, self);
+    const ParallelNest nest(*op);
+    std::vector<std::int64_t> extents;
+    for (const auto* l : nest.loops) extents.push_back(*ir::as_const_int(l->extent));
+    // The anchor: a fragment indexed with exactly the loop variables; else a replicated one of the
+    // nest's rank (every thread visits every element).
+    const ir::BufferNode* anchor = nullptr;
+    for (const auto& a : nest.accesses) {
+      bool identity = a.index.size() == nest.loops.size();
+      for (size_t k = 0; identity && k < nest.loops.size(); ++k) identity = ir::as<ir::VarNode>(a.index[k]) == nest.loops[k]->var.get();
+      if (identity && layouts_.at(a.buffer).family != "replicated") {
+        anchor = a.buffer;
+        break;
+      }
+    }
+    for (const auto& a : nest.accesses)
+      if (!anchor && layouts_.at(a.buffer).family == "replicated" && a.index.size() == nest.loops.size()) anchor = a.buffer;
+    const ParallelAnchor plan = anchor ? ParallelAnchor{layouts_.at(anchor).layout, anchor->name}
+                                       : ParallelAnchor{layout::partition(extents, threads_, 1), "the default partition"};
+    for (std::int64_t reg = 0; reg < plan.layout->register_count(); ++reg)
+      for (const auto& a : nest.accesses) access_register(nest, a, *layouts_.at(a.buffer).layout, plan, reg, threads_, thread_var_);
+    if (anchor) {
+      const ir::Buffer& b = buffers_.at(anchor);
+      return ir::make_scoped("parallel_over", {}, self, {ir::make_load(b, std::vector<ir::Expr>(b->rank(), ir::make_int(0)))});
+    }
+    return ir::make_scoped("parallel_over", {{"threads", std::int64_t{threads_}}}, self);
+  }
+
+ private:
+  const ir::Var thread_var_;
+  int threads_;
+  std::map<const ir::BufferNode*, FragmentLayoutRecord> layouts_;
+  std::map<const ir::BufferNode*, ir::Buffer> buffers_;
+};
+
+}  // namespace
+
+ir::PrimFunc plan_parallel_loops(const ir::PrimFunc& func) {
+  struct Kernels : ir::Mutator {
+    using Mutator::mutate;
+    ir::Stmt mutate(const ir::KernelNode* k, const ir::Stmt& self) override {
+      Planner planner(*k);
+      const ir::Stmt body = planner.mutate_stmt(k->body);
+      return body == k->body ? self : ir::make_kernel(k->grid, k->threads, k->block_vars, k->thread_var, body);
+    }
+  } kernels;
+  const ir::Stmt body = kernels.mutate_stmt(func->body);
+  return body == func->body ? func : ir::make_prim_func(func->name, func->params, body);
+}
+
+}  // namespace tilescale::passes

@@ -1,0 +1,86 @@
+// plan_parallel_loops: each T::Parallel nest runs over its anchor fragment's registers (or the
+// default partition), and every access is checked for every thread before code is printed.
+#include <gtest/gtest.h>
+
+#include "pass_test.h"
+#include "pipeline.h"
+#include "tilescale/errors.h"
+
+namespace tilescale::testing {
+namespace {
+
+namespace T = lang;
+
+T::PrimFunc scale_rows(bool reversed) {
+  return T::prim_func("scale_rows", [=] {
+    auto X = T::Tensor("X", {256}, T::float32);
+    auto Y = T::Tensor("Y", {256}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto x = T::alloc_fragment({256}, T::float32, "x");
+      auto y = T::alloc_fragment({256}, T::float32, "y");
+      auto s = T::alloc_shared({256}, T::float32, "s");
+      T::copy(X(0), x);
+      T::Parallel(256, [&](T::Expr i) { y(i) = reversed ? x(255 - i) : x(i) * 2.0f; });
+      T::Parallel(256, [&](T::Expr i) { s(i) = 1.0f; });
+      T::copy(y, Y(0));
+    });
+  });
+}
+
+TEST(PlanParallelLoops, ANestRunsOverItsAnchorOrTheDefaultPartition) {
+  const AroundPass p = around_pass(scale_rows(false), "plan_parallel_loops", Target::CUDA, 80);
+  const std::string body = kernel_body(p.after);
+  // y is indexed with the loop variable: its layout decides which thread runs which i.
+  EXPECT_NE(body.find(R"(with T.parallel_over(y[0]):
+    for i in T.Parallel(256):
+        y[i] = x[i] * 2.0
+)"), std::string::npos) << body;
+  // No fragment: the default partition over the kernel's 128 threads.
+  EXPECT_NE(body.find(R"(with T.parallel_over(threads=128):
+    for i_1 in T.Parallel(256):
+        s[i_1] = 1.0
+)"), std::string::npos) << body;
+}
+
+// A read of an element another thread holds is refused by this pass, not by the code generator.
+TEST(PlanParallelLoops, ARefusedAccessStopsThePass) {
+  const auto f = scale_rows(true).node();
+  EXPECT_NO_THROW(run_pipeline(f, {Target::CUDA, "make_persistent", 80}));
+  try {
+    run_pipeline(f, {Target::CUDA, "plan_parallel_loops", 80});
+    FAIL() << "expected a CompileError";
+  } catch (const CompileError& e) {
+    EXPECT_NE(std::string(e.what()).find("at i=0 thread 0 reads x[255], an element of fragment x that thread 127 holds"), std::string::npos)
+        << e.what();
+  }
+}
+
+// Inside a warp role the default partition is over the role's threads.
+TEST(PlanParallelLoops, InAWarpRoleTheRolesThreads) {
+  const AroundPass p = around_pass(T::prim_func("ws", [] {
+                                     auto A = T::Tensor("A", {256, 256}, T::float16);
+                                     auto B = T::Tensor("B", {256, 256}, T::float16);
+                                     auto C = T::Tensor("C", {256, 256}, T::float32);
+                                     T::Kernel(2, 2, T::threads(128), [&](T::Expr bx, T::Expr by) {
+                                       auto A_shared = T::alloc_shared({128, 32}, T::float16, "A_shared");
+                                       auto B_shared = T::alloc_shared({32, 128}, T::float16, "B_shared");
+                                       auto C_local = T::alloc_fragment({128, 128}, T::float32, "C_local");
+                                       auto D_shared = T::alloc_shared({128, 128}, T::float32, "D_shared");
+                                       T::clear(C_local);
+                                       T::Pipelined(8, 3, [&](T::Expr k) {
+                                         T::copy(A(by * 128, k * 32), A_shared);
+                                         T::copy(B(k * 32, bx * 128), B_shared);
+                                         T::gemm(A_shared, B_shared, C_local);
+                                       });
+                                       T::Parallel(128, 128, [&](T::Expr i, T::Expr j) { D_shared(i, j) = 0.5f; });
+                                       T::copy(C_local, C(by * 128, bx * 128));
+                                     });
+                                   }),
+                                   "plan_parallel_loops");
+  EXPECT_NE(p.before.find("T.warp_role("), std::string::npos);
+  EXPECT_NE(p.after.find("with T.parallel_over(threads=128):"), std::string::npos) << p.after;
+  EXPECT_EQ(p.after.find("with T.parallel_over(threads=256):"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tilescale::testing
