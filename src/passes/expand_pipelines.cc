@@ -115,36 +115,17 @@ class Expansion {
   }
 };
 
-// Replaces each scheduled loop (the statement after its record) with its expansion.
-struct Expand : ir::Mutator {
-  using Mutator::mutate;
-  Stmt mutate(const ir::SeqNode* seq, const Stmt& self) override {
-    const Stmt m = Mutator::mutate(seq, self);
-    const auto* mseq = ir::as<ir::SeqNode>(m);
-    if (!mseq) return m;
-    std::vector<Stmt> stmts = mseq->stmts;
-    bool changed = m != self;
-    for (size_t i = 0; i < stmts.size(); ++i) {
-      const auto* a = ir::as<ir::AnnotateNode>(stmts[i]);
-      const auto schedule = a ? PipelineSchedule::decode(*a) : std::nullopt;
-      if (!schedule) continue;
-      const Stmt after = statement_after(stmts, i);
-      const auto* loop = ir::as<ir::ForNode>(after);
-      TS_ICHECK(loop && loop->for_kind == ir::ForKind::Pipelined, "pipeline schedule before no Pipelined loop");
-      for (auto& s : stmts)
-        if (s == after) s = Expansion(*loop, *schedule).expand();
-      stmts[i] = ir::make_seq({});
-      changed = true;
-    }
-    return changed ? ir::make_seq(std::move(stmts)) : m;
-  }
-};
-
 }  // namespace
 
 ir::PrimFunc expand_pipelines(const ir::PrimFunc& func) {
-  Expand expand;
-  const Stmt body = expand.mutate_stmt(func->body);
+  // Each scheduled loop (the statement after its record) becomes its expansion; the record is spent.
+  const Stmt body = expand_records(func->body, [](const ir::AnnotateNode& a, const Stmt& after) -> std::optional<Expanded> {
+    const auto schedule = PipelineSchedule::decode(a);
+    if (!schedule) return std::nullopt;
+    const auto* loop = ir::as<ir::ForNode>(after);
+    TS_ICHECK(loop && loop->for_kind == ir::ForKind::Pipelined, "pipeline schedule before no Pipelined loop");
+    return Expanded{ir::make_seq({}), Expansion(*loop, *schedule).expand()};
+  });
   return body == func->body ? func : ir::make_prim_func(func->name, func->params, body);
 }
 

@@ -15,47 +15,40 @@ namespace {
 using ir::Expr;
 using ir::Stmt;
 
-class Expand : public ir::Mutator {
+class Expand {
  public:
+  // The store maps are numbered after the load maps, in the order the generator meets the records.
   Expand(const ir::PrimFunc& func, const ir::KernelNode& kernel) : func_(func), kernel_(kernel), shared_(shared_placements(kernel.body)) {
-    struct Count : ir::Visitor {
+    struct Number : ir::Visitor {
       std::int64_t maps = 0;
-      void visit(const ir::AnnotateNode* a) override { maps += TensorMapSpec::decode(*a).has_value(); }
-    } count;
-    count.visit_stmt(kernel.body);
-    next_map_ = count.maps;
+      std::vector<const ir::AnnotateNode*> stores;
+      void visit(const ir::AnnotateNode* a) override {
+        maps += TensorMapSpec::decode(*a).has_value();
+        if (TmaStorePlan::decode(*a)) stores.push_back(a);
+      }
+    } number;
+    number.visit_stmt(kernel.body);
+    for (const auto* a : number.stores) map_of_[a] = number.maps++;
   }
-  using Mutator::mutate;
 
-  Stmt mutate(const ir::SeqNode* seq, const Stmt& self) override {
-    const Stmt m = Mutator::mutate(seq, self);
-    const auto* mseq = ir::as<ir::SeqNode>(m);
-    if (!mseq) return m;
-    std::vector<Stmt> stmts = mseq->stmts;
-    bool changed = m != self;
-    for (size_t i = 0; i < stmts.size(); ++i) {
-      const auto* a = ir::as<ir::AnnotateNode>(stmts[i]);
-      if (!a || !TmaStorePlan::decode(*a)) continue;
-      const Stmt after = statement_after(stmts, i);
+  Stmt body() const {
+    return expand_records(kernel_.body, [&](const ir::AnnotateNode& a, const Stmt& after) -> std::optional<Expanded> {
+      if (!TmaStorePlan::decode(a)) return std::nullopt;
       const auto* copy = ir::as<ir::TileOpNode>(after);
       TS_ICHECK(copy, "tma_store record before no copy");
       const SharedPlacement& tile = shared_.at(copy->regions[0].buffer.get());
       std::string why;
       const auto plan = plan_tma_copy(func_, *copy, tile.offset, tile.stage_bytes, why);
       TS_ICHECK(plan, "TMA store into ", copy->regions[1].buffer->name, " planned but refused: ", why);
-      stmts[i] = plan->map.encode();
-      for (auto& s : stmts)
-        if (s == after) s = store(*copy, *plan, next_map_++);
-      changed = true;
-    }
-    return changed ? ir::make_seq(std::move(stmts)) : m;
+      return Expanded{plan->map.encode(), store(*copy, *plan, map_of_.at(&a))};
+    });
   }
 
  private:
   const ir::PrimFunc& func_;
   const ir::KernelNode& kernel_;
   const std::map<const ir::BufferNode*, SharedPlacement> shared_;
-  std::int64_t next_map_ = 0;
+  std::map<const ir::AnnotateNode*, std::int64_t> map_of_;
 
   Stmt store(const ir::TileOpNode& copy, const TmaCopy& plan, std::int64_t map) const {
     const ir::Region &src = copy.regions[0], &dst = copy.regions[1];
@@ -80,8 +73,7 @@ ir::PrimFunc expand_tma_stores(const ir::PrimFunc& func) {
     const ir::PrimFunc* func;
     using Mutator::mutate;
     Stmt mutate(const ir::KernelNode* k, const Stmt& self) override {
-      Expand expand(*func, *k);
-      const Stmt body = expand.mutate_stmt(k->body);
+      const Stmt body = Expand(*func, *k).body();
       return body == k->body ? self : ir::make_kernel(k->grid, k->threads, k->block_vars, k->thread_var, body);
     }
   } kernels;

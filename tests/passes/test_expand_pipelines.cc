@@ -10,27 +10,6 @@ namespace {
 
 namespace T = lang;
 
-// The README GEMM's main loop (128x128x32 tiles, 3 stages, 128 threads) over a 256^3 problem.
-T::PrimFunc gemm() {
-  return T::prim_func("gemm", [] {
-    auto A = T::Tensor("A", {256, 256}, T::float16);
-    auto B = T::Tensor("B", {256, 256}, T::float16);
-    auto C = T::Tensor("C", {256, 256}, T::float32);
-    T::Kernel(2, 2, T::threads(128), [&](T::Expr bx, T::Expr by) {
-      auto A_shared = T::alloc_shared({128, 32}, T::float16, "A_shared");
-      auto B_shared = T::alloc_shared({32, 128}, T::float16, "B_shared");
-      auto C_local = T::alloc_fragment({128, 128}, T::float32, "C_local");
-      T::clear(C_local);
-      T::Pipelined(8, 3, [&](T::Expr k) {
-        T::copy(A(by * 128, k * 32), A_shared);
-        T::copy(B(k * 32, bx * 128), B_shared);
-        T::gemm(A_shared, B_shared, C_local);
-      });
-      T::copy(C_local, C(by * 128, bx * 128));
-    });
-  });
-}
-
 // The pipeline scope: from its start to its final wait.
 std::string pipeline(const std::string& printed) {
   const std::string body = kernel_body(printed), last = "\n    T.tl.cp_async_wait[0]()\n";
@@ -84,7 +63,7 @@ TEST(ExpandPipelines, AWaitAndABarrierBeforeEachIterationsConsumers) {
 // mma.sync: the gemm's fragments are carried across the stage boundary; the barrier moves between
 // the gemm's head (every k step but the last) and its tail (which loads from the next stage).
 TEST(ExpandPipelines, AnMmaGemmCarriesItsFragmentsAcrossTheStageBoundary) {
-  const AroundPass p = around_pass(gemm(), "expand_pipelines", Target::CUDA, 80);
+  const AroundPass p = around_pass(readme_gemm(), "expand_pipelines", Target::CUDA, 80);
   EXPECT_EQ(pipeline(p.after), R"(with T.pipeline():
     for s in T.serial(2):
         if s < 8:
@@ -120,7 +99,7 @@ TEST(ExpandPipelines, AnMmaGemmCarriesItsFragmentsAcrossTheStageBoundary) {
 // group stays in flight until the next one's issue, the last is drained after the loop; loads run
 // one stage less ahead.
 TEST(ExpandPipelines, AWgmmaGemmKeepsOneGroupInFlight) {
-  const AroundPass p = around_pass(gemm(), "expand_pipelines", Target::CUDA, 90, /*tma=*/false);
+  const AroundPass p = around_pass(readme_gemm(), "expand_pipelines", Target::CUDA, 90, /*tma=*/false);
   EXPECT_EQ(pipeline(p.after), R"(with T.pipeline():
     for s in T.serial(1):
         if s < 8:
@@ -150,7 +129,7 @@ TEST(ExpandPipelines, AWgmmaGemmKeepsOneGroupInFlight) {
 
 // A warp-specialized loop is specialize_warps' to expand: nothing is left for this pass.
 TEST(ExpandPipelines, LeavesAWarpSpecializedKernelAlone) {
-  const AroundPass p = around_pass(gemm(), "expand_pipelines", Target::CUDA, 90);
+  const AroundPass p = around_pass(readme_gemm(), "expand_pipelines", Target::CUDA, 90);
   EXPECT_NE(p.before.find("T.warp_role("), std::string::npos);
   EXPECT_EQ(p.after, p.before);
 }

@@ -49,26 +49,13 @@ TEST(ExpandTmaStores, TheStoresBarrierIsTheOnlyOneBeforeIt) {
 
 // In a warp-specialized kernel the store's map comes after the loads' (A, B: maps 0 and 1).
 TEST(ExpandTmaStores, NumbersItsMapAfterTheLoads) {
-  const AroundPass p = around_pass(T::prim_func("gemm", [] {
-                                     auto A = T::Tensor("A", {256, 256}, T::float16);
-                                     auto B = T::Tensor("B", {256, 256}, T::float16);
-                                     auto C = T::Tensor("C", {256, 256}, T::float16);
-                                     T::Kernel(2, 2, T::threads(128), [&](T::Expr bx, T::Expr by) {
-                                       auto A_shared = T::alloc_shared({128, 32}, T::float16, "A_shared");
-                                       auto B_shared = T::alloc_shared({32, 128}, T::float16, "B_shared");
-                                       auto C_local = T::alloc_fragment({128, 128}, T::float32, "C_local");
-                                       auto C_shared = T::alloc_shared({128, 128}, T::float16, "C_shared");
-                                       T::clear(C_local);
-                                       T::Pipelined(8, 3, [&](T::Expr k) {
-                                         T::copy(A(by * 128, k * 32), A_shared);
-                                         T::copy(B(k * 32, bx * 128), B_shared);
-                                         T::gemm(A_shared, B_shared, C_local);
-                                       });
-                                       T::copy(C_local, C_shared);
-                                       T::copy(C_shared, C(by * 128, bx * 128));
-                                     });
-                                   }),
-                                   "expand_tma_stores");
+  // C in float16 staged through shared memory allocated after the loop, as the gemm example does.
+  const auto staged = [](T::Buffer C, T::Buffer C_local, T::Expr bx, T::Expr by) {
+    auto C_shared = T::alloc_shared({128, 128}, T::float16, "C_shared");
+    T::copy(C_local, C_shared);
+    T::copy(C_shared, C(by * 128, bx * 128));
+  };
+  const AroundPass p = around_pass(readme_gemm({.c_dtype = DataType::Float16, .epilogue = staged}), "expand_tma_stores");
   EXPECT_NE(p.after.find("T.annotate(\"tensor_map\", box=[64, 128], param=2, swizzle=128)"), std::string::npos) << p.after;
   EXPECT_NE(p.after.find("T.tl.tma_store(C[by * 128, bx * 128 + 64], C_shared[0, 64], map=2)"), std::string::npos) << p.after;
 }

@@ -57,26 +57,12 @@ TEST(PlanParallelLoops, ARefusedAccessStopsThePass) {
 
 // Inside a warp role the default partition is over the role's threads.
 TEST(PlanParallelLoops, InAWarpRoleTheRolesThreads) {
-  const AroundPass p = around_pass(T::prim_func("ws", [] {
-                                     auto A = T::Tensor("A", {256, 256}, T::float16);
-                                     auto B = T::Tensor("B", {256, 256}, T::float16);
-                                     auto C = T::Tensor("C", {256, 256}, T::float32);
-                                     T::Kernel(2, 2, T::threads(128), [&](T::Expr bx, T::Expr by) {
-                                       auto A_shared = T::alloc_shared({128, 32}, T::float16, "A_shared");
-                                       auto B_shared = T::alloc_shared({32, 128}, T::float16, "B_shared");
-                                       auto C_local = T::alloc_fragment({128, 128}, T::float32, "C_local");
-                                       auto D_shared = T::alloc_shared({128, 128}, T::float32, "D_shared");
-                                       T::clear(C_local);
-                                       T::Pipelined(8, 3, [&](T::Expr k) {
-                                         T::copy(A(by * 128, k * 32), A_shared);
-                                         T::copy(B(k * 32, bx * 128), B_shared);
-                                         T::gemm(A_shared, B_shared, C_local);
-                                       });
-                                       T::Parallel(128, 128, [&](T::Expr i, T::Expr j) { D_shared(i, j) = 0.5f; });
-                                       T::copy(C_local, C(by * 128, bx * 128));
-                                     });
-                                   }),
-                                   "plan_parallel_loops");
+  const auto fill_then_store = [](T::Buffer C, T::Buffer C_local, T::Expr bx, T::Expr by) {
+    auto D_shared = T::alloc_shared({128, 128}, T::float32, "D_shared");
+    T::Parallel(128, 128, [&](T::Expr i, T::Expr j) { D_shared(i, j) = 0.5f; });
+    T::copy(C_local, C(by * 128, bx * 128));
+  };
+  const AroundPass p = around_pass(readme_gemm({.epilogue = fill_then_store}), "plan_parallel_loops");
   EXPECT_NE(p.before.find("T.warp_role("), std::string::npos);
   EXPECT_NE(p.after.find("with T.parallel_over(threads=128):"), std::string::npos) << p.after;
   EXPECT_EQ(p.after.find("with T.parallel_over(threads=256):"), std::string::npos);

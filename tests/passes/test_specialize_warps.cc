@@ -9,30 +9,8 @@ namespace {
 
 namespace T = lang;
 
-// The README GEMM's main loop (128x128x32 tiles, 3 stages, 128 threads) over a 256^3 problem.
-T::PrimFunc gemm(bool persistent = false) {
-  return T::prim_func("ws_gemm", [=] {
-    auto A = T::Tensor("A", {256, 256}, T::float16);
-    auto B = T::Tensor("B", {256, 256}, T::float16);
-    auto C = T::Tensor("C", {256, 256}, T::float32);
-    T::Kernel(2, 2, T::threads(128), [&](T::Expr bx, T::Expr by) {
-      if (persistent) T::persistent();
-      auto A_shared = T::alloc_shared({128, 32}, T::float16, "A_shared");
-      auto B_shared = T::alloc_shared({32, 128}, T::float16, "B_shared");
-      auto C_local = T::alloc_fragment({128, 128}, T::float32, "C_local");
-      T::clear(C_local);
-      T::Pipelined(8, 3, [&](T::Expr k) {
-        T::copy(A(by * 128, k * 32), A_shared);
-        T::copy(B(k * 32, bx * 128), B_shared);
-        T::gemm(A_shared, B_shared, C_local);
-      });
-      T::copy(C_local, C(by * 128, bx * 128));
-    });
-  });
-}
-
 TEST(SpecializeWarps, TheGemmLoopBecomesAProducerAndAConsumerRole) {
-  const auto ir = around_pass(gemm(), "specialize_warps");
+  const auto ir = around_pass(readme_gemm(), "specialize_warps");
   EXPECT_NE(ir.before.find("T.annotate(\"warp_specialization\""), std::string::npos);
   EXPECT_NE(ir.after.find("with T.Kernel(2, 2, 1, threads=256)"), std::string::npos);  // + the producer warpgroup
   EXPECT_EQ(kernel_body(ir.after), R"(tx = T.get_thread_binding()
@@ -96,7 +74,7 @@ with T.warp_role(barrier=1, first_thread=0, threads=128):
 
 // T::persistent: each role's per-point part walks the grid points; the counts carry over.
 TEST(SpecializeWarps, APersistentKernelWalksTheGridPointsInEachRole) {
-  const std::string after = around_pass(gemm(true), "specialize_warps").after;
+  const std::string after = around_pass(readme_gemm({.persistent = true}), "specialize_warps").after;
   const auto producer = after.find("loads_issued[0] = 0\n"), consumer = after.find("stages_used[0] = 0\n");
   ASSERT_NE(producer, std::string::npos);
   ASSERT_NE(consumer, std::string::npos);
@@ -106,11 +84,11 @@ TEST(SpecializeWarps, APersistentKernelWalksTheGridPointsInEachRole) {
   EXPECT_GT(after.find("for load in T.serial", producer), producer_points);  // the drain once, after them
   EXPECT_NE(after.find("with T.grid_points():", consumer), std::string::npos);
   // make_persistent leaves the kernel as it is: its grid points are there.
-  EXPECT_EQ(around_pass(gemm(true), "make_persistent").before, around_pass(gemm(true), "make_persistent").after);
+  EXPECT_EQ(around_pass(readme_gemm({.persistent = true}), "make_persistent").before, around_pass(readme_gemm({.persistent = true}), "make_persistent").after);
 }
 
 TEST(SpecializeWarps, IdleWithoutAPlan) {
-  const auto ir = around_pass(gemm(), "specialize_warps", Target::CUDA, 80);
+  const auto ir = around_pass(readme_gemm(), "specialize_warps", Target::CUDA, 80);
   EXPECT_EQ(ir.before, ir.after);
 }
 
