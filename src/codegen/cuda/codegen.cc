@@ -550,7 +550,7 @@ class Generator : public LowerContext {
     for (int d = 0; d < b.rank(); ++d)
       flat = ir::make_binary(ir::BinaryOp::Add, ir::make_binary(ir::BinaryOp::Mul, flat, ir::make_cast(DataType::Int32, b.shape[d])),
                              ir::make_cast(DataType::Int32, idx[d]));
-    return flat;
+    return passes::simplify(flat);
   }
 
   // Shared tiles are row-major with the 16-byte-chunk XOR swizzle of device/tilescale/swizzle.h;
