@@ -1,10 +1,13 @@
 // copy(src, dst): element-wise copy of a tile with conversion to dst's dtype.
+#include <algorithm>
 #include <array>
+#include <iterator>
 #include <optional>
 
 #include "ir/eval.h"
 #include "ir/printer.h"
 #include "ir/visitor.h"
+#include "ops/copy.h"
 #include "ops/cuda_lowering.h"
 #include "ops/tile_op.h"
 
@@ -67,12 +70,12 @@ ir::Expr vector_ok(cuda::LowerContext& ctx, const ir::Region& r, std::int64_t ve
   return all_of(kept);
 }
 
-void memory_to_memory(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+void memory_to_memory(const ir::TileOpNode& op, const CopyPlan& plan, cuda::LowerContext& ctx) {
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
   const auto tile = squeezed(const_extent(src, "copy"));
   const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
-  const std::int64_t vec = vector_width(src, dst, tile);
-  const bool async = src.buffer->scope == ir::Scope::Global && dst.buffer->scope == ir::Scope::Shared && vec * bytes(st) >= 4;
+  const std::int64_t vec = plan.vector;
+  const bool async = plan.path == CopyPath::CpAsync;
   auto scalar_loop = [&](bool compact) {
     for_each_vector(ctx, tile, 1, [&](const std::vector<ir::Expr>& t) {
       const std::string value = convert(ctx.element(*src.buffer, region_index(src, t)), st, dt);
@@ -132,17 +135,17 @@ void memory_to_memory(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 // The widest v (at most 16 bytes of `mem_type`) such that in every thread registers [r, r + v)
 // of the fragment, r a multiple of v, hold v consecutive elements of the last dimension starting
 // at a multiple of v: then they move as one vector. Checked by enumerating threads and registers.
-std::int64_t register_vector(cuda::LowerContext& ctx, const ir::BufferNode& frag, DataType mem_type) {
-  const cuda::FragmentInfo& f = ctx.fragment(frag);
-  if (f.layout->replicate() > 1 || frag.rank() == 0) return 1;
+std::int64_t register_vector(const layout::Fragment& f, int threads, const ir::BufferNode& frag, DataType mem_type) {
+  if (f.replicate() > 1 || frag.rank() == 0) return 1;
   ir::Var t = ir::make_var("t"), r = ir::make_var("r");
-  const auto owned = f.layout->owned(t, r);
+  const auto owned = f.owned(t, r);
   const int last = frag.rank() - 1;
+  const std::int64_t registers = f.register_count();
   for (std::int64_t v = 16 / bytes(mem_type); v > 1; v /= 2) {
-    if (f.registers % v != 0) continue;
+    if (registers % v != 0) continue;
     bool ok = true;
-    for (std::int64_t thread = 0; ok && thread < ctx.threads(); ++thread)
-      for (std::int64_t reg = 0; ok && reg < f.registers; ++reg) {
+    for (std::int64_t thread = 0; ok && thread < threads; ++thread)
+      for (std::int64_t reg = 0; ok && reg < registers; ++reg) {
         const std::map<const ir::VarNode*, std::int64_t> env{{t.get(), thread}, {r.get(), reg}},
             base_env{{t.get(), thread}, {r.get(), reg - reg % v}};
         if (owned.valid && ir::eval_int(owned.valid, env) != ir::eval_int(owned.valid, base_env)) ok = false;
@@ -158,11 +161,11 @@ std::int64_t register_vector(cuda::LowerContext& ctx, const ir::BufferNode& frag
 
 // How many registers at a time a fragment <-> memory copy can move (1: element by element): the
 // memory side's last dimension must be the fragment's, in global or shared memory.
-std::int64_t fragment_copy_vector(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem) {
+std::int64_t fragment_copy_vector(const layout::Fragment& f, int threads, const ir::Region& frag, const ir::Region& mem) {
   if (mem.buffer->scope != ir::Scope::Global && mem.buffer->scope != ir::Scope::Shared) return 1;
   const auto frag_last = ir::as_const_int(frag.buffer->shape.back());
   if (ir::as_const_int(mem.extent.back()) != frag_last || frag_last.value_or(1) == 1) return 1;
-  return register_vector(ctx, *frag.buffer, mem.buffer->dtype);
+  return register_vector(f, threads, *frag.buffer, mem.buffer->dtype);
 }
 
 // Whether a fragment -> shared copy can go by stmatrix.x4 (sm_90, 16-bit elements in memory):
@@ -171,24 +174,24 @@ std::int64_t fragment_copy_vector(cuda::LowerContext& ctx, const ir::Region& fra
 // lying 8 (i % 2) rows and 8 (i / 2) columns from an origin that all 32 lanes of the warp share
 // and that starts a 16-byte chunk of the tile's row (whose rows are whole chunks). Checked by
 // enumerating threads and registers.
-bool stmatrix_fits(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem) {
-  if (ctx.target().sm < 90 || mem.buffer->scope != ir::Scope::Shared || bytes(mem.buffer->dtype) != 2 || frag.buffer->rank() != 2 ||
-      mem.rank() != 2 || ctx.threads() % 32)
+bool stmatrix_fits(const layout::Fragment& f, int threads, int sm, const ir::Region& frag, const ir::Region& mem) {
+  if (sm < 90 || mem.buffer->scope != ir::Scope::Shared || bytes(mem.buffer->dtype) != 2 || frag.buffer->rank() != 2 ||
+      mem.rank() != 2 || threads % 32)
     return false;
-  const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
+  const std::int64_t registers = f.register_count();
   const auto col0 = ir::as_const_int(mem.base[1]), mem_cols = ir::as_const_int(mem.buffer->shape[1]);
   if (!mem_cols || *mem_cols % 8) return false;  // each row of 8 elements must be an aligned 16-byte chunk
   const auto rows = ir::as_const_int(frag.buffer->shape[0]), cols = ir::as_const_int(frag.buffer->shape[1]);
-  if (f.layout->replicate() > 1 || f.registers % 8 || !col0 || *col0 % 8 || !rows || *rows == 1 || !cols || *cols == 1) return false;
+  if (f.replicate() > 1 || registers % 8 || !col0 || *col0 % 8 || !rows || *rows == 1 || !cols || *cols == 1) return false;
   ir::Var t = ir::make_var("t"), r = ir::make_var("r");
-  const auto owned = f.layout->owned(t, r);
+  const auto owned = f.owned(t, r);
   auto at = [&](std::int64_t thread, std::int64_t reg) {
     const std::map<const ir::VarNode*, std::int64_t> env{{t.get(), thread}, {r.get(), reg}};
     return std::array<std::optional<std::int64_t>, 3>{ir::eval_int(owned.index[0], env), ir::eval_int(owned.index[1], env),
                                                         owned.valid ? ir::eval_int(owned.valid, env) : std::optional<std::int64_t>(1)};
   };
-  for (std::int64_t thread = 0; thread < ctx.threads(); ++thread)
-    for (std::int64_t reg = 0; reg < f.registers; ++reg) {
+  for (std::int64_t thread = 0; thread < threads; ++thread)
+    for (std::int64_t reg = 0; reg < registers; ++reg) {
       const std::int64_t lane = thread % 32, i = reg % 8 / 2;
       const auto here = at(thread, reg), origin = at(thread - lane, reg - reg % 8);
       if (!here[0] || !here[1] || here[2] != 1 || !origin[0] || !origin[1] || *origin[1] % 8) return false;
@@ -254,7 +257,9 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
       throw CompileError(cat("cannot lower T::copy with ", r->buffer->scope == ir::Scope::Var ? "var " : "local buffer ", r->buffer->name,
                              " for CUDA because it is private to each thread; copy through a fragment, or write the "
                              "per-thread loop with T::serial"));
-  if (!from_frag && !to_frag) return memory_to_memory(op, ctx);
+  const auto plan = CopyPlan::decode(op);
+  TS_ICHECK(plan, "copy into ", dst.buffer->name, " lowered before plan_copies");
+  if (!from_frag && !to_frag) return memory_to_memory(op, *plan, ctx);
   const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
   if (from_frag && to_frag) {
     require_whole_fragment(src, "copy"), require_whole_fragment(dst, "copy");
@@ -270,9 +275,9 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const ir::Region& frag = from_frag ? src : dst;
   const ir::Region& mem = from_frag ? dst : src;
   require_whole_fragment(frag, "copy");
-  if (from_frag && stmatrix_fits(ctx, frag, mem)) return store_by_stmatrix(ctx, frag, mem);
+  if (plan->path == CopyPath::Stmatrix) return store_by_stmatrix(ctx, frag, mem);
   const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
-  const std::int64_t v = fragment_copy_vector(ctx, frag, mem);
+  const std::int64_t v = plan->vector;
   std::string vector_ok_cond;
   if (v > 1) {
     // Vectors need the tile to start on a vector boundary in memory (checked at run time for
@@ -314,10 +319,49 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   if (v > 1) ctx.close();
 }
 
+constexpr const char* kPathNames[] = {"scalar", "vector", "cp_async", "registers", "register_vector", "stmatrix"};
+
 // A fragment-to-fragment copy of equal shapes keeps the layout (infer_fragment_layouts checks the shapes).
 std::optional<LayoutFlow> layout_flow(const ir::TileOpNode&) { return LayoutFlow{LayoutFlow::Kind::Same, 0, 1}; }
 
 }  // namespace
+
+ir::Attrs CopyPlan::encode() const {
+  ir::Attrs a{{"path", std::string(kPathNames[static_cast<int>(path)])}};
+  if (vector > 1) a["vector"] = vector;
+  return a;
+}
+
+std::optional<CopyPlan> CopyPlan::decode(const ir::TileOpNode& op) {
+  auto it = op.attrs.find("path");
+  if (it == op.attrs.end()) return std::nullopt;
+  const auto* name = std::find_if(std::begin(kPathNames), std::end(kPathNames),
+                                  [&](const char* n) { return std::get<std::string>(it->second) == n; });
+  TS_ICHECK(name != std::end(kPathNames), "copy with path=", std::get<std::string>(it->second));
+  CopyPlan p{static_cast<CopyPath>(name - std::begin(kPathNames)), 1};
+  if (op.attrs.count("vector")) p.vector = op.int_attr("vector");
+  return p;
+}
+
+CopyPlan plan_copy(const ir::TileOpNode& op, int threads, int sm, const std::function<const layout::Fragment&(const ir::BufferNode&)>& layout_of) {
+  const ir::Region &src = op.regions[0], &dst = op.regions[1];
+  const bool from_frag = src.buffer->scope == ir::Scope::Fragment, to_frag = dst.buffer->scope == ir::Scope::Fragment;
+  for (const auto* r : {&src, &dst})
+    if (r->buffer->scope == ir::Scope::Local || r->buffer->scope == ir::Scope::Var) return {};  // refused by the lowering
+  if (!from_frag && !to_frag) {
+    const std::int64_t vec = vector_width(src, dst, squeezed(const_extent(src, "copy")));
+    if (vec == 1) return {};
+    const bool async = src.buffer->scope == ir::Scope::Global && dst.buffer->scope == ir::Scope::Shared && vec * bytes(src.buffer->dtype) >= 4;
+    return {async ? CopyPath::CpAsync : CopyPath::Vector, vec};
+  }
+  if (from_frag && to_frag) return {CopyPath::Registers, 1};
+  const ir::Region& frag = from_frag ? src : dst;
+  const ir::Region& mem = from_frag ? dst : src;
+  const layout::Fragment& f = layout_of(*frag.buffer);
+  if (from_frag && stmatrix_fits(f, threads, sm, frag, mem)) return {CopyPath::Stmatrix, 1};
+  const std::int64_t v = fragment_copy_vector(f, threads, frag, mem);
+  return {v > 1 ? CopyPath::RegisterVector : CopyPath::Registers, v};
+}
 
 const TileOpDef& copy_def() {
   static const TileOpDef def{.name = "copy", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 1,

@@ -8,7 +8,8 @@
 // here with the CUDA backend).
 //
 // Operand conventions, per op:
-//   copy        regions {src, dst}; element-wise with conversion to dst's dtype
+//   copy        regions {src, dst}; element-wise with conversion to dst's dtype; attrs its CopyPlan
+//               (ops/copy.h: the instructions, from plan_copies)
 //   fill        regions {dst}; args {value}
 //   gemm        regions {A, B, C}; attrs policy, clear_accum and its GemmPlan (ops/gemm.h: majorness,
 //               then the warp split)
