@@ -7,8 +7,8 @@
 #include "ir/printer.h"
 #include "ir/visitor.h"
 #include "layout/gemm_fragments.h"
-#include "passes/infer_fragment_layouts.h"
 #include "passes/simplify.h"
+#include "passes/thread_ir.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::passes {
@@ -90,30 +90,10 @@ std::optional<std::int64_t> access_register(const ParallelNest& nest, const Frag
 
 namespace {
 
-class Planner : public ir::Mutator {
+class Planner : public KernelMutator {
  public:
-  Planner(const ir::KernelNode& kernel) : thread_var_(kernel.thread_var), threads_(kernel.threads) {
-    struct Layouts : ir::Visitor {
-      std::map<const ir::BufferNode*, FragmentLayoutRecord>* out;
-      std::map<const ir::BufferNode*, ir::Buffer>* buffers;
-      void visit(const ir::AnnotateNode* a) override {
-        if (auto r = FragmentLayoutRecord::decode(*a)) (*out)[a->buffer.get()] = *r, (*buffers)[a->buffer.get()] = a->buffer;
-      }
-    } layouts;
-    layouts.out = &layouts_;
-    layouts.buffers = &buffers_;
-    layouts.visit_stmt(kernel.body);
-  }
-  using Mutator::mutate;
-
-  ir::Stmt mutate(const ir::ScopedNode* op, const ir::Stmt& self) override {
-    if (op->key != "warp_role") return Mutator::mutate(op, self);
-    const int outer = threads_;
-    threads_ = static_cast<int>(std::get<std::int64_t>(op->attrs.at("threads")));
-    ir::Stmt out = Mutator::mutate(op, self);
-    threads_ = outer;
-    return out;
-  }
+  explicit Planner(const ir::KernelNode& kernel) : KernelMutator(kernel) {}
+  using KernelMutator::mutate;
 
   ir::Stmt mutate(const ir::ForNode* op, const ir::Stmt& self) override {
     if (op->for_kind != ir::ForKind::Parallel) return Mutator::mutate(op, self);
@@ -126,44 +106,27 @@ class Planner : public ir::Mutator {
     for (const auto& a : nest.accesses) {
       bool identity = a.index.size() == nest.loops.size();
       for (size_t k = 0; identity && k < nest.loops.size(); ++k) identity = ir::as<ir::VarNode>(a.index[k]) == nest.loops[k]->var.get();
-      if (identity && layouts_.at(a.buffer).family != "replicated") {
+      if (identity && layout_of(*a.buffer).family != "replicated") {
         anchor = a.buffer;
         break;
       }
     }
     for (const auto& a : nest.accesses)
-      if (!anchor && layouts_.at(a.buffer).family == "replicated" && a.index.size() == nest.loops.size()) anchor = a.buffer;
-    const ParallelAnchor plan = anchor ? ParallelAnchor{layouts_.at(anchor).layout, anchor->name}
-                                       : ParallelAnchor{layout::partition(extents, threads_, 1), "the default partition"};
+      if (!anchor && layout_of(*a.buffer).family == "replicated" && a.index.size() == nest.loops.size()) anchor = a.buffer;
+    const ParallelAnchor plan = anchor ? ParallelAnchor{layout_of(*anchor).layout, anchor->name}
+                                       : ParallelAnchor{layout::partition(extents, threads(), 1), "the default partition"};
     for (std::int64_t reg = 0; reg < plan.layout->register_count(); ++reg)
-      for (const auto& a : nest.accesses) access_register(nest, a, *layouts_.at(a.buffer).layout, plan, reg, threads_, thread_var_);
+      for (const auto& a : nest.accesses) access_register(nest, a, *layout_of(*a.buffer).layout, plan, reg, threads(), kernel().thread_var);
     if (anchor) {
-      const ir::Buffer& b = buffers_.at(anchor);
-      return ir::make_scoped("parallel_over", {}, self, {ir::make_load(b, std::vector<ir::Expr>(b->rank(), ir::make_int(0)))});
+      const ir::Buffer& b = buffer_of(*anchor);
+      return ir::make_scoped("parallel_over", {}, self, {first_element(b)});
     }
-    return ir::make_scoped("parallel_over", {{"threads", std::int64_t{threads_}}}, self);
+    return ir::make_scoped("parallel_over", {{"threads", std::int64_t{threads()}}}, self);
   }
-
- private:
-  const ir::Var thread_var_;
-  int threads_;
-  std::map<const ir::BufferNode*, FragmentLayoutRecord> layouts_;
-  std::map<const ir::BufferNode*, ir::Buffer> buffers_;
 };
 
 }  // namespace
 
-ir::PrimFunc plan_parallel_loops(const ir::PrimFunc& func) {
-  struct Kernels : ir::Mutator {
-    using Mutator::mutate;
-    ir::Stmt mutate(const ir::KernelNode* k, const ir::Stmt& self) override {
-      Planner planner(*k);
-      const ir::Stmt body = planner.mutate_stmt(k->body);
-      return body == k->body ? self : ir::make_kernel(k->grid, k->threads, k->block_vars, k->thread_var, body);
-    }
-  } kernels;
-  const ir::Stmt body = kernels.mutate_stmt(func->body);
-  return body == func->body ? func : ir::make_prim_func(func->name, func->params, body);
-}
+ir::PrimFunc plan_parallel_loops(const ir::PrimFunc& func) { return rewrite_kernels<Planner>(func); }
 
 }  // namespace tilescale::passes

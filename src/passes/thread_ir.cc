@@ -1,0 +1,37 @@
+#include "passes/thread_ir.h"
+
+#include "tilescale/errors.h"
+
+namespace tilescale::passes {
+
+KernelMutator::KernelMutator(const ir::KernelNode& kernel) : kernel_(kernel), threads_(kernel.threads) {
+  struct Layouts : ir::Visitor {
+    decltype(fragments_)* out;
+    void visit(const ir::AnnotateNode* a) override {
+      if (auto r = FragmentLayoutRecord::decode(*a)) (*out)[a->buffer.get()] = {a->buffer, *r};
+    }
+  } layouts;
+  layouts.out = &fragments_;
+  layouts.visit_stmt(kernel.body);
+}
+
+const FragmentLayoutRecord& KernelMutator::layout_of(const ir::BufferNode& fragment) const {
+  TS_ICHECK(fragments_.count(&fragment), "fragment ", fragment.name, " has no layout");
+  return fragments_.at(&fragment).second;
+}
+
+const ir::Buffer& KernelMutator::buffer_of(const ir::BufferNode& fragment) const {
+  TS_ICHECK(fragments_.count(&fragment), "fragment ", fragment.name, " has no layout");
+  return fragments_.at(&fragment).first;
+}
+
+ir::Stmt KernelMutator::mutate(const ir::ScopedNode* op, const ir::Stmt& self) {
+  if (op->key != "warp_role") return Mutator::mutate(op, self);
+  const int outer = threads_;
+  threads_ = static_cast<int>(std::get<std::int64_t>(op->attrs.at("threads")));
+  ir::Stmt out = Mutator::mutate(op, self);
+  threads_ = outer;
+  return out;
+}
+
+}  // namespace tilescale::passes
