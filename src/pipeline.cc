@@ -19,6 +19,7 @@
 #include "passes/expand_tma_stores.h"
 #include "passes/infer_fragment_layouts.h"
 #include "passes/insert_barriers.h"
+#include "passes/lower_tile_ops.h"
 #include "passes/make_persistent.h"
 #include "passes/plan_copies.h"
 #include "passes/plan_parallel_loops.h"
@@ -75,6 +76,7 @@ std::vector<Pass> passes_for(Target target, int sm, bool tma) {
     // After the expansions: each Parallel nest in its final place, its threads its role's.
     list.push_back({"plan_parallel_loops", passes::plan_parallel_loops});
     list.push_back({"plan_copies", [sm](const ir::PrimFunc& f) { return passes::plan_copies(f, sm); }});
+    list.push_back({"lower_tile_ops", [sm](const ir::PrimFunc& f) { return passes::lower_tile_ops(f, sm); }});
     // After the placements: a buffer placed over a dead one's bytes waits for that one's accesses;
     // after the roles: each role's barriers are its own; after the pipelines: the barriers between
     // their consumers too.

@@ -129,4 +129,8 @@ std::string cpp_name(const DeviceBuiltin& d, int rank) {
   return d.rank_suffix ? std::string(d.cpp) + "_" + std::to_string(rank) + "d" : d.cpp;
 }
 
+ir::Stmt device_call(const char* name, std::vector<ir::Expr> operands, std::vector<ir::TemplateArg> targs, ir::Attrs attrs) {
+  return ir::make_evaluate(ir::make_builtin(DataType::Int32, name, std::move(operands), std::move(attrs), std::move(targs)));
+}
+
 }  // namespace tilescale::ops

@@ -90,6 +90,9 @@ const DeviceBuiltin* find_device_builtin(std::string_view name);
 // InternalError unless `call` fills the template parameters and operands of its entry (a pass built
 // it wrong): the verifier's check of device calls.
 void check_device_call(const ir::BuiltinNode& call);
+// A statement that calls device builtin `name`: Evaluate(Builtin) with its operands, template
+// arguments and attrs.
+ir::Stmt device_call(const char* name, std::vector<ir::Expr> operands = {}, std::vector<ir::TemplateArg> targs = {}, ir::Attrs attrs = {});
 // Every entry, in registry order.
 const std::vector<DeviceBuiltin>& device_builtins();
 // The entries of `family` that take `step`: what issues, commits or waits for its groups.

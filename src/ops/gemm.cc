@@ -13,6 +13,7 @@
 
 #include "ir/visitor.h"
 #include "ops/cuda_lowering.h"
+#include "ops/device_builtins.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -116,11 +117,8 @@ WgmmaAsyncCalls wgmma_async_calls(const ir::TileOpNode& gemm) {
                 gemm.regions[1].buffer->scope == ir::Scope::Shared && !clears_accumulator(gemm),
             "wgmma_async_calls of a gemm that is not an accumulating wgmma gemm_ss");
   const auto shape = device_shape(gemm, true, true);
-  auto call = [&](const char* name, std::vector<ir::Expr> operands) {
-    return ir::make_evaluate(ir::make_builtin(DataType::Int32, name, std::move(operands), {}, shape));
-  };
-  return {call("tl.gemm_ss_wgmma_async", {first_element(gemm, 0), first_element(gemm, 1), first_element(gemm, 2)}),
-          call("tl.gemm_ss_wgmma_drain", {first_element(gemm, 2)})};
+  return {device_call("tl.gemm_ss_wgmma_async", {first_element(gemm, 0), first_element(gemm, 1), first_element(gemm, 2)}, shape),
+          device_call("tl.gemm_ss_wgmma_drain", {first_element(gemm, 2)}, shape)};
 }
 
 ir::Stmt with_prefetch(const ir::TileOpNode& gemm, Prefetch part) {
@@ -492,72 +490,73 @@ void require_8bit_lowerable(const ir::TileOpNode& op, const cuda::Target& target
                            "as [N, K], and pass transpose_B=true"));
 }
 
-// wgmma reads shared memory through the async proxy: each thread fences its own earlier writes,
-// then the gemm's threads synchronise (gemm_sm90.h, Ordering) -- unless every shared operand is
-// already visible to that proxy (LowerContext::async_proxy_ready).
-void fence_for_wgmma(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
-  bool ready = true;
-  for (int i : {0, 1})
-    if (op.regions[i].buffer->scope == ir::Scope::Shared) ready &= ctx.async_proxy_ready(*op.regions[i].buffer);
-  if (ready) return;
-  ctx.line("tl::fence_proxy_async();");
-  ctx.line(ctx.barrier());
-}
-
-void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+// Every refusal of the gemm on CUDA (CompileError), before it is lowered.
+void check_lowerable(const ir::TileOpNode& op, int sm) {
   const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
   cuda_lowering::require_whole_fragment(C, "gemm");
   const DataType in = A.buffer->dtype;
   const char* acc = accumulator_type(in, C.buffer->name);
   require_16bit_registers(A, "A"), require_16bit_registers(B, "B");
-  require_8bit_lowerable(op, ctx.target());
+  require_8bit_lowerable(op, cuda::Target{sm});
   if (C.buffer->dtype != (std::string(acc) == "int" ? DataType::Int32 : DataType::Float32))
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA because mma.sync "
                            "accumulates in ", acc, "; accumulate in a ", acc == std::string("int") ? "int32" : "float32",
                            " fragment and cast afterwards"));
-  const GemmPlan plan = GemmPlan::decode(op);
-  TS_ICHECK(plan.planned(), "gemm into ", C.buffer->name, " lowered before plan_tile_ops");
-  const std::int64_t M = *ir::as_const_int(C.extent[0]), N = *ir::as_const_int(C.extent[1]);
-  const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (plan.a == Major::MN ? 2 : 1)]);
-  // Every device gemm's template arguments start M, N, K, WARPS_M, WARPS_N, then its TRANS flags.
-  const std::string dims = cat(M, ", ", N, ", ", K, ", ", plan.warps_m, ", ", plan.warps_n, ", ");
-  auto flag = [](bool b) { return b ? "true, " : "false, "; };
-  const std::string trans_a = flag(device_trans(GemmOperand::A, plan.a)), trans_b = flag(device_trans(GemmOperand::B, plan.b));
-  const std::string c = ctx.pointer(*C.buffer);
-  if (clears_accumulator(op)) {
-    ctx.line("#pragma unroll");
-    ctx.open(cat("for (int r = 0; r < ", ctx.fragment(*C.buffer).registers, "; ++r)"));
-    ctx.line(cat(c, "[r] = 0;"));
-    ctx.close();
-  }
+  TS_ICHECK(GemmPlan::decode(op).planned(), "gemm into ", C.buffer->name, " lowered before plan_tile_ops");
   if (A.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(A, "gemm");
-    require_whole_shared(B, "B");
-    const bool wgmma = plan.wgmma;
-    if (wgmma) fence_for_wgmma(op, ctx);
-    const std::string shape = cat(dims, trans_b, c_type(in), ", ", acc);
-    const std::string operands = cat(ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer), ", ", c);
-    ctx.line(cat(!wgmma ? "tl::gemm_rs<" : issue_only(op) ? "tl::gemm_rs_wgmma_issue<" : "tl::gemm_rs_wgmma<", shape, ">(", operands, ");"));
-    return;
+    return require_whole_shared(B, "B");
   }
   require_whole_shared(A, "A");
-  if (B.buffer->scope == ir::Scope::Fragment) {
-    cuda_lowering::require_whole_fragment(B, "gemm");
-    ctx.line(cat("tl::gemm_sr<", dims, trans_a, c_type(in), ", ", acc, ">(", ctx.pointer(*A.buffer), ", ", ctx.pointer(*B.buffer),
-                 ", ", c, ");"));
-    return;
-  }
+  if (B.buffer->scope == ir::Scope::Fragment) return cuda_lowering::require_whole_fragment(B, "gemm");
   require_whole_shared(B, "B");
-  const std::string shape = cat(dims, trans_a, trans_b, c_type(in));
-  const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer);
-  if (plan.wgmma) {  // the plan checked that this gemm fits tl::gemm_ss_wgmma
-    TS_ICHECK(ctx.target().sm >= 90, "gemm into ", C.buffer->name, " planned for wgmma on ", ctx.target().arch());
-    fence_for_wgmma(op, ctx);
-    ctx.line(cat(issue_only(op) ? "tl::gemm_ss_wgmma_issue<" : "tl::gemm_ss_wgmma<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
-    return;
+}
+
+// The gemm as thread-level IR: the accumulator cleared (clear_accum), on wgmma the shared operands
+// fenced for the async proxy and the gemm's threads synchronised (gemm_sm90.h, Ordering) unless
+// they are already visible to it (an async_proxy_ready scope), then the device gemm. The carried-
+// fragment parts of a GEMM main loop (prefetch=) keep lower_cuda.
+std::optional<ir::Stmt> thread_level(const ir::TileOpNode& op, const ThreadLevelContext& ctx) {
+  if (prefetch_of(op) != Prefetch::None) return std::nullopt;
+  check_lowerable(op, ctx.sm);
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  const GemmPlan plan = GemmPlan::decode(op);
+  const bool a_regs = A.buffer->scope == ir::Scope::Fragment, b_regs = B.buffer->scope == ir::Scope::Fragment;
+  std::vector<ir::Stmt> out;
+  if (clears_accumulator(op)) {
+    const DataType t = C.buffer->dtype;
+    out.push_back(make_fill(Operand{C.buffer, C.base, C.extent}, is_float(t) ? ir::make_float(0.0, t) : ir::make_int(0, t)));
   }
+  if (plan.wgmma) {
+    bool ready = true;
+    for (const auto* r : {&A, &B})
+      if (r->buffer->scope == ir::Scope::Shared) ready &= ctx.async_proxy_ready(*r->buffer);
+    if (!ready) out.insert(out.end(), {device_call("tl.fence_proxy_async"), device_call("tl.syncthreads")});
+  }
+  const char* name = a_regs   ? (!plan.wgmma ? "tl.gemm_rs" : issue_only(op) ? "tl.gemm_rs_wgmma_issue" : "tl.gemm_rs_wgmma")
+                     : b_regs ? "tl.gemm_sr"
+                     : plan.wgmma ? (issue_only(op) ? "tl.gemm_ss_wgmma_issue" : "tl.gemm_ss_wgmma")
+                                  : "tl.gemm_ss";
+  out.push_back(device_call(name, {first_element(op, 0), first_element(op, 1), first_element(op, 2)}, device_shape(op, !a_regs, !b_regs)));
+  return ir::make_seq(std::move(out));
+}
+
+// The GEMM main loop's carried-fragment parts (ops::with_prefetch), which declare a C++ object.
+void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  const Prefetch part = prefetch_of(op);
+  TS_ICHECK(part != Prefetch::None, "gemm into ", C.buffer->name, " reached the generator as a tile op");
+  check_lowerable(op, ctx.target().sm);
+  const GemmPlan plan = GemmPlan::decode(op);
+  const std::int64_t M = *ir::as_const_int(C.extent[0]), N = *ir::as_const_int(C.extent[1]);
+  const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (plan.a == Major::MN ? 2 : 1)]);
+  auto flag = [](bool b) { return b ? "true" : "false"; };
+  const std::string shape = cat(M, ", ", N, ", ", K, ", ", plan.warps_m, ", ", plan.warps_n, ", ", flag(device_trans(GemmOperand::A, plan.a)),
+                                ", ", flag(device_trans(GemmOperand::B, plan.b)), ", ", c_type(A.buffer->dtype));
+  const char* acc = c_type(C.buffer->dtype);
+  const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer), c = ctx.pointer(*C.buffer);
   const std::string carried = ctx.carried_name(*C.buffer);
-  switch (prefetch_of(op)) {
+  switch (part) {
     case Prefetch::First:
       ctx.line(cat("tl::GemmSsFragments<", shape, "> ", carried, ";"));
       return ctx.line(cat(carried, ".load(", a, ", ", b, ", 0);"));
@@ -565,14 +564,14 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     case Prefetch::Tail: return ctx.line(cat("tl::gemm_ss_prefetched_tail<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ", ", carried, ");"));
     case Prefetch::None: break;
   }
-  ctx.line(cat("tl::gemm_ss<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ");"));
 }
 
 }  // namespace
 
 const TileOpDef& gemm_def() {
   static const TileOpDef def{.name = "gemm", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 2,
-                             .plan = plan, .strict_layouts = strict_layouts, .carries_state = declares_fragments};
+                             .plan = plan, .strict_layouts = strict_layouts, .carries_state = declares_fragments,
+                             .thread_level = thread_level};
   return def;
 }
 

@@ -63,10 +63,6 @@ class LowerContext {
   // The statement that synchronises those threads: `__syncthreads();`, or a named barrier over the
   // consumer warpgroups of a warp-specialized kernel. Lowerings never write __syncthreads directly.
   virtual std::string barrier() const = 0;
-  // True when wgmma may read shared buffer `b` with no fence and barrier first: inside an
-  // `async_proxy_ready` scope naming it (passes/specialize_warps.h: a stage loaded by TMA, or a tile
-  // fenced before the loop and not written in it).
-  virtual bool async_proxy_ready(const ir::BufferNode& b) const = 0;
   virtual const Target& target() const = 0;
   // True when `cond` holds for every thread, block and loop iteration (a check that can go).
   virtual bool provably(const ir::Expr& cond) const = 0;

@@ -104,6 +104,14 @@ struct LayoutFlow {
   int from = 0, to = 1;  // region indices
 };
 
+// What an op's thread-level lowering (TileOpDef::thread_level) may ask of its place in the kernel.
+struct ThreadLevelContext {
+  int sm = 80;  // the CUDA target's compute capability
+  // Whether wgmma may read shared buffer `b` with no fence first: inside an `async_proxy_ready`
+  // scope naming it (passes/specialize_warps.h).
+  std::function<bool(const ir::BufferNode& b)> async_proxy_ready;
+};
+
 struct TileOpDef {
   const char* name;
   // CompileError when the op is used wrongly (shapes, dtypes, scopes, dims).
@@ -137,6 +145,10 @@ struct TileOpDef {
   // CUDA: whether the op's lowering declares state that a later statement of the op uses (gemm's
   // prefetch=first, ops/gemm.h): the generator prints it without braces of its own.
   bool (*carries_state)(const ir::TileOpNode& op) = nullptr;
+  // CUDA: the op as thread-level IR (device calls and simpler tile ops) that lower_tile_ops puts in
+  // its place, or nullopt where the op still prints its code through lower_cuda; CompileError for
+  // what CUDA cannot lower.
+  std::optional<ir::Stmt> (*thread_level)(const ir::TileOpNode& op, const ThreadLevelContext& ctx) = nullptr;
 };
 
 // The definition of a registered op; InternalError for an unknown name.

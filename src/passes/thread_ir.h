@@ -11,6 +11,7 @@
 #include "ir/IR.h"
 #include "ir/visitor.h"
 #include "layout/layout.h"
+#include "ops/device_builtins.h"
 #include "passes/infer_fragment_layouts.h"
 
 namespace tilescale::passes {
@@ -20,7 +21,7 @@ inline ir::Expr op(ir::BinaryOp o, ir::Expr a, ir::Expr b) { return ir::make_bin
 
 // A device call statement (ops/device_builtins.h).
 inline ir::Stmt call(const char* name, std::vector<ir::Expr> operands = {}, std::vector<ir::TemplateArg> targs = {}, ir::Attrs attrs = {}) {
-  return ir::make_evaluate(ir::make_builtin(DataType::Int32, name, std::move(operands), std::move(attrs), std::move(targs)));
+  return ops::device_call(name, std::move(operands), std::move(targs), std::move(attrs));
 }
 // A buffer as a device call's memory or register operand: a Load of its first element.
 inline ir::Expr first_element(const ir::Buffer& b) { return ir::make_load(b, std::vector<ir::Expr>(b->rank(), num(0))); }

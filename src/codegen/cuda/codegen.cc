@@ -183,7 +183,6 @@ class Generator : public LowerContext {
   }
   const ir::Var& thread_var() const override { return thread_var_; }
   int threads() const override { return threads_; }
-  bool async_proxy_ready(const ir::BufferNode& b) const override { return async_ready_.count(&b) > 0; }
   std::string barrier() const override {
     return role_barrier_ ? cat("tl::named_barrier_sync<", role_barrier_, ", ", threads_, ">();") : "__syncthreads();";
   }
@@ -281,7 +280,6 @@ class Generator : public LowerContext {
   int pipeline_stages_ = 0;
   // Inside a warp role: its block-wide named barrier (0: __syncthreads). threads_ is the role's.
   int role_barrier_ = 0;
-  std::set<const ir::BufferNode*> async_ready_;  // LowerContext::async_proxy_ready, from async_proxy_ready scopes
   // Inside a Parallel nest: loop variables as expressions of the thread index, and each fragment
   // access's register for the register being emitted.
   std::map<const ir::VarNode*, ir::Expr> loop_values_;
@@ -884,12 +882,8 @@ class Generator : public LowerContext {
       async_producer_ = false;
     } else if (s.key == "parallel_over") {
       emit_parallel(s);
-    } else if (s.key == "pipeline") {
-      emit_stmt(s.body);
-    } else if (s.key == "async_proxy_ready") {
-      for (const auto* b : scope_buffers(s, 0)) async_ready_.insert(b);
-      emit_stmt(s.body);
-      async_ready_.clear();
+    } else if (s.key == "async_proxy_ready" || s.key == "pipeline") {
+      emit_stmt(s.body);  // what they say was for the passes (lower_tile_ops, insert_barriers)
     } else if (s.key == "grid_points") {
       // One block walks the points blockIdx.x, + gridDim.x, ... with the block indices computed
       // from the point.
