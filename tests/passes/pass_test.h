@@ -29,6 +29,9 @@ struct ReadmeGemm {
 };
 lang::PrimFunc readme_gemm(const ReadmeGemm& options = {});
 
+// One 128x128x32 gemm (clear_accum) of two float16 tiles the threads copy into shared memory.
+lang::PrimFunc one_gemm(int threads = 128);
+
 // The statements of the T::Kernel in printed IR, unindented to the kernel body's level: what comes
 // before them (the signature, the `with T.Kernel`) is dropped, so expected strings are short.
 std::string kernel_body(const std::string& printed);

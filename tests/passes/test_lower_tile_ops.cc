@@ -9,24 +9,6 @@ namespace {
 
 namespace T = lang;
 
-// One gemm of two shared tiles that the threads just wrote, clearing its accumulator.
-T::PrimFunc one_gemm() {
-  return T::prim_func("one_gemm", [] {
-    auto A = T::Tensor("A", {128, 32}, T::float16);
-    auto B = T::Tensor("B", {32, 128}, T::float16);
-    auto C = T::Tensor("C", {128, 128}, T::float32);
-    T::Kernel(1, T::threads(128), [&](T::Expr) {
-      auto A_shared = T::alloc_shared({128, 32}, T::float16, "A_shared");
-      auto B_shared = T::alloc_shared({32, 128}, T::float16, "B_shared");
-      auto C_local = T::alloc_fragment({128, 128}, T::float32, "C_local");
-      T::copy(A(0, 0), A_shared);
-      T::copy(B(0, 0), B_shared);
-      T::gemm(A_shared, B_shared, C_local, {.clear_accum = true});
-      T::copy(C_local, C(0, 0));
-    });
-  });
-}
-
 std::string gemm_part(const std::string& printed) {
   const std::string body = kernel_body(printed);
   const auto from = body.find("T.copy(B, B_shared"), to = body.find("T.copy(C_local, C");

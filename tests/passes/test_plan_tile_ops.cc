@@ -9,23 +9,6 @@ namespace {
 
 namespace T = lang;
 
-T::PrimFunc gemm_tile(int threads) {
-  return T::prim_func("tile_gemm", [threads] {
-    auto A = T::Tensor("A", {128, 32}, T::float16);
-    auto B = T::Tensor("B", {32, 128}, T::float16);
-    auto C = T::Tensor("C", {128, 128}, T::float32);
-    T::Kernel(1, T::threads(threads), [&](T::Expr) {
-      auto A_shared = T::alloc_shared({128, 32}, T::float16, "A_shared");
-      auto B_shared = T::alloc_shared({32, 128}, T::float16, "B_shared");
-      auto C_local = T::alloc_fragment({128, 128}, T::float32, "C_local");
-      T::copy(A(0, 0), A_shared);
-      T::copy(B(0, 0), B_shared);
-      T::gemm(A_shared, B_shared, C_local, {.clear_accum = true});
-      T::copy(C_local, C(0, 0));
-    });
-  });
-}
-
 // The gemm line of the kernel body.
 std::string gemm_line(const std::string& printed) {
   const std::string body = kernel_body(printed);
@@ -34,20 +17,20 @@ std::string gemm_line(const std::string& printed) {
 }
 
 TEST(PlanTileOps, SplitsAGemmOverTheWarpsAndTakesWgmmaOnHopperWhenTheWarpsFormWarpgroups) {
-  const AroundPass sm80 = around_pass(gemm_tile(128), "plan_tile_ops", Target::CUDA, 80);
+  const AroundPass sm80 = around_pass(one_gemm(128), "plan_tile_ops", Target::CUDA, 80);
   EXPECT_EQ(gemm_line(sm80.before), R"(T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=1, policy=0))");
   EXPECT_EQ(gemm_line(sm80.after),
             R"(T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=1, policy=0, warps_m=2, warps_n=2))");
   // 256 threads on sm_90: 8 warps of 16 rows make two 64-row warpgroups, so wgmma.
-  const AroundPass sm90 = around_pass(gemm_tile(256), "plan_tile_ops", Target::CUDA, 90);
+  const AroundPass sm90 = around_pass(one_gemm(256), "plan_tile_ops", Target::CUDA, 90);
   EXPECT_EQ(gemm_line(sm90.after),
             R"(T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=1, policy=0, warps_m=8, warps_n=1, wgmma=1))");
   // 128 threads on sm_90: one warpgroup takes the 128 rows as two m64 tiles (WarpRows::M64Tiles).
-  const AroundPass sm90_small = around_pass(gemm_tile(128), "plan_tile_ops", Target::CUDA, 90);
+  const AroundPass sm90_small = around_pass(one_gemm(128), "plan_tile_ops", Target::CUDA, 90);
   EXPECT_EQ(gemm_line(sm90_small.after),
             R"(T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=1, policy=0, warps_m=4, warps_n=1, wgmma=1))");
   // 64 threads: no whole warpgroup, so mma.sync.
-  const AroundPass sm90_two_warps = around_pass(gemm_tile(64), "plan_tile_ops", Target::CUDA, 90);
+  const AroundPass sm90_two_warps = around_pass(one_gemm(64), "plan_tile_ops", Target::CUDA, 90);
   EXPECT_EQ(gemm_line(sm90_two_warps.after),
             R"(T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=1, policy=0, warps_m=1, warps_n=2))");
 }
