@@ -63,9 +63,9 @@ bool clears_accumulator(const ir::TileOpNode& op);
 enum class Prefetch { None, First, Head, Tail };
 ir::Stmt with_prefetch(const ir::TileOpNode& gemm, Prefetch part);
 
-// A wgmma gemm as a warp-specialized loop issues it (passes/specialize_warps.h).
+// A wgmma gemm as a pipelined loop issues it (passes/specialize_warps.h, passes/expand_pipelines.h).
 //
-// The GEMM main loop's gemm (the stage overlap WgmmaAsync: an accumulating gemm_ss of two staged
+// The GEMM main loop's gemm (the stage overlap wgmma_async: an accumulating gemm_ss of two staged
 // tiles) becomes two device calls: `issue` issues the iteration's wgmma group and waits for the
 // previous iteration's, `drain` (after the loop) waits for the last one.
 //   T.tl.gemm_ss_wgmma_async[128, 128, 32, 4, 1, False, False, "float16", "float32"](A_shared[0, 0], B_shared[0, 0], C_local[0, 0])

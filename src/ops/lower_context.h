@@ -3,7 +3,8 @@
 // The ops define this interface; the CUDA generator (src/codegen/cuda/codegen.cc) implements it, so
 // the ops know nothing of the generator.
 //
-// Lowerings emit CUDA C++ text, one statement per line. Element indices are passed as IR
+// The ops that have no thread-level form yet (TileOpDef::thread_level, passes/lower_tile_ops.h)
+// emit CUDA C++ text, one statement per line. Element indices are passed as IR
 // expressions, so they can mention the thread index (thread_var()) and constants alike; the
 // context prints them. Fragments are per-thread register arrays: an op addresses them by register
 // number (fragment_register), never by logical index.

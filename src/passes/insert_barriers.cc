@@ -25,8 +25,8 @@ bool is_barrier(const ir::EvaluateNode& e) {
   return d && d->sync == ops::Sync::Barrier && d->executor == ops::Executor::Block;
 }
 
-// Walks the kernel body in execution order with the accesses since the last barrier (`pending_`),
-// the order in which the generator prints it.
+// Walks the kernel body in execution order (the order in which the generator prints it) with the
+// accesses since the last barrier (`pending_`).
 class Inserter {
  public:
   Inserter(const ir::KernelNode& kernel, ops::Aliases aliases) : thread_level_(kernel), aliases_(std::move(aliases)) {}
