@@ -26,22 +26,26 @@ namespace tilescale::passes {
 // previous one (ops::wgmma_async_calls, the drain after the loop), the stage fenced for the async
 // proxy after its wait.
 //
-//   before:  T.annotate("pipeline", ahead=2, consumers=[2], overlap="none", producers=[0, 1])
-//            for k in T.Pipelined(32, num_stages=3):
-//                T.copy(A[by * 128, k * 32], A_shared); T.copy(B[k * 32, bx * 128], B_shared)
-//                T.gemm(A_shared, B_shared, C_local, ...)
+//   before:  T.annotate("pipeline", ahead=2, consumers=[1], overlap="none", producers=[0])
+//            for k in T.Pipelined(8, num_stages=3):
+//                T.copy(A[0 : +128, k * 32 : +32], S)
+//                for i, j in T.Parallel(128, 32): acc[i, j] = acc[i, j] + T.cast(S[i, j], "float32")
 //   after:   with T.pipeline():
 //                for s in T.serial(2):
-//                    if s < 32:
-//                        with T.bind(k_1, s, 0, 32): with T.stage(k_1 % 3, A_shared[0, 0], B_shared[0, 0]):
-//                            with T.async_copies(): T.copy(A[by * 128, k_1 * 32], A_shared) ...
+//                    if s < 8:
+//                        with T.bind(k, s, 0, 8):
+//                            with T.stage(k % 3, S[0, 0]):
+//                                with T.async_copies():
+//                                    T.copy(A[0 : +128, k * 32 : +32], S)
 //                    T.tl.cp_async_commit()
-//                for k in T.serial(32):
+//                for k_1 in T.serial(8):
 //                    T.tl.cp_async_wait[1]()
 //                    T.tl.syncthreads()
-//                    if k + 2 < 32: with T.bind(k_1, k + 2, 0, 32): ...
+//                    if k_1 + 2 < 8:
+//                        with T.bind(k_2, k_1 + 2, 0, 8): ... (the copy of iteration k_2 into stage k_2 % 3)
 //                    T.tl.cp_async_commit()
-//                    with T.stage(k % 3, A_shared[0, 0], B_shared[0, 0]): T.gemm(A_shared, B_shared, C_local, ...)
+//                    with T.stage(k_1 % 3, S[0, 0]):
+//                        for i, j in T.Parallel(128, 32): acc[i, j] = acc[i, j] + T.cast(S[i, j], "float32")
 //                T.tl.cp_async_wait[0]()
 ir::PrimFunc expand_pipelines(const ir::PrimFunc& func);
 
