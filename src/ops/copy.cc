@@ -135,12 +135,11 @@ void memory_to_memory(const ir::TileOpNode& op, const CopyPlan& plan, cuda::Lowe
 // The widest v (at most 16 bytes of `mem_type`) such that in every thread registers [r, r + v)
 // of the fragment, r a multiple of v, hold v consecutive elements of the last dimension starting
 // at a multiple of v: then they move as one vector. Checked by enumerating threads and registers.
-std::int64_t register_vector(const layout::Fragment& f, int threads, const ir::BufferNode& frag, DataType mem_type) {
+std::int64_t register_vector(const layout::Fragment& f, std::int64_t registers, int threads, const ir::BufferNode& frag, DataType mem_type) {
   if (f.replicate() > 1 || frag.rank() == 0) return 1;
   ir::Var t = ir::make_var("t"), r = ir::make_var("r");
   const auto owned = f.owned(t, r);
   const int last = frag.rank() - 1;
-  const std::int64_t registers = f.register_count();
   for (std::int64_t v = 16 / bytes(mem_type); v > 1; v /= 2) {
     if (registers % v != 0) continue;
     bool ok = true;
@@ -161,11 +160,11 @@ std::int64_t register_vector(const layout::Fragment& f, int threads, const ir::B
 
 // How many registers at a time a fragment <-> memory copy can move (1: element by element): the
 // memory side's last dimension must be the fragment's, in global or shared memory.
-std::int64_t fragment_copy_vector(const layout::Fragment& f, int threads, const ir::Region& frag, const ir::Region& mem) {
+std::int64_t fragment_copy_vector(const layout::Fragment& f, std::int64_t registers, int threads, const ir::Region& frag, const ir::Region& mem) {
   if (mem.buffer->scope != ir::Scope::Global && mem.buffer->scope != ir::Scope::Shared) return 1;
   const auto frag_last = ir::as_const_int(frag.buffer->shape.back());
   if (ir::as_const_int(mem.extent.back()) != frag_last || frag_last.value_or(1) == 1) return 1;
-  return register_vector(f, threads, *frag.buffer, mem.buffer->dtype);
+  return register_vector(f, registers, threads, *frag.buffer, mem.buffer->dtype);
 }
 
 // Whether a fragment -> shared copy can go by stmatrix.x4 (sm_90, 16-bit elements in memory):
@@ -174,11 +173,10 @@ std::int64_t fragment_copy_vector(const layout::Fragment& f, int threads, const 
 // lying 8 (i % 2) rows and 8 (i / 2) columns from an origin that all 32 lanes of the warp share
 // and that starts a 16-byte chunk of the tile's row (whose rows are whole chunks). Checked by
 // enumerating threads and registers.
-bool stmatrix_fits(const layout::Fragment& f, int threads, int sm, const ir::Region& frag, const ir::Region& mem) {
+bool stmatrix_fits(const layout::Fragment& f, std::int64_t registers, int threads, int sm, const ir::Region& frag, const ir::Region& mem) {
   if (sm < 90 || mem.buffer->scope != ir::Scope::Shared || bytes(mem.buffer->dtype) != 2 || frag.buffer->rank() != 2 ||
       mem.rank() != 2 || threads % 32)
     return false;
-  const std::int64_t registers = f.register_count();
   const auto col0 = ir::as_const_int(mem.base[1]), mem_cols = ir::as_const_int(mem.buffer->shape[1]);
   if (!mem_cols || *mem_cols % 8) return false;  // each row of 8 elements must be an aligned 16-byte chunk
   const auto rows = ir::as_const_int(frag.buffer->shape[0]), cols = ir::as_const_int(frag.buffer->shape[1]);
@@ -358,8 +356,9 @@ CopyPlan plan_copy(const ir::TileOpNode& op, int threads, int sm, const std::fun
   const ir::Region& frag = from_frag ? src : dst;
   const ir::Region& mem = from_frag ? dst : src;
   const layout::Fragment& f = layout_of(*frag.buffer);
-  if (from_frag && stmatrix_fits(f, threads, sm, frag, mem)) return {CopyPath::Stmatrix, 1};
-  const std::int64_t v = fragment_copy_vector(f, threads, frag, mem);
+  const std::int64_t registers = f.register_count();  // enumerates the layout: once
+  if (from_frag && stmatrix_fits(f, registers, threads, sm, frag, mem)) return {CopyPath::Stmatrix, 1};
+  const std::int64_t v = fragment_copy_vector(f, registers, threads, frag, mem);
   return {v > 1 ? CopyPath::RegisterVector : CopyPath::Registers, v};
 }
 

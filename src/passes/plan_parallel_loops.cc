@@ -42,20 +42,30 @@ ParallelNest::ParallelNest(const ir::ForNode& outer) {
   collect.visit_stmt(body);
 }
 
-std::optional<std::int64_t> access_register(const ParallelNest& nest, const FragmentAccess& a, const layout::Fragment& holder,
-                                            const ParallelAnchor& anchor, std::int64_t reg, int threads, const ir::Var& thread_var) {
-  const auto& loops = nest.loops;
+std::vector<RegisterVisit> register_visits(const ParallelNest& nest, const ParallelAnchor& anchor, std::int64_t reg, int threads,
+                                           const ir::Var& thread_var, bool first_only) {
   const layout::Fragment::Owned owned = anchor.layout->owned(thread_var, ir::make_int(reg));
+  std::vector<RegisterVisit> out;
+  for (int t = 0; t < threads && !(first_only && !out.empty()); ++t) {
+    const std::map<const ir::VarNode*, std::int64_t> env{{thread_var.get(), t}};
+    if (owned.valid && !ir::eval_int(owned.valid, env).value_or(0)) continue;
+    RegisterVisit v{t, {}};
+    for (size_t k = 0; k < nest.loops.size(); ++k) v.loop_values[nest.loops[k]->var.get()] = *ir::eval_int(owned.index[k], env);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::optional<std::int64_t> access_register(const ParallelNest& nest, const FragmentAccess& a, const layout::Fragment& holder,
+                                            const ParallelAnchor& anchor, const std::vector<RegisterVisit>& visits) {
+  const auto& loops = nest.loops;
   std::optional<std::int64_t> result;
   bool dynamic = false;
-  for (int t = 0; t < threads; ++t) {
-    std::map<const ir::VarNode*, std::int64_t> env{{thread_var.get(), t}};
-    if (owned.valid && !ir::eval_int(owned.valid, env).value_or(0)) continue;
-    std::map<const ir::VarNode*, std::int64_t> loop_env;
-    for (size_t k = 0; k < loops.size(); ++k) loop_env[loops[k]->var.get()] = *ir::eval_int(owned.index[k], env);
+  for (const RegisterVisit& visit : visits) {
+    const int t = visit.thread;
     std::vector<std::int64_t> element;
     for (const auto& e : a.index) {
-      auto v = ir::eval_int(e, loop_env);
+      auto v = ir::eval_int(e, visit.loop_values);
       if (!v)
         throw CompileError(cat("cannot lower the access ", a.buffer->name, "[", ir::print(e), "] in a T::Parallel loop over ", anchor.name,
                                " because the index depends on more than the loop's variables; index fragments with the Parallel loop "
@@ -70,7 +80,7 @@ std::optional<std::int64_t> access_register(const ParallelNest& nest, const Frag
       // Which element the thread reads, which thread holds it, and what differs: the layouts, or
       // only the index (the same layout, read at another element than the loop's own).
       std::string at, element_text;
-      for (size_t k = 0; k < loops.size(); ++k) at += cat(k ? ", " : "", loops[k]->var->name, "=", loop_env.at(loops[k]->var.get()));
+      for (size_t k = 0; k < loops.size(); ++k) at += cat(k ? ", " : "", loops[k]->var->name, "=", visit.loop_values.at(loops[k]->var.get()));
       for (size_t d = 0; d < element.size(); ++d) element_text += cat(d ? ", " : "", element[d]);
       const bool same_layout = holder.to_string() == anchor.layout->to_string();
       throw CompileError(cat("cannot lower the T::Parallel loop over ", anchor.name, " because at ", at, " thread ", t, " reads ",
@@ -115,13 +125,20 @@ class Planner : public KernelMutator {
       if (!anchor && layout_of(*a.buffer).family == "replicated" && a.index.size() == nest.loops.size()) anchor = a.buffer;
     const ParallelAnchor plan = anchor ? ParallelAnchor{layout_of(*anchor).layout, anchor->name}
                                        : ParallelAnchor{layout::partition(extents, threads(), 1), "the default partition"};
-    for (std::int64_t reg = 0; reg < plan.layout->register_count(); ++reg)
-      for (const auto& a : nest.accesses) access_register(nest, a, *layout_of(*a.buffer).layout, plan, reg, threads(), kernel().thread_var);
-    if (anchor) {
-      const ir::Buffer& b = buffer_of(*anchor);
-      return ir::make_scoped("parallel_over", {}, self, {first_element(b)});
+    std::vector<std::int64_t> dynamic;
+    const std::int64_t registers = plan.layout->register_count();  // enumerates the layout: once
+    for (std::int64_t reg = 0; reg < registers; ++reg) {
+      const auto visits = register_visits(nest, plan, reg, threads(), kernel().thread_var);
+      for (size_t i = 0; i < nest.accesses.size(); ++i) {
+        const FragmentAccess& a = nest.accesses[i];
+        if (!access_register(nest, a, *layout_of(*a.buffer).layout, plan, visits))
+          dynamic.insert(dynamic.end(), {static_cast<std::int64_t>(i), reg});
+      }
     }
-    return ir::make_scoped("parallel_over", {{"threads", std::int64_t{threads()}}}, self);
+    ir::Attrs attrs;
+    if (!anchor) attrs["threads"] = std::int64_t{threads()};
+    if (!dynamic.empty()) attrs["dynamic"] = dynamic;
+    return ir::make_scoped("parallel_over", attrs, self, anchor ? std::vector<ir::Expr>{first_element(buffer_of(*anchor))} : std::vector<ir::Expr>{});
   }
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,14 +36,22 @@ struct ParallelAnchor {
   std::string name;
 };
 
-// The register of `access` (a fragment of layout `holder`) while the thread `thread_var` stands for
-// visits register `reg` of the anchor: the same constant in every thread that owns the element, or
-// nullopt when it differs between threads (the generator then indexes the array at run time).
-// CompileError when some thread would read an element it does not hold (saying which thread, which
-// element, and whether the layouts or only the index differ) or an index depends on more than the
-// loop variables. Threads 0 .. threads-1 are enumerated.
+// The threads that visit register `reg` of the anchor, in order, each with the loop variables'
+// values it visits there (all threads 0 .. threads-1 that do, or only the first when `first_only`).
+struct RegisterVisit {
+  int thread;
+  std::map<const ir::VarNode*, std::int64_t> loop_values;
+};
+std::vector<RegisterVisit> register_visits(const ParallelNest& nest, const ParallelAnchor& anchor, std::int64_t reg, int threads,
+                                           const ir::Var& thread_var, bool first_only = false);
+
+// The register of `access` (a fragment of layout `holder`) in the threads that `visits` lists: the
+// same constant in every one that owns the element, or nullopt when it differs between them (the
+// generator then indexes the array at run time). CompileError when some thread would read an
+// element it does not hold (saying which thread, which element, and whether the layouts or only
+// the index differ) or an index depends on more than the loop variables.
 std::optional<std::int64_t> access_register(const ParallelNest& nest, const FragmentAccess& access, const layout::Fragment& holder,
-                                            const ParallelAnchor& anchor, std::int64_t reg, int threads, const ir::Var& thread_var);
+                                            const ParallelAnchor& anchor, const std::vector<RegisterVisit>& visits);
 
 // Wraps every Parallel nest of a CUDA kernel in `parallel_over(...)`: the nest runs over the
 // registers of its anchor, the first fragment indexed with exactly the loop variables (a replicated
@@ -50,7 +59,9 @@ std::optional<std::int64_t> access_register(const ParallelNest& nest, const Frag
 // without one, over the default partition of its extents over the threads that run it (the kernel's,
 // or its warp role's), `parallel_over(threads=128)`. Then it checks, for every thread and register,
 // that each fragment access lands in a register the thread holds (access_register): a conflict is a
-// CompileError here, before any code is printed. After infer_fragment_layouts and the expansions
+// CompileError here, before any code is printed. The (access, register) pairs whose register
+// differs between threads are recorded as `dynamic=[access, register, ...]` (accesses numbered in
+// ParallelNest's order; absent when there are none), so the generator asks only the first thread. After infer_fragment_layouts and the expansions
 // (a loop's threads are its role's); the generator prints the nest from the scope.
 //
 //   before:  for i, j in T.Parallel(128, 128):

@@ -66,7 +66,6 @@ std::size_t shared_limit(const Target& t) { return passes::shared_memory_limit(t
 
 using passes::SharedPlacement;
 
-
 std::string float_literal(double v, DataType t) {
   if (std::isnan(v)) return t == DataType::Float64 ? "__longlong_as_double(0x7ff8000000000000LL)" : "__int_as_float(0x7fffffff)";
   if (std::isinf(v)) {
@@ -780,16 +779,24 @@ class Generator : public LowerContext {
       const ir::BufferNode& b = *ir::as<ir::LoadNode>(over.args[0])->buffer;
       anchor = {fragment(b).layout, b.name};
     }
-    for (std::int64_t reg = 0; reg < anchor.layout->register_count(); ++reg) {
+    // The (access, register) pairs whose register differs between threads (the pass's record).
+    std::set<std::pair<std::int64_t, std::int64_t>> dynamic;
+    if (auto it = over.attrs.find("dynamic"); it != over.attrs.end()) {
+      const auto& pairs = std::get<std::vector<std::int64_t>>(it->second);
+      for (size_t i = 0; i + 1 < pairs.size(); i += 2) dynamic.insert({pairs[i], pairs[i + 1]});
+    }
+    const std::int64_t registers = anchor.layout->register_count();  // enumerates the layout: once
+    for (std::int64_t reg = 0; reg < registers; ++reg) {
       const auto owned = anchor.layout->owned(thread_var_, ir::make_int(reg));
       loop_values_.clear();
       for (size_t k = 0; k < nest.loops.size(); ++k) loop_values_[nest.loops[k]->var.get()] = passes::simplify(owned.index[k]);
       std::map<const void*, std::string> registers;
-      for (const auto& a : nest.accesses) {
+      const auto first = passes::register_visits(nest, anchor, reg, threads_, thread_var_, /*first_only=*/true);
+      for (size_t i = 0; i < nest.accesses.size(); ++i) {
+        const passes::FragmentAccess& a = nest.accesses[i];
         const auto& holder = *fragment(*a.buffer).layout;
-        const auto r = passes::access_register(nest, a, holder, anchor, reg, threads_, thread_var_);
-        if (r) {
-          registers[a.node] = std::to_string(*r);
+        if (!dynamic.count({static_cast<std::int64_t>(i), reg})) {
+          registers[a.node] = std::to_string(*passes::access_register(nest, a, holder, anchor, first));
           continue;
         }
         // Differs between threads: an index computed at run time (correct, but the array leaves registers).
