@@ -199,5 +199,18 @@ with T.pipeline():
 )");
 }
 
+// The mma.sync GEMM main loop meets once per iteration, between the gemm's head and tail: that
+// barrier comes after the last read of the stage the next iteration's copies overwrite, so the
+// body's end needs none (its reads are of the next stage, which no copy in flight writes).
+TEST(InsertBarriers, TheCarriedFragmentLoopKeepsOneBarrierPerIteration) {
+  const std::string body = kernel_body(around_pass(readme_gemm(), "insert_barriers", Target::CUDA, 80).after);
+  const auto loop = body.find("    for k_1 in T.serial(8):\n"), end = body.find("\n    T.tl.cp_async_wait[0]()", loop);
+  ASSERT_NE(loop, std::string::npos) << body;
+  const std::string iteration = body.substr(loop, end - loop);
+  EXPECT_EQ(iteration.find("T.tl.syncthreads()"), iteration.rfind("T.tl.syncthreads()")) << iteration;
+  EXPECT_LT(iteration.find("prefetch=\"head\""), iteration.find("T.tl.syncthreads()"));
+  EXPECT_GT(iteration.find("prefetch=\"tail\""), iteration.find("T.tl.syncthreads()"));
+}
+
 }  // namespace
 }  // namespace tilescale::testing

@@ -68,5 +68,33 @@ TEST(PlanParallelLoops, InAWarpRoleTheRolesThreads) {
   EXPECT_EQ(p.after.find("with T.parallel_over(threads=256):"), std::string::npos);
 }
 
+// A replicated fragment read by a nest over the default partition: every thread holds x[j], but the
+// register that holds it differs between the threads that visit the same partition register, so
+// the pass records the pair and the generator indexes the array at run time.
+TEST(PlanParallelLoops, RegistersThatDifferBetweenThreadsAreRecorded) {
+  const T::PrimFunc f = T::prim_func("broadcast_row", [] {
+    auto X = T::Tensor("X", {64, 64}, T::float32);
+    auto Y = T::Tensor("Y", {64, 64}, T::float32);
+    T::Kernel(1, T::threads(128), [&](T::Expr) {
+      auto x = T::alloc_fragment({64, 64}, T::float32, "x");
+      auto sums = T::alloc_fragment({64}, T::float32, "sums");  // replicated: a row sum of a partition
+      auto s = T::alloc_shared({64, 64}, T::float32, "s");
+      T::copy(X(0, 0), x);
+      T::reduce_sum(x, sums, 1);
+      T::Parallel(64, 64, [&](T::Expr i, T::Expr j) { s(i, j) = sums(i); });
+      T::copy(s, Y(0, 0));
+    });
+  });
+  const std::string after = around_pass(f, "plan_parallel_loops", Target::CUDA, 80).after;
+  EXPECT_NE(after.find("family=\"replicated\""), std::string::npos) << after;
+  // Partition register r of thread t is element t + 128 r: row (t + 128 r) / 64, which sums holds in
+  // register (t + 128 r) / 64 -- different for threads 0 and 64 -- for every r.
+  const auto scope = after.find("with T.parallel_over(dynamic=[0, 0, 0, 1, 0, 2, ");
+  EXPECT_NE(scope, std::string::npos) << after;
+  EXPECT_NE(after.find("threads=128)", scope), std::string::npos);
+  // The generator indexes the array at run time there.
+  EXPECT_NE(generate_cuda(f, "sm_80").find("sums["), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tilescale::testing
