@@ -145,7 +145,10 @@ class Specializer {
   Stmt producer_role() const {
     const ir::Var k = ir::make_var(loop_.var->name);
     const Expr load = simplify(op(BinaryOp::Add, count(loads_), op(BinaryOp::Sub, k, loop_.min)));
-    const Expr stage = op(BinaryOp::Mod, load, num(S_));
+    // The stage is computed once per load, before the wait: recomputed after it, its division
+    // would sit between the stage's release and the TMA loads that refill it.
+    const ir::Buffer stage_var = ir::make_buffer("stage", {num(1)}, DataType::Int32, ir::Scope::Var);
+    const Expr stage = count(stage_var);
     std::vector<Stmt> iteration;
     iteration.push_back(ir::make_if(op(BinaryOp::GE, load, num(S_)),
                                     call("tl.mbarrier_wait", {empty(stage), op(BinaryOp::BitXor, parity(load), num(1))})));
@@ -167,7 +170,9 @@ class Specializer {
     std::vector<Stmt> point;
     if (plan_.wait_for_consumers) point.push_back(call("tl.named_barrier_sync", {}, {std::int64_t{kStartBarrier}, std::int64_t{consumers_ + 32}}));
     point.push_back(ir::make_if(elect_one(), ir::make_for(k, loop_.min, loop_.extent, ir::ForKind::Serial,
-                                                          stage_scope(stage, ir::make_seq(std::move(iteration))))));
+                                                          ir::make_seq({ir::make_alloc(stage_var),
+                                                                        ir::make_store(stage_var, {num(0)}, op(BinaryOp::Mod, load, num(S_))),
+                                                                        stage_scope(stage, ir::make_seq(std::move(iteration)))}))));
     point.push_back(call("tl.syncwarp"));
     point.push_back(bump(loads_, loop_.extent));
     // The drain: the last `stages` loads released.

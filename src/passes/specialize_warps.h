@@ -35,7 +35,9 @@ struct PipelineBarriers {
 //     consumer_registers for the consumers, from what the launch's occupancy gives a thread).
 //   * Producer role (`warp_role(first_thread=consumers, threads=128)`): its first warp keeps a
 //     count of the loads it issued, `loads_issued`; per grid point one elected thread runs
-//     the loop: load i = loads_issued + (k - min) uses stage i % stages in round i / stages, waits
+//     the loop: load i = loads_issued + (k - min) uses stage i % stages (computed once, into the
+//     scalar `stage`, before the wait: after it, the division would delay the refill) in round
+//     i / stages, waits
 //     until the consumers released that stage (empty[stage], skipped in the first round), announces
 //     the stage's bytes (full[stage]) and issues each tile's TMA loads, one per 128-byte panel
 //     (`tl.tma_load`, its tensor map recorded as `tensor_map` in kernel-parameter order). Last, it
@@ -65,8 +67,10 @@ struct PipelineBarriers {
 //            with T.warp_role(first_thread=128, threads=128):
 //                T.tl.setmaxnreg_dec[40]()
 //                if tx / 32 == 4:
-//                    ... if T.tl.elect_one(): for k_1 in T.serial(32): with T.stage((loads_issued[0] + k_1) % 3, A_shared[0, 0], B_shared[0, 0]):
-//                        T.tl.mbarrier_arrive_expect_tx(mbarriers[(loads_issued[0] + k_1) % 3], 16384)
+//                    ... if T.tl.elect_one(): for k_1 in T.serial(32):
+//                        stage = T.alloc_var("int32"); stage[0] = (loads_issued[0] + k_1) % 3
+//                        with T.stage(stage[0], A_shared[0, 0], B_shared[0, 0]): ...
+//                        T.tl.mbarrier_arrive_expect_tx(mbarriers[stage[0]], 16384)
 //                        T.tl.tma_load(A_shared[0, 0], A[by * 128, k_1 * 32], mbarriers[...], map=0) ...
 //            with T.warp_role(barrier=1, first_thread=0, threads=128):
 //                T.tl.setmaxnreg_inc[216]()

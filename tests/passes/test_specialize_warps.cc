@@ -36,13 +36,15 @@ with T.warp_role(first_thread=128, threads=128):
         loads_issued[0] = 0
         if T.tl.elect_one():
             for k in T.serial(8):
-                with T.stage((loads_issued[0] + k) % 3, A_shared[0, 0], B_shared[0, 0]):
+                stage = T.alloc_var("int32")
+                stage[0] = (loads_issued[0] + k) % 3
+                with T.stage(stage[0], A_shared[0, 0], B_shared[0, 0]):
                     if loads_issued[0] + k >= 3:
-                        T.tl.mbarrier_wait(mbarriers[3 + (loads_issued[0] + k) % 3], (loads_issued[0] + k) / 3 & 1 ^ 1)
-                    T.tl.mbarrier_arrive_expect_tx(mbarriers[(loads_issued[0] + k) % 3], 16384)
-                    T.tl.tma_load(A_shared[0, 0], A[by * 128, k * 32], mbarriers[(loads_issued[0] + k) % 3], map=0)
-                    T.tl.tma_load(B_shared[0, 0], B[k * 32, bx * 128], mbarriers[(loads_issued[0] + k) % 3], map=1)
-                    T.tl.tma_load(B_shared[0, 64], B[k * 32, bx * 128 + 64], mbarriers[(loads_issued[0] + k) % 3], map=1)
+                        T.tl.mbarrier_wait(mbarriers[3 + stage[0]], (loads_issued[0] + k) / 3 & 1 ^ 1)
+                    T.tl.mbarrier_arrive_expect_tx(mbarriers[stage[0]], 16384)
+                    T.tl.tma_load(A_shared[0, 0], A[by * 128, k * 32], mbarriers[stage[0]], map=0)
+                    T.tl.tma_load(B_shared[0, 0], B[k * 32, bx * 128], mbarriers[stage[0]], map=1)
+                    T.tl.tma_load(B_shared[0, 64], B[k * 32, bx * 128 + 64], mbarriers[stage[0]], map=1)
         T.tl.syncwarp()
         loads_issued[0] = loads_issued[0] + 8
         if T.tl.elect_one():

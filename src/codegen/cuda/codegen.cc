@@ -216,8 +216,8 @@ class Generator : public LowerContext {
         return cat(pointer(b), "[", off.empty() ? "0" : off, "]");
       }
       case ir::Scope::Shared: return cat(pointer(b), "[", shared_offset(b, index), "]");
-      case ir::Scope::Local:
-      case ir::Scope::Var: return cat(pointer(b), "[", print(flat_index(b, index), 0), "]");
+      case ir::Scope::Local: return cat(pointer(b), "[", print(flat_index(b, index), 0), "]");
+      case ir::Scope::Var: return pointer(b);
       case ir::Scope::Fragment: {
         const FragmentInfo& f = fragment(b);
         if (f.family == "replicated") return cat(pointer(b), "[", print(flat_index(b, index), 0), "]");
@@ -730,8 +730,8 @@ class Generator : public LowerContext {
                                  " a fragment may take; use smaller tiles or more threads"));
         return line(cat(t, " ", n, "[", elements, "];"));
       }
-      case ir::Scope::Local:
-      case ir::Scope::Var: {
+      case ir::Scope::Var: return line(cat(t, " ", n, ";"));
+      case ir::Scope::Local: {
         std::int64_t numel = 1;
         for (const auto& d : b.shape) numel *= *ir::as_const_int(d);
         return line(cat(t, " ", n, "[", numel, "];"));
