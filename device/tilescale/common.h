@@ -149,4 +149,17 @@ TL_DEVICE float fast_exp2(float x) {
   return y;
 }
 
+// T::atomic_add of one element: CUDA's atomicAdd for each type it has one for; a 64-bit signed
+// integer through the unsigned one (two's complement: the same bits).
+TL_DEVICE void atomic_add(float* address, float value) { atomicAdd(address, value); }
+TL_DEVICE void atomic_add(double* address, double value) { atomicAdd(address, value); }
+TL_DEVICE void atomic_add(half_t* address, half_t value) { atomicAdd(address, value); }
+TL_DEVICE void atomic_add(bfloat16_t* address, bfloat16_t value) { atomicAdd(address, value); }
+TL_DEVICE void atomic_add(int* address, int value) { atomicAdd(address, value); }
+TL_DEVICE void atomic_add(unsigned int* address, unsigned int value) { atomicAdd(address, value); }
+TL_DEVICE void atomic_add(unsigned long long* address, unsigned long long value) { atomicAdd(address, value); }
+TL_DEVICE void atomic_add(long long* address, long long value) {
+  atomicAdd(reinterpret_cast<unsigned long long*>(address), static_cast<unsigned long long>(value));
+}
+
 }  // namespace tl

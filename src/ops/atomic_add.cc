@@ -1,6 +1,7 @@
 // atomic_add(dst, value): dst += value atomically, for one element (a scalar value; dst's extent is
 // all ones) or element-wise over a tile (regions {dst, src} of the same extent).
 #include "ops/cuda_lowering.h"
+#include "ops/device_builtins.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -61,47 +62,33 @@ void check_atomic_type(const ir::BufferNode& b) {
   }
 }
 
-std::string atomic(const ir::BufferNode& b, const std::string& address, const std::string& value) {
-  if (b.dtype == DataType::Int64)
-    return cat("atomicAdd(reinterpret_cast<unsigned long long*>(", address, "), (unsigned long long)(", value, "));");
-  return cat("atomicAdd(", address, ", ", value, ");");
-}
+// One element updated: `element` (a Load naming it) += value.
+ir::Stmt atomic(const ir::Expr& element, const ir::Expr& value) { return device_call("tl.atomic_add", {element, value}); }
 
 void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   using namespace cuda_lowering;
   const ir::Region& dst = op.regions[0];
   check_atomic_type(*dst.buffer);
   const DataType dt = dst.buffer->dtype;
-  if (op.regions.size() == 1) {
-    std::vector<ir::Expr> idx = dst.base;
-    ir::Expr in = inside(ctx, dst, {});
-    if (in) ctx.open(cat("if (", ctx.expr(in), ")"));
-    ctx.line(atomic(*dst.buffer, "&" + ctx.element(*dst.buffer, idx), ctx.expr(op.args[0])));
-    if (in) ctx.close();
-    return;
-  }
-  const ir::Region& src = op.regions[1];
-  auto emit = [&](const std::vector<ir::Expr>& t, const std::string& value) {
-    ir::Expr in = inside(ctx, dst, t);
-    if (in) ctx.open(cat("if (", ctx.expr(in), ")"));
-    ctx.line(atomic(*dst.buffer, "&" + ctx.element(*dst.buffer, region_index(dst, t)), convert(value, src.buffer->dtype, dt)));
-    if (in) ctx.close();
+  auto add_at = [&](const std::vector<ir::Expr>& t, const ir::Expr& value) {
+    return guarded(inside(ctx, dst, t), atomic(ir::make_load(dst.buffer, region_index(dst, t)), ir::make_cast(dt, value)));
   };
+  if (op.regions.size() == 1) return ctx.emit(guarded(inside(ctx, dst, {}), atomic(ir::make_load(dst.buffer, dst.base), op.args[0])));
+  const ir::Region& src = op.regions[1];
   if (src.buffer->scope == ir::Scope::Fragment) {
     require_whole_fragment(src, "atomic_add");
     if (ctx.fragment(*src.buffer).layout->replicate() > 1)
       throw CompileError(cat("cannot atomic_add the replicated fragment ", src.buffer->name, " on CUDA: every copy would be "
                              "added; T::copy it to shared memory first"));
-    for_each_register(ctx, *src.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
-      emit(t, ctx.fragment_register(*src.buffer, reg));
-    });
-    return;
+    const ir::Buffer regs = ctx.registers(*src.buffer);
+    return ctx.emit(registers(ctx, *src.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
+      return add_at(t, ir::make_load(regs, {ir::make_int(reg)}));
+    }));
   }
-  for_each_vector(ctx, squeezed(const_extent(src, "atomic_add")), 1, [&](const std::vector<ir::Expr>& t) {
-    ir::Expr in = inside(ctx, src, t);
-    const std::string value = ctx.element(*src.buffer, region_index(src, t));
-    emit(t, in ? cat("(", ctx.expr(in), " ? ", value, " : tl::cast<", c_type(src.buffer->dtype), ">(0.0f))") : value);
-  });
+  ctx.emit(vectors(ctx, squeezed(const_extent(src, "atomic_add")), 1, [&](const std::vector<ir::Expr>& t) {
+    const ir::Expr in = inside(ctx, src, t), value = ir::make_load(src.buffer, region_index(src, t));
+    return add_at(t, in ? ir::make_select(in, value, ir::make_cast(src.buffer->dtype, ir::make_float(0.0))) : value);
+  }));
 }
 
 }  // namespace

@@ -104,6 +104,53 @@ void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& s
   for (std::int64_t it = 0; it < rounds; ++it) emit(add(c(it * T), ctx.thread_var()), (it + 1) * T > vectors);
 }
 
+ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
+                 const std::function<ir::Stmt(const std::vector<ir::Expr>& tile)>& body, bool compact) {
+  std::int64_t numel = 1;
+  for (auto e : shape) numel *= e;
+  const std::int64_t vectors = numel / vec, T = ctx.threads();
+  const std::int64_t rounds = (vectors + T - 1) / T;
+  const ir::Var v = ir::make_var("v");
+  ctx.set_range(v, 0, (vectors - 1) * vec, vec);
+  std::vector<ir::Expr> tile(shape.size());
+  std::int64_t stride = 1;
+  for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
+    ir::Expr q = stride == 1 ? ir::Expr(v) : ir::make_binary(BinaryOp::Div, v, c(stride));
+    tile[d] = d == 0 ? q : ir::make_binary(BinaryOp::Mod, q, c(shape[d]));
+    stride *= shape[d];
+  }
+  const ir::Stmt each = body(tile);
+  auto one = [&](const ir::Expr& id, bool partial) {
+    const ir::Attrs range{{"multiple", vec}};
+    const ir::Stmt bound = ir::make_scoped("bind", range, each, {v, ir::make_binary(BinaryOp::Mul, id, c(vec)), c(0), c((vectors - 1) * vec + 1)});
+    return partial ? ir::make_if(ir::make_binary(BinaryOp::LT, id, c(vectors)), bound) : bound;
+  };
+  if (compact) {
+    const ir::Var it = ir::make_var("it");
+    return ir::make_for(it, c(0), c(rounds), ir::ForKind::Serial,
+                        one(add(ir::make_binary(BinaryOp::Mul, it, c(T)), ctx.thread_var()), vectors % T != 0));
+  }
+  std::vector<ir::Stmt> out;
+  for (std::int64_t it = 0; it < rounds; ++it) out.push_back(one(add(c(it * T), ctx.thread_var()), (it + 1) * T > vectors));
+  return ir::make_seq(std::move(out));
+}
+
+ir::Stmt registers(cuda::LowerContext& ctx, const ir::BufferNode& b,
+                   const std::function<ir::Stmt(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body, std::int64_t step) {
+  const cuda::FragmentInfo& f = ctx.fragment(b);
+  std::vector<ir::Stmt> out;
+  for (std::int64_t reg = 0; reg < f.registers; reg += step) {
+    auto owned = f.layout->owned(ctx.thread_var(), c(reg));
+    std::vector<ir::Expr> tile;
+    for (size_t d = 0; d < b.shape.size(); ++d)
+      if (ir::as_const_int(b.shape[d]) != 1) tile.push_back(owned.index[d]);
+    out.push_back(guarded(owned.valid, body(reg, tile)));
+  }
+  return ir::make_seq(std::move(out));
+}
+
+ir::Stmt guarded(const ir::Expr& cond, ir::Stmt s) { return cond ? ir::make_if(cond, std::move(s)) : s; }
+
 void require_whole_fragment(const ir::Region& r, const char* op) {
   for (int d = 0; d < r.rank(); ++d)
     if (ir::as_const_int(r.base[d]) != 0 || ir::as_const_int(r.extent[d]) != ir::as_const_int(r.buffer->shape[d]))

@@ -38,6 +38,16 @@ void for_each_register(cuda::LowerContext& ctx, const ir::BufferNode& b,
                        const std::function<void(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body,
                        std::int64_t step = 1);
 
+// The same two walks as thread-level IR, for lowerings that build IR (LowerContext::emit): each
+// vector's statement in a `bind` scope that names its first element `v` (with its range, for
+// LowerContext::provably), each register's under its guard.
+ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
+                 const std::function<ir::Stmt(const std::vector<ir::Expr>& tile)>& body, bool compact = false);
+ir::Stmt registers(cuda::LowerContext& ctx, const ir::BufferNode& b,
+                   const std::function<ir::Stmt(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body, std::int64_t step = 1);
+// `s` under `cond`; `s` itself when cond is null (no condition).
+ir::Stmt guarded(const ir::Expr& cond, ir::Stmt s);
+
 // CompileError unless `r` covers fragment `r.buffer` whole (fragments are used as a unit).
 void require_whole_fragment(const ir::Region& r, const char* op);
 

@@ -75,6 +75,8 @@ std::vector<DeviceBuiltin> make_registry() {
       {"tl.elect_one", "tl::elect_one", false, mbar, 80, false, {}, {}, true, E::Warp, G, Sync::None, none, no},
       {"tl.setmaxnreg_inc", "tl::setmaxnreg_inc", false, mbar, 90, true, {P::Int}, {}, false, E::Warpgroup, G, Sync::None, none, no},
       {"tl.setmaxnreg_dec", "tl::setmaxnreg_dec", false, mbar, 90, true, {P::Int}, {}, false, E::Warpgroup, G, Sync::None, none, no},
+      // One element of global or shared memory updated atomically (T::atomic_add).
+      {"tl.atomic_add", "tl::atomic_add", false, "tilescale/common.h", 80, false, {}, {O::MemoryWrite, O::Value}, false, E::Thread, G, Sync::None, none, no},
       // stmatrix: each lane's registers into the rows its lanes name.
       {"tl.stsm_x4", "tl::stsm_x4", false, ldsm, 90, false, {}, {O::MemoryWrite, O::Registers}, false, E::Warp, G, Sync::None, none, no},
   };

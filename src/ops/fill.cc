@@ -24,39 +24,40 @@ void run_cpu(const ir::TileOpNode&, const std::vector<RegionView>& r, const std:
 void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   using namespace cuda_lowering;
   const ir::Region& dst = op.regions[0];
-  const std::string value = ctx.fresh("value");
-  ctx.line(cat("const ", c_type(dst.buffer->dtype), " ", value, " = ", ctx.expr(op.args[0]), ";"));
-  if (dst.buffer->scope == ir::Scope::Fragment) {
-    require_whole_fragment(dst, "fill");
-    ctx.line("#pragma unroll");
-    ctx.open(cat("for (int r = 0; r < ", ctx.fragment(*dst.buffer).registers, "; ++r)"));
-    ctx.line(cat(ctx.pointer(*dst.buffer), "[r] = ", value, ";"));
-    ctx.close();
-    return;
+  const ir::Buffer& b = dst.buffer;
+  std::vector<ir::Stmt> out;
+  // The value, computed once: it may read the tile being filled.
+  ir::Expr value = op.args[0];
+  if (value->kind != ir::ExprKind::IntImm && value->kind != ir::ExprKind::FloatImm) {
+    const ir::Buffer once = ir::make_buffer("value", {ir::make_int(1)}, b->dtype, ir::Scope::Var);
+    out.push_back(ir::make_alloc(once));
+    out.push_back(ir::make_store(once, {ir::make_int(0)}, value));
+    value = ir::make_load(once, {ir::make_int(0)});
   }
-  if (dst.buffer->scope == ir::Scope::Local || dst.buffer->scope == ir::Scope::Var) {
+  if (b->scope == ir::Scope::Fragment) {
+    require_whole_fragment(dst, "fill");
+    const ir::Var r = ir::make_var("r");
+    out.push_back(ir::make_for(r, ir::make_int(0), ir::make_int(ctx.fragment(*b).registers), ir::ForKind::Unrolled,
+                               ir::make_store(ctx.registers(*b), {r}, value)));
+  } else if (b->scope == ir::Scope::Local || b->scope == ir::Scope::Var) {
     // Private to each thread: every thread fills its own copy.
     const auto tile = squeezed(const_extent(dst, "fill"));
     std::int64_t n = 1;
     for (auto e : tile) n *= e;
-    ir::Var e = ctx.fresh_var("e");
-    ctx.open(cat("for (int ", ctx.expr(e), " = 0; ", ctx.expr(e), " < ", n, "; ++", ctx.expr(e), ")"));
+    const ir::Var e = ir::make_var("e");
     std::vector<ir::Expr> t(tile.size());
     std::int64_t stride = 1;
     for (int d = static_cast<int>(tile.size()) - 1; d >= 0; --d) {
       t[d] = ir::make_binary(ir::BinaryOp::Mod, ir::make_binary(ir::BinaryOp::Div, e, ir::make_int(stride)), ir::make_int(tile[d]));
       stride *= tile[d];
     }
-    ctx.line(cat(ctx.element(*dst.buffer, region_index(dst, t)), " = ", value, ";"));
-    ctx.close();
-    return;
+    out.push_back(ir::make_for(e, ir::make_int(0), ir::make_int(n), ir::ForKind::Serial, ir::make_store(b, region_index(dst, t), value)));
+  } else {
+    out.push_back(vectors(ctx, squeezed(const_extent(dst, "fill")), 1, [&](const std::vector<ir::Expr>& t) {
+      return guarded(inside(ctx, dst, t), ir::make_store(b, region_index(dst, t), value));
+    }));
   }
-  for_each_vector(ctx, squeezed(const_extent(dst, "fill")), 1, [&](const std::vector<ir::Expr>& t) {
-    ir::Expr in = inside(ctx, dst, t);
-    if (in) ctx.open(cat("if (", ctx.expr(in), ")"));
-    ctx.line(cat(ctx.element(*dst.buffer, region_index(dst, t)), " = ", value, ";"));
-    if (in) ctx.close();
-  });
+  ctx.emit(ir::make_seq(std::move(out)));
 }
 
 }  // namespace

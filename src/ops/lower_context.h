@@ -4,7 +4,8 @@
 // the ops know nothing of the generator.
 //
 // The ops that have no thread-level form yet (TileOpDef::thread_level, passes/lower_tile_ops.h)
-// emit CUDA C++ text, one statement per line. Element indices are passed as IR
+// build their code here: as thread-level IR that `emit` prints (fill, atomic_add), or as CUDA C++
+// text, one statement per line (the others, on their way to IR). Element indices are passed as IR
 // expressions, so they can mention the thread index (thread_var()) and constants alike; the
 // context prints them. Fragments are per-thread register arrays: an op addresses them by register
 // number (fragment_register), never by logical index.
@@ -48,7 +49,9 @@ class LowerContext {
  public:
   virtual ~LowerContext() = default;
 
-  // Output.
+  // Output. A lowering that builds thread-level IR hands it to `emit`, which prints it as the
+  // generator prints the kernel's own statements; the others write lines of text.
+  virtual void emit(const ir::Stmt& s) = 0;
   virtual void line(const std::string& text) = 0;
   virtual void open(const std::string& text) = 0;  // `text {`, then indent
   virtual void close() = 0;                        // dedent, `}`
@@ -78,6 +81,9 @@ class LowerContext {
   virtual std::string stride(const ir::BufferNode& b, int dim) = 0;  // global tensors, dims but the last
   virtual const FragmentInfo& fragment(const ir::BufferNode& b) = 0;
   virtual std::string fragment_register(const ir::BufferNode& b, std::int64_t reg) = 0;
+  // Fragment `b`'s registers as the Local array the generated code holds them in: IR that a
+  // lowering emits reads and writes register r as registers(b)[r].
+  virtual ir::Buffer registers(const ir::BufferNode& b) = 0;
 
   // Scratch shared memory for one op (reductions across warps); returns a `char*` expression.
   // The caller synchronises before reusing it.

@@ -136,6 +136,31 @@ TEST(Codegen, FreedTemporariesDoNotLendTheirNames) {
     EXPECT_FALSE(jit::compile_nvrtc(generate_cuda(f, arch), f.name(), arch, {}).cubin.empty()) << arch;
 }
 
+// T::atomic_add compiles for every type the GPU adds atomically, from a fragment, from a shared
+// tile and as one scalar (tl::atomic_add's overloads, device/tilescale/common.h).
+TEST(Codegen, AtomicAddCompilesForEveryTypeFromEverySource) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  for (const DataType dt : {DataType::Float32, DataType::Float64, DataType::Float16, DataType::BFloat16, DataType::Int32,
+                            DataType::UInt32, DataType::Int64, DataType::UInt64}) {
+    auto f = T::prim_func("atomic_add_kinds", [&] {
+      auto A = T::Tensor("A", {64}, dt);
+      auto H = T::Tensor("H", {64}, dt);
+      T::Kernel(1, T::threads(64), [&](T::Expr) {
+        auto sh = T::alloc_shared({64}, dt, "sh");
+        auto frag = T::alloc_fragment({64}, dt, "frag");
+        T::copy(A, sh);
+        T::copy(A, frag);
+        T::atomic_add(H, frag);
+        T::atomic_add(H, sh);
+        T::atomic_add(H(3), 1);
+      });
+    });
+    for (const char* arch : {"sm_80", "sm_90a"})
+      EXPECT_FALSE(jit::compile_nvrtc(generate_cuda(f, arch), f.name(), arch, {}).cubin.empty()) << name(dt) << " " << arch;
+  }
+}
+
 // T::gemm with B in registers lowers to tl::gemm_sr (A from shared memory by ldmatrix, B from the
 // fragment), and compiles for both architectures: every transpose, B brought in through shared
 // memory or from global memory, serial and pipelined K loops, and B as the converted accumulator

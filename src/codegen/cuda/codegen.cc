@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "codegen/cuda/dist.h"
 #include "codegen/cuda/names.h"
@@ -163,6 +164,21 @@ class Generator : public LowerContext {
 
   // ---- LowerContext --------------------------------------------------------------------------
 
+  void emit(const ir::Stmt& s) override {
+    // The lowering's own branches are not the program's: the thread-level log (which the CPU
+    // backend's decisions are checked against) leaves them out.
+    ops::ThreadLevelLog* log = std::exchange(log_, nullptr);
+    emit_stmt(s);
+    log_ = log;
+  }
+  ir::Buffer registers(const ir::BufferNode& b) override {
+    auto [it, fresh] = register_arrays_.try_emplace(&b);
+    if (fresh) {
+      it->second = ir::make_buffer(b.name, {ir::make_int(fragment(b).registers)}, b.dtype, ir::Scope::Local);
+      names_[it->second.get()] = name_of(&b, b.name);
+    }
+    return it->second;
+  }
   void line(const std::string& text) override { out_ << std::string(2 * indent_, ' ') << text << "\n"; }
   void open(const std::string& text) override {
     line(text.empty() ? "{" : text + " {");
@@ -265,6 +281,8 @@ class Generator : public LowerContext {
   bool persistent_ = false;             // T::persistent
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
+  // Each fragment's register array, as the lowerings that build IR address it (registers()).
+  std::map<const ir::BufferNode*, ir::Buffer> register_arrays_;
   bool async_producer_ = false;  // inside an async_copies scope
   std::map<const ir::BufferNode*, char> carried_keys_;  // carried_name's keys: one address per owner
   // Why a copy that could have gone by TMA does not, as comments at the top of the source (what
@@ -876,11 +894,13 @@ class Generator : public LowerContext {
       emit_stmt(s.body);
       for (const auto* b : scope_buffers(s, 1)) stage_pointer_.erase(b);
     } else if (s.key == "bind") {
-      // bind(var, value, min, extent): var is value, a value of [min, min + extent).
+      // bind(var, value, min, extent): var is value, a value of [min, min + extent) (and of its
+      // `multiple`, where the scope says).
       const auto& var = *ir::as<ir::VarNode>(s.args.at(0));
       open("");
       line(cat("[[maybe_unused]] const ", c_type(var.dtype), " ", name_of(&var, var.name), " = ", expr(s.args.at(1)), ";"));
       set_loop_range(var, s.args.at(2), s.args.at(3));
+      if (auto r = ranges_.find(&var); r != ranges_.end() && scope_attr(s, "multiple")) r->second.multiple = scope_attr(s, "multiple");
       emit_stmt(s.body);
       close();
     } else if (s.key == "async_copies") {
