@@ -7,6 +7,7 @@
 #include "ir/printer.h"
 #include "ir/visitor.h"
 #include "layout/gemm_fragments.h"
+#include "ops/device_builtins.h"
 #include "passes/simplify.h"
 #include "passes/thread_ir.h"
 #include "tilescale/errors.h"
@@ -139,6 +140,28 @@ class Planner : public KernelMutator {
     if (!anchor) attrs["threads"] = std::int64_t{threads()};
     if (!dynamic.empty()) attrs["dynamic"] = dynamic;
     return ir::make_scoped("parallel_over", attrs, self, anchor ? std::vector<ir::Expr>{first_element(buffer_of(*anchor))} : std::vector<ir::Expr>{});
+  }
+
+  // Outside Parallel nests a program may name a fragment's element only where every thread holds
+  // them all (replicated). A device call's operand names the fragment's registers, not an element.
+  ir::Expr mutate(const ir::LoadNode* op, const ir::Expr& self) override {
+    check_element_access(*op->buffer);
+    return Mutator::mutate(op, self);
+  }
+  ir::Stmt mutate(const ir::StoreNode* op, const ir::Stmt& self) override {
+    check_element_access(*op->buffer);
+    return Mutator::mutate(op, self);
+  }
+  ir::Stmt mutate(const ir::EvaluateNode* op, const ir::Stmt& self) override {
+    const auto* call = ir::as<ir::BuiltinNode>(op->value);
+    return call && ops::find_device_builtin(call->op) ? self : Mutator::mutate(op, self);
+  }
+
+ private:
+  void check_element_access(const ir::BufferNode& b) const {
+    if (b.scope != ir::Scope::Fragment || layout_of(b).family == "replicated") return;
+    throw CompileError(cat("cannot access fragment ", b.name, " element by element outside a T::Parallel loop, "
+                           "because its elements are spread over the block's threads; use T::Parallel or T::copy"));
   }
 };
 

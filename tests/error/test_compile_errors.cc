@@ -1445,3 +1445,32 @@ TEST(WideErrors, GridExtentBeyondCudaLimit) {
 
 }  // namespace
 }  // namespace tilescale::test
+
+namespace tilescale {
+namespace {
+namespace T = tilescale::lang;
+
+// A fragment's elements live in different threads: outside a T::Parallel loop the program cannot
+// name one (unless every thread holds them all, a replicated fragment). plan_parallel_loops says so
+// for CUDA, naming the fragment; the CPU backend runs the program.
+T::PrimFunc fragment_element_outside_parallel() {
+  return T::prim_func("fragment_element", [] {
+    auto A = T::Tensor("A", {64}, T::float32);
+    auto B = T::Tensor("B", {64}, T::float32);
+    T::Kernel(1, T::threads(64), [&](T::Expr) {
+      auto F = T::alloc_fragment({64}, T::float32, "F_row");
+      T::copy(A, F);
+      F(5) = F(6) + 1.0f;
+      T::copy(F, B);
+    });
+  });
+}
+
+TEST(FragmentErrors, AnElementOutsideAParallelLoopIsRefusedOnCuda) {
+  EXPECT_COMPILE_ERROR(generate_cuda(fragment_element_outside_parallel(), "sm_80"), "cannot access fragment F_row element by element",
+                       "outside a T::Parallel loop", "use T::Parallel or T::copy");
+  EXPECT_NO_THROW(compile(fragment_element_outside_parallel(), Target::CPU));
+}
+
+}  // namespace
+}  // namespace tilescale

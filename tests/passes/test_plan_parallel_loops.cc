@@ -4,6 +4,7 @@
 
 #include "pass_test.h"
 #include "pipeline.h"
+#include "test_util.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::testing {
@@ -53,6 +54,24 @@ TEST(PlanParallelLoops, ARefusedAccessStopsThePass) {
     EXPECT_NE(std::string(e.what()).find("at i=0 thread 0 reads x[255], an element of fragment x that thread 127 holds"), std::string::npos)
         << e.what();
   }
+}
+
+// Outside a Parallel nest a fragment element is refused here too (a replicated one is every
+// thread's); device calls' register operands are not element accesses.
+TEST(PlanParallelLoops, AFragmentElementOutsideANestStopsThePass) {
+  const auto f = T::prim_func("fragment_element", [] {
+    auto A = T::Tensor("A", {64}, T::float32);
+    T::Kernel(1, T::threads(64), [&](T::Expr) {
+      auto F = T::alloc_fragment({64}, T::float32, "F_row");
+      T::copy(A, F);
+      F(5) = 1.0f;
+      T::copy(F, A);
+    });
+  });
+  EXPECT_NO_THROW(run_pipeline(f.node(), {Target::CUDA, "make_persistent", 80}));
+  EXPECT_COMPILE_ERROR(run_pipeline(f.node(), {Target::CUDA, "plan_parallel_loops", 80}), "cannot access fragment F_row element by element",
+                       "outside a T::Parallel loop");
+  EXPECT_NO_THROW(run_pipeline(readme_gemm().node(), {Target::CUDA, "plan_parallel_loops", 90}));  // its wgmma calls name C_local[0, 0]
 }
 
 // Inside a warp role the default partition is over the role's threads.

@@ -236,9 +236,9 @@ class Generator : public LowerContext {
       case ir::Scope::Var: return pointer(b);
       case ir::Scope::Fragment: {
         const FragmentInfo& f = fragment(b);
-        if (f.family == "replicated") return cat(pointer(b), "[", print(flat_index(b, index), 0), "]");
-        throw CompileError(cat("cannot access fragment ", b.name, " element by element outside a T::Parallel loop, "
-                               "because its elements are spread over the block's threads; use T::Parallel or T::copy"));
+        TS_ICHECK(f.family == "replicated", "fragment ", b.name, " accessed element by element outside a T::Parallel loop "
+                                            "(plan_parallel_loops refuses that)");
+        return cat(pointer(b), "[", print(flat_index(b, index), 0), "]");
       }
     }
     return "";
