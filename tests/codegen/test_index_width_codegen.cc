@@ -30,10 +30,10 @@ TEST(IndexWidthCodegen, ElementwiseAddWithRowsBeyondInt32) {
   const auto f = ex->build(examples::parse_sizes("M=3000000001,N=64", ex->default_sizes));
   const std::string source = generate_cuda(f, "sm_80");
   EXPECT_FALSE(contains(source, "-1294967295")) << source;
-  EXPECT_TRUE(contains(source, "if ((long long)by * 32LL + (long long)(tx / 128) < 3000000001LL && bx * 128 + (tx % 128) < 64)"))
+  EXPECT_TRUE(contains(source, "if ((long long)by * 32LL + (long long)(tx / 128) < 3000000001LL && bx * 128 + tx % 128 < 64)"))
       << source;
-  EXPECT_TRUE(contains(source, "C[((long long)by * 32LL + (long long)(tx / 128)) * C_stride0 + bx * 128 + (tx % 128)]"));
-  EXPECT_TRUE(contains(source, "B[bx * 128 + (tx % 128)]"));  // N = 64: int32 indices
+  EXPECT_TRUE(contains(source, "C[((long long)by * 32LL + (long long)(tx / 128)) * C_stride0 + bx * 128 + tx % 128]"));
+  EXPECT_TRUE(contains(source, "B[bx * 128 + tx % 128]"));  // N = 64: int32 indices
   expect_compiles(f);
 }
 

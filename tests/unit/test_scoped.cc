@@ -91,9 +91,9 @@ TEST_F(Scoped, VerifiedInsideTheKernelItsBodyAScope) {
 
 // A scope the backend does not know: it would have to know what it means.
 TEST_F(Scoped, BackendsRefuseIt) {
-  lang::PrimFunc f(program(unit({0}, store(make_float(1.0)))));
-  EXPECT_TRUE(test::throws<InternalError>([&] { generate_cuda(f, "sm_80"); }, {"T.unit scope reached the CUDA generator"}));
-  EXPECT_TRUE(test::throws<InternalError>([&] { test::cpu(f); }, {"T.unit scope reached the CPU backend"}));
+  lang::PrimFunc f(program(make_scoped("mystery", {}, store(make_float(1.0)))));
+  EXPECT_TRUE(test::throws<InternalError>([&] { generate_cuda(f, "sm_80"); }, {"T.mystery scope reached the CUDA generator"}));
+  EXPECT_TRUE(test::throws<InternalError>([&] { test::cpu(f); }, {"T.mystery scope reached the CPU backend"}));
 }
 
 }  // namespace

@@ -297,10 +297,6 @@ class Generator : public LowerContext {
   int pipeline_stages_ = 0;
   // Inside a warp role: its block-wide named barrier (0: __syncthreads). threads_ is the role's.
   int role_barrier_ = 0;
-  // Inside a Parallel nest: loop variables as expressions of the thread index, and each fragment
-  // access's register for the register being emitted.
-  std::map<const ir::VarNode*, ir::Expr> loop_values_;
-  std::map<const void*, std::string> access_register_;
   // What each variable can be (block and thread indices, loop variables), for dropping checks.
   ir::VarRanges ranges_;
   // Variables that differ between threads (the thread index, loops over it).
@@ -464,7 +460,6 @@ class Generator : public LowerContext {
       }
       case ir::ExprKind::Var: {
         const auto* v = ir::as<ir::VarNode>(e);
-        if (auto it = loop_values_.find(v); it != loop_values_.end()) return "(" + print(it->second, 0) + ")";
         // Names are keyed by address: keep the variable alive so no later one reuses its address.
         if (!names_.count(v)) named_vars_.push_back(e);
         return name_of(v, v->name);
@@ -483,7 +478,7 @@ class Generator : public LowerContext {
       case ir::ExprKind::Call: return call(*ir::as<ir::CallNode>(e));
       case ir::ExprKind::Load: {
         const auto* l = ir::as<ir::LoadNode>(e);
-        return access(l, *l->buffer, l->indices);
+        return element(*l->buffer, l->indices);
       }
       case ir::ExprKind::Select: {
         const auto* s = ir::as<ir::SelectNode>(e);
@@ -497,12 +492,6 @@ class Generator : public LowerContext {
     return "";
   }
 
-  // A load or store of `b`: an element of memory, or inside a Parallel nest a fragment register.
-  std::string access(const void* node, const ir::BufferNode& b, const std::vector<ir::Expr>& idx) {
-    if (b.scope == ir::Scope::Fragment)
-      if (auto it = access_register_.find(node); it != access_register_.end()) return cat(pointer(b), "[", it->second, "]");
-    return element(b, idx);
-  }
 
   std::string binary(const ir::BinaryNode& b, int parent) {
     using B = ir::BinaryOp;
@@ -611,7 +600,7 @@ class Generator : public LowerContext {
       case ir::StmtKind::Annotate: return;
       case ir::StmtKind::Store: {
         const auto* st = ir::as<ir::StoreNode>(s);
-        std::string lhs = access(st, *st->buffer, st->indices);
+        std::string lhs = element(*st->buffer, st->indices);
         return line(cat(lhs, " = ", print(st->value, 0), ";"));
       }
       case ir::StmtKind::For: return emit_for(*ir::as<ir::ForNode>(s));
@@ -782,9 +771,11 @@ class Generator : public LowerContext {
 
   // ---- Parallel --------------------------------------------------------------------------------
 
-  // A Parallel nest in its `parallel_over` scope (passes/plan_parallel_loops.h), which checked it:
-  // walked over the registers of its anchor, each thread visiting the elements it owns; loop
-  // variables become expressions of the thread index, every fragment access a register.
+  // A Parallel nest in its `parallel_over` scope (passes/plan_parallel_loops.h), which checked it,
+  // expanded into thread-level IR and printed: per register of its anchor, the body for the
+  // element each thread owns there (a `unit`, or an `if` on the register's guard), loop variables
+  // replaced by expressions of the thread index, fragment accesses by registers of the fragments'
+  // arrays (LowerContext::registers).
   void emit_parallel(const ir::ScopedNode& over) {
     TS_ICHECK(divergent_depth_ == 0, "a T::Parallel loop under diverging control flow passed the verifier");
     const passes::ParallelNest nest(*ir::as<ir::ForNode>(over.body));
@@ -806,35 +797,49 @@ class Generator : public LowerContext {
     const std::int64_t registers = anchor.layout->register_count();  // enumerates the layout: once
     for (std::int64_t reg = 0; reg < registers; ++reg) {
       const auto owned = anchor.layout->owned(thread_var_, ir::make_int(reg));
-      loop_values_.clear();
-      for (size_t k = 0; k < nest.loops.size(); ++k) loop_values_[nest.loops[k]->var.get()] = passes::simplify(owned.index[k]);
-      std::map<const void*, std::string> registers;
+      // Each fragment access becomes a register of the fragment's array: a fixed one, or where it
+      // differs between threads one computed at run time (correct, but the array leaves registers).
       const auto first = passes::register_visits(nest, anchor, reg, threads_, thread_var_, /*first_only=*/true);
+      std::map<const void*, ir::Expr> register_of;
       for (size_t i = 0; i < nest.accesses.size(); ++i) {
         const passes::FragmentAccess& a = nest.accesses[i];
         const auto& holder = *fragment(*a.buffer).layout;
         if (!dynamic.count({static_cast<std::int64_t>(i), reg})) {
-          registers[a.node] = std::to_string(*passes::access_register(nest, a, holder, anchor, first));
+          register_of[a.node] = ir::make_int(*passes::access_register(nest, a, holder, anchor, first));
           continue;
         }
-        // Differs between threads: an index computed at run time (correct, but the array leaves registers).
         std::map<const ir::VarNode*, ir::Expr> sub;
         for (size_t d = 0; d < a.index.size(); ++d) sub[holder.vars()[d].get()] = ir::make_cast(DataType::Int32, a.index[d]);
-        registers[a.node] = expr(ir::substitute(holder.forward_index()[0], sub));
+        register_of[a.node] = ir::substitute(holder.forward_index()[0], sub);
       }
-      access_register_ = registers;
-      if (owned.valid) open(cat("if (", print(owned.valid, 0), ")"));
-      else open("");
+      // Then the loop variables become the element the thread visits in this register.
+      std::map<const ir::VarNode*, ir::Expr> element;
+      for (size_t k = 0; k < nest.loops.size(); ++k) element[nest.loops[k]->var.get()] = passes::simplify(owned.index[k]);
+      const ir::Stmt body = ir::substitute(ToRegisters(*this, register_of).mutate_stmt(nest.body), element);
       // The elements of a Parallel loop are independent and each thread visits only its own (under
       // guards on them): no barrier between or inside them.
       ++divergent_depth_;
-      emit_stmt(nest.body);
+      emit(owned.valid ? ir::make_if(owned.valid, body) : ir::make_scoped("unit", {}, body));  // rewritten: not logged
       --divergent_depth_;
-      close();
     }
-    loop_values_.clear();
-    access_register_.clear();
   }
+
+  // A Parallel body's fragment accesses as accesses of the fragments' register arrays.
+  struct ToRegisters : ir::Mutator {
+    Generator& generator;
+    const std::map<const void*, ir::Expr>& register_of;
+    ToRegisters(Generator& g, const std::map<const void*, ir::Expr>& r) : generator(g), register_of(r) {}
+    using Mutator::mutate;
+    ir::Expr mutate(const ir::LoadNode* op, const ir::Expr& self) override {
+      auto it = register_of.find(op);
+      return it == register_of.end() ? Mutator::mutate(op, self) : ir::make_load(generator.registers(*op->buffer), {it->second});
+    }
+    ir::Stmt mutate(const ir::StoreNode* op, const ir::Stmt& self) override {
+      auto it = register_of.find(op);
+      if (it == register_of.end()) return Mutator::mutate(op, self);
+      return ir::make_store(generator.registers(*op->buffer), {it->second}, mutate_expr(op->value));
+    }
+  };
 
   // The copy of staged shared tile `b` for stage `stage`.
   std::string stage_copy(const ir::BufferNode& b, const ir::Expr& stage) {
@@ -901,6 +906,10 @@ class Generator : public LowerContext {
       line(cat("[[maybe_unused]] const ", c_type(var.dtype), " ", name_of(&var, var.name), " = ", expr(s.args.at(1)), ";"));
       set_loop_range(var, s.args.at(2), s.args.at(3));
       if (auto r = ranges_.find(&var); r != ranges_.end() && scope_attr(s, "multiple")) r->second.multiple = scope_attr(s, "multiple");
+      emit_stmt(s.body);
+      close();
+    } else if (s.key == "unit") {
+      open("");  // its own C++ scope, for the temporaries of its statements
       emit_stmt(s.body);
       close();
     } else if (s.key == "async_copies") {
