@@ -7,6 +7,8 @@
 //       When pred is false nothing is read (src-size 0) and the BYTES bytes of smem are zeroed, so
 //       out-of-bounds rows of a tile become zeros; gmem must still be a valid-looking address
 //       (e.g. the tensor's base), never dereferenced.
+//     tl::cp_async_zfill<BYTES>(smem, gmem, pred, fallback) gives the instruction `fallback` (a
+//     valid address) instead of gmem when !pred.
 //     tl::cp_async_commit() closes the group of cp.async issued since the last commit;
 //     tl::cp_async_wait<N>() waits until at most N committed groups are still in flight;
 //     tl::cp_async_wait_all() waits for every cp.async issued so far. Follow the wait with a
@@ -17,6 +19,9 @@
 //     dst_regs / src_regs point at the first element of a thread's register array; both addresses
 //     must be BYTES-aligned. They are plain typed accesses (unsigned char / unsigned short /
 //     unsigned / uint2 / uint4), which the compiler turns into ld/st.{global,shared}.v2/.v4.
+//       tl::copy_vector<BYTES>(dst, src, pred)   memory to memory, zeros when !pred
+//       tl::load_vector<N, M, F>(regs, mem, pred)   N elements of type M into registers of type F
+//       tl::store_vector<N, F, M>(mem, regs, pred)  registers of type F into N elements of type M
 // All smem/gmem pointers are generic pointers into the named state space.
 #pragma once
 
@@ -35,6 +40,13 @@ TL_DEVICE void cp_async(void* smem, const void* gmem, bool pred = true) {
     asm volatile("cp.async.ca.shared.global [%0], [%1], %2, %3;\n" ::"r"(dst), "l"(gmem), "n"(BYTES), "r"(src_size)
                  : "memory");
   }
+}
+
+// cp_async where gmem may lie outside the tensor when !pred: `fallback` (a valid address, the
+// tensor's base) is given to the instruction instead.
+template <int BYTES>
+TL_DEVICE void cp_async_zfill(void* smem, const void* gmem, bool pred, const void* fallback) {
+  cp_async<BYTES>(smem, pred ? gmem : fallback, pred);
 }
 
 TL_DEVICE void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
@@ -63,6 +75,33 @@ TL_DEVICE void vec_copy(void* dst, const void* src) {
   *reinterpret_cast<V*>(dst) = *reinterpret_cast<const V*>(src);
 }
 }  // namespace detail
+
+// One vector of BYTES bytes from src to dst (both BYTES-aligned), zeros when !pred (src is then
+// not read).
+template <int BYTES>
+TL_DEVICE void copy_vector(void* dst, const void* src, bool pred) {
+  typedef typename detail::VecOf<BYTES>::type V;
+  *reinterpret_cast<V*>(dst) = pred ? *reinterpret_cast<const V*>(src) : V{};
+}
+
+// N consecutive elements of memory (type M, one N * sizeof(M)-byte vector access) into registers
+// regs[0..N) of type F, converted; zeros when !pred (mem is then not read).
+template <int N, typename M, typename F>
+TL_DEVICE void load_vector(F* regs, const M* mem, bool pred) {
+  typedef typename detail::VecOf<N * sizeof(M)>::type V;
+  const V v = pred ? *reinterpret_cast<const V*>(mem) : V{};
+  for (int i = 0; i < N; ++i) regs[i] = cast<F>(reinterpret_cast<const M*>(&v)[i]);
+}
+
+// Registers regs[0..N) of type F, converted to M, into N consecutive elements of memory with one
+// vector access; nothing when !pred.
+template <int N, typename F, typename M>
+TL_DEVICE void store_vector(M* mem, const F* regs, bool pred) {
+  typedef typename detail::VecOf<N * sizeof(M)>::type V;
+  V v;
+  for (int i = 0; i < N; ++i) reinterpret_cast<M*>(&v)[i] = cast<M>(regs[i]);
+  if (pred) *reinterpret_cast<V*>(mem) = v;
+}
 
 template <int BYTES>
 TL_DEVICE void ld_global(void* dst_regs, const void* gptr) { detail::vec_copy<BYTES>(dst_regs, gptr); }

@@ -24,6 +24,7 @@
 //                                         addresses as base + per-lane offset so that the compiler
 //                                         folds constant parts into the instruction's immediate
 //   tl::stsm_x4(p, r)  tl::stsm_x4_trans(p, r)                               (sm_90 and later)
+//   tl::stsm_x4_from<M, F>(p, regs): stsm_x4 of 8 registers of type F converted to M
 #pragma once
 
 #include "tilescale/common.h"
@@ -79,6 +80,13 @@ TL_DEVICE void stsm_x4(void* smem_row_ptr, const uint32_t (&r)[4]) {
 #else
   __trap();
 #endif
+}
+// stsm_x4 of 8 registers regs[0..8) of type F, converted to the 16-bit M and packed in pairs.
+template <typename M, typename F>
+TL_DEVICE void stsm_x4_from(M* smem_row_ptr, const F* regs) {
+  uint32_t r[4];
+  for (int i = 0; i < 8; ++i) reinterpret_cast<M*>(&r[i / 2])[i % 2] = cast<M>(regs[i]);
+  stsm_x4(smem_row_ptr, r);
 }
 TL_DEVICE void stsm_x4_trans(void* smem_row_ptr, const uint32_t (&r)[4]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900

@@ -62,6 +62,7 @@ const char* spelling(ForKind k) {
     case ForKind::Parallel: return "Parallel";
     case ForKind::Pipelined: return "Pipelined";
     case ForKind::Unrolled: return "unroll";
+    case ForKind::Rolled: return "rolled";
   }
   return "?";
 }

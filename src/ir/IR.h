@@ -307,8 +307,10 @@ struct SeqNode : StmtNode {
   const std::vector<Stmt> stmts;
 };
 
-enum class ForKind { Serial, Parallel, Pipelined, Unrolled };
-const char* spelling(ForKind k);  // "serial", "Parallel", "Pipelined", "unroll"
+// Rolled: serial and kept rolled by the CUDA compiler (`#pragma unroll 1`), for cold paths whose
+// unrolled, if-converted form would take issue slots on the hot one.
+enum class ForKind { Serial, Parallel, Pipelined, Unrolled, Rolled };
+const char* spelling(ForKind k);  // "serial", "Parallel", "Pipelined", "unroll", "rolled"
 
 // Software-pipelining request of a Pipelined loop (REFERENCE.md §1). `order` and `stage` are empty
 // or give one entry per top-level statement of the loop body.

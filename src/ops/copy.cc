@@ -9,6 +9,7 @@
 #include "ir/visitor.h"
 #include "ops/copy.h"
 #include "ops/cuda_lowering.h"
+#include "ops/device_builtins.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -70,66 +71,65 @@ ir::Expr vector_ok(cuda::LowerContext& ctx, const ir::Region& r, std::int64_t ve
   return all_of(kept);
 }
 
-void memory_to_memory(const ir::TileOpNode& op, const CopyPlan& plan, cuda::LowerContext& ctx) {
+// `value` (of dtype `from`) as dtype `to`.
+ir::Expr converted(const ir::Expr& value, DataType to) { return value->dtype == to ? value : ir::make_cast(to, value); }
+// `value` where `in` holds (null: always), else zero.
+ir::Expr or_zero(const ir::Expr& in, const ir::Expr& value) {
+  return in ? ir::make_select(in, value, ir::make_cast(value->dtype, ir::make_float(0.0))) : value;
+}
+ir::Expr always(const ir::Expr& in) { return in ? in : ir::make_int(1, DataType::Bool); }
+
+// The run-time condition for vectors over the global sides of a copy: vector_ok, and every stride a
+// multiple of the vector; null when nothing needs checking.
+ir::Expr vectors_ok(cuda::LowerContext& ctx, const std::vector<const ir::Region*>& sides, std::int64_t vec) {
+  std::vector<ir::Expr> conds;
+  for (const auto* r : sides)
+    if (ir::Expr e = vector_ok(ctx, *r, vec)) conds.push_back(e);
+  for (const auto* r : sides)
+    if (r->buffer->scope == ir::Scope::Global)
+      for (int d = 0; d + 1 < r->rank(); ++d)
+        conds.push_back(ir::make_binary(ir::BinaryOp::EQ, ir::make_binary(ir::BinaryOp::Mod, ctx.stride(*r->buffer, d), ir::make_int(vec, DataType::Int64)),
+                                        ir::make_int(0, DataType::Int64)));
+  return all_of(conds);
+}
+
+ir::Stmt memory_to_memory(const ir::TileOpNode& op, const CopyPlan& plan, cuda::LowerContext& ctx) {
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
   const auto tile = squeezed(const_extent(src, "copy"));
-  const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
+  const DataType dt = dst.buffer->dtype;
   const std::int64_t vec = plan.vector;
   const bool async = plan.path == CopyPath::CpAsync;
-  auto scalar_loop = [&](bool compact) {
-    for_each_vector(ctx, tile, 1, [&](const std::vector<ir::Expr>& t) {
-      const std::string value = convert(ctx.element(*src.buffer, region_index(src, t)), st, dt);
-      ir::Expr in_src = inside(ctx, src, t), in_dst = inside(ctx, dst, t);
-      if (in_dst) ctx.open(cat("if (", ctx.expr(in_dst), ")"));
-      const std::string lhs = ctx.element(*dst.buffer, region_index(dst, t));
-      if (in_src) ctx.line(cat(lhs, " = ", ctx.expr(in_src), " ? ", value, " : tl::cast<", c_type(dt), ">(0.0f);"));
-      else ctx.line(cat(lhs, " = ", value, ";"));
-      if (in_dst) ctx.close();
+  auto scalars = [&](bool compact) {
+    return vectors(ctx, tile, 1, [&](const std::vector<ir::Expr>& t) {
+      const ir::Expr value = converted(ir::make_load(src.buffer, region_index(src, t)), dt);
+      return guarded(inside(ctx, dst, t), ir::make_store(dst.buffer, region_index(dst, t), or_zero(inside(ctx, src, t), value)));
     }, compact);
   };
-  if (vec == 1) return scalar_loop(false);
-  const std::int64_t vbytes = vec * bytes(st);
-  const char* vtype = vbytes == 16 ? "uint4" : vbytes == 8 ? "uint2" : vbytes == 4 ? "unsigned" : "unsigned short";
-  std::vector<ir::Expr> oks;
-  for (const auto* r : {&src, &dst})
-    if (ir::Expr e = vector_ok(ctx, *r, vec)) oks.push_back(e);
-  std::string ok = all_of(oks) ? ctx.expr(all_of(oks)) : "";
-  for (const auto* r : {&src, &dst})
-    if (r->buffer->scope == ir::Scope::Global)
-      for (int d = 0; d + 1 < r->rank(); ++d) ok += cat(ok.empty() ? "" : " && ", ctx.stride(*r->buffer, d), " % ", vec, " == 0");
-  if (!ok.empty()) ctx.open(cat("if (", ok, ")"));
-  for_each_vector(ctx, tile, vec, [&](const std::vector<ir::Expr>& t) {
-    const std::string from = cat("&", ctx.element(*src.buffer, region_index(src, t)));
-    const std::string to = cat("&", ctx.element(*dst.buffer, region_index(dst, t)));
-    ir::Expr in_src = inside(ctx, src, t, vec), in_dst = inside(ctx, dst, t, vec);
-    if (async) {
-      // Out-of-tensor vectors are zero-filled (src-size 0); the address stays a valid one.
-      const std::string pred = in_src ? ctx.expr(in_src) : "true";
-      ctx.line(cat("tl::cp_async<", vbytes, ">(", to, ", ", in_src ? cat(pred, " ? (const void*)", from, " : (const void*)", ctx.pointer(*src.buffer)) : from, ", ", pred, ");"));
-      return;
-    }
-    if (in_dst) ctx.open(cat("if (", ctx.expr(in_dst), ")"));
-    if (in_src)
-      ctx.line(cat("*reinterpret_cast<", vtype, "*>(", to, ") = ", ctx.expr(in_src), " ? *reinterpret_cast<const ", vtype, "*>(", from, ") : ", vtype, "{};"));
-    else
-      ctx.line(cat("*reinterpret_cast<", vtype, "*>(", to, ") = *reinterpret_cast<const ", vtype, "*>(", from, ");"));
-    if (in_dst) ctx.close();
+  if (vec == 1) return scalars(false);
+  const std::int64_t vbytes = vec * bytes(src.buffer->dtype);
+  std::vector<ir::Stmt> out;
+  const ir::Stmt by_vectors = vectors(ctx, tile, vec, [&](const std::vector<ir::Expr>& t) {
+    const ir::Expr from = ir::make_load(src.buffer, region_index(src, t)), to = ir::make_load(dst.buffer, region_index(dst, t));
+    const ir::Expr in_src = inside(ctx, src, t, vec), in_dst = inside(ctx, dst, t, vec);
+    // Out-of-tensor vectors are zero-filled (src-size 0); the address given stays a valid one.
+    if (async && in_src) return device_call("tl.cp_async_zfill", {to, from, in_src, ir::make_load(src.buffer, std::vector<ir::Expr>(src.rank(), ir::make_int(0)))}, {vbytes});
+    if (async) return device_call("tl.cp_async", {to, from, always(nullptr)}, {vbytes});
+    return guarded(in_dst, device_call("tl.copy_vector", {to, from, always(in_src)}, {vbytes}));
   });
-  if (!ok.empty()) {
-    ctx.close();
-    ctx.open("else");
+  if (ir::Expr ok = vectors_ok(ctx, {&src, &dst}, vec)) {
     // The scalar fallback (strides that are not multiples of the vector) is the cold path: kept
     // rolled, ptxas neither unrolls it nor if-converts it into straight-line predicated code, whose
     // predicated-off instructions would still take issue slots in every iteration of a main loop
     // (gemm 256x128x32, 8 warps: 628 instructions per 64 mma instead of 213).
-    ctx.line("#pragma unroll 1");
-    scalar_loop(true);
-    ctx.close();
+    out.push_back(ir::make_if(ok, by_vectors, scalars(true)));
+  } else {
+    out.push_back(by_vectors);
   }
   if (async && !ctx.in_async_producer()) {
-    ctx.line("tl::cp_async_commit();");
-    ctx.line("tl::cp_async_wait<0>();");
+    out.push_back(device_call("tl.cp_async_commit"));
+    out.push_back(device_call("tl.cp_async_wait", {}, {std::int64_t{0}}));
   }
+  return ir::make_seq(std::move(out));
 }
 
 // The widest v (at most 16 bytes of `mem_type`) such that in every thread registers [r, r + v)
@@ -201,50 +201,58 @@ bool stmatrix_fits(const layout::Fragment& f, std::int64_t registers, int thread
 
 // The fragment -> shared copy by stmatrix.x4 (stmatrix_fits): per 8 registers, lane l gives the
 // address of row l % 8 of matrix l / 8.
-void store_by_stmatrix(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem) {
+ir::Stmt store_by_stmatrix(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem) {
   const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
-  const DataType ft = frag.buffer->dtype, mt = mem.buffer->dtype;
+  const ir::Buffer regs = ctx.registers(*frag.buffer);
   const ir::Expr tx = ctx.thread_var();
   auto op = [](ir::BinaryOp o, const ir::Expr& a, const ir::Expr& b) { return ir::make_binary(o, a, b); };
   const ir::Expr lane = op(ir::BinaryOp::Mod, tx, ir::make_int(32)), warp_base = op(ir::BinaryOp::Sub, tx, lane);
   const ir::Expr row_in_group = op(ir::BinaryOp::Add, op(ir::BinaryOp::Mod, lane, ir::make_int(8)),
                                    op(ir::BinaryOp::Mul, op(ir::BinaryOp::Mod, op(ir::BinaryOp::Div, lane, ir::make_int(8)), ir::make_int(2)), ir::make_int(8)));
   const ir::Expr col_in_group = op(ir::BinaryOp::Mul, op(ir::BinaryOp::Div, lane, ir::make_int(16)), ir::make_int(8));
+  std::vector<ir::Stmt> out;
   for (std::int64_t g = 0; g < f.registers; g += 8) {
     const auto origin = f.layout->owned(warp_base, ir::make_int(g));
     const std::vector<ir::Expr> tile{op(ir::BinaryOp::Add, origin.index[0], row_in_group), op(ir::BinaryOp::Add, origin.index[1], col_in_group)};
-    const std::string regs = ctx.fresh("stsm");
-    ctx.line(cat("uint32_t ", regs, "[4];"));
-    for (std::int64_t i = 0; i < 8; ++i)
-      ctx.line(cat("reinterpret_cast<", c_type(mt), "*>(&", regs, "[", i / 2, "])[", i % 2, "] = ",
-                   convert(ctx.fragment_register(*frag.buffer, g + i), ft, mt), ";"));
-    ctx.line(cat("tl::stsm_x4(&", ctx.element(*mem.buffer, region_index(mem, tile)), ", ", regs, ");"));
+    out.push_back(device_call("tl.stsm_x4_from", {ir::make_load(mem.buffer, region_index(mem, tile)), ir::make_load(regs, {ir::make_int(g)})},
+                              {mem.buffer->dtype, frag.buffer->dtype}));
   }
+  return ir::make_seq(std::move(out));
 }
 
-// Emits the copy of registers [reg, reg + v) at tile index t as one vector access.
-void copy_register_vector(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem, bool to_frag, std::int64_t reg,
-                          std::int64_t v, const std::vector<ir::Expr>& t) {
-  const DataType mt = mem.buffer->dtype, ft = frag.buffer->dtype;
-  const std::int64_t vbytes = v * bytes(mt);
-  const char* vtype = vbytes == 16 ? "uint4" : vbytes == 8 ? "uint2" : vbytes == 4 ? "unsigned" : "unsigned short";
-  ir::Expr in = inside(ctx, mem, t, v);
-  const std::string address = cat("&", ctx.element(*mem.buffer, region_index(mem, t)));
-  const std::string tmp = ctx.fresh("vec");
-  if (to_frag) {
-    ctx.line(cat(vtype, " ", tmp, " = ", in ? cat(ctx.expr(in), " ? ") : "", "*reinterpret_cast<const ", vtype, "*>(", address, ")",
-                 in ? cat(" : ", vtype, "{}") : "", ";"));
-    for (std::int64_t i = 0; i < v; ++i)
-      ctx.line(cat(ctx.fragment_register(*frag.buffer, reg + i), " = ",
-                   convert(cat("reinterpret_cast<const ", c_type(mt), "*>(&", tmp, ")[", i, "]"), mt, ft), ";"));
-    return;
-  }
-  ctx.line(cat(vtype, " ", tmp, ";"));
-  for (std::int64_t i = 0; i < v; ++i)
-    ctx.line(cat("reinterpret_cast<", c_type(mt), "*>(&", tmp, ")[", i, "] = ", convert(ctx.fragment_register(*frag.buffer, reg + i), ft, mt), ";"));
-  if (in) ctx.open(cat("if (", ctx.expr(in), ")"));
-  ctx.line(cat("*reinterpret_cast<", vtype, "*>(", address, ") = ", tmp, ";"));
-  if (in) ctx.close();
+// A fragment <-> memory copy, register by register or (plan.vector > 1) by vectors of registers.
+ir::Stmt fragment_and_memory(const ir::TileOpNode& op, const CopyPlan& plan, cuda::LowerContext& ctx, bool to_frag) {
+  const ir::Region &frag = to_frag ? op.regions[1] : op.regions[0], &mem = to_frag ? op.regions[0] : op.regions[1];
+  const DataType dt = op.regions[1].buffer->dtype;
+  const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
+  const ir::Buffer regs = ctx.registers(*frag.buffer);
+  auto reg = [&](std::int64_t r) { return ir::make_load(regs, {ir::make_int(r)}); };
+  const ir::Stmt by_elements = registers(ctx, *frag.buffer, [&](std::int64_t r, const std::vector<ir::Expr>& t) {
+    const ir::Expr in = inside(ctx, mem, t);
+    const std::vector<ir::Expr> at = region_index(mem, t);
+    if (to_frag) return ir::make_store(regs, {ir::make_int(r)}, or_zero(in, converted(ir::make_load(mem.buffer, at), dt)));
+    // A replicated fragment is written out by the first copy of each element only.
+    std::vector<ir::Expr> conds;
+    if (in) conds.push_back(in);
+    if (f.layout->replicate() > 1) {
+      std::map<const ir::VarNode*, ir::Expr> sub{{f.layout->replica_var().get(), ir::make_int(0)}};
+      for (size_t d = 0, k = 0; d < f.layout->vars().size(); ++d)
+        sub[f.layout->vars()[d].get()] = ir::as_const_int(frag.buffer->shape[d]) == 1 ? ir::make_int(0) : t[k++];
+      conds.push_back(ir::make_binary(ir::BinaryOp::EQ, ctx.thread_var(), ir::make_cast(DataType::Int32, ir::substitute(f.layout->forward_thread(), sub))));
+    }
+    return guarded(all_of(conds), ir::make_store(mem.buffer, at, converted(reg(r), dt)));
+  });
+  const std::int64_t v = plan.vector;
+  if (v == 1) return by_elements;
+  // Vectors need the tile to start on a vector boundary in memory (checked at run time for global
+  // tensors, with element-wise code as the fallback).
+  const ir::Stmt by_vectors = registers(ctx, *frag.buffer, [&](std::int64_t r, const std::vector<ir::Expr>& t) {
+    const ir::Expr element = ir::make_load(mem.buffer, region_index(mem, t)), in = always(inside(ctx, mem, t, v));
+    if (to_frag) return device_call("tl.load_vector", {reg(r), element, in}, {v, mem.buffer->dtype, frag.buffer->dtype});
+    return device_call("tl.store_vector", {element, reg(r), in}, {v, frag.buffer->dtype, mem.buffer->dtype});
+  }, v);
+  const ir::Expr ok = vectors_ok(ctx, {&mem}, v);
+  return ok ? ir::make_if(ok, by_vectors, by_elements) : by_vectors;
 }
 
 void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
@@ -257,8 +265,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
                              "per-thread loop with T::serial"));
   const auto plan = CopyPlan::decode(op);
   TS_ICHECK(plan, "copy into ", dst.buffer->name, " lowered before plan_copies");
-  if (!from_frag && !to_frag) return memory_to_memory(op, *plan, ctx);
-  const DataType st = src.buffer->dtype, dt = dst.buffer->dtype;
+  if (!from_frag && !to_frag) return ctx.emit(memory_to_memory(op, *plan, ctx));
   if (from_frag && to_frag) {
     require_whole_fragment(src, "copy"), require_whole_fragment(dst, "copy");
     const auto &fs = ctx.fragment(*src.buffer), &fd = ctx.fragment(*dst.buffer);
@@ -266,55 +273,15 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
       throw CompileError(cat("cannot copy fragment ", src.buffer->name, " to fragment ", dst.buffer->name,
                              " because their layouts differ (", fs.layout->to_string(), " vs ", fd.layout->to_string(),
                              "); copy through shared memory"));
+    const ir::Buffer from = ctx.registers(*src.buffer), to = ctx.registers(*dst.buffer);
+    std::vector<ir::Stmt> out;
     for (int r = 0; r < fs.registers; ++r)
-      ctx.line(cat(ctx.fragment_register(*dst.buffer, r), " = ", convert(ctx.fragment_register(*src.buffer, r), st, dt), ";"));
-    return;
+      out.push_back(ir::make_store(to, {ir::make_int(r)}, converted(ir::make_load(from, {ir::make_int(r)}), dst.buffer->dtype)));
+    return ctx.emit(ir::make_seq(std::move(out)));
   }
-  const ir::Region& frag = from_frag ? src : dst;
-  const ir::Region& mem = from_frag ? dst : src;
-  require_whole_fragment(frag, "copy");
-  if (plan->path == CopyPath::Stmatrix) return store_by_stmatrix(ctx, frag, mem);
-  const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
-  const std::int64_t v = plan->vector;
-  std::string vector_ok_cond;
-  if (v > 1) {
-    // Vectors need the tile to start on a vector boundary in memory (checked at run time for
-    // global tensors, with element-wise code as the fallback).
-    if (ir::Expr e = vector_ok(ctx, mem, v)) vector_ok_cond = ctx.expr(e);
-    if (mem.buffer->scope == ir::Scope::Global)
-      for (int d = 0; d + 1 < mem.rank(); ++d)
-        vector_ok_cond += cat(vector_ok_cond.empty() ? "" : " && ", ctx.stride(*mem.buffer, d), " % ", v, " == 0");
-    if (!vector_ok_cond.empty()) ctx.open(cat("if (", vector_ok_cond, ")"));
-    for_each_register(ctx, *frag.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
-      copy_register_vector(ctx, frag, mem, to_frag, reg, v, t);
-    }, v);
-    if (vector_ok_cond.empty()) return;
-    ctx.close();
-    ctx.open("else");
-  }
-  for_each_register(ctx, *frag.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
-    ir::Expr in = inside(ctx, mem, t);
-    const std::string element = ctx.element(*mem.buffer, region_index(mem, t));
-    if (to_frag) {
-      const std::string value = convert(element, st, dt);
-      ctx.line(cat(ctx.fragment_register(*frag.buffer, reg), " = ", in ? cat(ctx.expr(in), " ? ", value, " : tl::cast<", c_type(dt), ">(0.0f)") : value, ";"));
-      return;
-    }
-    // A replicated fragment is written out by the first copy of each element only.
-    std::vector<ir::Expr> conds;
-    if (in) conds.push_back(in);
-    if (f.layout->replicate() > 1) {
-      std::map<const ir::VarNode*, ir::Expr> sub{{f.layout->replica_var().get(), ir::make_int(0)}};
-      for (size_t d = 0, k = 0; d < f.layout->vars().size(); ++d)
-        sub[f.layout->vars()[d].get()] = ir::as_const_int(frag.buffer->shape[d]) == 1 ? ir::make_int(0) : t[k++];
-      conds.push_back(ir::make_binary(ir::BinaryOp::EQ, ctx.thread_var(), ir::make_cast(DataType::Int32, ir::substitute(f.layout->forward_thread(), sub))));
-    }
-    ir::Expr guard = all_of(conds);
-    if (guard) ctx.open(cat("if (", ctx.expr(guard), ")"));
-    ctx.line(cat(element, " = ", convert(ctx.fragment_register(*frag.buffer, reg), st, dt), ";"));
-    if (guard) ctx.close();
-  });
-  if (v > 1) ctx.close();
+  require_whole_fragment(from_frag ? src : dst, "copy");
+  if (plan->path == CopyPath::Stmatrix) return ctx.emit(store_by_stmatrix(ctx, src, dst));
+  ctx.emit(fragment_and_memory(op, *plan, ctx, to_frag));
 }
 
 constexpr const char* kPathNames[] = {"scalar", "vector", "cp_async", "registers", "register_vector", "stmatrix"};

@@ -74,15 +74,16 @@ ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<
 }
 
 void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
-                     const std::function<void(const std::vector<ir::Expr>& tile)>& body, bool compact) {
+                     const std::function<void(const std::vector<ir::Expr>& tile)>& body) {
   std::int64_t numel = 1;
   for (auto e : shape) numel *= e;
   const std::int64_t vectors = numel / vec, T = ctx.threads();
   const std::int64_t rounds = (vectors + T - 1) / T;
   ir::Var v = ctx.fresh_var("v");
   ctx.set_range(v, 0, (vectors - 1) * vec, vec);
-  auto emit = [&](const ir::Expr& id, bool partial) {
-    ctx.open(partial ? cat("if (", ctx.expr(ir::make_binary(BinaryOp::LT, id, c(vectors))), ")") : "");
+  for (std::int64_t it = 0; it < rounds; ++it) {
+    const ir::Expr id = add(c(it * T), ctx.thread_var());
+    ctx.open((it + 1) * T > vectors ? cat("if (", ctx.expr(ir::make_binary(BinaryOp::LT, id, c(vectors))), ")") : "");
     ctx.line(cat("const int ", ctx.expr(v), " = ", ctx.expr(ir::make_binary(BinaryOp::Mul, id, c(vec))), ";"));
     std::vector<ir::Expr> tile(shape.size());
     std::int64_t stride = 1;
@@ -93,15 +94,7 @@ void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& s
     }
     body(tile);
     ctx.close();
-  };
-  if (compact) {
-    ir::Var it = ctx.fresh_var("it");
-    ctx.open(cat("for (int ", ctx.expr(it), " = 0; ", ctx.expr(it), " < ", rounds, "; ++", ctx.expr(it), ")"));
-    emit(add(ir::make_binary(BinaryOp::Mul, it, c(T)), ctx.thread_var()), vectors % T != 0);
-    ctx.close();
-    return;
   }
-  for (std::int64_t it = 0; it < rounds; ++it) emit(add(c(it * T), ctx.thread_var()), (it + 1) * T > vectors);
 }
 
 ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
@@ -127,7 +120,7 @@ ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape
   };
   if (compact) {
     const ir::Var it = ir::make_var("it");
-    return ir::make_for(it, c(0), c(rounds), ir::ForKind::Serial,
+    return ir::make_for(it, c(0), c(rounds), ir::ForKind::Rolled,
                         one(add(ir::make_binary(BinaryOp::Mul, it, c(T)), ctx.thread_var()), vectors % T != 0));
   }
   std::vector<ir::Stmt> out;

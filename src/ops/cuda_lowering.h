@@ -27,10 +27,9 @@ ir::Expr all_of(const std::vector<ir::Expr>& conds);  // null when empty
 
 // Emits `body(tile_index)` for every element of a tile of `shape`, vectors of `vec` consecutive
 // elements along the last dimension dealt round-robin to the threads; `tile_index` points at the
-// vector's first element. Unrolled (each thread's vectors emitted one by one) unless `compact`,
-// which emits a loop instead (for rarely taken fallback paths).
+// vector's first element. Unrolled: each thread's vectors emitted one by one.
 void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
-                     const std::function<void(const std::vector<ir::Expr>& tile)>& body, bool compact = false);
+                     const std::function<void(const std::vector<ir::Expr>& tile)>& body);
 
 // Emits `body(reg, tile_index)` for every `step`-th register of fragment `b` (tile_index is the
 // element it holds, in squeezed form), guarded where the register may be unused.
@@ -40,7 +39,8 @@ void for_each_register(cuda::LowerContext& ctx, const ir::BufferNode& b,
 
 // The same two walks as thread-level IR, for lowerings that build IR (LowerContext::emit): each
 // vector's statement in a `bind` scope that names its first element `v` (with its range, for
-// LowerContext::provably), each register's under its guard.
+// LowerContext::provably), each register's under its guard. `compact` gives the vectors as one
+// loop kept rolled instead (ir::ForKind::Rolled: for rarely taken fallback paths).
 ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
                  const std::function<ir::Stmt(const std::vector<ir::Expr>& tile)>& body, bool compact = false);
 ir::Stmt registers(cuda::LowerContext& ctx, const ir::BufferNode& b,

@@ -51,6 +51,8 @@ std::vector<DeviceBuiltin> make_registry() {
       {"tl.warpgroup_turns_finish", "tl::warpgroup_turns_finish", false, sm90, 90, true, {P::Int, P::Int}, {}, false, E::Warpgroup, G, Sync::Barrier, none, no},
       // cp.async: each thread's copies form groups, committed and waited for by the same thread.
       {"tl.cp_async", "tl::cp_async", false, copy, 80, false, {P::Int}, {O::MemoryWrite, O::MemoryRead, O::Value}, false, E::Thread, G, Sync::None, cp, issue},
+      // The same where the source may lie outside its tensor: the last operand (the tensor's base) is read instead.
+      {"tl.cp_async_zfill", "tl::cp_async_zfill", false, copy, 80, false, {P::Int}, {O::MemoryWrite, O::MemoryRead, O::Value, O::MemoryRead}, false, E::Thread, G, Sync::None, cp, issue},
       {"tl.cp_async_commit", "tl::cp_async_commit", false, copy, 80, false, {}, {}, false, E::Thread, G, Sync::None, cp, commit},
       {"tl.cp_async_wait", "tl::cp_async_wait", false, copy, 80, false, {P::Int}, {}, false, E::Thread, G, Sync::None, cp, wait},
       // TMA: a load reports its bytes to the mbarrier; the global operand's indices are the box's
@@ -78,7 +80,11 @@ std::vector<DeviceBuiltin> make_registry() {
       // One element of global or shared memory updated atomically (T::atomic_add).
       {"tl.atomic_add", "tl::atomic_add", false, "tilescale/common.h", 80, false, {}, {O::MemoryWrite, O::Value}, false, E::Thread, G, Sync::None, none, no},
       // stmatrix: each lane's registers into the rows its lanes name.
-      {"tl.stsm_x4", "tl::stsm_x4", false, ldsm, 90, false, {}, {O::MemoryWrite, O::Registers}, false, E::Warp, G, Sync::None, none, no},
+      {"tl.stsm_x4_from", "tl::stsm_x4_from", false, ldsm, 90, false, {P::Type, P::Type}, {O::MemoryWrite, O::Registers}, false, E::Warp, G, Sync::None, none, no},
+      // Vector accesses (T::copy): memory to memory, memory to registers and back, converting.
+      {"tl.copy_vector", "tl::copy_vector", false, copy, 80, false, {P::Int}, {O::MemoryWrite, O::MemoryRead, O::Value}, false, E::Thread, G, Sync::None, none, no},
+      {"tl.load_vector", "tl::load_vector", false, copy, 80, false, {P::Int, P::Type, P::Type}, {O::Registers, O::MemoryRead, O::Value}, false, E::Thread, G, Sync::None, none, no},
+      {"tl.store_vector", "tl::store_vector", false, copy, 80, false, {P::Int, P::Type, P::Type}, {O::MemoryWrite, O::Registers, O::Value}, false, E::Thread, G, Sync::None, none, no},
   };
 }
 

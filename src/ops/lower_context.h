@@ -78,7 +78,9 @@ class LowerContext {
   virtual std::string element(const ir::BufferNode& b, const std::vector<ir::Expr>& index) = 0;
   virtual std::string pointer(const ir::BufferNode& b) = 0;  // base pointer (current pipeline stage)
   virtual ir::Expr extent(const ir::BufferNode& b, int dim) = 0;
-  virtual std::string stride(const ir::BufferNode& b, int dim) = 0;  // global tensors, dims but the last
+  // A global tensor's stride in `dim` (any but the last), as the int64 variable the generated code
+  // takes it in.
+  virtual ir::Expr stride(const ir::BufferNode& b, int dim) = 0;
   virtual const FragmentInfo& fragment(const ir::BufferNode& b) = 0;
   virtual std::string fragment_register(const ir::BufferNode& b, std::int64_t reg) = 0;
   // Fragment `b`'s registers as the Local array the generated code holds them in: IR that a

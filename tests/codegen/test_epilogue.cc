@@ -40,18 +40,18 @@ TEST(Epilogue, GemmStagesCThroughSharedMemoryByStmatrixAndTmaStore) {
   EXPECT_EQ(s.tensor_maps[2].swizzle_bytes, 128);
   EXPECT_NE(s.source.find("const __grid_constant__ tl::TmaDescriptor C_tma_2"), std::string::npos);
   // 128 float registers per thread, 8 per stmatrix.x4.
-  EXPECT_EQ(count(s.source, "tl::stsm_x4("), 16u);
+  EXPECT_EQ(count(s.source, "tl::stsm_x4_from<half_t, float>("), 16u);
   // The last panel starts where the swizzled layout puts column 192 (passes/expand_tma_stores.h).
   EXPECT_NE(s.source.find("tl::tma_store_2d(&C_tma_2, &C_shared[tl::swizzle<128, 256, 2>(0, 192)], bx * 256 + 192, by * 128);"),
             std::string::npos);
   EXPECT_NE(s.source.find("tl::tma_store_wait_read<0>();"), std::string::npos);
   // C_shared reuses the stages' bytes: the consumers meet after the last wgmma before writing it,
   // and the writes reach the async proxy before the store, one barrier between.
-  const auto drain = s.source.find("tl::gemm_ss_wgmma_drain"), first_write = s.source.find("tl::stsm_x4(");
+  const auto drain = s.source.find("tl::gemm_ss_wgmma_drain"), first_write = s.source.find("tl::stsm_x4_from<half_t, float>(");
   ASSERT_NE(drain, std::string::npos);
   EXPECT_NE(s.source.substr(drain, first_write - drain).find("tl::named_barrier_sync<1, 256>();"), std::string::npos);
-  EXPECT_NE(s.source.find("tl::stsm_x4(&C_shared[tl::swizzle<128, 256, 2>"), std::string::npos);
-  const std::string epilogue = s.source.substr(s.source.rfind("tl::stsm_x4("));
+  EXPECT_NE(s.source.find("tl::stsm_x4_from<half_t, float>(&C_shared[tl::swizzle<128, 256, 2>"), std::string::npos);
+  const std::string epilogue = s.source.substr(s.source.rfind("tl::stsm_x4_from<half_t, float>("));
   EXPECT_NE(epilogue.find(";\n    }\n    tl::fence_proxy_async();\n    tl::named_barrier_sync<1, 256>();\n    if (tx == 0) {"), std::string::npos)
       << epilogue;
   if (why.empty()) EXPECT_FALSE(jit::compile_nvrtc(s.source, s.name, "sm_90a", {}).cubin.empty());
@@ -61,7 +61,7 @@ TEST(Epilogue, GemmStagesCThroughSharedMemoryByStmatrixAndTmaStore) {
   EXPECT_TRUE(a.tensor_maps.empty());
   EXPECT_EQ(a.source.find("stsm"), std::string::npos);
   EXPECT_EQ(a.source.find("tma_store"), std::string::npos);
-  EXPECT_NE(a.source.find("*reinterpret_cast<uint4*>(&C["), std::string::npos);
+  EXPECT_NE(a.source.find("tl::copy_vector<16>(&C["), std::string::npos);
   if (why.empty()) EXPECT_FALSE(jit::compile_nvrtc(a.source, a.name, "sm_80", {}).cubin.empty());
 }
 
@@ -71,7 +71,7 @@ TEST(Epilogue, AttentionOutputGoesByTmaStoreOnHopper) {
   EXPECT_EQ(s.tensor_maps[2].param, 3);
   EXPECT_EQ(s.tensor_maps[2].box, (std::vector<std::int64_t>{64, 128, 1, 1}));
   EXPECT_EQ(count(s.source, "tl::tma_store_4d(&O_tma_2, "), 2u);
-  EXPECT_EQ(count(s.source, "tl::stsm_x4("), 8u);
+  EXPECT_EQ(count(s.source, "tl::stsm_x4_from<bfloat16_t, float>("), 8u);
 }
 
 // Not by TMA: a store the kernel reads back, a partial tile, a converting copy.
@@ -140,7 +140,7 @@ TEST(Epilogue, StmatrixNeedsRowsOfWholeChunks) {
       });
     });
   };
-  EXPECT_NE(spec_for(build(40), 90).source.find("tl::stsm_x4("), std::string::npos);
+  EXPECT_NE(spec_for(build(40), 90).source.find("tl::stsm_x4_from<half_t, float>("), std::string::npos);
   EXPECT_EQ(spec_for(build(36), 90).source.find("stsm"), std::string::npos);
 }
 

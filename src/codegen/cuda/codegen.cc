@@ -168,6 +168,7 @@ class Generator : public LowerContext {
     // The lowering's own branches are not the program's: the thread-level log (which the CPU
     // backend's decisions are checked against) leaves them out.
     ops::ThreadLevelLog* log = std::exchange(log_, nullptr);
+    emitted_.push_back(s);  // names are keyed by address: its variables and buffers stay alive
     emit_stmt(s);
     log_ = log;
   }
@@ -245,7 +246,14 @@ class Generator : public LowerContext {
   }
 
   ir::Expr extent(const ir::BufferNode& b, int dim) override { return b.shape[dim]; }
-  std::string stride(const ir::BufferNode& b, int dim) override { return stride_name(b, dim); }
+  ir::Expr stride(const ir::BufferNode& b, int dim) override {
+    auto [it, fresh] = strides_.try_emplace({&b, dim});
+    if (fresh) {
+      it->second = ir::make_var(stride_name(b, dim), DataType::Int64);
+      names_[it->second.get()] = stride_name(b, dim);
+    }
+    return it->second;
+  }
 
   const FragmentInfo& fragment(const ir::BufferNode& b) override {
     auto it = fragments_.find(&b);
@@ -281,6 +289,10 @@ class Generator : public LowerContext {
   bool persistent_ = false;             // T::persistent
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
+  // The IR the lowerings built and emit() printed.
+  std::vector<ir::Stmt> emitted_;
+  // Each global tensor's strides as variables, as the lowerings that build IR name them (stride()).
+  std::map<std::pair<const ir::BufferNode*, int>, ir::Var> strides_;
   // Each fragment's register array, as the lowerings that build IR address it (registers()).
   std::map<const ir::BufferNode*, ir::Buffer> register_arrays_;
   bool async_producer_ = false;  // inside an async_copies scope
@@ -755,6 +767,7 @@ class Generator : public LowerContext {
     const bool div = diverges(f);
     divergent_depth_ += div;
     if (f.for_kind == ir::ForKind::Unrolled) line("#pragma unroll");
+    if (f.for_kind == ir::ForKind::Rolled) line("#pragma unroll 1");
     const std::string mn = print(f.min, 0);
     const std::string end = ir::as_const_int(f.min) == 0 ? print(f.extent, 7) : cat(print(f.min, 9), " + ", print(f.extent, 10));
     open(cat("for (", c_type(f.var->dtype), " ", v, " = ", mn, "; ", v, " < ", end, "; ++", v, ")"));
