@@ -21,6 +21,18 @@ ir::Expr index_op(BinaryOp op, const ir::Expr& a, const ir::Expr& b) {
 }
 ir::Expr add(const ir::Expr& a, const ir::Expr& b) { return index_op(BinaryOp::Add, a, b); }
 ir::Expr c(std::int64_t v) { return ir::make_int(v); }
+
+// The index in a tile of `shape` of its row-major element number v.
+std::vector<ir::Expr> tile_at(const ir::Var& v, const std::vector<std::int64_t>& shape) {
+  std::vector<ir::Expr> tile(shape.size());
+  std::int64_t stride = 1;
+  for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
+    ir::Expr q = stride == 1 ? ir::Expr(v) : ir::make_binary(BinaryOp::Div, v, c(stride));
+    tile[d] = d == 0 ? q : ir::make_binary(BinaryOp::Mod, q, c(shape[d]));
+    stride *= shape[d];
+  }
+  return tile;
+}
 }  // namespace
 
 std::vector<std::int64_t> const_extent(const ir::Region& r, const char* op) {
@@ -85,14 +97,7 @@ void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& s
     const ir::Expr id = add(c(it * T), ctx.thread_var());
     ctx.open((it + 1) * T > vectors ? cat("if (", ctx.expr(ir::make_binary(BinaryOp::LT, id, c(vectors))), ")") : "");
     ctx.line(cat("const int ", ctx.expr(v), " = ", ctx.expr(ir::make_binary(BinaryOp::Mul, id, c(vec))), ";"));
-    std::vector<ir::Expr> tile(shape.size());
-    std::int64_t stride = 1;
-    for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
-      ir::Expr q = stride == 1 ? ir::Expr(v) : ir::make_binary(BinaryOp::Div, v, c(stride));
-      tile[d] = d == 0 ? q : ir::make_binary(BinaryOp::Mod, q, c(shape[d]));
-      stride *= shape[d];
-    }
-    body(tile);
+    body(tile_at(v, shape));
     ctx.close();
   }
 }
@@ -105,14 +110,7 @@ ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape
   const std::int64_t rounds = (vectors + T - 1) / T;
   const ir::Var v = ir::make_var("v");
   ctx.set_range(v, 0, (vectors - 1) * vec, vec);
-  std::vector<ir::Expr> tile(shape.size());
-  std::int64_t stride = 1;
-  for (int d = static_cast<int>(shape.size()) - 1; d >= 0; --d) {
-    ir::Expr q = stride == 1 ? ir::Expr(v) : ir::make_binary(BinaryOp::Div, v, c(stride));
-    tile[d] = d == 0 ? q : ir::make_binary(BinaryOp::Mod, q, c(shape[d]));
-    stride *= shape[d];
-  }
-  const ir::Stmt each = body(tile);
+  const ir::Stmt each = body(tile_at(v, shape));
   auto one = [&](const ir::Expr& id, bool partial) {
     const ir::Attrs range{{"multiple", vec}};
     const ir::Stmt bound = ir::make_scoped("bind", range, each, {v, ir::make_binary(BinaryOp::Mul, id, c(vec)), c(0), c((vectors - 1) * vec + 1)});
