@@ -136,6 +136,33 @@ TEST(Codegen, FreedTemporariesDoNotLendTheirNames) {
     EXPECT_FALSE(jit::compile_nvrtc(generate_cuda(f, arch), f.name(), arch, {}).cubin.empty()) << arch;
 }
 
+// T::copy as device calls, per CopyPlan path: a partial GEMM tile loads by cp.async with zero fill
+// at the tensor's edge (tl::cp_async_zfill), falls back to a scalar loop kept rolled (`#pragma
+// unroll 1`: unrolled and if-converted it would cost issue slots in the main loop) when a stride is
+// not a multiple of the vector, and stores the accumulator by register vectors; softmax moves its
+// rows through fragments by tl::load_vector / tl::store_vector. All compile for both targets.
+TEST(Codegen, CopyPathsAreDeviceCalls) {
+  const std::string why = jit::nvrtc_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "NVRTC unavailable: " << why;
+  const auto* gemm = examples::find_example("gemm");
+  const auto edge = gemm->build(examples::parse_sizes("M=200,N=136,K=72", gemm->default_sizes));
+  const auto* softmax = examples::find_example("softmax");
+  const auto rows = softmax->build(softmax->default_sizes);
+  for (const char* arch : {"sm_80", "sm_90a"}) {
+    SCOPED_TRACE(arch);
+    const std::string g = generate_cuda(edge, arch), s = generate_cuda(rows, arch);
+    const std::string zfill = std::string(arch) == "sm_80" ? "tl::cp_async_zfill<16>(" : "tl::tma_load_2d(";  // sm_90a: TMA
+    EXPECT_NE(g.find(zfill), std::string::npos) << g;
+    if (std::string(arch) == "sm_80") EXPECT_NE(g.find("#pragma unroll 1\n"), std::string::npos);
+    const auto rolled = g.find("#pragma unroll 1");
+    if (rolled != std::string::npos) EXPECT_EQ(g.find_first_not_of(" \n", rolled + 16), g.find("for (int it", rolled));
+    EXPECT_NE(s.find("tl::load_vector<4, half_t, float>("), std::string::npos) << s;
+    EXPECT_NE(s.find("tl::store_vector<4, float, half_t>("), std::string::npos);
+    EXPECT_FALSE(jit::compile_nvrtc(g, edge.name(), arch, {}).cubin.empty());
+    EXPECT_FALSE(jit::compile_nvrtc(s, rows.name(), arch, {}).cubin.empty());
+  }
+}
+
 // T::atomic_add compiles for every type the GPU adds atomically, from a fragment, from a shared
 // tile and as one scalar (tl::atomic_add's overloads, device/tilescale/common.h).
 TEST(Codegen, AtomicAddCompilesForEveryTypeFromEverySource) {
