@@ -106,4 +106,26 @@ TL_DEVICE T lane_allreduce(T v) {
   return v;
 }
 
+// The reduction ops by number, as generated code names them: 0 sum, 1 max, 2 min.
+template <int OP> struct ReduceOpOf;
+template <> struct ReduceOpOf<0> { typedef SumOp type; };
+template <> struct ReduceOpOf<1> { typedef MaxOp type; };
+template <> struct ReduceOpOf<2> { typedef MinOp type; };
+
+// a and b combined by reduction op OP, in T.
+template <int OP, class T>
+TL_DEVICE T reduce_combine(T a, T b) {
+  return typename ReduceOpOf<OP>::type()(a, b);
+}
+// OP's identity in T (sum: 0, max: the lowest value, min: the largest).
+template <int OP, class T>
+TL_DEVICE T reduce_identity() {
+  return ReduceOpOf<OP>::type::template identity<T>();
+}
+// lane_allreduce by op number.
+template <int LANE_BITS, int OP, class T>
+TL_DEVICE T lane_reduce(T v) {
+  return lane_allreduce<LANE_BITS, typename ReduceOpOf<OP>::type>(v);
+}
+
 }  // namespace tl

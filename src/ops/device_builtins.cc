@@ -24,6 +24,7 @@ std::vector<DeviceBuiltin> make_registry() {
   const char* mbar = "tilescale/mbarrier.h";
   const char* wgmma = "tilescale/wgmma_sm90.h";
   const char* ldsm = "tilescale/ldsm.h";
+  const char* red = "tilescale/reduce.h";
   const Proxy G = Proxy::Generic, A = Proxy::Async;
   const AsyncFamily none = AsyncFamily::None, cp = AsyncFamily::CpAsync, wg = AsyncFamily::Wgmma,
                     bulk = AsyncFamily::BulkStore, tx = AsyncFamily::MbarrierTx;
@@ -77,6 +78,11 @@ std::vector<DeviceBuiltin> make_registry() {
       {"tl.elect_one", "tl::elect_one", false, mbar, 80, false, {}, {}, true, E::Warp, G, Sync::None, none, no},
       {"tl.setmaxnreg_inc", "tl::setmaxnreg_inc", false, mbar, 90, true, {P::Int}, {}, false, E::Warpgroup, G, Sync::None, none, no},
       {"tl.setmaxnreg_dec", "tl::setmaxnreg_dec", false, mbar, 90, true, {P::Int}, {}, false, E::Warpgroup, G, Sync::None, none, no},
+      // Reductions (T::reduce_*, T::cumsum), values: <OP (0 sum, 1 max, 2 min), T>; lane_reduce <LANE_BITS, OP, T>.
+      {"tl.reduce_combine", "tl::reduce_combine", false, red, 80, false, {P::Int, P::Type}, {O::Value, O::Value}, true, E::Thread, G, Sync::None, none, no},
+      {"tl.reduce_identity", "tl::reduce_identity", false, red, 80, false, {P::Int, P::Type}, {}, true, E::Thread, G, Sync::None, none, no},
+      {"tl.lane_reduce", "tl::lane_reduce", false, red, 80, false, {P::Int, P::Int, P::Type}, {O::Value}, true, E::Warp, G, Sync::None, none, no},
+      {"tl.absolute", "tl::absolute", false, red, 80, false, {P::Type}, {O::Value}, true, E::Thread, G, Sync::None, none, no},
       // One element of global or shared memory updated atomically (T::atomic_add).
       {"tl.atomic_add", "tl::atomic_add", false, "tilescale/common.h", 80, false, {}, {O::MemoryWrite, O::Value}, false, E::Thread, G, Sync::None, none, no},
       // stmatrix: each lane's registers into the rows its lanes name.
@@ -139,6 +145,11 @@ std::string cpp_name(const DeviceBuiltin& d, int rank) {
 
 ir::Stmt device_call(const char* name, std::vector<ir::Expr> operands, std::vector<ir::TemplateArg> targs, ir::Attrs attrs) {
   return ir::make_evaluate(ir::make_builtin(DataType::Int32, name, std::move(operands), std::move(attrs), std::move(targs)));
+}
+
+ir::Expr device_value(DataType t, const char* name, std::vector<ir::Expr> operands, std::vector<ir::TemplateArg> targs) {
+  TS_ICHECK(device_builtin(name).returns_value, "device builtin ", name, " returns no value");
+  return ir::make_builtin(t, name, std::move(operands), {}, std::move(targs));
 }
 
 }  // namespace tilescale::ops

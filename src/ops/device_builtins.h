@@ -75,7 +75,7 @@ struct DeviceBuiltin {
   bool arch_specific;  // needs the sm_90a target (setmaxnreg)
   std::vector<TemplateParam> targs;
   std::vector<OperandRole> operands;
-  bool returns_value;  // elect_one: a bool; every other call is an Evaluate
+  bool returns_value;  // an expression (elect_one, the reductions' values: device_value); else an Evaluate
   Executor executor;
   Proxy proxy;
   Sync sync;
@@ -93,6 +93,8 @@ void check_device_call(const ir::BuiltinNode& call);
 // A statement that calls device builtin `name`: Evaluate(Builtin) with its operands, template
 // arguments and attrs.
 ir::Stmt device_call(const char* name, std::vector<ir::Expr> operands = {}, std::vector<ir::TemplateArg> targs = {}, ir::Attrs attrs = {});
+// An expression that calls value-returning device builtin `name` (returns_value), of dtype `t`.
+ir::Expr device_value(DataType t, const char* name, std::vector<ir::Expr> operands = {}, std::vector<ir::TemplateArg> targs = {});
 // Every entry, in registry order.
 const std::vector<DeviceBuiltin>& device_builtins();
 // The entries of `family` that take `step`: what issues, commits or waits for its groups.

@@ -91,6 +91,9 @@ class LowerContext {
   // Scratch shared memory for one op (reductions across warps); returns a `char*` expression.
   // The caller synchronises before reusing it.
   virtual std::string workspace(std::size_t bytes) = 0;
+  // `elements` of type `t` at byte `offset` of that scratch (`workspace`, its expression) as a
+  // one-dimensional shared buffer that IR built by a lowering can address.
+  virtual ir::Buffer scratch(const std::string& workspace, std::int64_t offset, DataType t, std::int64_t elements) = 0;
   // True inside an `async_copies` scope (a pipeline's producers, passes/expand_pipelines.h): copies
   // may stay in flight, a later tl.cp_async_wait completes them.
   virtual bool in_async_producer() const = 0;

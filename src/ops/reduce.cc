@@ -6,6 +6,7 @@
 
 #include "ir/eval.h"
 #include "ops/cuda_lowering.h"
+#include "ops/device_builtins.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -122,116 +123,129 @@ void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const s
 
 using namespace cuda_lowering;
 
-// A reduction as generated code spells it: its functor (device/tilescale/reduce.h), the
-// accumulator type and whether it folds absolute values.
+// A reduction as generated code computes it: its op (device/tilescale/reduce.h: 0 sum, 1 max,
+// 2 min), the accumulator type and whether it folds absolute values.
 struct Reduction {
-  std::string op;
+  std::int64_t op;
   DataType acc;
   bool absolute;
-  std::string type() const { return c_type(acc); }
-  // Absolute values are never below 0, so absmax starts from 0 (SumOp's identity).
-  std::string identity() const { return cat(absolute ? "tl::SumOp" : op, "::identity<", type(), ">()"); }
-  // A value of dtype `from` as an accumulator value.
-  std::string value(const std::string& x, DataType from) const { return convert(x, from, acc); }
+  // Absolute values are never below 0, so absmax starts from 0 (the sum's identity).
+  ir::Expr identity() const { return device_value(acc, "tl.reduce_identity", {}, {absolute ? std::int64_t{0} : op, acc}); }
+  ir::Expr combine(const ir::Expr& a, const ir::Expr& b) const { return device_value(acc, "tl.reduce_combine", {a, b}, {op, acc}); }
+  // A value as an accumulator value.
+  ir::Expr value(const ir::Expr& x) const { return x->dtype == acc ? x : ir::make_cast(acc, x); }
+  // An accumulator value folded with one more (already an accumulator value).
+  ir::Expr fold(const ir::Expr& a, const ir::Expr& x) const { return combine(a, absolute ? device_value(acc, "tl.absolute", {x}, {acc}) : x); }
+  // A value combined across the lanes whose index differs in LANE_BITS.
+  ir::Expr across_lanes(std::int64_t lane_bits, const ir::Expr& x) const { return device_value(acc, "tl.lane_reduce", {x}, {lane_bits, op, acc}); }
 };
 
 Reduction reduction(const ir::TileOpNode& op) {
   const std::string& kind = kind_of(op);
   const DataType acc = accumulator(op.regions[0].buffer->dtype, op.regions[1].buffer->dtype);
-  if (kind == "sum" || kind == "abssum") return {"tl::SumOp", acc, kind == "abssum"};
-  if (kind == "max" || kind == "absmax") return {"tl::MaxOp", acc, kind == "absmax"};
-  if (kind == "min") return {"tl::MinOp", acc, false};
+  if (kind == "sum" || kind == "abssum") return {0, acc, kind == "abssum"};
+  if (kind == "max" || kind == "absmax") return {1, acc, kind == "absmax"};
+  if (kind == "min") return {2, acc, false};
   throw InternalError(cat("unknown reduction ", kind));
 }
 
-// One element (already an accumulator value) folded into an accumulator: "acc = Op()(acc, tl::absolute(x))".
-std::string fold(const Reduction& red, const std::string& acc, const std::string& x) {
-  return cat(acc, " = ", red.op, "()(", acc, ", ", red.absolute ? cat("tl::absolute(", x, ")") : x, ");");
+ir::Expr num(std::int64_t v) { return ir::make_int(v); }
+ir::Expr bin(ir::BinaryOp o, const ir::Expr& a, const ir::Expr& b) { return ir::make_binary(o, a, b); }
+ir::Stmt block_barrier() { return device_call("tl.syncthreads"); }
+
+// The reduced value stored into dst element `at` (a Load), combined with its old value unless clear.
+ir::Stmt store_result(const ir::TileOpNode& op, const Reduction& red, const ir::Expr& at, const ir::Expr& value) {
+  // `value` already holds absolute values where the reduction takes them.
+  const ir::Expr combined = op.int_attr("clear") ? value : red.combine(red.value(at), value);
+  const auto* l = ir::as<ir::LoadNode>(at);
+  return ir::make_store(l->buffer, l->indices, combined->dtype == l->buffer->dtype ? combined : ir::make_cast(l->buffer->dtype, combined));
 }
 
-// The reduced value stored into dst register `reg`, combined with its old value unless clear.
-void store_result(cuda::LowerContext& ctx, const ir::TileOpNode& op, const Reduction& red, const ir::BufferNode& dst,
-                  const std::string& dst_elem, const std::string& value) {
-  // `value` already holds absolute values where the reduction takes them.
-  const std::string combined = op.int_attr("clear") ? value : cat(red.op, "()(", red.value(dst_elem, dst.dtype), ", ", value, ")");
-  ctx.line(cat(dst_elem, " = ", convert(combined, red.acc, dst.dtype), ";"));
+// Per-thread partial results: a Local array and its element i.
+struct Partials {
+  ir::Buffer buffer;
+  ir::Expr at(std::int64_t i) const { return ir::make_load(buffer, {num(i)}); }
+  ir::Stmt set(std::int64_t i, const ir::Expr& v) const { return ir::make_store(buffer, {num(i)}, v); }
+};
+
+// Combines the partials of the warps that share them through the workspace: `ws_index(warp_group,
+// i)` is where partial i of this thread's warp group goes; the writers are `writer`; every thread
+// then folds the `groups` copies of its partials, with a barrier on each side.
+void across_warps(cuda::LowerContext& ctx, std::vector<ir::Stmt>& out, const Reduction& red, const Partials& part, std::int64_t count,
+                  std::int64_t ws_elements, const ir::Expr& writer, std::int64_t groups,
+                  const std::function<ir::Expr(const ir::Expr& group, std::int64_t i)>& ws_index, const ir::Expr& own_group) {
+  const ir::Buffer ws = ctx.scratch(ctx.workspace(ws_elements * bytes(red.acc)), 0, red.acc, ws_elements);
+  std::vector<ir::Stmt> writes;
+  for (std::int64_t i = 0; i < count; ++i) writes.push_back(ir::make_store(ws, {ws_index(own_group, i)}, part.at(i)));
+  out.push_back(ir::make_if(writer, ir::make_seq(std::move(writes))));
+  out.push_back(block_barrier());
+  for (std::int64_t i = 0; i < count; ++i) {
+    out.push_back(part.set(i, red.identity()));
+    for (std::int64_t g = 0; g < groups; ++g) out.push_back(part.set(i, red.combine(part.at(i), ir::make_load(ws, {ws_index(num(g), i)}))));
+  }
+  out.push_back(block_barrier());
 }
 
 // Accumulator rows: per thread, fold the row's registers, then the quad's 4 lanes by shuffles, then
 // the warps that share the row through shared memory.
-void lower_mma_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
+ir::Stmt lower_mma_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
   const auto &src = *op.regions[0].buffer, &dst = *op.regions[1].buffer;
   const cuda::FragmentInfo& f = ctx.fragment(src);
+  const ir::Buffer in = ctx.registers(src), out_regs = ctx.registers(dst);
   const std::int64_t N = *ir::as_const_int(src.shape[1]);
   const std::int64_t NI = N / f.warps_n / 8, MI = f.M / f.warps_m / 16;
-  const std::string part = ctx.fresh("part");
-  ctx.line(cat(red.type(), " ", part, "[", MI * 2, "];"));
+  const Partials part{ir::make_buffer("part", {num(MI * 2)}, red.acc, ir::Scope::Local)};
+  std::vector<ir::Stmt> out{ir::make_alloc(part.buffer)};
   for (std::int64_t mi = 0; mi < MI; ++mi)
     for (std::int64_t h = 0; h < 2; ++h) {
-      const std::string acc = cat(part, "[", mi * 2 + h, "]");
-      ctx.line(cat(acc, " = ", red.identity(), ";"));
+      const std::int64_t i = mi * 2 + h;
+      out.push_back(part.set(i, red.identity()));
       for (std::int64_t ni = 0; ni < NI; ++ni)
         for (std::int64_t c = 0; c < 2; ++c)
-          ctx.line(fold(red, acc, red.value(ctx.fragment_register(src, (mi * NI + ni) * 4 + h * 2 + c), src.dtype)));
-      ctx.line(cat(acc, " = tl::lane_allreduce<3, ", red.op, ">(", acc, ");"));
+          out.push_back(part.set(i, red.fold(part.at(i), red.value(ir::make_load(in, {num((mi * NI + ni) * 4 + h * 2 + c)})))));
+      out.push_back(part.set(i, red.across_lanes(3, part.at(i))));
     }
   if (f.warps_n > 1) {
-    const std::string ws = ctx.fresh("ws");
-    ctx.line(cat(red.type(), "* ", ws, " = reinterpret_cast<", red.type(), "*>(", ctx.workspace(f.warps_n * f.M * bytes(red.acc)), ");"));
-    const std::string warp = cat("(tx / 32)"), row0 = cat("(", warp, " % ", f.warps_m, ") * ", f.M / f.warps_m, " + (tx % 32) / 4");
-    ctx.open("if (tx % 4 == 0)");
-    for (std::int64_t r = 0; r < MI * 2; ++r)
-      ctx.line(cat(ws, "[(", warp, " / ", f.warps_m, ") * ", f.M, " + ", row0, " + ", (r / 2) * 16 + (r % 2) * 8, "] = ", part, "[", r, "];"));
-    ctx.close();
-    ctx.line(ctx.barrier());
-    for (std::int64_t r = 0; r < MI * 2; ++r) {
-      const std::string acc = cat(part, "[", r, "]");
-      ctx.line(cat(acc, " = ", red.identity(), ";"));
-      for (int w = 0; w < f.warps_n; ++w)
-        ctx.line(cat(acc, " = ", red.op, "()(", acc, ", ", ws, "[", w * f.M, " + ", row0, " + ", (r / 2) * 16 + (r % 2) * 8, "]);"));
-    }
-    ctx.line(ctx.barrier());
+    const ir::Expr tx = ctx.thread_var(), warp = bin(ir::BinaryOp::Div, tx, num(32));
+    const ir::Expr row0 = bin(ir::BinaryOp::Add, bin(ir::BinaryOp::Mul, bin(ir::BinaryOp::Mod, warp, num(f.warps_m)), num(f.M / f.warps_m)),
+                              bin(ir::BinaryOp::Div, bin(ir::BinaryOp::Mod, tx, num(32)), num(4)));
+    auto at = [&](const ir::Expr& group, std::int64_t r) {
+      return bin(ir::BinaryOp::Add, bin(ir::BinaryOp::Add, bin(ir::BinaryOp::Mul, group, num(f.M)), row0), num((r / 2) * 16 + (r % 2) * 8));
+    };
+    across_warps(ctx, out, red, part, MI * 2, f.warps_n * f.M, bin(ir::BinaryOp::EQ, bin(ir::BinaryOp::Mod, tx, num(4)), num(0)), f.warps_n, at,
+                 bin(ir::BinaryOp::Div, warp, num(f.warps_m)));
   }
-  for (std::int64_t r = 0; r < MI * 2; ++r)
-    store_result(ctx, op, red, dst, ctx.fragment_register(dst, r), cat(part, "[", r, "]"));
+  for (std::int64_t r = 0; r < MI * 2; ++r) out.push_back(store_result(op, red, ir::make_load(out_regs, {num(r)}), part.at(r)));
+  return ir::make_seq(std::move(out));
 }
 
 // Partitioned rows that every thread holds a share of (columns a multiple of threads x vector):
 // fold per thread, then across the whole block; every thread gets every row (replicated dst).
-void lower_partition_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
+ir::Stmt lower_partition_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
   const auto &src = *op.regions[0].buffer, &dst = *op.regions[1].buffer;
+  const ir::Buffer in = ctx.registers(src), out_regs = ctx.registers(dst);
   const std::int64_t R = *ir::as_const_int(src.shape[0]), C = *ir::as_const_int(src.shape[1]);
   const std::int64_t per_row = C / ctx.threads(), warps = ctx.threads() / 32;
-  const std::string part = ctx.fresh("part");
-  ctx.line(cat(red.type(), " ", part, "[", R, "];"));
+  const Partials part{ir::make_buffer("part", {num(R)}, red.acc, ir::Scope::Local)};
+  std::vector<ir::Stmt> out{ir::make_alloc(part.buffer)};
   for (std::int64_t row = 0; row < R; ++row) {
-    const std::string acc = cat(part, "[", row, "]");
-    ctx.line(cat(acc, " = ", red.identity(), ";"));
-    for (std::int64_t j = 0; j < per_row; ++j)
-      ctx.line(fold(red, acc, red.value(ctx.fragment_register(src, row * per_row + j), src.dtype)));
-    ctx.line(cat(acc, " = tl::lane_allreduce<31, ", red.op, ">(", acc, ");"));
+    out.push_back(part.set(row, red.identity()));
+    for (std::int64_t j = 0; j < per_row; ++j) out.push_back(part.set(row, red.fold(part.at(row), red.value(ir::make_load(in, {num(row * per_row + j)})))));
+    out.push_back(part.set(row, red.across_lanes(31, part.at(row))));
   }
   if (warps > 1) {
-    const std::string ws = ctx.fresh("ws");
-    ctx.line(cat(red.type(), "* ", ws, " = reinterpret_cast<", red.type(), "*>(", ctx.workspace(warps * R * bytes(red.acc)), ");"));
-    ctx.open("if (tx % 32 == 0)");
-    for (std::int64_t row = 0; row < R; ++row) ctx.line(cat(ws, "[(tx / 32) * ", R, " + ", row, "] = ", part, "[", row, "];"));
-    ctx.close();
-    ctx.line(ctx.barrier());
-    for (std::int64_t row = 0; row < R; ++row) {
-      const std::string acc = cat(part, "[", row, "]");
-      ctx.line(cat(acc, " = ", red.identity(), ";"));
-      for (std::int64_t w = 0; w < warps; ++w) ctx.line(cat(acc, " = ", red.op, "()(", acc, ", ", ws, "[", w * R + row, "]);"));
-    }
-    ctx.line(ctx.barrier());
+    const ir::Expr tx = ctx.thread_var();
+    auto at = [&](const ir::Expr& group, std::int64_t row) { return bin(ir::BinaryOp::Add, bin(ir::BinaryOp::Mul, group, num(R)), num(row)); };
+    across_warps(ctx, out, red, part, R, warps * R, bin(ir::BinaryOp::EQ, bin(ir::BinaryOp::Mod, tx, num(32)), num(0)), warps, at,
+                 bin(ir::BinaryOp::Div, tx, num(32)));
   }
-  for (std::int64_t row = 0; row < R; ++row)
-    store_result(ctx, op, red, dst, ctx.fragment_register(dst, row), cat(part, "[", row, "]"));
+  for (std::int64_t row = 0; row < R; ++row) out.push_back(store_result(op, red, ir::make_load(out_regs, {num(row)}), part.at(row)));
+  return ir::make_seq(std::move(out));
 }
 
 // Any layouts: the source goes to shared memory (unless it is there already), then each thread
 // folds the elements of the destination elements it holds.
-void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
+ir::Stmt lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
   const auto shape = const_extent(src, "reduce");
   const int dim = static_cast<int>(op.int_attr("dim"));
@@ -239,60 +253,60 @@ void lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Redu
   for (auto e : shape) numel *= e;
   std::vector<std::int64_t> strides(shape.size(), 1);
   for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) strides[d] = strides[d + 1] * shape[d + 1];
-  // Element (full src tile index) as C++.
-  std::function<std::string(const std::vector<ir::Expr>&)> read;
-  std::string ws;
+  std::vector<ir::Stmt> out;
+  ir::Buffer ws;  // a fragment source's staged copy (row-major)
   if (src.buffer->scope == ir::Scope::Fragment) {
     require_whole_fragment(src, "reduce");
-    ws = ctx.fresh("ws");
-    ctx.line(cat(red.type(), "* ", ws, " = reinterpret_cast<", red.type(), "*>(", ctx.workspace(numel * bytes(red.acc)), ");"));
-    for_each_register(ctx, *src.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
-      ir::Expr flat = ir::make_int(0);
+    ws = ctx.scratch(ctx.workspace(numel * bytes(red.acc)), 0, red.acc, numel);
+    const ir::Buffer regs = ctx.registers(*src.buffer);
+    out.push_back(registers(ctx, *src.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
+      ir::Expr flat = num(0);
       for (size_t d = 0; d < t.size(); ++d)
-        flat = ir::make_binary(ir::BinaryOp::Add, flat, ir::make_binary(ir::BinaryOp::Mul, ir::make_cast(DataType::Int32, t[d]), ir::make_int(strides[d])));
-      ctx.line(cat(ws, "[", ctx.expr(flat), "] = ", red.value(ctx.fragment_register(*src.buffer, reg), src.buffer->dtype), ";"));
-    });
-    ctx.line(ctx.barrier());
+        flat = bin(ir::BinaryOp::Add, flat, bin(ir::BinaryOp::Mul, ir::make_cast(DataType::Int32, t[d]), num(strides[d])));
+      return ir::make_store(ws, {flat}, red.value(ir::make_load(regs, {num(reg)})));
+    }));
+    out.push_back(block_barrier());
   } else if (src.buffer->scope != ir::Scope::Shared) {
     throw CompileError(cat("cannot lower T::reduce_", std::get<std::string>(op.attrs.at("kind")), " from ", describe(src),
                            " for CUDA because it is a ", ir::spelling(src.buffer->scope), " buffer; reduce a fragment or a shared tile"));
   }
-  auto emit_for_dst = [&](const std::vector<ir::Expr>& dst_tile, const std::string& dst_elem) {
-    const std::string acc = ctx.fresh("acc");
-    const ir::Var kv = ctx.fresh_var("k");
-    const std::string k = ctx.expr(kv);
-    ctx.line(cat(red.type(), " ", acc, " = ", red.identity(), ";"));
-    ctx.open(cat("for (int ", k, " = 0; ", k, " < ", shape[dim], "; ++", k, ")"));
-    std::string flat = cat(k, " * ", strides[dim]);
-    for (size_t d = 0, j = 0; d < shape.size(); ++d) {
-      if (static_cast<int>(d) == dim) continue;
-      if (shape[d] == 1) continue;
-      flat += cat(" + (", ctx.expr(dst_tile.at(j++)), ") * ", strides[d]);
-    }
-    if (!ws.empty()) {
-      ctx.line(fold(red, acc, cat(ws, "[", flat, "]")));
+  auto for_dst = [&](const std::vector<ir::Expr>& dst_tile, const ir::Expr& dst_elem) {
+    const ir::Buffer acc = ir::make_buffer("acc", {num(1)}, red.acc, ir::Scope::Var);
+    const ir::Expr a = ir::make_load(acc, {num(0)});
+    const ir::Var k = ir::make_var("k");
+    ir::Expr x;
+    if (ws) {
+      ir::Expr flat = bin(ir::BinaryOp::Mul, k, num(strides[dim]));
+      for (size_t d = 0, j = 0; d < shape.size(); ++d) {
+        if (static_cast<int>(d) == dim || shape[d] == 1) continue;
+        flat = bin(ir::BinaryOp::Add, flat, bin(ir::BinaryOp::Mul, dst_tile.at(j++), num(strides[d])));
+      }
+      x = ir::make_load(ws, {flat});
     } else {
       std::vector<ir::Expr> t;
       for (size_t d = 0, j = 0; d < shape.size(); ++d) {
         if (shape[d] == 1) continue;
-        t.push_back(static_cast<int>(d) == dim ? ir::Expr(kv) : dst_tile.at(j++));
+        t.push_back(static_cast<int>(d) == dim ? ir::Expr(k) : dst_tile.at(j++));
       }
-      ctx.line(fold(red, acc, red.value(ctx.element(*src.buffer, region_index(src, t)), src.buffer->dtype)));
+      x = red.value(ir::make_load(src.buffer, region_index(src, t)));
     }
-    ctx.close();
-    store_result(ctx, op, red, *dst.buffer, dst_elem, acc);
+    return ir::make_seq({ir::make_alloc(acc), ir::make_store(acc, {num(0)}, red.identity()),
+                         ir::make_for(k, num(0), num(shape[dim]), ir::ForKind::Serial, ir::make_store(acc, {num(0)}, red.fold(a, x))),
+                         store_result(op, red, dst_elem, a)});
   };
   if (dst.buffer->scope == ir::Scope::Fragment) {
     require_whole_fragment(dst, "reduce");
-    for_each_register(ctx, *dst.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
-      emit_for_dst(t, ctx.fragment_register(*dst.buffer, reg));
-    });
+    const ir::Buffer regs = ctx.registers(*dst.buffer);
+    out.push_back(registers(ctx, *dst.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
+      return for_dst(t, ir::make_load(regs, {num(reg)}));
+    }));
   } else {
-    for_each_vector(ctx, squeezed(const_extent(dst, "reduce")), 1, [&](const std::vector<ir::Expr>& t) {
-      emit_for_dst(t, ctx.element(*dst.buffer, region_index(dst, t)));
-    });
+    out.push_back(vectors(ctx, squeezed(const_extent(dst, "reduce")), 1, [&](const std::vector<ir::Expr>& t) {
+      return for_dst(t, ir::make_load(dst.buffer, region_index(dst, t)));
+    }));
   }
-  ctx.line(ctx.barrier());
+  out.push_back(block_barrier());
+  return ir::make_seq(std::move(out));
 }
 
 // True when every thread holds an equal share of every row, row r in registers
@@ -317,11 +331,11 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   if (frags) require_whole_fragment(op.regions[0], "reduce"), require_whole_fragment(op.regions[1], "reduce");
   const bool rows = frags && src.rank() == 2 && op.int_attr("dim") == 1;
   if (rows && ctx.fragment(src).family == "mma_accumulator" && ctx.fragment(dst).family == "mma_rows")
-    return lower_mma_rows(op, ctx, red);
+    return ctx.emit(lower_mma_rows(op, ctx, red));
   if (rows && ctx.fragment(src).family == "partition" && ctx.fragment(dst).family == "replicated" &&
       rows_are_register_blocks(ctx, src))
-    return lower_partition_rows(op, ctx, red);
-  lower_generic(op, ctx, red);
+    return ctx.emit(lower_partition_rows(op, ctx, red));
+  ctx.emit(lower_generic(op, ctx, red));
 }
 
 // Row values of a 2-D tile go where the tile's rows are; any other reduction's result is computed

@@ -55,12 +55,12 @@ TEST(IntegerReduceCodegen, AccumulatesInTheIntegerTypeWithoutFloats) {
       EXPECT_EQ(source.find("float"), std::string::npos) << source;
       EXPECT_EQ(source.find("double"), std::string::npos);
       const std::string acc = c.acc;
-      EXPECT_NE(source.find(acc + " part_"), std::string::npos);  // per-row accumulators
-      EXPECT_NE(source.find(acc + " acc_"), std::string::npos);   // per-column accumulators
-      EXPECT_NE(source.find("tl::MaxOp::identity<" + acc + ">()"), std::string::npos);
-      EXPECT_NE(source.find("tl::absolute("), std::string::npos);
+      EXPECT_NE(source.find(acc + " part["), std::string::npos);  // per-row accumulators
+      EXPECT_NE(source.find(acc + " acc;"), std::string::npos);   // per-column accumulators
+      EXPECT_NE(source.find("tl::reduce_identity<1, " + acc + ">()"), std::string::npos);
+      EXPECT_NE(source.find("tl::absolute<" + acc + ">("), std::string::npos);
       if (threads > 32)
-        EXPECT_NE(source.find(acc + "* ws_"), std::string::npos);  // warps meet in a workspace of the type
+        EXPECT_NE(source.find(acc + "* ws"), std::string::npos);  // warps meet in a workspace of the type
       // The PTX: integer instructions only; a 64-bit accumulator is reduced by 64-bit operations.
       const std::string ptx = generate_ptx(f, "sm_80");
       EXPECT_FALSE(std::regex_search(ptx, std::regex(R"(\.f(32|64)\b)"))) << "float instruction in the PTX";
@@ -79,7 +79,7 @@ TEST(IntegerReduceCodegen, Float64AccumulatesInDouble) {
   SKIP_WITHOUT_NVRTC();
   const std::string source = generate_cuda(all_reductions(DataType::Float64, 128), "sm_80");
   EXPECT_EQ(source.find("float"), std::string::npos) << source;
-  EXPECT_NE(source.find("double part_"), std::string::npos);
+  EXPECT_NE(source.find("double part["), std::string::npos);
 }
 
 // Integer prefix sums too: in the integer type, no float on the way.
@@ -158,9 +158,9 @@ TEST(IntegerReduceCodegen, Int32AccumulatorRows) {
   });
   for (const char* arch : {"sm_80", "sm_90a"}) {
     const std::string source = generate_cuda(f, arch);
-    EXPECT_NE(source.find("int part_"), std::string::npos) << arch;
-    EXPECT_NE(source.find("tl::lane_allreduce<3, tl::MaxOp>"), std::string::npos) << arch;
-    EXPECT_NE(source.find("int* ws_"), std::string::npos) << arch;
+    EXPECT_NE(source.find("int part["), std::string::npos) << arch;
+    EXPECT_NE(source.find("tl::lane_reduce<3, 1, int>("), std::string::npos) << arch;
+    EXPECT_NE(source.find("int* ws"), std::string::npos) << arch;
     EXPECT_EQ(source.find("float"), std::string::npos) << arch;
     EXPECT_FALSE(jit::compile_nvrtc(source, f.name(), arch, {}).cubin.empty()) << arch;
   }

@@ -24,7 +24,7 @@ const jit::EmbeddedHeader* find_header(const std::string& include_name) {
 // The template parameters of the first definition of `function` in `header` ("TL_DEVICE void
 // gemm_ss(" after its `template <...>` line), as the registry spells them; nullopt when absent.
 std::optional<std::vector<TemplateParam>> declared_template(std::string_view header, const std::string& function) {
-  const std::regex def("TL_DEVICE [a-z_0-9]+ " + function + "\\(");
+  const std::regex def("TL_DEVICE [A-Za-z_0-9]+ " + function + "\\(");
   std::cmatch m;
   if (!std::regex_search(header.data(), header.data() + header.size(), m, def)) return std::nullopt;
   const std::string_view before = header.substr(0, m.position(0));
@@ -94,10 +94,9 @@ const std::map<std::string, std::string>& unregistered() {
   static const std::map<std::string, std::string> why = [] {
     std::map<std::string, std::string> m;
     for (const char* f : {"tl::cast", "tl::swizzle", "tl::floordiv", "tl::floormod", "tl::fast_exp2", "tl::sigmoid",
-                          "tl::rasterize", "tl::absolute"})
+                          "tl::rasterize"})
       m[f] = "a value inside an expression, printed from the expression";
-    for (const char* f : {"tl::SumOp", "tl::MaxOp", "tl::MinOp", "tl::lane_allreduce"})
-      m[f] = "reduce's combiners and warp shuffle: the Op template parameter is a functor type, which a TemplateArg cannot hold";
+    m["tl::SumOp"] = "cumsum's integer addition, written as text (cumsum has no IR lowering yet)";
     for (const char* f : {"tl::gemm_ss_prefetched_head", "tl::gemm_ss_prefetched_tail", "tl::GemmSsFragments"})
       m[f] = "the mma.sync stage overlap's carried fragments are a C++ object, declared by the gemm's prefetch=first lowering";
     m["tl::WarpgroupTurns"] = "a class whose static members the warpgroup-turns schedule calls; registered with that pass (design step 6)";

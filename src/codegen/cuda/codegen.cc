@@ -269,6 +269,13 @@ class Generator : public LowerContext {
     workspace_bytes_ = std::max(workspace_bytes_, (bytes + 127) / 128 * 128);
     return cat("(smem + ", shared_total_, ")");
   }
+  ir::Buffer scratch(const std::string& workspace, std::int64_t offset, DataType t, std::int64_t elements) override {
+    const ir::Buffer b = ir::make_buffer("ws", {ir::make_int(elements)}, t, ir::Scope::Shared);
+    scratch_.push_back(b);  // names are keyed by address: it stays alive
+    const std::string n = name_of(b.get(), b->name);
+    line(cat(c_type(t), "* ", n, " = reinterpret_cast<", c_type(t), "*>(", workspace, offset ? cat(" + ", offset) : "", ");"));
+    return b;
+  }
 
  private:
   const ir::PrimFunc& func_;
@@ -289,6 +296,8 @@ class Generator : public LowerContext {
   bool persistent_ = false;             // T::persistent
   std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
+  // The scratch views the lowerings asked for (scratch()).
+  std::vector<ir::Buffer> scratch_;
   // The IR the lowerings built and emit() printed.
   std::vector<ir::Stmt> emitted_;
   // Each global tensor's strides as variables, as the lowerings that build IR name them (stride()).
