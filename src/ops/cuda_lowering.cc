@@ -85,23 +85,6 @@ ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<
   return all_of(conds);
 }
 
-void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
-                     const std::function<void(const std::vector<ir::Expr>& tile)>& body) {
-  std::int64_t numel = 1;
-  for (auto e : shape) numel *= e;
-  const std::int64_t vectors = numel / vec, T = ctx.threads();
-  const std::int64_t rounds = (vectors + T - 1) / T;
-  ir::Var v = ctx.fresh_var("v");
-  ctx.set_range(v, 0, (vectors - 1) * vec, vec);
-  for (std::int64_t it = 0; it < rounds; ++it) {
-    const ir::Expr id = add(c(it * T), ctx.thread_var());
-    ctx.open((it + 1) * T > vectors ? cat("if (", ctx.expr(ir::make_binary(BinaryOp::LT, id, c(vectors))), ")") : "");
-    ctx.line(cat("const int ", ctx.expr(v), " = ", ctx.expr(ir::make_binary(BinaryOp::Mul, id, c(vec))), ";"));
-    body(tile_at(v, shape));
-    ctx.close();
-  }
-}
-
 ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
                  const std::function<ir::Stmt(const std::vector<ir::Expr>& tile)>& body, bool compact) {
   std::int64_t numel = 1;
@@ -147,26 +130,6 @@ void require_whole_fragment(const ir::Region& r, const char* op) {
     if (ir::as_const_int(r.base[d]) != 0 || ir::as_const_int(r.extent[d]) != ir::as_const_int(r.buffer->shape[d]))
       throw CompileError(cat("cannot lower T::", op, " on ", ir::print(r), " for CUDA because it is part of fragment ",
                              r.buffer->name, "; fragments are used whole (their elements live in different threads)"));
-}
-
-void for_each_register(cuda::LowerContext& ctx, const ir::BufferNode& b,
-                       const std::function<void(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body, std::int64_t step) {
-  const cuda::FragmentInfo& f = ctx.fragment(b);
-  std::vector<std::int64_t> shape;
-  for (const auto& d : b.shape) shape.push_back(*ir::as_const_int(d));
-  for (std::int64_t reg = 0; reg < f.registers; reg += step) {
-    auto owned = f.layout->owned(ctx.thread_var(), c(reg));
-    std::vector<ir::Expr> tile;
-    for (size_t d = 0; d < shape.size(); ++d)
-      if (shape[d] != 1) tile.push_back(owned.index[d]);
-    ctx.open(owned.valid ? cat("if (", ctx.expr(owned.valid), ")") : "");
-    body(reg, tile);
-    ctx.close();
-  }
-}
-
-std::string convert(const std::string& value, DataType from, DataType to) {
-  return from == to ? value : cat("tl::cast<", c_type(to), ">(", value, ")");
 }
 
 }  // namespace tilescale::ops::cuda_lowering

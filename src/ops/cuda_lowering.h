@@ -25,22 +25,13 @@ std::vector<ir::Expr> region_index(const ir::Region& r, const std::vector<ir::Ex
 ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<ir::Expr>& tile, std::int64_t vec = 1);
 ir::Expr all_of(const std::vector<ir::Expr>& conds);  // null when empty
 
-// Emits `body(tile_index)` for every element of a tile of `shape`, vectors of `vec` consecutive
-// elements along the last dimension dealt round-robin to the threads; `tile_index` points at the
-// vector's first element. Unrolled: each thread's vectors emitted one by one.
-void for_each_vector(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
-                     const std::function<void(const std::vector<ir::Expr>& tile)>& body);
-
-// Emits `body(reg, tile_index)` for every `step`-th register of fragment `b` (tile_index is the
-// element it holds, in squeezed form), guarded where the register may be unused.
-void for_each_register(cuda::LowerContext& ctx, const ir::BufferNode& b,
-                       const std::function<void(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body,
-                       std::int64_t step = 1);
-
-// The same two walks as thread-level IR, for lowerings that build IR (LowerContext::emit): each
-// vector's statement in a `bind` scope that names its first element `v` (with its range, for
-// LowerContext::provably), each register's under its guard. `compact` gives the vectors as one
-// loop kept rolled instead (ir::ForKind::Rolled: for rarely taken fallback paths).
+// `body(tile_index)` for every element of a tile of `shape`, vectors of `vec` consecutive elements
+// along the last dimension dealt round-robin to the threads, as thread-level IR (LowerContext::emit
+// prints it): each thread's vectors one after the other, each in a `bind` scope naming its first
+// element `v` (with its range, for LowerContext::provably), `tile_index` pointing at it. `compact`
+// gives them as one loop kept rolled instead (ir::ForKind::Rolled: for rarely taken fallbacks).
+// `registers`: `body(reg, tile_index)` for every `step`-th register of fragment `b` (tile_index is
+// the element it holds, in squeezed form), under the register's guard where it may be unused.
 ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
                  const std::function<ir::Stmt(const std::vector<ir::Expr>& tile)>& body, bool compact = false);
 ir::Stmt registers(cuda::LowerContext& ctx, const ir::BufferNode& b,
@@ -50,8 +41,5 @@ ir::Stmt guarded(const ir::Expr& cond, ir::Stmt s);
 
 // CompileError unless `r` covers fragment `r.buffer` whole (fragments are used as a unit).
 void require_whole_fragment(const ir::Region& r, const char* op);
-
-// C++ for `value` converted to dtype `to` (`value` written in dtype `from`).
-std::string convert(const std::string& value, DataType from, DataType to);
 
 }  // namespace tilescale::ops::cuda_lowering

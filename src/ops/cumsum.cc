@@ -4,6 +4,7 @@
 // integers exactly (wrapping as integer hardware does), otherwise added in double on the CPU and in
 // float (double when src or dst has 64 bits) on CUDA.
 #include "ops/cuda_lowering.h"
+#include "ops/device_builtins.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {
@@ -68,21 +69,23 @@ DataType sum_type(DataType st, DataType dt) {
 // fill from their registers before the scan (src) or read their registers back from after it (dst).
 struct ScanSide {
   const ir::Region& region;
-  std::string staged;                        // the workspace copy (a typed pointer) of a fragment, else empty
+  ir::Buffer staged;                         // the workspace copy of a fragment, else null
   const std::vector<std::int64_t>& extent;   // the tile's extents
   const std::vector<std::int64_t>& strides;  // their row-major strides, for the staged copy
 
   // The element at squeezed tile index `tile` (an entry per extent other than 1).
-  std::string element(cuda::LowerContext& ctx, const std::vector<ir::Expr>& tile) const {
-    if (staged.empty()) return ctx.element(*region.buffer, cuda_lowering::region_index(region, tile));
+  ir::Expr element(const std::vector<ir::Expr>& tile) const {
+    if (!staged) return ir::make_load(region.buffer, cuda_lowering::region_index(region, tile));
     ir::Expr flat = ir::make_int(0);
     for (size_t d = 0, t = 0; d < extent.size(); ++d)
       if (extent[d] != 1)
         flat = ir::make_binary(ir::BinaryOp::Add, flat,
                                ir::make_binary(ir::BinaryOp::Mul, ir::make_cast(DataType::Int32, tile.at(t++)), ir::make_int(strides[d])));
-    return cat(staged, "[", ctx.expr(flat), "]");
+    return ir::make_load(staged, {flat});
   }
 };
+
+ir::Expr as(DataType t, const ir::Expr& e) { return e->dtype == t ? e : ir::make_cast(t, e); }
 
 // Each thread scans whole lines (all indices but `dim`) sequentially, in dst's dtype at every step
 // as the CPU reference does. Fragments go through the workspace (ScanSide), with a barrier after
@@ -110,54 +113,57 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   // The workspace: src's staged copy first, dst's after it (16-byte aligned).
   const bool stage_src = src.buffer->scope == ir::Scope::Fragment, stage_dst = dst.buffer->scope == ir::Scope::Fragment;
   const std::int64_t src_bytes = stage_src ? (numel * bytes(st) + 15) / 16 * 16 : 0;
-  ScanSide in{src, "", extent, strides}, out{dst, "", extent, strides};
+  ScanSide in{src, nullptr, extent, strides}, out{dst, nullptr, extent, strides};
   if (stage_src || stage_dst) {
     const std::string ws = ctx.workspace(src_bytes + (stage_dst ? numel * bytes(dt) : 0));
-    auto typed = [&](DataType t, std::int64_t offset) {
-      const std::string name = ctx.fresh("scan");
-      ctx.line(cat(c_type(t), "* ", name, " = reinterpret_cast<", c_type(t), "*>(", ws, " + ", offset, ");"));
-      return name;
-    };
-    if (stage_src) in.staged = typed(st, 0);
-    if (stage_dst) out.staged = typed(dt, src_bytes);
+    if (stage_src) in.staged = ctx.scratch(ws, 0, st, numel);
+    if (stage_dst) out.staged = ctx.scratch(ws, src_bytes, dt, numel);
   }
+  const ir::Stmt barrier = device_call("tl.syncthreads");
+  std::vector<ir::Stmt> body;
   if (stage_src) {
-    for_each_register(ctx, *src.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
-      ctx.line(cat(in.element(ctx, t), " = ", ctx.fragment_register(*src.buffer, reg), ";"));
-    });
-    ctx.line(ctx.barrier());
+    const ir::Buffer regs = ctx.registers(*src.buffer);
+    body.push_back(registers(ctx, *src.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
+      const ir::Expr element = in.element(t);
+      const auto* at = ir::as<ir::LoadNode>(element);
+      return ir::make_store(at->buffer, at->indices, ir::make_load(regs, {ir::make_int(reg)}));
+    }));
+    body.push_back(barrier);
   }
-  for_each_vector(ctx, lines, 1, [&](const std::vector<ir::Expr>& line) {
+  body.push_back(vectors(ctx, lines, 1, [&](const std::vector<ir::Expr>& line) {
     // `line` has an entry per dimension of `lines` (unit `dim` included, as squeezing would lose it).
-    const std::string run = ctx.fresh("run");
-    const ir::Var kv = ctx.fresh_var("k");
-    const std::string k = ctx.expr(kv);
-    ctx.line(cat(c_type(dt), " ", run, " = tl::cast<", c_type(dt), ">(0.0f);"));
-    ctx.open(cat("for (int ", k, " = 0; ", k, " < ", extent[dim], "; ++", k, ")"));
+    const ir::Buffer run = ir::make_buffer("run", {ir::make_int(1)}, dt, ir::Scope::Var);
+    const ir::Expr sum = ir::make_load(run, {ir::make_int(0)});
+    const ir::Var k = ir::make_var("k");
     std::vector<ir::Expr> full = line;
-    full[dim] = reverse ? ir::make_binary(ir::BinaryOp::Sub, ir::make_int(extent[dim] - 1), kv) : ir::Expr(kv);
+    full[dim] = reverse ? ir::make_binary(ir::BinaryOp::Sub, ir::make_int(extent[dim] - 1), k) : ir::Expr(k);
     std::vector<ir::Expr> tile;
     for (size_t d = 0; d < extent.size(); ++d)
       if (extent[d] != 1) tile.push_back(full[d]);
-    ir::Expr inside_src = stage_src ? nullptr : inside(ctx, src, tile);
-    const std::string x = convert(in.element(ctx, tile), st, sum_t);
-    const std::string term = inside_src ? cat("(", ctx.expr(inside_src), " ? ", x, " : (", c_type(sum_t), ")0)") : x;
-    if (integers) ctx.line(cat(run, " = tl::SumOp()(", run, ", ", term, ");"));  // wraps, without signed-overflow UB
-    else ctx.line(cat(run, " = ", convert(cat(convert(run, dt, sum_t), " + ", term), sum_t, dt), ";"));
-    ir::Expr inside_dst = stage_dst ? nullptr : inside(ctx, dst, tile);
-    if (inside_dst) ctx.open(cat("if (", ctx.expr(inside_dst), ")"));
-    ctx.line(cat(out.element(ctx, tile), " = ", run, ";"));
-    if (inside_dst) ctx.close();
-    ctx.close();
-  });
+    const ir::Expr inside_src = stage_src ? nullptr : inside(ctx, src, tile);
+    const ir::Expr x = as(sum_t, in.element(tile));
+    const ir::Expr zero = is_float(sum_t) ? ir::make_float(0.0, sum_t) : ir::make_int(0, sum_t);
+    const ir::Expr term = inside_src ? ir::make_select(inside_src, x, zero) : x;
+    // Integers wrap, without signed-overflow UB (the sum's combiner); floats add in sum_t.
+    const ir::Expr next = integers ? device_value(dt, "tl.reduce_combine", {sum, term}, {std::int64_t{0}, dt})
+                                   : as(dt, ir::make_binary(ir::BinaryOp::Add, as(sum_t, sum), term));
+    const ir::Expr element = out.element(tile);
+    const auto* at = ir::as<ir::LoadNode>(element);
+    const ir::Stmt step = ir::make_seq({ir::make_store(run, {ir::make_int(0)}, next),
+                                        guarded(stage_dst ? nullptr : inside(ctx, dst, tile), ir::make_store(at->buffer, at->indices, sum))});
+    return ir::make_seq({ir::make_alloc(run), ir::make_store(run, {ir::make_int(0)}, ir::make_cast(dt, ir::make_float(0.0))),
+                         ir::make_for(k, ir::make_int(0), ir::make_int(extent[dim]), ir::ForKind::Serial, step)});
+  }));
   if (stage_dst) {
-    ctx.line(ctx.barrier());
-    for_each_register(ctx, *dst.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
-      ctx.line(cat(ctx.fragment_register(*dst.buffer, reg), " = ", out.element(ctx, t), ";"));
-    });
+    body.push_back(barrier);
+    const ir::Buffer regs = ctx.registers(*dst.buffer);
+    body.push_back(registers(ctx, *dst.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
+      return ir::make_store(regs, {ir::make_int(reg)}, out.element(t));
+    }));
   }
   // The next statement may use the workspace again.
-  if (stage_src || stage_dst) ctx.line(ctx.barrier());
+  if (stage_src || stage_dst) body.push_back(barrier);
+  ctx.emit(ir::make_seq(std::move(body)));
 }
 
 }  // namespace

@@ -4,9 +4,9 @@
 // the ops know nothing of the generator.
 //
 // The ops that have no thread-level form yet (TileOpDef::thread_level, passes/lower_tile_ops.h)
-// build their code here: as thread-level IR that `emit` prints (copy, fill, atomic_add), or as CUDA
-// C++ text, one statement per line (reduce, cumsum, the gemm's carried-fragment parts, on their way
-// to IR). Element indices are passed as IR
+// build their code here: as thread-level IR that `emit` prints (copy, fill, reduce, cumsum,
+// atomic_add), or as CUDA C++ text, one statement per line (the gemm's carried-fragment parts, on
+// their way to IR). Element indices are passed as IR
 // expressions, so they can mention the thread index (thread_var()) and constants alike; the
 // context prints them. Fragments are per-thread register arrays: an op addresses them by register
 // number (fragment_register), never by logical index.
