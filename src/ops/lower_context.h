@@ -5,11 +5,10 @@
 //
 // The ops that have no thread-level form yet (TileOpDef::thread_level, passes/lower_tile_ops.h)
 // build their code here: as thread-level IR that `emit` prints (copy, fill, reduce, cumsum,
-// atomic_add), or as CUDA C++ text, one statement per line (the gemm's carried-fragment parts, on
-// their way to IR). Element indices are passed as IR
-// expressions, so they can mention the thread index (thread_var()) and constants alike; the
-// context prints them. Fragments are per-thread register arrays: an op addresses them by register
-// number (fragment_register), never by logical index.
+// atomic_add), or as lines of CUDA C++ text (the gemm's carried-fragment parts, on their way to
+// IR). Element indices are IR expressions, so they can mention the thread index (thread_var()) and
+// constants alike. Fragments are per-thread register arrays: an op addresses them by register
+// number (registers(b)[r]), never by logical index.
 #pragma once
 
 #include <cstddef>
@@ -51,23 +50,15 @@ class LowerContext {
   virtual ~LowerContext() = default;
 
   // Output. A lowering that builds thread-level IR hands it to `emit`, which prints it as the
-  // generator prints the kernel's own statements; the others write lines of text.
+  // generator prints the kernel's own statements (a block barrier, `tl.syncthreads`, is a named
+  // barrier over a warp role's threads there); the gemm's carried parts write lines of text.
   virtual void emit(const ir::Stmt& s) = 0;
   virtual void line(const std::string& text) = 0;
-  virtual void open(const std::string& text) = 0;  // `text {`, then indent
-  virtual void close() = 0;                        // dedent, `}`
-  // A new identifier "<prefix>_<n>", distinct from every other name in the source.
-  virtual std::string fresh(const std::string& prefix) = 0;
-  // A new int32 variable whose name in the source is fresh(prefix).
-  virtual ir::Var fresh_var(const std::string& prefix) = 0;
 
   // Values and types.
   virtual std::string expr(const ir::Expr& e) = 0;
   virtual const ir::Var& thread_var() const = 0;
   virtual int threads() const = 0;  // the threads that run tile ops (a warp-specialized kernel has more)
-  // The statement that synchronises those threads: `__syncthreads();`, or a named barrier over the
-  // consumer warpgroups of a warp-specialized kernel. Lowerings never write __syncthreads directly.
-  virtual std::string barrier() const = 0;
   virtual const Target& target() const = 0;
   // True when `cond` holds for every thread, block and loop iteration (a check that can go).
   virtual bool provably(const ir::Expr& cond) const = 0;
@@ -83,7 +74,6 @@ class LowerContext {
   // takes it in.
   virtual ir::Expr stride(const ir::BufferNode& b, int dim) = 0;
   virtual const FragmentInfo& fragment(const ir::BufferNode& b) = 0;
-  virtual std::string fragment_register(const ir::BufferNode& b, std::int64_t reg) = 0;
   // Fragment `b`'s registers as the Local array the generated code holds them in: IR that a
   // lowering emits reads and writes register r as registers(b)[r].
   virtual ir::Buffer registers(const ir::BufferNode& b) = 0;

@@ -181,16 +181,16 @@ class Generator : public LowerContext {
     return it->second;
   }
   void line(const std::string& text) override { out_ << std::string(2 * indent_, ' ') << text << "\n"; }
-  void open(const std::string& text) override {
+  void open(const std::string& text) {
     line(text.empty() ? "{" : text + " {");
     ++indent_;
   }
-  void close() override {
+  void close() {
     --indent_;
     line("}");
   }
-  std::string fresh(const std::string& prefix) override { return claim(cat(prefix, "_", counter_++)); }
-  ir::Var fresh_var(const std::string& prefix) override {
+  std::string fresh(const std::string& prefix) { return claim(cat(prefix, "_", counter_++)); }
+  ir::Var fresh_var(const std::string& prefix) {
     const std::string n = fresh(prefix);
     ir::Var v = ir::make_var(n);
     named_vars_.push_back(v);  // names are keyed by address: keep it alive
@@ -199,7 +199,7 @@ class Generator : public LowerContext {
   }
   const ir::Var& thread_var() const override { return thread_var_; }
   int threads() const override { return threads_; }
-  std::string barrier() const override {
+  std::string barrier() const {
     return role_barrier_ ? cat("tl::named_barrier_sync<", role_barrier_, ", ", threads_, ">();") : "__syncthreads();";
   }
   const Target& target() const override { return target_; }
@@ -259,10 +259,6 @@ class Generator : public LowerContext {
     auto it = fragments_.find(&b);
     TS_ICHECK(it != fragments_.end(), "fragment ", b.name, " has no layout");
     return it->second;
-  }
-
-  std::string fragment_register(const ir::BufferNode& b, std::int64_t reg) override {
-    return cat(pointer(b), "[", reg, "]");
   }
 
   std::string workspace(std::size_t bytes) override {
