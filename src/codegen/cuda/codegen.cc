@@ -797,6 +797,27 @@ class Generator : public LowerContext {
   void emit_parallel(const ir::ScopedNode& over) {
     TS_ICHECK(divergent_depth_ == 0, "a T::Parallel loop under diverging control flow passed the verifier");
     const passes::ParallelNest nest(*ir::as<ir::ForNode>(over.body));
+    // The body's own branches and loops, as the program wrote them, for the thread-level log (the
+    // expansion below prints rewritten copies, which are not logged).
+    if (log_) {
+      struct Branches : ir::Visitor {
+        Generator* g;
+        void visit(const ir::ForNode* op) override {
+          g->diverges(*op);
+          Visitor::visit(op);
+        }
+        void visit(const ir::IfNode* op) override {
+          g->diverges(*op);
+          Visitor::visit(op);
+        }
+        void visit(const ir::WhileNode* op) override {
+          g->diverges(*op);
+          Visitor::visit(op);
+        }
+      } branches;
+      branches.g = this;
+      branches.visit_stmt(nest.body);
+    }
     passes::ParallelAnchor anchor;
     if (over.args.empty()) {
       std::vector<std::int64_t> extents;
