@@ -71,7 +71,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   check_atomic_type(*dst.buffer);
   const DataType dt = dst.buffer->dtype;
   auto add_at = [&](const std::vector<ir::Expr>& t, const ir::Expr& value) {
-    return guarded(inside(ctx, dst, t), atomic(ir::make_load(dst.buffer, region_index(dst, t)), ir::make_cast(dt, value)));
+    return guarded(inside(ctx, dst, t), atomic(ir::make_load(dst.buffer, region_index(dst, t)), converted(value, dt)));
   };
   if (op.regions.size() == 1) return ctx.emit(guarded(inside(ctx, dst, {}), atomic(ir::make_load(dst.buffer, dst.base), op.args[0])));
   const ir::Region& src = op.regions[1];
@@ -87,7 +87,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   }
   ctx.emit(vectors(ctx, squeezed(const_extent(src, "atomic_add")), 1, [&](const std::vector<ir::Expr>& t) {
     const ir::Expr in = inside(ctx, src, t), value = ir::make_load(src.buffer, region_index(src, t));
-    return add_at(t, in ? ir::make_select(in, value, ir::make_cast(src.buffer->dtype, ir::make_float(0.0))) : value);
+    return add_at(t, or_zero(in, value));
   }));
 }
 

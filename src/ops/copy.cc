@@ -71,12 +71,7 @@ ir::Expr vector_ok(cuda::LowerContext& ctx, const ir::Region& r, std::int64_t ve
   return all_of(kept);
 }
 
-// `value` (of dtype `from`) as dtype `to`.
-ir::Expr converted(const ir::Expr& value, DataType to) { return value->dtype == to ? value : ir::make_cast(to, value); }
-// `value` where `in` holds (null: always), else zero.
-ir::Expr or_zero(const ir::Expr& in, const ir::Expr& value) {
-  return in ? ir::make_select(in, value, ir::make_cast(value->dtype, ir::make_float(0.0))) : value;
-}
+// A predicate operand: `in`, or true when it is null (nothing to check).
 ir::Expr always(const ir::Expr& in) { return in ? in : ir::make_int(1, DataType::Bool); }
 
 // The run-time condition for vectors over the global sides of a copy: vector_ok, and every stride a
@@ -112,7 +107,7 @@ ir::Stmt memory_to_memory(const ir::TileOpNode& op, const CopyPlan& plan, cuda::
     const ir::Expr from = ir::make_load(src.buffer, region_index(src, t)), to = ir::make_load(dst.buffer, region_index(dst, t));
     const ir::Expr in_src = inside(ctx, src, t, vec), in_dst = inside(ctx, dst, t, vec);
     // Out-of-tensor vectors are zero-filled (src-size 0); the address given stays a valid one.
-    if (async && in_src) return device_call("tl.cp_async_zfill", {to, from, in_src, ir::make_load(src.buffer, std::vector<ir::Expr>(src.rank(), ir::make_int(0)))}, {vbytes});
+    if (async && in_src) return device_call("tl.cp_async_zfill", {to, from, in_src, first_element(src.buffer)}, {vbytes});
     if (async) return device_call("tl.cp_async", {to, from, always(nullptr)}, {vbytes});
     return guarded(in_dst, device_call("tl.copy_vector", {to, from, always(in_src)}, {vbytes}));
   });

@@ -125,6 +125,12 @@ ir::Stmt registers(cuda::LowerContext& ctx, const ir::BufferNode& b,
 
 ir::Stmt guarded(const ir::Expr& cond, ir::Stmt s) { return cond ? ir::make_if(cond, std::move(s)) : s; }
 
+ir::Expr converted(const ir::Expr& value, DataType to) { return value->dtype == to ? value : ir::make_cast(to, value); }
+
+ir::Expr or_zero(const ir::Expr& in, const ir::Expr& value) {
+  return in ? ir::make_select(in, value, ir::make_cast(value->dtype, ir::make_float(0.0))) : value;
+}
+
 void require_whole_fragment(const ir::Region& r, const char* op) {
   for (int d = 0; d < r.rank(); ++d)
     if (ir::as_const_int(r.base[d]) != 0 || ir::as_const_int(r.extent[d]) != ir::as_const_int(r.buffer->shape[d]))

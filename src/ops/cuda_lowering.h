@@ -38,6 +38,10 @@ ir::Stmt registers(cuda::LowerContext& ctx, const ir::BufferNode& b,
                    const std::function<ir::Stmt(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body, std::int64_t step = 1);
 // `s` under `cond`; `s` itself when cond is null (no condition).
 ir::Stmt guarded(const ir::Expr& cond, ir::Stmt s);
+// `value` as dtype `to` (itself when it has that dtype).
+ir::Expr converted(const ir::Expr& value, DataType to);
+// `value` where `in` holds, else zero of its dtype; `value` itself when `in` is null (always).
+ir::Expr or_zero(const ir::Expr& in, const ir::Expr& value);
 
 // CompileError unless `r` covers fragment `r.buffer` whole (fragments are used as a unit).
 void require_whole_fragment(const ir::Region& r, const char* op);

@@ -85,8 +85,6 @@ struct ScanSide {
   }
 };
 
-ir::Expr as(DataType t, const ir::Expr& e) { return e->dtype == t ? e : ir::make_cast(t, e); }
-
 // Each thread scans whole lines (all indices but `dim`) sequentially, in dst's dtype at every step
 // as the CPU reference does. Fragments go through the workspace (ScanSide), with a barrier after
 // the threads store their registers there and another before they read them back.
@@ -119,7 +117,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     if (stage_src) in.staged = ctx.scratch(ws, 0, st, numel);
     if (stage_dst) out.staged = ctx.scratch(ws, src_bytes, dt, numel);
   }
-  const ir::Stmt barrier = device_call("tl.syncthreads");
+  const ir::Stmt barrier = block_barrier();
   std::vector<ir::Stmt> body;
   if (stage_src) {
     const ir::Buffer regs = ctx.registers(*src.buffer);
@@ -141,12 +139,10 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
     for (size_t d = 0; d < extent.size(); ++d)
       if (extent[d] != 1) tile.push_back(full[d]);
     const ir::Expr inside_src = stage_src ? nullptr : inside(ctx, src, tile);
-    const ir::Expr x = as(sum_t, in.element(tile));
-    const ir::Expr zero = is_float(sum_t) ? ir::make_float(0.0, sum_t) : ir::make_int(0, sum_t);
-    const ir::Expr term = inside_src ? ir::make_select(inside_src, x, zero) : x;
+    const ir::Expr term = or_zero(inside_src, converted(in.element(tile), sum_t));
     // Integers wrap, without signed-overflow UB (the sum's combiner); floats add in sum_t.
     const ir::Expr next = integers ? device_value(dt, "tl.reduce_combine", {sum, term}, {std::int64_t{0}, dt})
-                                   : as(dt, ir::make_binary(ir::BinaryOp::Add, as(sum_t, sum), term));
+                                   : converted(ir::make_binary(ir::BinaryOp::Add, converted(sum, sum_t), term), dt);
     const ir::Expr element = out.element(tile);
     const auto* at = ir::as<ir::LoadNode>(element);
     const ir::Stmt step = ir::make_seq({ir::make_store(run, {ir::make_int(0)}, next),

@@ -147,6 +147,10 @@ ir::Stmt device_call(const char* name, std::vector<ir::Expr> operands, std::vect
   return ir::make_evaluate(ir::make_builtin(DataType::Int32, name, std::move(operands), std::move(attrs), std::move(targs)));
 }
 
+ir::Expr first_element(const ir::Buffer& b) { return ir::make_load(b, std::vector<ir::Expr>(b->rank(), ir::make_int(0))); }
+
+ir::Stmt block_barrier() { return device_call("tl.syncthreads"); }
+
 ir::Expr device_value(DataType t, const char* name, std::vector<ir::Expr> operands, std::vector<ir::TemplateArg> targs) {
   TS_ICHECK(device_builtin(name).returns_value, "device builtin ", name, " returns no value");
   return ir::make_builtin(t, name, std::move(operands), {}, std::move(targs));

@@ -93,6 +93,11 @@ void check_device_call(const ir::BuiltinNode& call);
 // A statement that calls device builtin `name`: Evaluate(Builtin) with its operands, template
 // arguments and attrs.
 ir::Stmt device_call(const char* name, std::vector<ir::Expr> operands = {}, std::vector<ir::TemplateArg> targs = {}, ir::Attrs attrs = {});
+// A buffer as a device call's memory or register operand: a Load of its first element.
+ir::Expr first_element(const ir::Buffer& b);
+// A barrier over the threads that run the statement: __syncthreads, or inside a warp role the
+// role's named barrier (as the generator prints `tl.syncthreads` there).
+ir::Stmt block_barrier();
 // An expression that calls value-returning device builtin `name` (returns_value), of dtype `t`.
 ir::Expr device_value(DataType t, const char* name, std::vector<ir::Expr> operands = {}, std::vector<ir::TemplateArg> targs = {});
 // Every entry, in registry order.

@@ -104,10 +104,7 @@ std::vector<ir::TemplateArg> device_shape(const ir::TileOpNode& op, bool trans_a
 }
 
 // The first element of operand `i`, as device calls take memory and registers.
-ir::Expr first_element(const ir::TileOpNode& op, int i) {
-  const ir::Buffer& b = op.regions[i].buffer;
-  return ir::make_load(b, std::vector<ir::Expr>(b->rank(), ir::make_int(0)));
-}
+ir::Expr first_element(const ir::TileOpNode& op, int i) { return ops::first_element(op.regions[i].buffer); }
 
 }  // namespace
 
@@ -531,7 +528,7 @@ std::optional<ir::Stmt> thread_level(const ir::TileOpNode& op, const ThreadLevel
     bool ready = true;
     for (const auto* r : {&A, &B})
       if (r->buffer->scope == ir::Scope::Shared) ready &= ctx.async_proxy_ready(*r->buffer);
-    if (!ready) out.insert(out.end(), {device_call("tl.fence_proxy_async"), device_call("tl.syncthreads")});
+    if (!ready) out.insert(out.end(), {device_call("tl.fence_proxy_async"), block_barrier()});
   }
   const char* name = a_regs   ? (!plan.wgmma ? "tl.gemm_rs" : issue_only(op) ? "tl.gemm_rs_wgmma_issue" : "tl.gemm_rs_wgmma")
                      : b_regs ? "tl.gemm_sr"

@@ -133,7 +133,7 @@ struct Reduction {
   ir::Expr identity() const { return device_value(acc, "tl.reduce_identity", {}, {absolute ? std::int64_t{0} : op, acc}); }
   ir::Expr combine(const ir::Expr& a, const ir::Expr& b) const { return device_value(acc, "tl.reduce_combine", {a, b}, {op, acc}); }
   // A value as an accumulator value.
-  ir::Expr value(const ir::Expr& x) const { return x->dtype == acc ? x : ir::make_cast(acc, x); }
+  ir::Expr value(const ir::Expr& x) const { return converted(x, acc); }
   // An accumulator value folded with one more (already an accumulator value).
   ir::Expr fold(const ir::Expr& a, const ir::Expr& x) const { return combine(a, absolute ? device_value(acc, "tl.absolute", {x}, {acc}) : x); }
   // A value combined across the lanes whose index differs in LANE_BITS.
@@ -151,7 +151,6 @@ Reduction reduction(const ir::TileOpNode& op) {
 
 ir::Expr num(std::int64_t v) { return ir::make_int(v); }
 ir::Expr bin(ir::BinaryOp o, const ir::Expr& a, const ir::Expr& b) { return ir::make_binary(o, a, b); }
-ir::Stmt block_barrier() { return device_call("tl.syncthreads"); }
 
 // The reduced value stored into dst element `at` (a Load), combined with its old value unless clear.
 ir::Stmt store_result(const ir::TileOpNode& op, const Reduction& red, const ir::Expr& at, const ir::Expr& value) {

@@ -70,7 +70,7 @@ std::optional<std::int64_t> access_register(const ParallelNest& nest, const Frag
       if (!v)
         throw CompileError(cat("cannot lower the access ", a.buffer->name, "[", ir::print(e), "] in a T::Parallel loop over ", anchor.name,
                                " because the index depends on more than the loop's variables; index fragments with the Parallel loop "
-                               "variables"));
+                               "variables, or T::copy ", a.buffer->name, " to shared memory and index that"));
       element.push_back(*v);
     }
     bool owns = false;

@@ -23,10 +23,8 @@ inline ir::Expr op(ir::BinaryOp o, ir::Expr a, ir::Expr b) { return ir::make_bin
 inline ir::Stmt call(const char* name, std::vector<ir::Expr> operands = {}, std::vector<ir::TemplateArg> targs = {}, ir::Attrs attrs = {}) {
   return ops::device_call(name, std::move(operands), std::move(targs), std::move(attrs));
 }
-// A buffer as a device call's memory or register operand: a Load of its first element.
-inline ir::Expr first_element(const ir::Buffer& b) { return ir::make_load(b, std::vector<ir::Expr>(b->rank(), num(0))); }
-// The block's barrier (in a warp role, the role's).
-inline ir::Stmt block_barrier() { return call("tl.syncthreads"); }
+using ops::block_barrier;
+using ops::first_element;
 
 // A rewrite of one kernel that knows, at each statement, how many threads run it (the kernel's, or
 // its warp role's) and each fragment's layout (infer_fragment_layouts' records).

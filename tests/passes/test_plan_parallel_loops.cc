@@ -115,5 +115,29 @@ TEST(PlanParallelLoops, RegistersThatDifferBetweenThreadsAreRecorded) {
   EXPECT_NE(generate_cuda(f, "sm_80").find("sums["), std::string::npos);
 }
 
+// A fragment read at an index that depends on data (a gather by indices held in a fragment) is
+// refused by the pass, with what to write instead.
+TEST(PlanParallelLoops, AnIndexThatReadsDataIsRefused) {
+  const T::PrimFunc f = T::prim_func("gather_row", [] {
+    auto X = T::Tensor("X", {64, 64}, T::float32);
+    auto I = T::Tensor("I", {64}, T::int32);
+    auto Y = T::Tensor("Y", {64}, T::float32);
+    T::Kernel(1, T::threads(64), [&](T::Expr) {
+      auto x = T::alloc_fragment({64, 64}, T::float32, "x");
+      auto sums = T::alloc_fragment({64}, T::float32, "sums");  // replicated: a row sum of a partition
+      auto idx = T::alloc_fragment({64}, T::int32, "idx");
+      auto y = T::alloc_fragment({64}, T::float32, "y");
+      T::copy(X(0, 0), x);
+      T::reduce_sum(x, sums, 1);
+      T::copy(I, idx);
+      T::Parallel(64, [&](T::Expr i) { y(i) = sums(idx(i)); });
+      T::copy(y, Y);
+    });
+  });
+  EXPECT_COMPILE_ERROR(run_pipeline(f.node(), {Target::CUDA, "plan_parallel_loops", 80}), "cannot lower the access sums[idx[i]]",
+                       "in a T::Parallel loop over y", "the index depends on more than the loop's variables",
+                       "index fragments with the Parallel loop variables", "or T::copy sums to shared memory and index that");
+}
+
 }  // namespace
 }  // namespace tilescale::testing

@@ -509,7 +509,6 @@ class Generator : public LowerContext {
     return "";
   }
 
-
   std::string binary(const ir::BinaryNode& b, int parent) {
     using B = ir::BinaryOp;
     const DataType t = b.a->dtype;
@@ -871,6 +870,7 @@ class Generator : public LowerContext {
     using Mutator::mutate;
     ir::Expr mutate(const ir::LoadNode* op, const ir::Expr& self) override {
       auto it = register_of.find(op);
+      // A run-time register index reads only the loop's variables (plan_parallel_loops refuses more).
       return it == register_of.end() ? Mutator::mutate(op, self) : ir::make_load(generator.registers(*op->buffer), {it->second});
     }
     ir::Stmt mutate(const ir::StoreNode* op, const ir::Stmt& self) override {
