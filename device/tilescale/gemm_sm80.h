@@ -8,9 +8,9 @@
 //   tl::gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>(const AT* As, const AT* Bs, CT* acc)
 //   tl::gemm_rs<M, N, K, WARPS_M, WARPS_N, TRANS_B, AT, CT>(const AT* a_regs, const AT* Bs, CT* acc)
 //   tl::gemm_sr<M, N, K, WARPS_M, WARPS_N, TRANS_A, AT, CT>(const AT* As, const AT* b_regs, CT* acc)
-//   tl::gemm_ss_prefetched_head / _tail<...same as gemm_ss...>(As, Bs, acc, frag)
+//   tl::gemm_ss_prefetched_first / _head / _tail<...same as gemm_ss...>(As, Bs, [acc,] fragments)
 //       gemm_ss inside a multistage main loop, split at the stage boundary, next fragments in flight
-//       (GemmSsFragments, below)
+//       in a register array the caller holds across the loop (GemmSsFragments, below)
 //
 // Operands in shared memory. As holds the M x K tile A as a row-major [M][K] array, or as [K][M]
 // (A transposed) when TRANS_A; Bs holds the K x N tile B as [K][N], or [N][K] when TRANS_B. Each
@@ -220,11 +220,46 @@ struct GemmSsFragments {
   unsigned a_off[A_OFFS];  // A: k step ks (m tile 0);  A^T: m tile mi (k step 0)
   unsigned b_off[B_OFFS];  // B: n-tile pair p (k step 0);  B^T: k step ks (pair 0)
 
+  // The fragments as the register array a caller keeps them in across a loop (the generated code's
+  // `uint32` array of this many words: gemm_ss_prefetched_*), in the member order above. Moving
+  // between the array and the struct costs nothing once inlined: both are registers.
+  enum : int { WORDS = MI * 4 + NI * 2 + A_OFFS + B_OFFS };
+  TL_DEVICE explicit GemmSsFragments(const uint32_t (&words)[WORDS]) {
+    int w = 0;
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) a[mi][j] = words[w++];
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) b[ni][j] = words[w++];
+#pragma unroll
+    for (int i = 0; i < A_OFFS; ++i) a_off[i] = words[w++];
+#pragma unroll
+    for (int i = 0; i < B_OFFS; ++i) b_off[i] = words[w++];
+  }
+  TL_DEVICE void store(uint32_t (&words)[WORDS]) const {
+    int w = 0;
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) words[w++] = a[mi][j];
+#pragma unroll
+    for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) words[w++] = b[ni][j];
+#pragma unroll
+    for (int i = 0; i < A_OFFS; ++i) words[w++] = a_off[i];
+#pragma unroll
+    for (int i = 0; i < B_OFFS; ++i) words[w++] = b_off[i];
+  }
+
   // The lane addresses are those of detail::load_a / load_b2 (above) at m tile 0 / pair 0 / k step 0
   // along the dimension that moves by whole 16-row steps.
   //
-  // pinned: the fragments live across a main loop (the carried fragments of gemm_ss_prefetched_*,
-  // declared before it). The offsets then pass through an identity shuffle: ptxas cannot recompute
+  // pinned: the fragments live across a main loop (gemm_ss_prefetched_first's, which the caller
+  // keeps in its array until the loop ends). The offsets then pass through an identity shuffle: ptxas cannot recompute
   // a shuffle's result, so it keeps the offsets in registers for the whole loop, where it would
   // otherwise recompute them from threadIdx in every iteration once registers run short (seen as
   // ~30 extra instructions per 64 mma with __launch_bounds__(128, 2)). Warp-collective, like the
@@ -337,30 +372,45 @@ TL_DEVICE void gemm_ss(const AT* As, const AT* Bs, CT* acc) {
 
 // gemm_ss as the consumer of a multistage cp.async main loop, with the operand fragments of the
 // next k step in flight while the mma's of the current one issue -- across stages too. The caller
-// splits each iteration at the stage boundary:
-//   gemm_ss_prefetched_head(As, Bs, acc, frag)   the mma's of every k step but the last, each loading
-//                                                the next k step's fragments; on entry `frag` holds
-//                                                k step 0 of As/Bs, on return the last k step
+// holds the fragments in a register array `fragments` (GemmSsFragments::WORDS uint32 words) across
+// the loop and splits each iteration at the stage boundary:
+//   gemm_ss_prefetched_first(As, Bs, fragments)  before the loop: k step 0 of the first stage
+//   gemm_ss_prefetched_head(As, Bs, acc, fragments)   the mma's of every k step but the last, each
+//                                                loading the next k step's fragments; on entry
+//                                                `fragments` holds k step 0 of As/Bs, on return the
+//                                                last k step
 //   <cp.async wait for the next stage; __syncthreads>
-//   gemm_ss_prefetched_tail(As_next, Bs_next, acc, frag)   the last k step's mma's while k step 0 of
-//                                                the next stage loads into `frag`
+//   gemm_ss_prefetched_tail(As_next, Bs_next, acc, fragments)   the last k step's mma's while k step
+//                                                0 of the next stage loads into `fragments`
 // So the barrier between stages comes after every read of As/Bs (the last k step's fragments are in
 // registers by then), and the last mma's of this stage overlap the first ldmatrix of the next one
-// instead of the barrier leaving nothing to issue. Before the loop: frag.load(As, Bs, 0).
+// instead of the barrier leaving nothing to issue. CT is the accumulator's type, as in gemm_ss.
+template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
+TL_DEVICE void gemm_ss_prefetched_first(const AT* As, const AT* Bs,
+                                        uint32_t (&fragments)[GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>::WORDS]) {
+  detail::check_gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>();
+  GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> frag;  // pinned: they live across the loop
+  frag.load(As, Bs, 0);
+  frag.store(fragments);
+}
+
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void gemm_ss_prefetched_head(const AT* As, const AT* Bs, CT* acc,
-                                       GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>& frag) {
-  detail::check_gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>();
+                                       uint32_t (&fragments)[GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>::WORDS]) {
   typedef GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> Frag;
+  Frag frag(fragments);
   const unsigned a = detail::smem_addr(As), b = detail::smem_addr(Bs);
 #pragma unroll
   for (int ks = 0; ks + 1 < Frag::KSTEPS; ++ks) frag.mma_then_load(acc, a, b, ks + 1);
+  frag.store(fragments);
 }
 
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void gemm_ss_prefetched_tail(const AT* As_next, const AT* Bs_next, CT* acc,
-                                       GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>& frag) {
+                                       uint32_t (&fragments)[GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>::WORDS]) {
+  GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> frag(fragments);
   frag.mma_then_load(acc, detail::smem_addr(As_next), detail::smem_addr(Bs_next), 0);
+  frag.store(fragments);
 }
 
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_B, class AT, class CT>

@@ -34,6 +34,11 @@ std::vector<DeviceBuiltin> make_registry() {
       // Tile gemms: ldmatrix + mma.sync (sm_80; fp8 needs sm_89), wgmma (sm_90a).
       {"tl.gemm_ss", "tl::gemm_ss", false, sm80, 80, false, kGemm, {O::MemoryRead, O::MemoryRead, O::Registers}, false, E::Block, G, Sync::None, none, no},
       {"tl.gemm_rs", "tl::gemm_rs", false, sm80, 80, false, kGemmOneTrans, {O::Registers, O::MemoryRead, O::Registers}, false, E::Block, G, Sync::None, none, no},
+      // gemm_ss split around a cp.async main loop's stage boundary, its operand fragments in a
+      // register array carried across the loop (ops::prefetched_calls).
+      {"tl.gemm_ss_prefetched_first", "tl::gemm_ss_prefetched_first", false, sm80, 80, false, kGemm, {O::MemoryRead, O::MemoryRead, O::Registers}, false, E::Block, G, Sync::None, none, no},
+      {"tl.gemm_ss_prefetched_head", "tl::gemm_ss_prefetched_head", false, sm80, 80, false, kGemm, {O::MemoryRead, O::MemoryRead, O::Registers, O::Registers}, false, E::Block, G, Sync::None, none, no},
+      {"tl.gemm_ss_prefetched_tail", "tl::gemm_ss_prefetched_tail", false, sm80, 80, false, kGemm, {O::MemoryRead, O::MemoryRead, O::Registers, O::Registers}, false, E::Block, G, Sync::None, none, no},
       {"tl.gemm_sr", "tl::gemm_sr", false, sm80, 80, false, kGemmOneTrans, {O::MemoryRead, O::Registers, O::Registers}, false, E::Block, G, Sync::None, none, no},
       {"tl.gemm_ss_wgmma", "tl::gemm_ss_wgmma", false, sm90, 90, true, kGemm, {O::MemoryRead, O::MemoryRead, O::Registers}, false, E::Block, A, Sync::None, none, no},
       {"tl.gemm_ss_wgmma_issue", "tl::gemm_ss_wgmma_issue", false, sm90, 90, true, kGemm, {O::MemoryRead, O::MemoryRead, O::Registers}, false, E::Block, A, Sync::None, wg, issue},

@@ -75,19 +75,6 @@ namespace {
 // Whether the gemm is lowered to issue its wgmma group only (wgmma_issue_only).
 bool issue_only(const ir::TileOpNode& op) { return op.attrs.count("wgmma_issue_only") && op.int_attr("wgmma_issue_only"); }
 
-constexpr const char* kPrefetchNames[] = {"none", "first", "head", "tail"};
-Prefetch prefetch_of(const ir::TileOpNode& op) {
-  auto it = op.attrs.find("prefetch");
-  if (it == op.attrs.end()) return Prefetch::None;
-  const auto* name = std::find_if(std::begin(kPrefetchNames), std::end(kPrefetchNames),
-                                  [&](const char* n) { return std::get<std::string>(it->second) == n; });
-  TS_ICHECK(name != std::end(kPrefetchNames), "gemm with prefetch=", std::get<std::string>(it->second));
-  return static_cast<Prefetch>(name - std::begin(kPrefetchNames));
-}
-
-// The first part declares the fragments the later ones use: no braces around it.
-bool declares_fragments(const ir::TileOpNode& op) { return prefetch_of(op) == Prefetch::First; }
-
 // Every device gemm's template arguments: M, N, K, WARPS_M, WARPS_N, the TRANS flags of its shared
 // operands (`trans`: which of A and B), the input and accumulator types.
 std::vector<ir::TemplateArg> device_shape(const ir::TileOpNode& op, bool trans_a, bool trans_b) {
@@ -118,14 +105,25 @@ WgmmaAsyncCalls wgmma_async_calls(const ir::TileOpNode& gemm) {
           device_call("tl.gemm_ss_wgmma_drain", {first_element(gemm, 2)}, shape)};
 }
 
-ir::Stmt with_prefetch(const ir::TileOpNode& gemm, Prefetch part) {
+PrefetchedCalls prefetched_calls(const ir::TileOpNode& gemm) {
   const auto plan = as_gemm(gemm);
-  TS_ICHECK(plan && !plan->wgmma && gemm.regions[0].buffer->scope == ir::Scope::Shared &&
-                gemm.regions[1].buffer->scope == ir::Scope::Shared && !clears_accumulator(gemm),
-            "with_prefetch of a gemm that is not an accumulating mma.sync gemm_ss");
-  ir::Attrs attrs = gemm.attrs;
-  attrs["prefetch"] = std::string(kPrefetchNames[static_cast<int>(part)]);
-  return ir::make_tile_op(gemm.op, gemm.regions, gemm.args, std::move(attrs));
+  const ir::Region &A = gemm.regions[0], &B = gemm.regions[1], &C = gemm.regions[2];
+  TS_ICHECK(plan && plan->planned() && !plan->wgmma && A.buffer->scope == ir::Scope::Shared && B.buffer->scope == ir::Scope::Shared &&
+                !clears_accumulator(gemm),
+            "prefetched_calls of a gemm that is not an accumulating mma.sync gemm_ss");
+  // GemmSsFragments::WORDS (gemm_sm80.h, which refuses another count): per warp MI A and NI B
+  // fragments of a k step, and the lane offsets of the one loop that moves across swizzled columns.
+  const std::int64_t M = *ir::as_const_int(C.extent[0]), N = *ir::as_const_int(C.extent[1]);
+  const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (plan->a == Major::MN ? 2 : 1)]);
+  const std::int64_t MI = M / plan->warps_m / 16, NI = N / plan->warps_n / 8, k_steps = K / (bytes(A.buffer->dtype) == 1 ? 32 : 16);
+  const std::int64_t a_offsets = device_trans(GemmOperand::A, plan->a) ? MI : k_steps;
+  const std::int64_t b_offsets = device_trans(GemmOperand::B, plan->b) ? k_steps : (NI + 1) / 2;
+  const ir::Buffer fragments = ir::make_buffer(C.buffer->name + "_prefetched", {ir::make_int(MI * 4 + NI * 2 + a_offsets + b_offsets)},
+                                               DataType::UInt32, ir::Scope::Local);
+  const auto shape = device_shape(gemm, true, true);
+  const ir::Expr a = first_element(gemm, 0), b = first_element(gemm, 1), c = first_element(gemm, 2), f = ops::first_element(fragments);
+  return {fragments, device_call("tl.gemm_ss_prefetched_first", {a, b, f}, shape),
+          device_call("tl.gemm_ss_prefetched_head", {a, b, c, f}, shape), device_call("tl.gemm_ss_prefetched_tail", {a, b, c, f}, shape)};
 }
 
 ir::Stmt wgmma_issue_only(const ir::TileOpNode& gemm) {
@@ -233,6 +231,83 @@ void run_cpu(const ir::TileOpNode& op, const std::vector<RegionView>& r, const s
       C.store(idx.data(), clear ? row[j] : C.load(idx.data()) + row[j]);
     }
   }
+}
+
+// ---- refusals (plan_tile_ops) ----------------------------------------------------------------------
+
+// A shared operand must be a whole 2-D buffer: the device gemm addresses it with the buffer's
+// row length and swizzle.
+void require_whole_shared(const ir::Region& r, const char* role) {
+  bool whole = r.buffer->rank() == 2;
+  for (int d = 0; whole && d < 2; ++d)
+    whole = ir::as_const_int(r.base[d]) == 0 && ir::as_const_int(r.extent[d]) == ir::as_const_int(r.buffer->shape[d]);
+  if (!whole)
+    throw CompileError(cat("cannot lower T::gemm for CUDA with ", role, " = ", describe(r), " because it is not a whole 2-D "
+                           "shared buffer; allocate the operand tile as its own T::alloc_shared buffer"));
+}
+
+const char* accumulator_type(DataType in, const std::string& c) {
+  if (in == DataType::Float16 || in == DataType::BFloat16 || in == DataType::Float8E4M3 || in == DataType::Float8E5M2) return "float";
+  if (in == DataType::Int8) return "int";
+  throw CompileError(cat("cannot lower T::gemm into ", c, " for CUDA with ", name(in),
+                         " operands; mma.sync takes float16, bfloat16, int8 and float8 inputs"));
+}
+
+// Register operands go to mma.sync as pairs of 16-bit values (gemm_sm80.h).
+void require_16bit_registers(const ir::Region& r, const char* role) {
+  if (r.buffer->scope == ir::Scope::Fragment && bytes(r.buffer->dtype) != 2)
+    throw CompileError(cat("cannot lower T::gemm for CUDA with ", role, " = ", r.buffer->name, " (", name(r.buffer->dtype),
+                           ") in registers, because operands in registers must be float16 or bfloat16; keep it in "
+                           "shared memory (T::alloc_shared)"));
+}
+
+// 8-bit operands go to matrix instructions that read A and B both along K (wgmma k32 on Hopper,
+// mma.sync m16n8k32 from sm_89 on, or sm_80 for int8), and nothing on the way transposes 8-bit
+// elements (ldmatrix .trans and wgmma's transpose bits take 16-bit ones only): an M-major A or an
+// N-major B cannot be lowered, and fp8 needs sm_89.
+void require_8bit_lowerable(const ir::TileOpNode& op, const cuda::Target& target) {
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  const DataType in = A.buffer->dtype;
+  if (bytes(in) != 1) return;
+  const bool fp8 = in == DataType::Float8E4M3 || in == DataType::Float8E5M2;
+  if (fp8 && target.sm < 89)
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with ", name(in),
+                           " operands because float8 matrix instructions need sm_89 or later (mma.sync m16n8k32; wgmma on "
+                           "sm_90a); compile for sm_89 or newer, or convert the operands to float16 or bfloat16"));
+  const std::string instructions = fp8 && target.sm >= 90 ? "wgmma and mma.sync" : "mma.sync";
+  const GemmPlan plan = GemmPlan::decode(op);
+  if (plan.a == Major::MN)
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with A = ", A.buffer->name, " (",
+                           name(in), ") M-major (transpose_A=true: a [K, M] tile), because ", instructions,
+                           " read 8-bit operands K-major only and nothing transposes 8-bit elements; store A as [M, K] "
+                           "and pass transpose_A=false"));
+  if (plan.b == Major::MN)
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with B = ", B.buffer->name, " (",
+                           name(in), ") N-major (transpose_B=false: a [K, N] tile), because ", instructions,
+                           " read 8-bit operands K-major only and nothing transposes 8-bit elements; store B transposed, "
+                           "as [N, K], and pass transpose_B=true"));
+}
+
+// Every refusal of the gemm on CUDA (CompileError), checked when plan_tile_ops plans it: the passes
+// after it lower every planned gemm.
+void check_lowerable(const ir::TileOpNode& op, int sm) {
+  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
+  cuda_lowering::require_whole_fragment(C, "gemm");
+  const DataType in = A.buffer->dtype;
+  const char* acc = accumulator_type(in, C.buffer->name);
+  require_16bit_registers(A, "A"), require_16bit_registers(B, "B");
+  require_8bit_lowerable(op, cuda::Target{sm});
+  if (C.buffer->dtype != (std::string(acc) == "int" ? DataType::Int32 : DataType::Float32))
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA because mma.sync "
+                           "accumulates in ", acc, "; accumulate in a ", acc == std::string("int") ? "int32" : "float32",
+                           " fragment and cast afterwards"));
+  if (A.buffer->scope == ir::Scope::Fragment) {
+    cuda_lowering::require_whole_fragment(A, "gemm");
+    return require_whole_shared(B, "B");
+  }
+  require_whole_shared(A, "A");
+  if (B.buffer->scope == ir::Scope::Fragment) return cuda_lowering::require_whole_fragment(B, "gemm");
+  require_whole_shared(B, "B");
 }
 
 // ---- plan (plan_tile_ops) ---------------------------------------------------------------------------
@@ -373,6 +448,7 @@ ir::Attrs plan(const ir::TileOpNode& op, const PlanContext& ctx) {
   const auto M = ir::as_const_int(C.extent[C.rank() - 2]), N = ir::as_const_int(C.extent[C.rank() - 1]);
   if (!M || !N)
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for CUDA because its tile extent is not constant"));
+  check_lowerable(op, ctx.sm);
   // A register B takes whole columns per warp. Every other gemm of a kernel with register operands
   // stacks its warps along M: its accumulator can then be a register A (M x K, one warp column)
   // or, as B^T, a register B (N x K, the sr gemm's warp columns as warp rows).
@@ -434,88 +510,10 @@ std::vector<StrictLayout> strict_layouts(const ir::TileOpNode& op) {
   return out;
 }
 
-// A shared operand must be a whole 2-D buffer: the device gemm addresses it with the buffer's
-// row length and swizzle.
-void require_whole_shared(const ir::Region& r, const char* role) {
-  bool whole = r.buffer->rank() == 2;
-  for (int d = 0; whole && d < 2; ++d)
-    whole = ir::as_const_int(r.base[d]) == 0 && ir::as_const_int(r.extent[d]) == ir::as_const_int(r.buffer->shape[d]);
-  if (!whole)
-    throw CompileError(cat("cannot lower T::gemm for CUDA with ", role, " = ", describe(r), " because it is not a whole 2-D "
-                           "shared buffer; allocate the operand tile as its own T::alloc_shared buffer"));
-}
-
-const char* accumulator_type(DataType in, const std::string& c) {
-  if (in == DataType::Float16 || in == DataType::BFloat16 || in == DataType::Float8E4M3 || in == DataType::Float8E5M2) return "float";
-  if (in == DataType::Int8) return "int";
-  throw CompileError(cat("cannot lower T::gemm into ", c, " for CUDA with ", name(in),
-                         " operands; mma.sync takes float16, bfloat16, int8 and float8 inputs"));
-}
-
-// Register operands go to mma.sync as pairs of 16-bit values (gemm_sm80.h).
-void require_16bit_registers(const ir::Region& r, const char* role) {
-  if (r.buffer->scope == ir::Scope::Fragment && bytes(r.buffer->dtype) != 2)
-    throw CompileError(cat("cannot lower T::gemm for CUDA with ", role, " = ", r.buffer->name, " (", name(r.buffer->dtype),
-                           ") in registers, because operands in registers must be float16 or bfloat16; keep it in "
-                           "shared memory (T::alloc_shared)"));
-}
-
-// 8-bit operands go to matrix instructions that read A and B both along K (wgmma k32 on Hopper,
-// mma.sync m16n8k32 from sm_89 on, or sm_80 for int8), and nothing on the way transposes 8-bit
-// elements (ldmatrix .trans and wgmma's transpose bits take 16-bit ones only): an M-major A or an
-// N-major B cannot be lowered, and fp8 needs sm_89.
-void require_8bit_lowerable(const ir::TileOpNode& op, const cuda::Target& target) {
-  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
-  const DataType in = A.buffer->dtype;
-  if (bytes(in) != 1) return;
-  const bool fp8 = in == DataType::Float8E4M3 || in == DataType::Float8E5M2;
-  if (fp8 && target.sm < 89)
-    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with ", name(in),
-                           " operands because float8 matrix instructions need sm_89 or later (mma.sync m16n8k32; wgmma on "
-                           "sm_90a); compile for sm_89 or newer, or convert the operands to float16 or bfloat16"));
-  const std::string instructions = fp8 && target.sm >= 90 ? "wgmma and mma.sync" : "mma.sync";
-  const GemmPlan plan = GemmPlan::decode(op);
-  if (plan.a == Major::MN)
-    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with A = ", A.buffer->name, " (",
-                           name(in), ") M-major (transpose_A=true: a [K, M] tile), because ", instructions,
-                           " read 8-bit operands K-major only and nothing transposes 8-bit elements; store A as [M, K] "
-                           "and pass transpose_A=false"));
-  if (plan.b == Major::MN)
-    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with B = ", B.buffer->name, " (",
-                           name(in), ") N-major (transpose_B=false: a [K, N] tile), because ", instructions,
-                           " read 8-bit operands K-major only and nothing transposes 8-bit elements; store B transposed, "
-                           "as [N, K], and pass transpose_B=true"));
-}
-
-// Every refusal of the gemm on CUDA (CompileError), before it is lowered.
-void check_lowerable(const ir::TileOpNode& op, int sm) {
-  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
-  cuda_lowering::require_whole_fragment(C, "gemm");
-  const DataType in = A.buffer->dtype;
-  const char* acc = accumulator_type(in, C.buffer->name);
-  require_16bit_registers(A, "A"), require_16bit_registers(B, "B");
-  require_8bit_lowerable(op, cuda::Target{sm});
-  if (C.buffer->dtype != (std::string(acc) == "int" ? DataType::Int32 : DataType::Float32))
-    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA because mma.sync "
-                           "accumulates in ", acc, "; accumulate in a ", acc == std::string("int") ? "int32" : "float32",
-                           " fragment and cast afterwards"));
-  TS_ICHECK(GemmPlan::decode(op).planned(), "gemm into ", C.buffer->name, " lowered before plan_tile_ops");
-  if (A.buffer->scope == ir::Scope::Fragment) {
-    cuda_lowering::require_whole_fragment(A, "gemm");
-    return require_whole_shared(B, "B");
-  }
-  require_whole_shared(A, "A");
-  if (B.buffer->scope == ir::Scope::Fragment) return cuda_lowering::require_whole_fragment(B, "gemm");
-  require_whole_shared(B, "B");
-}
-
 // The gemm as thread-level IR: the accumulator cleared (clear_accum), on wgmma the shared operands
 // fenced for the async proxy and the gemm's threads synchronised (gemm_sm90.h, Ordering) unless
-// they are already visible to it (an async_proxy_ready scope), then the device gemm. The carried-
-// fragment parts of a GEMM main loop (prefetch=) keep lower_cuda.
+// they are already visible to it (an async_proxy_ready scope), then the device gemm.
 std::optional<ir::Stmt> thread_level(const ir::TileOpNode& op, const ThreadLevelContext& ctx) {
-  if (prefetch_of(op) != Prefetch::None) return std::nullopt;
-  check_lowerable(op, ctx.sm);
   const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
   const GemmPlan plan = GemmPlan::decode(op);
   const bool a_regs = A.buffer->scope == ir::Scope::Fragment, b_regs = B.buffer->scope == ir::Scope::Fragment;
@@ -538,37 +536,11 @@ std::optional<ir::Stmt> thread_level(const ir::TileOpNode& op, const ThreadLevel
   return ir::make_seq(std::move(out));
 }
 
-// The GEMM main loop's carried-fragment parts (ops::with_prefetch), which declare a C++ object.
-void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
-  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
-  const Prefetch part = prefetch_of(op);
-  TS_ICHECK(part != Prefetch::None, "gemm into ", C.buffer->name, " reached the generator as a tile op");
-  check_lowerable(op, ctx.target().sm);
-  const GemmPlan plan = GemmPlan::decode(op);
-  const std::int64_t M = *ir::as_const_int(C.extent[0]), N = *ir::as_const_int(C.extent[1]);
-  const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (plan.a == Major::MN ? 2 : 1)]);
-  auto flag = [](bool b) { return b ? "true" : "false"; };
-  const std::string shape = cat(M, ", ", N, ", ", K, ", ", plan.warps_m, ", ", plan.warps_n, ", ", flag(device_trans(GemmOperand::A, plan.a)),
-                                ", ", flag(device_trans(GemmOperand::B, plan.b)), ", ", c_type(A.buffer->dtype));
-  const char* acc = c_type(C.buffer->dtype);
-  const std::string a = ctx.pointer(*A.buffer), b = ctx.pointer(*B.buffer), c = ctx.pointer(*C.buffer);
-  const std::string carried = ctx.carried_name(*C.buffer);
-  switch (part) {
-    case Prefetch::First:
-      ctx.line(cat("tl::GemmSsFragments<", shape, "> ", carried, ";"));
-      return ctx.line(cat(carried, ".load(", a, ", ", b, ", 0);"));
-    case Prefetch::Head: return ctx.line(cat("tl::gemm_ss_prefetched_head<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ", ", carried, ");"));
-    case Prefetch::Tail: return ctx.line(cat("tl::gemm_ss_prefetched_tail<", shape, ", ", acc, ">(", a, ", ", b, ", ", c, ", ", carried, ");"));
-    case Prefetch::None: break;
-  }
-}
-
 }  // namespace
 
 const TileOpDef& gemm_def() {
-  static const TileOpDef def{.name = "gemm", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 2,
-                             .plan = plan, .strict_layouts = strict_layouts, .carries_state = declares_fragments,
-                             .thread_level = thread_level};
+  static const TileOpDef def{.name = "gemm", .verify = verify, .run_cpu = run_cpu, .destination = 2,
+                             .plan = plan, .strict_layouts = strict_layouts, .thread_level = thread_level};
   return def;
 }
 

@@ -53,15 +53,19 @@ bool clears_accumulator(const ir::TileOpNode& op);
 
 // The GEMM main loop's gemm on mma.sync as a cp.async pipeline expands it (stage overlap
 // mma_fragments, passes/expand_pipelines.h): the operand fragments of the next k step are loading
-// while the current one's mma's issue, across the stage boundary too, in fragments carried from
-// iteration to iteration. The gemm becomes three statements, each the op with `prefetch=`:
-//   first  before the loop: declares the carried fragments and loads k step 0 of the first stage
+// while the current one's mma's issue, across the stage boundary too, in a register array carried
+// from iteration to iteration (`fragments`, uint32 words, allocated before the loop). The gemm
+// becomes three device calls (gemm_sm80.h):
+//   first  before the loop: k step 0 of the first stage into the fragments
 //   head   in each iteration: the mma's of every k step but the last, each loading the next one's
 //   tail   after the barrier that ends the stage: the last k step's mma's while k step 0 of the next
 //          stage loads (the stage scope around it names the next stage)
-//   T.gemm(A_shared, B_shared, C_local, ..., prefetch="head")
-enum class Prefetch { None, First, Head, Tail };
-ir::Stmt with_prefetch(const ir::TileOpNode& gemm, Prefetch part);
+//   T.tl.gemm_ss_prefetched_head[128, 128, 32, 2, 2, False, False, "float16", "float32"](A_shared[0, 0], B_shared[0, 0], C_local[0, 0], C_local_prefetched[0])
+struct PrefetchedCalls {
+  ir::Buffer fragments;
+  ir::Stmt first, head, tail;
+};
+PrefetchedCalls prefetched_calls(const ir::TileOpNode& gemm);
 
 // A wgmma gemm as a pipelined loop issues it (passes/specialize_warps.h, passes/expand_pipelines.h).
 //

@@ -3,10 +3,9 @@
 // The ops define this interface; the CUDA generator (src/codegen/cuda/codegen.cc) implements it, so
 // the ops know nothing of the generator.
 //
-// The ops that have no thread-level form yet (TileOpDef::thread_level, passes/lower_tile_ops.h)
-// build their code here: as thread-level IR that `emit` prints (copy, fill, reduce, cumsum,
-// atomic_add), or as lines of CUDA C++ text (the gemm's carried-fragment parts, on their way to
-// IR). Element indices are IR expressions, so they can mention the thread index (thread_var()) and
+// The ops that have no thread-level form yet (TileOpDef::thread_level, passes/lower_tile_ops.h:
+// copy, fill, reduce, cumsum, atomic_add) build their code here, as thread-level IR that `emit`
+// prints. Element indices are IR expressions, so they can mention the thread index (thread_var()) and
 // constants alike. Fragments are per-thread register arrays: an op addresses them by register
 // number (registers(b)[r]), never by logical index.
 #pragma once
@@ -49,11 +48,10 @@ class LowerContext {
  public:
   virtual ~LowerContext() = default;
 
-  // Output. A lowering that builds thread-level IR hands it to `emit`, which prints it as the
+  // Output: a lowering hands the thread-level IR it builds to `emit`, which prints it as the
   // generator prints the kernel's own statements (a block barrier, `tl.syncthreads`, is a named
-  // barrier over a warp role's threads there); the gemm's carried parts write lines of text.
+  // barrier over a warp role's threads there).
   virtual void emit(const ir::Stmt& s) = 0;
-  virtual void line(const std::string& text) = 0;
 
   // Values and types.
   virtual std::string expr(const ir::Expr& e) = 0;
@@ -87,11 +85,6 @@ class LowerContext {
   // True inside an `async_copies` scope (a pipeline's producers, passes/expand_pipelines.h): copies
   // may stay in flight, a later tl.cp_async_wait completes them.
   virtual bool in_async_producer() const = 0;
-
-  // The name of the state an op's lowering declares for a later statement of the same op to use
-  // (the gemm's operand fragments carried across a pipeline's stage boundary, ops/gemm.h): one
-  // name per `owner`, the buffer the state serves.
-  virtual std::string carried_name(const ir::BufferNode& owner) = 0;
 };
 
 }  // namespace tilescale::cuda

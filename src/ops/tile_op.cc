@@ -210,11 +210,6 @@ bool reads_region(const ir::TileOpNode& op, std::size_t i) { return !writes_regi
 
 bool is_copy(const ir::TileOpNode& op) { return tile_op(op.op).copies; }
 
-bool carries_state(const ir::TileOpNode& op) {
-  const TileOpDef& def = tile_op(op.op);
-  return def.carries_state && def.carries_state(op);
-}
-
 std::set<const ir::BufferNode*> written_buffers(const ir::Stmt& s) {
   struct Writes : ir::Visitor {
     std::set<const ir::BufferNode*> buffers;

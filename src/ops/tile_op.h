@@ -142,9 +142,6 @@ struct TileOpDef {
   // infer_fragment_layouts: how one operand's layout follows from another's (copy, reduce); nullopt
   // when it does not.
   std::optional<LayoutFlow> (*layout_flow)(const ir::TileOpNode& op) = nullptr;
-  // CUDA: whether the op's lowering declares state that a later statement of the op uses (gemm's
-  // prefetch=first, ops/gemm.h): the generator prints it without braces of its own.
-  bool (*carries_state)(const ir::TileOpNode& op) = nullptr;
   // CUDA: the op as thread-level IR (device calls and simpler tile ops) that lower_tile_ops puts in
   // its place, or nullopt where the op still prints its code through lower_cuda; CompileError for
   // what CUDA cannot lower.
@@ -164,8 +161,6 @@ bool writes_region(const ir::TileOpNode& op, std::size_t i);
 bool reads_region(const ir::TileOpNode& op, std::size_t i);
 // Whether `op` is a plain copy (TileOpDef::copies): region 0 into region 1, element-wise.
 bool is_copy(const ir::TileOpNode& op);
-// TileOpDef::carries_state, false for an op without the hook.
-bool carries_state(const ir::TileOpNode& op);
 // The buffers a program may write: stores, regions tile ops write, and the memory operands of
 // distributed builtins (all counted as written: builtin definitions do not say which they write).
 std::set<const ir::BufferNode*> written_buffers(const ir::Stmt& s);

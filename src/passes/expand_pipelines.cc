@@ -62,17 +62,20 @@ class Expansion {
         after.push_back(calls.drain);
         break;
       }
-      case StageOverlapKind::MmaFragments:
+      case StageOverlapKind::MmaFragments: {
         // Stage 0 has landed: the gemm loads its first fragments before the loop. In the loop, the
         // barrier comes after the last read of the stage, before the next stage's first loads.
+        const auto calls = ops::prefetched_calls(gemm());
         out.push_back(wait);
         out.push_back(block_barrier());
-        out.push_back(stage_scope(num(0), ops::with_prefetch(gemm(), ops::Prefetch::First)));
-        iteration.push_back(stage_scope(current, ops::with_prefetch(gemm(), ops::Prefetch::Head)));
+        out.push_back(ir::make_alloc(calls.fragments));
+        out.push_back(stage_scope(num(0), calls.first));
+        iteration.push_back(stage_scope(current, calls.head));
         iteration.push_back(wait);
         iteration.push_back(block_barrier());
-        iteration.push_back(stage_scope(stage_of(k, 1), ops::with_prefetch(gemm(), ops::Prefetch::Tail)));
+        iteration.push_back(stage_scope(stage_of(k, 1), calls.tail));
         break;
+      }
     }
     out.push_back(ir::make_for(loop_.var, loop_.min, loop_.extent, ir::ForKind::Serial, ir::make_seq(std::move(iteration))));
     for (auto& a : after) out.push_back(a);

@@ -20,9 +20,10 @@ namespace tilescale::passes {
 // The producers are the loop's copies under `bind(k_1, value, min, extent)` (the loop variable of
 // another iteration; the printer knows it stays in the loop's range), `stage(index, tiles...)`
 // and `async_copies()` (copies issued as cp.async, complete at a later wait). The consumers' stage
-// overlap (the schedule's): mma_fragments splits the gemm at the stage boundary (ops::with_prefetch:
-// first before the loop, after that iteration's wait and barrier; the loop's wait and barrier then
-// move between head and tail); wgmma_async issues each iteration's wgmma group and waits for the
+// overlap (the schedule's): mma_fragments splits the gemm at the stage boundary into device calls
+// on a register array it allocates before the loop (ops::prefetched_calls: first before the loop,
+// after that iteration's wait and barrier; the loop's wait and barrier then move between head and
+// tail); wgmma_async issues each iteration's wgmma group and waits for the
 // previous one (ops::wgmma_async_calls, the drain after the loop), the stage fenced for the async
 // proxy after its wait.
 //

@@ -75,8 +75,9 @@ TEST(ExpandPipelines, AnMmaGemmCarriesItsFragmentsAcrossTheStageBoundary) {
         T.tl.cp_async_commit()
     T.tl.cp_async_wait[1]()
     T.tl.syncthreads()
+    C_local_prefetched = T.alloc_local((38,), "uint32")
     with T.stage(0, A_shared[0, 0], B_shared[0, 0]):
-        T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=0, policy=0, prefetch="first", warps_m=2, warps_n=2)
+        T.tl.gemm_ss_prefetched_first[128, 128, 32, 2, 2, False, False, "float16", "float32"](A_shared[0, 0], B_shared[0, 0], C_local_prefetched[0])
     for k_1 in T.serial(8):
         if k_1 + 2 < 8:
             with T.bind(k_2, k_1 + 2, 0, 8):
@@ -86,11 +87,11 @@ TEST(ExpandPipelines, AnMmaGemmCarriesItsFragmentsAcrossTheStageBoundary) {
                         T.copy(B[k_2 * 32 : +32, bx * 128 : +128], B_shared)
         T.tl.cp_async_commit()
         with T.stage(k_1 % 3, A_shared[0, 0], B_shared[0, 0]):
-            T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=0, policy=0, prefetch="head", warps_m=2, warps_n=2)
+            T.tl.gemm_ss_prefetched_head[128, 128, 32, 2, 2, False, False, "float16", "float32"](A_shared[0, 0], B_shared[0, 0], C_local[0, 0], C_local_prefetched[0])
         T.tl.cp_async_wait[1]()
         T.tl.syncthreads()
         with T.stage((k_1 + 1) % 3, A_shared[0, 0], B_shared[0, 0]):
-            T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=0, policy=0, prefetch="tail", warps_m=2, warps_n=2)
+            T.tl.gemm_ss_prefetched_tail[128, 128, 32, 2, 2, False, False, "float16", "float32"](A_shared[0, 0], B_shared[0, 0], C_local[0, 0], C_local_prefetched[0])
     T.tl.cp_async_wait[0]()
 )");
 }

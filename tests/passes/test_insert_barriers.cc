@@ -208,8 +208,8 @@ TEST(InsertBarriers, TheCarriedFragmentLoopKeepsOneBarrierPerIteration) {
   ASSERT_NE(loop, std::string::npos) << body;
   const std::string iteration = body.substr(loop, end - loop);
   EXPECT_EQ(iteration.find("T.tl.syncthreads()"), iteration.rfind("T.tl.syncthreads()")) << iteration;
-  EXPECT_LT(iteration.find("prefetch=\"head\""), iteration.find("T.tl.syncthreads()"));
-  EXPECT_GT(iteration.find("prefetch=\"tail\""), iteration.find("T.tl.syncthreads()"));
+  EXPECT_LT(iteration.find("gemm_ss_prefetched_head"), iteration.find("T.tl.syncthreads()"));
+  EXPECT_GT(iteration.find("gemm_ss_prefetched_tail"), iteration.find("T.tl.syncthreads()"));
 }
 
 }  // namespace

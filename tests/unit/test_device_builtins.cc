@@ -96,8 +96,6 @@ const std::map<std::string, std::string>& unregistered() {
     for (const char* f : {"tl::cast", "tl::swizzle", "tl::floordiv", "tl::floormod", "tl::fast_exp2", "tl::sigmoid",
                           "tl::rasterize"})
       m[f] = "a value inside an expression, printed from the expression";
-    for (const char* f : {"tl::gemm_ss_prefetched_head", "tl::gemm_ss_prefetched_tail", "tl::GemmSsFragments"})
-      m[f] = "the mma.sync stage overlap's carried fragments are a C++ object, declared by the gemm's prefetch=first lowering";
     m["tl::WarpgroupTurns"] = "a class whose static members the warpgroup-turns schedule calls; registered with that pass (design step 6)";
     return m;
   }();

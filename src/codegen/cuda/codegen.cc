@@ -180,7 +180,7 @@ class Generator : public LowerContext {
     }
     return it->second;
   }
-  void line(const std::string& text) override { out_ << std::string(2 * indent_, ' ') << text << "\n"; }
+  void line(const std::string& text) { out_ << std::string(2 * indent_, ' ') << text << "\n"; }
   void open(const std::string& text) {
     line(text.empty() ? "{" : text + " {");
     ++indent_;
@@ -204,9 +204,6 @@ class Generator : public LowerContext {
   }
   const Target& target() const override { return target_; }
   bool in_async_producer() const override { return async_producer_; }
-  std::string carried_name(const ir::BufferNode& owner) override {
-    return name_of(&carried_keys_[&owner], cat(name_of(&owner, owner.name), "_carried"));
-  }
   bool provably(const ir::Expr& cond) const override { return ir::provably(passes::simplify(cond), ranges_); }
   void set_range(const ir::Var& v, std::int64_t lo, std::int64_t hi, std::int64_t multiple) override {
     ranges_[v.get()] = {lo, hi, multiple};
@@ -301,7 +298,6 @@ class Generator : public LowerContext {
   // Each fragment's register array, as the lowerings that build IR address it (registers()).
   std::map<const ir::BufferNode*, ir::Buffer> register_arrays_;
   bool async_producer_ = false;  // inside an async_copies scope
-  std::map<const ir::BufferNode*, char> carried_keys_;  // carried_name's keys: one address per owner
   // Why a copy that could have gone by TMA does not, as comments at the top of the source (what
   // `tilescale dump --cuda` shows a user looking for the fast path).
   std::vector<std::string> notes_;
@@ -653,12 +649,10 @@ class Generator : public LowerContext {
         TS_ICHECK(divergent_depth_ == 0 || ops::is_element_atomic_add(*op),
                   "T::", op->op, " under diverging control flow passed the verifier");
         const ops::TileOpDef& def = ops::tile_op(op->op);
-        // Each op in its own scope, so its temporaries stay local, unless it declares state for a
-        // later statement.
-        const bool scoped = !ops::carries_state(*op);
-        if (scoped) open("");
+        TS_ICHECK(def.lower_cuda, "T::", op->op, " reached the CUDA generator (lower_tile_ops lowers it)");
+        open("");  // each op in its own scope, so its temporaries stay local
         def.lower_cuda(*op, *this);
-        if (scoped) close();
+        close();
         return;
       }
       case ir::StmtKind::Assert: {
