@@ -3,8 +3,8 @@
 scaled_dot_product_attention backends, in one process on one GPU.
 
 Our kernel is built and called through the C ABI (libtilescale_capi.so, include/tilescale/capi.h)
-on torch's own tensors and stream. For each case (bfloat16 Q, K, V of shape [B, H, S, D], causal or
-not) the script
+on torch's own tensors and stream. For each case (bfloat16 Q, K, V of shape [B, H, S, D], or
+float16 with --dtype float16; causal or not) the script
 
   1. makes fresh random inputs (randn) and an output full of NaN, runs ours once and checks it
      against attention computed in float64 on a few (batch, head) pairs: max|ours - ref| / max|ref|
@@ -46,7 +46,8 @@ def sdpa_backends(torch):
 
 def run_case(torch, F, capi, args, B, H, S, D, causal):
     label = f"B={B} H={H} S={S} D={D} {'causal' if causal else 'non-causal'}"
-    sizes = f"B={B},H={H},S={S},D={D},causal={int(causal)},bf16=1" + (f",{args.knobs}" if args.knobs else "")
+    bf16 = int(args.dtype == "bfloat16")
+    sizes = f"B={B},H={H},S={S},D={D},causal={int(causal)},bf16={bf16}" + (f",{args.knobs}" if args.knobs else "")
     row = {"case": label, "ok": False}
     try:
         ours = CKernel(capi, "flash_attention", sizes)
@@ -57,7 +58,7 @@ def run_case(torch, F, capi, args, B, H, S, D, causal):
     print(f"  {label}: {ours.description}")
 
     gen = torch.Generator(device="cuda").manual_seed(args.seed + S + 7 * int(causal))
-    q, k, v = (torch.randn(B, H, S, D, dtype=torch.bfloat16, device="cuda", generator=gen) for _ in range(3))
+    q, k, v = (torch.randn(B, H, S, D, dtype=getattr(torch, args.dtype), device="cuda", generator=gen) for _ in range(3))
     o = torch.full_like(q, float("nan"))
     try:
         ours.check(torch, (q, k, v, o))
@@ -116,6 +117,7 @@ def main():
     parser.add_argument("--lib", default=os.environ.get("TILESCALE_CAPI", DEFAULT_LIB),
                         help="libtilescale_capi.so (default: $TILESCALE_CAPI, else build/libtilescale_capi.so)")
     parser.add_argument("--knobs", default="", help='flash_attention knobs, e.g. "BM=128,BN=128,threads=256,stages=3"')
+    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16"], help="Q, K, V and O (default bfloat16)")
     parser.add_argument("--quick", action="store_true", help="one small case (B=1 H=4 S=1024 D=128), both masks")
     parser.add_argument("--seq", default="4096,8192", help="sequence lengths (default 4096,8192)")
     parser.add_argument("--batch", type=int, default=4)

@@ -1,8 +1,8 @@
 // THE pass pipeline, in order. Each step is a named call; target-specific steps are plain `if`
 // blocks in this one list. The CPU backend runs the program at tile level, so its pipeline is
 // short; for CUDA the passes record their decisions (warp arrangements, fragment layouts, shared
-// memory placement, warp specialization) as annotations that the code generator (src/codegen/cuda)
-// reads.
+// memory placement, warp specialization) as annotations and end in thread-level IR that the code
+// generator (src/codegen/cuda) prints.
 #include "pipeline.h"
 
 #include <chrono>
@@ -20,6 +20,7 @@
 #include "passes/infer_fragment_layouts.h"
 #include "passes/insert_barriers.h"
 #include "passes/lower_tile_ops.h"
+#include "passes/lower_to_threads.h"
 #include "passes/make_persistent.h"
 #include "passes/plan_copies.h"
 #include "passes/plan_parallel_loops.h"
@@ -81,6 +82,9 @@ std::vector<Pass> passes_for(Target target, int sm, bool tma) {
     // after the roles: each role's barriers are its own; after the pipelines: the barriers between
     // their consumers too.
     list.push_back({"insert_barriers", passes::insert_barriers});
+    // Last: the tile ops left and the Parallel nests become thread-level IR, fragments register
+    // arrays; the code generator prints what is left.
+    list.push_back({"lower_to_threads", passes::lower_to_threads});
   }
   return list;
 }

@@ -278,6 +278,10 @@ PrimFunc make_prim_func(std::string name, std::vector<Param> params, Stmt body) 
   return std::make_shared<PrimFuncNode>(std::move(name), std::move(params), std::move(body));
 }
 
+Param::Param(Buffer t) : tensor(std::move(t)) {
+  for (int d = 0; d + 1 < tensor->rank(); ++d) strides.push_back(make_var(tensor->name + "_stride" + std::to_string(d), DataType::Int64));
+}
+
 std::vector<Var> PrimFuncNode::symbolic_dims() const {
   std::vector<Var> out;
   std::set<const VarNode*> seen;

@@ -432,7 +432,7 @@ struct EvaluateNode : StmtNode {
 // and `attrs` hold the decisions about it (design/thread-level-ir.md §2). An Alloc in the body goes
 // out of scope at its end. Printed `with T.<key>(args..., k=v, ...):` above the indented body. The
 // keys the passes build (passes/specialize_warps.h, passes/expand_pipelines.h,
-// passes/make_persistent.h) and the CUDA generator prints:
+// passes/make_persistent.h, passes/lower_to_threads.h) and the CUDA generator prints:
 //   warp_role(first_thread=, threads=, barrier=)  the threads that run the body; the
 //        role's block-wide barrier is named barrier `barrier` (0: __syncthreads)
 //   stage(index, A_shared[0, 0], ...)   the body reads and writes stage `index` of the staged buffers
@@ -446,6 +446,11 @@ struct EvaluateNode : StmtNode {
 //   parallel_over(C_local[0, 0]) or parallel_over(threads=128)  the T::Parallel nest below runs
 //                                       over the registers of that fragment (each thread its own
 //                                       elements), or the default partition over that many threads
+//   unit()                              the body is one statement's, its temporaries its own
+//                                       (printed as a C++ block)
+//   expansion(of="copy")                the body is the thread-level form of a tile op, or of a
+//                                       T::Parallel nest (of="T.Parallel"): collective, like the
+//                                       statement it came from (passes/lower_to_threads.h)
 // The CPU backend never sees one (it runs tile-level IR).
 struct ScopedNode : StmtNode {
   static constexpr StmtKind kKind = StmtKind::Scoped;
@@ -478,10 +483,14 @@ Stmt make_scoped(std::string key, Attrs attrs, Stmt body, std::vector<Expr> args
 // A parameter of a PrimFunc: a global tensor, or a scalar passed by value (T::ScalarParam): a Var of
 // type int32, int64 or float32 that the body uses like any other value. Exactly one of the two is set.
 struct Param {
-  Param(Buffer t) : tensor(std::move(t)) {}  // NOLINT: tensor lists convert
-  Param(Var s) : scalar(std::move(s)) {}     // NOLINT
+  Param(Buffer t);                        // NOLINT: tensor lists convert
+  Param(Var s) : scalar(std::move(s)) {}  // NOLINT
   Buffer tensor;
   Var scalar;
+  // A tensor's strides in elements, one int64 variable per dimension but the last (whose stride is
+  // 1): `A_stride0`. The caller's tensor binds them; thread-level IR addresses global memory with
+  // them (passes/lower_to_threads.h).
+  std::vector<Var> strides;
   const std::string& name() const { return tensor ? tensor->name : scalar->name; }
   DataType dtype() const { return tensor ? tensor->dtype : scalar->dtype; }
 };

@@ -56,6 +56,8 @@ class Verifier : public Visitor {
     }
     check_symbolic_dims();
     vars_.insert(scalars.begin(), scalars.end());
+    for (const auto& p : func_.params)
+      for (const auto& s : p.strides) vars_.insert(s.get());
     scalars_ = scalars;
     visit_stmt(func_.body);
     if (kernels_ != 1)

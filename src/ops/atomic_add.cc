@@ -65,7 +65,7 @@ void check_atomic_type(const ir::BufferNode& b) {
 // One element updated: `element` (a Load naming it) += value.
 ir::Stmt atomic(const ir::Expr& element, const ir::Expr& value) { return device_call("tl.atomic_add", {element, value}); }
 
-void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+void lower_to_threads(const ir::TileOpNode& op, ThreadLowering& ctx) {
   using namespace cuda_lowering;
   const ir::Region& dst = op.regions[0];
   check_atomic_type(*dst.buffer);
@@ -94,7 +94,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 }  // namespace
 
 const TileOpDef& atomic_add_def() {
-  static const TileOpDef def{.name = "atomic_add", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 0,
+  static const TileOpDef def{.name = "atomic_add", .verify = verify, .run_cpu = run_cpu, .lower_to_threads = lower_to_threads, .destination = 0,
                              .reads_destination = true};
   return def;
 }

@@ -59,12 +59,12 @@ std::int64_t vector_width(const ir::Region& src, const ir::Region& dst, const st
 // Runtime condition for the vector path on a global side: the tensor's rows, the tile's start and
 // every stride are multiples of the vector (the base pointer's 16-byte alignment is checked at
 // launch). Null when nothing needs checking.
-ir::Expr vector_ok(cuda::LowerContext& ctx, const ir::Region& r, std::int64_t vec) {
+ir::Expr vector_ok(ThreadLowering& ctx, const ir::Region& r, std::int64_t vec) {
   if (r.buffer->scope != ir::Scope::Global) return nullptr;
   auto multiple = [&](const ir::Expr& e) {  // in e's own type: a 64-bit extent or base is not cut to 32 bits
     return ir::make_binary(ir::BinaryOp::EQ, ir::make_binary(ir::BinaryOp::Mod, e, ir::make_int(vec, e->dtype)), ir::make_int(0, e->dtype));
   };
-  std::vector<ir::Expr> conds{multiple(ctx.extent(*r.buffer, r.rank() - 1)), multiple(r.base.back())};
+  std::vector<ir::Expr> conds{multiple(r.buffer->shape.back()), multiple(r.base.back())};
   std::vector<ir::Expr> kept;
   for (const auto& e : conds)
     if (!ir::eval_int(e).value_or(0)) kept.push_back(e);
@@ -76,7 +76,7 @@ ir::Expr always(const ir::Expr& in) { return in ? in : ir::make_int(1, DataType:
 
 // The run-time condition for vectors over the global sides of a copy: vector_ok, and every stride a
 // multiple of the vector; null when nothing needs checking.
-ir::Expr vectors_ok(cuda::LowerContext& ctx, const std::vector<const ir::Region*>& sides, std::int64_t vec) {
+ir::Expr vectors_ok(ThreadLowering& ctx, const std::vector<const ir::Region*>& sides, std::int64_t vec) {
   std::vector<ir::Expr> conds;
   for (const auto* r : sides)
     if (ir::Expr e = vector_ok(ctx, *r, vec)) conds.push_back(e);
@@ -88,7 +88,7 @@ ir::Expr vectors_ok(cuda::LowerContext& ctx, const std::vector<const ir::Region*
   return all_of(conds);
 }
 
-ir::Stmt memory_to_memory(const ir::TileOpNode& op, const CopyPlan& plan, cuda::LowerContext& ctx) {
+ir::Stmt memory_to_memory(const ir::TileOpNode& op, const CopyPlan& plan, ThreadLowering& ctx) {
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
   const auto tile = squeezed(const_extent(src, "copy"));
   const DataType dt = dst.buffer->dtype;
@@ -196,8 +196,8 @@ bool stmatrix_fits(const layout::Fragment& f, std::int64_t registers, int thread
 
 // The fragment -> shared copy by stmatrix.x4 (stmatrix_fits): per 8 registers, lane l gives the
 // address of row l % 8 of matrix l / 8.
-ir::Stmt store_by_stmatrix(cuda::LowerContext& ctx, const ir::Region& frag, const ir::Region& mem) {
-  const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
+ir::Stmt store_by_stmatrix(ThreadLowering& ctx, const ir::Region& frag, const ir::Region& mem) {
+  const FragmentInfo& f = ctx.fragment(*frag.buffer);
   const ir::Buffer regs = ctx.registers(*frag.buffer);
   const ir::Expr tx = ctx.thread_var();
   auto op = [](ir::BinaryOp o, const ir::Expr& a, const ir::Expr& b) { return ir::make_binary(o, a, b); };
@@ -216,10 +216,10 @@ ir::Stmt store_by_stmatrix(cuda::LowerContext& ctx, const ir::Region& frag, cons
 }
 
 // A fragment <-> memory copy, register by register or (plan.vector > 1) by vectors of registers.
-ir::Stmt fragment_and_memory(const ir::TileOpNode& op, const CopyPlan& plan, cuda::LowerContext& ctx, bool to_frag) {
+ir::Stmt fragment_and_memory(const ir::TileOpNode& op, const CopyPlan& plan, ThreadLowering& ctx, bool to_frag) {
   const ir::Region &frag = to_frag ? op.regions[1] : op.regions[0], &mem = to_frag ? op.regions[0] : op.regions[1];
   const DataType dt = op.regions[1].buffer->dtype;
-  const cuda::FragmentInfo& f = ctx.fragment(*frag.buffer);
+  const FragmentInfo& f = ctx.fragment(*frag.buffer);
   const ir::Buffer regs = ctx.registers(*frag.buffer);
   auto reg = [&](std::int64_t r) { return ir::make_load(regs, {ir::make_int(r)}); };
   const ir::Stmt by_elements = registers(ctx, *frag.buffer, [&](std::int64_t r, const std::vector<ir::Expr>& t) {
@@ -250,7 +250,7 @@ ir::Stmt fragment_and_memory(const ir::TileOpNode& op, const CopyPlan& plan, cud
   return ok ? ir::make_if(ok, by_vectors, by_elements) : by_vectors;
 }
 
-void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+void lower_to_threads(const ir::TileOpNode& op, ThreadLowering& ctx) {
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
   const bool from_frag = src.buffer->scope == ir::Scope::Fragment, to_frag = dst.buffer->scope == ir::Scope::Fragment;
   for (const auto* r : {&src, &dst})
@@ -325,7 +325,7 @@ CopyPlan plan_copy(const ir::TileOpNode& op, int threads, int sm, const std::fun
 }
 
 const TileOpDef& copy_def() {
-  static const TileOpDef def{.name = "copy", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 1,
+  static const TileOpDef def{.name = "copy", .verify = verify, .run_cpu = run_cpu, .lower_to_threads = lower_to_threads, .destination = 1,
                              .copies = true, .layout_flow = layout_flow};
   return def;
 }

@@ -71,13 +71,13 @@ ir::Expr all_of(const std::vector<ir::Expr>& conds) {
   return out;
 }
 
-ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<ir::Expr>& tile, std::int64_t vec) {
+ir::Expr inside(ThreadLowering& ctx, const ir::Region& r, const std::vector<ir::Expr>& tile, std::int64_t vec) {
   if (r.buffer->scope != ir::Scope::Global) return nullptr;
   const auto idx = region_index(r, tile);
   std::vector<ir::Expr> conds;
   for (int d = 0; d < r.rank(); ++d) {
     ir::Expr last = d == r.rank() - 1 && vec > 1 ? add(idx[d], c(vec - 1)) : idx[d];
-    ir::Expr bound = index_op(BinaryOp::LT, last, ctx.extent(*r.buffer, d));
+    ir::Expr bound = index_op(BinaryOp::LT, last, r.buffer->shape[d]);
     // Provably inside for every block, thread and iteration: no test.
     if (ctx.provably(bound)) continue;
     conds.push_back(bound);
@@ -85,7 +85,7 @@ ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<
   return all_of(conds);
 }
 
-ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
+ir::Stmt vectors(ThreadLowering& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
                  const std::function<ir::Stmt(const std::vector<ir::Expr>& tile)>& body, bool compact) {
   std::int64_t numel = 1;
   for (auto e : shape) numel *= e;
@@ -109,9 +109,9 @@ ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape
   return ir::make_seq(std::move(out));
 }
 
-ir::Stmt registers(cuda::LowerContext& ctx, const ir::BufferNode& b,
+ir::Stmt registers(ThreadLowering& ctx, const ir::BufferNode& b,
                    const std::function<ir::Stmt(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body, std::int64_t step) {
-  const cuda::FragmentInfo& f = ctx.fragment(b);
+  const FragmentInfo& f = ctx.fragment(b);
   std::vector<ir::Stmt> out;
   for (std::int64_t reg = 0; reg < f.registers; reg += step) {
     auto owned = f.layout->owned(ctx.thread_var(), c(reg));

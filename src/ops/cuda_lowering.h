@@ -1,4 +1,4 @@
-// Building blocks shared by the tile ops' CUDA lowerings: walking a tile over the block's threads,
+// Building blocks shared by the tile ops' lowerings to thread-level IR (TileOpDef::lower_to_threads): walking a tile over the block's threads,
 // walking a fragment's registers, addressing a region at a tile index, bounds predicates.
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "ops/lower_context.h"
+#include "ops/thread_lowering.h"
 #include "ir/IR.h"
 
 namespace tilescale::ops::cuda_lowering {
@@ -22,19 +22,19 @@ std::vector<std::int64_t> squeezed(const std::vector<std::int64_t>& extent);
 std::vector<ir::Expr> region_index(const ir::Region& r, const std::vector<ir::Expr>& tile);
 // Whether that element (and the `vec` - 1 after it along the last dimension) lies inside a global
 // tensor; null for other scopes, where regions always lie inside.
-ir::Expr inside(cuda::LowerContext& ctx, const ir::Region& r, const std::vector<ir::Expr>& tile, std::int64_t vec = 1);
+ir::Expr inside(ThreadLowering& ctx, const ir::Region& r, const std::vector<ir::Expr>& tile, std::int64_t vec = 1);
 ir::Expr all_of(const std::vector<ir::Expr>& conds);  // null when empty
 
 // `body(tile_index)` for every element of a tile of `shape`, vectors of `vec` consecutive elements
-// along the last dimension dealt round-robin to the threads, as thread-level IR (LowerContext::emit
-// prints it): each thread's vectors one after the other, each in a `bind` scope naming its first
-// element `v` (with its range, for LowerContext::provably), `tile_index` pointing at it. `compact`
+// along the last dimension dealt round-robin to the threads, as thread-level IR: each thread's
+// vectors one after the other, each in a `bind` scope naming its first element `v` (with its
+// range, for ThreadLowering::provably), `tile_index` pointing at it. `compact`
 // gives them as one loop kept rolled instead (ir::ForKind::Rolled: for rarely taken fallbacks).
 // `registers`: `body(reg, tile_index)` for every `step`-th register of fragment `b` (tile_index is
 // the element it holds, in squeezed form), under the register's guard where it may be unused.
-ir::Stmt vectors(cuda::LowerContext& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
+ir::Stmt vectors(ThreadLowering& ctx, const std::vector<std::int64_t>& shape, std::int64_t vec,
                  const std::function<ir::Stmt(const std::vector<ir::Expr>& tile)>& body, bool compact = false);
-ir::Stmt registers(cuda::LowerContext& ctx, const ir::BufferNode& b,
+ir::Stmt registers(ThreadLowering& ctx, const ir::BufferNode& b,
                    const std::function<ir::Stmt(std::int64_t reg, const std::vector<ir::Expr>& tile)>& body, std::int64_t step = 1);
 // `s` under `cond`; `s` itself when cond is null (no condition).
 ir::Stmt guarded(const ir::Expr& cond, ir::Stmt s);

@@ -88,7 +88,7 @@ struct ScanSide {
 // Each thread scans whole lines (all indices but `dim`) sequentially, in dst's dtype at every step
 // as the CPU reference does. Fragments go through the workspace (ScanSide), with a barrier after
 // the threads store their registers there and another before they read them back.
-void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+void lower_to_threads(const ir::TileOpNode& op, ThreadLowering& ctx) {
   using namespace cuda_lowering;
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
   for (const auto* r : {&src, &dst}) {
@@ -112,11 +112,8 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
   const bool stage_src = src.buffer->scope == ir::Scope::Fragment, stage_dst = dst.buffer->scope == ir::Scope::Fragment;
   const std::int64_t src_bytes = stage_src ? (numel * bytes(st) + 15) / 16 * 16 : 0;
   ScanSide in{src, nullptr, extent, strides}, out{dst, nullptr, extent, strides};
-  if (stage_src || stage_dst) {
-    const std::string ws = ctx.workspace(src_bytes + (stage_dst ? numel * bytes(dt) : 0));
-    if (stage_src) in.staged = ctx.scratch(ws, 0, st, numel);
-    if (stage_dst) out.staged = ctx.scratch(ws, src_bytes, dt, numel);
-  }
+  if (stage_src) in.staged = ctx.scratch(0, st, numel);
+  if (stage_dst) out.staged = ctx.scratch(src_bytes, dt, numel);
   const ir::Stmt barrier = block_barrier();
   std::vector<ir::Stmt> body;
   if (stage_src) {
@@ -165,7 +162,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 }  // namespace
 
 const TileOpDef& cumsum_def() {
-  static const TileOpDef def{.name = "cumsum", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 1};
+  static const TileOpDef def{.name = "cumsum", .verify = verify, .run_cpu = run_cpu, .lower_to_threads = lower_to_threads, .destination = 1};
   return def;
 }
 

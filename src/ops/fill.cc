@@ -21,7 +21,7 @@ void run_cpu(const ir::TileOpNode&, const std::vector<RegionView>& r, const std:
   for_each_index(r[0].extent, [&](const std::int64_t* idx) { r[0].store(idx, args[0]); });
 }
 
-void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+void lower_to_threads(const ir::TileOpNode& op, ThreadLowering& ctx) {
   using namespace cuda_lowering;
   const ir::Region& dst = op.regions[0];
   const ir::Buffer& b = dst.buffer;
@@ -63,7 +63,7 @@ void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
 }  // namespace
 
 const TileOpDef& fill_def() {
-  static const TileOpDef def{.name = "fill", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 0};
+  static const TileOpDef def{.name = "fill", .verify = verify, .run_cpu = run_cpu, .lower_to_threads = lower_to_threads, .destination = 0};
   return def;
 }
 

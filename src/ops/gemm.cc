@@ -14,6 +14,7 @@
 #include "ir/visitor.h"
 #include "ops/cuda_lowering.h"
 #include "ops/device_builtins.h"
+#include "ops/lower_context.h"
 #include "ops/tile_op.h"
 
 namespace tilescale::ops {

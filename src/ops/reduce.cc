@@ -170,10 +170,10 @@ struct Partials {
 // Combines the partials of the warps that share them through the workspace: `ws_index(warp_group,
 // i)` is where partial i of this thread's warp group goes; the writers are `writer`; every thread
 // then folds the `groups` copies of its partials, with a barrier on each side.
-void across_warps(cuda::LowerContext& ctx, std::vector<ir::Stmt>& out, const Reduction& red, const Partials& part, std::int64_t count,
+void across_warps(ThreadLowering& ctx, std::vector<ir::Stmt>& out, const Reduction& red, const Partials& part, std::int64_t count,
                   std::int64_t ws_elements, const ir::Expr& writer, std::int64_t groups,
                   const std::function<ir::Expr(const ir::Expr& group, std::int64_t i)>& ws_index, const ir::Expr& own_group) {
-  const ir::Buffer ws = ctx.scratch(ctx.workspace(ws_elements * bytes(red.acc)), 0, red.acc, ws_elements);
+  const ir::Buffer ws = ctx.scratch(0, red.acc, ws_elements);
   std::vector<ir::Stmt> writes;
   for (std::int64_t i = 0; i < count; ++i) writes.push_back(ir::make_store(ws, {ws_index(own_group, i)}, part.at(i)));
   out.push_back(ir::make_if(writer, ir::make_seq(std::move(writes))));
@@ -187,9 +187,9 @@ void across_warps(cuda::LowerContext& ctx, std::vector<ir::Stmt>& out, const Red
 
 // Accumulator rows: per thread, fold the row's registers, then the quad's 4 lanes by shuffles, then
 // the warps that share the row through shared memory.
-ir::Stmt lower_mma_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
+ir::Stmt lower_mma_rows(const ir::TileOpNode& op, ThreadLowering& ctx, const Reduction& red) {
   const auto &src = *op.regions[0].buffer, &dst = *op.regions[1].buffer;
-  const cuda::FragmentInfo& f = ctx.fragment(src);
+  const FragmentInfo& f = ctx.fragment(src);
   const ir::Buffer in = ctx.registers(src), out_regs = ctx.registers(dst);
   const std::int64_t N = *ir::as_const_int(src.shape[1]);
   const std::int64_t NI = N / f.warps_n / 8, MI = f.M / f.warps_m / 16;
@@ -220,7 +220,7 @@ ir::Stmt lower_mma_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const
 
 // Partitioned rows that every thread holds a share of (columns a multiple of threads x vector):
 // fold per thread, then across the whole block; every thread gets every row (replicated dst).
-ir::Stmt lower_partition_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
+ir::Stmt lower_partition_rows(const ir::TileOpNode& op, ThreadLowering& ctx, const Reduction& red) {
   const auto &src = *op.regions[0].buffer, &dst = *op.regions[1].buffer;
   const ir::Buffer in = ctx.registers(src), out_regs = ctx.registers(dst);
   const std::int64_t R = *ir::as_const_int(src.shape[0]), C = *ir::as_const_int(src.shape[1]);
@@ -244,7 +244,7 @@ ir::Stmt lower_partition_rows(const ir::TileOpNode& op, cuda::LowerContext& ctx,
 
 // Any layouts: the source goes to shared memory (unless it is there already), then each thread
 // folds the elements of the destination elements it holds.
-ir::Stmt lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const Reduction& red) {
+ir::Stmt lower_generic(const ir::TileOpNode& op, ThreadLowering& ctx, const Reduction& red) {
   const ir::Region &src = op.regions[0], &dst = op.regions[1];
   const auto shape = const_extent(src, "reduce");
   const int dim = static_cast<int>(op.int_attr("dim"));
@@ -256,7 +256,7 @@ ir::Stmt lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const 
   ir::Buffer ws;  // a fragment source's staged copy (row-major)
   if (src.buffer->scope == ir::Scope::Fragment) {
     require_whole_fragment(src, "reduce");
-    ws = ctx.scratch(ctx.workspace(numel * bytes(red.acc)), 0, red.acc, numel);
+    ws = ctx.scratch(0, red.acc, numel);
     const ir::Buffer regs = ctx.registers(*src.buffer);
     out.push_back(registers(ctx, *src.buffer, [&](std::int64_t reg, const std::vector<ir::Expr>& t) {
       ir::Expr flat = num(0);
@@ -310,9 +310,9 @@ ir::Stmt lower_generic(const ir::TileOpNode& op, cuda::LowerContext& ctx, const 
 
 // True when every thread holds an equal share of every row, row r in registers
 // [r * C/T, (r+1) * C/T): what lower_partition_rows relies on. Checked by enumeration.
-bool rows_are_register_blocks(cuda::LowerContext& ctx, const ir::BufferNode& src) {
+bool rows_are_register_blocks(ThreadLowering& ctx, const ir::BufferNode& src) {
   const std::int64_t R = *ir::as_const_int(src.shape[0]), C = *ir::as_const_int(src.shape[1]), T = ctx.threads();
-  const cuda::FragmentInfo& f = ctx.fragment(src);
+  const FragmentInfo& f = ctx.fragment(src);
   if (C % T != 0 || f.registers != R * C / T) return false;
   for (std::int64_t t = 0; t < T; ++t)
     for (std::int64_t r = 0; r < f.registers; ++r) {
@@ -323,7 +323,7 @@ bool rows_are_register_blocks(cuda::LowerContext& ctx, const ir::BufferNode& src
   return true;
 }
 
-void lower_cuda(const ir::TileOpNode& op, cuda::LowerContext& ctx) {
+void lower_to_threads(const ir::TileOpNode& op, ThreadLowering& ctx) {
   const Reduction red = reduction(op);
   const auto &src = *op.regions[0].buffer, &dst = *op.regions[1].buffer;
   const bool frags = src.scope == ir::Scope::Fragment && dst.scope == ir::Scope::Fragment;
@@ -347,7 +347,7 @@ std::optional<LayoutFlow> layout_flow(const ir::TileOpNode& op) {
 }  // namespace
 
 const TileOpDef& reduce_def() {
-  static const TileOpDef def{.name = "reduce", .verify = verify, .run_cpu = run_cpu, .lower_cuda = lower_cuda, .destination = 1,
+  static const TileOpDef def{.name = "reduce", .verify = verify, .run_cpu = run_cpu, .lower_to_threads = lower_to_threads, .destination = 1,
                              .layout_flow = layout_flow};
   return def;
 }

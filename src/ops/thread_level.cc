@@ -104,7 +104,12 @@ struct ThreadLevelWalk {
       }
       case ir::StmtKind::Evaluate: return in_parallel(ir::as<ir::EvaluateNode>(s)->value);
       case ir::StmtKind::TileOp: return tile_op(*ir::as<ir::TileOpNode>(s));
-      case ir::StmtKind::Scoped: return walk(ir::as<ir::ScopedNode>(s)->body);
+      case ir::StmtKind::Scoped: {
+        // A tile op's or a T::Parallel nest's thread-level form (passes/lower_to_threads.h) is the
+        // collective statement it came from, checked before it was lowered.
+        const auto* scope = ir::as<ir::ScopedNode>(s);
+        return scope->key == "expansion" ? void() : walk(scope->body);
+      }
       default: return;
     }
   }

@@ -15,7 +15,8 @@
 //   - per-thread storage (a local, var or fragment buffer) that a thread-level statement wrote;
 //   - the variable of a serial loop that diverges.
 // A For, If or While *diverges* when its bounds or condition vary, or (loops) when a T::Break under
-// a varying condition may leave it. Everything under a diverging statement is thread-level. A
+// a varying condition may leave it. The thread-level form of a tile op or T::Parallel nest (an
+// `expansion` scope, passes/lower_to_threads.h) counts as the collective statement it came from. Everything under a diverging statement is thread-level. A
 // statement outside T::Parallel loops is thread-level when it diverges, or when it reads or writes a
 // varying value or varying storage. Per-thread storage that only uniform statements write stays
 // uniform: every thread holds the same value.

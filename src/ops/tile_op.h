@@ -32,7 +32,7 @@
 
 #include "ir/IR.h"
 #include "layout/gemm_fragments.h"
-#include "ops/lower_context.h"
+#include "ops/thread_lowering.h"
 
 namespace tilescale::ops {
 
@@ -118,9 +118,11 @@ struct TileOpDef {
   void (*verify)(const ir::TileOpNode& op);
   // Runs the op on the CPU over evaluated regions and args.
   void (*run_cpu)(const ir::TileOpNode& op, const std::vector<RegionView>& regions, const std::vector<double>& args);
-  // Emits the op's CUDA code, executed by every thread of the block (CompileError for what the
-  // CUDA backend cannot lower, before any code reaches NVRTC).
-  void (*lower_cuda)(const ir::TileOpNode& op, cuda::LowerContext& ctx);
+  // CUDA: the op as thread-level IR built in its place, executed by every thread of the block (the
+  // pass lower_to_threads, for the ops `thread_level` below leaves; ThreadLowering says what the
+  // place offers). CompileError for what the CUDA backend cannot lower, before any code reaches
+  // NVRTC.
+  void (*lower_to_threads)(const ir::TileOpNode& op, ThreadLowering& ctx);
 
   // What passes ask instead of testing the op's name. Properties first, then hooks (nullptr where
   // the op has none).
@@ -143,8 +145,8 @@ struct TileOpDef {
   // when it does not.
   std::optional<LayoutFlow> (*layout_flow)(const ir::TileOpNode& op) = nullptr;
   // CUDA: the op as thread-level IR (device calls and simpler tile ops) that lower_tile_ops puts in
-  // its place, or nullopt where the op still prints its code through lower_cuda; CompileError for
-  // what CUDA cannot lower.
+  // its place, before barriers are placed, or nullopt where lower_to_threads lowers it later;
+  // CompileError for what CUDA cannot lower.
   std::optional<ir::Stmt> (*thread_level)(const ir::TileOpNode& op, const ThreadLevelContext& ctx) = nullptr;
 };
 

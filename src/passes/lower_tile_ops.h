@@ -9,7 +9,7 @@ namespace tilescale::passes {
 // ops/tile_op.h) with it: today the gemm, as its device call (tl.gemm_ss, tl.gemm_rs_wgmma...),
 // after a T.fill of its accumulator when it clears it and, on wgmma, after the fence and barrier
 // that hand shared operands to the async proxy unless an async_proxy_ready scope says they are
-// visible to it. The other ops keep their lowering inside the code generator (lower_cuda). After
+// visible to it. lower_to_threads lowers the other ops, after the barriers are placed. After
 // plan_copies, before insert_barriers (which sees the gemm's barrier).
 //
 //   before:  T.gemm(A_shared, B_shared, C_local, A_major="K", B_major="MN", clear_accum=0, policy=0, warps_m=2, warps_n=2)

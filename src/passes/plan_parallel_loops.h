@@ -47,7 +47,7 @@ std::vector<RegisterVisit> register_visits(const ParallelNest& nest, const Paral
 
 // The register of `access` (a fragment of layout `holder`) in the threads that `visits` lists: the
 // same constant in every one that owns the element, or nullopt when it differs between them (the
-// generator then indexes the array at run time). CompileError when some thread would read an
+// expansion then indexes the array at run time). CompileError when some thread would read an
 // element it does not hold (saying which thread, which element, and whether the layouts or only
 // the index differ) or an index depends on more than the loop variables.
 std::optional<std::int64_t> access_register(const ParallelNest& nest, const FragmentAccess& access, const layout::Fragment& holder,
@@ -61,8 +61,9 @@ std::optional<std::int64_t> access_register(const ParallelNest& nest, const Frag
 // that each fragment access lands in a register the thread holds (access_register): a conflict is a
 // CompileError here, before any code is printed. The (access, register) pairs whose register
 // differs between threads are recorded as `dynamic=[access, register, ...]` (accesses numbered in
-// ParallelNest's order; absent when there are none), so the generator asks only the first thread. After infer_fragment_layouts and the expansions
-// (a loop's threads are its role's); the generator prints the nest from the scope.
+// ParallelNest's order; absent when there are none), so that lower_to_threads, which expands the
+// nest from the scope, asks only the first thread. After infer_fragment_layouts and the expansions
+// (a loop's threads are its role's).
 //
 //   before:  for i, j in T.Parallel(128, 128):
 //                acc_s[i, j] = acc_s[i, j] * scale

@@ -86,7 +86,8 @@ TEST(GemmPlan, TransposeFlagsResolveToMajorness) {
 }
 
 TEST(GemmPlan, RoundTripsThroughAttrs) {
-  const ir::TileOpNode& user = the_gemm(gemm_program(false, false).node());
+  const ir::PrimFunc program = gemm_program(false, false).node();  // the gemm lives as long as it
+  const ir::TileOpNode& user = the_gemm(program);
   for (const GemmPlan& plan : {GemmPlan{0, 0, false, Major::K, Major::MN}, GemmPlan{2, 2, false, Major::MN, Major::K},
                                GemmPlan{8, 1, true, Major::K, Major::K}, GemmPlan{4, 1, true, Major::MN, Major::MN}}) {
     ir::Attrs attrs = user.attrs;  // policy and clear_accum stay beside the plan

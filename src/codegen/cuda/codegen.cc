@@ -23,7 +23,7 @@
 #include "ops/thread_level.h"
 #include "ops/tile_op.h"
 #include "passes/check_budgets.h"
-#include "passes/infer_fragment_layouts.h"
+#include "passes/lower_to_threads.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/plan_parallel_loops.h"
 #include "passes/plan_tma_stores.h"
@@ -112,9 +112,8 @@ class Generator : public LowerContext {
     threads_ = kernel->threads;
     for (const auto& v : kernel->block_vars) name_of(v.get(), v->name);
     name_of(thread_var_.get(), "tx");
-    ranges_[thread_var_.get()] = {0, threads_ - 1};
-    for (int d = 0; d < 3; ++d)
-      if (auto g = ir::eval_int(kernel->grid[d])) ranges_[kernel->block_vars[d].get()] = {0, *g - 1};
+    for (const auto& p : func_->params)
+      if (p.tensor) strides_[p.tensor.get()] = p.strides;
     collect_annotations(kernel->body);
     // Tensor-map parameters: the loads' (specialize_warps' records, in order), then the stores'.
     for (const auto& m : tensor_maps_) descriptors_.push_back(fresh(cat(func_->params.at(m.param).name(), "_tma")));
@@ -148,7 +147,7 @@ class Generator : public LowerContext {
     spec.func = func_;
     spec.grid = kernel->grid;
     spec.threads = kernel->threads;
-    spec.shared_bytes = static_cast<std::size_t>(shared_total_) + workspace_bytes_;
+    spec.shared_bytes = static_cast<std::size_t>(shared_total_);
     spec.tensor_maps = tensor_maps_;
     spec.distributed = is_distributed(func_);
     spec.nvshmem = calls_nvshmem(func_, target_);
@@ -162,24 +161,8 @@ class Generator : public LowerContext {
     return spec;
   }
 
-  // ---- LowerContext --------------------------------------------------------------------------
+  // ---- LowerContext (the builtins' printing) ----------------------------------------------------
 
-  void emit(const ir::Stmt& s) override {
-    // The lowering's own branches are not the program's: the thread-level log (which the CPU
-    // backend's decisions are checked against) leaves them out.
-    ops::ThreadLevelLog* log = std::exchange(log_, nullptr);
-    emitted_.push_back(s);  // names are keyed by address: its variables and buffers stay alive
-    emit_stmt(s);
-    log_ = log;
-  }
-  ir::Buffer registers(const ir::BufferNode& b) override {
-    auto [it, fresh] = register_arrays_.try_emplace(&b);
-    if (fresh) {
-      it->second = ir::make_buffer(b.name, {ir::make_int(fragment(b).registers)}, b.dtype, ir::Scope::Local);
-      names_[it->second.get()] = name_of(&b, b.name);
-    }
-    return it->second;
-  }
   void line(const std::string& text) { out_ << std::string(2 * indent_, ' ') << text << "\n"; }
   void open(const std::string& text) {
     line(text.empty() ? "{" : text + " {");
@@ -197,21 +180,14 @@ class Generator : public LowerContext {
     names_[v.get()] = n;
     return v;
   }
-  const ir::Var& thread_var() const override { return thread_var_; }
-  int threads() const override { return threads_; }
   std::string barrier() const {
     return role_barrier_ ? cat("tl::named_barrier_sync<", role_barrier_, ", ", threads_, ">();") : "__syncthreads();";
   }
   const Target& target() const override { return target_; }
-  bool in_async_producer() const override { return async_producer_; }
-  bool provably(const ir::Expr& cond) const override { return ir::provably(passes::simplify(cond), ranges_); }
-  void set_range(const ir::Var& v, std::int64_t lo, std::int64_t hi, std::int64_t multiple) override {
-    ranges_[v.get()] = {lo, hi, multiple};
-  }
 
   std::string expr(const ir::Expr& e) override { return print(passes::simplify(e), 0); }
 
-  std::string pointer(const ir::BufferNode& b) override {
+  std::string pointer(const ir::BufferNode& b) {
     if (auto it = stage_pointer_.find(&b); it != stage_pointer_.end()) return it->second;
     return name_of(&b, b.name);
   }
@@ -224,7 +200,7 @@ class Generator : public LowerContext {
       case ir::Scope::Global: {
         std::string off;
         for (int d = 0; d < b.rank(); ++d) {
-          std::string term = d == b.rank() - 1 ? print(index[d], 9) : cat(print(index[d], 10), " * ", stride_name(b, d));
+          std::string term = d == b.rank() - 1 ? print(index[d], 9) : cat(print(index[d], 10), " * ", print(strides_.at(&b).at(d), 0));
           off += (d ? " + " : "") + term;
         }
         return cat(pointer(b), "[", off.empty() ? "0" : off, "]");
@@ -232,42 +208,9 @@ class Generator : public LowerContext {
       case ir::Scope::Shared: return cat(pointer(b), "[", shared_offset(b, index), "]");
       case ir::Scope::Local: return cat(pointer(b), "[", print(flat_index(b, index), 0), "]");
       case ir::Scope::Var: return pointer(b);
-      case ir::Scope::Fragment: {
-        const FragmentInfo& f = fragment(b);
-        TS_ICHECK(f.family == "replicated", "fragment ", b.name, " accessed element by element outside a T::Parallel loop "
-                                            "(plan_parallel_loops refuses that)");
-        return cat(pointer(b), "[", print(flat_index(b, index), 0), "]");
-      }
+      case ir::Scope::Fragment: throw InternalError(cat("fragment ", b.name, " reached the CUDA generator (lower_to_threads makes it registers)"));
     }
     return "";
-  }
-
-  ir::Expr extent(const ir::BufferNode& b, int dim) override { return b.shape[dim]; }
-  ir::Expr stride(const ir::BufferNode& b, int dim) override {
-    auto [it, fresh] = strides_.try_emplace({&b, dim});
-    if (fresh) {
-      it->second = ir::make_var(stride_name(b, dim), DataType::Int64);
-      names_[it->second.get()] = stride_name(b, dim);
-    }
-    return it->second;
-  }
-
-  const FragmentInfo& fragment(const ir::BufferNode& b) override {
-    auto it = fragments_.find(&b);
-    TS_ICHECK(it != fragments_.end(), "fragment ", b.name, " has no layout");
-    return it->second;
-  }
-
-  std::string workspace(std::size_t bytes) override {
-    workspace_bytes_ = std::max(workspace_bytes_, (bytes + 127) / 128 * 128);
-    return cat("(smem + ", shared_total_, ")");
-  }
-  ir::Buffer scratch(const std::string& workspace, std::int64_t offset, DataType t, std::int64_t elements) override {
-    const ir::Buffer b = ir::make_buffer("ws", {ir::make_int(elements)}, t, ir::Scope::Shared);
-    scratch_.push_back(b);  // names are keyed by address: it stays alive
-    const std::string n = name_of(b.get(), b->name);
-    line(cat(c_type(t), "* ", n, " = reinterpret_cast<", c_type(t), "*>(", workspace, offset ? cat(" + ", offset) : "", ");"));
-    return b;
   }
 
  private:
@@ -279,25 +222,17 @@ class Generator : public LowerContext {
   ir::Var thread_var_;
   int threads_ = 0;
   std::map<const void*, std::string> names_;
-  std::map<std::pair<const ir::BufferNode*, int>, std::string> stride_names_;
   std::vector<ir::Expr> named_vars_;
   std::set<std::string> used_names_;
-  std::map<const ir::BufferNode*, FragmentInfo> fragments_;
+  // The Local arrays that hold fragments' registers (lower_to_threads' records).
+  std::set<const ir::BufferNode*> fragment_registers_;
   std::map<const ir::BufferNode*, SharedPlacement> shared_;
   std::int64_t shared_total_ = 0;
   std::int64_t min_blocks_per_sm_ = 0;  // the min_blocks_per_sm record (T::min_blocks_per_sm, or specialize_warps'), 0 when none
   bool persistent_ = false;             // T::persistent
-  std::size_t workspace_bytes_ = 0;
   std::map<const ir::BufferNode*, std::string> stage_pointer_;
-  // The scratch views the lowerings asked for (scratch()).
-  std::vector<ir::Buffer> scratch_;
-  // The IR the lowerings built and emit() printed.
-  std::vector<ir::Stmt> emitted_;
-  // Each global tensor's strides as variables, as the lowerings that build IR name them (stride()).
-  std::map<std::pair<const ir::BufferNode*, int>, ir::Var> strides_;
-  // Each fragment's register array, as the lowerings that build IR address it (registers()).
-  std::map<const ir::BufferNode*, ir::Buffer> register_arrays_;
-  bool async_producer_ = false;  // inside an async_copies scope
+  // Each global tensor parameter's stride variables (ir::Param::strides).
+  std::map<const ir::BufferNode*, std::vector<ir::Var>> strides_;
   // Why a copy that could have gone by TMA does not, as comments at the top of the source (what
   // `tilescale dump --cuda` shows a user looking for the fast path).
   std::vector<std::string> notes_;
@@ -310,12 +245,10 @@ class Generator : public LowerContext {
   int pipeline_stages_ = 0;
   // Inside a warp role: its block-wide named barrier (0: __syncthreads). threads_ is the role's.
   int role_barrier_ = 0;
-  // What each variable can be (block and thread indices, loop variables), for dropping checks.
-  ir::VarRanges ranges_;
   // Variables that differ between threads (the thread index, loops over it).
   std::optional<ops::ThreadLevel> thread_level_;
   ops::ThreadLevelLog* log_;
-  int divergent_depth_ = 0;
+  bool in_expansion_ = false;
 
   static const ir::KernelNode* find_kernel(const ir::Stmt& s) {
     if (auto* k = ir::as<ir::KernelNode>(s)) return k;
@@ -352,21 +285,14 @@ class Generator : public LowerContext {
     return n;
   }
 
-  std::string stride_name(const ir::BufferNode& b, int d) {
-    auto [it, fresh] = stride_names_.try_emplace({&b, d});
-    if (fresh) it->second = claim(cat(name_of(&b, b.name), "_stride", d));
-    return it->second;
-  }
-
   // ---- annotations -----------------------------------------------------------------------------
 
   void collect_annotations(const ir::Stmt& body) {
     struct Collector : ir::Visitor {
       Generator* g;
       void visit(const ir::AnnotateNode* op) override {
-        if (auto r = passes::FragmentLayoutRecord::decode(*op)) {
-          g->fragments_[op->buffer.get()] =
-              FragmentInfo{r->layout, r->family, r->M, r->warps_m, r->warps_n, static_cast<int>(r->layout->register_count())};
+        if (passes::FragmentRegisters::decode(*op)) {
+          g->fragment_registers_.insert(op->buffer.get());
         } else if (auto placement = SharedPlacement::decode(*op)) {
           g->shared_[op->buffer.get()] = *placement;
         } else if (ops::Persistent::decode(*op)) {
@@ -407,7 +333,7 @@ class Generator : public LowerContext {
     for (const auto& p : func_->params)
       if (p.scalar) params.push_back(cat(c_type(p.dtype()), " ", name_of(p.scalar.get(), p.name())));
     for (const auto& p : func_->params)
-      for (int d = 0; p.tensor && d + 1 < p.tensor->rank(); ++d) params.push_back(cat("long long ", stride_name(*p.tensor, d)));
+      for (const auto& stride : p.strides) params.push_back(cat("long long ", name_of(stride.get(), stride->name)));
     if (dist) params.push_back(dist_context_param());
     for (const auto& d : descriptors_) params.push_back(cat("const __grid_constant__ tl::TmaDescriptor ", d));
     // ptxas ignores, with a warning nobody sees, an occupancy no SM can reach.
@@ -586,10 +512,10 @@ class Generator : public LowerContext {
   // ---- statements ------------------------------------------------------------------------------
 
   // Whether a For, If or While diverges between the block's threads (no barrier inside it).
-  bool diverges(const ir::StmtNode& s) {
-    const bool d = thread_level_->diverges(s);
-    if (log_) log_->push_back(ops::decision(s, d));
-    return d;
+  // Records whether a For, If or While of the program diverges between the block's threads, for
+  // the thread-level log (not inside an expansion: its statements are the compiler's).
+  void log_decision(const ir::StmtNode& s) {
+    if (log_ && !in_expansion_) log_->push_back(ops::decision(s, thread_level_->diverges(s)));
   }
 
   void emit_seq(const std::vector<ir::Stmt>& stmts) {
@@ -618,8 +544,7 @@ class Generator : public LowerContext {
       case ir::StmtKind::For: return emit_for(*ir::as<ir::ForNode>(s));
       case ir::StmtKind::If: {
         const auto* i = ir::as<ir::IfNode>(s);
-        const bool div = diverges(*i);
-        divergent_depth_ += div;
+        log_decision(*i);
         open(cat("if (", print(i->cond, 0), ")"));
         emit_stmt(i->then_case);
         if (i->else_case) {
@@ -629,32 +554,20 @@ class Generator : public LowerContext {
           emit_stmt(i->else_case);
         }
         close();
-        divergent_depth_ -= div;
         return;
       }
       case ir::StmtKind::While: {
         const auto* w = ir::as<ir::WhileNode>(s);
-        const bool div = diverges(*w);
-        divergent_depth_ += div;
+        log_decision(*w);
         open(cat("while (", print(w->cond, 0), ")"));
         emit_stmt(w->body);
         close();
-        divergent_depth_ -= div;
         return;
       }
       case ir::StmtKind::Break: return line("break;");
       case ir::StmtKind::Kernel: throw InternalError("nested kernel");
-      case ir::StmtKind::TileOp: {
-        const auto* op = ir::as<ir::TileOpNode>(s);
-        TS_ICHECK(divergent_depth_ == 0 || ops::is_element_atomic_add(*op),
-                  "T::", op->op, " under diverging control flow passed the verifier");
-        const ops::TileOpDef& def = ops::tile_op(op->op);
-        TS_ICHECK(def.lower_cuda, "T::", op->op, " reached the CUDA generator (lower_tile_ops lowers it)");
-        open("");  // each op in its own scope, so its temporaries stay local
-        def.lower_cuda(*op, *this);
-        close();
-        return;
-      }
+      case ir::StmtKind::TileOp:
+        throw InternalError(cat("T::", ir::as<ir::TileOpNode>(s)->op, " reached the CUDA generator (lower_to_threads lowers it)"));
       case ir::StmtKind::Assert: {
         const auto* a = ir::as<ir::AssertNode>(s);
         open(cat("if (!(", print(a->cond, 0), "))"));
@@ -696,9 +609,8 @@ class Generator : public LowerContext {
       return;
     }
     const ir::BufferNode& b = *p.buffer;
-    if (b.scope == ir::Scope::Fragment) {
-      const FragmentInfo& f = fragment(b);
-      open(cat("for (int r = 0; r < ", f.registers, "; ++r)"));
+    if (fragment_registers_.count(&b)) {  // every thread's registers
+      open(cat("for (int r = 0; r < ", *ir::as_const_int(b.shape[0]), "; ++r)"));
       line(cat("printf(\"[block (%d, %d, %d) thread %d] %s: %s register %d = %f\\n\", blockIdx.x, blockIdx.y, blockIdx.z, tx, ",
                quoted(p.message), ", ", quoted(b.name), ", r, (double)tl::cast<float>(", pointer(b), "[r]));"));
       close();
@@ -737,16 +649,7 @@ class Generator : public LowerContext {
                                  "allocate shared buffers at the top of the T::Kernel body"));
         return line(cat(t, "* ", n, " = reinterpret_cast<", t, "*>(smem + ", it->second.offset, ");"));
       }
-      case ir::Scope::Fragment: {
-        // check_budgets counted the fragment spread evenly; its layout may replicate elements.
-        const std::int64_t elements = fragment(b).registers, registers = (elements * bytes(b.dtype) + 3) / 4;
-        if (registers > passes::kFragmentRegisterBudget)
-          throw CompileError(cat("cannot allocate fragment ", b.name, " in ", func_->name, " because its layout (",
-                                 fragment(b).family, ") gives each thread ", elements, " elements, ", registers,
-                                 " registers, more than the ", passes::kFragmentRegisterBudget,
-                                 " a fragment may take; use smaller tiles or more threads"));
-        return line(cat(t, " ", n, "[", elements, "];"));
-      }
+      case ir::Scope::Fragment: throw InternalError(cat("fragment ", b.name, " reached the CUDA generator (lower_to_threads makes it registers)"));
       case ir::Scope::Var: return line(cat(t, " ", n, ";"));
       case ir::Scope::Local: {
         std::int64_t numel = 1;
@@ -761,9 +664,7 @@ class Generator : public LowerContext {
     TS_ICHECK(f.for_kind != ir::ForKind::Parallel, "T::Parallel loop ", f.var->name, " without its parallel_over scope");
     TS_ICHECK(f.for_kind != ir::ForKind::Pipelined || f.pipeline.num_stages < 2, "multistage loop ", f.var->name, " not expanded");
     const std::string v = name_of(f.var.get(), f.var->name);
-    set_loop_range(*f.var, f.min, f.extent);
-    const bool div = diverges(f);
-    divergent_depth_ += div;
+    log_decision(f);
     if (f.for_kind == ir::ForKind::Unrolled) line("#pragma unroll");
     if (f.for_kind == ir::ForKind::Rolled) line("#pragma unroll 1");
     const std::string mn = print(f.min, 0);
@@ -771,108 +672,7 @@ class Generator : public LowerContext {
     open(cat("for (", c_type(f.var->dtype), " ", v, " = ", mn, "; ", v, " < ", end, "; ++", v, ")"));
     emit_stmt(f.body);
     close();
-    divergent_depth_ -= div;
   }
-
-  // `v` takes values of [min, min + extent).
-  void set_loop_range(const ir::VarNode& v, const ir::Expr& min, const ir::Expr& extent) {
-    const auto mn = ir::bounds_of(min, ranges_), ext = ir::bounds_of(extent, ranges_);
-    if (mn && ext && ext->hi >= 1) ranges_[&v] = {mn->lo, mn->hi + ext->hi - 1};
-  }
-
-  // ---- Parallel --------------------------------------------------------------------------------
-
-  // A Parallel nest in its `parallel_over` scope (passes/plan_parallel_loops.h), which checked it,
-  // expanded into thread-level IR and printed: per register of its anchor, the body for the
-  // element each thread owns there (a `unit`, or an `if` on the register's guard), loop variables
-  // replaced by expressions of the thread index, fragment accesses by registers of the fragments'
-  // arrays (LowerContext::registers).
-  void emit_parallel(const ir::ScopedNode& over) {
-    TS_ICHECK(divergent_depth_ == 0, "a T::Parallel loop under diverging control flow passed the verifier");
-    const passes::ParallelNest nest(*ir::as<ir::ForNode>(over.body));
-    // The body's own branches and loops, as the program wrote them, for the thread-level log (the
-    // expansion below prints rewritten copies, which are not logged).
-    if (log_) {
-      struct Branches : ir::Visitor {
-        Generator* g;
-        void visit(const ir::ForNode* op) override {
-          g->diverges(*op);
-          Visitor::visit(op);
-        }
-        void visit(const ir::IfNode* op) override {
-          g->diverges(*op);
-          Visitor::visit(op);
-        }
-        void visit(const ir::WhileNode* op) override {
-          g->diverges(*op);
-          Visitor::visit(op);
-        }
-      } branches;
-      branches.g = this;
-      branches.visit_stmt(nest.body);
-    }
-    passes::ParallelAnchor anchor;
-    if (over.args.empty()) {
-      std::vector<std::int64_t> extents;
-      for (const auto* l : nest.loops) extents.push_back(*ir::as_const_int(l->extent));
-      anchor = {layout::partition(extents, scope_attr(over, "threads"), 1), "the default partition"};
-    } else {
-      const ir::BufferNode& b = *ir::as<ir::LoadNode>(over.args[0])->buffer;
-      anchor = {fragment(b).layout, b.name};
-    }
-    // The (access, register) pairs whose register differs between threads (the pass's record).
-    std::set<std::pair<std::int64_t, std::int64_t>> dynamic;
-    if (auto it = over.attrs.find("dynamic"); it != over.attrs.end()) {
-      const auto& pairs = std::get<std::vector<std::int64_t>>(it->second);
-      for (size_t i = 0; i + 1 < pairs.size(); i += 2) dynamic.insert({pairs[i], pairs[i + 1]});
-    }
-    const std::int64_t registers = anchor.layout->register_count();  // enumerates the layout: once
-    for (std::int64_t reg = 0; reg < registers; ++reg) {
-      const auto owned = anchor.layout->owned(thread_var_, ir::make_int(reg));
-      // Each fragment access becomes a register of the fragment's array: a fixed one, or where it
-      // differs between threads one computed at run time (correct, but the array leaves registers).
-      const auto first = passes::register_visits(nest, anchor, reg, threads_, thread_var_, /*first_only=*/true);
-      std::map<const void*, ir::Expr> register_of;
-      for (size_t i = 0; i < nest.accesses.size(); ++i) {
-        const passes::FragmentAccess& a = nest.accesses[i];
-        const auto& holder = *fragment(*a.buffer).layout;
-        if (!dynamic.count({static_cast<std::int64_t>(i), reg})) {
-          register_of[a.node] = ir::make_int(*passes::access_register(nest, a, holder, anchor, first));
-          continue;
-        }
-        std::map<const ir::VarNode*, ir::Expr> sub;
-        for (size_t d = 0; d < a.index.size(); ++d) sub[holder.vars()[d].get()] = ir::make_cast(DataType::Int32, a.index[d]);
-        register_of[a.node] = ir::substitute(holder.forward_index()[0], sub);
-      }
-      // Then the loop variables become the element the thread visits in this register.
-      std::map<const ir::VarNode*, ir::Expr> element;
-      for (size_t k = 0; k < nest.loops.size(); ++k) element[nest.loops[k]->var.get()] = passes::simplify(owned.index[k]);
-      const ir::Stmt body = ir::substitute(ToRegisters(*this, register_of).mutate_stmt(nest.body), element);
-      // The elements of a Parallel loop are independent and each thread visits only its own (under
-      // guards on them): no barrier between or inside them.
-      ++divergent_depth_;
-      emit(owned.valid ? ir::make_if(owned.valid, body) : ir::make_scoped("unit", {}, body));  // rewritten: not logged
-      --divergent_depth_;
-    }
-  }
-
-  // A Parallel body's fragment accesses as accesses of the fragments' register arrays.
-  struct ToRegisters : ir::Mutator {
-    Generator& generator;
-    const std::map<const void*, ir::Expr>& register_of;
-    ToRegisters(Generator& g, const std::map<const void*, ir::Expr>& r) : generator(g), register_of(r) {}
-    using Mutator::mutate;
-    ir::Expr mutate(const ir::LoadNode* op, const ir::Expr& self) override {
-      auto it = register_of.find(op);
-      // A run-time register index reads only the loop's variables (plan_parallel_loops refuses more).
-      return it == register_of.end() ? Mutator::mutate(op, self) : ir::make_load(generator.registers(*op->buffer), {it->second});
-    }
-    ir::Stmt mutate(const ir::StoreNode* op, const ir::Stmt& self) override {
-      auto it = register_of.find(op);
-      if (it == register_of.end()) return Mutator::mutate(op, self);
-      return ir::make_store(generator.registers(*op->buffer), {it->second}, mutate_expr(op->value));
-    }
-  };
 
   // The copy of staged shared tile `b` for stage `stage`.
   std::string stage_copy(const ir::BufferNode& b, const ir::Expr& stage) {
@@ -932,27 +732,24 @@ class Generator : public LowerContext {
       emit_stmt(s.body);
       for (const auto* b : scope_buffers(s, 1)) stage_pointer_.erase(b);
     } else if (s.key == "bind") {
-      // bind(var, value, min, extent): var is value, a value of [min, min + extent) (and of its
-      // `multiple`, where the scope says).
+      // bind(var, value, min, extent): var is value (its range was for the passes).
       const auto& var = *ir::as<ir::VarNode>(s.args.at(0));
       open("");
       line(cat("[[maybe_unused]] const ", c_type(var.dtype), " ", name_of(&var, var.name), " = ", expr(s.args.at(1)), ";"));
-      set_loop_range(var, s.args.at(2), s.args.at(3));
-      if (auto r = ranges_.find(&var); r != ranges_.end() && scope_attr(s, "multiple")) r->second.multiple = scope_attr(s, "multiple");
       emit_stmt(s.body);
       close();
     } else if (s.key == "unit") {
       open("");  // its own C++ scope, for the temporaries of its statements
       emit_stmt(s.body);
       close();
-    } else if (s.key == "async_copies") {
-      async_producer_ = true;
+    } else if (s.key == "expansion") {
+      // A tile op's or a T::Parallel nest's thread-level form (lower_to_threads): the compiler's
+      // statements, left out of the thread-level log.
+      const bool outer = std::exchange(in_expansion_, true);
       emit_stmt(s.body);
-      async_producer_ = false;
-    } else if (s.key == "parallel_over") {
-      emit_parallel(s);
-    } else if (s.key == "async_proxy_ready" || s.key == "pipeline") {
-      emit_stmt(s.body);  // what they say was for the passes (lower_tile_ops, insert_barriers)
+      in_expansion_ = outer;
+    } else if (s.key == "async_copies" || s.key == "async_proxy_ready" || s.key == "pipeline") {
+      emit_stmt(s.body);  // what they say was for the passes (lower_tile_ops, insert_barriers, lower_to_threads)
     } else if (s.key == "grid_points") {
       // One block walks the points blockIdx.x, + gridDim.x, ... with the block indices computed
       // from the point.
@@ -996,14 +793,10 @@ class Generator : public LowerContext {
   // A role's body: its statements with the role's threads and barrier as the block's.
   void emit_role_body(const ir::ScopedNode& role) {
     const int threads = threads_, barrier = role_barrier_;
-    const auto range = ranges_[thread_var_.get()];
     threads_ = static_cast<int>(scope_attr(role, "threads"));
     role_barrier_ = static_cast<int>(scope_attr(role, "barrier"));
-    const std::int64_t first = scope_attr(role, "first_thread");
-    ranges_[thread_var_.get()] = {first, first + threads_ - 1};
     emit_stmt(role.body);
     threads_ = threads, role_barrier_ = barrier;
-    ranges_[thread_var_.get()] = range;
   }
 };
 

@@ -1,23 +1,14 @@
-// The CUDA C++ code generator.
+// The CUDA C++ code generator: a printer of thread-level IR.
 //
-// Input: a PrimFunc after the CUDA pipeline (fragment layouts, gemm warp arrangements and the
-// shared-memory plan recorded as annotations). Output: one `extern "C" __global__` kernel that
-// includes only device/tilescale/*.h, plus what the runtime needs to launch it (kernel_spec.h).
-//
-// How the tile level becomes thread level:
-//  * a T::Parallel nest is walked over the registers of its anchor fragment (the one it indexes
-//    with exactly its loop variables; a default partition of the nest when there is none): each
-//    thread visits the elements it owns, loop variables become expressions of the thread index,
-//    and every fragment access becomes a fixed register number. The generator checks, by
-//    enumerating threads, that each fragment access lands in a register the thread owns, and
-//    raises a CompileError naming both buffers and layouts otherwise;
-//  * tile ops emit their own code (src/ops/*.cc, `lower_cuda`);
-//  * Pipelined loops with num_stages >= 2 keep num_stages copies of the shared buffers their
-//    T::copy statements fill; the copies go out as cp.async groups num_stages - 1 iterations ahead;
-//  * __syncthreads() goes between statements of uniform control flow where one writes shared
-//    memory that the next reads or writes (or reads what the next overwrites), and at the end of a
-//    loop body with such a hazard between iterations; never inside a For, If or While that
-//    diverges between threads (src/ops/thread_level.h, the analysis the CPU backend uses too).
+// Input: a PrimFunc after the CUDA pipeline (src/pipeline.cc), whose last pass, lower_to_threads,
+// leaves thread-level IR: device calls, loops and branches over the thread index, register arrays,
+// shared buffers placed in the one dynamic allocation (shared_memory records), scopes for warp
+// roles, pipeline stages and persistent grid points. Output: one `extern "C" __global__` kernel
+// that includes only device/tilescale/*.h, plus what the runtime needs to launch it
+// (kernel_spec.h): its signature (tensors, symbolic dimensions, scalars, the tensors' strides, TMA
+// descriptors), shared memory size and launch bounds. Every decision was taken by a pass; the
+// generator names things, addresses staged and swizzled shared tiles, and prints. The one text it
+// builds for a statement is a distributed builtin's call (ops/builtin.h, through LowerContext).
 #pragma once
 
 #include <string>
@@ -33,7 +24,8 @@ namespace tilescale::cuda {
 // and later lack wgmma), not an architecture, or not of the form sm_XX[a].
 Target target_for_arch(const std::string& arch);
 
-// With `log`, records there how each For, If and While was compiled (diverging or not).
+// With `log`, records there how each For, If and While of the program was compiled (diverging or
+// not; the statements of tile ops' and Parallel nests' expansions are not the program's).
 KernelSpec generate(const ir::PrimFunc& func, const Target& target, ops::ThreadLevelLog* log = nullptr);
 
 }  // namespace tilescale::cuda
