@@ -7,6 +7,7 @@
 #include "ops/memory_access.h"
 #include "ops/thread_level.h"
 #include "passes/plan_shared_memory.h"
+#include "passes/specialize_warps.h"
 #include "passes/thread_ir.h"
 
 namespace tilescale::passes {
@@ -15,7 +16,7 @@ namespace {
 
 bool is_warp_role(const ir::Stmt& s) {
   const auto* scoped = ir::as<ir::ScopedNode>(s);
-  return scoped && scoped->key == "warp_role";
+  return scoped && WarpRole::decode(*scoped);
 }
 
 // Whether `e` synchronizes every thread of the block (or of its warp role).
@@ -63,7 +64,7 @@ class Inserter {
         // (ops/memory_access.h).
         const auto* scoped = ir::as<ir::ScopedNode>(s);
         if (scoped->key == "async_copies") return s;
-        const ir::Stmt body = scoped->key == "warp_role" ? branch(scoped->body) : scoped->key == "grid_points" ? loop_body(scoped->body) : stmt(scoped->body);
+        const ir::Stmt body = WarpRole::decode(*scoped) ? branch(scoped->body) : scoped->key == "grid_points" ? loop_body(scoped->body) : stmt(scoped->body);
         return body == scoped->body ? s : ir::make_scoped(scoped->key, scoped->attrs, body, scoped->args);
       }
       case ir::StmtKind::Evaluate:

@@ -11,6 +11,7 @@
 #include "passes/plan_parallel_loops.h"
 #include "passes/plan_shared_memory.h"
 #include "passes/simplify.h"
+#include "passes/specialize_warps.h"
 #include "passes/thread_ir.h"
 
 namespace tilescale::passes {
@@ -25,12 +26,6 @@ std::optional<FragmentRegisters> FragmentRegisters::decode(const ir::AnnotateNod
 }
 
 namespace {
-
-// An integer attr of a scope, 0 when it has none.
-std::int64_t scope_attr(const ir::ScopedNode& scope, const char* key) {
-  auto it = scope.attrs.find(key);
-  return it == scope.attrs.end() ? 0 : std::get<std::int64_t>(it->second);
-}
 
 // An op's or nest's thread-level form in its `expansion` scope, its element indices folded (the
 // lowerings compose them from tile coordinates: `(0 / 4 * 128 + tx) * 4` is `tx * 4`).
@@ -122,13 +117,14 @@ class Lower : public KernelMutator, public ops::ThreadLowering {
 
   ir::Stmt mutate(const ir::ScopedNode* op, const ir::Stmt& self) override {
     // The nest's element-wise T::atomic_adds are tile ops still.
-    if (op->key == "parallel_over") return expansion("T.Parallel", mutate_stmt(parallel(*op)));
+    if (auto over = ParallelOver::decode(*op)) return expansion("T.Parallel", mutate_stmt(parallel(*over, op->body)));
     if (op->key == "bind") {
       // bind(var, value, min, extent): var is a value of [min, min + extent) (and of its
       // `multiple`, where the scope says).
       const auto& var = *ir::as<ir::VarNode>(op->args.at(0));
       loop_range(var, op->args.at(2), op->args.at(3));
-      if (auto r = ranges_.find(&var); r != ranges_.end() && scope_attr(*op, "multiple")) r->second.multiple = scope_attr(*op, "multiple");
+      auto multiple = op->attrs.find("multiple");
+      if (auto r = ranges_.find(&var); r != ranges_.end() && multiple != op->attrs.end()) r->second.multiple = std::get<std::int64_t>(multiple->second);
       return KernelMutator::mutate(op, self);
     }
     if (op->key == "async_copies") {
@@ -137,10 +133,9 @@ class Lower : public KernelMutator, public ops::ThreadLowering {
       async_producer_ = false;
       return out;
     }
-    if (op->key == "warp_role") {
+    if (auto role = WarpRole::decode(*op)) {
       const ir::Interval outer = thread_range_;
-      const std::int64_t first = scope_attr(*op, "first_thread");
-      thread_range_ = {first, first + scope_attr(*op, "threads") - 1};
+      thread_range_ = {role->first_thread, role->first_thread + role->threads - 1};
       ranges_[kernel().thread_var.get()] = thread_range_;
       ir::Stmt out = KernelMutator::mutate(op, self);
       thread_range_ = outer;
@@ -224,23 +219,20 @@ class Lower : public KernelMutator, public ops::ThreadLowering {
   // register of its anchor, the body for the element each thread owns there (a `unit`, or an `if`
   // on the register's guard), loop variables replaced by expressions of the thread index, fragment
   // accesses by registers of the fragments' arrays.
-  ir::Stmt parallel(const ir::ScopedNode& over) {
-    const ParallelNest nest(*ir::as<ir::ForNode>(over.body));
+  ir::Stmt parallel(const ParallelOver& over, const ir::Stmt& loops) {
+    const ParallelNest nest(*ir::as<ir::ForNode>(loops));
     ParallelAnchor anchor;
-    if (over.args.empty()) {
+    if (!over.anchor) {
       std::vector<std::int64_t> extents;
       for (const auto* l : nest.loops) extents.push_back(*ir::as_const_int(l->extent));
-      anchor = {layout::partition(extents, scope_attr(over, "threads"), 1), "the default partition"};
+      anchor = {layout::partition(extents, over.threads, 1), "the default partition"};
     } else {
-      const ir::BufferNode& b = *ir::as<ir::LoadNode>(over.args[0])->buffer;
+      const ir::BufferNode& b = *ir::as<ir::LoadNode>(over.anchor)->buffer;
       anchor = {fragment(b).layout, b.name};
     }
-    // The (access, register) pairs whose register differs between threads (the pass's record).
+    // The (access, register) pairs whose register differs between threads.
     std::set<std::pair<std::int64_t, std::int64_t>> dynamic;
-    if (auto it = over.attrs.find("dynamic"); it != over.attrs.end()) {
-      const auto& pairs = std::get<std::vector<std::int64_t>>(it->second);
-      for (size_t i = 0; i + 1 < pairs.size(); i += 2) dynamic.insert({pairs[i], pairs[i + 1]});
-    }
+    for (size_t i = 0; i + 1 < over.dynamic.size(); i += 2) dynamic.insert({over.dynamic[i], over.dynamic[i + 1]});
     const ir::Var& tx = kernel().thread_var;
     std::vector<ir::Stmt> out;
     const std::int64_t count = anchor.layout->register_count();  // enumerates the layout: once

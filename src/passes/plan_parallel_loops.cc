@@ -99,6 +99,22 @@ std::optional<std::int64_t> access_register(const ParallelNest& nest, const Frag
   return result.value_or(0);
 }
 
+ir::Stmt ParallelOver::encode(ir::Stmt nest) const {
+  ir::Attrs attrs;
+  if (!anchor) attrs["threads"] = threads;
+  if (!dynamic.empty()) attrs["dynamic"] = dynamic;
+  return ir::make_scoped("parallel_over", std::move(attrs), std::move(nest), anchor ? std::vector<ir::Expr>{anchor} : std::vector<ir::Expr>{});
+}
+
+std::optional<ParallelOver> ParallelOver::decode(const ir::ScopedNode& s) {
+  if (s.key != "parallel_over") return std::nullopt;
+  ParallelOver over;
+  if (!s.args.empty()) over.anchor = s.args[0];
+  if (auto it = s.attrs.find("threads"); it != s.attrs.end()) over.threads = std::get<std::int64_t>(it->second);
+  if (auto it = s.attrs.find("dynamic"); it != s.attrs.end()) over.dynamic = std::get<std::vector<std::int64_t>>(it->second);
+  return over;
+}
+
 namespace {
 
 class Planner : public KernelMutator {
@@ -136,10 +152,7 @@ class Planner : public KernelMutator {
           dynamic.insert(dynamic.end(), {static_cast<std::int64_t>(i), reg});
       }
     }
-    ir::Attrs attrs;
-    if (!anchor) attrs["threads"] = std::int64_t{threads()};
-    if (!dynamic.empty()) attrs["dynamic"] = dynamic;
-    return ir::make_scoped("parallel_over", attrs, self, anchor ? std::vector<ir::Expr>{first_element(buffer_of(*anchor))} : std::vector<ir::Expr>{});
+    return ParallelOver{anchor ? first_element(buffer_of(*anchor)) : nullptr, anchor ? 0 : threads(), dynamic}.encode(self);
   }
 
   // Outside Parallel nests a program may name a fragment's element only where every thread holds

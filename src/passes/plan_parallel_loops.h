@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,18 @@ std::vector<RegisterVisit> register_visits(const ParallelNest& nest, const Paral
 // the index differ) or an index depends on more than the loop variables.
 std::optional<std::int64_t> access_register(const ParallelNest& nest, const FragmentAccess& access, const layout::Fragment& holder,
                                             const ParallelAnchor& anchor, const std::vector<RegisterVisit>& visits);
+
+// What a nest runs over, the scope around it: `parallel_over(C_local[0, 0])` (the anchor
+// fragment's first element) or `parallel_over(threads=128)` (the default partition over that many
+// threads), with `dynamic=[access, register, ...]` where an access's register differs between
+// threads. One encode, one decode.
+struct ParallelOver {
+  ir::Expr anchor;                    // null: the default partition
+  std::int64_t threads = 0;           // the default partition's threads
+  std::vector<std::int64_t> dynamic;  // (access, register) pairs, accesses in ParallelNest's order
+  ir::Stmt encode(ir::Stmt nest) const;
+  static std::optional<ParallelOver> decode(const ir::ScopedNode& s);  // nullopt: another scope
+};
 
 // Wraps every Parallel nest of a CUDA kernel in `parallel_over(...)`: the nest runs over the
 // registers of its anchor, the first fragment indexed with exactly the loop variables (a replicated

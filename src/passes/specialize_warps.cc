@@ -182,10 +182,9 @@ class Specializer {
                                                              call("tl.mbarrier_wait", {empty(op(BinaryOp::Mod, l, num(S_))), parity(l)})));
     const Stmt warp = ir::make_seq({ir::make_alloc(loads_), ir::make_store(loads_, {num(0)}, num(0)), per_point(ir::make_seq(std::move(point))),
                                     drain, call("tl.syncwarp")});
-    ir::Attrs role{{"first_thread", std::int64_t{consumers_}}, {"threads", std::int64_t{kProducerThreads}}};
-    return ir::make_scoped("warp_role", role,
-                           with_registers(plan_.consumer_registers ? kProducerRegisters : 0,
-                                          ir::make_if(op(BinaryOp::EQ, op(BinaryOp::Div, kernel_.thread_var, num(32)), num(consumers_ / 32)), warp)));
+    return WarpRole{consumers_, kProducerThreads}.encode(
+        with_registers(plan_.consumer_registers ? kProducerRegisters : 0,
+                       ir::make_if(op(BinaryOp::EQ, op(BinaryOp::Div, kernel_.thread_var, num(32)), num(consumers_ / 32)), warp)));
   }
 
   // A role's body that first sets each thread's registers to `registers` (none: 0): setmaxnreg
@@ -216,10 +215,8 @@ class Specializer {
       for (auto& t : consumer_loop()) point.push_back(t);
     }
     if (records_.persistent) point.push_back(block_barrier());  // the next point's body starts over with the same shared memory
-    ir::Attrs role{{"first_thread", std::int64_t{0}}, {"threads", std::int64_t{consumers_}}, {"barrier", std::int64_t{kConsumerBarrier}}};
-    return ir::make_scoped("warp_role", role,
-                           with_registers(plan_.consumer_registers, ir::make_seq({ir::make_alloc(uses_), ir::make_store(uses_, {num(0)}, num(0)),
-                                                                                  per_point(ir::make_seq(std::move(point)))})));
+    return WarpRole{0, consumers_, kConsumerBarrier}.encode(with_registers(
+        plan_.consumer_registers, ir::make_seq({ir::make_alloc(uses_), ir::make_store(uses_, {num(0)}, num(0)), per_point(ir::make_seq(std::move(point)))})));
   }
 
   std::vector<Stmt> consumer_loop() const {
@@ -335,6 +332,19 @@ ir::Stmt PipelineBarriers::encode(const ir::Buffer& barriers) const {
 std::optional<PipelineBarriers> PipelineBarriers::decode(const ir::AnnotateNode& a) {
   if (a.key != "pipeline_barriers") return std::nullopt;
   return PipelineBarriers{std::get<std::int64_t>(a.attrs.at("stages"))};
+}
+
+ir::Stmt WarpRole::encode(ir::Stmt body) const {
+  ir::Attrs attrs{{"first_thread", first_thread}, {"threads", threads}};
+  if (barrier) attrs["barrier"] = barrier;
+  return ir::make_scoped("warp_role", std::move(attrs), std::move(body));
+}
+
+std::optional<WarpRole> WarpRole::decode(const ir::ScopedNode& s) {
+  if (s.key != "warp_role") return std::nullopt;
+  auto it = s.attrs.find("barrier");
+  return WarpRole{std::get<std::int64_t>(s.attrs.at("first_thread")), std::get<std::int64_t>(s.attrs.at("threads")),
+                  it == s.attrs.end() ? 0 : std::get<std::int64_t>(it->second)};
 }
 
 ir::PrimFunc specialize_warps(const ir::PrimFunc& func) {

@@ -25,6 +25,14 @@ struct PipelineBarriers {
   static std::optional<PipelineBarriers> decode(const ir::AnnotateNode& a);  // nullopt: another annotation
 };
 
+// The threads that run a body: `warp_role(first_thread=, threads=, barrier=)` around it, whole
+// warpgroups; the role's block-wide barrier is named barrier `barrier` (0: __syncthreads).
+struct WarpRole {
+  std::int64_t first_thread = 0, threads = 0, barrier = 0;
+  ir::Stmt encode(ir::Stmt body) const;
+  static std::optional<WarpRole> decode(const ir::ScopedNode& s);  // nullopt: another scope
+};
+
 // Expands the Pipelined loop that a `warp_specialization` record stands before (sm_90a, TMA; idle
 // for every other kernel). The kernel gains a producer warpgroup of 128 threads after the
 // program's own; the loop's staged tiles, their placement records and the mbarriers move before

@@ -1,5 +1,6 @@
 #include "passes/thread_ir.h"
 
+#include "passes/specialize_warps.h"
 #include "tilescale/errors.h"
 
 namespace tilescale::passes {
@@ -26,9 +27,10 @@ const ir::Buffer& KernelMutator::buffer_of(const ir::BufferNode& fragment) const
 }
 
 ir::Stmt KernelMutator::mutate(const ir::ScopedNode* op, const ir::Stmt& self) {
-  if (op->key != "warp_role") return Mutator::mutate(op, self);
+  const auto role = WarpRole::decode(*op);
+  if (!role) return Mutator::mutate(op, self);
   const int outer = threads_;
-  threads_ = static_cast<int>(std::get<std::int64_t>(op->attrs.at("threads")));
+  threads_ = static_cast<int>(role->threads);
   ir::Stmt out = Mutator::mutate(op, self);
   threads_ = outer;
   return out;

@@ -522,7 +522,7 @@ class Generator : public LowerContext {
     for (size_t i = 0; i < stmts.size(); ++i) {
       const auto* role = ir::as<ir::ScopedNode>(stmts[i]);
       const auto* other = i + 1 < stmts.size() ? ir::as<ir::ScopedNode>(stmts[i + 1]) : nullptr;
-      if (role && role->key == "warp_role" && other && other->key == "warp_role") {
+      if (role && other && passes::WarpRole::decode(*role) && passes::WarpRole::decode(*other)) {
         emit_warp_roles(*role, *other);
         ++i;
         continue;
@@ -757,22 +757,17 @@ class Generator : public LowerContext {
       emit_block_indices(*find_kernel(func_->body), "ts_point");
       emit_stmt(s.body);
       close();
-    } else if (s.key == "warp_role") {
-      open(cat("if (", role_condition(s), ")"));
-      emit_role_body(s);
+    } else if (auto role = passes::WarpRole::decode(s)) {
+      open(cat("if (", role_condition(*role), ")"));
+      emit_role_body(*role, s.body);
       close();
     } else {
       throw InternalError(cat("T.", s.key, " scope reached the CUDA generator"));
     }
   }
 
-  // An integer attr of a scope, 0 when it has none.
-  static std::int64_t scope_attr(const ir::ScopedNode& scope, const char* key) {
-    auto it = scope.attrs.find(key);
-    return it == scope.attrs.end() ? 0 : std::get<std::int64_t>(it->second);
-  }
-  std::string role_condition(const ir::ScopedNode& role) {
-    const std::int64_t first = scope_attr(role, "first_thread"), last = first + scope_attr(role, "threads");
+  std::string role_condition(const passes::WarpRole& role) {
+    const std::int64_t first = role.first_thread, last = first + role.threads;
     if (first == 0) return cat("tx < ", last);
     return last >= find_kernel(func_->body)->threads ? cat("tx >= ", first) : cat("tx >= ", first, " && tx < ", last);
   }
@@ -780,22 +775,23 @@ class Generator : public LowerContext {
   // Two warp roles that split the block: one if/else.
   void emit_warp_roles(const ir::ScopedNode& a, const ir::ScopedNode& b) {
     const int threads = find_kernel(func_->body)->threads;
-    TS_ICHECK(scope_attr(a, "threads") + scope_attr(b, "threads") == threads, "warp roles that do not split the block");
-    open(cat("if (", role_condition(a), ")"));
-    emit_role_body(a);
+    const passes::WarpRole first = *passes::WarpRole::decode(a), second = *passes::WarpRole::decode(b);
+    TS_ICHECK(first.threads + second.threads == threads, "warp roles that do not split the block");
+    open(cat("if (", role_condition(first), ")"));
+    emit_role_body(first, a.body);
     --indent_;
     line("} else {");
     ++indent_;
-    emit_role_body(b);
+    emit_role_body(second, b.body);
     close();
   }
 
   // A role's body: its statements with the role's threads and barrier as the block's.
-  void emit_role_body(const ir::ScopedNode& role) {
+  void emit_role_body(const passes::WarpRole& role, const ir::Stmt& body) {
     const int threads = threads_, barrier = role_barrier_;
-    threads_ = static_cast<int>(scope_attr(role, "threads"));
-    role_barrier_ = static_cast<int>(scope_attr(role, "barrier"));
-    emit_stmt(role.body);
+    threads_ = static_cast<int>(role.threads);
+    role_barrier_ = static_cast<int>(role.barrier);
+    emit_stmt(body);
     threads_ = threads, role_barrier_ = barrier;
   }
 };
