@@ -1,7 +1,9 @@
 #include "passes/lower_to_threads.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <utility>
 
 #include "ir/bounds.h"
 #include "ir/eval.h"
@@ -27,8 +29,9 @@ std::optional<FragmentRegisters> FragmentRegisters::decode(const ir::AnnotateNod
 
 namespace {
 
-// An op's or nest's thread-level form in its `expansion` scope, its element indices folded (the
-// lowerings compose them from tile coordinates: `(0 / 4 * 128 + tx) * 4` is `tx * 4`).
+// An op's or nest's thread-level form in its `expansion` scope, its element indices and branch
+// conditions folded (the lowerings compose them from tile coordinates: `(0 / 4 * 128 + tx) * 4` is
+// `tx * 4`).
 ir::Stmt expansion(const std::string& of, const ir::Stmt& body) {
   struct Indices : ir::Mutator {
     using Mutator::mutate;
@@ -40,6 +43,9 @@ ir::Stmt expansion(const std::string& of, const ir::Stmt& body) {
     ir::Expr mutate(const ir::LoadNode* op, const ir::Expr&) override { return ir::make_load(op->buffer, folded(op->indices)); }
     ir::Stmt mutate(const ir::StoreNode* op, const ir::Stmt&) override {
       return ir::make_store(op->buffer, folded(op->indices), mutate_expr(op->value));
+    }
+    ir::Stmt mutate(const ir::IfNode* op, const ir::Stmt&) override {
+      return ir::make_if(simplify(mutate_expr(op->cond)), mutate_stmt(op->then_case), op->else_case ? mutate_stmt(op->else_case) : nullptr);
     }
   } indices;
   return ir::make_scoped("expansion", {{"of", of}}, indices.mutate_stmt(body));
@@ -208,11 +214,37 @@ class Lower : public KernelMutator, public ops::ThreadLowering {
     if (first) return ir::make_int(0);
     TS_ICHECK(fragment(b).family == "replicated", "fragment ", b.name, " accessed element by element outside a T::Parallel loop "
                                                   "(plan_parallel_loops refuses that)");
+    return row_major(b, index);
+  }
+
+  // Element `index` of `b` as a row-major element number.
+  static ir::Expr row_major(const ir::BufferNode& b, const std::vector<ir::Expr>& index) {
     ir::Expr flat = ir::make_int(0);
     for (int d = 0; d < b.rank(); ++d)
       flat = ir::make_binary(ir::BinaryOp::Add, ir::make_binary(ir::BinaryOp::Mul, flat, ir::make_cast(DataType::Int32, b.shape[d])),
                              ir::make_cast(DataType::Int32, index[d]));
     return simplify(flat);
+  }
+
+  // Fragment `b` copied row-major into `copy` (scratch shared memory): each thread stores the
+  // elements its registers hold, one replica of each element.
+  ir::Stmt stage(const ir::BufferNode& b, const ir::Buffer& copy) {
+    const layout::Fragment& layout = *fragment(b).layout;
+    const ir::Var& tx = kernel().thread_var;
+    std::vector<ir::Stmt> out;
+    for (std::int64_t reg = 0; reg < fragment(b).registers; ++reg) {
+      const auto owned = layout.owned(tx, ir::make_int(reg));
+      ir::Expr guard = owned.valid;
+      if (layout.replicate() > 1) {
+        std::map<const ir::VarNode*, ir::Expr> first{{layout.replica_var().get(), ir::make_int(0)}};
+        for (size_t d = 0; d < layout.vars().size(); ++d) first[layout.vars()[d].get()] = owned.index[d];
+        const ir::Expr writer = ir::make_binary(ir::BinaryOp::EQ, tx, simplify(ir::substitute(layout.forward_thread(), first)));
+        guard = guard ? ir::make_binary(ir::BinaryOp::And, guard, writer) : writer;
+      }
+      const ir::Stmt store = ir::make_store(copy, {row_major(b, owned.index)}, ir::make_load(registers(b), {ir::make_int(reg)}));
+      out.push_back(guard ? ir::make_if(guard, store) : store);
+    }
+    return ir::make_seq(std::move(out));
   }
 
   // A Parallel nest in its `parallel_over` scope (plan_parallel_loops, which checked it): per
@@ -235,6 +267,26 @@ class Lower : public KernelMutator, public ops::ThreadLowering {
     for (size_t i = 0; i + 1 < over.dynamic.size(); i += 2) dynamic.insert({over.dynamic[i], over.dynamic[i + 1]});
     const ir::Var& tx = kernel().thread_var;
     std::vector<ir::Stmt> out;
+    // Staged reads: each fragment read at elements other threads hold is copied to scratch shared
+    // memory first, the reads take it from there, and the scratch is free again after a barrier.
+    std::map<const ir::BufferNode*, ir::Buffer> copies;
+    std::map<const void*, ir::Buffer> staged_at;
+    std::vector<ir::Stmt>* outer = std::exchange(emitted_, &out);  // scratch() emits the copies' allocations
+    std::int64_t offset = 0;
+    for (const std::int64_t i : over.staged) {
+      const FragmentAccess& a = nest.accesses.at(i);
+      auto [it, fresh] = copies.try_emplace(a.buffer);
+      if (fresh) {
+        std::int64_t numel = 1;
+        for (const auto& d : a.buffer->shape) numel *= *ir::as_const_int(d);
+        it->second = scratch(offset, a.buffer->dtype, numel);
+        offset = (offset + numel * bytes(a.buffer->dtype) + 15) / 16 * 16;
+        out.push_back(stage(*a.buffer, it->second));
+      }
+      staged_at[a.node] = it->second;
+    }
+    emitted_ = outer;
+    if (!copies.empty()) out.push_back(block_barrier());
     const std::int64_t count = anchor.layout->register_count();  // enumerates the layout: once
     for (std::int64_t reg = 0; reg < count; ++reg) {
       const auto owned = anchor.layout->owned(tx, ir::make_int(reg));
@@ -245,6 +297,7 @@ class Lower : public KernelMutator, public ops::ThreadLowering {
       for (size_t i = 0; i < nest.accesses.size(); ++i) {
         const FragmentAccess& a = nest.accesses[i];
         const auto& holder = *fragment(*a.buffer).layout;
+        if (staged_at.count(a.node)) continue;
         if (!dynamic.count({static_cast<std::int64_t>(i), reg})) {
           register_at[a.node] = ir::make_int(*access_register(nest, a, holder, anchor, first));
           continue;
@@ -256,19 +309,27 @@ class Lower : public KernelMutator, public ops::ThreadLowering {
       // Then the loop variables become the element the thread visits in this register.
       std::map<const ir::VarNode*, ir::Expr> element;
       for (size_t k = 0; k < nest.loops.size(); ++k) element[nest.loops[k]->var.get()] = simplify(owned.index[k]);
-      const ir::Stmt body = ir::substitute(ToRegisters(*this, register_at).mutate_stmt(nest.body), element);
+      const ir::Stmt body = ir::substitute(ToRegisters(*this, register_at, staged_at).mutate_stmt(nest.body), element);
       out.push_back(owned.valid ? ir::make_if(owned.valid, body) : ir::make_scoped("unit", {}, body));
     }
+    if (!copies.empty()) out.push_back(block_barrier());
     return ir::make_seq(std::move(out));
   }
 
-  // A Parallel body's fragment accesses as accesses of the fragments' register arrays.
+  // A Parallel body's fragment accesses as accesses of the fragments' register arrays, or of their
+  // staged copies.
   struct ToRegisters : ir::Mutator {
     Lower& lower;
     const std::map<const void*, ir::Expr>& register_at;
-    ToRegisters(Lower& l, const std::map<const void*, ir::Expr>& r) : lower(l), register_at(r) {}
+    const std::map<const void*, ir::Buffer>& staged_at;
+    ToRegisters(Lower& l, const std::map<const void*, ir::Expr>& r, const std::map<const void*, ir::Buffer>& s)
+        : lower(l), register_at(r), staged_at(s) {}
     using Mutator::mutate;
     ir::Expr mutate(const ir::LoadNode* op, const ir::Expr& self) override {
+      if (auto s = staged_at.find(op); s != staged_at.end()) {
+        bool changed = false;
+        return ir::make_load(s->second, {row_major(*op->buffer, mutate_exprs(op->indices, &changed))});
+      }
       auto it = register_at.find(op);
       // A run-time register index reads only the loop's variables (plan_parallel_loops refuses more).
       return it == register_at.end() ? Mutator::mutate(op, self) : ir::make_load(lower.registers(*op->buffer), {it->second});

@@ -16,6 +16,9 @@ namespace tilescale::passes {
 //   * every T::Parallel nest (in its parallel_over scope, plan_parallel_loops') becomes, per
 //     register of its anchor, its body for the element each thread owns there: a `unit` scope, or
 //     an `if` on the register's guard; loop variables replaced by expressions of the thread index;
+//     a fragment whose reads plan_parallel_loops staged is first copied row-major to scratch
+//     shared memory (each element by the first thread that holds it), with a block barrier before
+//     the nest and one after it, and those reads take the copy;
 //   * every fragment becomes the Local array of its registers (same name; an
 //     `annotate("fragment_registers", ...)` after its Alloc says so), and every access of it an
 //     access of a register; CompileError for a fragment whose layout gives a thread more registers

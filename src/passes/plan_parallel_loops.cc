@@ -1,5 +1,6 @@
 #include "passes/plan_parallel_loops.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -26,11 +27,11 @@ ParallelNest::ParallelNest(const ir::ForNode& outer) {
   struct Accesses : ir::Visitor {
     std::vector<FragmentAccess>* list;
     void visit(const ir::LoadNode* op) override {
-      if (op->buffer->scope == ir::Scope::Fragment) list->push_back({op, op->buffer.get(), op->indices});
+      if (op->buffer->scope == ir::Scope::Fragment) list->push_back({op, op->buffer.get(), op->indices, false});
       Visitor::visit(op);
     }
     void visit(const ir::StoreNode* op) override {
-      if (op->buffer->scope == ir::Scope::Fragment) list->push_back({op, op->buffer.get(), op->indices});
+      if (op->buffer->scope == ir::Scope::Fragment) list->push_back({op, op->buffer.get(), op->indices, true});
       Visitor::visit(op);
     }
     void visit(const ir::ForNode* op) override {
@@ -57,6 +58,21 @@ std::vector<RegisterVisit> register_visits(const ParallelNest& nest, const Paral
   return out;
 }
 
+bool held_by_visitors(const FragmentAccess& a, const layout::Fragment& holder, const std::vector<RegisterVisit>& visits) {
+  for (const RegisterVisit& visit : visits) {
+    std::vector<std::int64_t> element;
+    for (const auto& e : a.index) {
+      auto v = ir::eval_int(e, visit.loop_values);
+      if (!v) return false;
+      element.push_back(*v);
+    }
+    bool owns = false;
+    for (std::int64_t q = 0; q < holder.replicate() && !owns; ++q) owns = holder.map_thread(element, q) == visit.thread;
+    if (!owns) return false;
+  }
+  return true;
+}
+
 std::optional<std::int64_t> access_register(const ParallelNest& nest, const FragmentAccess& a, const layout::Fragment& holder,
                                             const ParallelAnchor& anchor, const std::vector<RegisterVisit>& visits) {
   const auto& loops = nest.loops;
@@ -68,9 +84,9 @@ std::optional<std::int64_t> access_register(const ParallelNest& nest, const Frag
     for (const auto& e : a.index) {
       auto v = ir::eval_int(e, visit.loop_values);
       if (!v)
-        throw CompileError(cat("cannot lower the access ", a.buffer->name, "[", ir::print(e), "] in a T::Parallel loop over ", anchor.name,
-                               " because the index depends on more than the loop's variables; index fragments with the Parallel loop "
-                               "variables, or T::copy ", a.buffer->name, " to shared memory and index that"));
+        throw CompileError(cat("cannot lower the write of ", a.buffer->name, "[", ir::print(e), "] in a T::Parallel loop over ", anchor.name,
+                               " because the index depends on more than the loop's variables; write fragments at the Parallel loop's "
+                               "own index, or write a shared buffer (T::alloc_shared) and T::copy it into ", a.buffer->name));
       element.push_back(*v);
     }
     bool owns = false;
@@ -84,14 +100,14 @@ std::optional<std::int64_t> access_register(const ParallelNest& nest, const Frag
       for (size_t k = 0; k < loops.size(); ++k) at += cat(k ? ", " : "", loops[k]->var->name, "=", visit.loop_values.at(loops[k]->var.get()));
       for (size_t d = 0; d < element.size(); ++d) element_text += cat(d ? ", " : "", element[d]);
       const bool same_layout = holder.to_string() == anchor.layout->to_string();
-      throw CompileError(cat("cannot lower the T::Parallel loop over ", anchor.name, " because at ", at, " thread ", t, " reads ",
+      throw CompileError(cat("cannot lower the T::Parallel loop over ", anchor.name, " because at ", at, " thread ", t, " writes ",
                              a.buffer->name, "[", element_text, "], an element of fragment ", a.buffer->name, " that thread ",
                              holder.map_thread(element, 0), " holds",
-                             same_layout ? cat(" (", a.buffer->name, " has the loop's layout but is read at another index than the loop's own)")
+                             same_layout ? cat(" (", a.buffer->name, " has the loop's layout but is written at another index than the loop's own)")
                                          : cat(" (the loop follows the layout ", anchor.layout->to_string(), ", ", a.buffer->name, " has ",
                                                holder.to_string(), ")"),
-                             "; a thread reads only the fragment elements it holds: read ", a.buffer->name,
-                             " at the loop's own index, or copy it to shared memory (T::alloc_shared and T::copy) and read it there"));
+                             "; a thread writes only the fragment elements it holds: write ", a.buffer->name,
+                             " at the loop's own index, or write a shared buffer (T::alloc_shared) and T::copy it into ", a.buffer->name));
     }
     result = got;
   }
@@ -103,6 +119,7 @@ ir::Stmt ParallelOver::encode(ir::Stmt nest) const {
   ir::Attrs attrs;
   if (!anchor) attrs["threads"] = threads;
   if (!dynamic.empty()) attrs["dynamic"] = dynamic;
+  if (!staged.empty()) attrs["staged"] = staged;
   return ir::make_scoped("parallel_over", std::move(attrs), std::move(nest), anchor ? std::vector<ir::Expr>{anchor} : std::vector<ir::Expr>{});
 }
 
@@ -112,6 +129,7 @@ std::optional<ParallelOver> ParallelOver::decode(const ir::ScopedNode& s) {
   if (!s.args.empty()) over.anchor = s.args[0];
   if (auto it = s.attrs.find("threads"); it != s.attrs.end()) over.threads = std::get<std::int64_t>(it->second);
   if (auto it = s.attrs.find("dynamic"); it != s.attrs.end()) over.dynamic = std::get<std::vector<std::int64_t>>(it->second);
+  if (auto it = s.attrs.find("staged"); it != s.attrs.end()) over.staged = std::get<std::vector<std::int64_t>>(it->second);
   return over;
 }
 
@@ -142,17 +160,36 @@ class Planner : public KernelMutator {
       if (!anchor && layout_of(*a.buffer).family == "replicated" && a.index.size() == nest.loops.size()) anchor = a.buffer;
     const ParallelAnchor plan = anchor ? ParallelAnchor{layout_of(*anchor).layout, anchor->name}
                                        : ParallelAnchor{layout::partition(extents, threads(), 1), "the default partition"};
-    std::vector<std::int64_t> dynamic;
     const std::int64_t registers = plan.layout->register_count();  // enumerates the layout: once
-    for (std::int64_t reg = 0; reg < registers; ++reg) {
-      const auto visits = register_visits(nest, plan, reg, threads(), kernel().thread_var);
+    std::vector<std::vector<RegisterVisit>> visits;
+    for (std::int64_t reg = 0; reg < registers; ++reg) visits.push_back(register_visits(nest, plan, reg, threads(), kernel().thread_var));
+    // Reads of elements other threads hold come from a staged copy; every other access must land
+    // in a register of the thread (access_register says why not, when one does not).
+    std::vector<std::int64_t> staged;
+    for (size_t i = 0; i < nest.accesses.size(); ++i) {
+      const FragmentAccess& a = nest.accesses[i];
+      if (a.write) continue;
+      for (const auto& v : visits)
+        if (!held_by_visitors(a, *layout_of(*a.buffer).layout, v)) {
+          staged.push_back(static_cast<std::int64_t>(i));
+          break;
+        }
+    }
+    for (const std::int64_t i : staged)
+      for (const auto& w : nest.accesses)
+        if (w.write && w.buffer == nest.accesses[i].buffer)
+          throw CompileError(cat("cannot lower the T::Parallel loop over ", plan.name, " because it reads fragment ", w.buffer->name,
+                                 " at elements other threads hold while it writes ", w.buffer->name,
+                                 ": the threads would race; write the result to another fragment"));
+    std::vector<std::int64_t> dynamic;
+    for (std::int64_t reg = 0; reg < registers; ++reg)
       for (size_t i = 0; i < nest.accesses.size(); ++i) {
         const FragmentAccess& a = nest.accesses[i];
-        if (!access_register(nest, a, *layout_of(*a.buffer).layout, plan, visits))
+        if (std::find(staged.begin(), staged.end(), static_cast<std::int64_t>(i)) != staged.end()) continue;
+        if (!access_register(nest, a, *layout_of(*a.buffer).layout, plan, visits[reg]))
           dynamic.insert(dynamic.end(), {static_cast<std::int64_t>(i), reg});
       }
-    }
-    return ParallelOver{anchor ? first_element(buffer_of(*anchor)) : nullptr, anchor ? 0 : threads(), dynamic}.encode(self);
+    return ParallelOver{anchor ? first_element(buffer_of(*anchor)) : nullptr, anchor ? 0 : threads(), dynamic, staged}.encode(self);
   }
 
   // Outside Parallel nests a program may name a fragment's element only where every thread holds

@@ -1255,27 +1255,27 @@ TEST(ThreadErrors, TileWiseAtomicAddAndParallelUnderAThreadBranch) {
   EXPECT_COMPILE_ERROR(parallel(), "T::Parallel loop over i", "control flow", "thread index");
 }
 
-// A Parallel loop whose threads read fragment elements held by other threads: the message says
-// which thread reads which element, who holds it, whether the layouts differ or only the index, and
-// what to write instead (issue 17: y[i] = x[255 - i] printed the same layout twice).
-TEST(ThreadErrors, ParallelLoopReadsAFragmentElementAnotherThreadHolds) {
+// A Parallel loop whose threads write fragment elements held by other threads: the message says
+// which thread writes which element, who holds it, whether the layouts differ or only the index,
+// and what to write instead (reading such elements is staged through shared memory: issue 17).
+TEST(ThreadErrors, ParallelLoopWritesAFragmentElementAnotherThreadHolds) {
   auto reversed = [] {
-    const auto f = T::prim_func("reversed_read", [] {
+    const auto f = T::prim_func("reversed_write", [] {
       auto X = T::Tensor("X", {256}, T::float32);
       auto Y = T::Tensor("Y", {256}, T::float32);
       T::Kernel(1, T::threads(128), [&](T::Expr) {
         auto x = T::alloc_fragment({256}, T::float32, "x");
         auto y = T::alloc_fragment({256}, T::float32, "y");
         T::copy(X(0), x);
-        T::Parallel(256, [&](T::Expr i) { y(i) = x(255 - i); });
+        T::Parallel(256, [&](T::Expr i) { y(255 - i) = x(i); });
         T::copy(y, Y(0));
       });
     });
     return generate_cuda(f, "sm_80");
   };
-  EXPECT_COMPILE_ERROR(reversed(), "cannot lower the T::Parallel loop over", "at i=0 thread 0 reads x[255]",
-                       "that thread 127 holds", "x has the loop's layout but is read at another index than the loop's own",
-                       "read x at the loop's own index, or copy it to shared memory (T::alloc_shared and T::copy)");
+  EXPECT_COMPILE_ERROR(reversed(), "cannot lower the T::Parallel loop over", "at i=0 thread 0 writes y[255]",
+                       "that thread 127 holds", "y has the loop's layout but is written at another index than the loop's own",
+                       "write y at the loop's own index, or write a shared buffer (T::alloc_shared) and T::copy it into y");
 }
 
 // Per-thread storage set from the thread index has no meaning in a T::Parallel loop or a tile op,

@@ -13,6 +13,7 @@
 #include "thread_level_programs.h"
 #include "warp_specialized_kernels.h"
 #include "skips.h"
+#include "staged_reads_program.h"
 
 namespace tilescale {
 namespace {
@@ -269,6 +270,16 @@ TEST(GpuTileOps, CumsumOnFragments) {
   });
   expect_gpu_matches_cpu(f, {{{24, 40}, DataType::Float32}, {{24, 40}, DataType::Float32, true}, {{24, 40}, DataType::Float32, true},
                              {{24, 40}, DataType::Float32, true}, {{100}, DataType::Int32}, {{100}, DataType::Int32, true}},
+                         1e-4);
+}
+
+// Parallel loops that read fragment elements other threads hold: staged through shared memory.
+TEST(GpuTileOps, ParallelLoopsReadOtherThreadsElements) {
+  SKIP_WITHOUT_GPU();
+  expect_gpu_matches_cpu(test::staged_reads_program(),
+                         {{{256}, DataType::Float32}, {{256}, DataType::Int32}, {{32, 32}, DataType::Float32}, {{256}, DataType::Float32, true},
+                          {{256}, DataType::Float32, true}, {{32}, DataType::Float32, true}, {{32, 32}, DataType::Float32, true},
+                          {{64, 32}, DataType::Float16}, {{32, 64}, DataType::Float16}, {{64}, DataType::Float32, true}},
                          1e-4);
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "pass_test.h"
+#include "staged_reads_program.h"
 #include "test_util.h"
 
 namespace tilescale::testing {
@@ -102,6 +103,26 @@ TEST(LowerToThreads, TheOpsScratchLiesAfterTheKernelsSharedMemory) {
   EXPECT_NE(body.find(R"(ws = T.alloc_shared((16,), "float32")
         T.annotate("shared_memory", ws, offset=16384, stage_bytes=64, stages=1)
 )"), std::string::npos) << body;
+}
+
+// A read of elements other threads hold (staged, plan_parallel_loops) goes through scratch shared
+// memory (after the kernel's two 4 KB tiles): each thread stores its registers of x there (x[0]
+// and x[1] hold elements 2 tx and 2 tx + 1), the block meets, the nest reads the copy, and the block meets again before the
+// scratch is reused.
+TEST(LowerToThreads, AStagedReadReadsTheFragmentsCopyInSharedMemory) {
+  const std::string body = kernel_body(around_pass(test::staged_reads_program(), "lower_to_threads", Target::CUDA, 80).after);
+  const auto nest = body.find("with T.expansion(of=\"T.Parallel\"):");
+  ASSERT_NE(nest, std::string::npos) << body;
+  EXPECT_EQ(body.substr(nest, body.find("    with T.unit():\n        y[1]", nest) - nest), R"(with T.expansion(of="T.Parallel"):
+    ws = T.alloc_shared((256,), "float32")
+    T.annotate("shared_memory", ws, offset=8192, stage_bytes=1024, stages=1)
+    ws[tx * 2] = x[0]
+    ws[tx * 2 + 1] = x[1]
+    T.tl.syncthreads()
+    with T.unit():
+        y[0] = ws[255 - tx * 2]
+)");
+  EXPECT_NE(body.find("        y[1] = ws[255 - (tx * 2 + 1)]\n    T.tl.syncthreads()\n", nest), std::string::npos) << body;
 }
 
 }  // namespace

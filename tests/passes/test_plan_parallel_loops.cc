@@ -43,17 +43,39 @@ TEST(PlanParallelLoops, ANestRunsOverItsAnchorOrTheDefaultPartition) {
 )"), std::string::npos) << body;
 }
 
-// A read of an element another thread holds is refused by this pass, not by the code generator.
-TEST(PlanParallelLoops, ARefusedAccessStopsThePass) {
-  const auto f = scale_rows(true).node();
-  EXPECT_NO_THROW(run_pipeline(f, {Target::CUDA, "make_persistent", 80}));
-  try {
-    run_pipeline(f, {Target::CUDA, "plan_parallel_loops", 80});
-    FAIL() << "expected a CompileError";
-  } catch (const CompileError& e) {
-    EXPECT_NE(std::string(e.what()).find("at i=0 thread 0 reads x[255], an element of fragment x that thread 127 holds"), std::string::npos)
-        << e.what();
-  }
+// A read of an element another thread holds is staged (access 1, x[255 - i]: y's store is 0).
+TEST(PlanParallelLoops, AReadOfAnotherThreadsElementIsStaged) {
+  const std::string body = kernel_body(around_pass(scale_rows(true), "plan_parallel_loops", Target::CUDA, 80).after);
+  EXPECT_NE(body.find(R"(with T.parallel_over(y[0], staged=[1]):
+    for i in T.Parallel(256):
+        y[i] = x[255 - i]
+)"), std::string::npos) << body;
+}
+
+// A write of an element another thread holds is refused by this pass, not by the code generator,
+// and so is a staged read of a fragment the nest writes (the threads would race).
+TEST(PlanParallelLoops, AWriteOfAnotherThreadsElementStopsThePass) {
+  auto program = [](bool in_place) {
+    return T::prim_func("write_elsewhere", [=] {
+      auto X = T::Tensor("X", {256}, T::float32);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto x = T::alloc_fragment({256}, T::float32, "x");
+        auto y = T::alloc_fragment({256}, T::float32, "y");
+        T::copy(X, x);
+        T::copy(X, y);
+        if (in_place) T::Parallel(256, [&](T::Expr i) { x(i) = x(255 - i); });
+        else T::Parallel(256, [&](T::Expr i) { y(255 - i) = x(i); });
+        T::copy(in_place ? x : y, X);
+      });
+    }).node();
+  };
+  EXPECT_NO_THROW(run_pipeline(program(false), {Target::CUDA, "make_persistent", 80}));
+  EXPECT_COMPILE_ERROR(run_pipeline(program(false), {Target::CUDA, "plan_parallel_loops", 80}),
+                       "at i=0 thread 0 writes y[255], an element of fragment y that thread 127 holds",
+                       "write y at the loop's own index, or write a shared buffer (T::alloc_shared) and T::copy it into y");
+  EXPECT_COMPILE_ERROR(run_pipeline(program(true), {Target::CUDA, "plan_parallel_loops", 80}),
+                       "cannot lower the T::Parallel loop over x because it reads fragment x at elements other threads hold",
+                       "while it writes x: the threads would race; write the result to another fragment");
 }
 
 // Outside a Parallel nest a fragment element is refused here too (a replicated one is every
@@ -116,8 +138,8 @@ TEST(PlanParallelLoops, RegistersThatDifferBetweenThreadsAreRecorded) {
 }
 
 // A fragment read at an index that depends on data (a gather by indices held in a fragment) is
-// refused by the pass, with what to write instead.
-TEST(PlanParallelLoops, AnIndexThatReadsDataIsRefused) {
+// staged; a write at such an index is refused, with what to write instead.
+TEST(PlanParallelLoops, AnIndexThatReadsDataIsStagedOrRefused) {
   const T::PrimFunc f = T::prim_func("gather_row", [] {
     auto X = T::Tensor("X", {64, 64}, T::float32);
     auto I = T::Tensor("I", {64}, T::int32);
@@ -134,9 +156,24 @@ TEST(PlanParallelLoops, AnIndexThatReadsDataIsRefused) {
       T::copy(y, Y);
     });
   });
-  EXPECT_COMPILE_ERROR(run_pipeline(f.node(), {Target::CUDA, "plan_parallel_loops", 80}), "cannot lower the access sums[idx[i]]",
-                       "in a T::Parallel loop over y", "the index depends on more than the loop's variables",
-                       "index fragments with the Parallel loop variables", "or T::copy sums to shared memory and index that");
+  EXPECT_NE(kernel_body(around_pass(f, "plan_parallel_loops", Target::CUDA, 80).after).find("with T.parallel_over(y[0], staged=[1]):"),
+            std::string::npos);
+  const T::PrimFunc scatter = T::prim_func("scatter_row", [] {
+    auto X = T::Tensor("X", {64}, T::float32);
+    auto I = T::Tensor("I", {64}, T::int32);
+    T::Kernel(1, T::threads(64), [&](T::Expr) {
+      auto x = T::alloc_fragment({64}, T::float32, "x");
+      auto idx = T::alloc_fragment({64}, T::int32, "idx");
+      auto y = T::alloc_fragment({64}, T::float32, "y");
+      T::copy(X, x);
+      T::copy(I, idx);
+      T::Parallel(64, [&](T::Expr i) { y(idx(i)) = x(i); });
+      T::copy(y, X);
+    });
+  });
+  EXPECT_COMPILE_ERROR(run_pipeline(scatter.node(), {Target::CUDA, "plan_parallel_loops", 80}), "cannot lower the write of y[idx[i]]",
+                       "in a T::Parallel loop over idx", "the index depends on more than the loop's variables",
+                       "write fragments at the Parallel loop's own index, or write a shared buffer (T::alloc_shared) and T::copy it into y");
 }
 
 }  // namespace
