@@ -77,4 +77,35 @@ inline T::PrimFunc split_k_gemv() {
   });
 }
 
+// TileLang's GEMV on a 2-D block (T::threads(32, 4)): 32 outputs per block, 4 threads splitting K
+// (T::get_thread_binding(0) and (1)); each thread sums its slice, the partial sums meet in shared
+// memory. C[n] = sum_k A[k] B[n, k].
+inline T::PrimFunc gemv_on_a_2d_block() {
+  return T::prim_func("gemv_2d", [] {
+    auto A = T::Tensor("A", {256}, T::float32);
+    auto B = T::Tensor("B", {128, 256}, T::float32);
+    auto C = T::Tensor("C", {128}, T::float32);
+    T::Kernel(4, T::threads(32, 4), [&](T::Expr bx) {
+      const T::Expr tn = T::get_thread_binding(0), tk = T::get_thread_binding(1);
+      auto acc = T::alloc_local({1}, T::float32, "acc");
+      auto partial = T::alloc_shared({4, 32}, T::float32, "partial");
+      acc(0) = 0.0f;
+      T::serial(0, 64, [&](T::Expr k) { acc(0) = acc(0) + A(k * 4 + tk) * B(bx * 32 + tn, k * 4 + tk); });
+      partial(tk, tn) = acc(0);
+      T::If(tk == 0, [&] { C(bx * 32 + tn) = partial(0, tn) + partial(1, tn) + partial(2, tn) + partial(3, tn); });
+    });
+  });
+}
+
+// Each thread of a T::threads(8, 4, 2) block writes its three indices: I[t] = (x, y, z).
+inline T::PrimFunc thread_indices_of_a_3d_block() {
+  return T::prim_func("thread_indices", [] {
+    auto I = T::Tensor("I", {64, 3}, T::int32);
+    T::Kernel(1, T::threads(8, 4, 2), [&](T::Expr) {
+      const T::Expr t = T::get_thread_binding(0) + T::get_thread_binding(1) * 8 + T::get_thread_binding(2) * 32;
+      for (int d = 0; d < 3; ++d) I(t, d) = T::get_thread_binding(d);
+    });
+  });
+}
+
 }  // namespace tilescale::test::thread_level

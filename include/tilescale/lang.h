@@ -31,6 +31,7 @@
 // Semantics of every statement: src/ir/IR.h and ../shared/REFERENCE.md (TileLang's vocabulary).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -270,17 +271,24 @@ class PrimFunc {
 // result (CompileError on a malformed program).
 PrimFunc prim_func(const std::string& name, const std::function<void()>& body);
 
+// A block's threads: T::threads(128), or a 2-D or 3-D block, T::threads(32, 4) (x, y[, z]), whose
+// threads are numbered x fastest, as CUDA does; `count` is their product.
 struct Threads {
   int count;
+  std::array<int, 3> dims;
 };
-inline Threads threads(int n) { return Threads{n}; }
+inline Threads threads(int n) { return Threads{n, {n, 1, 1}}; }
+inline Threads threads(int x, int y, int z = 1) { return Threads{x * y * z, {x, y, z}}; }
 
 void Kernel(const Expr& gx, Threads t, const std::function<void(Expr bx)>& body);
 void Kernel(const Expr& gx, const Expr& gy, Threads t, const std::function<void(Expr bx, Expr by)>& body);
 void Kernel(const Expr& gx, const Expr& gy, const Expr& gz, Threads t,
             const std::function<void(Expr bx, Expr by, Expr bz)>& body);
 
-Expr get_thread_binding(int dim = 0);  // the thread index inside the block (threads are 1-D)
+// The thread's index inside the block along `dim` (0: x, 1: y, 2: z): for T::threads(32, 4), dim 0
+// is tx % 32 and dim 1 is tx / 32 (tx, the thread's number, is dim 0 of a 1-D block); 0 along a
+// dimension the block does not have, as in CUDA.
+Expr get_thread_binding(int dim = 0);
 Expr get_block_binding(int dim = 0);   // bx, by or bz
 
 // An element-wise loop nest over the whole tile, executed collectively by the block. Extents are

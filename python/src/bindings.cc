@@ -227,7 +227,12 @@ NB_MODULE(_tilescale, m) {
       .value("Pipelined", T::detail::ScopeKind::Pipelined).value("Serial", T::detail::ScopeKind::Serial)
       .value("Unroll", T::detail::ScopeKind::Unroll).value("If", T::detail::ScopeKind::If)
       .value("Else", T::detail::ScopeKind::Else).value("While", T::detail::ScopeKind::While);
-  m.def("begin_kernel", [](const std::vector<ExprArg>& grid, int threads) { return T::detail::begin_kernel(exprs(grid), T::threads(threads)); });
+  m.def("begin_kernel", [](const std::vector<ExprArg>& grid, const std::vector<int>& threads) {
+    if (threads.empty() || threads.size() > 3)
+      throw tilescale::CompileError(cat("cannot launch a kernel with threads of ", threads.size(), " dimensions; give 1 to 3 extents"));
+    return T::detail::begin_kernel(exprs(grid), threads.size() == 1 ? T::threads(threads[0])
+                                                                     : T::threads(threads[0], threads[1], threads.size() > 2 ? threads[2] : 1));
+  });
   m.def("begin_parallel", [](const std::vector<ExprArg>& extents) { return T::detail::begin_parallel(exprs(extents)); });
   m.def("begin_pipelined", [](ExprArg extent, int num_stages, std::vector<int> order, std::vector<int> stage) {
     return T::detail::begin_pipelined(extent.expr, T::PipelineOptions{num_stages, std::move(order), std::move(stage)});

@@ -343,3 +343,28 @@ def test_vectorized_loop_runs_whole_in_every_thread(rng):
     kernel = tilescale.compile(rows, out_idx=[1], target="cpu")
     x = rng.standard_normal((128, 8)).astype(np.float32)
     np.testing.assert_array_equal(kernel(x), x * 2)
+
+
+def test_two_dimensional_thread_block_gemv(rng):
+    # TileLang's GEMV: BLOCK_N columns of the output per block, REDUCE threads splitting K; the
+    # partial sums meet in shared memory.
+    BLOCK_N, REDUCE, N, K = 32, 4, 128, 256
+
+    @T.prim_func
+    def gemv(A: T.Tensor((K,), "float32"), B: T.Tensor((N, K), "float32"), C: T.Tensor((N,), "float32")):
+        with T.Kernel(N // BLOCK_N, threads=(BLOCK_N, REDUCE)) as bx:
+            tn = T.get_thread_binding(0)
+            tk = T.get_thread_binding(1)
+            acc = T.alloc_local((1,), "float32")
+            partial = T.alloc_shared((REDUCE, BLOCK_N), "float32")
+            acc[0] = 0.0
+            for k in T.serial(K // REDUCE):
+                acc[0] = acc[0] + A[k * REDUCE + tk] * B[bx * BLOCK_N + tn, k * REDUCE + tk]
+            partial[tk, tn] = acc[0]
+            if tk == 0:
+                C[bx * BLOCK_N + tn] = partial[0, tn] + partial[1, tn] + partial[2, tn] + partial[3, tn]
+
+    kernel = tilescale.compile(gemv, out_idx=[2], target="cpu")
+    a = rng.standard_normal(K).astype(np.float32)
+    b = rng.standard_normal((N, K)).astype(np.float32)
+    np.testing.assert_allclose(kernel(a, b), b @ a, rtol=1e-4, atol=1e-4)

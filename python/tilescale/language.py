@@ -246,13 +246,11 @@ def alloc_var(dtype, init=None, scope="local.var"):
 
 
 class Kernel:
-    """`with T.Kernel(gx[, gy[, gz]], threads=128) as (bx, by):` the launch scope."""
+    """`with T.Kernel(gx[, gy[, gz]], threads=128) as (bx, by):` the launch scope; `threads=(32, 4)`
+    gives a 2-D (or 3-D) block, numbered x fastest, whose indices T.get_thread_binding(dim) gives."""
 
     def __init__(self, *grid, threads=128, prelude=None, is_cpu=False, is_persistent=False):
-        if isinstance(threads, (list, tuple)):
-            if len(threads) != 1:
-                raise NotImplementedError(f"T.Kernel(threads={threads!r}): threads are 1-D in tilescale; give a count")
-            threads = threads[0]
+        threads = list(threads) if isinstance(threads, (list, tuple)) else [threads]
         if prelude is not None:
             raise NotImplementedError("T.Kernel(prelude=...): tilescale has no prelude; write the code in the kernel")
         self.grid, self.threads, self.persistent = list(grid), threads, is_persistent

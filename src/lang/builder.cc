@@ -26,6 +26,7 @@ namespace {
 struct KernelScope {
   std::vector<ir::Var> block_vars;
   ir::Var thread_var;
+  std::array<int, 3> thread_dims;  // T::threads(x, y, z); a 1-D block is (count, 1, 1)
 };
 
 using detail::ScopeKind;
@@ -550,8 +551,15 @@ void Kernel(const Expr& gx, const Expr& gy, const Expr& gz, Threads t, const std
 Expr get_thread_binding(int dim) {
   auto& b = builder("get_thread_binding");
   if (!b.kernel) throw CompileError("cannot call T::get_thread_binding outside T::Kernel; call it inside the kernel body");
-  if (dim != 0) throw CompileError(cat("cannot get thread binding ", dim, " because threads are 1-D; use dim 0"));
-  return Expr(b.kernel->thread_var);
+  if (dim < 0 || dim > 2) throw CompileError(cat("cannot get thread binding ", dim, "; use 0 (x), 1 (y) or 2 (z)"));
+  // Threads are numbered x fastest: the index along `dim` steps every `below` threads.
+  const auto& d = b.kernel->thread_dims;
+  if (d[dim] == 1) return Expr(0);
+  int below = 1;
+  for (int k = 0; k < dim; ++k) below *= d[k];
+  const Expr tx(b.kernel->thread_var), along = below == 1 ? tx : tx / below;
+  // Along the outermost dimension the block has, no wrap.
+  return below * d[dim] == d[0] * d[1] * d[2] ? along : along % d[dim];
 }
 
 Expr get_block_binding(int dim) {
@@ -726,7 +734,12 @@ std::vector<Expr> begin_kernel(std::vector<Expr> grid, Threads t) {
                            " grid extents because a grid has 1 to 3 dimensions; give 1 to 3 extents"));
   const std::size_t given = grid.size();
   while (grid.size() < 3) grid.emplace_back(1);
-  KernelScope scope{{ir::make_var("bx"), ir::make_var("by"), ir::make_var("bz")}, ir::make_var("tx")};
+  // (A 1-D count is checked with the kernel: a positive multiple of 32.)
+  for (int d = 0; d < 3 && (t.dims[1] != 1 || t.dims[2] != 1); ++d)
+    if (t.dims[d] < 1)
+      throw CompileError(cat("cannot launch the kernel of ", b.name, " with T::threads(", t.dims[0], ", ", t.dims[1], ", ", t.dims[2],
+                             ") because each dimension of a block has at least one thread; give positive extents"));
+  KernelScope scope{{ir::make_var("bx"), ir::make_var("by"), ir::make_var("bz")}, ir::make_var("tx"), t.dims};
   std::vector<ir::Expr> extents;
   for (const auto& g : grid) {
     ir::Expr e = node(g);

@@ -34,6 +34,30 @@ TEST(ThreadLevel, SplitKGemvAccumulatesPerThread) {
   }
 }
 
+// A 2-D block (T::threads(32, 4)): get_thread_binding(0) and (1) are the thread's column and its
+// slice of K.
+TEST(ThreadLevel, GemvOnATwoDimensionalBlock) {
+  Tensor A = random_tensor({256}, DataType::Float32, 73), B = random_tensor({128, 256}, DataType::Float32, 74);
+  Tensor C = poisoned({128}, DataType::Float32);
+  cpu(gemv_on_a_2d_block())(A, B, C);
+  for (std::int64_t n = 0; n < 128; ++n) {
+    double expected = 0;
+    for (std::int64_t k = 0; k < 256; ++k) expected += A.get({k}) * B.get({n, k});
+    EXPECT_NEAR(C.get({n}), expected, 1e-4 * (1 + std::abs(expected))) << "row " << n;
+  }
+}
+
+// Threads are numbered x fastest: thread t of T::threads(8, 4, 2) is (t % 8, t / 8 % 4, t / 32).
+TEST(ThreadLevel, ThreadIndicesOfAThreeDimensionalBlock) {
+  Tensor I = poisoned({64, 3}, DataType::Int32);
+  cpu(thread_indices_of_a_3d_block())(I);
+  for (std::int64_t t = 0; t < 64; ++t) {
+    EXPECT_EQ(I.get({t, 0}), t % 8) << t;
+    EXPECT_EQ(I.get({t, 1}), t / 8 % 4) << t;
+    EXPECT_EQ(I.get({t, 2}), t / 32) << t;
+  }
+}
+
 // A local that only uniform statements write stays uniform: one copy, read by every thread.
 TEST(ThreadLevel, UniformLocalsStayUniform) {
   auto f = T::prim_func("uniform_local", [] {

@@ -634,16 +634,6 @@ TEST(ScopeErrors, ThreadBindingOutsideKernel) {
   EXPECT_COMPILE_ERROR(build(), "get_thread_binding", "outside T::Kernel");
 }
 
-TEST(ScopeErrors, ThreadBindingOtherThanZero) {
-  auto build = [] {
-    T::prim_func("tx_dim", [] {
-      T::Tensor("A", {32}, T::float32);
-      T::Kernel(1, T::threads(32), [&](T::Expr) { T::get_thread_binding(1); });
-    });
-  };
-  EXPECT_COMPILE_ERROR(build(), "thread binding 1", "1-D");
-}
-
 TEST(ScopeErrors, AssertAndPrintOutsideKernel) {
   auto assert_outside = [] {
     T::prim_func("assert_outside", [] {
@@ -682,6 +672,21 @@ TEST(KernelErrors, ZeroThreads) {
     });
   };
   EXPECT_COMPILE_ERROR(build(), "threads=0", "positive multiple of 32");
+}
+
+// A 2-D or 3-D block: each extent positive, their product a multiple of 32; bindings 0 to 2.
+TEST(KernelErrors, MultiDimensionalThreadBlocks) {
+  auto build = [](T::Threads threads, int binding) {
+    T::prim_func("block_2d", [=] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, threads, [&](T::Expr) { T::get_thread_binding(binding); });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(T::threads(0, 4), 0), "cannot launch the kernel of block_2d with T::threads(0, 4, 1)",
+                       "each dimension of a block has at least one thread");
+  EXPECT_COMPILE_ERROR(build(T::threads(16, 3), 0), "threads=48", "multiple of 32");
+  EXPECT_COMPILE_ERROR(build(T::threads(16, 2), 3), "cannot get thread binding 3; use 0 (x), 1 (y) or 2 (z)");
+  EXPECT_NO_THROW(build(T::threads(16, 2), 2));  // 0, as in CUDA
 }
 
 TEST(KernelErrors, FloatGridExtent) {

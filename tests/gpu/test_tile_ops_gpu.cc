@@ -314,6 +314,9 @@ TEST(GpuTileOps, PerThreadStateUpdatedWithoutNamingTheThread) {
   expect_gpu_matches_cpu(split_k_gemv(), {{{kGemvK}, DataType::Float32}, {{kGemvN, kGemvK}, DataType::Float32},
                                           {{kGemvN}, DataType::Float32, true}},
                          1e-4);
+  expect_gpu_matches_cpu(gemv_on_a_2d_block(), {{{256}, DataType::Float32}, {{128, 256}, DataType::Float32}, {{128}, DataType::Float32, true}},
+                         1e-4);
+  expect_gpu_matches_cpu(thread_indices_of_a_3d_block(), {{{64, 3}, DataType::Int32, true}}, 0);
 }
 
 TEST(GpuTileOps, SymbolicDimensions) {
