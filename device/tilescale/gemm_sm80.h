@@ -83,8 +83,9 @@ template <class AT> struct MmaOp {
 };
 template <> struct MmaOp<half_t> {
   static constexpr int K = 16;
-  typedef float Acc;
+  typedef float Acc;  // or half_t (a float16 accumulator, rounded after every mma)
   static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k16_f16(d, a, b, d); }
+  static TL_DEVICE void run(half_t (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k16_f16_f16acc(d, a, b); }
 };
 template <> struct MmaOp<bfloat16_t> {
   static constexpr int K = 16;
@@ -179,8 +180,9 @@ TL_DEVICE uint32_t pack2(AT lo, AT hi) {
 
 template <int M, int N, int K, int WARPS_M, int WARPS_N, class AT, class CT>
 TL_DEVICE void check_gemm_shape() {
-  static_assert(is_same_v<CT, typename MmaOp<AT>::Acc>,
-                "tl::gemm: accumulator type must be float for half_t/bfloat16_t/fp8 operands and int for signed char");
+  static_assert(is_same_v<CT, typename MmaOp<AT>::Acc> || (is_same_v<AT, half_t> && is_same_v<CT, half_t>),
+                "tl::gemm: accumulator type must be float for half_t/bfloat16_t/fp8 operands (or half_t for half_t) and int "
+                "for signed char");
   static_assert(WARPS_M > 0 && WARPS_N > 0, "tl::gemm: WARPS_M and WARPS_N must be positive");
   static_assert(M % (16 * WARPS_M) == 0, "tl::gemm: M must be a multiple of 16 * WARPS_M (each warp takes 16-row mma tiles)");
   static_assert(N % (8 * WARPS_N) == 0, "tl::gemm: N must be a multiple of 8 * WARPS_N (each warp takes 8-column mma tiles)");

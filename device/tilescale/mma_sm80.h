@@ -5,6 +5,7 @@
 // The logic that picks them and feeds them from shared memory is in gemm_sm80.h.
 //
 //   tl::mma_m16n8k16_f16  (float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4])
+//   tl::mma_m16n8k16_f16_f16acc (half_t (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2])   d += a * b in float16
 //   tl::mma_m16n8k16_bf16 (same)                                   f16 / bf16 inputs, f32 accumulate
 //   tl::mma_m16n8k32_s8   (int (&d)[4],   const uint32_t (&a)[4], const uint32_t (&b)[2], const int (&c)[4])
 //                                                                  s8 x s8 -> s32 (wraps on overflow)
@@ -32,6 +33,15 @@ TL_DEVICE void mma_m16n8k16_f16(float (&d)[4], const uint32_t (&a)[4], const uin
       "{%10, %11, %12, %13};\n"
       : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]), "f"(c[3]));
+}
+
+// float16 accumulators: d holds the same four elements as the float32 form (row g: columns 2t and
+// 2t + 1; row g + 8: the same), two halves to a register; d is also the addend.
+TL_DEVICE void mma_m16n8k16_f16_f16acc(half_t (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  uint32_t* acc = reinterpret_cast<uint32_t*>(d);
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f16.f16.f16.f16 {%0, %1}, {%2, %3, %4, %5}, {%6, %7}, {%0, %1};\n"
+               : "+r"(acc[0]), "+r"(acc[1])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
 
 TL_DEVICE void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4]) {

@@ -186,6 +186,20 @@ ir::Expr typed(const ir::Expr& value, DataType t) {
   return is_imm(value) ? retype_imm(value, t) : ir::make_cast(t, value);
 }
 
+// `value` as the element type of `b`, for a store, fill or atomic_add (`what`) into it: converted as
+// T::cast would, but a float into an integer type, which would drop the fraction without a word,
+// is a CompileError (a float constant that is a whole number converts).
+ir::Expr stored(const ir::Expr& value, const ir::BufferNode& b, const char* what) {
+  if (is_float(value->dtype) && !is_float(b.dtype) && !is_bool(b.dtype)) {
+    const auto* c = ir::as<ir::FloatImmNode>(value);
+    if (!c || c->value != std::trunc(c->value))
+      throw CompileError(cat("cannot ", what, " ", ir::print(value), " (", name(value->dtype), ") into ", b.name, " (", name(b.dtype),
+                             ") because a float becomes an integer by dropping its fraction; write T::cast(value, T::",
+                             name(b.dtype), ") to truncate it deliberately"));
+  }
+  return typed(value, b.dtype);
+}
+
 ir::Expr as_bool(ir::Expr e) {
   if (is_bool(e->dtype)) return e;
   ir::Expr zero = is_float(e->dtype) ? ir::make_float(0, e->dtype) : ir::make_int(0, e->dtype);
@@ -416,7 +430,7 @@ BufferRef::BufferRef(std::shared_ptr<const ir::BufferNode> buffer, std::vector<E
 BufferRef::operator Expr() const { return Expr(ir::make_load(buffer_, nodes(indices_))); }
 
 const BufferRef& BufferRef::operator=(const Expr& value) const {
-  emit("store", ir::make_store(buffer_, nodes(indices_), typed(node(value), buffer_->dtype)));
+  emit("store", ir::make_store(buffer_, nodes(indices_), stored(node(value), *buffer_, "store")));
   return *this;
 }
 const BufferRef& BufferRef::operator=(const BufferRef& value) const { return *this = Expr(value); }
@@ -629,7 +643,7 @@ void Break() { emit("Break", ir::make_break()); }
 
 void copy(const TileRef& src, const TileRef& dst) { emit("copy", ops::make_copy(operand(src), operand(dst))); }
 void fill(const TileRef& dst, const Expr& value) {
-  emit("fill", ops::make_fill(operand(dst), typed(node(value), dst.buffer()->dtype)));
+  emit("fill", ops::make_fill(operand(dst), stored(node(value), *dst.buffer(), "fill")));
 }
 void clear(const TileRef& dst) { fill(dst, 0); }
 
@@ -663,7 +677,7 @@ void cumsum(const TileRef& src, const TileRef& dst, int dim, bool reverse) {
 }
 
 void atomic_add(const TileRef& dst, const Expr& value) {
-  emit("atomic_add", ops::make_atomic_add(operand(dst), typed(node(value), dst.buffer()->dtype)));
+  emit("atomic_add", ops::make_atomic_add(operand(dst), stored(node(value), *dst.buffer(), "atomic_add")));
 }
 void atomic_add(const TileRef& dst, const BufferRef& value) { atomic_add(dst, Expr(value)); }
 void atomic_add(const TileRef& dst, const Buffer& value) {

@@ -298,9 +298,13 @@ void check_lowerable(const ir::TileOpNode& op, int sm) {
   const char* acc = accumulator_type(in, C.buffer->name);
   require_16bit_registers(A, "A"), require_16bit_registers(B, "B");
   require_8bit_lowerable(op, cuda::Target{sm});
-  if (C.buffer->dtype != (std::string(acc) == "int" ? DataType::Int32 : DataType::Float32))
-    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA because mma.sync "
-                           "accumulates in ", acc, "; accumulate in a ", acc == std::string("int") ? "int32" : "float32",
+  // float16 operands may also accumulate in float16 (mma.sync's f16 form, rounding after each mma).
+  const bool half_accumulator = in == DataType::Float16 && C.buffer->dtype == DataType::Float16;
+  if (C.buffer->dtype != (std::string(acc) == "int" ? DataType::Int32 : DataType::Float32) && !half_accumulator)
+    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA with ", name(in),
+                           " operands because mma.sync accumulates them in ", acc,
+                           in == DataType::Float16 ? " or float16" : "", "; accumulate in a ",
+                           acc == std::string("int") ? "int32" : in == DataType::Float16 ? "float32 or float16" : "float32",
                            " fragment and cast afterwards"));
   if (A.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(A, "gemm");

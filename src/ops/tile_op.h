@@ -122,7 +122,7 @@ struct TileOpDef {
   // pass lower_to_threads, for the ops `thread_level` below leaves; ThreadLowering says what the
   // place offers). CompileError for what the CUDA backend cannot lower, before any code reaches
   // NVRTC.
-  void (*lower_to_threads)(const ir::TileOpNode& op, ThreadLowering& ctx);
+  void (*lower_to_threads)(const ir::TileOpNode& op, ThreadLowering& ctx) = nullptr;
 
   // What passes ask instead of testing the op's name. Properties first, then hooks (nullptr where
   // the op has none).

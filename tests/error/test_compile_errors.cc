@@ -674,6 +674,56 @@ TEST(KernelErrors, ZeroThreads) {
   EXPECT_COMPILE_ERROR(build(), "threads=0", "positive multiple of 32");
 }
 
+// A float stored, filled or atomically added into an integer buffer would lose its fraction without
+// a word: refused on both backends (the front end), with the cast to write; whole-number constants
+// and T::cast pass.
+TEST(KernelErrors, AFloatIntoAnIntegerBufferNeedsACast) {
+  auto build = [](int form) {
+    T::prim_func("float_into_int", [=] {
+      auto X = T::Tensor("X", {32}, T::float32);
+      auto N = T::Tensor("N", {32}, T::int32);
+      T::Kernel(1, T::threads(32), [&](T::Expr) {
+        const T::Expr tx = T::get_thread_binding();
+        if (form == 0) N(tx) = X(tx) * 0.5f;
+        if (form == 1) N(tx) += 0.5f;
+        if (form == 2) T::fill(N, 2.5f);
+        if (form == 3) T::atomic_add(N(0), X(tx));
+        if (form == 4) N(tx) = T::cast(X(tx) * 0.5f, T::int32), N(tx) = 0.0f, T::fill(N, 3.0f);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(build(0), "cannot store X[tx] * 0.5 (float32) into N (int32)",
+                       "a float becomes an integer by dropping its fraction", "write T::cast(value, T::int32)");
+  EXPECT_COMPILE_ERROR(build(1), "cannot store", "into N (int32)", "dropping its fraction");
+  EXPECT_COMPILE_ERROR(build(2), "cannot fill 2.5 (float32) into N (int32)");
+  EXPECT_COMPILE_ERROR(build(3), "cannot atomic_add X[tx] (float32) into N (int32)");
+  EXPECT_NO_THROW(build(4));
+}
+
+// mma.sync accumulates float16 operands in float32 or float16, the others in float32 (int32 for
+// int8): another accumulator type is refused on CUDA, saying which to use.
+TEST(KernelErrors, AGemmAccumulatorOfAnotherType) {
+  auto build = [](DataType in, DataType acc) {
+    const auto f = T::prim_func("gemm_acc", [=] {
+      auto C = T::Tensor("C", {64, 64}, acc);
+      T::Kernel(1, T::threads(128), [&](T::Expr) {
+        auto A_shared = T::alloc_shared({64, 32}, in, "A_shared");
+        auto B_shared = T::alloc_shared({32, 64}, in, "B_shared");
+        auto C_local = T::alloc_fragment({64, 64}, acc, "C_local");
+        T::clear(A_shared), T::clear(B_shared), T::clear(C_local);
+        T::gemm(A_shared, B_shared, C_local);
+        T::copy(C_local, C);
+      });
+    });
+    return generate_cuda(f, "sm_80");
+  };
+  EXPECT_COMPILE_ERROR(build(T::bfloat16, T::float16), "cannot lower T::gemm into C_local (float16) for CUDA with bfloat16 operands",
+                       "mma.sync accumulates them in float;", "accumulate in a float32 fragment and cast afterwards");
+  EXPECT_COMPILE_ERROR(build(T::float16, T::float64), "with float16 operands because mma.sync accumulates them in float or float16",
+                       "accumulate in a float32 or float16 fragment");
+  EXPECT_NO_THROW(build(T::float16, T::float16));
+}
+
 // A 2-D or 3-D block: each extent positive, their product a multiple of 32; bindings 0 to 2.
 TEST(KernelErrors, MultiDimensionalThreadBlocks) {
   auto build = [](T::Threads threads, int binding) {

@@ -12,6 +12,7 @@
 #include "tilescale/tilescale.h"
 #include "thread_level_programs.h"
 #include "warp_specialized_kernels.h"
+#include "half_accumulator_gemm.h"
 #include "skips.h"
 #include "staged_reads_program.h"
 
@@ -271,6 +272,14 @@ TEST(GpuTileOps, CumsumOnFragments) {
   expect_gpu_matches_cpu(f, {{{24, 40}, DataType::Float32}, {{24, 40}, DataType::Float32, true}, {{24, 40}, DataType::Float32, true},
                              {{24, 40}, DataType::Float32, true}, {{100}, DataType::Int32}, {{100}, DataType::Int32, true}},
                          1e-4);
+}
+
+// float16 operands accumulated in float16 (rounded after every mma; the CPU backend sums exactly,
+// then rounds), a pipelined main loop with partial tiles.
+TEST(GpuTileOps, GemmWithAFloat16Accumulator) {
+  SKIP_WITHOUT_GPU();
+  expect_gpu_matches_cpu(test::half_accumulator_gemm(200, 136, 160),
+                         {{{200, 160}, DataType::Float16}, {{160, 136}, DataType::Float16}, {{200, 136}, DataType::Float16, true}}, 2e-2);
 }
 
 // Parallel loops that read fragment elements other threads hold: staged through shared memory.
