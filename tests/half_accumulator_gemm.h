@@ -7,7 +7,11 @@
 
 namespace tilescale::test {
 
-inline lang::PrimFunc half_accumulator_gemm(std::int64_t M = 256, std::int64_t N = 256, std::int64_t K = 256) {
+// `accumulator`: the fragment's type; `policy`: how the warps split C (FullCol keeps a float32 gemm
+// off wgmma, on mma.sync like the float16 one).
+inline lang::PrimFunc half_accumulator_gemm(std::int64_t M = 256, std::int64_t N = 256, std::int64_t K = 256,
+                                            DataType accumulator = DataType::Float16,
+                                            lang::GemmWarpPolicy policy = lang::GemmWarpPolicy::Square) {
   namespace T = tilescale::lang;
   return T::prim_func("half_accumulator_gemm", [=] {
     auto A = T::Tensor("A", {M, K}, T::float16);
@@ -16,12 +20,12 @@ inline lang::PrimFunc half_accumulator_gemm(std::int64_t M = 256, std::int64_t N
     T::Kernel(T::ceildiv(N, 128), T::ceildiv(M, 128), T::threads(128), [&](T::Expr bx, T::Expr by) {
       auto A_shared = T::alloc_shared({128, 32}, T::float16, "A_shared");
       auto B_shared = T::alloc_shared({32, 128}, T::float16, "B_shared");
-      auto C_local = T::alloc_fragment({128, 128}, T::float16, "C_local");
+      auto C_local = T::alloc_fragment({128, 128}, accumulator, "C_local");
       T::clear(C_local);
       T::Pipelined(T::ceildiv(K, 32), 3, [&](T::Expr k) {
         T::copy(A(by * 128, k * 32), A_shared);
         T::copy(B(k * 32, bx * 128), B_shared);
-        T::gemm(A_shared, B_shared, C_local);
+        T::gemm(A_shared, B_shared, C_local, T::GemmOptions{.policy = policy});
       });
       T::copy(C_local, C(by * 128, bx * 128));
     });
