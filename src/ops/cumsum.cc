@@ -65,11 +65,12 @@ DataType sum_type(DataType st, DataType dt) {
 }
 
 // Where the scan reads its source and writes its result: the tile itself (shared or global), or,
-// for a fragment, a row-major copy of the whole tile in the block's workspace, which the threads
-// fill from their registers before the scan (src) or read their registers back from after it (dst).
+// for a fragment, a row-major copy of the whole tile in the block's scratch shared memory, which
+// the threads fill from their registers before the scan (src) or read their registers back from
+// after it (dst).
 struct ScanSide {
   const ir::Region& region;
-  ir::Buffer staged;                         // the workspace copy of a fragment, else null
+  ir::Buffer staged;                         // the scratch copy of a fragment, else null
   const std::vector<std::int64_t>& extent;   // the tile's extents
   const std::vector<std::int64_t>& strides;  // their row-major strides, for the staged copy
 
@@ -86,7 +87,7 @@ struct ScanSide {
 };
 
 // Each thread scans whole lines (all indices but `dim`) sequentially, in dst's dtype at every step
-// as the CPU reference does. Fragments go through the workspace (ScanSide), with a barrier after
+// as the CPU reference does. Fragments go through scratch shared memory (ScanSide), with a barrier after
 // the threads store their registers there and another before they read them back.
 void lower_to_threads(const ir::TileOpNode& op, ThreadLowering& ctx) {
   using namespace cuda_lowering;
@@ -108,7 +109,7 @@ void lower_to_threads(const ir::TileOpNode& op, ThreadLowering& ctx) {
   std::int64_t numel = 1;
   std::vector<std::int64_t> strides(extent.size(), 1);
   for (int d = static_cast<int>(extent.size()) - 1; d >= 0; --d) strides[d] = numel, numel *= extent[d];
-  // The workspace: src's staged copy first, dst's after it (16-byte aligned).
+  // The scratch: src's staged copy first, dst's after it (16-byte aligned).
   const bool stage_src = src.buffer->scope == ir::Scope::Fragment, stage_dst = dst.buffer->scope == ir::Scope::Fragment;
   const std::int64_t src_bytes = stage_src ? (numel * bytes(st) + 15) / 16 * 16 : 0;
   ScanSide in{src, nullptr, extent, strides}, out{dst, nullptr, extent, strides};
@@ -154,7 +155,7 @@ void lower_to_threads(const ir::TileOpNode& op, ThreadLowering& ctx) {
       return ir::make_store(regs, {ir::make_int(reg)}, out.element(t));
     }));
   }
-  // The next statement may use the workspace again.
+  // The next statement may use the scratch again.
   if (stage_src || stage_dst) body.push_back(barrier);
   ctx.emit(ir::make_seq(std::move(body)));
 }

@@ -167,9 +167,9 @@ struct Partials {
   ir::Stmt set(std::int64_t i, const ir::Expr& v) const { return ir::make_store(buffer, {num(i)}, v); }
 };
 
-// Combines the partials of the warps that share them through the workspace: `ws_index(warp_group,
-// i)` is where partial i of this thread's warp group goes; the writers are `writer`; every thread
-// then folds the `groups` copies of its partials, with a barrier on each side.
+// Combines the partials of the warps that share them through scratch shared memory:
+// `ws_index(warp_group, i)` is where partial i of this thread's warp group goes; the writers are
+// `writer`; every thread then folds the `groups` copies of its partials, with a barrier on each side.
 void across_warps(ThreadLowering& ctx, std::vector<ir::Stmt>& out, const Reduction& red, const Partials& part, std::int64_t count,
                   std::int64_t ws_elements, const ir::Expr& writer, std::int64_t groups,
                   const std::function<ir::Expr(const ir::Expr& group, std::int64_t i)>& ws_index, const ir::Expr& own_group) {
