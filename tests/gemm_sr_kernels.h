@@ -111,4 +111,30 @@ inline Tensor reference_gemm_b_from_accumulator(const Tensor& A, const Tensor& X
   return C;
 }
 
+// C[M, N] = op(A) · B with A read from registers (gemm_rs on CUDA): A stored [M, K] ([K, M] when
+// ta, T::gemm's transpose_A), each K step's tile copied straight from global memory into the
+// fragment A_local ([BK, BM] when ta), B through shared memory. Tiles of BM x BN x BK; tails are
+// zero-filled.
+inline T::PrimFunc gemm_a_in_registers(std::int64_t M, std::int64_t N, std::int64_t K, bool ta, DataType dt, int threads = 128,
+                                       int BM = 64, int BN = 64, int BK = 32) {
+  return T::prim_func("gemm_a_in_registers", [&] {
+    auto A = T::Tensor("A", ta ? T::Shape{K, M} : T::Shape{M, K}, dt);
+    auto B = T::Tensor("B", {K, N}, dt);
+    auto C = T::Tensor("C", {M, N}, DataType::Float32);
+    T::Kernel(T::ceildiv(N, BN), T::ceildiv(M, BM), T::threads(threads), [&](T::Expr bx, T::Expr by) {
+      auto Af = T::alloc_fragment(ta ? T::Shape{BK, BM} : T::Shape{BM, BK}, dt, "A_local");
+      auto Bs = T::alloc_shared({BK, BN}, dt, "B_shared");
+      auto Cf = T::alloc_fragment({BM, BN}, DataType::Float32, "C_local");
+      T::clear(Cf);
+      T::serial(0, T::ceildiv(K, BK), [&](T::Expr k) {
+        if (ta) T::copy(A(k * BK, by * BM), Af);
+        else T::copy(A(by * BM, k * BK), Af);
+        T::copy(B(k * BK, bx * BN), Bs);
+        T::gemm(Af, Bs, Cf, T::GemmOptions{.transpose_A = ta});
+      });
+      T::copy(Cf, C(by * BM, bx * BN));
+    });
+  });
+}
+
 }  // namespace tilescale::sr_kernels

@@ -484,7 +484,8 @@ ir::Attrs plan(const ir::TileOpNode& op, const PlanContext& ctx) {
 //
 // C is the mma accumulator of the planned warp grid (with m64 tiles per warpgroup when a wgmma
 // warp holds more than 16 rows). A register A (gemm_rs) is an accumulator of the same warp rows
-// with one warp column. A register B (gemm_sr, one warp row) holds B^T as an
+// with one warp column: read K-major, as [M][K], it is one; M-major, as [K][M], its transpose. A
+// register B (gemm_sr, one warp row) holds B^T as an
 // accumulator with the gemm's warp columns as its warp rows: read K-major, as [N][K], it is one;
 // MN-major, as [K][N], its transpose.
 std::vector<StrictLayout> strict_layouts(const ir::TileOpNode& op) {
@@ -499,12 +500,12 @@ std::vector<StrictLayout> strict_layouts(const ir::TileOpNode& op) {
   const auto arrangement = plan.wgmma && M > 16 * wm ? layout::WarpRows::M64Tiles : layout::WarpRows::Contiguous;
   if (C.buffer->scope == ir::Scope::Fragment) out.push_back({C.buffer.get(), false, M, N, wm, wn, by, arrangement});
   if (A.buffer->scope == ir::Scope::Fragment) {
-    if (plan.a == Major::MN)
-      throw CompileError(cat("cannot gemm with register operand ", A.buffer->name, " transposed on CUDA; keep it "
-                             "untransposed or copy it to shared memory"));
+    // Read K-major, as [M][K], A is an accumulator of the gemm's warp rows; M-major, as [K][M]
+    // (transpose_A), its transpose: the same registers either way.
     TS_ICHECK(arrangement == layout::WarpRows::Contiguous, "gemm reading A from registers planned with m64 tiles");
-    const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - 1]);
-    out.push_back({A.buffer.get(), false, M, K, wm, 1, cat(by, " reading A (", A.buffer->name, ") from registers")});
+    const bool k_major = plan.a == Major::K;
+    const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (k_major ? 1 : 2)]);
+    out.push_back({A.buffer.get(), !k_major, M, K, wm, 1, cat(by, " reading A (", A.buffer->name, ") from registers")});
   }
   if (B.buffer->scope == ir::Scope::Fragment) {
     TS_ICHECK(wm == 1, "gemm reading B from registers planned with ", wm, " warps along M");

@@ -1,8 +1,10 @@
-// GEMM operand and accumulator types beyond float32 accumulation: float16 operands accumulated in a
-// float16 fragment (mma.sync's f16 form; wgmma is planned for float32 accumulators only) compile
-// with NVRTC for sm_80 and sm_90a (no GPU needed; the GPU test runs it: tests/gpu/test_tile_ops_gpu.cc).
+// GEMM operand and accumulator forms: float16 operands accumulated in a float16 fragment (mma.sync's
+// f16 form; wgmma is planned for float32 accumulators only) and a register operand A of either
+// majorness compile with NVRTC for sm_80 and sm_90a (no GPU needed; the GPU tests run them:
+// tests/gpu/test_tile_ops_gpu.cc).
 #include <gtest/gtest.h>
 
+#include "gemm_sr_kernels.h"
 #include "half_accumulator_gemm.h"
 #include "jit/nvrtc.h"
 #include "skips.h"
@@ -19,6 +21,20 @@ TEST(GemmTypes, AFloat16AccumulatorCompilesWithNvrtc) {
     EXPECT_NE(source.find("half_t C_local["), std::string::npos) << arch;
     EXPECT_NE(source.find(", half_t, half_t>("), std::string::npos) << arch << "\n" << source;
     EXPECT_FALSE(jit::compile_nvrtc(source, f.name(), arch, {}).cubin.empty()) << arch;
+  }
+}
+
+// A read from registers, K-major ([M][K]) or M-major ([K][M], transpose_A): the same device gemm
+// (gemm_rs) over the same registers, the M-major fragment laid out as the transposed accumulator.
+TEST(GemmTypes, ARegisterOperandAEitherMajornessCompilesWithNvrtc) {
+  SKIP_WITHOUT_NVRTC();
+  for (bool ta : {false, true}) {
+    const auto f = sr_kernels::gemm_a_in_registers(200, 136, 160, ta, DataType::Float16);
+    for (const char* arch : {"sm_80", "sm_90a"}) {
+      const std::string source = generate_cuda(f, arch);
+      EXPECT_NE(source.find("tl::gemm_rs"), std::string::npos) << arch << " ta=" << ta;
+      EXPECT_FALSE(jit::compile_nvrtc(source, f.name(), arch, {}).cubin.empty()) << arch << " ta=" << ta;
+    }
   }
 }
 

@@ -285,6 +285,21 @@ TEST(GpuTileOps, GemmWithAFloat16Accumulator) {
   expect_gpu_matches_cpu(test::half_accumulator_gemm(200, 136, 160, DataType::Float32, T::GemmWarpPolicy::FullCol), args, 2e-3);
 }
 
+// A read from registers, K-major or M-major (transpose_A), partial tiles, both 16-bit types.
+TEST(GpuTileOps, GemmWithAInRegisters) {
+  SKIP_WITHOUT_GPU();
+  std::uint64_t seed = 131;
+  for (DataType dt : {DataType::Float16, DataType::BFloat16})
+    for (bool ta : {false, true}) {
+      SCOPED_TRACE(testing::Message() << name(dt) << " ta=" << ta);
+      expect_gpu_matches_cpu(sr_kernels::gemm_a_in_registers(200, 136, 160, ta, dt),
+                             {{ta ? std::vector<std::int64_t>{160, 200} : std::vector<std::int64_t>{200, 160}, dt},
+                              {{160, 136}, dt},
+                              {{200, 136}, DataType::Float32, true}},
+                             1e-3, seed++);
+    }
+}
+
 // Parallel loops that read fragment elements other threads hold: staged through shared memory.
 TEST(GpuTileOps, ParallelLoopsReadOtherThreadsElements) {
   SKIP_WITHOUT_GPU();
