@@ -32,10 +32,13 @@
 // Element types. AT = half_t or bfloat16_t with CT = float (mma m16n8k16, k steps of 16), all four
 // TRANS combinations. AT = signed char with CT = int (m16n8k32 s8, exact), and AT = fp8_e4m3_t /
 // fp8_e5m2_t with CT = float (m16n8k32, sm_89+), k steps of 32, TN only: ldmatrix can transpose
-// 16-bit elements but not bytes, so 8-bit operands must be K-contiguous.
+// 16-bit elements but not bytes, so 8-bit operands must be K-contiguous. AT = float with CT = float
+// (m16n8k8 tf32, k steps of 8), TN only for the same reason: a k step is 32 bytes of K for every
+// type, so the same ldmatrix addressing serves, one tf32 per 32-bit lane register. Half_t operands
+// may also accumulate in CT = half_t (m16n8k16 f16).
 //
 // Shape constraints (static_asserts): M % (16 * WARPS_M) == 0, N % (8 * WARPS_N) == 0, K a multiple
-// of the k step (16, or 32 for 8-bit types). B is loaded two 8-column mma tiles per ldmatrix.x4;
+// of the k step (16, 32 for 8-bit types, 8 for float). B is loaded two 8-column mma tiles per ldmatrix.x4;
 // when a warp has an odd number of them (NI odd) the last one uses ldmatrix.x2.
 //
 // gemm_rs: A comes from registers, laid out like the accumulator of an M x K tile computed with
@@ -79,7 +82,7 @@ namespace detail {
 // The mma instruction for each input type, its k extent and accumulator type.
 template <class AT> struct MmaOp {
   static_assert(sizeof(AT) == 0,
-                "tl::gemm: unsupported operand type; use half_t, bfloat16_t, signed char, fp8_e4m3_t or fp8_e5m2_t");
+                "tl::gemm: unsupported operand type; use half_t, bfloat16_t, float (tf32), signed char, fp8_e4m3_t or fp8_e5m2_t");
 };
 template <> struct MmaOp<half_t> {
   static constexpr int K = 16;
@@ -101,6 +104,12 @@ template <> struct MmaOp<fp8_e4m3_t> {
   static constexpr int K = 32;
   typedef float Acc;
   static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k32_e4m3(d, a, b, d); }
+};
+// float32 operands run on the tensor cores as tf32 (k8: a k step is still 32 bytes of K).
+template <> struct MmaOp<float> {
+  static constexpr int K = 8;
+  typedef float Acc;
+  static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k8_tf32(d, a, b, d); }
 };
 template <> struct MmaOp<fp8_e5m2_t> {
   static constexpr int K = 32;
@@ -186,7 +195,7 @@ TL_DEVICE void check_gemm_shape() {
   static_assert(WARPS_M > 0 && WARPS_N > 0, "tl::gemm: WARPS_M and WARPS_N must be positive");
   static_assert(M % (16 * WARPS_M) == 0, "tl::gemm: M must be a multiple of 16 * WARPS_M (each warp takes 16-row mma tiles)");
   static_assert(N % (8 * WARPS_N) == 0, "tl::gemm: N must be a multiple of 8 * WARPS_N (each warp takes 8-column mma tiles)");
-  static_assert(K % MmaOp<AT>::K == 0, "tl::gemm: K must be a multiple of the mma k step (16 for 16-bit types, 32 for 8-bit)");
+  static_assert(K % MmaOp<AT>::K == 0, "tl::gemm: K must be a multiple of the mma k step (16 for 16-bit types, 32 for 8-bit, 8 for float)");
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 890
   static_assert(!is_fp8_v<AT>, "tl::gemm: fp8 operands need sm_89 or later");
 #endif
@@ -356,7 +365,7 @@ template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRAN
 TL_DEVICE void check_gemm_ss() {
   check_gemm_shape<M, N, K, WARPS_M, WARPS_N, AT, CT>();
   static_assert(sizeof(AT) == 2 || (!TRANS_A && TRANS_B),
-                "tl::gemm_ss: 8-bit operands must be K-contiguous: use TRANS_A = false, TRANS_B = true (A is [M][K], B is [N][K])");
+                "tl::gemm_ss: 8-bit and float operands must be K-contiguous: use TRANS_A = false, TRANS_B = true (A is [M][K], B is [N][K])");
 }
 }  // namespace detail
 

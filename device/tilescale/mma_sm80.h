@@ -11,9 +11,13 @@
 //                                                                  s8 x s8 -> s32 (wraps on overflow)
 //   tl::mma_m16n8k32_e4m3 (float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4])
 //   tl::mma_m16n8k32_e5m2 (same)                                   fp8 inputs, f32 accumulate; sm_89+
+//   tl::mma_m16n8k8_tf32  (float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4])
+//                                                                  float32 inputs read as tf32 (the
+//                                                                  low 13 mantissa bits ignored)
 //
 // Fragments (PTX ISA "Matrix Fragments for mma.m16n8k16 / m16n8k32"); lane l, g = l / 4, t = l % 4.
-// Each 32-bit register holds 2 16-bit or 4 8-bit elements, the lowest index in the lowest bits.
+// Each 32-bit register holds 2 16-bit or 4 8-bit elements, the lowest index in the lowest bits, or
+// one tf32 (E = 1 below, windows of 4 for k8).
 //   A (16 x K):  a[0] row g,     a[1] row g + 8,   a[2] row g,       a[3] row g + 8
 //                cols: a[0], a[1] hold K/2-window 0, a[2], a[3] window 1; within a window the lane
 //                holds cols t * E .. t * E + E - 1, with E = 2 elements (16-bit) or 4 (8-bit) and
@@ -42,6 +46,14 @@ TL_DEVICE void mma_m16n8k16_f16_f16acc(half_t (&d)[4], const uint32_t (&a)[4], c
   asm volatile("mma.sync.aligned.m16n8k16.row.col.f16.f16.f16.f16 {%0, %1}, {%2, %3, %4, %5}, {%6, %7}, {%0, %1};\n"
                : "+r"(acc[0]), "+r"(acc[1])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+TL_DEVICE void mma_m16n8k8_tf32(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4]) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%10, %11, %12, %13};\n"
+      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]), "f"(c[3]));
 }
 
 TL_DEVICE void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4]) {

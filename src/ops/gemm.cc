@@ -116,7 +116,8 @@ PrefetchedCalls prefetched_calls(const ir::TileOpNode& gemm) {
   // fragments of a k step, and the lane offsets of the one loop that moves across swizzled columns.
   const std::int64_t M = *ir::as_const_int(C.extent[0]), N = *ir::as_const_int(C.extent[1]);
   const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (plan->a == Major::MN ? 2 : 1)]);
-  const std::int64_t MI = M / plan->warps_m / 16, NI = N / plan->warps_n / 8, k_steps = K / (bytes(A.buffer->dtype) == 1 ? 32 : 16);
+  // A k step is 32 bytes of K for every type: 16 elements of 16 bits, 32 of 8, 8 of 32 (tf32).
+  const std::int64_t MI = M / plan->warps_m / 16, NI = N / plan->warps_n / 8, k_steps = K / (32 / bytes(A.buffer->dtype));
   const std::int64_t a_offsets = device_trans(GemmOperand::A, plan->a) ? MI : k_steps;
   const std::int64_t b_offsets = device_trans(GemmOperand::B, plan->b) ? k_steps : (NI + 1) / 2;
   const ir::Buffer fragments = ir::make_buffer(C.buffer->name + "_prefetched", {ir::make_int(MI * 4 + NI * 2 + a_offsets + b_offsets)},
@@ -249,9 +250,10 @@ void require_whole_shared(const ir::Region& r, const char* role) {
 
 const char* accumulator_type(DataType in, const std::string& c) {
   if (in == DataType::Float16 || in == DataType::BFloat16 || in == DataType::Float8E4M3 || in == DataType::Float8E5M2) return "float";
+  if (in == DataType::Float32) return "float";  // tf32 tensor cores
   if (in == DataType::Int8) return "int";
   throw CompileError(cat("cannot lower T::gemm into ", c, " for CUDA with ", name(in),
-                         " operands; mma.sync takes float16, bfloat16, int8 and float8 inputs"));
+                         " operands; mma.sync takes float16, bfloat16, float32 (as tf32), int8 and float8 inputs"));
 }
 
 // Register operands go to mma.sync as pairs of 16-bit values (gemm_sm80.h).
@@ -262,14 +264,15 @@ void require_16bit_registers(const ir::Region& r, const char* role) {
                            "shared memory (T::alloc_shared)"));
 }
 
-// 8-bit operands go to matrix instructions that read A and B both along K (wgmma k32 on Hopper,
-// mma.sync m16n8k32 from sm_89 on, or sm_80 for int8), and nothing on the way transposes 8-bit
-// elements (ldmatrix .trans and wgmma's transpose bits take 16-bit ones only): an M-major A or an
-// N-major B cannot be lowered, and fp8 needs sm_89.
-void require_8bit_lowerable(const ir::TileOpNode& op, const cuda::Target& target) {
+// 8-bit and 32-bit (tf32) operands go to matrix instructions that read A and B both along K (wgmma
+// k32 on Hopper, mma.sync m16n8k32 from sm_89 on, or sm_80 for int8; mma.sync m16n8k8 tf32), and
+// nothing on the way transposes such elements (ldmatrix .trans and wgmma's transpose bits take
+// 16-bit ones only): an M-major A or an N-major B cannot be lowered, and fp8 needs sm_89.
+void require_k_major_lowerable(const ir::TileOpNode& op, const cuda::Target& target) {
   const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
   const DataType in = A.buffer->dtype;
-  if (bytes(in) != 1) return;
+  if (bytes(in) == 2) return;
+  const std::string width = bytes(in) == 1 ? "8-bit" : "32-bit";
   const bool fp8 = in == DataType::Float8E4M3 || in == DataType::Float8E5M2;
   if (fp8 && target.sm < 89)
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with ", name(in),
@@ -279,13 +282,13 @@ void require_8bit_lowerable(const ir::TileOpNode& op, const cuda::Target& target
   const GemmPlan plan = GemmPlan::decode(op);
   if (plan.a == Major::MN)
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with A = ", A.buffer->name, " (",
-                           name(in), ") M-major (transpose_A=true: a [K, M] tile), because ", instructions,
-                           " read 8-bit operands K-major only and nothing transposes 8-bit elements; store A as [M, K] "
+                           name(in), ") M-major (transpose_A=true: a [K, M] tile), because ", instructions, " read ", width,
+                           " operands K-major only and nothing transposes ", width, " elements; store A as [M, K] "
                            "and pass transpose_A=false"));
   if (plan.b == Major::MN)
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with B = ", B.buffer->name, " (",
-                           name(in), ") N-major (transpose_B=false: a [K, N] tile), because ", instructions,
-                           " read 8-bit operands K-major only and nothing transposes 8-bit elements; store B transposed, "
+                           name(in), ") N-major (transpose_B=false: a [K, N] tile), because ", instructions, " read ", width,
+                           " operands K-major only and nothing transposes ", width, " elements; store B transposed, "
                            "as [N, K], and pass transpose_B=true"));
 }
 
@@ -297,7 +300,7 @@ void check_lowerable(const ir::TileOpNode& op, int sm) {
   const DataType in = A.buffer->dtype;
   const char* acc = accumulator_type(in, C.buffer->name);
   require_16bit_registers(A, "A"), require_16bit_registers(B, "B");
-  require_8bit_lowerable(op, cuda::Target{sm});
+  require_k_major_lowerable(op, cuda::Target{sm});
   // float16 operands may also accumulate in float16 (mma.sync's f16 form, rounding after each mma).
   const bool half_accumulator = in == DataType::Float16 && C.buffer->dtype == DataType::Float16;
   if (C.buffer->dtype != (std::string(acc) == "int" ? DataType::Int32 : DataType::Float32) && !half_accumulator)
@@ -385,7 +388,7 @@ Constraints constraints_of(const ir::Stmt& body, int warps) {
 // several m64 tiles per warpgroup (WarpRows::M64Tiles: TileLang's arrangement of a 128 x 128 tile
 // over 4 warps); FullRow, which register operands force, only when all the warps are M / 16 of
 // them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+),
-// which also needs K-major operands (require_8bit_lowerable reports the ones that are not).
+// which also needs K-major operands (require_k_major_lowerable reports the ones that are not).
 int wgmma_warps_m(const ir::TileOpNode& op, const GemmPlan& plan, std::int64_t M, std::int64_t N, GemmPolicy policy, int warps,
                   bool any_register_operand, int sm) {
   const bool free = policy == GemmPolicy::Square && !any_register_operand;

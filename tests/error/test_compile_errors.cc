@@ -722,6 +722,10 @@ TEST(KernelErrors, AGemmAccumulatorOfAnotherType) {
   EXPECT_COMPILE_ERROR(build(T::float16, T::float64), "with float16 operands because mma.sync accumulates them in float or float16",
                        "accumulate in a float32 or float16 fragment");
   EXPECT_NO_THROW(build(T::float16, T::float16));
+  // float32 operands run as tf32, which ldmatrix cannot transpose: B [K, N] (N-major) is refused.
+  EXPECT_COMPILE_ERROR(build(T::float32, T::float32), "with B = B_shared (float32) N-major (transpose_B=false: a [K, N] tile)",
+                       "mma.sync read 32-bit operands K-major only and nothing transposes 32-bit elements",
+                       "store B transposed, as [N, K], and pass transpose_B=true");
 }
 
 // A 2-D or 3-D block: each extent positive, their product a multiple of 32; bindings 0 to 2.

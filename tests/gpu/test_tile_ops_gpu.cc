@@ -12,7 +12,7 @@
 #include "tilescale/tilescale.h"
 #include "thread_level_programs.h"
 #include "warp_specialized_kernels.h"
-#include "half_accumulator_gemm.h"
+#include "gemm_type_programs.h"
 #include "skips.h"
 #include "staged_reads_program.h"
 
@@ -283,6 +283,15 @@ TEST(GpuTileOps, GemmWithAFloat16Accumulator) {
   expect_gpu_matches_cpu(test::half_accumulator_gemm(200, 136, 160), args, 0, 7, 0.25);
   // The same main loop with a float32 accumulator on mma.sync (FullCol keeps it off wgmma).
   expect_gpu_matches_cpu(test::half_accumulator_gemm(200, 136, 160, DataType::Float32, T::GemmWarpPolicy::FullCol), args, 2e-3);
+}
+
+// float32 operands on the tensor cores as tf32. Inputs in eighths are exact in tf32 and so are the
+// float32 partial sums, so both backends must agree exactly.
+TEST(GpuTileOps, GemmWithFloat32OperandsAsTf32) {
+  SKIP_WITHOUT_GPU();
+  expect_gpu_matches_cpu(test::tf32_gemm(200, 136, 160),
+                         {{{200, 160}, DataType::Float32}, {{136, 160}, DataType::Float32}, {{200, 136}, DataType::Float32, true}}, 0,
+                         17, 0.125);
 }
 
 // A read from registers, K-major or M-major (transpose_A), partial tiles, both 16-bit types.
