@@ -97,6 +97,10 @@ T::PrimFunc flash_attention_program(const Sizes& sizes) {
       auto Q_shared = T::alloc_shared({kBlockM, D}, in, "Q_shared");
       auto K_shared = T::alloc_shared({kBlockN, D}, in, "K_shared");
       auto V_shared = T::alloc_shared({kBlockN, D}, in, "V_shared");
+      // Every shared tile is allocated here, as TileLang writes it; a tile lives from its first use
+      // to its last (passes/plan_shared_memory.h), so O_shared, first used after the loop, takes the
+      // bytes of Q_shared, dead by then, which leaves the key and value stages more room.
+      auto O_shared = T::alloc_shared({kBlockM, D}, in, "O_shared");
       auto acc_s = T::alloc_fragment({kBlockM, kBlockN}, T::float32, "acc_s");
       auto acc_s_cast = T::alloc_fragment({kBlockM, kBlockN}, in, "acc_s_cast");
       auto acc_o = T::alloc_fragment({kBlockM, D}, T::float32, "acc_o");
@@ -152,9 +156,6 @@ T::PrimFunc flash_attention_program(const Sizes& sizes) {
       });
 
       T::Parallel(kBlockM, D, [&](T::Expr i, T::Expr j) { acc_o(i, j) /= logsum(i); });
-      // Allocated after the loop: O_shared takes the bytes of Q_shared, dead by now, which leaves
-      // the key and value stages more room.
-      auto O_shared = T::alloc_shared({kBlockM, D}, in, "O_shared");
       T::copy(acc_o, O_shared);
       T::copy(O_shared, O(bz, by, bx * kBlockM, 0));
     });

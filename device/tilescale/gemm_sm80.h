@@ -85,34 +85,34 @@ template <class AT> struct MmaOp {
                 "tl::gemm: unsupported operand type; use half_t, bfloat16_t, float (tf32), signed char, fp8_e4m3_t or fp8_e5m2_t");
 };
 template <> struct MmaOp<half_t> {
-  static constexpr int K = 16;
+  enum : int { K = 16 };
   typedef float Acc;  // or half_t (a float16 accumulator, rounded after every mma)
   static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k16_f16(d, a, b, d); }
   static TL_DEVICE void run(half_t (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k16_f16_f16acc(d, a, b); }
 };
 template <> struct MmaOp<bfloat16_t> {
-  static constexpr int K = 16;
+  enum : int { K = 16 };
   typedef float Acc;
   static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k16_bf16(d, a, b, d); }
 };
 template <> struct MmaOp<signed char> {
-  static constexpr int K = 32;
+  enum : int { K = 32 };
   typedef int Acc;
   static TL_DEVICE void run(int (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k32_s8(d, a, b, d); }
 };
 template <> struct MmaOp<fp8_e4m3_t> {
-  static constexpr int K = 32;
+  enum : int { K = 32 };
   typedef float Acc;
   static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k32_e4m3(d, a, b, d); }
 };
 // float32 operands run on the tensor cores as tf32 (k8: a k step is still 32 bytes of K).
 template <> struct MmaOp<float> {
-  static constexpr int K = 8;
+  enum : int { K = 8 };
   typedef float Acc;
   static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k8_tf32(d, a, b, d); }
 };
 template <> struct MmaOp<fp8_e5m2_t> {
-  static constexpr int K = 32;
+  enum : int { K = 32 };
   typedef float Acc;
   static TL_DEVICE void run(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) { mma_m16n8k32_e5m2(d, a, b, d); }
 };

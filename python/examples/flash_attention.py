@@ -40,6 +40,7 @@ def flashattn(batch, heads, seq_len, dim, is_causal=False, block_M=64, block_N=6
             Q_shared = T.alloc_shared((block_M, dim), dtype)
             K_shared = T.alloc_shared((block_N, dim), dtype)
             V_shared = T.alloc_shared((block_N, dim), dtype)
+            O_shared = T.alloc_shared((block_M, dim), dtype)  # lives from its first use, after the loop
             acc_s = T.alloc_fragment((block_M, block_N), accum_dtype)
             acc_s_cast = T.alloc_fragment((block_M, block_N), dtype)
             acc_o = T.alloc_fragment((block_M, dim), accum_dtype)
@@ -90,7 +91,6 @@ def flashattn(batch, heads, seq_len, dim, is_causal=False, block_M=64, block_N=6
                 T.gemm(acc_s_cast, V_shared, acc_o, policy=T.GemmWarpPolicy.FullRow)
             for i, j in T.Parallel(block_M, dim):
                 acc_o[i, j] /= logsum[i]
-            O_shared = T.alloc_shared((block_M, dim), dtype)
             T.copy(acc_o, O_shared)
             T.copy(O_shared, O[bz, by, bx * block_M, 0])
     return main
