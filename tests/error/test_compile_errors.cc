@@ -722,6 +722,9 @@ TEST(KernelErrors, AGemmAccumulatorOfAnotherType) {
   EXPECT_COMPILE_ERROR(build(T::float16, T::float64), "with float16 operands because mma.sync accumulates them in float or float16",
                        "accumulate in a float32 or float16 fragment");
   EXPECT_NO_THROW(build(T::float16, T::float16));
+  // int8 likewise (docs/01: 8-bit and float32 operands both K-major).
+  EXPECT_COMPILE_ERROR(build(T::int8, T::int32), "with B = B_shared (int8) N-major",
+                       "mma.sync read 8-bit operands K-major only", "pass transpose_B=true");
   // float32 operands run as tf32, which ldmatrix cannot transpose: B [K, N] (N-major) is refused.
   EXPECT_COMPILE_ERROR(build(T::float32, T::float32), "with B = B_shared (float32) N-major (transpose_B=false: a [K, N] tile)",
                        "mma.sync read 32-bit operands K-major only and nothing transposes 32-bit elements",
