@@ -151,13 +151,11 @@ TL_DEVICE void wgmma_issue(const AT* As, const AT* Bs, CT* acc) {
                 "tl::gemm_ss_wgmma: fp8 operands must both be K-major (A as [M][K], B as [N][K]: TRANS_A false, TRANS_B true)");
   // One wgmma reads 32 bytes of K from every K-major row: 16 elements of 16 bits, 32 of 8 bits.
   constexpr int E = sizeof(AT), KS = 32 / E;
-  static_assert(M % (16 * WARPS_M) == 0 && WARPS_M % 4 == 0,
-                "tl::gemm_ss_wgmma: each warp owns a multiple of 16 rows (M % (16 * WARPS_M) == 0) and warpgroups are whole (WARPS_M % 4 == 0)");
-  static_assert(N % WARPS_N == 0 && K % KS == 0,
-                "tl::gemm_ss_wgmma: N must split over WARPS_N, K must be a multiple of the k step (16, or 32 for fp8)");
+  // Shapes: the one rule that decides when a gemm runs on wgmma (ops/gemm.cc, wgmma_warps_m) gives
+  // each warp a multiple of 16 rows in whole warpgroups (M % (16 * WARPS_M) == 0, WARPS_M % 4 ==
+  // 0), N split over WARPS_N, K a multiple of the k step KS, an M-major A in whole 128-byte panels
+  // and an N-major B in whole 128-byte panels per warpgroup; it is not restated here.
   constexpr int WN = N / WARPS_N;
-  static_assert(!TRANS_A || (M * E) % 128 == 0, "tl::gemm_ss_wgmma: an M-major A needs rows of whole 128-byte panels");
-  static_assert(TRANS_B || (WN * E) % 128 == 0, "tl::gemm_ss_wgmma: an N-major B needs whole 128-byte panels per warpgroup");
   constexpr int MT = M / (16 * WARPS_M);  // m64 tiles per warpgroup
   const int warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N);
   const int m0 = (warp % WARPS_M) / 4 * 64 * MT, n0 = (warp / WARPS_M) * WN;
@@ -204,10 +202,9 @@ TL_DEVICE void gemm_ss_wgmma(const AT* As, const AT* Bs, CT* acc) {
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_B, class AT, class CT>
 TL_DEVICE void gemm_rs_wgmma_issue(const AT* a_regs, const AT* Bs, CT* acc) {
   static_assert(is_same_v<CT, float> && sizeof(AT) == 2, "tl::gemm_rs_wgmma: half_t or bfloat16_t operands, float accumulators");
-  static_assert(WARPS_N == 1 && WARPS_M * 16 == M && WARPS_M % 4 == 0,
-                "tl::gemm_rs_wgmma: each warp owns 16 whole rows (WARPS_N == 1, WARPS_M == M / 16, a multiple of 4)");
-  static_assert(K % 16 == 0 && (TRANS_B || (N * sizeof(AT)) % 128 == 0),
-                "tl::gemm_rs_wgmma: K must be a multiple of 16, an N-major B whole 128-byte panels");
+  // Shapes (ops/gemm.cc, wgmma_warps_m, not restated here): each warp owns 16 whole rows
+  // (WARPS_N == 1, WARPS_M == M / 16, a multiple of 4), K a multiple of 16, an N-major B in whole
+  // 128-byte panels.
   // k step s reads elements 8s .. 8s+7, i.e. registers 4s .. 4s+3 (the first element of each pair
   // in the low half, as tl::detail::pack2 would put it).
   const auto* a = reinterpret_cast<const uint32_t(*)[4]>(a_regs);
