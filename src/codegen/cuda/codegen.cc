@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -12,11 +11,8 @@
 
 #include "codegen/cuda/dist.h"
 #include "codegen/cuda/names.h"
-#include "ir/bounds.h"
-#include "ir/eval.h"
 #include "ir/printer.h"
 #include "ir/visitor.h"
-#include "layout/layout.h"
 #include "ops/builtin.h"
 #include "ops/device_builtins.h"
 #include "ops/kernel_annotations.h"
@@ -25,10 +21,8 @@
 #include "passes/check_budgets.h"
 #include "passes/lower_to_threads.h"
 #include "passes/plan_shared_memory.h"
-#include "passes/plan_parallel_loops.h"
 #include "passes/plan_tma_stores.h"
 #include "passes/plan_warp_specialization.h"
-#include "passes/records.h"
 #include "passes/simplify.h"
 #include "passes/specialize_warps.h"
 #include "passes/tma.h"
