@@ -662,6 +662,14 @@ TEST(KernelErrors, ThreadsNotAMultipleOf32) {
     });
   };
   EXPECT_COMPILE_ERROR(build(), "odd_threads", "threads=48", "multiple of 32");
+  // A partial warp (TileLang's 16-thread blocks) too: docs/01 lists it.
+  auto half_warp = [] {
+    T::prim_func("half_warp", [] {
+      T::Tensor("A", {32}, T::float32);
+      T::Kernel(1, T::threads(16), [&](T::Expr) {});
+    });
+  };
+  EXPECT_COMPILE_ERROR(half_warp(), "half_warp", "threads=16", "multiple of 32");
 }
 
 TEST(KernelErrors, ZeroThreads) {
