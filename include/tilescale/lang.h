@@ -272,13 +272,14 @@ class PrimFunc {
 PrimFunc prim_func(const std::string& name, const std::function<void()>& body);
 
 // A block's threads: T::threads(128), or a 2-D or 3-D block, T::threads(32, 4) (x, y[, z]), whose
-// threads are numbered x fastest, as CUDA does; `count` is their product.
+// threads are numbered x fastest, as CUDA does. `count` is the 1-D form's; T::Kernel takes a 2-D or
+// 3-D block's from `dims` (checking that their product is a block's worth).
 struct Threads {
   int count;
   std::array<int, 3> dims;
 };
 inline Threads threads(int n) { return Threads{n, {n, 1, 1}}; }
-inline Threads threads(int x, int y, int z = 1) { return Threads{x * y * z, {x, y, z}}; }
+inline Threads threads(int x, int y, int z = 1) { return Threads{y == 1 && z == 1 ? x : 0, {x, y, z}}; }
 
 void Kernel(const Expr& gx, Threads t, const std::function<void(Expr bx)>& body);
 void Kernel(const Expr& gx, const Expr& gy, Threads t, const std::function<void(Expr bx, Expr by)>& body);

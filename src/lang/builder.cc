@@ -748,11 +748,23 @@ std::vector<Expr> begin_kernel(std::vector<Expr> grid, Threads t) {
                            " grid extents because a grid has 1 to 3 dimensions; give 1 to 3 extents"));
   const std::size_t given = grid.size();
   while (grid.size() < 3) grid.emplace_back(1);
-  // (A 1-D count is checked with the kernel: a positive multiple of 32.)
-  for (int d = 0; d < 3 && (t.dims[1] != 1 || t.dims[2] != 1); ++d)
-    if (t.dims[d] < 1)
-      throw CompileError(cat("cannot launch the kernel of ", b.name, " with T::threads(", t.dims[0], ", ", t.dims[1], ", ", t.dims[2],
-                             ") because each dimension of a block has at least one thread; give positive extents"));
+  // A 2-D or 3-D block's count is its extents' product, taken here without overflowing (the kernel
+  // then checks any count: a positive multiple of 32, at most 1024).
+  int count = t.count;
+  if (t.dims[1] != 1 || t.dims[2] != 1) {
+    const std::string block = cat("T::threads(", t.dims[0], ", ", t.dims[1], ", ", t.dims[2], ")");
+    std::int64_t n = 1;
+    for (int d = 0; d < 3; ++d) {
+      if (t.dims[d] < 1)
+        throw CompileError(cat("cannot launch the kernel of ", b.name, " with ", block,
+                               " because each dimension of a block has at least one thread; give positive extents"));
+      n *= t.dims[d];
+      if (n > 1024)
+        throw CompileError(cat("cannot launch the kernel of ", b.name, " with ", block,
+                               " because a block holds at most 1024 threads; use smaller extents"));
+    }
+    count = static_cast<int>(n);
+  }
   KernelScope scope{{ir::make_var("bx"), ir::make_var("by"), ir::make_var("bz")}, ir::make_var("tx"), t.dims};
   std::vector<ir::Expr> extents;
   for (const auto& g : grid) {
@@ -766,7 +778,7 @@ std::vector<Expr> begin_kernel(std::vector<Expr> grid, Threads t) {
                              " blocks along x (65535 along y and z); use larger tiles or smaller sizes"));
     extents.push_back(bits(e->dtype) == 64 ? e : ir::make_cast(DataType::Int32, e));
   }
-  begin_scope(ScopeKind::Kernel, appending([=, count = t.count](ir::Stmt body) {
+  begin_scope(ScopeKind::Kernel, appending([=](ir::Stmt body) {
     return ir::make_kernel(extents, count, scope.block_vars, scope.thread_var, std::move(body));
   }));
   b.kernel = scope;

@@ -114,9 +114,9 @@ class Lower : public KernelMutator, public ops::ThreadLowering {
     const ops::TileOpDef& def = ops::tile_op(op->op);
     TS_ICHECK(def.lower_to_threads, "T::", op->op, " has no lowering to threads");
     std::vector<ir::Stmt> out;
-    emitted_ = &out;
+    std::vector<ir::Stmt>* outer = std::exchange(emitted_, &out);
     def.lower_to_threads(*op, *this);
-    emitted_ = nullptr;
+    emitted_ = outer;
     // Accesses of fragments the lowering named by themselves become register accesses too.
     return expansion(op->op, ir::make_scoped("unit", {}, mutate_stmt(ir::make_seq(std::move(out)))));
   }
@@ -184,11 +184,13 @@ class Lower : public KernelMutator, public ops::ThreadLowering {
   // replicated (every thread holds every element, row-major), element by element.
   ir::Expr mutate(const ir::LoadNode* op, const ir::Expr& self) override {
     if (op->buffer->scope != ir::Scope::Fragment) return KernelMutator::mutate(op, self);
-    return ir::make_load(registers(*op->buffer), {register_of(*op->buffer, op->indices)});
+    bool changed = false;
+    return ir::make_load(registers(*op->buffer), {register_of(*op->buffer, mutate_exprs(op->indices, &changed))});
   }
   ir::Stmt mutate(const ir::StoreNode* op, const ir::Stmt& self) override {
     if (op->buffer->scope != ir::Scope::Fragment) return KernelMutator::mutate(op, self);
-    return ir::make_store(registers(*op->buffer), {register_of(*op->buffer, op->indices)}, mutate_expr(op->value));
+    bool changed = false;
+    return ir::make_store(registers(*op->buffer), {register_of(*op->buffer, mutate_exprs(op->indices, &changed))}, mutate_expr(op->value));
   }
 
  private:

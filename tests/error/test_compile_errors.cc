@@ -750,8 +750,11 @@ TEST(KernelErrors, MultiDimensionalThreadBlocks) {
   EXPECT_COMPILE_ERROR(build(T::threads(0, 4), 0), "cannot launch the kernel of block_2d with T::threads(0, 4, 1)",
                        "each dimension of a block has at least one thread");
   EXPECT_COMPILE_ERROR(build(T::threads(16, 3), 0), "threads=48", "multiple of 32");
+  // Extents whose product does not fit a block (or an int) are refused before they are multiplied out.
+  EXPECT_COMPILE_ERROR(build(T::threads(65536, 65536, 4), 0), "with T::threads(65536, 65536, 4) because a block holds at most 1024 threads");
   EXPECT_COMPILE_ERROR(build(T::threads(16, 2), 3), "cannot get thread binding 3; use 0 (x), 1 (y) or 2 (z)");
   EXPECT_NO_THROW(build(T::threads(16, 2), 2));  // 0, as in CUDA
+  EXPECT_NO_THROW(build(T::threads(64, 1), 1));  // a 1-D block written in two extents
 }
 
 TEST(KernelErrors, FloatGridExtent) {
