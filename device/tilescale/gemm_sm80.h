@@ -31,11 +31,13 @@
 //
 // Element types. AT = half_t or bfloat16_t with CT = float (mma m16n8k16, k steps of 16), all four
 // TRANS combinations. AT = signed char with CT = int (m16n8k32 s8, exact), and AT = fp8_e4m3_t /
-// fp8_e5m2_t with CT = float (m16n8k32, sm_89+), k steps of 32, TN only: ldmatrix can transpose
-// 16-bit elements but not bytes, so 8-bit operands must be K-contiguous. AT = float with CT = float
-// (m16n8k8 tf32, k steps of 8), TN only for the same reason: a k step is 32 bytes of K for every
-// type, so the same ldmatrix addressing serves, one tf32 per 32-bit lane register. Half_t operands
-// may also accumulate in CT = half_t (m16n8k16 f16).
+// fp8_e5m2_t with CT = float (m16n8k32, sm_89+), k steps of 32. AT = float with CT = float (m16n8k8
+// tf32, k steps of 8): a k step is 32 bytes of K for every type, so the same ldmatrix addressing
+// serves, one tf32 per 32-bit lane register. Half_t operands may also accumulate in CT = half_t
+// (m16n8k16 f16). 8-bit and float operands take all four TRANS combinations too, but ldmatrix
+// transposes 16-bit elements only: an 8-bit or float A stored [K][M] (TRANS_A) or B stored [K][N]
+// (!TRANS_B) is gathered by each lane from shared memory, one load per element (detail::gather_k),
+// several times slower to load than the K-contiguous ("TN") form.
 //
 // Shape constraints (static_asserts): M % (16 * WARPS_M) == 0, N % (8 * WARPS_N) == 0, K a multiple
 // of the k step (16, 32 for 8-bit types, 8 for float). B is loaded two 8-column mma tiles per ldmatrix.x4;
@@ -180,6 +182,22 @@ TL_DEVICE void load_b(uint32_t (&b)[NI][2], const AT* Bs, int n_base, int k0, in
   if constexpr (NI % 2 == 1) load_b1<N, K, TRANS_B>(b[NI - 1], Bs, n_base + (NI - 1) * 8, k0, lane);
 }
 
+// One mma operand register of a [K][X] tile of 8-bit or 32-bit elements stored X-contiguous (an A
+// stored [K][M], a B stored [K][N]): the 4 / sizeof(AT) elements of column x at rows k, k + 1, ...,
+// the lowest k in the lowest bits -- what ldmatrix gives a lane from the K-contiguous tile.
+template <int K, int X, class AT>
+TL_DEVICE uint32_t gather_k(unsigned tile, int k, int x) {
+  static_assert(sizeof(AT) == 1 || sizeof(AT) == 4, "tl::detail::gather_k: 8-bit or 32-bit elements");
+  if constexpr (sizeof(AT) == 4) {
+    return lds_b32(tile + swizzle<K, X, 4>(k, x) * 4u);
+  } else {
+    uint32_t word = 0;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) word |= lds_u8(tile + unsigned(swizzle<K, X, 1>(k + e, x))) << (8 * e);
+    return word;
+  }
+}
+
 TL_DEVICE uint32_t bits16(half_t v) { return __half_as_ushort(v); }
 TL_DEVICE uint32_t bits16(bfloat16_t v) { return __bfloat16_as_ushort(v); }
 template <class AT>
@@ -215,12 +233,17 @@ TL_DEVICE void check_gemm_shape() {
 // 64 x 64 warp tile with k = 32) are computed once per thread. With the tile's 32-bit shared address
 // (the stage base, the same for the whole block) every ldmatrix is then [offset register + base +
 // immediate]: no per-k-step address arithmetic in the main loop.
+//
+// An 8-bit or float operand stored MN-major (GATHER_A, GATHER_B) has no ldmatrix rows: each lane
+// loads its elements one by one (detail::gather_k) at addresses computed where they are loaded,
+// and keeps no offsets.
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT>
 struct GemmSsFragments {
   static constexpr int WM = M / WARPS_M, WN = N / WARPS_N, MI = WM / 16, NI = WN / 8;
   static constexpr int KS = detail::MmaOp<AT>::K, KSTEPS = K / KS;
   static constexpr int NP = (NI + 1) / 2;  // B loads: ldmatrix.x4 per pair of n tiles, .x2 for an odd last one
-  static constexpr int A_OFFS = TRANS_A ? MI : KSTEPS, B_OFFS = TRANS_B ? KSTEPS : NP;
+  enum : bool { GATHER_A = TRANS_A && sizeof(AT) != 2, GATHER_B = !TRANS_B && sizeof(AT) != 2 };  // enums: no .global copies
+  static constexpr int A_OFFS = GATHER_A ? 0 : TRANS_A ? MI : KSTEPS, B_OFFS = GATHER_B ? 0 : TRANS_B ? KSTEPS : NP;
   static constexpr unsigned A_ROW16 =
       unsigned(TRANS_A ? swizzle<K, M, sizeof(AT)>(16, 0) : swizzle<M, K, sizeof(AT)>(16, 0)) * sizeof(AT);
   static constexpr unsigned B_ROW16 =
@@ -228,8 +251,14 @@ struct GemmSsFragments {
 
   uint32_t a[MI][4];
   uint32_t b[NI][2];
-  unsigned a_off[A_OFFS];  // A: k step ks (m tile 0);  A^T: m tile mi (k step 0)
-  unsigned b_off[B_OFFS];  // B: n-tile pair p (k step 0);  B^T: k step ks (pair 0)
+  // A: k step ks (m tile 0);  A^T: m tile mi (k step 0). A gathered operand has none (its one word
+  // is never touched: the compiler drops it).
+  unsigned a_off[A_OFFS ? A_OFFS : 1];
+  unsigned b_off[B_OFFS ? B_OFFS : 1];  // B: n-tile pair p (k step 0);  B^T: k step ks (pair 0)
+
+  // The first row of this warp's sub-tile of C, and its first column.
+  static TL_DEVICE int m_base() { return ((threadIdx.x / 32) % (WARPS_M * WARPS_N)) % WARPS_M * WM; }
+  static TL_DEVICE int n_base() { return ((threadIdx.x / 32) % (WARPS_M * WARPS_N)) / WARPS_M * WN; }
 
   // The fragments as the register array a caller keeps them in across a loop (the generated code's
   // `uint32` array of this many words: gemm_ss_prefetched_*), in the member order above. Moving
@@ -277,21 +306,20 @@ struct GemmSsFragments {
   // gemm itself. Unpinned (one gemm_ss call) the computation can fold into the caller's loop as
   // ptxas likes.
   TL_DEVICE explicit GemmSsFragments(bool pinned = true) {
-    const int warp = (threadIdx.x / 32) % (WARPS_M * WARPS_N), lane = threadIdx.x % 32;
-    const int m_base = (warp % WARPS_M) * WM, n_base = (warp / WARPS_M) * WN;
+    const int lane = threadIdx.x % 32, m0 = m_base(), n0 = n_base();
 #pragma unroll
     for (int i = 0; i < A_OFFS; ++i) {
       if constexpr (!TRANS_A)
-        a_off[i] = swizzle<M, K, sizeof(AT)>(m_base + lane % 16, i * KS + (lane / 16) * (KS / 2)) * sizeof(AT);
+        a_off[i] = swizzle<M, K, sizeof(AT)>(m0 + lane % 16, i * KS + (lane / 16) * (KS / 2)) * sizeof(AT);
       else
-        a_off[i] = swizzle<K, M, sizeof(AT)>((lane / 16) * 8 + lane % 8, m_base + i * 16 + ((lane / 8) % 2) * 8) * sizeof(AT);
+        a_off[i] = swizzle<K, M, sizeof(AT)>((lane / 16) * 8 + lane % 8, m0 + i * 16 + ((lane / 8) % 2) * 8) * sizeof(AT);
     }
 #pragma unroll
     for (int i = 0; i < B_OFFS; ++i) {
       if constexpr (TRANS_B)
-        b_off[i] = swizzle<N, K, sizeof(AT)>(n_base + (lane / 16) * 8 + lane % 8, i * KS + ((lane / 8) % 2) * (KS / 2)) * sizeof(AT);
+        b_off[i] = swizzle<N, K, sizeof(AT)>(n0 + (lane / 16) * 8 + lane % 8, i * KS + ((lane / 8) % 2) * (KS / 2)) * sizeof(AT);
       else
-        b_off[i] = swizzle<K, N, sizeof(AT)>(((lane / 8) % 2) * 8 + lane % 8, n_base + i * 16 + (lane / 16) * 8) * sizeof(AT);
+        b_off[i] = swizzle<K, N, sizeof(AT)>(((lane / 8) % 2) * 8 + lane % 8, n0 + i * 16 + (lane / 16) * 8) * sizeof(AT);
     }
     if (pinned) {
 #pragma unroll
@@ -302,25 +330,44 @@ struct GemmSsFragments {
   }
 
   // A fragment of m tile mi, k step ks, from the tile at shared address As.
+  // Gathered (As is [K][M]): register j holds rows m + (j % 2) * 8 at k + (j / 2) * KS/2, with
+  // m = this lane's row (lane / 4) of the m tile and k its first column ((lane % 4) * 4 / sizeof(AT)).
   TL_DEVICE void load_a(uint32_t (&dst)[4], unsigned As, int mi, int ks) const {
-    if constexpr (!TRANS_A) ldsm_x4(dst, As + a_off[ks] + mi * A_ROW16);
-    else ldsm_x4_trans(dst, As + a_off[mi] + ks * A_ROW16);
+    if constexpr (GATHER_A) {
+      const int lane = threadIdx.x % 32, m = m_base() + mi * 16 + lane / 4, k = ks * KS + (lane % 4) * int(4 / sizeof(AT));
+#pragma unroll
+      for (int j = 0; j < 4; ++j) dst[j] = detail::gather_k<K, M, AT>(As, k + (j / 2) * (KS / 2), m + (j % 2) * 8);
+    } else if constexpr (!TRANS_A) {
+      ldsm_x4(dst, As + a_off[ks] + mi * A_ROW16);
+    } else {
+      ldsm_x4_trans(dst, As + a_off[mi] + ks * A_ROW16);
+    }
   }
 
-  // B fragments (all NI n tiles) of k step ks from the tile at shared address Bs.
+  // B fragments (all NI n tiles) of k step ks from the tile at shared address Bs. Gathered (Bs is
+  // [K][N]): register j of n tile ni holds column n = ni * 8 + lane / 4 at rows k + j * KS/2, k as in
+  // load_a.
   TL_DEVICE void load_b(uint32_t (&dst)[NI][2], unsigned Bs, int ks) const {
+    if constexpr (GATHER_B) {
+      const int lane = threadIdx.x % 32, n = n_base() + lane / 4, k = ks * KS + (lane % 4) * int(4 / sizeof(AT));
 #pragma unroll
-    for (int p = 0; p < NP; ++p) {
-      const unsigned addr = TRANS_B ? Bs + b_off[ks] + p * B_ROW16 : Bs + b_off[p] + ks * B_ROW16;
-      if (2 * p + 1 < NI) {
-        uint32_t pair[4];
-        if constexpr (TRANS_B) ldsm_x4(pair, addr);
-        else ldsm_x4_trans(pair, addr);
-        dst[2 * p][0] = pair[0], dst[2 * p][1] = pair[1];
-        dst[2 * p + 1][0] = pair[2], dst[2 * p + 1][1] = pair[3];
-      } else {  // lanes 0-15 hold the x2 rows at the pair's addresses; x2 ignores lanes 16-31
-        if constexpr (TRANS_B) ldsm_x2(dst[2 * p], addr);
-        else ldsm_x2_trans(dst[2 * p], addr);
+      for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+        for (int j = 0; j < 2; ++j) dst[ni][j] = detail::gather_k<K, N, AT>(Bs, k + j * (KS / 2), n + ni * 8);
+    } else {
+#pragma unroll
+      for (int p = 0; p < NP; ++p) {
+        const unsigned addr = TRANS_B ? Bs + b_off[ks] + p * B_ROW16 : Bs + b_off[p] + ks * B_ROW16;
+        if (2 * p + 1 < NI) {
+          uint32_t pair[4];
+          if constexpr (TRANS_B) ldsm_x4(pair, addr);
+          else ldsm_x4_trans(pair, addr);
+          dst[2 * p][0] = pair[0], dst[2 * p][1] = pair[1];
+          dst[2 * p + 1][0] = pair[2], dst[2 * p + 1][1] = pair[3];
+        } else {  // lanes 0-15 hold the x2 rows at the pair's addresses; x2 ignores lanes 16-31
+          if constexpr (TRANS_B) ldsm_x2(dst[2 * p], addr);
+          else ldsm_x2_trans(dst[2 * p], addr);
+        }
       }
     }
   }
@@ -360,18 +407,9 @@ struct GemmSsFragments {
   }
 };
 
-namespace detail {
-template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
-TL_DEVICE void check_gemm_ss() {
-  check_gemm_shape<M, N, K, WARPS_M, WARPS_N, AT, CT>();
-  static_assert(sizeof(AT) == 2 || (!TRANS_A && TRANS_B),
-                "tl::gemm_ss: 8-bit and float operands must be K-contiguous: use TRANS_A = false, TRANS_B = true (A is [M][K], B is [N][K])");
-}
-}  // namespace detail
-
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void gemm_ss(const AT* As, const AT* Bs, CT* acc) {
-  detail::check_gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>();
+  detail::check_gemm_shape<M, N, K, WARPS_M, WARPS_N, AT, CT>();
   typedef GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> Frag;
   const unsigned a = detail::smem_addr(As), b = detail::smem_addr(Bs);
   Frag f(false);
@@ -399,7 +437,7 @@ TL_DEVICE void gemm_ss(const AT* As, const AT* Bs, CT* acc) {
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void gemm_ss_prefetched_first(const AT* As, const AT* Bs,
                                         uint32_t (&fragments)[GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT>::WORDS]) {
-  detail::check_gemm_ss<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT, CT>();
+  detail::check_gemm_shape<M, N, K, WARPS_M, WARPS_N, AT, CT>();
   GemmSsFragments<M, N, K, WARPS_M, WARPS_N, TRANS_A, TRANS_B, AT> frag;  // pinned: they live across the loop
   frag.load(As, Bs, 0);
   frag.store(fragments);

@@ -25,6 +25,9 @@
 //                                         folds constant parts into the instruction's immediate
 //   tl::stsm_x4(p, r)  tl::stsm_x4_trans(p, r)                               (sm_90 and later)
 //   tl::stsm_x4_from<M, F>(p, regs): stsm_x4 of 8 registers of type F converted to M
+//   tl::lds_u8(a)  tl::lds_b32(a)        one lane's plain load of a byte / 32-bit word at shared
+//                                        address a, for the fragments ldmatrix cannot load (8-bit
+//                                        and 32-bit elements that must be transposed)
 #pragma once
 
 #include "tilescale/common.h"
@@ -69,6 +72,17 @@ TL_DEVICE void ldsm_x4_trans(uint32_t (&r)[4], unsigned smem_row_addr) {
                : "r"(smem_row_addr));
 }
 TL_DEVICE void ldsm_x4_trans(uint32_t (&r)[4], const void* smem_row_ptr) { ldsm_x4_trans(r, detail::smem_addr(smem_row_ptr)); }
+
+TL_DEVICE uint32_t lds_u8(unsigned smem_addr) {
+  uint32_t v;
+  asm volatile("ld.shared.u8 %0, [%1];\n" : "=r"(v) : "r"(smem_addr));
+  return v;
+}
+TL_DEVICE uint32_t lds_b32(unsigned smem_addr) {
+  uint32_t v;
+  asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(v) : "r"(smem_addr));
+  return v;
+}
 
 // stmatrix exists from sm_90 on; on older targets these trap (the compiler checks the target
 // before it emits a call, so they are never reached there).

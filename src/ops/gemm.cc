@@ -118,8 +118,10 @@ PrefetchedCalls prefetched_calls(const ir::TileOpNode& gemm) {
   const std::int64_t K = *ir::as_const_int(A.extent[A.rank() - (plan->a == Major::MN ? 2 : 1)]);
   // A k step is 32 bytes of K for every type: 16 elements of 16 bits, 32 of 8, 8 of 32 (tf32).
   const std::int64_t MI = M / plan->warps_m / 16, NI = N / plan->warps_n / 8, k_steps = K / (32 / bytes(A.buffer->dtype));
-  const std::int64_t a_offsets = device_trans(GemmOperand::A, plan->a) ? MI : k_steps;
-  const std::int64_t b_offsets = device_trans(GemmOperand::B, plan->b) ? k_steps : (NI + 1) / 2;
+  // An 8-bit or 32-bit operand stored MN-major is gathered element by element and keeps no offsets.
+  const bool gathered = bytes(A.buffer->dtype) != 2;
+  const std::int64_t a_offsets = plan->a == Major::MN ? (gathered ? 0 : MI) : k_steps;
+  const std::int64_t b_offsets = plan->b == Major::K ? k_steps : gathered ? 0 : (NI + 1) / 2;
   const ir::Buffer fragments = ir::make_buffer(C.buffer->name + "_prefetched", {ir::make_int(MI * 4 + NI * 2 + a_offsets + b_offsets)},
                                                DataType::UInt32, ir::Scope::Local);
   const auto shape = device_shape(gemm, true, true);
@@ -264,32 +266,13 @@ void require_16bit_registers(const ir::Region& r, const char* role) {
                            "shared memory (T::alloc_shared)"));
 }
 
-// 8-bit and 32-bit (tf32) operands go to matrix instructions that read A and B both along K (wgmma
-// k32 on Hopper, mma.sync m16n8k32 from sm_89 on, or sm_80 for int8; mma.sync m16n8k8 tf32), and
-// nothing on the way transposes such elements (ldmatrix .trans and wgmma's transpose bits take
-// 16-bit ones only): an M-major A or an N-major B cannot be lowered, and fp8 needs sm_89.
-void require_k_major_lowerable(const ir::TileOpNode& op, const cuda::Target& target) {
-  const ir::Region &A = op.regions[0], &B = op.regions[1], &C = op.regions[2];
-  const DataType in = A.buffer->dtype;
-  if (bytes(in) == 2) return;
-  const std::string width = bytes(in) == 1 ? "8-bit" : "32-bit";
-  const bool fp8 = in == DataType::Float8E4M3 || in == DataType::Float8E5M2;
-  if (fp8 && target.sm < 89)
-    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with ", name(in),
+// float8 operands need matrix instructions that exist from sm_89 on.
+void require_fp8_target(const ir::TileOpNode& op, const cuda::Target& target) {
+  const DataType in = op.regions[0].buffer->dtype;
+  if ((in == DataType::Float8E4M3 || in == DataType::Float8E5M2) && target.sm < 89)
+    throw CompileError(cat("cannot lower T::gemm into ", op.regions[2].buffer->name, " for ", target.arch(), " with ", name(in),
                            " operands because float8 matrix instructions need sm_89 or later (mma.sync m16n8k32; wgmma on "
                            "sm_90a); compile for sm_89 or newer, or convert the operands to float16 or bfloat16"));
-  const std::string instructions = fp8 && target.sm >= 90 ? "wgmma and mma.sync" : "mma.sync";
-  const GemmPlan plan = GemmPlan::decode(op);
-  if (plan.a == Major::MN)
-    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with A = ", A.buffer->name, " (",
-                           name(in), ") M-major (transpose_A=true: a [K, M] tile), because ", instructions, " read ", width,
-                           " operands K-major only and nothing transposes ", width, " elements; store A as [M, K] "
-                           "and pass transpose_A=false"));
-  if (plan.b == Major::MN)
-    throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " for ", target.arch(), " with B = ", B.buffer->name, " (",
-                           name(in), ") N-major (transpose_B=false: a [K, N] tile), because ", instructions, " read ", width,
-                           " operands K-major only and nothing transposes ", width, " elements; store B transposed, "
-                           "as [N, K], and pass transpose_B=true"));
 }
 
 // Every refusal of the gemm on CUDA (CompileError), checked when plan_tile_ops plans it: the passes
@@ -300,14 +283,14 @@ void check_lowerable(const ir::TileOpNode& op, int sm) {
   const DataType in = A.buffer->dtype;
   const char* acc = accumulator_type(in, C.buffer->name);
   require_16bit_registers(A, "A"), require_16bit_registers(B, "B");
-  require_k_major_lowerable(op, cuda::Target{sm});
+  require_fp8_target(op, cuda::Target{sm});
   // float16 operands may also accumulate in float16 (mma.sync's f16 form, rounding after each mma).
   const bool half_accumulator = in == DataType::Float16 && C.buffer->dtype == DataType::Float16;
   if (C.buffer->dtype != (std::string(acc) == "int" ? DataType::Int32 : DataType::Float32) && !half_accumulator)
     throw CompileError(cat("cannot lower T::gemm into ", C.buffer->name, " (", name(C.buffer->dtype), ") for CUDA with ", name(in),
                            " operands because mma.sync accumulates them in ", acc,
-                           in == DataType::Float16 ? " or float16" : "", "; accumulate in a ",
-                           acc == std::string("int") ? "int32" : in == DataType::Float16 ? "float32 or float16" : "float32",
+                           in == DataType::Float16 ? " or float16" : "", "; accumulate in ",
+                           acc == std::string("int") ? "an int32" : in == DataType::Float16 ? "a float32 or float16" : "a float32",
                            " fragment and cast afterwards"));
   if (A.buffer->scope == ir::Scope::Fragment) {
     cuda_lowering::require_whole_fragment(A, "gemm");
@@ -387,8 +370,8 @@ Constraints constraints_of(const ir::Stmt& body, int warps) {
 // whatever WARPS_M = M / 16 needs, and when M / 16 is more than the warps, all warps along M with
 // several m64 tiles per warpgroup (WarpRows::M64Tiles: TileLang's arrangement of a 128 x 128 tile
 // over 4 warps); FullRow, which register operands force, only when all the warps are M / 16 of
-// them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+),
-// which also needs K-major operands (require_k_major_lowerable reports the ones that are not).
+// them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+), which gathers
+// operands stored MN-major element by element (gemm_sm80.h).
 int wgmma_warps_m(const ir::TileOpNode& op, const GemmPlan& plan, std::int64_t M, std::int64_t N, GemmPolicy policy, int warps,
                   bool any_register_operand, int sm) {
   const bool free = policy == GemmPolicy::Square && !any_register_operand;

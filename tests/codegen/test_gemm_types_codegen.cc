@@ -1,8 +1,7 @@
 // GEMM operand and accumulator forms: float16 operands accumulated in a float16 fragment (mma.sync's
-// f16 form; wgmma is planned for float32 accumulators only), float32 operands as tf32, and a
-// register operand A of either
-// majorness compile with NVRTC for sm_80 and sm_90a (no GPU needed; the GPU tests run them:
-// tests/gpu/test_tile_ops_gpu.cc).
+// f16 form; wgmma is planned for float32 accumulators only), float32 (tf32), int8 and float8
+// operands stored either way, and a register operand A of either majorness compile with NVRTC for
+// sm_80/sm_89 and sm_90a (no GPU needed; the GPU tests run them: tests/gpu/test_tile_ops_gpu.cc).
 #include <gtest/gtest.h>
 
 #include "gemm_sr_kernels.h"
@@ -25,15 +24,33 @@ TEST(GemmTypes, AFloat16AccumulatorCompilesWithNvrtc) {
   }
 }
 
-// float32 operands as tf32 (mma.sync m16n8k8), K-major both.
-TEST(GemmTypes, Float32OperandsCompileAsTf32WithNvrtc) {
+// float32 operands as tf32 (mma.sync m16n8k8), int8 (m16n8k32) and float8 (mma.sync from sm_89,
+// wgmma on sm_90a when both are K-major), stored either way: an MN-major operand (A as [K, M], B as
+// [K, N]) is gathered element by element, since ldmatrix and wgmma transpose 16-bit elements only.
+TEST(GemmTypes, EightAndThirtyTwoBitOperandsOfEitherMajornessCompileWithNvrtc) {
   SKIP_WITHOUT_NVRTC();
-  const auto f = test::tf32_gemm();
-  for (const char* arch : {"sm_80", "sm_90a"}) {
-    const std::string source = generate_cuda(f, arch);
-    EXPECT_NE(source.find(", float, float>("), std::string::npos) << arch << "\n" << source;
-    EXPECT_FALSE(jit::compile_nvrtc(source, f.name(), arch, {}).cubin.empty()) << arch;
-  }
+  struct Case {
+    DataType in, acc;
+    std::vector<const char*> archs;
+  };
+  for (const Case& c : {Case{DataType::Float32, DataType::Float32, {"sm_80", "sm_90a"}},
+                        Case{DataType::Int8, DataType::Int32, {"sm_80", "sm_90a"}},
+                        Case{DataType::Float8E4M3, DataType::Float32, {"sm_89", "sm_90a"}}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (const char* arch : c.archs) {
+          const auto f = test::typed_gemm(c.in, c.acc, ta, tb);
+          const std::string source = generate_cuda(f, arch);
+          const std::string where = std::string(name(c.in)) + " " + arch + " transpose_A=" + std::to_string(ta) +
+                                    " transpose_B=" + std::to_string(tb);
+          // The device gemm's TRANS_A, TRANS_B: the user's flags.
+          const std::string trans = std::string(ta ? "true, " : "false, ") + (tb ? "true" : "false");
+          const bool wgmma = c.in == DataType::Float8E4M3 && std::string(arch) == "sm_90a" && !ta && tb;
+          EXPECT_NE(source.find("tl::gemm_ss"), std::string::npos) << where;
+          EXPECT_EQ(source.find("wgmma") != std::string::npos, wgmma) << where;
+          EXPECT_NE(source.find(trans + ", " + c_type(c.in)), std::string::npos) << where << "\n" << source;
+          EXPECT_FALSE(jit::compile_nvrtc(source, f.name(), arch, {}).cubin.empty()) << where;
+        }
 }
 
 // A read from registers, K-major ([M][K]) or M-major ([K][M], transpose_A): the same device gemm

@@ -60,6 +60,7 @@ template <> const char* type_name<bfloat16_t>() { return "bf16"; }
 template <> const char* type_name<signed char>() { return "int8"; }
 template <> const char* type_name<fp8_e4m3_t>() { return "e4m3"; }
 template <> const char* type_name<fp8_e5m2_t>() { return "e5m2"; }
+template <> const char* type_name<float>() { return "tf32"; }
 
 // ------------------------------------------------------------------------------------------------
 // Swizzle: host checks (constexpr, bijection on the tile, stays in its row of its 128-byte panel,
@@ -617,12 +618,15 @@ int main() {
   run_gemm_ss_16bit<64, 48, 32, 2, 2>();  // 3 n-tiles per warp: exercises the ldmatrix.x2 path
   run_gemm_ss_16bit<32, 32, 16, 1, 1>();  // 32-byte rows (k = 16) and 64-byte rows
 
-  run_gemm<SS, 128, 128, 64, 2, 2, false, true, signed char>();
+  // 8-bit and tf32: K-major operands through ldmatrix, MN-major ones gathered element by element.
+  run_gemm_ss_all_trans<128, 128, 64, 2, 2, signed char>();
   run_gemm<SS, 64, 64, 32, 2, 2, false, true, signed char>();
-  run_gemm<SS, 64, 48, 64, 2, 2, false, true, signed char>();
+  run_gemm_ss_all_trans<64, 48, 64, 2, 2, signed char>();  // 3 n-tiles per warp
+  run_gemm_ss_all_trans<64, 64, 32, 2, 2, float>();
+  run_gemm_ss_all_trans<64, 48, 16, 2, 2, float>();
   if (cc >= 89) {
-    run_gemm<SS, 64, 64, 64, 2, 2, false, true, fp8_e4m3_t>();
-    run_gemm<SS, 128, 64, 128, 4, 1, false, true, fp8_e5m2_t>();
+    run_gemm_ss_all_trans<64, 64, 64, 2, 2, fp8_e4m3_t>();
+    run_gemm_ss_all_trans<128, 64, 128, 4, 1, fp8_e5m2_t>();
   }
 
   run_gemm<RS, 64, 64, 64, 4, 1, false, false, half_t>();

@@ -730,13 +730,12 @@ TEST(KernelErrors, AGemmAccumulatorOfAnotherType) {
   EXPECT_COMPILE_ERROR(build(T::float16, T::float64), "with float16 operands because mma.sync accumulates them in float or float16",
                        "accumulate in a float32 or float16 fragment");
   EXPECT_NO_THROW(build(T::float16, T::float16));
-  // int8 likewise (docs/01: 8-bit and float32 operands both K-major).
-  EXPECT_COMPILE_ERROR(build(T::int8, T::int32), "with B = B_shared (int8) N-major",
-                       "mma.sync read 8-bit operands K-major only", "pass transpose_B=true");
-  // float32 operands run as tf32, which ldmatrix cannot transpose: B [K, N] (N-major) is refused.
-  EXPECT_COMPILE_ERROR(build(T::float32, T::float32), "with B = B_shared (float32) N-major (transpose_B=false: a [K, N] tile)",
-                       "mma.sync read 32-bit operands K-major only and nothing transposes 32-bit elements",
-                       "store B transposed, as [N, K], and pass transpose_B=true");
+  // int8 accumulates in int32 and float32 (tf32) in float32, whichever way the operands are stored
+  // (here B is [K, N]: gathered element by element).
+  EXPECT_COMPILE_ERROR(build(T::int8, T::float32), "cannot lower T::gemm into C_local (float32) for CUDA with int8 operands",
+                       "mma.sync accumulates them in int;", "accumulate in an int32 fragment");
+  EXPECT_NO_THROW(build(T::int8, T::int32));
+  EXPECT_NO_THROW(build(T::float32, T::float32));
 }
 
 // A 2-D or 3-D block: each extent positive, their product a multiple of 32; bindings 0 to 2.

@@ -285,13 +285,30 @@ TEST(GpuTileOps, GemmWithAFloat16Accumulator) {
   expect_gpu_matches_cpu(test::half_accumulator_gemm(200, 136, 160, DataType::Float32, T::GemmWarpPolicy::FullCol), args, 2e-3);
 }
 
-// float32 operands on the tensor cores as tf32. Inputs in eighths are exact in tf32 and so are the
-// float32 partial sums, so both backends must agree exactly.
-TEST(GpuTileOps, GemmWithFloat32OperandsAsTf32) {
+// float32 operands on the tensor cores as tf32, int8 and float8 operands, each stored K-major or
+// MN-major (gathered element by element), partial tiles. Inputs in eighths are exact in tf32 and
+// float8 and so are the float32 partial sums of tf32, so those must agree exactly; int8 is exact
+// anyway; float8's mma accumulates with fewer bits than float32.
+TEST(GpuTileOps, GemmWithFloat32Int8AndFloat8OperandsEitherMajor) {
   SKIP_WITHOUT_GPU();
-  expect_gpu_matches_cpu(test::tf32_gemm(200, 136, 160),
-                         {{{200, 160}, DataType::Float32}, {{136, 160}, DataType::Float32}, {{200, 136}, DataType::Float32, true}}, 0,
-                         17, 0.125);
+  const auto [major, minor] = cuda::compute_capability(0);
+  const bool fp8 = major * 10 + minor >= 89;  // float8 matrix instructions
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "transpose_A=" << ta << " transpose_B=" << tb);
+      auto args = [&](DataType in, DataType acc) {
+        return std::vector<Arg>{{ta ? std::vector<std::int64_t>{160, 200} : std::vector<std::int64_t>{200, 160}, in},
+                                {tb ? std::vector<std::int64_t>{136, 160} : std::vector<std::int64_t>{160, 136}, in},
+                                {{200, 136}, acc, true}};
+      };
+      expect_gpu_matches_cpu(test::typed_gemm(DataType::Float32, DataType::Float32, ta, tb, 200, 136, 160),
+                             args(DataType::Float32, DataType::Float32), 0, 17, 0.125);
+      expect_gpu_matches_cpu(test::typed_gemm(DataType::Int8, DataType::Int32, ta, tb, 200, 136, 160),
+                             args(DataType::Int8, DataType::Int32), 0, 19);
+      if (fp8)
+        expect_gpu_matches_cpu(test::typed_gemm(DataType::Float8E4M3, DataType::Float32, ta, tb, 200, 136, 160),
+                               args(DataType::Float8E4M3, DataType::Float32), 1e-3, 23, 0.125);
+    }
 }
 
 // A read from registers, K-major or M-major (transpose_A), partial tiles, both 16-bit types.
