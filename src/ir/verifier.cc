@@ -167,7 +167,8 @@ class Verifier : public Visitor {
     if (op->threads <= 0 || op->threads % 32 != 0)
       throw CompileError(cat("cannot launch the kernel of ", func_.name, " with threads=", op->threads,
                              " because the block size must be a positive multiple of 32 (a warp); use 32, 64, 128, "
-                             "256, ..."));
+                             "256, ... (for fewer working threads, launch 32 and guard per-thread code with "
+                             "T::If(T::get_thread_binding() < n))"));
     if (op->threads > kMaxThreads)
       throw CompileError(cat("cannot launch the kernel of ", func_.name, " with threads=", op->threads,
                              " because a block holds at most ", kMaxThreads, " threads; use ", kMaxThreads,

@@ -669,7 +669,7 @@ TEST(KernelErrors, ThreadsNotAMultipleOf32) {
       T::Kernel(1, T::threads(16), [&](T::Expr) {});
     });
   };
-  EXPECT_COMPILE_ERROR(half_warp(), "half_warp", "threads=16", "multiple of 32");
+  EXPECT_COMPILE_ERROR(half_warp(), "half_warp", "threads=16", "multiple of 32", "launch 32 and guard per-thread code");
 }
 
 TEST(KernelErrors, ZeroThreads) {
