@@ -10,6 +10,8 @@
 //   tilescale bench gemm --tune          autotune the gemm example per shape of the sweep, bench the winners
 //   tilescale bench gemm --tune --size S autotune one shape over the full knob grid, bench the winner
 //   tilescale bench gemm_fp8             fp8 e4m3 GEMM (4096³, 8192³; --quick: 8192³) vs cuBLASLt fp8
+//   tilescale bench gemm_types           tf32 and int8 GEMM, operands K- or MN-major (4096³, 8192³;
+//                                        --quick: 4096³) vs cuBLAS on the same storage
 //
 // The distributed benchmarks (bench/dist_harness.h: P ranks in one process on the local transport,
 // --ranks P, default the number of GPUs if more than one, else 2; each run timed on every rank, the
@@ -63,15 +65,22 @@ struct Row {
   bool wrong = false;       // ours gave a wrong result (and was not timed)
 };
 
+// max |got - want| / max |want| over two host tensors of one shape: the error measure of results
+// that round differently (fp8, tf32), where an element-wise relative error says little.
+double normwise_difference(const Tensor& got, const Tensor& want);
+
 // Prints the table: case, ours ms, peer ms, ours/peer speed ratio, achieved TFLOP/s or GB/s. A row
 // with no time of ours (skipped, wrong) prints its note in place of the numbers; one without the
 // peer's time prints "-" in the peer's columns.
 void print_table(const std::string& title, const std::string& peer, const std::vector<Row>& rows);
 
-// cuBLAS's C = A · B for row-major CUDA tensors, A and B float16 or bfloat16, C of their type or
-// float32 (cublasGemmEx, float32 accumulation, the default algorithm), enqueued on `stream` (a
-// CUstream on the tensors' device; null: the legacy default stream). One handle per thread and device.
-void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C, void* stream = nullptr);
+// cuBLAS's C = A · B for row-major CUDA tensors (cublasGemmEx, the default algorithm), enqueued on
+// `stream` (a CUstream on the tensors' device; null: the legacy default stream). A and B float16 or
+// bfloat16 with C of their type or float32 (float32 accumulation), float32 with C float32 (tf32
+// tensor cores: CUBLAS_COMPUTE_32F_FAST_TF32), or int8 with C int32. A is stored [M, K], or [K, M]
+// with transpose_a; B [K, N], or [N, K] with transpose_b. One handle per thread and device.
+void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C, void* stream = nullptr, bool transpose_a = false,
+                 bool transpose_b = false);
 // One GEMM row: the gemm example at `sizes` (M, N, K, bf16 and the knobs) against cuBLAS.
 Row gemm_case(const examples::Sizes& sizes);
 // The GEMM sweep's shapes: M=N=K in {1024..8192}, two skinny shapes, 4096x4096x16384 and
@@ -97,6 +106,10 @@ Row gemm_tune(const std::string& sizes);
 // default and its fast accumulation; prints the table (bench/gemm_fp8_bench.cc). Without a cuBLASLt
 // fp8 algorithm it says so and reports ours alone.
 void gemm_fp8_bench(const std::string& knobs, bool quick);
+// float32 (as tf32) and int8 GEMM (examples/typed_gemm.h: 128x128 tiles, 3 stages) with each
+// operand stored K-major or MN-major, at 4096³ and 8192³ (quick: 4096³), against cuBLAS on the same
+// storage; prints the table (bench/gemm_types_bench.cc).
+void gemm_types_bench(bool quick);
 // softmax or layernorm at a bandwidth-bound size against a device-to-device copy of the same bytes.
 std::vector<Row> memory_bound(const std::string& example, const std::string& sizes);
 // Prints the cold compile time of `example` (fresh cache directory) and, from a new process, the

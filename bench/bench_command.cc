@@ -7,7 +7,7 @@ namespace tilescale::bench {
 
 namespace {
 constexpr const char* kNames =
-    "gemm, gemm_fp8, softmax, layernorm, allgather, all_to_all, allgather_gemm, gemm_rs, cannon, summa, nvshmem_compile or call_overhead";
+    "gemm, gemm_fp8, gemm_types, softmax, layernorm, allgather, all_to_all, allgather_gemm, gemm_rs, cannon, summa, nvshmem_compile or call_overhead";
 }  // namespace
 
 std::vector<std::string> split_specs(const std::string& specs) {
@@ -43,6 +43,8 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
   }
   if (example.empty()) throw RuntimeError(detail::cat("bench: name a benchmark: ", kNames));
   if (tune && example != "gemm") throw RuntimeError(detail::cat("bench: --tune works for gemm only, not ", example));
+  if (example == "gemm_types" && (compile_only || !knobs.empty() || !size.empty()))
+    throw RuntimeError("bench: gemm_types takes --quick only (its shapes and tiles are fixed: bench/gemm_types_bench.cc)");
   const bool distributed = example == "allgather" || example == "all_to_all" || example == "allgather_gemm" ||
                            example == "gemm_rs" || example == "cannon" || example == "summa";
   if (distributed && (compile_only || !knobs.empty()))
@@ -93,6 +95,10 @@ int bench_command(const std::vector<std::string>& args, const std::string& self_
   }
   if (example == "gemm_fp8") {
     for (const auto& k : split_specs(knobs)) gemm_fp8_bench(k, quick);
+    return 0;
+  }
+  if (example == "gemm_types") {
+    gemm_types_bench(quick);
     return 0;
   }
   if (example == "softmax" || example == "layernorm") {

@@ -19,8 +19,10 @@ void check_cublas(cublasStatus_t s, const char* what) {
 
 }  // namespace
 
-// Row-major C[M,N] = A[M,K] · B[K,N] is column-major Cᵀ = Bᵀ · Aᵀ.
-void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C, void* stream) {
+// Row-major C[M,N] = A · B is column-major Cᵀ = Bᵀ · Aᵀ. A row-major [R][C] array is the
+// column-major C x R matrix of its transpose: B stored [K][N] is Bᵀ as it is (N), stored [N][K] it is
+// B (T); A stored [M][K] is Aᵀ (N), stored [K][M] it is A (T).
+void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C, void* stream, bool transpose_a, bool transpose_b) {
   // A handle per thread and device (a handle must not serve two threads at once, nor two streams
   // at once: its workspace would be shared), destroyed when the thread ends.
   struct Handles {
@@ -33,12 +35,25 @@ void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C, void* stream
   cublasHandle_t& h = handles.by_device[C.device().index];
   if (!h) check_cublas(cublasCreate(&h), "cublasCreate");
   check_cublas(cublasSetStream(h, static_cast<cudaStream_t>(stream)), "cublasSetStream");
-  const int M = static_cast<int>(A.shape(0)), K = static_cast<int>(A.shape(1)), N = static_cast<int>(B.shape(1));
-  const cudaDataType t = A.dtype() == DataType::BFloat16 ? CUDA_R_16BF : CUDA_R_16F;
+  const int M = static_cast<int>(C.shape(0)), N = static_cast<int>(C.shape(1));
+  const int K = static_cast<int>(transpose_a ? A.shape(0) : A.shape(1));
+  const cublasOperation_t op_b = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const int ld_b = transpose_b ? K : N, ld_a = transpose_a ? M : K;
+  if (A.dtype() == DataType::Int8) {
+    const std::int32_t one = 1, zero = 0;
+    check_cublas(cublasGemmEx(h, op_b, op_a, N, M, K, &one, B.data(), CUDA_R_8I, ld_b, A.data(), CUDA_R_8I, ld_a, &zero, C.data(),
+                              CUDA_R_32I, N, CUBLAS_COMPUTE_32I, CUBLAS_GEMM_DEFAULT),
+                 "cublasGemmEx (int8)");
+    return;
+  }
+  const cudaDataType t = A.dtype() == DataType::Float32    ? CUDA_R_32F
+                         : A.dtype() == DataType::BFloat16 ? CUDA_R_16BF
+                                                           : CUDA_R_16F;
   const cudaDataType tc = C.dtype() == DataType::Float32 ? CUDA_R_32F : t;
+  const cublasComputeType_t compute = A.dtype() == DataType::Float32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   const float one = 1, zero = 0;
-  check_cublas(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, N, M, K, &one, B.data(), t, N, A.data(), t, K, &zero, C.data(), tc, N,
-                            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+  check_cublas(cublasGemmEx(h, op_b, op_a, N, M, K, &one, B.data(), t, ld_b, A.data(), t, ld_a, &zero, C.data(), tc, N, compute,
+                            CUBLAS_GEMM_DEFAULT),
                "cublasGemmEx");
 }
 

@@ -100,17 +100,6 @@ class LtFp8Gemm {
 // warpgroups, K steps of 128 bytes (one 128-byte swizzled row, as BK=64 is for 16-bit types), 4 stages.
 constexpr const char* kGemmFp8Knobs = "BM=128,BN=256,BK=128,threads=256,stages=4";
 
-// max |got - want| / max |want| over the whole matrix.
-double normwise_difference(const Tensor& got, const Tensor& want) {
-  double peak = 0, worst = 0;
-  for (std::int64_t i = 0; i < want.numel(); ++i) {
-    const double w = want.get_flat(i), g = got.get_flat(i);
-    peak = std::max(peak, std::fabs(w));
-    worst = std::isfinite(g) ? std::max(worst, std::fabs(g - w)) : std::numeric_limits<double>::infinity();
-  }
-  return worst / std::max(peak, std::numeric_limits<double>::min());
-}
-
 }  // namespace
 
 std::vector<Row> gemm_fp8_rows(const examples::Sizes& sizes) {

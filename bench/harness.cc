@@ -1,5 +1,7 @@
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "bench.h"
 #include "runtime/cuda/driver.h"
@@ -50,6 +52,16 @@ std::pair<double, double> time_cuda_pair(const std::function<void(void* stream)>
                                          const TimingOptions& options) {
   const auto m = time_in_turn({ours, peer}, options);
   return {m[0], m[1]};
+}
+
+double normwise_difference(const Tensor& got, const Tensor& want) {
+  double peak = 0, worst = 0;
+  for (std::int64_t i = 0; i < want.numel(); ++i) {
+    const double w = want.get_flat(i), g = got.get_flat(i);
+    peak = std::max(peak, std::fabs(w));
+    worst = std::isfinite(g) ? std::max(worst, std::fabs(g - w)) : std::numeric_limits<double>::infinity();
+  }
+  return worst / std::max(peak, std::numeric_limits<double>::min());
 }
 
 void print_table(const std::string& title, const std::string& peer, const std::vector<Row>& rows) {

@@ -77,22 +77,57 @@ inline T::PrimFunc split_k_gemv() {
   });
 }
 
-// TileLang's GEMV on a 2-D block (T::threads(32, 4)): 32 outputs per block, 4 threads splitting K
-// (T::get_thread_binding(0) and (1)); each thread sums its slice, the partial sums meet in shared
-// memory. C[n] = sum_k A[k] B[n, k].
-inline T::PrimFunc gemv_on_a_2d_block() {
-  return T::prim_func("gemv_2d", [] {
-    auto A = T::Tensor("A", {256}, T::float32);
-    auto B = T::Tensor("B", {128, 256}, T::float32);
-    auto C = T::Tensor("C", {128}, T::float32);
-    T::Kernel(4, T::threads(32, 4), [&](T::Expr bx) {
+// TileLang's GEMV on a 2-D block (T::threads(block_n, block_k), by default 32 x 4): block_n outputs
+// per block, block_k threads splitting K (T::get_thread_binding(0) and (1)); each thread sums its
+// slice, the partial sums meet in shared memory. C[n] = sum_k A[k] B[n, k], N = 96, K = 256.
+// Blocks that are not whole warps (4 x 4, 12 x 4) work as well.
+inline constexpr std::int64_t kGemv2dN = 96, kGemv2dK = 256;
+inline T::PrimFunc gemv_on_a_2d_block(int block_n = 32, int block_k = 4) {
+  return T::prim_func("gemv_2d", [=] {
+    auto A = T::Tensor("A", {kGemv2dK}, T::float32);
+    auto B = T::Tensor("B", {kGemv2dN, kGemv2dK}, T::float32);
+    auto C = T::Tensor("C", {kGemv2dN}, T::float32);
+    T::Kernel(kGemv2dN / block_n, T::threads(block_n, block_k), [&](T::Expr bx) {
       const T::Expr tn = T::get_thread_binding(0), tk = T::get_thread_binding(1);
       auto acc = T::alloc_local({1}, T::float32, "acc");
-      auto partial = T::alloc_shared({4, 32}, T::float32, "partial");
+      auto partial = T::alloc_shared({block_k, block_n}, T::float32, "partial");
       acc(0) = 0.0f;
-      T::serial(0, 64, [&](T::Expr k) { acc(0) = acc(0) + A(k * 4 + tk) * B(bx * 32 + tn, k * 4 + tk); });
+      T::serial(0, kGemv2dK / block_k,
+                [&](T::Expr k) { acc(0) = acc(0) + A(k * block_k + tk) * B(bx * block_n + tn, k * block_k + tk); });
       partial(tk, tn) = acc(0);
-      T::If(tk == 0, [&] { C(bx * 32 + tn) = partial(0, tn) + partial(1, tn) + partial(2, tn) + partial(3, tn); });
+      T::If(tk == 0, [&] {
+        T::Expr sum = partial(0, tn);
+        for (int r = 1; r < block_k; ++r) sum = sum + partial(r, tn);
+        C(bx * block_n + tn) = sum;
+      });
+    });
+  });
+}
+
+// Tile ops and Parallel loops on a block of any size (16, 48, 7 threads: not whole warps), A [16, 64]:
+// through shared memory into a fragment, scaled, row sums R (T::reduce_sum: a block of whole warps
+// would reduce rows with lane shuffles), the running sum along rows into B (T::cumsum), the rows
+// reversed into S (a Parallel loop reading elements other threads hold).
+inline T::PrimFunc tile_ops_on_a_block_of(int threads) {
+  return T::prim_func("tile_ops_block", [=] {
+    auto A = T::Tensor("A", {16, 64}, T::float32);
+    auto R = T::Tensor("R", {16}, T::float32);
+    auto B = T::Tensor("B", {16, 64}, T::float32);
+    auto S = T::Tensor("S", {16, 64}, T::float32);
+    T::Kernel(1, T::threads(threads), [&](T::Expr) {
+      auto sh = T::alloc_shared({16, 64}, T::float32, "sh");
+      auto F = T::alloc_fragment({16, 64}, T::float32, "F");
+      auto G = T::alloc_fragment({16, 64}, T::float32, "G");
+      auto r = T::alloc_fragment({16}, T::float32, "r");
+      T::copy(A, sh);
+      T::copy(sh, F);
+      T::Parallel(16, 64, [&](T::Expr i, T::Expr j) { F(i, j) = F(i, j) * 2 + 1; });
+      T::reduce_sum(F, r, 1);
+      T::copy(r, R);
+      T::Parallel(16, 64, [&](T::Expr i, T::Expr j) { G(i, j) = F(15 - i, j); });
+      T::copy(G, S);
+      T::cumsum(F, F, 1);
+      T::copy(F, B);
     });
   });
 }

@@ -24,7 +24,8 @@
 // Who executes a call. Thread-scope operators (ld, st, atom_add, putmem, signal_op...) act once per
 // thread that reaches them: in block-uniform code every thread of the block does (guard them with
 // T::If(tx == 0, ...) to act once), in a T::Parallel loop once per element. Warp-scope ones (*_warp,
-// warp_any, shuffle_elect...) act once per warp, all 32 lanes calling together. Block-scope ones
+// warp_any, shuffle_elect...) act once per warp, all 32 lanes calling together (so only in a block
+// of whole warps: elsewhere they are a CompileError). Block-scope ones
 // (*_block, barrier_blocks, sync_grid) are called by the whole block in block-uniform code. Waits,
 // fences and get_rank give every thread the same result.
 #pragma once

@@ -164,11 +164,10 @@ class Verifier : public Visitor {
   void visit(const KernelNode* op) override {
     if (in_kernel_) throw CompileError(cat("cannot nest T::Kernel inside T::Kernel in ", func_.name));
     ++kernels_;
-    if (op->threads <= 0 || op->threads % 32 != 0)
+    if (op->threads <= 0)
       throw CompileError(cat("cannot launch the kernel of ", func_.name, " with threads=", op->threads,
-                             " because the block size must be a positive multiple of 32 (a warp); use 32, 64, 128, "
-                             "256, ... (for fewer working threads, launch 32 and guard per-thread code with "
-                             "T::If(T::get_thread_binding() < n))"));
+                             " because a block has at least one thread; use 1 to ", kMaxThreads, " (a multiple of 32 "
+                             "fills whole warps)"));
     if (op->threads > kMaxThreads)
       throw CompileError(cat("cannot launch the kernel of ", func_.name, " with threads=", op->threads,
                              " because a block holds at most ", kMaxThreads, " threads; use ", kMaxThreads,

@@ -5,7 +5,8 @@
 // points of this one walk; ops::verify_program (src/ops/verify.h) is the whole verification, and
 // what the front end and the pipeline call. `verify(func)` alone checks structure only. A failure is
 // a CompileError naming the op, the buffer and what to do. What the walk checks:
-//  * exactly one Kernel, at the top level; threads a positive multiple of 32, at most 1024;
+//  * exactly one Kernel, at the top level; threads 1 to 1024 (ops/verify.cc refuses what needs whole
+//    warps in a block that is not);
 //    constant grid extents positive;
 //  * parameters (global tensors and scalars) named uniquely; scalar parameters outside tensor shapes
 //    and, when float32, outside grid extents (grids are computed from integers before the launch);

@@ -749,7 +749,7 @@ std::vector<Expr> begin_kernel(std::vector<Expr> grid, Threads t) {
   const std::size_t given = grid.size();
   while (grid.size() < 3) grid.emplace_back(1);
   // A 2-D or 3-D block's count is its extents' product, taken here without overflowing (the kernel
-  // then checks any count: a positive multiple of 32, at most 1024).
+  // then checks any count: 1 to 1024).
   int count = t.count;
   if (t.dims[1] != 1 || t.dims[2] != 1) {
     const std::string block = cat("T::threads(", t.dims[0], ", ", t.dims[1], ", ", t.dims[2], ")");

@@ -433,6 +433,10 @@ std::pair<int, int> choose_warps(std::int64_t M, std::int64_t N, GemmPolicy poli
 }
 
 ir::Attrs plan(const ir::TileOpNode& op, const PlanContext& ctx) {
+  if (ctx.kernel && ctx.kernel->threads % 32)
+    throw CompileError(cat("cannot lower T::gemm into ", op.regions[2].buffer->name, " for CUDA in a block of ", ctx.kernel->threads,
+                           " threads because its matrix instructions run on whole warps of 32 threads; use a multiple of 32 "
+                           "threads"));
   const int warps = ctx.kernel ? ctx.kernel->threads / 32 : 1;
   const Constraints constraints = ctx.kernel ? constraints_of(ctx.kernel->body, warps) : Constraints{};
   const ir::Region& C = op.regions[2];

@@ -331,7 +331,8 @@ void lower_to_threads(const ir::TileOpNode& op, ThreadLowering& ctx) {
   const bool rows = frags && src.rank() == 2 && op.int_attr("dim") == 1;
   if (rows && ctx.fragment(src).family == "mma_accumulator" && ctx.fragment(dst).family == "mma_rows")
     return ctx.emit(lower_mma_rows(op, ctx, red));
-  if (rows && ctx.fragment(src).family == "partition" && ctx.fragment(dst).family == "replicated" &&
+  // Its lane reductions shuffle across all 32 lanes of every warp: whole warps only.
+  if (rows && ctx.threads() % 32 == 0 && ctx.fragment(src).family == "partition" && ctx.fragment(dst).family == "replicated" &&
       rows_are_register_blocks(ctx, src))
     return ctx.emit(lower_partition_rows(op, ctx, red));
   ctx.emit(lower_generic(op, ctx, red));

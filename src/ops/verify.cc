@@ -24,7 +24,10 @@ class Checks : public ir::OpChecks {
   std::string describe(const ir::TileOpNode& op) const override { return ops::describe(op); }
   std::string name(const ir::BuiltinNode& call) const override { return user_name(call); }
 
-  void enter_kernel(const ir::KernelNode& kernel) override { thread_level_.emplace(kernel); }
+  void enter_kernel(const ir::KernelNode& kernel) override {
+    thread_level_.emplace(kernel);
+    threads_ = kernel.threads;
+  }
   void leave_kernel(const ir::PrimFuncNode& func) override {
     thread_level_->check(func.name);
     thread_level_.reset();
@@ -52,6 +55,13 @@ class Checks : public ir::OpChecks {
 
   void check(const ir::BuiltinNode& call, bool evaluated) override {
     verify_builtin(call, BuiltinPlace{parallel_depth_ > 0, thread_dependent_depth_ > 0, evaluated});
+    // What a warp (or warpgroup) executes with all its lanes together needs a block of whole warps.
+    const DeviceBuiltin* device = find_device_builtin(call.op);
+    const bool warp_collective = device ? device->executor == Executor::Warp || device->executor == Executor::Warpgroup
+                                        : builtin(call.op).scope == BuiltinScope::Warp;
+    if (warp_collective && threads_ % 32 != 0)
+      throw CompileError(cat("cannot call ", user_name(call), " in a block of ", threads_, " threads because a warp executes it "
+                             "with all 32 lanes together and the block is not whole warps; use a multiple of 32 threads"));
     if (!find_device_builtin(call.op) && builtin(call.op).scope == BuiltinScope::Block)
       for (const auto& a : call.args)
         if (thread_level_ && thread_level_->varies(a))
@@ -68,6 +78,7 @@ class Checks : public ir::OpChecks {
   std::vector<Entered> entered_;             // the For, While and If statements around the walk
   int parallel_depth_ = 0;
   int thread_dependent_depth_ = 0;  // control flow that diverges between the block's threads
+  std::int64_t threads_ = 32;       // of the kernel being walked
 };
 
 }  // namespace

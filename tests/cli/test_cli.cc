@@ -315,3 +315,12 @@ TEST(CliBench, DistributedBenchmarksRefuseSingleGpuFlags) {
   EXPECT_EXIT_WITH(r, 1, "bench: allgather takes --ranks, --size and --quick; --compile and --knobs apply to the single-GPU benchmarks");
   EXPECT_EXIT_WITH(run_cli("bench cannon --knobs BM=64"), 1, "bench: cannon takes --ranks, --size and --quick");
 }
+
+// The tf32/int8 benchmark has fixed shapes and tiles: --knobs, --size and --compile are refused.
+TEST(CliBench, GemmTypesTakesQuickOnly) {
+  const Result r = run_cli("bench gemm_types --knobs BM=64");
+  if (r.output.find("unknown command 'bench'") != std::string::npos) GTEST_SKIP() << "built without the benchmarks (no cuBLAS)";
+  EXPECT_EXIT_WITH(r, 1, "bench: gemm_types takes --quick only (its shapes and tiles are fixed");
+  EXPECT_EXIT_WITH(run_cli("bench gemm_types --size M=64"), 1, "bench: gemm_types takes --quick only");
+  EXPECT_EXIT_WITH(run_cli("bench gemm_types --compile"), 1, "bench: gemm_types takes --quick only");
+}

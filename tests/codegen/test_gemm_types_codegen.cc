@@ -6,6 +6,7 @@
 
 #include "gemm_sr_kernels.h"
 #include "gemm_type_programs.h"
+#include "typed_gemm.h"
 #include "jit/nvrtc.h"
 #include "skips.h"
 #include "tilescale/tilescale.h"
@@ -39,7 +40,7 @@ TEST(GemmTypes, EightAndThirtyTwoBitOperandsOfEitherMajornessCompileWithNvrtc) {
     for (bool ta : {false, true})
       for (bool tb : {false, true})
         for (const char* arch : c.archs) {
-          const auto f = test::typed_gemm(c.in, c.acc, ta, tb);
+          const auto f = examples::typed_gemm(c.in, c.acc, ta, tb);
           const std::string source = generate_cuda(f, arch);
           const std::string where = std::string(name(c.in)) + " " + arch + " transpose_A=" + std::to_string(ta) +
                                     " transpose_B=" + std::to_string(tb);

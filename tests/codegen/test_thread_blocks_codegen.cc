@@ -21,5 +21,21 @@ TEST(ThreadBlocks, TwoAndThreeDimensionalBlocksCompileWithNvrtc) {
     }
 }
 
+// Blocks that are not whole warps: the tile ops lower without warp shuffles (a row reduction goes
+// through shared memory), and a 2-D block of 4 x 4 threads runs the GEMV.
+TEST(ThreadBlocks, BlocksThatAreNotWholeWarpsCompileWithNvrtc) {
+  SKIP_WITHOUT_NVRTC();
+  for (int threads : {16, 48, 7})
+    for (const char* arch : {"sm_80", "sm_90a"}) {
+      const auto f = test::thread_level::tile_ops_on_a_block_of(threads);
+      const std::string source = generate_cuda(f, arch);
+      EXPECT_NE(source.find("__launch_bounds__(" + std::to_string(threads) + ")"), std::string::npos) << source;
+      EXPECT_EQ(source.find("lane_reduce"), std::string::npos) << threads << " " << arch;
+      EXPECT_FALSE(jit::compile_nvrtc(source, f.name(), arch, {}).cubin.empty()) << threads << " " << arch;
+    }
+  const auto gemv = test::thread_level::gemv_on_a_2d_block(4, 4);
+  EXPECT_FALSE(jit::compile_nvrtc(generate_cuda(gemv, "sm_80"), gemv.name(), "sm_80", {}).cubin.empty());
+}
+
 }  // namespace
 }  // namespace tilescale

@@ -34,16 +34,35 @@ TEST(ThreadLevel, SplitKGemvAccumulatesPerThread) {
   }
 }
 
-// A 2-D block (T::threads(32, 4)): get_thread_binding(0) and (1) are the thread's column and its
-// slice of K.
+// A 2-D block (T::threads(32, 4); 4 x 4 and 12 x 4 are not whole warps): get_thread_binding(0) and
+// (1) are the thread's column and its slice of K.
 TEST(ThreadLevel, GemvOnATwoDimensionalBlock) {
-  Tensor A = random_tensor({256}, DataType::Float32, 73), B = random_tensor({128, 256}, DataType::Float32, 74);
-  Tensor C = poisoned({128}, DataType::Float32);
-  cpu(gemv_on_a_2d_block())(A, B, C);
-  for (std::int64_t n = 0; n < 128; ++n) {
-    double expected = 0;
-    for (std::int64_t k = 0; k < 256; ++k) expected += A.get({k}) * B.get({n, k});
-    EXPECT_NEAR(C.get({n}), expected, 1e-4 * (1 + std::abs(expected))) << "row " << n;
+  Tensor A = random_tensor({kGemv2dK}, DataType::Float32, 73), B = random_tensor({kGemv2dN, kGemv2dK}, DataType::Float32, 74);
+  for (auto [bn, bk] : {std::pair{32, 4}, {4, 4}, {12, 4}}) {
+    Tensor C = poisoned({kGemv2dN}, DataType::Float32);
+    cpu(gemv_on_a_2d_block(bn, bk))(A, B, C);
+    for (std::int64_t n = 0; n < kGemv2dN; ++n) {
+      double expected = 0;
+      for (std::int64_t k = 0; k < kGemv2dK; ++k) expected += A.get({k}) * B.get({n, k});
+      EXPECT_NEAR(C.get({n}), expected, 1e-4 * (1 + std::abs(expected))) << bn << "x" << bk << " row " << n;
+    }
+  }
+}
+
+// Tile ops on blocks that are not whole warps compute what they compute on a block of 128 threads.
+TEST(ThreadLevel, TileOpsOnBlocksThatAreNotWholeWarps) {
+  Tensor A = random_tensor({16, 64}, DataType::Float32, 75);
+  auto run = [&](int threads) {
+    std::vector<Tensor> out{poisoned({16}, DataType::Float32), poisoned({16, 64}, DataType::Float32),
+                            poisoned({16, 64}, DataType::Float32)};
+    cpu(tile_ops_on_a_block_of(threads))(A, out[0], out[1], out[2]);
+    return out;
+  };
+  const auto want = run(128);
+  for (std::int64_t j = 0; j < 64; ++j) EXPECT_FLOAT_EQ(want[2].get({0, j}), 2 * A.get({15, j}) + 1);
+  for (int threads : {16, 48, 7}) {
+    const auto got = run(threads);
+    for (int o = 0; o < 3; ++o) EXPECT_EQ(max_relative_error(got[o], want[o]), 0) << threads << " threads, output " << o;
   }
 }
 

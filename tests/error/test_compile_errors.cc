@@ -654,22 +654,45 @@ TEST(ScopeErrors, AssertAndPrintOutsideKernel) {
 // ------------------------------------------------------------------------------------------------
 // Kernels, loops and control flow
 
-TEST(KernelErrors, ThreadsNotAMultipleOf32) {
-  auto build = [] {
-    T::prim_func("odd_threads", [] {
-      T::Tensor("A", {32}, T::float32);
-      T::Kernel(1, T::threads(48), [&](T::Expr) {});
+// A block that is not whole warps (16, 48 threads) runs tile ops and Parallel loops, but not what
+// a warp executes with all its lanes together: warp-scope builtins (both backends) and, on CUDA,
+// T::gemm's matrix instructions.
+TEST(KernelErrors, BlocksThatAreNotWholeWarps) {
+  auto warp_vote = [] {
+    T::prim_func("half_warp_vote", [] {
+      auto A = T::Tensor("A", {16}, T::int32);
+      T::Kernel(1, T::threads(16), [&](T::Expr) {
+        const T::Expr tx = T::get_thread_binding();
+        A(tx) = T::cast(T::warp_any(tx == 3, T::Expr(std::uint32_t{0xffffu})), T::int32);
+      });
     });
   };
-  EXPECT_COMPILE_ERROR(build(), "odd_threads", "threads=48", "multiple of 32");
-  // A partial warp (TileLang's 16-thread blocks) too: docs/01 lists it.
-  auto half_warp = [] {
-    T::prim_func("half_warp", [] {
-      T::Tensor("A", {32}, T::float32);
-      T::Kernel(1, T::threads(16), [&](T::Expr) {});
+  EXPECT_COMPILE_ERROR(warp_vote(), "cannot call T::warp_any in a block of 16 threads",
+                       "a warp executes it with all 32 lanes together", "use a multiple of 32 threads");
+  auto elect = [] {
+    T::prim_func("elect_48", [] {
+      auto A = T::Tensor("A", {48}, T::int32);
+      T::Kernel(1, T::threads(48), [&](T::Expr) { A(T::get_thread_binding()) = T::cast(T::shuffle_elect(32), T::int32); });
     });
   };
-  EXPECT_COMPILE_ERROR(half_warp(), "half_warp", "threads=16", "multiple of 32", "launch 32 and guard per-thread code");
+  EXPECT_COMPILE_ERROR(elect(), "cannot call T::shuffle_elect in a block of 48 threads");
+  auto gemm = [](int threads) {
+    return T::prim_func("gemm_48", [=] {
+      auto C = T::Tensor("C", {64, 64}, T::float32);
+      T::Kernel(1, T::threads(threads), [&](T::Expr) {
+        auto A_shared = T::alloc_shared({64, 32}, T::float16, "A_shared");
+        auto B_shared = T::alloc_shared({32, 64}, T::float16, "B_shared");
+        auto C_local = T::alloc_fragment({64, 64}, T::float32, "C_local");
+        T::clear(A_shared), T::clear(B_shared), T::clear(C_local);
+        T::gemm(A_shared, B_shared, C_local);
+        T::copy(C_local, C);
+      });
+    });
+  };
+  EXPECT_COMPILE_ERROR(generate_cuda(gemm(48), "sm_80"), "cannot lower T::gemm into C_local for CUDA in a block of 48 threads",
+                       "matrix instructions run on whole warps of 32 threads; use a multiple of 32 threads");
+  EXPECT_NO_THROW(compile(gemm(48), Target::CPU));  // the CPU backend multiplies tiles whatever the block
+  EXPECT_NO_THROW(generate_cuda(gemm(64), "sm_80"));
 }
 
 TEST(KernelErrors, ZeroThreads) {
@@ -679,7 +702,7 @@ TEST(KernelErrors, ZeroThreads) {
       T::Kernel(1, T::threads(0), [&](T::Expr) {});
     });
   };
-  EXPECT_COMPILE_ERROR(build(), "threads=0", "positive multiple of 32");
+  EXPECT_COMPILE_ERROR(build(), "threads=0", "because a block has at least one thread; use 1 to 1024");
 }
 
 // A float stored, filled or atomically added into an integer buffer would lose its fraction without
@@ -748,7 +771,7 @@ TEST(KernelErrors, MultiDimensionalThreadBlocks) {
   };
   EXPECT_COMPILE_ERROR(build(T::threads(0, 4), 0), "cannot launch the kernel of block_2d with T::threads(0, 4, 1)",
                        "each dimension of a block has at least one thread");
-  EXPECT_COMPILE_ERROR(build(T::threads(16, 3), 0), "threads=48", "multiple of 32");
+  EXPECT_NO_THROW(build(T::threads(16, 3), 0));  // 48 threads: not whole warps, which a block need not be
   // Extents whose product does not fit a block (or an int) are refused before they are multiplied out.
   EXPECT_COMPILE_ERROR(build(T::threads(65536, 65536, 4), 0), "with T::threads(65536, 65536, 4) because a block holds at most 1024 threads");
   EXPECT_COMPILE_ERROR(build(T::threads(16, 2), 3), "cannot get thread binding 3; use 0 (x), 1 (y) or 2 (z)");

@@ -13,6 +13,7 @@
 #include "thread_level_programs.h"
 #include "warp_specialized_kernels.h"
 #include "gemm_type_programs.h"
+#include "typed_gemm.h"
 #include "skips.h"
 #include "staged_reads_program.h"
 
@@ -301,12 +302,12 @@ TEST(GpuTileOps, GemmWithFloat32Int8AndFloat8OperandsEitherMajor) {
                                 {tb ? std::vector<std::int64_t>{136, 160} : std::vector<std::int64_t>{160, 136}, in},
                                 {{200, 136}, acc, true}};
       };
-      expect_gpu_matches_cpu(test::typed_gemm(DataType::Float32, DataType::Float32, ta, tb, 200, 136, 160),
+      expect_gpu_matches_cpu(examples::typed_gemm(DataType::Float32, DataType::Float32, ta, tb, 200, 136, 160),
                              args(DataType::Float32, DataType::Float32), 0, 17, 0.125);
-      expect_gpu_matches_cpu(test::typed_gemm(DataType::Int8, DataType::Int32, ta, tb, 200, 136, 160),
+      expect_gpu_matches_cpu(examples::typed_gemm(DataType::Int8, DataType::Int32, ta, tb, 200, 136, 160),
                              args(DataType::Int8, DataType::Int32), 0, 19);
       if (fp8)
-        expect_gpu_matches_cpu(test::typed_gemm(DataType::Float8E4M3, DataType::Float32, ta, tb, 200, 136, 160),
+        expect_gpu_matches_cpu(examples::typed_gemm(DataType::Float8E4M3, DataType::Float32, ta, tb, 200, 136, 160),
                                args(DataType::Float8E4M3, DataType::Float32), 1e-3, 23, 0.125);
     }
 }
@@ -367,9 +368,21 @@ TEST(GpuTileOps, PerThreadStateUpdatedWithoutNamingTheThread) {
   expect_gpu_matches_cpu(split_k_gemv(), {{{kGemvK}, DataType::Float32}, {{kGemvN, kGemvK}, DataType::Float32},
                                           {{kGemvN}, DataType::Float32, true}},
                          1e-4);
-  expect_gpu_matches_cpu(gemv_on_a_2d_block(), {{{256}, DataType::Float32}, {{128, 256}, DataType::Float32}, {{128}, DataType::Float32, true}},
-                         1e-4);
+  for (auto [bn, bk] : {std::pair{32, 4}, {4, 4}, {12, 4}})
+    expect_gpu_matches_cpu(gemv_on_a_2d_block(bn, bk),
+                           {{{kGemv2dK}, DataType::Float32}, {{kGemv2dN, kGemv2dK}, DataType::Float32}, {{kGemv2dN}, DataType::Float32, true}},
+                           1e-4);
   expect_gpu_matches_cpu(thread_indices_of_a_3d_block(), {{{64, 3}, DataType::Int32, true}}, 0);
+}
+
+// Tile ops and Parallel loops on blocks that are not whole warps (16, 48 and 7 threads).
+TEST(GpuTileOps, BlocksThatAreNotWholeWarps) {
+  SKIP_WITHOUT_GPU();
+  for (int threads : {16, 48, 7})
+    expect_gpu_matches_cpu(test::thread_level::tile_ops_on_a_block_of(threads),
+                           {{{16, 64}, DataType::Float32}, {{16}, DataType::Float32, true}, {{16, 64}, DataType::Float32, true},
+                            {{16, 64}, DataType::Float32, true}},
+                           1e-5);
 }
 
 TEST(GpuTileOps, SymbolicDimensions) {
