@@ -345,10 +345,12 @@ def test_vectorized_loop_runs_whole_in_every_thread(rng):
     np.testing.assert_array_equal(kernel(x), x * 2)
 
 
-def test_two_dimensional_thread_block_gemv(rng):
+@pytest.mark.parametrize("BLOCK_N, REDUCE", [(32, 4), (4, 4), (12, 4)])
+def test_two_dimensional_thread_block_gemv(rng, BLOCK_N, REDUCE):
     # TileLang's GEMV: BLOCK_N columns of the output per block, REDUCE threads splitting K; the
-    # partial sums meet in shared memory.
-    BLOCK_N, REDUCE, N, K = 32, 4, 128, 256
+    # partial sums meet in shared memory. 4 x 4 and 12 x 4 blocks (16 and 48 threads) are not whole
+    # warps, which a block need not be.
+    N, K = 96, 256
 
     @T.prim_func
     def gemv(A: T.Tensor((K,), "float32"), B: T.Tensor((N, K), "float32"), C: T.Tensor((N,), "float32")):
@@ -362,7 +364,7 @@ def test_two_dimensional_thread_block_gemv(rng):
                 acc[0] = acc[0] + A[k * REDUCE + tk] * B[bx * BLOCK_N + tn, k * REDUCE + tk]
             partial[tk, tn] = acc[0]
             if tk == 0:
-                C[bx * BLOCK_N + tn] = partial[0, tn] + partial[1, tn] + partial[2, tn] + partial[3, tn]
+                C[bx * BLOCK_N + tn] = partial[0, tn] + partial[1, tn] + partial[2, tn] + partial[3, tn]  # REDUCE == 4
 
     kernel = tilescale.compile(gemv, out_idx=[2], target="cpu")
     a = rng.standard_normal(K).astype(np.float32)
