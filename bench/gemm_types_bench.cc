@@ -1,8 +1,9 @@
 // float32 (tf32) and int8 GEMM with each operand stored K-major or MN-major, against cuBLAS on the
 // same storage (bench.h: gemm_types_bench). Ours is examples/typed_gemm.h: 128x128 tiles, 3 stages,
-// 128 threads on mma.sync (m16n8k8 tf32, m16n8k32 s8); a K-major operand (A as [M, K], B as [N, K])
-// loads by ldmatrix, an MN-major one is gathered element by element, so the rows show what storing
-// an operand MN-major costs.
+// 128 threads. With both operands K-major (A as [M, K], B as [N, K]) it runs on wgmma on Hopper
+// (mma.sync fed by ldmatrix elsewhere); with an MN-major one on mma.sync (m16n8k8 tf32, m16n8k32
+// s8), that operand gathered element by element, so the rows show what storing an operand MN-major
+// costs.
 #include <cstdio>
 #include <tuple>
 
@@ -44,7 +45,7 @@ void gemm_types_bench(bool quick) {
   for (DataType in : {DataType::Float32, DataType::Int8})
     for (const auto& s : shapes)
       for (auto [ta, tb] : {std::pair{false, true}, {false, false}, {true, true}, {true, false}}) rows.push_back(typed_gemm_row(in, ta, tb, s));
-  print_table("tf32 and int8 GEMM (examples/typed_gemm.h; K-major operands by ldmatrix, MN-major ones gathered) vs cuBLAS on the "
+  print_table("tf32 and int8 GEMM (examples/typed_gemm.h; both K-major: wgmma on Hopper; an MN-major operand: mma.sync, gathered) vs cuBLAS on the "
               "same storage (tf32: CUBLAS_COMPUTE_32F_FAST_TF32; int8: int32 C); rel.err = normwise max|ours - cuBLAS| / max|cuBLAS|",
               "cuBLAS", rows);
 }

@@ -38,7 +38,8 @@
 // transposes 16-bit elements only: an 8-bit or float A stored [K][M] (TRANS_A) or B stored [K][N]
 // (!TRANS_B) is gathered by each lane from shared memory, one load per element (detail::gather_k):
 // slower than the K-contiguous ("TN") form (measured on an H200, bench/RESULTS.md: one gathered
-// operand takes int8 from 654 to 324 TFLOP/s at 4096^3, both to 198; tf32 from 217 to 154 and 110).
+// operand takes this header's int8 gemm from 654 to 324 TFLOP/s at 4096^3, both to 198; tf32 from
+// 217 to 154 and 110; on Hopper the TN form runs on wgmma instead, gemm_sm90.h).
 //
 // Shape constraints (static_asserts): M % (16 * WARPS_M) == 0, N % (8 * WARPS_N) == 0, K a multiple
 // of the k step (16, 32 for 8-bit types, 8 for float). B is loaded two 8-column mma tiles per ldmatrix.x4;

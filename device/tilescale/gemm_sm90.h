@@ -12,9 +12,10 @@
 //   tl::WarpgroupTurns<FIRST_BARRIER, WARPGROUPS>::start/acquire/release/finish()
 //       warpgroups taking turns at issuing (see Turns); tl::warpgroup_turns_start<...>() etc. call them
 //
-// Element types: half_t or bfloat16_t in any of the four TRANS combinations; fp8_e4m3_t or
-// fp8_e5m2_t (gemm_ss_wgmma and _async only) with both operands K-major, TRANS_A = false and
-// TRANS_B = true ("TN"): wgmma does not transpose 8-bit operands.
+// Element types: half_t or bfloat16_t in any of the four TRANS combinations, float accumulators;
+// fp8_e4m3_t or fp8_e5m2_t (float accumulators), float (tf32, float accumulators) and signed char
+// (int accumulators) in gemm_ss_wgmma and _async only, with both operands K-major, TRANS_A = false
+// and TRANS_B = true ("TN"): wgmma transposes 16-bit operands only.
 //
 // Same operands and template arguments as tl::gemm_ss (gemm_sm80.h). WARPS_M is a multiple of 4
 // (whole warpgroups) and divides M / 16; the warpgroup's columns, WN = N / WARPS_N, are one wgmma N
@@ -31,7 +32,8 @@
 //     is one swizzle width S; a multiple of 128 is a sequence of 128-byte panels. SBO = 8 rows of S
 //     bytes; k step s starts s * 32 bytes into the row, in panel s * 32 / 128 when there are panels.
 //     A k step is 32 bytes for every type: 16 elements of half_t / bfloat16_t (k16 instructions),
-//     32 of fp8_e4m3_t / fp8_e5m2_t (k32), so the descriptors are the same byte for byte.
+//     32 of fp8_e4m3_t / fp8_e5m2_t / signed char (k32), 8 of float (tf32, k8), so the descriptors
+//     are the same byte for byte.
 //   * M/N-major operand (A as [K][M], B as [K][N], 16-bit types): rows of one k index, 128-byte
 //     panels of 64 M (or N) elements. SBO = 8 k rows of 128 bytes, LBO = one panel (K rows of 128
 //     bytes); k step s starts 16 rows further. A warpgroup's 64 rows are one panel; its WN columns
@@ -145,11 +147,12 @@ TL_DEVICE uint64_t operand_desc(const AT* tile, int at, int step) {
 // Issues this warpgroup's k steps of C += A * B as one committed group (not waited for).
 template <int M, int N, int K, int WARPS_M, int WARPS_N, bool TRANS_A, bool TRANS_B, class AT, class CT>
 TL_DEVICE void wgmma_issue(const AT* As, const AT* Bs, CT* acc) {
-  static_assert(is_same_v<CT, float>, "tl::gemm_ss_wgmma: accumulators are float");
-  static_assert(sizeof(AT) == 2 || is_fp8_v<AT>, "tl::gemm_ss_wgmma: operands are half_t, bfloat16_t, fp8_e4m3_t or fp8_e5m2_t");
-  static_assert(!is_fp8_v<AT> || (!TRANS_A && TRANS_B),
-                "tl::gemm_ss_wgmma: fp8 operands must both be K-major (A as [M][K], B as [N][K]: TRANS_A false, TRANS_B true)");
-  // One wgmma reads 32 bytes of K from every K-major row: 16 elements of 16 bits, 32 of 8 bits.
+  static_assert(is_same_v<AT, signed char> ? is_same_v<CT, int> : is_same_v<CT, float>,
+                "tl::gemm_ss_wgmma: accumulators are float (int for signed char operands)");
+  static_assert(sizeof(AT) == 2 || (!TRANS_A && TRANS_B),
+                "tl::gemm_ss_wgmma: fp8, tf32 and int8 operands must both be K-major (A as [M][K], B as [N][K]: TRANS_A "
+                "false, TRANS_B true)");
+  // One wgmma reads 32 bytes of K from every K-major row: 16 elements of 16 bits, 32 of 8 bits, 8 of 32.
   constexpr int E = sizeof(AT), KS = 32 / E;
   // Shapes: the one rule that decides when a gemm runs on wgmma (ops/gemm.cc, wgmma_warps_m) gives
   // each warp a multiple of 16 rows in whole warpgroups (M % (16 * WARPS_M) == 0, WARPS_M % 4 ==

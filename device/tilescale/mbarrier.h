@@ -108,8 +108,12 @@ struct HangReport {
 
 }  // namespace tl
 
-// The report buffer, set by the runtime when it loads the module (null: just trap).
-extern "C" __device__ tl::HangReport* tl_hang_report = nullptr;
+// The report buffer, set by the runtime when it loads the module (null: just trap). A definition
+// with C linkage (the runtime looks it up by this name); written as a linkage block, not `extern`,
+// so that nvcc's whole-program builds (tests/device/check_sm90.cu) define its host shadow too.
+extern "C" {
+__device__ tl::HangReport* tl_hang_report = nullptr;
+}
 
 namespace tl {
 

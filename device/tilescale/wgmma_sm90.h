@@ -12,15 +12,18 @@
 //   tl::wgmma_commit()                 close the group of wgmma issued since the last commit
 //   tl::wgmma_wait<N>()                at most N committed groups still in flight
 //   tl::wgmma_fence_regs<COUNT>(d)     keep the compiler from touching d[0..COUNT) across the wait
-//                                      (also 16-bit A registers: COUNT 32-bit pairs)
+//                                      (float or int accumulators; also 16-bit A registers: COUNT
+//                                      32-bit pairs)
 //   tl::wgmma_ss<N, AT, TRANS_A = false, TRANS_B = false>(d, desc_a, desc_b, accumulate = true)
 //   tl::wgmma_rs<N, AT, TRANS_B = false>(d, a, desc_b, accumulate = true)
 //
 // Instructions. AT = half_t or bfloat16_t: m64nNk16 (K = 16), A and B may each be K-major
 // (TRANS = false) or M/N-major (TRANS = true; ss only for A). AT = fp8_e4m3_t or fp8_e5m2_t:
-// m64nNk32 (K = 32), ss only, both operands K-major. N is one of 8, 16, 32, 64, 96, 128, 192, 256
-// (PTX has every multiple of 8 up to 256; a caller with another N splits it into these).
-// d is float[N / 2] per thread; accumulate = false computes D = A * B (the scale-d predicate).
+// m64nNk32 (K = 32); AT = float: m64nNk8 tf32 (K = 8); AT = signed char: m64nNk32 s8 with int
+// accumulators (K = 32, exact, wrapping like the mma.sync form); these three ss only, both operands
+// K-major. N is one of 8, 16, 32, 64, 96, 128, 192, 256 (PTX has every multiple of 8 up to 256; a
+// caller with another N splits it into these). d is float[N / 2] per thread (int[N / 2] for signed
+// char); accumulate = false computes D = A * B (the scale-d predicate).
 // The descriptors and `accumulate` must be the same in all 128 threads; every thread of the
 // warpgroup must execute the call (.sync.aligned).
 //
@@ -156,6 +159,11 @@ TL_DEVICE void wgmma_fence_regs(float* d) {
 #pragma unroll
   for (int i = 0; i < COUNT; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
+template <int COUNT>
+TL_DEVICE void wgmma_fence_regs(int* d) {
+#pragma unroll
+  for (int i = 0; i < COUNT; ++i) asm volatile("" : "+r"(d[i])::"memory");
+}
 
 // The same for wgmma_rs's A registers: COUNT 32-bit registers of 16-bit pairs.
 template <int COUNT, class AT>
@@ -174,8 +182,9 @@ template <int N, class AT>
 TL_DEVICE void check_wgmma() {
   static_assert(N == 8 || N == 16 || N == 32 || N == 64 || N == 96 || N == 128 || N == 192 || N == 256,
                 "tl::wgmma: N must be one of 8, 16, 32, 64, 96, 128, 192, 256");
-  static_assert(is_same_v<AT, half_t> || is_same_v<AT, bfloat16_t> || is_fp8_v<AT>,
-                "tl::wgmma: operand type must be half_t, bfloat16_t, fp8_e4m3_t or fp8_e5m2_t");
+  static_assert(is_same_v<AT, half_t> || is_same_v<AT, bfloat16_t> || is_fp8_v<AT> || is_same_v<AT, float> ||
+                    is_same_v<AT, signed char>,
+                "tl::wgmma: operand type must be half_t, bfloat16_t, fp8_e4m3_t, fp8_e5m2_t, float (tf32) or signed char");
 }
 
 }  // namespace detail
@@ -198,14 +207,15 @@ TL_DEVICE void check_wgmma() {
   TL_WG_L0_9 ", " TL_WG_TEN(1) ", " TL_WG_TEN(2) ", " TL_WG_TEN(3) ", " TL_WG_TEN(4) ", " TL_WG_TEN(5) ", " TL_WG_TEN(6) \
              ", " TL_WG_TEN(7) ", " TL_WG_TEN(8) ", " TL_WG_TEN(9) ", " TL_WG_TEN(10) ", " TL_WG_TEN(11)            \
              ", %120, %121, %122, %123, %124, %125, %126, %127"
-#define TL_WG_OUT_4(d, o) "+f"(d[(o)]), "+f"(d[(o) + 1]), "+f"(d[(o) + 2]), "+f"(d[(o) + 3])
-#define TL_WG_OUT_8(d, o) TL_WG_OUT_4(d, o), TL_WG_OUT_4(d, (o) + 4)
-#define TL_WG_OUT_16(d, o) TL_WG_OUT_8(d, o), TL_WG_OUT_8(d, (o) + 8)
-#define TL_WG_OUT_32(d, o) TL_WG_OUT_16(d, o), TL_WG_OUT_16(d, (o) + 16)
-#define TL_WG_OUT_48(d, o) TL_WG_OUT_32(d, o), TL_WG_OUT_16(d, (o) + 32)
-#define TL_WG_OUT_64(d, o) TL_WG_OUT_32(d, o), TL_WG_OUT_32(d, (o) + 32)
-#define TL_WG_OUT_96(d, o) TL_WG_OUT_64(d, o), TL_WG_OUT_32(d, (o) + 64)
-#define TL_WG_OUT_128(d, o) TL_WG_OUT_64(d, o), TL_WG_OUT_64(d, (o) + 64)
+// R accumulator operands d[o .. o + R) with constraint C ("+f" for float, "+r" for int).
+#define TL_WG_OUT_4(C, d, o) C(d[(o)]), C(d[(o) + 1]), C(d[(o) + 2]), C(d[(o) + 3])
+#define TL_WG_OUT_8(C, d, o) TL_WG_OUT_4(C, d, o), TL_WG_OUT_4(C, d, (o) + 4)
+#define TL_WG_OUT_16(C, d, o) TL_WG_OUT_8(C, d, o), TL_WG_OUT_8(C, d, (o) + 8)
+#define TL_WG_OUT_32(C, d, o) TL_WG_OUT_16(C, d, o), TL_WG_OUT_16(C, d, (o) + 16)
+#define TL_WG_OUT_48(C, d, o) TL_WG_OUT_32(C, d, o), TL_WG_OUT_16(C, d, (o) + 32)
+#define TL_WG_OUT_64(C, d, o) TL_WG_OUT_32(C, d, o), TL_WG_OUT_32(C, d, (o) + 32)
+#define TL_WG_OUT_96(C, d, o) TL_WG_OUT_64(C, d, o), TL_WG_OUT_32(C, d, (o) + 64)
+#define TL_WG_OUT_128(C, d, o) TL_WG_OUT_64(C, d, o), TL_WG_OUT_64(C, d, (o) + 64)
 
 // One instruction for shape m64n<N>, with R = N / 2 accumulators at %0..%<R-1> and the other
 // operands numbered from R: I0..I6 are the literals R .. R + 6. TYPES is "k16.f32.f16.f16" etc.
@@ -213,18 +223,24 @@ TL_DEVICE void check_wgmma() {
 #define TL_WGMMA_SS_T(N, R, I0, I1, I2, I3, I4, I5, I6, TYPES)                                                       \
   asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %" #I2 ", 0;\n wgmma.mma_async.sync.aligned.m64n" #N TYPES    \
                " {" TL_WG_LIST_##R "}, %" #I0 ", %" #I1 ", p, 1, 1, %" #I3 ", %" #I4 ";\n}\n"                        \
-               : TL_WG_OUT_##R(d, 0)                                                                                 \
+               : TL_WG_OUT_##R("+f", d, 0)                                                                           \
                : "l"(desc_a), "l"(desc_b), "r"(scale_d), "n"(int(TRANS_A)), "n"(int(TRANS_B)))
 #define TL_WGMMA_SS_NT(N, R, I0, I1, I2, I3, I4, I5, I6, TYPES)                                                      \
   asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %" #I2 ", 0;\n wgmma.mma_async.sync.aligned.m64n" #N TYPES    \
                " {" TL_WG_LIST_##R "}, %" #I0 ", %" #I1 ", p, 1, 1;\n}\n"                                            \
-               : TL_WG_OUT_##R(d, 0)                                                                                 \
+               : TL_WG_OUT_##R("+f", d, 0)                                                                           \
+               : "l"(desc_a), "l"(desc_b), "r"(scale_d))
+// Integer (s8) forms: int accumulators, no scale-a/scale-b immediates.
+#define TL_WGMMA_SS_INT(N, R, I0, I1, I2, I3, I4, I5, I6, TYPES)                                                     \
+  asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %" #I2 ", 0;\n wgmma.mma_async.sync.aligned.m64n" #N TYPES    \
+               " {" TL_WG_LIST_##R "}, %" #I0 ", %" #I1 ", p;\n}\n"                                                  \
+               : TL_WG_OUT_##R("+r", d, 0)                                                                           \
                : "l"(desc_a), "l"(desc_b), "r"(scale_d))
 // rs: a[0..3] %I0..%I3, desc_b %I4, scale-d %I5, trans-b %I6.
 #define TL_WGMMA_RS_T(N, R, I0, I1, I2, I3, I4, I5, I6, TYPES)                                                       \
   asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %" #I5 ", 0;\n wgmma.mma_async.sync.aligned.m64n" #N TYPES    \
                " {" TL_WG_LIST_##R "}, {%" #I0 ", %" #I1 ", %" #I2 ", %" #I3 "}, %" #I4 ", p, 1, 1, %" #I6 ";\n}\n" \
-               : TL_WG_OUT_##R(d, 0)                                                                                 \
+               : TL_WG_OUT_##R("+f", d, 0)                                                                           \
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "r"(scale_d), "n"(int(TRANS_B)))
 // Picks the line for the template's N; the other lines are discarded statements.
 #define TL_WGMMA_FOR_N(M, TYPES)                                               \
@@ -240,7 +256,8 @@ TL_DEVICE void check_wgmma() {
 template <int N, class AT, bool TRANS_A = false, bool TRANS_B = false>
 TL_DEVICE void wgmma_ss(float* d, uint64_t desc_a, uint64_t desc_b, bool accumulate = true) {
   detail::check_wgmma<N, AT>();
-  static_assert(!is_fp8_v<AT> || (!TRANS_A && !TRANS_B), "tl::wgmma_ss: fp8 operands must both be K-major (no TRANS)");
+  static_assert(!is_same_v<AT, signed char>, "tl::wgmma_ss: signed char operands accumulate in int");
+  static_assert(sizeof(AT) == 2 || (!TRANS_A && !TRANS_B), "tl::wgmma_ss: fp8 and tf32 operands must both be K-major (no TRANS)");
 #if TL_WGMMA_SM90A
   const uint32_t scale_d = accumulate ? 1u : 0u;
   if constexpr (is_same_v<AT, half_t>) {
@@ -249,9 +266,26 @@ TL_DEVICE void wgmma_ss(float* d, uint64_t desc_a, uint64_t desc_b, bool accumul
     TL_WGMMA_FOR_N(TL_WGMMA_SS_T, "k16.f32.bf16.bf16");
   } else if constexpr (is_same_v<AT, fp8_e4m3_t>) {
     TL_WGMMA_FOR_N(TL_WGMMA_SS_NT, "k32.f32.e4m3.e4m3");
-  } else {
+  } else if constexpr (is_same_v<AT, fp8_e5m2_t>) {
     TL_WGMMA_FOR_N(TL_WGMMA_SS_NT, "k32.f32.e5m2.e5m2");
+  } else {
+    TL_WGMMA_FOR_N(TL_WGMMA_SS_NT, "k8.f32.tf32.tf32");
   }
+#else
+  (void)d, (void)desc_a, (void)desc_b, (void)accumulate;
+  tl_error_needs_sm_90a_wgmma();
+#endif
+}
+
+// signed char operands, int accumulators (s8 x s8 -> s32).
+template <int N, class AT, bool TRANS_A = false, bool TRANS_B = false>
+TL_DEVICE void wgmma_ss(int* d, uint64_t desc_a, uint64_t desc_b, bool accumulate = true) {
+  detail::check_wgmma<N, AT>();
+  static_assert(is_same_v<AT, signed char> && !TRANS_A && !TRANS_B,
+                "tl::wgmma_ss: int accumulators take signed char operands, both K-major (no TRANS)");
+#if TL_WGMMA_SM90A
+  const uint32_t scale_d = accumulate ? 1u : 0u;
+  TL_WGMMA_FOR_N(TL_WGMMA_SS_INT, "k32.s32.s8.s8");
 #else
   (void)d, (void)desc_a, (void)desc_b, (void)accumulate;
   tl_error_needs_sm_90a_wgmma();
@@ -277,6 +311,7 @@ TL_DEVICE void wgmma_rs(float* d, const uint32_t (&a)[4], uint64_t desc_b, bool 
 
 #undef TL_WGMMA_FOR_N
 #undef TL_WGMMA_RS_T
+#undef TL_WGMMA_SS_INT
 #undef TL_WGMMA_SS_NT
 #undef TL_WGMMA_SS_T
 #undef TL_WG_OUT_128

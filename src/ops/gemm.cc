@@ -362,16 +362,17 @@ Constraints constraints_of(const ir::Stmt& body, int warps) {
 }
 
 // WARPS_M for tl::gemm_ss_wgmma / gemm_rs_wgmma (device/tilescale/gemm_sm90.h) when this gemm can
-// take it, else 0 -- the one statement of the wgmma rule: Hopper; 16-bit operands, or 8-bit floats
-// (fp8 e4m3 / e5m2) with both in shared memory and K-major (A as [M, K], B as [N, K]); B and a
-// shared A in whole 2-D shared tiles whose layouts wgmma's descriptors can read (A may be a K-major
-// 16-bit register fragment: rs); float accumulators; warps that split into whole warpgroups of 64
+// take it, else 0 -- the one statement of the wgmma rule: Hopper; 16-bit operands, or fp8 (e4m3 /
+// e5m2), float32 (tf32) and int8 ones with both in shared memory and K-major (A as [M, K], B as
+// [N, K]); B and a shared A in whole 2-D shared tiles whose layouts wgmma's descriptors can read (A
+// may be a K-major 16-bit register fragment: rs); float accumulators (int32 for int8; a float16
+// accumulator stays on mma.sync); warps that split into whole warpgroups of 64
 // rows with one wgmma N each. The square policy (in kernels without register operands) takes
 // whatever WARPS_M = M / 16 needs, and when M / 16 is more than the warps, all warps along M with
 // several m64 tiles per warpgroup (WarpRows::M64Tiles: TileLang's arrangement of a 128 x 128 tile
 // over 4 warps); FullRow, which register operands force, only when all the warps are M / 16 of
-// them. An fp8 gemm that does not fit falls back to mma.sync m16n8k32 (sm_89+), which gathers
-// operands stored MN-major element by element (gemm_sm80.h).
+// them. A gemm of those types that does not fit falls back to mma.sync (fp8 from sm_89), which
+// gathers operands stored MN-major element by element (gemm_sm80.h).
 int wgmma_warps_m(const ir::TileOpNode& op, const GemmPlan& plan, std::int64_t M, std::int64_t N, GemmPolicy policy, int warps,
                   bool any_register_operand, int sm) {
   const bool free = policy == GemmPolicy::Square && !any_register_operand;
@@ -384,18 +385,20 @@ int wgmma_warps_m(const ir::TileOpNode& op, const GemmPlan& plan, std::int64_t M
     return whole;
   };
   const DataType in = A.buffer->dtype;
-  const bool fp8 = in == DataType::Float8E4M3 || in == DataType::Float8E5M2;
-  if ((in != DataType::Float16 && in != DataType::BFloat16 && !fp8) || B.buffer->dtype != in ||
-      C.buffer->dtype != DataType::Float32 || !(in_registers(op, 0) || whole_2d(A)) || !whole_2d(B))
+  const bool sixteen_bit = in == DataType::Float16 || in == DataType::BFloat16;
+  const bool k_major_only = in == DataType::Float8E4M3 || in == DataType::Float8E5M2 || in == DataType::Float32 || in == DataType::Int8;
+  const DataType accumulator = in == DataType::Int8 ? DataType::Int32 : DataType::Float32;
+  if (!(sixteen_bit || k_major_only) || B.buffer->dtype != in || C.buffer->dtype != accumulator ||
+      !(in_registers(op, 0) || whole_2d(A)) || !whole_2d(B))
     return 0;
   const bool a_k = plan.a == Major::K, b_k = plan.b == Major::K;
   if (!a_k && in_registers(op, 0)) return 0;
-  if (fp8 && (in_registers(op, 0) || !a_k || !b_k)) return 0;  // 8-bit wgmma: ss, both K-major
+  if (k_major_only && (in_registers(op, 0) || !a_k || !b_k)) return 0;  // wgmma transposes 16-bit operands only
   const auto k_extent = ir::as_const_int(A.extent[a_k ? A.rank() - 1 : A.rank() - 2]);
   if (!k_extent) return 0;
   const std::int64_t K = *k_extent, E = bytes(in);
   const std::int64_t wm = M / 16 <= warps ? M / 16 : warps;
-  // One wgmma takes 32 bytes of K: 16 elements of 16 bits, 32 of 8 bits.
+  // One wgmma takes 32 bytes of K: 16 elements of 16 bits, 32 of 8 bits, 8 of 32 bits.
   if (M % 64 || warps % 4 || warps % wm || M % (16 * wm) || (K * E) % 32) return 0;
   const std::int64_t wn = warps / wm;
   if (N % wn) return 0;

@@ -25,9 +25,10 @@ TEST(GemmTypes, AFloat16AccumulatorCompilesWithNvrtc) {
   }
 }
 
-// float32 operands as tf32 (mma.sync m16n8k8), int8 (m16n8k32) and float8 (mma.sync from sm_89,
-// wgmma on sm_90a when both are K-major), stored either way: an MN-major operand (A as [K, M], B as
-// [K, N]) is gathered element by element, since ldmatrix and wgmma transpose 16-bit elements only.
+// float32 operands as tf32, int8 and float8 (from sm_89), stored either way: both K-major (A as
+// [M, K], B as [N, K]) they run on wgmma on sm_90a, else on mma.sync (m16n8k8 tf32, m16n8k32), where
+// an MN-major operand (A as [K, M], B as [K, N]) is gathered element by element, since ldmatrix and
+// wgmma transpose 16-bit elements only.
 TEST(GemmTypes, EightAndThirtyTwoBitOperandsOfEitherMajornessCompileWithNvrtc) {
   SKIP_WITHOUT_NVRTC();
   struct Case {
@@ -46,7 +47,7 @@ TEST(GemmTypes, EightAndThirtyTwoBitOperandsOfEitherMajornessCompileWithNvrtc) {
                                     " transpose_B=" + std::to_string(tb);
           // The device gemm's TRANS_A, TRANS_B: the user's flags.
           const std::string trans = std::string(ta ? "true, " : "false, ") + (tb ? "true" : "false");
-          const bool wgmma = c.in == DataType::Float8E4M3 && std::string(arch) == "sm_90a" && !ta && tb;
+          const bool wgmma = std::string(arch) == "sm_90a" && !ta && tb;  // K-major both
           EXPECT_NE(source.find("tl::gemm_ss"), std::string::npos) << where;
           EXPECT_EQ(source.find("wgmma") != std::string::npos, wgmma) << where;
           EXPECT_NE(source.find(trans + ", " + c_type(c.in)), std::string::npos) << where << "\n" << source;

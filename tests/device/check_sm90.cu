@@ -17,6 +17,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <tilescale/common.h>
@@ -94,20 +95,26 @@ template <> float to_f<bfloat16_t>(bfloat16_t v) { return __bfloat162float(v); }
 template <class T> static T from_f(float v) { return T(v); }
 template <> half_t from_f<half_t>(float v) { return __float2half_rn(v); }
 template <> bfloat16_t from_f<bfloat16_t>(float v) { return __float2bfloat16_rn(v); }
+template <> signed char from_f<signed char>(float v) { return static_cast<signed char>(std::lround(4 * v)); }  // -4 .. 4
 
 template <class T> static const char* type_name();
 template <> const char* type_name<half_t>() { return "f16"; }
 template <> const char* type_name<bfloat16_t>() { return "bf16"; }
 template <> const char* type_name<fp8_e4m3_t>() { return "e4m3"; }
 template <> const char* type_name<fp8_e5m2_t>() { return "e5m2"; }
+template <> const char* type_name<float>() { return "tf32"; }
+template <> const char* type_name<signed char>() { return "s8"; }
 
 template <class T> static CUtensorMapDataType tma_type();
 template <> CUtensorMapDataType tma_type<half_t>() { return CU_TENSOR_MAP_DATA_TYPE_FLOAT16; }
 template <> CUtensorMapDataType tma_type<bfloat16_t>() { return CU_TENSOR_MAP_DATA_TYPE_BFLOAT16; }
 template <> CUtensorMapDataType tma_type<fp8_e4m3_t>() { return CU_TENSOR_MAP_DATA_TYPE_UINT8; }
 template <> CUtensorMapDataType tma_type<fp8_e5m2_t>() { return CU_TENSOR_MAP_DATA_TYPE_UINT8; }
+template <> CUtensorMapDataType tma_type<float>() { return CU_TENSOR_MAP_DATA_TYPE_FLOAT32; }
+template <> CUtensorMapDataType tma_type<signed char>() { return CU_TENSOR_MAP_DATA_TYPE_UINT8; }
 
-// Values exactly representable in every element type here: multiples of 1/4 in [-1, 1].
+// Values exactly representable in every element type here: multiples of 1/4 in [-1, 1] (signed
+// char: the integers -4 .. 4, from_f scales by 4).
 template <class T>
 static std::vector<T> random_matrix(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -341,9 +348,10 @@ __global__ void __launch_bounds__(128, 1)
   tl::mbarrier_wait(&bar, 0);
 
   const int t = threadIdx.x, w = t / 32, l = t % 32;
-  float acc[kN / 2];
+  typedef std::conditional_t<tl::is_same_v<AT, signed char>, int, float> CT;  // s8 accumulates in int
+  CT acc[kN / 2];
 #pragma unroll
-  for (int i = 0; i < kN / 2; ++i) acc[i] = 12345.0f;
+  for (int i = 0; i < kN / 2; ++i) acc[i] = CT(12345);
 
   uint32_t a[STEPS][4];
   if constexpr (RS) {
@@ -564,6 +572,8 @@ int main() {
   check_wgmma<bfloat16_t, false, false, false>();
   check_wgmma<fp8_e4m3_t, false, false, false>();
   check_wgmma<fp8_e5m2_t, false, false, false>();
+  check_wgmma<float, false, false, false>();
+  check_wgmma<signed char, false, false, false>();
   check_wgmma<half_t, false, false, true>();
   check_wgmma<bfloat16_t, false, false, true>();
   check_wgmma<half_t, false, true, false>();
