@@ -96,6 +96,8 @@ void print_usage(std::FILE* out) {
                "      time an example on the GPU against a peer (cuBLAS or cuBLASLt fp8, copy bandwidth); --tune autotunes\n"
                "      the gemm example's tile knobs first (tilescale/autotune.h): every shape of the sweep, or\n"
                "      the --size shape over a larger grid\n"
+               "  tilescale bench gemm_types [--quick]\n"
+               "      tf32 and int8 GEMM with operands stored K- or MN-major, against cuBLAS on the same storage\n"
                "  tilescale bench <allgather|all_to_all|allgather_gemm|gemm_rs|cannon|summa> [--ranks P] [--size SPEC] [--quick]\n"
                "      a distributed kernel on P ranks of this process (default: one per GPU, or 2 on one GPU)\n"
                "      against NCCL, cuBLAS + NCCL, or P x one GPU's cuBLAS; ranks sharing a GPU: correctness only\n"
