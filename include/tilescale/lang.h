@@ -273,7 +273,8 @@ PrimFunc prim_func(const std::string& name, const std::function<void()>& body);
 
 // A block's threads: T::threads(128), or a 2-D or 3-D block, T::threads(32, 4) (x, y[, z]), whose
 // threads are numbered x fastest, as CUDA does. `count` is the 1-D form's; T::Kernel takes a 2-D or
-// 3-D block's from `dims` (checking that their product is a block's worth).
+// 3-D block's from `dims` (checking that their product is a block's worth: 1 to 1024 threads; a
+// block that is not whole warps refuses what a warp executes together, docs/01_language.md).
 struct Threads {
   int count;
   std::array<int, 3> dims;
