@@ -2,6 +2,7 @@
 #include <cublas_v2.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <cstdio>
 #include <tuple>
@@ -35,8 +36,11 @@ void cublas_gemm(const Tensor& A, const Tensor& B, const Tensor& C, void* stream
   cublasHandle_t& h = handles.by_device[C.device().index];
   if (!h) check_cublas(cublasCreate(&h), "cublasCreate");
   check_cublas(cublasSetStream(h, static_cast<cudaStream_t>(stream)), "cublasSetStream");
-  const int M = static_cast<int>(C.shape(0)), N = static_cast<int>(C.shape(1));
-  const int K = static_cast<int>(transpose_a ? A.shape(0) : A.shape(1));
+  const std::int64_t dims[3] = {C.shape(0), C.shape(1), transpose_a ? A.shape(0) : A.shape(1)};
+  for (std::int64_t d : dims)
+    if (d > std::numeric_limits<int>::max())
+      throw RuntimeError(detail::cat("cuBLAS takes 32-bit sizes, and this GEMM has a dimension of ", d, "; bench smaller shapes"));
+  const int M = static_cast<int>(dims[0]), N = static_cast<int>(dims[1]), K = static_cast<int>(dims[2]);
   const cublasOperation_t op_b = transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N, op_a = transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const int ld_b = transpose_b ? K : N, ld_a = transpose_a ? M : K;
   if (A.dtype() == DataType::Int8) {

@@ -109,5 +109,17 @@ TEST(IR, VerifierAloneChecksStructureOnly) {
   EXPECT_TRUE(test::throws<InternalError>([&] { ops::verify_program(targs); }, {"fence_cta", "template"}));
 }
 
+// A device call that a warp executes with all 32 lanes together (tl.syncwarp, tl.lane_reduce...)
+// in a block that is not whole warps is refused, whoever placed it: here one a pass might place.
+TEST(IR, WarpCollectiveDeviceCallsNeedWholeWarps) {
+  auto program = [&](int threads) {
+    Stmt kernel = make_kernel({i32(1), i32(1), i32(1)}, threads, {make_var("bx"), make_var("by"), make_var("bz")}, make_var("tx"),
+                              make_evaluate(make_builtin(DataType::Int32, "tl.syncwarp", {})));
+    return make_prim_func("syncwarp", {}, kernel);
+  };
+  EXPECT_NO_THROW(ops::verify_program(program(64)));
+  EXPECT_COMPILE_ERROR(ops::verify_program(program(48)), "in a block of 48 threads because a warp executes it with all 32 lanes");
+}
+
 }  // namespace
 }  // namespace tilescale::ir
